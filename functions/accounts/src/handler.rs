@@ -1,0 +1,86 @@
+//! Runs one operator command. A bad command is answered with a JSON error naming it; a store
+//! failure is a fault returned to Lambda, so the invoker sees a function error.
+
+use passport::Passport;
+use passport::admin::{self, AdminError};
+use serde_json::Value;
+
+/// Handles one invocation.
+pub async fn handle(app: &Passport, event: Value) -> Result<Value, lambda_runtime::Error> {
+    let outcome = match admin::parse(event) {
+        Ok(command) => admin::execute(app, command).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(answer) => Ok(answer),
+        Err(AdminError::Unavailable(e)) => Err(Box::new(e)),
+        Err(e) => Ok(e.to_json()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passport::service::{ClientInfo, LoginInput};
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, event, memory_app};
+
+    async fn run(app: &Passport, name: &str) -> Value {
+        let v: Value = serde_json::from_str(&event(name, &[])).unwrap();
+        handle(app, v).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn create_then_get_then_duplicate() {
+        let app = memory_app();
+        let r = run(&app, "accounts-create").await;
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["account"]["email"], EVENT_EMAIL);
+        assert!(r.to_string().find("argon2").is_none(), "hash leaked: {r}");
+        let r = run(&app, "accounts-get").await;
+        assert_eq!(r["account"]["status"], "active", "{r}");
+        let r = run(&app, "accounts-create").await;
+        assert_eq!(r["error"], "account_exists", "{r}");
+    }
+
+    #[tokio::test]
+    async fn disable_revokes_sessions_and_blocks_login() {
+        let app = memory_app();
+        run(&app, "accounts-create").await;
+        let login = || LoginInput {
+            email: EVENT_EMAIL.into(),
+            password: EVENT_PASSWORD.into(),
+            device: None,
+        };
+        let pair = app.login(login(), &ClientInfo::default()).await.unwrap();
+        let bearer = format!("Bearer {}", pair.access_token);
+        assert!(app.authorize(Some(&bearer)).await.is_ok());
+        let r = run(&app, "accounts-disable").await;
+        assert_eq!(r["status"], "disabled", "{r}");
+        assert!(app.authorize(Some(&bearer)).await.is_err());
+        assert!(app.refresh(&pair.refresh_token).await.is_err());
+        let err = app
+            .login(login(), &ClientInfo::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, passport::ApiError::AccountDisabled),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_command_is_named() {
+        let app = memory_app();
+        let r = run(&app, "accounts-bad-command").await;
+        assert_eq!(r["ok"], false);
+        assert_eq!(r["error"], "invalid_command");
+        assert!(r["message"].as_str().unwrap().contains("explode"), "{r}");
+    }
+
+    #[tokio::test]
+    async fn unknown_account_is_named() {
+        let app = memory_app();
+        let r = run(&app, "accounts-get").await;
+        assert_eq!(r["error"], "account_not_found", "{r}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Lambda glue for the HTTP functions (`login`, `refresh`, `logout`, `sessions`): start-up, and
+//! the translation of an API Gateway HTTP API request into what `passport::http` takes.
+//! The one library under `functions/`; it has no binary and no SAM function of its own.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt, Response};
+use passport::http::{Route, handle, no_route, route};
+use passport::ids::Id;
+use passport::service::Caller;
+use passport::{Config, Passport};
+use std::sync::Arc;
+
+/// Cold-start initialisation: logging, configuration, keys and the store connection.
+/// A failure here is a fault Lambda must see (the function fails its init).
+pub async fn init() -> Result<Arc<Passport>, lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    Ok(Arc::new(Passport::from_config(config).await?))
+}
+
+/// Runs a function that serves the routes `serves` accepts.
+pub async fn run(serves: fn(&Route) -> bool) -> Result<(), lambda_http::Error> {
+    let app = init().await?;
+    lambda_http::run(lambda_http::service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(handle_event(&app, req, serves).await) }
+    }))
+    .await
+}
+
+/// Answers one API Gateway request; a route this function does not serve is a 404.
+pub async fn handle_event(
+    app: &Passport,
+    req: Request,
+    serves: fn(&Route) -> bool,
+) -> Response<String> {
+    let ctx = req.request_context_ref();
+    let path = api_path(ctx, req.uri().path());
+    let found = match route(req.method(), path) {
+        Ok(r) if serves(&r) => r,
+        Ok(_) => return no_route(passport::http::NoRoute::NotFound),
+        Err(e) => return no_route(e),
+    };
+    let ip = source_ip(ctx);
+    let caller = authorizer_caller(ctx);
+    handle(app, found, &req, ip, caller).await
+}
+
+/// The request path without the stage prefix lambda_http puts on non-default stages.
+fn api_path<'a>(ctx: Option<&RequestContext>, path: &'a str) -> &'a str {
+    let stage = match ctx {
+        Some(RequestContext::ApiGatewayV2(c)) => c.stage.as_deref(),
+        _ => None,
+    };
+    match stage {
+        Some(s) if s != "$default" => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(s))
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(path),
+        _ => path,
+    }
+}
+
+/// The client's address as API Gateway saw it.
+fn source_ip(ctx: Option<&RequestContext>) -> Option<String> {
+    match ctx {
+        Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+        _ => None,
+    }
+}
+
+/// The identity the Lambda authorizer put in the request context (`user_id`, `session_id`).
+fn authorizer_caller(ctx: Option<&RequestContext>) -> Option<Caller> {
+    let Some(RequestContext::ApiGatewayV2(c)) = ctx else {
+        return None;
+    };
+    let fields = &c.authorizer.as_ref()?.fields;
+    let get = |k: &str| -> Option<Id> { fields.get(k)?.as_str()?.parse().ok() };
+    Some(Caller {
+        account: get("user_id")?,
+        session: get("session_id")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(json: &str) -> Request {
+        lambda_http::request::from_str(json).unwrap()
+    }
+
+    const EVENT: &str = r#"{
+      "version": "2.0", "routeKey": "GET /me", "rawPath": "/prod/me", "rawQueryString": "",
+      "headers": {"user-agent": "curl/8"},
+      "requestContext": {
+        "accountId": "123456789012", "apiId": "api", "domainName": "x", "domainPrefix": "x",
+        "http": {"method": "GET", "path": "/prod/me", "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.7", "userAgent": "curl/8"},
+        "requestId": "r", "routeKey": "GET /me", "stage": "prod", "time": "t", "timeEpoch": 0,
+        "authorizer": {"lambda": {"user_id": "AAAAAAAAAAAAAAAAAAAAAA", "session_id": "AQEBAQEBAQEBAQEBAQEBAQ"}}
+      },
+      "isBase64Encoded": false
+    }"#;
+
+    #[test]
+    fn reads_stage_path_source_ip_and_authorizer_context() {
+        let req = request(EVENT);
+        let ctx = req.request_context_ref();
+        assert_eq!(api_path(ctx, req.uri().path()), "/me");
+        assert_eq!(source_ip(ctx).as_deref(), Some("203.0.113.7"));
+        let caller = authorizer_caller(ctx).unwrap();
+        assert_eq!(caller.account.to_string(), "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(caller.session.to_string(), "AQEBAQEBAQEBAQEBAQEBAQ");
+    }
+
+    #[test]
+    fn missing_or_malformed_authorizer_context_is_no_caller() {
+        let no_ctx = EVENT.replace(r#""user_id": "AAAAAAAAAAAAAAAAAAAAAA", "#, "");
+        assert!(authorizer_caller(request(&no_ctx).request_context_ref()).is_none());
+        let bad = EVENT.replace("AAAAAAAAAAAAAAAAAAAAAA", "not-an-id");
+        assert!(authorizer_caller(request(&bad).request_context_ref()).is_none());
+    }
+
+    #[test]
+    fn default_stage_paths_are_kept() {
+        assert_eq!(api_path(None, "/login"), "/login");
+    }
+}

@@ -1,0 +1,74 @@
+//! `login`: the Lambda function behind `POST /login`.
+
+use passport::http::Route;
+
+fn serves(route: &Route) -> bool {
+    matches!(route, Route::Login)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    passport_lambda::run(serves).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport_lambda::handle_event;
+    use serde_json::Value;
+
+    async fn run(name: &str) -> (u16, Value, lambda_http::http::HeaderMap) {
+        let app = memory_app();
+        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
+        let req = lambda_http::request::from_str(&event(name, &[])).unwrap();
+        let resp = handle_event(&app, req, serves).await;
+        let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
+        (resp.status().as_u16(), body, resp.headers().clone())
+    }
+
+    #[tokio::test]
+    async fn success_event_issues_a_token_pair() {
+        let (status, body, headers) = run("login-success").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 900);
+        assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
+        assert_eq!(body["refresh_token"].as_str().unwrap().len(), 86);
+        assert_eq!(headers["cache-control"], "no-store");
+    }
+
+    #[tokio::test]
+    async fn base64_encoded_body_is_decoded() {
+        let (status, body, _) = run("login-base64").await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    #[tokio::test]
+    async fn wrong_password_is_invalid_credentials() {
+        let (status, body, _) = run("login-wrong-password").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_field_is_a_400_naming_it() {
+        let (status, body, _) = run("login-missing-password").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        assert!(body["message"].as_str().unwrap().contains("password"));
+    }
+
+    #[tokio::test]
+    async fn other_routes_are_not_served() {
+        let app = memory_app();
+        let req =
+            lambda_http::request::from_str(&event("me", &[("USER_ID", "x"), ("SESSION_ID", "y")]))
+                .unwrap();
+        assert_eq!(handle_event(&app, req, serves).await.status().as_u16(), 404);
+    }
+}

@@ -1,0 +1,51 @@
+//! `logout`: the Lambda function behind `POST /logout`.
+
+use passport::http::Route;
+
+fn serves(route: &Route) -> bool {
+    matches!(route, Route::Logout)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    passport_lambda::run(serves).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passport::service::{ClientInfo, LoginInput};
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport_lambda::handle_event;
+
+    #[tokio::test]
+    async fn bearer_event_ends_the_session() {
+        let app = memory_app();
+        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
+        let input = LoginInput {
+            email: EVENT_EMAIL.into(),
+            password: EVENT_PASSWORD.into(),
+            device: None,
+        };
+        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let bearer = format!("Bearer {}", pair.access_token);
+        assert!(app.authorize(Some(&bearer)).await.is_ok());
+        let text = event("logout-bearer", &[("ACCESS_TOKEN", &pair.access_token)]);
+        let req = lambda_http::request::from_str(&text).unwrap();
+        let resp = handle_event(&app, req, serves).await;
+        assert_eq!(resp.status().as_u16(), 204, "{}", resp.body());
+        assert!(app.authorize(Some(&bearer)).await.is_err());
+        // Idempotent: the same request again is still a 204.
+        let req = lambda_http::request::from_str(&text).unwrap();
+        assert_eq!(handle_event(&app, req, serves).await.status().as_u16(), 204);
+    }
+
+    #[tokio::test]
+    async fn no_credential_event_is_unauthorized() {
+        let app = memory_app();
+        let req = lambda_http::request::from_str(&event("logout-unauthorized", &[])).unwrap();
+        let resp = handle_event(&app, req, serves).await;
+        assert_eq!(resp.status().as_u16(), 401);
+        assert!(resp.body().contains("\"unauthorized\""));
+    }
+}

@@ -1,0 +1,59 @@
+//! `refresh`: the Lambda function behind `POST /refresh-token`.
+
+use passport::http::Route;
+
+fn serves(route: &Route) -> bool {
+    matches!(route, Route::Refresh)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    passport_lambda::run(serves).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passport::service::{ClientInfo, LoginInput};
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport_lambda::handle_event;
+    use serde_json::Value;
+
+    #[tokio::test]
+    async fn success_event_rotates_the_token() {
+        let app = memory_app();
+        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
+        let input = LoginInput {
+            email: EVENT_EMAIL.into(),
+            password: EVENT_PASSWORD.into(),
+            device: None,
+        };
+        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let text = event("refresh-success", &[("REFRESH_TOKEN", &pair.refresh_token)]);
+        let resp = handle_event(&app, lambda_http::request::from_str(&text).unwrap(), serves).await;
+        assert_eq!(resp.status().as_u16(), 200, "{}", resp.body());
+        let body: Value = serde_json::from_str(resp.body()).unwrap();
+        assert_ne!(
+            body["refresh_token"].as_str(),
+            Some(pair.refresh_token.as_str())
+        );
+        assert_eq!(
+            body["session_id"].as_str(),
+            Some(pair.session_id.to_string().as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_token_event_is_invalid_refresh_token() {
+        let app = memory_app();
+        let resp = handle_event(
+            &app,
+            lambda_http::request::from_str(&event("refresh-invalid", &[])).unwrap(),
+            serves,
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 401);
+        let body: Value = serde_json::from_str(resp.body()).unwrap();
+        assert_eq!(body["error"], "invalid_refresh_token");
+    }
+}

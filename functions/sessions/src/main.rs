@@ -1,0 +1,113 @@
+//! `sessions`: the Lambda function behind `GET /sessions`, `DELETE /sessions/{id}` and `GET /me`,
+//! all behind the authorizer, whose verdict arrives in the request context.
+
+use passport::http::Route;
+
+fn serves(route: &Route) -> bool {
+    route.needs_authorizer()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    passport_lambda::run(serves).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passport::Passport;
+    use passport::service::{ClientInfo, LoginInput, TokenPair};
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport_lambda::handle_event;
+    use serde_json::Value;
+
+    async fn logged_in() -> (Passport, TokenPair, String) {
+        let app = memory_app();
+        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
+        let input = LoginInput {
+            email: EVENT_EMAIL.into(),
+            password: EVENT_PASSWORD.into(),
+            device: Some("laptop".into()),
+        };
+        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", pair.access_token)))
+            .await
+            .unwrap();
+        (app, pair, caller.account.to_string())
+    }
+
+    async fn run(app: &Passport, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
+        let req = lambda_http::request::from_str(&event(name, vars)).unwrap();
+        let resp = handle_event(app, req, serves).await;
+        let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
+        (resp.status().as_u16(), body)
+    }
+
+    #[tokio::test]
+    async fn list_event_marks_the_current_session() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let (status, body) = run(
+            &app,
+            "sessions-list",
+            &[("USER_ID", &user), ("SESSION_ID", &sid)],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let list = body["sessions"].as_array().unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0]["session_id"], sid.as_str());
+        assert_eq!(list[0]["current"], true);
+        assert_eq!(list[0]["device"], "laptop");
+    }
+
+    #[tokio::test]
+    async fn me_event_answers_the_identity() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let (status, body) = run(&app, "me", &[("USER_ID", &user), ("SESSION_ID", &sid)]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["email"], EVENT_EMAIL);
+        assert_eq!(body["user_id"], user.as_str());
+        assert_eq!(body["session_id"], sid.as_str());
+    }
+
+    #[tokio::test]
+    async fn revoking_an_unknown_session_is_404() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let (status, body) = run(
+            &app,
+            "sessions-revoke-not-found",
+            &[("USER_ID", &user), ("SESSION_ID", &sid)],
+        )
+        .await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    }
+
+    #[tokio::test]
+    async fn revoke_event_ends_the_named_session() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let (status, _) = run(
+            &app,
+            "sessions-revoke",
+            &[("USER_ID", &user), ("SESSION_ID", &sid)],
+        )
+        .await;
+        assert_eq!(status, 204);
+        let bearer = format!("Bearer {}", pair.access_token);
+        assert!(app.authorize(Some(&bearer)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn no_authorizer_context_is_401() {
+        let app = memory_app();
+        let (status, body) = run(&app, "sessions-no-context", &[]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("unauthorized"))
+        );
+    }
+}

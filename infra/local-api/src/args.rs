@@ -1,0 +1,103 @@
+//! Command-line arguments of `local-api`.
+
+/// Usage text.
+pub const USAGE: &str = "usage: local-api [--port N] [--account EMAIL:PASSWORD]...
+
+  --port N                   listen on 127.0.0.1:N (default 3000; 0 picks a free port)
+  --account EMAIL:PASSWORD   create (or reset) this account at start; repeatable.
+                             Without it, a demo account is created and printed.
+
+Environment: REDIS_URL (default: embedded in-memory store), SIGNING_SECRET (default: a
+random key for this run), and the rest of the configuration table in README.md.";
+
+/// Parsed arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// Port on 127.0.0.1.
+    pub port: u16,
+    /// Accounts to create: (email, password).
+    pub accounts: Vec<(String, String)>,
+    /// `--help` was given.
+    pub help: bool,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args {
+        port: 3000,
+        accounts: Vec::new(),
+        help: false,
+    };
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                let v = value("--port")?;
+                out.port = v
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {v}"))?;
+            }
+            "--account" => {
+                let v = value("--account")?;
+                let (email, password) = v
+                    .split_once(':')
+                    .filter(|(e, p)| !e.is_empty() && !p.is_empty())
+                    .ok_or("--account takes EMAIL:PASSWORD")?;
+                out.accounts.push((email.to_string(), password.to_string()));
+            }
+            "-h" | "--help" => out.help = true,
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Result<Args, String> {
+        parse(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn parses_port_and_repeated_accounts() {
+        let a = p(&[
+            "--port",
+            "8080",
+            "--account",
+            "a@b.c:pw:with:colons",
+            "--account=x@y.z:p",
+        ])
+        .unwrap();
+        assert_eq!(a.port, 8080);
+        assert_eq!(
+            a.accounts,
+            vec![
+                ("a@b.c".to_string(), "pw:with:colons".to_string()),
+                ("x@y.z".to_string(), "p".to_string())
+            ]
+        );
+        assert_eq!(p(&[]).unwrap().port, 3000);
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(p(&["--port"]).is_err());
+        assert!(p(&["--port", "99999"]).is_err());
+        assert!(p(&["--account", "nocolon"]).is_err());
+        assert!(p(&["--account", ":pw"]).is_err());
+        assert!(p(&["--bogus"]).is_err());
+        assert!(p(&["--help"]).unwrap().help);
+    }
+}

@@ -1,0 +1,117 @@
+//! `local-api`: Passport's HTTP API on 127.0.0.1, for trying it out and for end-to-end tests.
+//! The embedded store unless `REDIS_URL` is set; the authorizer's code in front of the routes
+//! that API Gateway guards with it.
+
+mod args;
+mod server;
+
+use passport::admin::{self, AdminError, Command};
+use passport::config::SecretBytes;
+use passport::keys::KeyRing;
+use passport::service::connect_store;
+use passport::{Config, Passport};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("local-api: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args =
+        args::parse(std::env::args().skip(1)).map_err(|e| format!("{e}\n\n{}", args::USAGE))?;
+    if args.help {
+        println!("{}", args::USAGE);
+        return Ok(());
+    }
+    let config = Config::from_env().map_err(|e| format!("configuration: {e}"))?;
+    let (keys, key_note) = match &config.signing_secret {
+        Some(secret) => (
+            KeyRing::from_literal(secret).map_err(|e| e.to_string())?,
+            "from SIGNING_SECRET",
+        ),
+        None => {
+            let random = passport::ids::random_bytes::<32>();
+            let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            (
+                KeyRing::from_literal(&SecretBytes::new(hex.into_bytes()))
+                    .map_err(|e| e.to_string())?,
+                "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)",
+            )
+        }
+    };
+    let store_note = if config.redis_url.is_some() {
+        "Redis (REDIS_URL)"
+    } else {
+        "embedded, in memory"
+    };
+    let store = connect_store(&config)
+        .await
+        .map_err(|e| format!("cannot reach the store: {e}"))?;
+    let app = Arc::new(Passport::new(config, keys, store));
+
+    let mut accounts = args.accounts.clone();
+    let demo = accounts.is_empty();
+    if demo {
+        let password: String = passport::ids::Id::random().to_string();
+        accounts.push(("demo@passport.local".to_string(), password));
+    }
+    for (email, password) in &accounts {
+        let cmd = Command::Create {
+            email: email.clone(),
+            password: password.clone(),
+        };
+        match admin::execute(&app, cmd).await {
+            Ok(_) => {}
+            Err(AdminError::AccountExists) => {
+                let cmd = Command::SetPassword {
+                    email: email.clone(),
+                    password: password.clone(),
+                };
+                admin::execute(&app, cmd)
+                    .await
+                    .map_err(|e| format!("account {email}: {e}"))?;
+            }
+            Err(e) => return Err(format!("account {email}: {e}")),
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base = format!("http://{addr}");
+    // The first line is read by scripts and tests: keep its shape.
+    println!("Passport local API listening on {base}");
+    println!("Store: {store_note}. Signing key: {key_note}.");
+    for (email, password) in &accounts {
+        let label = if demo { "Demo account" } else { "Account" };
+        println!("{label}: {email}  password: {password}");
+    }
+    println!("Routes:");
+    for (method, path) in passport::http::ROUTES {
+        println!("  {method:6} {path}");
+    }
+    let (email, password) = &accounts[0];
+    let body = serde_json::json!({"email": email, "password": password}).to_string();
+    println!(
+        "Try:\n  curl -s -X POST {base}/login -H 'content-type: application/json' -d '{body}'"
+    );
+    server::serve(listener, app)
+        .await
+        .map_err(|e| e.to_string())
+}

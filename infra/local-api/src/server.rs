@@ -1,0 +1,101 @@
+//! The HTTP server: hyper on a loopback listener, translating each request into
+//! `passport::http` calls, with the authorizer's decision in front of guarded routes.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use passport::Passport;
+use passport::error::ApiError;
+use passport::http::{MAX_BODY_BYTES, error_response, handle, json_response, no_route, route};
+use passport::service::Denied;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Serves until the process ends.
+pub async fn serve(listener: TcpListener, app: Arc<Passport>) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let app = Arc::clone(&app);
+                async move { Ok::<_, Infallible>(answer(&app, req, peer).await.map(Full::new)) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn answer(app: &Passport, req: Request<Incoming>, peer: SocketAddr) -> Response<Bytes> {
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let resp = route_request(app, req, peer).await;
+    tracing::info!(%method, %path, status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64, "request");
+    resp.map(Bytes::from)
+}
+
+async fn route_request(
+    app: &Passport,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<String> {
+    if req.uri().path() == "/" && req.method() == http::Method::GET {
+        return json_response(
+            StatusCode::OK,
+            &serde_json::json!({"service": "passport", "message": "Passport local API: POST /login, POST /refresh-token, POST /logout, GET /sessions, DELETE /sessions/{id}, GET /me"}),
+        );
+    }
+    let found = match route(req.method(), req.uri().path()) {
+        Ok(r) => r,
+        Err(e) => return no_route(e),
+    };
+    // What API Gateway does before the function runs: the authorizer on guarded routes.
+    let caller = if found.needs_authorizer() {
+        let header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match app.authorize(header).await {
+            Ok(caller) => Some(caller),
+            Err(Denied::Store(e)) => return error_response(&ApiError::Unavailable(e)),
+            Err(reason) => {
+                tracing::info!(%reason, "denied by the authorizer");
+                return error_response(&ApiError::Unauthorized);
+            }
+        }
+    } else {
+        None
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return error_response(&ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        Err(e) => {
+            return error_response(&ApiError::InvalidRequest(format!(
+                "could not read body: {e}"
+            )));
+        }
+    };
+    let req = Request::from_parts(parts, bytes);
+    handle(app, found, &req, Some(peer.ip().to_string()), caller).await
+}

@@ -1,0 +1,150 @@
+//! The account directory's rules: email normalisation, input limits, argon2id password hashes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Longest email accepted (RFC 5321 path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Longest password accepted; bounds the hashing work one request can ask for.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+/// Shortest password an operator may set.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest device name kept on a session.
+pub const MAX_DEVICE_CHARS: usize = 64;
+
+/// argon2id memory cost in KiB (OWASP: 19 MiB).
+pub const ARGON2_M_KIB: u32 = 19_456;
+/// argon2id iterations (OWASP: 2).
+pub const ARGON2_T: u32 = 2;
+/// argon2id parallelism (OWASP: 1).
+pub const ARGON2_P: u32 = 1;
+
+/// A hash of a random password nobody knows, with the same parameters as real hashes. Login
+/// verifies against it for unknown emails so they cost the same work as a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cGFzc3BvcnQtZHVtbXktc2FsdA$Pf2X8jYoUHA5zkDkGu+OZ3W7nuMdgpnrA3jcYFP1OjQ";
+
+static VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// An email or password that breaks the rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// Not an email address we accept.
+    #[error("email must be an address of at most {MAX_EMAIL_CHARS} characters")]
+    Email,
+    /// Password too short or too long.
+    #[error("password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")]
+    Password,
+}
+
+/// Trims and lower-cases an email and checks its shape; `Err` if it is not one we accept.
+pub fn normalize_email(raw: &str) -> Result<String, InputError> {
+    let email = raw.trim().to_lowercase();
+    let shape_ok = email.chars().count() <= MAX_EMAIL_CHARS
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if shape_ok {
+        Ok(email)
+    } else {
+        Err(InputError::Email)
+    }
+}
+
+/// Checks a new password's length (in characters).
+pub fn check_new_password(password: &str) -> Result<(), InputError> {
+    let n = password.chars().count();
+    if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
+        Ok(())
+    } else {
+        Err(InputError::Password)
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    #[allow(clippy::expect_used)]
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
+        .expect("the OWASP argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password as an argon2id PHC string with a fresh random salt. CPU-bound: call it
+/// from a blocking thread.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(&crate::ids::random_bytes::<16>())?;
+    Ok(hasher()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Verifies `password` against `phc`, or against the dummy hash when `phc` is `None`, so that
+/// both cost one argon2id computation. CPU-bound: call it from a blocking thread.
+pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
+    VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
+    let real = phc.is_some();
+    let Ok(parsed) = PasswordHash::new(phc.unwrap_or(DUMMY_HASH)) else {
+        return false;
+    };
+    let ok = hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    ok && real
+}
+
+/// How many password verifications this process has run (real and dummy alike): lets tests
+/// show that an unknown email costs the same hashing work as a wrong password.
+pub fn verification_count() -> u64 {
+    VERIFICATIONS.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM \n").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a b@c.d",
+            "a@b@c",
+            &format!("{}@x.y", "a".repeat(260)),
+        ] {
+            assert_eq!(normalize_email(bad), Err(InputError::Email), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn password_length_bounds() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password(&"x".repeat(MIN_PASSWORD_CHARS)).is_ok());
+        assert!(check_new_password(&"x".repeat(MAX_PASSWORD_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn hash_uses_owasp_argon2id_and_verifies() {
+        let h = hash_password("correct horse battery staple").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("correct horse battery staple", Some(&h)));
+        assert!(!verify_password("wrong horse battery staple", Some(&h)));
+        assert_ne!(h, hash_password("correct horse battery staple").unwrap());
+    }
+
+    #[test]
+    fn dummy_hash_has_the_real_parameters_and_never_matches() {
+        let real = hash_password("some password!!").unwrap();
+        let params = |h: &str| h.split('$').nth(3).map(str::to_string);
+        assert_eq!(params(DUMMY_HASH), params(&real));
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        let before = verification_count();
+        assert!(!verify_password("", None));
+        assert!(!verify_password("anything", None));
+        assert!(verification_count() >= before + 2);
+    }
+}

@@ -1,0 +1,252 @@
+//! Operators' commands on the account directory (the `accounts` function: no HTTP route,
+//! invoked with IAM). A command is JSON such as `{"command": "create", "email": "…",
+//! "password": "…"}`; the answer is JSON too.
+
+use crate::accounts::{self, InputError};
+use crate::clock;
+use crate::error::StoreError;
+use crate::ids::Id;
+use crate::service::Passport;
+use crate::store::{Account, AccountStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// An operator's command.
+#[derive(Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Creates an active account.
+    Create {
+        /// Email (normalised before use).
+        email: String,
+        /// Initial password.
+        password: String,
+    },
+    /// Replaces an account's password (sessions stay; use `revoke_sessions` to end them).
+    SetPassword {
+        /// Account email.
+        email: String,
+        /// New password.
+        password: String,
+    },
+    /// Disables an account and revokes every session of it at once.
+    Disable {
+        /// Account email.
+        email: String,
+    },
+    /// Re-enables an account.
+    Enable {
+        /// Account email.
+        email: String,
+    },
+    /// Deletes an account and revokes its sessions.
+    Delete {
+        /// Account email.
+        email: String,
+    },
+    /// Shows an account (never its password hash).
+    Get {
+        /// Account email.
+        email: String,
+    },
+    /// Lists an account's live sessions.
+    ListSessions {
+        /// Account email.
+        email: String,
+    },
+    /// Revokes one session of an account, or all of them when `session_id` is absent.
+    RevokeSessions {
+        /// Account email.
+        email: String,
+        /// The session to revoke; all when absent.
+        #[serde(default)]
+        session_id: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a password.
+        f.write_str(match self {
+            Command::Create { .. } => "Create",
+            Command::SetPassword { .. } => "SetPassword",
+            Command::Disable { .. } => "Disable",
+            Command::Enable { .. } => "Enable",
+            Command::Delete { .. } => "Delete",
+            Command::Get { .. } => "Get",
+            Command::ListSessions { .. } => "ListSessions",
+            Command::RevokeSessions { .. } => "RevokeSessions",
+        })
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Not a command we know, or missing or mistyped fields.
+    #[error("invalid command: {0}")]
+    InvalidCommand(String),
+    /// The email or password breaks the rules.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// `create` for an email that has an account.
+    #[error("an account with this email exists")]
+    AccountExists,
+    /// No account has this email (or no such session).
+    #[error("no such account")]
+    AccountNotFound,
+    /// No such session for this account.
+    #[error("no such session")]
+    SessionNotFound,
+    /// The store failed: a fault, reported to Lambda as an error.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[from] StoreError),
+    /// Hashing failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AdminError {
+    /// The stable code named in the answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminError::InvalidCommand(_) => "invalid_command",
+            AdminError::Input(InputError::Email) => "invalid_email",
+            AdminError::Input(InputError::Password) => "invalid_password",
+            AdminError::AccountExists => "account_exists",
+            AdminError::AccountNotFound => "account_not_found",
+            AdminError::SessionNotFound => "session_not_found",
+            AdminError::Unavailable(_) => "unavailable",
+            AdminError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON answer for this error.
+    pub fn to_json(&self) -> Value {
+        json!({"ok": false, "error": self.code(), "message": self.to_string()})
+    }
+}
+
+/// Parses a command from its JSON event.
+pub fn parse(event: Value) -> Result<Command, AdminError> {
+    serde_json::from_value(event).map_err(|e| AdminError::InvalidCommand(e.to_string()))
+}
+
+/// Runs a command and returns its JSON answer.
+pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminError> {
+    tracing::info!(command = ?command, "accounts command");
+    let store = app.store();
+    match command {
+        Command::Create { email, password } => {
+            let email = accounts::normalize_email(&email)?;
+            accounts::check_new_password(&password)?;
+            let account = Account {
+                id: Id::random(),
+                email,
+                password_hash: hash(password).await?,
+                status: AccountStatus::Active,
+                created_at: clock::now(),
+            };
+            if !store.create_account(&account).await? {
+                return Err(AdminError::AccountExists);
+            }
+            Ok(json!({"ok": true, "account": account_json(&account)}))
+        }
+        Command::SetPassword { email, password } => {
+            accounts::check_new_password(&password)?;
+            let id = find(app, &email).await?;
+            let phc = hash(password).await?;
+            if !store.set_password(id, &phc).await? {
+                return Err(AdminError::AccountNotFound);
+            }
+            Ok(json!({"ok": true}))
+        }
+        Command::Disable { email } => set_status(app, &email, AccountStatus::Disabled).await,
+        Command::Enable { email } => set_status(app, &email, AccountStatus::Active).await,
+        Command::Delete { email } => {
+            let id = find(app, &email).await?;
+            if !store.delete_account(id).await? {
+                return Err(AdminError::AccountNotFound);
+            }
+            Ok(json!({"ok": true}))
+        }
+        Command::Get { email } => {
+            let id = find(app, &email).await?;
+            let account = store
+                .account(id)
+                .await?
+                .ok_or(AdminError::AccountNotFound)?;
+            Ok(json!({"ok": true, "account": account_json(&account)}))
+        }
+        Command::ListSessions { email } => {
+            let id = find(app, &email).await?;
+            let sessions: Vec<Value> = store
+                .list_sessions(id, clock::now())
+                .await?
+                .into_iter()
+                .map(|s| {
+                    json!({
+                        "session_id": s.id.to_string(),
+                        "device": s.device,
+                        "user_agent": s.user_agent,
+                        "ip": s.ip,
+                        "created_at": clock::rfc3339(s.created_at),
+                        "last_used_at": clock::rfc3339(s.last_used_at),
+                        "expires_at": clock::rfc3339(s.expires_at),
+                    })
+                })
+                .collect();
+            Ok(json!({"ok": true, "sessions": sessions}))
+        }
+        Command::RevokeSessions { email, session_id } => {
+            let id = find(app, &email).await?;
+            let revoked = match session_id {
+                None => store.revoke_all(id).await?,
+                Some(sid) => {
+                    let sid: Id = sid.parse().map_err(|_| AdminError::SessionNotFound)?;
+                    if !store.revoke_session(id, sid).await? {
+                        return Err(AdminError::SessionNotFound);
+                    }
+                    1
+                }
+            };
+            Ok(json!({"ok": true, "revoked": revoked}))
+        }
+    }
+}
+
+async fn find(app: &Passport, email: &str) -> Result<Id, AdminError> {
+    let email = accounts::normalize_email(email)?;
+    app.store()
+        .account_id(&email)
+        .await?
+        .ok_or(AdminError::AccountNotFound)
+}
+
+async fn set_status(
+    app: &Passport,
+    email: &str,
+    status: AccountStatus,
+) -> Result<Value, AdminError> {
+    let id = find(app, email).await?;
+    if !app.store().set_status(id, status).await? {
+        return Err(AdminError::AccountNotFound);
+    }
+    Ok(json!({"ok": true, "status": status.as_str()}))
+}
+
+async fn hash(password: String) -> Result<String, AdminError> {
+    tokio::task::spawn_blocking(move || accounts::hash_password(&password))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::Internal(e.to_string()))
+}
+
+fn account_json(a: &Account) -> Value {
+    json!({
+        "id": a.id.to_string(),
+        "email": a.email,
+        "status": a.status.as_str(),
+        "created_at": clock::rfc3339(a.created_at),
+    })
+}

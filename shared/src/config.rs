@@ -1,0 +1,297 @@
+//! `Config::from_env`: the one place that reads the environment.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Shortest signing key accepted, in bytes (HS256 wants at least the hash size).
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// A configuration error; it names the variable and never echoes a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable is present but its value is not acceptable.
+    #[error("{name}: {reason}")]
+    Invalid {
+        /// The environment variable.
+        name: &'static str,
+        /// Why the value was refused.
+        reason: String,
+    },
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// Secret bytes whose `Debug` output never shows them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Wraps key material.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The key material itself.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes({} bytes, redacted)", self.0.len())
+    }
+}
+
+/// Everything Passport reads from its environment, with the defaults of DESIGN.md.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `REDIS_URL`: `redis://` or `rediss://`; `None` means the embedded in-memory store.
+    pub redis_url: Option<String>,
+    /// `REDIS_CONNECT_TIMEOUT_MS` (default 1000).
+    pub redis_connect_timeout: Duration,
+    /// `REDIS_RESPONSE_TIMEOUT_MS` (default 1000): a store call that takes longer fails.
+    pub redis_response_timeout: Duration,
+    /// `SIGNING_SECRET`: a literal signing key for local runs and tests.
+    pub signing_secret: Option<SecretBytes>,
+    /// `ACCESS_TOKEN_TTL_SECONDS` (default 900).
+    pub access_token_ttl: i64,
+    /// `REFRESH_TOKEN_TTL_SECONDS` (default 30 days): idle lifetime of a session.
+    pub refresh_token_ttl: i64,
+    /// `SESSION_MAX_AGE_SECONDS` (default 90 days): absolute lifetime of a session.
+    pub session_max_age: i64,
+    /// `REFRESH_REUSE_GRACE_SECONDS` (default 10).
+    pub refresh_reuse_grace: i64,
+    /// `TOKEN_ISSUER` (default `passport`).
+    pub token_issuer: String,
+    /// `TOKEN_AUDIENCE` (default unset: no `aud` claim).
+    pub token_audience: Option<String>,
+    /// `LOGIN_MAX_FAILURES` (default 5) per account within the lockout window.
+    pub login_max_failures: u64,
+    /// `LOGIN_LOCKOUT_SECONDS` (default 900): the failure-counting window.
+    pub login_lockout_seconds: i64,
+    /// `LOGIN_IP_MAX_FAILURES` (default 50) per source IP within the same window.
+    pub login_ip_max_failures: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_connect_timeout: Duration::from_millis(1000),
+            redis_response_timeout: Duration::from_millis(1000),
+            signing_secret: None,
+            access_token_ttl: 900,
+            refresh_token_ttl: 2_592_000,
+            session_max_age: 7_776_000,
+            refresh_reuse_grace: 10,
+            token_issuer: "passport".into(),
+            token_audience: None,
+            login_max_failures: 5,
+            login_lockout_seconds: 900,
+            login_ip_max_failures: 50,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let d = Self::default();
+        let cfg = Self {
+            redis_url: match get("REDIS_URL") {
+                Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                    Some(url)
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "REDIS_URL",
+                        "must start with redis:// or rediss://",
+                    ));
+                }
+                None => None,
+            },
+            redis_connect_timeout: Duration::from_millis(number(
+                &get,
+                "REDIS_CONNECT_TIMEOUT_MS",
+                d.redis_connect_timeout.as_millis() as u64,
+            )?),
+            redis_response_timeout: Duration::from_millis(number(
+                &get,
+                "REDIS_RESPONSE_TIMEOUT_MS",
+                d.redis_response_timeout.as_millis() as u64,
+            )?),
+            signing_secret: match get("SIGNING_SECRET") {
+                Some(s) if s.len() < MIN_KEY_BYTES => {
+                    return Err(invalid(
+                        "SIGNING_SECRET",
+                        format!(
+                            "must be at least {MIN_KEY_BYTES} bytes long, got {}",
+                            s.len()
+                        ),
+                    ));
+                }
+                Some(s) => Some(SecretBytes::new(s.into_bytes())),
+                None => None,
+            },
+            access_token_ttl: seconds(&get, "ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl)?,
+            refresh_token_ttl: seconds(&get, "REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl)?,
+            session_max_age: seconds(&get, "SESSION_MAX_AGE_SECONDS", d.session_max_age)?,
+            refresh_reuse_grace: match get("REFRESH_REUSE_GRACE_SECONDS") {
+                // Zero is allowed: it turns the grace window off.
+                Some(_) => number(&get, "REFRESH_REUSE_GRACE_SECONDS", 0)? as i64,
+                None => d.refresh_reuse_grace,
+            },
+            token_issuer: get("TOKEN_ISSUER").unwrap_or(d.token_issuer),
+            token_audience: get("TOKEN_AUDIENCE"),
+            login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", d.login_max_failures)?,
+            login_lockout_seconds: seconds(&get, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds)?,
+            login_ip_max_failures: positive(
+                &get,
+                "LOGIN_IP_MAX_FAILURES",
+                d.login_ip_max_failures,
+            )?,
+        };
+        if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
+            return Err(invalid(
+                "REFRESH_REUSE_GRACE_SECONDS",
+                "must be shorter than REFRESH_TOKEN_TTL_SECONDS",
+            ));
+        }
+        Ok(cfg)
+    }
+}
+
+const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= MAX_SECONDS)
+            .ok_or_else(|| invalid(name, format!("must be a whole number up to {MAX_SECONDS}"))),
+    }
+}
+
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match number(get, name, default)? {
+        0 => Err(invalid(name, "must be greater than zero")),
+        n => Ok(n),
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    positive(get, name, default as u64).map(|n| n as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.access_token_ttl, 900);
+        assert_eq!(c.refresh_token_ttl, 2_592_000);
+        assert_eq!(c.session_max_age, 7_776_000);
+        assert_eq!(c.refresh_reuse_grace, 10);
+        assert_eq!(c.token_issuer, "passport");
+        assert_eq!(c.token_audience, None);
+        assert_eq!(c.login_max_failures, 5);
+        assert_eq!(c.login_lockout_seconds, 900);
+        assert_eq!(c.login_ip_max_failures, 50);
+        assert!(c.redis_url.is_none());
+        assert!(c.signing_secret.is_none());
+    }
+
+    #[test]
+    fn short_signing_secret_is_refused_without_echoing_it() {
+        let err = from(&[("SIGNING_SECRET", "short-secret-value")]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("SIGNING_SECRET"), "{msg}");
+        assert!(msg.contains("32 bytes"), "{msg}");
+        assert!(!msg.contains("short-secret-value"), "{msg}");
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let c = from(&[("SIGNING_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
+    }
+
+    #[test]
+    fn bad_numbers_name_the_variable() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_TTL_SECONDS", "fifteen"),
+            ("ACCESS_TOKEN_TTL_SECONDS", "0"),
+            ("LOGIN_MAX_FAILURES", "-1"),
+            ("REDIS_RESPONSE_TIMEOUT_MS", "1e3"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn redis_url_scheme_is_checked_and_overrides_apply() {
+        assert!(from(&[("REDIS_URL", "http://x")]).is_err());
+        let c = from(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("TOKEN_AUDIENCE", "web"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "0"),
+            ("LOGIN_MAX_FAILURES", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(c.token_audience.as_deref(), Some("web"));
+        assert_eq!(c.refresh_reuse_grace, 0);
+        assert_eq!(c.login_max_failures, 3);
+    }
+
+    #[test]
+    fn grace_must_be_shorter_than_idle_lifetime() {
+        let err = from(&[
+            ("REFRESH_TOKEN_TTL_SECONDS", "10"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "10"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("REFRESH_REUSE_GRACE_SECONDS"));
+    }
+}

@@ -1,0 +1,437 @@
+//! The HTTP edge: routes, JSON bodies and their limits, and the one mapping from errors to
+//! status codes. Takes and returns the `http` crate's types, so a Lambda function (whose
+//! `lambda_http::Request` is an `http::Request`) and `local-api` run the same code.
+
+use crate::error::ApiError;
+use crate::service::{Caller, ClientInfo, LoginInput, Passport, TokenPair};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use serde_json::{Map, Value, json};
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The routes of the contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /login`
+    Login,
+    /// `POST /refresh-token`
+    Refresh,
+    /// `POST /logout`
+    Logout,
+    /// `GET /sessions`
+    ListSessions,
+    /// `DELETE /sessions/{id}`
+    RevokeSession(String),
+    /// `GET /me`
+    Me,
+}
+
+impl Route {
+    /// Whether API Gateway runs the authorizer in front of this route.
+    pub fn needs_authorizer(&self) -> bool {
+        matches!(
+            self,
+            Route::ListSessions | Route::RevokeSession(_) | Route::Me
+        )
+    }
+}
+
+/// A request that matches no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No such path.
+    NotFound,
+    /// The path exists with other methods (the `Allow` list).
+    MethodNotAllowed(&'static str),
+}
+
+/// Every route of the contract as `(method, path)`, `{id}` standing for a path parameter.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/login"),
+    ("POST", "/refresh-token"),
+    ("POST", "/logout"),
+    ("GET", "/sessions"),
+    ("DELETE", "/sessions/{id}"),
+    ("GET", "/me"),
+];
+
+/// Matches a method and path against the contract.
+pub fn route(method: &Method, path: &str) -> Result<Route, NoRoute> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let (allow, found) = match path {
+        "/login" => ("POST", Route::Login),
+        "/refresh-token" => ("POST", Route::Refresh),
+        "/logout" => ("POST", Route::Logout),
+        "/sessions" => ("GET", Route::ListSessions),
+        "/me" => ("GET", Route::Me),
+        _ => match path.strip_prefix("/sessions/") {
+            Some(id) if !id.is_empty() && !id.contains('/') => {
+                ("DELETE", Route::RevokeSession(id.to_string()))
+            }
+            _ => return Err(NoRoute::NotFound),
+        },
+    };
+    if method.as_str() == allow {
+        Ok(found)
+    } else {
+        Err(NoRoute::MethodNotAllowed(allow))
+    }
+}
+
+/// The answer to a request that matched no route.
+pub fn no_route(no: NoRoute) -> Response<String> {
+    match no {
+        NoRoute::NotFound => error_response(&ApiError::NotFound),
+        NoRoute::MethodNotAllowed(allow) => {
+            let mut r = json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &json!({"error": "method_not_allowed", "message": format!("use {allow}")}),
+            );
+            r.headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+            r
+        }
+    }
+}
+
+/// Runs the handler of `route`. `caller` is the authorizer's verdict for routes behind it.
+pub async fn handle<B: AsRef<[u8]>>(
+    app: &Passport,
+    route: Route,
+    req: &Request<B>,
+    source_ip: Option<String>,
+    caller: Option<Caller>,
+) -> Response<String> {
+    let result = match route {
+        Route::Login => login(app, req, source_ip).await,
+        Route::Refresh => refresh(app, req).await,
+        Route::Logout => logout(app, req).await,
+        Route::ListSessions => match caller {
+            Some(c) => list_sessions(app, c).await,
+            None => Err(ApiError::Unauthorized),
+        },
+        Route::RevokeSession(id) => match caller {
+            Some(c) => app.revoke(c, &id).await.map(|()| no_content()),
+            None => Err(ApiError::Unauthorized),
+        },
+        Route::Me => match caller {
+            Some(c) => me(app, c).await,
+            None => Err(ApiError::Unauthorized),
+        },
+    };
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+async fn login<B: AsRef<[u8]>>(
+    app: &Passport,
+    req: &Request<B>,
+    source_ip: Option<String>,
+) -> Result<Response<String>, ApiError> {
+    let body = json_body(req)?;
+    let input = LoginInput {
+        email: string_field(&body, "email")?.ok_or_else(|| missing("email"))?,
+        password: string_field(&body, "password")?.ok_or_else(|| missing("password"))?,
+        device: string_field(&body, "device")?,
+    };
+    let client = ClientInfo {
+        ip: source_ip,
+        user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
+    };
+    let pair = app.login(input, &client).await?;
+    Ok(token_response(&pair))
+}
+
+async fn refresh<B: AsRef<[u8]>>(
+    app: &Passport,
+    req: &Request<B>,
+) -> Result<Response<String>, ApiError> {
+    let body = json_body(req)?;
+    let token = string_field(&body, "refresh_token")?.ok_or_else(|| missing("refresh_token"))?;
+    let pair = app.refresh(&token).await?;
+    Ok(token_response(&pair))
+}
+
+async fn logout<B: AsRef<[u8]>>(
+    app: &Passport,
+    req: &Request<B>,
+) -> Result<Response<String>, ApiError> {
+    // The body is optional here: a bearer token alone is a complete logout request.
+    let body = if req.body().as_ref().iter().all(u8::is_ascii_whitespace) {
+        if req.body().as_ref().len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        Map::new()
+    } else {
+        json_body(req)?
+    };
+    let refresh = string_field(&body, "refresh_token")?;
+    let all = match body.get("all") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(wrong_type("all", "a boolean")),
+    };
+    let bearer = header_str(req.headers(), "authorization").and_then(crate::service::bearer_token);
+    app.logout(bearer, refresh.as_deref(), all).await?;
+    Ok(no_content())
+}
+
+async fn list_sessions(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError> {
+    let sessions: Vec<Value> = app
+        .sessions(caller)
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "session_id": s.id.to_string(),
+                "device": s.device,
+                "user_agent": s.user_agent,
+                "ip": s.ip,
+                "created_at": crate::clock::rfc3339(s.created_at),
+                "last_used_at": crate::clock::rfc3339(s.last_used_at),
+                "expires_at": crate::clock::rfc3339(s.expires_at),
+                "current": s.id == caller.session,
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "sessions": sessions }),
+    ))
+}
+
+async fn me(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError> {
+    let me = app.me(caller).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "user_id": me.user_id.to_string(),
+            "email": me.email,
+            "session_id": me.session_id.to_string(),
+        }),
+    ))
+}
+
+/// The status and stable code of each error: the one place this mapping lives.
+pub fn status_and_code(err: &ApiError) -> (StatusCode, &'static str) {
+    match err {
+        ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+        ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
+        ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+        ApiError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
+        ApiError::RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+        ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+    }
+}
+
+/// The JSON error response for `err`, with `Retry-After` where the client should wait.
+pub fn error_response(err: &ApiError) -> Response<String> {
+    let (status, code) = status_and_code(err);
+    match err {
+        ApiError::Unavailable(source) => tracing::error!(error = %source, "store unavailable"),
+        ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+        _ => tracing::debug!(code, "request refused"),
+    }
+    let mut r = json_response(status, &json!({"error": code, "message": err.to_string()}));
+    let retry_after = match err {
+        ApiError::TooManyAttempts { retry_after } => Some(*retry_after),
+        ApiError::Unavailable(_) => Some(1),
+        _ => None,
+    };
+    if let Some(secs) = retry_after {
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
+    r
+}
+
+/// A JSON response with the headers every answer carries.
+pub fn json_response(status: StatusCode, body: &Value) -> Response<String> {
+    let mut r = Response::new(body.to_string());
+    *r.status_mut() = status;
+    set_common_headers(r.headers_mut());
+    r
+}
+
+fn set_common_headers(h: &mut HeaderMap) {
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Nothing Passport answers is worth caching, and token responses must not be.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+fn no_content() -> Response<String> {
+    let mut r = Response::new(String::new());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn token_response(pair: &TokenPair) -> Response<String> {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": pair.expires_in,
+            "refresh_token_expires_in": pair.refresh_token_expires_in,
+            "session_id": pair.session_id.to_string(),
+        }),
+    )
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Parses the body as a JSON object, within [`MAX_BODY_BYTES`].
+fn json_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, ApiError> {
+    let bytes = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidRequest(
+            "request body is required: a JSON object".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::InvalidRequest(
+            "request body must be a JSON object".into(),
+        )),
+        Err(e) => Err(ApiError::InvalidRequest(format!(
+            "request body is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))),
+    }
+}
+
+fn missing(field: &str) -> ApiError {
+    ApiError::InvalidRequest(format!("field `{field}` is required"))
+}
+
+fn wrong_type(field: &str, expected: &str) -> ApiError {
+    ApiError::InvalidRequest(format!("field `{field}` must be {expected}"))
+}
+
+/// An optional string field; `null` counts as absent.
+fn string_field(body: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(wrong_type(field, "a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_methods_and_paths() {
+        assert_eq!(route(&Method::POST, "/login"), Ok(Route::Login));
+        assert_eq!(route(&Method::POST, "/refresh-token/"), Ok(Route::Refresh));
+        assert_eq!(
+            route(&Method::DELETE, "/sessions/abc"),
+            Ok(Route::RevokeSession("abc".into()))
+        );
+        assert_eq!(
+            route(&Method::GET, "/login"),
+            Err(NoRoute::MethodNotAllowed("POST"))
+        );
+        assert_eq!(route(&Method::GET, "/nope"), Err(NoRoute::NotFound));
+        assert_eq!(
+            route(&Method::DELETE, "/sessions/a/b"),
+            Err(NoRoute::NotFound)
+        );
+        assert!(route(&Method::GET, "/me").unwrap().needs_authorizer());
+        assert!(!Route::Login.needs_authorizer());
+        assert_eq!(ROUTES.len(), 6);
+    }
+
+    fn req(body: &str) -> Request<Vec<u8>> {
+        Request::new(body.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn body_errors_are_client_errors_that_name_the_problem() {
+        let too_big = "x".repeat(MAX_BODY_BYTES + 1);
+        assert!(matches!(
+            json_body(&req(&too_big)),
+            Err(ApiError::PayloadTooLarge { .. })
+        ));
+        for (body, needle) in [
+            ("", "required"),
+            ("  ", "required"),
+            ("{", "not valid JSON"),
+            ("[1]", "JSON object"),
+            ("\"x\"", "JSON object"),
+        ] {
+            match json_body(&req(body)) {
+                Err(ApiError::InvalidRequest(m)) => assert!(m.contains(needle), "{body}: {m}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        let map = json_body(&req(r#"{"email": 5, "device": null}"#)).unwrap();
+        match string_field(&map, "email") {
+            Err(ApiError::InvalidRequest(m)) => assert!(m.contains("`email`"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(string_field(&map, "device").unwrap(), None);
+        assert!(missing("password").to_string().contains("`password`"));
+    }
+
+    #[test]
+    fn every_error_maps_to_its_contract_status() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (ApiError::InvalidRequest("x".into()), 400, "invalid_request"),
+            (
+                ApiError::PayloadTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (ApiError::InvalidCredentials, 401, "invalid_credentials"),
+            (ApiError::AccountDisabled, 403, "account_disabled"),
+            (
+                ApiError::TooManyAttempts { retry_after: 7 },
+                429,
+                "too_many_attempts",
+            ),
+            (ApiError::InvalidRefreshToken, 401, "invalid_refresh_token"),
+            (ApiError::RefreshTokenReused, 401, "refresh_token_reused"),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::Internal("x".into()), 500, "internal_error"),
+        ];
+        for (err, status, code) in cases {
+            let r = error_response(&err);
+            assert_eq!(r.status().as_u16(), status, "{code}");
+            let body: Value = serde_json::from_str(r.body()).unwrap();
+            assert_eq!(body["error"], code);
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+        }
+        let r = error_response(&ApiError::TooManyAttempts { retry_after: 7 });
+        assert_eq!(r.headers()[RETRY_AFTER], "7");
+    }
+}

@@ -1,0 +1,26 @@
+//! Passport: session control for web apps behind AWS API Gateway.
+//!
+//! Every rule of the system lives in this crate: configuration, access tokens, refresh tokens,
+//! the session store, accounts, the use cases and the HTTP edge. It knows no Lambda event type;
+//! the functions in `functions/*` and `infra/local-api` translate their events into the plain
+//! `http` types taken here, so every entry point runs the very same code.
+
+pub mod accounts;
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod refresh_token;
+pub mod service;
+pub mod store;
+pub mod tokens;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use config::Config;
+pub use error::{ApiError, StoreError};
+pub use service::Passport;

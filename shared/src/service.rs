@@ -1,0 +1,460 @@
+//! The use cases — login, refresh, logout, sessions, me — on a key ring and a store.
+//! No Lambda types and no HTTP: `http.rs` turns requests into these calls.
+
+use crate::accounts::{self, MAX_DEVICE_CHARS, MAX_PASSWORD_CHARS};
+use crate::clock;
+use crate::config::Config;
+use crate::error::{ApiError, StoreError};
+use crate::ids::Id;
+use crate::keys::{KeyError, KeyRing};
+use crate::refresh_token::RefreshToken;
+use crate::store::{
+    AccountStatus, MemoryStore, NewSession, RedisStore, Rotate, Rotation, SessionInfo,
+    SessionStart, Store,
+};
+use crate::tokens::{TokenError, TokenIssuer, Verified};
+use std::sync::Arc;
+
+/// Longest `User-Agent` kept on a session (longer ones are cut).
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+/// Longest source address kept.
+pub const MAX_IP_CHARS: usize = 64;
+
+/// Passport could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// No usable signing key.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// The store could not be reached.
+    #[error("cannot connect to the session store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Where a request came from, as the edge saw it.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Source IP address.
+    pub ip: Option<String>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// A login request's fields, already shaped by the HTTP edge.
+#[derive(Clone)]
+pub struct LoginInput {
+    /// Email as typed.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// Optional device name.
+    pub device: Option<String>,
+}
+
+/// The tokens handed out at login and refresh.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// JWT access token.
+    pub access_token: String,
+    /// Opaque refresh token.
+    pub refresh_token: String,
+    /// Access-token lifetime in seconds.
+    pub expires_in: i64,
+    /// Seconds until the session ends unless refreshed.
+    pub refresh_token_expires_in: i64,
+    /// The session's id.
+    pub session_id: Id,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("session_id", &self.session_id)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who is calling an authorised route, as the authorizer established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// Account id.
+    pub account: Id,
+    /// Session id.
+    pub session: Id,
+}
+
+/// What `GET /me` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    /// Account id.
+    pub user_id: Id,
+    /// Normalised email.
+    pub email: String,
+    /// The caller's session.
+    pub session_id: Id,
+}
+
+/// Why the authorizer denies. Every variant is a deny; `Store` is also logged as an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Denied {
+    /// No `Authorization` header, or not `Bearer <token>`.
+    #[error("no bearer token")]
+    NoToken,
+    /// The token failed verification.
+    #[error("token rejected: {0}")]
+    Token(#[from] TokenError),
+    /// The session has ended (logout, reuse, disable, expiry).
+    #[error("session is not live")]
+    SessionEnded,
+    /// The store could not answer.
+    #[error("store unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The service: configuration, keys, token settings and the store.
+pub struct Passport {
+    config: Config,
+    keys: Arc<KeyRing>,
+    tokens: TokenIssuer,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Passport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passport")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Passport {
+    /// Assembles the service from its parts.
+    pub fn new(config: Config, keys: KeyRing, store: Arc<dyn Store>) -> Self {
+        let tokens = TokenIssuer::new(
+            &config.token_issuer,
+            config.token_audience.as_deref(),
+            config.access_token_ttl,
+        );
+        Self {
+            config,
+            keys: Arc::new(keys),
+            tokens,
+            store,
+        }
+    }
+
+    /// Builds the service as a deployed function does: keys from `SIGNING_SECRET`, the Redis
+    /// store when `REDIS_URL` is set, the in-memory store otherwise.
+    pub async fn from_config(config: Config) -> Result<Self, InitError> {
+        let keys = match &config.signing_secret {
+            Some(secret) => KeyRing::from_literal(secret)?,
+            None => return Err(KeyError::Missing.into()),
+        };
+        let store = connect_store(&config).await?;
+        Ok(Self::new(config, keys, store))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store (operators' commands and tests use it directly).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The access-token settings.
+    pub fn tokens(&self) -> &TokenIssuer {
+        &self.tokens
+    }
+
+    /// The key ring in force.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// `POST /login`.
+    pub async fn login(
+        &self,
+        input: LoginInput,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, ApiError> {
+        let email = accounts::normalize_email(&input.email)
+            .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        if input.password.chars().count() > MAX_PASSWORD_CHARS {
+            return Err(ApiError::InvalidRequest(format!(
+                "password must be at most {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        let device = match input.device {
+            Some(d) if d.chars().count() > MAX_DEVICE_CHARS => {
+                return Err(ApiError::InvalidRequest(format!(
+                    "device must be at most {MAX_DEVICE_CHARS} characters"
+                )));
+            }
+            Some(d) if d.trim().is_empty() => None,
+            d => d,
+        };
+        let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
+        let now = clock::now();
+        let window = self.config.login_lockout_seconds;
+
+        let state = self
+            .store
+            .begin_login(&email, ip.as_deref(), window, now)
+            .await?;
+        if state.email_failures.count > self.config.login_max_failures {
+            return Err(ApiError::TooManyAttempts {
+                retry_after: state.email_failures.retry_after.max(1),
+            });
+        }
+        if state.ip_failures.count >= self.config.login_ip_max_failures {
+            return Err(ApiError::TooManyAttempts {
+                retry_after: state.ip_failures.retry_after.max(1),
+            });
+        }
+
+        // An unknown email still reads an (absent) account, so both paths make the same store
+        // round trips before the hash check.
+        let account = self
+            .store
+            .account(state.account.unwrap_or_else(Id::random))
+            .await?;
+        let password = input.password;
+        let phc = account.as_ref().map(|a| a.password_hash.clone());
+        let verified = tokio::task::spawn_blocking(move || {
+            accounts::verify_password(&password, phc.as_deref())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password check did not finish: {e}")))?;
+
+        let account = match account {
+            Some(a) if verified => a,
+            _ => {
+                if let Some(ip) = &ip {
+                    self.store.record_ip_failure(ip, window, now).await?;
+                }
+                return Err(ApiError::InvalidCredentials);
+            }
+        };
+        if account.status == AccountStatus::Disabled {
+            return Err(ApiError::AccountDisabled);
+        }
+
+        let session = Id::random();
+        let refresh = RefreshToken::new(account.id, session);
+        let absolute_expires_at = now + self.config.session_max_age;
+        let expires_at = (now + self.config.refresh_token_ttl).min(absolute_expires_at);
+        let new = NewSession {
+            account: account.id,
+            session,
+            digest: refresh.digest(),
+            device,
+            user_agent: client
+                .user_agent
+                .as_deref()
+                .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS)),
+            ip,
+            now,
+            expires_at,
+            absolute_expires_at,
+        };
+        match self.store.create_session(&new, &email).await? {
+            SessionStart::Started => {}
+            SessionStart::AccountDisabled => return Err(ApiError::AccountDisabled),
+            SessionStart::AccountMissing => return Err(ApiError::InvalidCredentials),
+        }
+        tracing::info!(account = %account.id, session = %session, "login");
+        self.pair(account.id, session, &refresh, expires_at, now)
+    }
+
+    /// `POST /refresh-token`.
+    pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ApiError> {
+        let token = RefreshToken::parse(presented).ok_or(ApiError::InvalidRefreshToken)?;
+        let successor = token.successor(self.keys.signing().refresh_key());
+        let now = clock::now();
+        let rotation = self
+            .store
+            .rotate(&Rotate {
+                account: token.account(),
+                session: token.session(),
+                presented: token.digest(),
+                successor: successor.digest(),
+                now,
+                idle_ttl: self.config.refresh_token_ttl,
+                grace: self.config.refresh_reuse_grace,
+            })
+            .await?;
+        match rotation {
+            Rotation::Rotated { expires_at } | Rotation::Replayed { expires_at } => self.pair(
+                token.account(),
+                token.session(),
+                &successor,
+                expires_at,
+                now,
+            ),
+            Rotation::Reused => {
+                tracing::warn!(account = %token.account(), session = %token.session(),
+                    "refresh token reused after the grace window; session revoked");
+                Err(ApiError::RefreshTokenReused)
+            }
+            Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
+        }
+    }
+
+    /// `POST /logout`: ends the session named by a valid bearer token, else by a refresh token
+    /// that is the session's current (or just-rotated) one; with `all`, every session of the
+    /// account. Idempotent: a credential for a session that has already ended still answers Ok.
+    pub async fn logout(
+        &self,
+        bearer: Option<&str>,
+        refresh: Option<&str>,
+        all: bool,
+    ) -> Result<(), ApiError> {
+        let now = clock::now();
+        let bearer = bearer.and_then(|t| self.tokens.verify(&self.keys, t, now).ok());
+        let (account, session) = match (bearer, refresh.and_then(RefreshToken::parse)) {
+            (Some(v), _) => (v.account, v.session),
+            (None, Some(t)) => {
+                let live = self
+                    .store
+                    .token_matches(t.account(), t.session(), &t.digest(), now)
+                    .await?;
+                if !live {
+                    // A well-formed token for a session that has ended: nothing left to end.
+                    // It cannot be told apart from a forged one, so it ends nothing either.
+                    return Ok(());
+                }
+                (t.account(), t.session())
+            }
+            (None, None) => return Err(ApiError::Unauthorized),
+        };
+        if all {
+            let n = self.store.revoke_all(account).await?;
+            tracing::info!(account = %account, sessions = n, "logout everywhere");
+        } else {
+            self.store.revoke_session(account, session).await?;
+            tracing::info!(account = %account, session = %session, "logout");
+        }
+        Ok(())
+    }
+
+    /// The authorizer's decision: verify the bearer token, then check the session is live.
+    pub async fn authorize(&self, authorization: Option<&str>) -> Result<Caller, Denied> {
+        let token = authorization
+            .and_then(bearer_token)
+            .ok_or(Denied::NoToken)?;
+        let now = clock::now();
+        let Verified { account, session } = self.tokens.verify(&self.keys, token, now)?;
+        if self.store.session_live(account, session, now).await? {
+            Ok(Caller { account, session })
+        } else {
+            Err(Denied::SessionEnded)
+        }
+    }
+
+    /// `GET /sessions`: the caller's live sessions; the caller's own is `current`.
+    pub async fn sessions(&self, caller: Caller) -> Result<Vec<SessionInfo>, ApiError> {
+        Ok(self
+            .store
+            .list_sessions(caller.account, clock::now())
+            .await?)
+    }
+
+    /// `DELETE /sessions/{id}`: `NotFound` for an id that is not one of the caller's sessions.
+    pub async fn revoke(&self, caller: Caller, id: &str) -> Result<(), ApiError> {
+        let id: Id = id.parse().map_err(|_| ApiError::NotFound)?;
+        if self.store.revoke_session(caller.account, id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+
+    /// `GET /me`.
+    pub async fn me(&self, caller: Caller) -> Result<Me, ApiError> {
+        let account = self
+            .store
+            .account(caller.account)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Me {
+            user_id: account.id,
+            email: account.email,
+            session_id: caller.session,
+        })
+    }
+
+    fn pair(
+        &self,
+        account: Id,
+        session: Id,
+        refresh: &RefreshToken,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<TokenPair, ApiError> {
+        let access_token = self
+            .tokens
+            .issue(&self.keys, account, session, now)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token: refresh.encode(),
+            expires_in: self.tokens.ttl(),
+            refresh_token_expires_in: (expires_at - now).max(0),
+            session_id: session,
+        })
+    }
+}
+
+/// Connects the store the configuration names: Redis when `REDIS_URL` is set, else in-memory.
+pub async fn connect_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisStore::connect(
+                url,
+                config.redis_connect_timeout,
+                config.redis_response_timeout,
+            )
+            .await?,
+        ),
+        None => Arc::new(MemoryStore::new()),
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_strict() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer a b"), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+
+    #[test]
+    fn truncation_counts_characters() {
+        assert_eq!(truncate("héllo", 2), "hé");
+        assert_eq!(truncate("ab", 5), "ab");
+    }
+}

@@ -1,0 +1,35 @@
+-- Shared by every script (prepended at build time).
+
+-- Compares two strings in time that depends only on their length.
+local function ct_eq(a, b)
+  if type(a) ~= 'string' or type(b) ~= 'string' or #a ~= #b then
+    return false
+  end
+  local diff = 0
+  for i = 1, #a do
+    diff = bit.bor(diff, bit.bxor(string.byte(a, i), string.byte(b, i)))
+  end
+  return diff == 0
+end
+
+-- Records session `sid` with expiry `exp` in the account's set `set`, drops entries that
+-- expired by `now`, and keeps the set alive exactly as long as its longest-lived session.
+local function track(set, sid, now, exp)
+  redis.call('ZADD', set, exp, sid)
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', now)
+  local last = redis.call('ZRANGE', set, -1, -1, 'WITHSCORES')
+  if last[2] then
+    redis.call('EXPIREAT', set, last[2])
+  end
+end
+
+-- Deletes every session listed in the account's set, then the set; returns how many.
+-- Session keys are derived from the set's members and share the account's hash tag.
+local function revoke_all(set, prefix)
+  local ids = redis.call('ZRANGE', set, 0, -1)
+  for _, id in ipairs(ids) do
+    redis.call('DEL', prefix .. id)
+  end
+  redis.call('DEL', set)
+  return #ids
+end

@@ -1,0 +1,269 @@
+//! The in-memory store: the local default, so the API runs with nothing installed.
+//! One mutex over plain maps; every method is one critical section, hence atomic.
+
+use super::{
+    Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
+    SessionStart, Store,
+};
+use crate::error::StoreError;
+use crate::ids::Id;
+use crate::refresh_token::TokenDigest;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, Clone)]
+struct SessionRecord {
+    current: TokenDigest,
+    previous: Option<(TokenDigest, i64)>,
+    info: SessionInfo,
+    absolute_expires_at: i64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    emails: HashMap<String, Id>,
+    accounts: HashMap<Id, Account>,
+    /// Per account, its sessions by id.
+    sessions: HashMap<Id, BTreeMap<Id, SessionRecord>>,
+    /// Failure counters by key: (count, window end).
+    counters: HashMap<String, (u64, i64)>,
+}
+
+impl Inner {
+    fn live_session(&mut self, account: Id, session: Id, now: i64) -> Option<&mut SessionRecord> {
+        let sessions = self.sessions.get_mut(&account)?;
+        sessions.retain(|_, s| s.info.expires_at > now);
+        sessions.get_mut(&session)
+    }
+
+    fn counter(&self, key: &str, now: i64) -> Counter {
+        match self.counters.get(key) {
+            Some(&(count, ends)) if ends > now => Counter {
+                count,
+                retry_after: ends - now,
+            },
+            _ => Counter::default(),
+        }
+    }
+
+    fn bump(&mut self, key: String, window: i64, now: i64) {
+        let entry = self.counters.entry(key).or_insert((0, now + window));
+        if entry.1 <= now {
+            *entry = (0, now + window);
+        }
+        entry.0 += 1;
+    }
+}
+
+/// Sessions and accounts in this process's memory; gone when it exits.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written record behind (each method
+        // writes whole values), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn email_counter(email: &str) -> String {
+    format!("email:{email}")
+}
+
+fn ip_counter(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_account(&self, account: &Account) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        if g.emails.contains_key(&account.email) {
+            return Ok(false);
+        }
+        g.emails.insert(account.email.clone(), account.id);
+        g.accounts.insert(account.id, account.clone());
+        Ok(true)
+    }
+
+    async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
+        Ok(self.lock().emails.get(email).copied())
+    }
+
+    async fn account(&self, id: Id) -> Result<Option<Account>, StoreError> {
+        Ok(self.lock().accounts.get(&id).cloned())
+    }
+
+    async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError> {
+        Ok(match self.lock().accounts.get_mut(&id) {
+            Some(a) => {
+                a.password_hash = password_hash.to_string();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let Some(a) = g.accounts.get_mut(&id) else {
+            return Ok(false);
+        };
+        a.status = status;
+        if status == AccountStatus::Disabled {
+            g.sessions.remove(&id);
+        }
+        Ok(true)
+    }
+
+    async fn delete_account(&self, id: Id) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let Some(a) = g.accounts.remove(&id) else {
+            return Ok(false);
+        };
+        g.emails.remove(&a.email);
+        g.sessions.remove(&id);
+        Ok(true)
+    }
+
+    async fn begin_login(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        now: i64,
+    ) -> Result<LoginState, StoreError> {
+        let mut g = self.lock();
+        g.bump(email_counter(email), window, now);
+        Ok(LoginState {
+            account: g.emails.get(email).copied(),
+            email_failures: g.counter(&email_counter(email), now),
+            ip_failures: ip
+                .map(|ip| g.counter(&ip_counter(ip), now))
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError> {
+        self.lock().bump(ip_counter(ip), window, now);
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        s: &NewSession,
+        email: &str,
+    ) -> Result<SessionStart, StoreError> {
+        let mut g = self.lock();
+        match g.accounts.get(&s.account).map(|a| a.status) {
+            None => return Ok(SessionStart::AccountMissing),
+            Some(AccountStatus::Disabled) => return Ok(SessionStart::AccountDisabled),
+            Some(AccountStatus::Active) => {}
+        }
+        let record = SessionRecord {
+            current: s.digest,
+            previous: None,
+            info: SessionInfo {
+                id: s.session,
+                device: s.device.clone(),
+                user_agent: s.user_agent.clone(),
+                ip: s.ip.clone(),
+                created_at: s.now,
+                last_used_at: s.now,
+                expires_at: s.expires_at,
+            },
+            absolute_expires_at: s.absolute_expires_at,
+        };
+        let sessions = g.sessions.entry(s.account).or_default();
+        sessions.retain(|_, r| r.info.expires_at > s.now);
+        sessions.insert(s.session, record);
+        g.counters.remove(&email_counter(email));
+        Ok(SessionStart::Started)
+    }
+
+    async fn rotate(&self, r: &Rotate) -> Result<Rotation, StoreError> {
+        let mut g = self.lock();
+        let Some(rec) = g.live_session(r.account, r.session, r.now) else {
+            return Ok(Rotation::Invalid);
+        };
+        if rec.current.ct_eq(&r.presented) {
+            let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
+            rec.previous = Some((rec.current, r.now));
+            rec.current = r.successor;
+            rec.info.last_used_at = r.now;
+            rec.info.expires_at = expires_at;
+            return Ok(Rotation::Rotated { expires_at });
+        }
+        match rec.previous {
+            Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
+                if r.now - rotated_at < r.grace {
+                    if rec.current.ct_eq(&r.successor) {
+                        Ok(Rotation::Replayed {
+                            expires_at: rec.info.expires_at,
+                        })
+                    } else {
+                        Ok(Rotation::Invalid)
+                    }
+                } else {
+                    if let Some(sessions) = g.sessions.get_mut(&r.account) {
+                        sessions.remove(&r.session);
+                    }
+                    Ok(Rotation::Reused)
+                }
+            }
+            _ => Ok(Rotation::Invalid),
+        }
+    }
+
+    async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
+        Ok(self.lock().live_session(account, session, now).is_some())
+    }
+
+    async fn token_matches(
+        &self,
+        account: Id,
+        session: Id,
+        digest: &TokenDigest,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(g.live_session(account, session, now).is_some_and(|rec| {
+            let current = rec.current.ct_eq(digest);
+            let previous = rec.previous.is_some_and(|(p, _)| p.ct_eq(digest));
+            current | previous
+        }))
+    }
+
+    async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(g.sessions
+            .get_mut(&account)
+            .and_then(|s| s.remove(&session))
+            .is_some())
+    }
+
+    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
+        let mut g = self.lock();
+        Ok(g.sessions.remove(&account).map_or(0, |s| s.len() as u64))
+    }
+
+    async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+        let mut g = self.lock();
+        let Some(sessions) = g.sessions.get_mut(&account) else {
+            return Ok(Vec::new());
+        };
+        sessions.retain(|_, s| s.info.expires_at > now);
+        let mut list: Vec<SessionInfo> = sessions.values().map(|s| s.info.clone()).collect();
+        list.sort_by_key(|s| (s.created_at, s.id));
+        Ok(list)
+    }
+}

@@ -1,0 +1,241 @@
+//! The session store: one trait, two implementations (Redis in production, in-memory locally),
+//! held to one contract (`shared/tests/store_contract.rs`).
+//!
+//! It keeps sessions (refresh-token digests, device data, expiries), each account's set of
+//! sessions, the account directory, and login-failure counters. Every time-dependent method
+//! takes `now` (Unix seconds) from the caller, so both implementations judge expiry alike.
+
+pub mod memory;
+pub mod redis;
+
+use crate::error::StoreError;
+use crate::ids::Id;
+use crate::refresh_token::TokenDigest;
+use async_trait::async_trait;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+/// Whether an account may log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// May log in.
+    Active,
+    /// May not log in; has no sessions.
+    Disabled,
+}
+
+impl AccountStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(AccountStatus::Active),
+            "disabled" => Some(AccountStatus::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// An account in the directory.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Account id (the `sub` of its tokens).
+    pub id: Id,
+    /// Normalised email (trimmed, lower-cased).
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Active or disabled.
+    pub status: AccountStatus,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failure counter and the seconds left in its window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counter {
+    /// Failures counted in the current window.
+    pub count: u64,
+    /// Seconds until the window ends (0 when there is no window).
+    pub retry_after: i64,
+}
+
+/// What login needs to know before checking a password: one store round trip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginState {
+    /// The account the email names, if any.
+    pub account: Option<Id>,
+    /// Login attempts for this email in the current window, this one included. Attempts are
+    /// counted before the password is checked (and the count cleared by a success), so a burst
+    /// of parallel guesses cannot slip past the limit.
+    pub email_failures: Counter,
+    /// Failed logins from this source address in the current window.
+    pub ip_failures: Counter,
+}
+
+/// A session to create at login.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Owner.
+    pub account: Id,
+    /// The new session's id.
+    pub session: Id,
+    /// Digest of its first refresh token.
+    pub digest: TokenDigest,
+    /// Device name the client gave.
+    pub device: Option<String>,
+    /// `User-Agent` of the login request.
+    pub user_agent: Option<String>,
+    /// Source IP of the login request.
+    pub ip: Option<String>,
+    /// Now (Unix seconds).
+    pub now: i64,
+    /// Idle expiry (already capped by `absolute_expires_at`).
+    pub expires_at: i64,
+    /// Absolute expiry.
+    pub absolute_expires_at: i64,
+}
+
+/// What creating a session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    /// Created.
+    Started,
+    /// The account was disabled meanwhile; nothing was created.
+    AccountDisabled,
+    /// The account was deleted meanwhile; nothing was created.
+    AccountMissing,
+}
+
+/// A rotation request: replace `presented` by `successor`.
+#[derive(Debug, Clone)]
+pub struct Rotate {
+    /// Owner.
+    pub account: Id,
+    /// The session.
+    pub session: Id,
+    /// Digest of the token the client presented.
+    pub presented: TokenDigest,
+    /// Digest of the token that replaces it.
+    pub successor: TokenDigest,
+    /// Now (Unix seconds).
+    pub now: i64,
+    /// Idle lifetime: the new expiry is `now + idle_ttl`, capped by the absolute expiry.
+    pub idle_ttl: i64,
+    /// Seconds after a rotation during which the old token still gets the same successor.
+    pub grace: i64,
+}
+
+/// The outcome of a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token was current; `successor` is now current.
+    Rotated {
+        /// The session's new expiry.
+        expires_at: i64,
+    },
+    /// The presented token was rotated within the grace window into `successor`, which is
+    /// still current: the caller gets the same successor.
+    Replayed {
+        /// The session's expiry.
+        expires_at: i64,
+    },
+    /// The presented token was rotated before the grace window: the session is now revoked.
+    Reused,
+    /// Unknown session, expired, or a token that is neither current nor just rotated.
+    Invalid,
+}
+
+/// A live session as listed to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: Id,
+    /// Device name the client gave at login.
+    pub device: Option<String>,
+    /// `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// Source IP at login.
+    pub ip: Option<String>,
+    /// Login time.
+    pub created_at: i64,
+    /// Last refresh (or login).
+    pub last_used_at: i64,
+    /// When it ends unless refreshed.
+    pub expires_at: i64,
+}
+
+/// The session store. Implementations must be atomic per method: a method either does all of
+/// its writes or none, and concurrent calls behave as if run one after the other.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Adds an account; `false` if its email is taken.
+    async fn create_account(&self, account: &Account) -> Result<bool, StoreError>;
+    /// The id of the account with this (normalised) email.
+    async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError>;
+    /// The account with this id.
+    async fn account(&self, id: Id) -> Result<Option<Account>, StoreError>;
+    /// Replaces the password hash; `false` if there is no such account.
+    async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError>;
+    /// Sets the status; disabling also revokes every session in the same atomic step.
+    /// `false` if there is no such account.
+    async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError>;
+    /// Removes the account, its email and every session; `false` if there was none.
+    async fn delete_account(&self, id: Id) -> Result<bool, StoreError>;
+
+    /// Starts a login attempt in one round trip: counts it against `email` (a counter's window
+    /// of `window` seconds starts at its first attempt) and reads the account id and the
+    /// failure counter of `ip`.
+    async fn begin_login(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        now: i64,
+    ) -> Result<LoginState, StoreError>;
+    /// Counts a failed login from `ip`.
+    async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError>;
+
+    /// Creates a session if the account is still active, and clears `email`'s attempt counter.
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        email: &str,
+    ) -> Result<SessionStart, StoreError>;
+    /// Rotates a refresh token in one atomic step (see [`Rotation`]).
+    async fn rotate(&self, request: &Rotate) -> Result<Rotation, StoreError>;
+    /// Whether the session exists and has not expired.
+    async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError>;
+    /// Whether `digest` is the session's current or just-rotated token.
+    async fn token_matches(
+        &self,
+        account: Id,
+        session: Id,
+        digest: &TokenDigest,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ends one session; `false` if it did not exist.
+    async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError>;
+    /// Ends every session of an account; returns how many there were.
+    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError>;
+    /// The account's live sessions, oldest first; drops expired entries from the account's set.
+    async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError>;
+}

@@ -1,0 +1,449 @@
+//! The Redis store (production: ElastiCache Serverless for Valkey; locally any `redis-server`).
+//!
+//! Key layout — every key that one script touches carries the same hash tag, so the scripts run
+//! unchanged on a single node and on a cluster:
+//!
+//! | key | type | TTL |
+//! |---|---|---|
+//! | `pp:{<account>}:acct` | hash: email, pw, status, created | none (the directory is durable) |
+//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs | at `exp` |
+//! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
+//! | `pp:{e:<sha256(email)>}:email` | string: account id | none |
+//! | `pp:{e:<sha256(email)>}:fail` | counter | the lockout window |
+//! | `pp:{ip:<address>}:fail` | counter | the lockout window |
+//!
+//! Emails appear in key names only as a digest, so a key listing shows no addresses.
+
+use super::{
+    Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
+    SessionStart, Store,
+};
+use crate::error::StoreError;
+use crate::ids::Id;
+use crate::refresh_token::TokenDigest;
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+macro_rules! script {
+    ($file:literal) => {
+        LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("lua/common.lua"),
+                "\n",
+                include_str!(concat!("lua/", $file))
+            ))
+        })
+    };
+}
+
+static CREATE_SESSION: LazyLock<Script> = script!("create_session.lua");
+static ROTATE: LazyLock<Script> = script!("rotate.lua");
+static TOKEN_MATCHES: LazyLock<Script> = script!("token_matches.lua");
+static REVOKE_SESSION: LazyLock<Script> = script!("revoke_session.lua");
+static REVOKE_ALL: LazyLock<Script> = script!("revoke_all.lua");
+static SET_STATUS: LazyLock<Script> = script!("set_status.lua");
+static SET_PASSWORD: LazyLock<Script> = script!("set_password.lua");
+static DELETE_ACCOUNT: LazyLock<Script> = script!("delete_account.lua");
+static UNINDEX_EMAIL: LazyLock<Script> = script!("unindex_email.lua");
+static LIST_SESSIONS: LazyLock<Script> = script!("list_sessions.lua");
+/// Counts one attempt on a counter whose window starts at its first attempt.
+const COUNT_ATTEMPT: &str = include_str!("lua/count_attempt.lua");
+
+fn account_key(a: Id) -> String {
+    format!("pp:{{{a}}}:acct")
+}
+
+fn session_prefix(a: Id) -> String {
+    format!("pp:{{{a}}}:s:")
+}
+
+fn session_key(a: Id, s: Id) -> String {
+    format!("pp:{{{a}}}:s:{s}")
+}
+
+fn sessions_key(a: Id) -> String {
+    format!("pp:{{{a}}}:sessions")
+}
+
+fn email_tag(email: &str) -> String {
+    let d = Sha256::digest(email.as_bytes());
+    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("pp:{{e:{hex}}}")
+}
+
+fn email_key(email: &str) -> String {
+    format!("{}:email", email_tag(email))
+}
+
+fn email_fail_key(email: &str) -> String {
+    format!("{}:fail", email_tag(email))
+}
+
+fn ip_fail_key(ip: &str) -> String {
+    format!("pp:{{ip:{ip}}}:fail")
+}
+
+/// The store on Redis, through one multiplexed connection that reconnects by itself.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisStore")
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://` or `rediss://`) with the given timeouts.
+    pub async fn connect(
+        url: &str,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(response_timeout))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self { conn })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
+
+fn field<'a>(h: &'a HashMap<String, String>, name: &str) -> Result<&'a str, StoreError> {
+    h.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Corrupt(format!("record lacks field {name}")))
+}
+
+fn int(s: &str) -> Result<i64, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt("non-numeric time field".into()))
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn counter((count, ttl): (Option<u64>, i64)) -> Counter {
+    match count {
+        Some(count) if ttl > 0 => Counter {
+            count,
+            retry_after: ttl,
+        },
+        _ => Counter::default(),
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create_account(&self, account: &Account) -> Result<bool, StoreError> {
+        let mut c = self.conn();
+        let index = email_key(&account.email);
+        let id = account.id.to_string();
+        let claimed: bool = redis::cmd("SET")
+            .arg(&index)
+            .arg(&id)
+            .arg("NX")
+            .query_async::<Option<String>>(&mut c)
+            .await?
+            .is_some();
+        if !claimed {
+            // An entry whose account is gone (a delete or create cut short) does not hold the
+            // email hostage: take it over.
+            let holder: Option<String> = c.get(&index).await?;
+            let alive = match holder.as_deref().and_then(|h| h.parse::<Id>().ok()) {
+                Some(h) => c.exists::<_, bool>(account_key(h)).await?,
+                None => false,
+            };
+            if alive {
+                return Ok(false);
+            }
+            let _: () = c.set(&index, &id).await?;
+        }
+        let _: () = c
+            .hset_multiple(
+                account_key(account.id),
+                &[
+                    ("email", account.email.clone()),
+                    ("pw", account.password_hash.clone()),
+                    ("status", account.status.as_str().to_string()),
+                    ("created", account.created_at.to_string()),
+                ],
+            )
+            .await?;
+        Ok(true)
+    }
+
+    async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
+        let v: Option<String> = self.conn().get(email_key(email)).await?;
+        Ok(v.and_then(|s| s.parse().ok()))
+    }
+
+    async fn account(&self, id: Id) -> Result<Option<Account>, StoreError> {
+        let h: HashMap<String, String> = self.conn().hgetall(account_key(id)).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Account {
+            id,
+            email: field(&h, "email")?.to_string(),
+            password_hash: field(&h, "pw")?.to_string(),
+            status: AccountStatus::parse(field(&h, "status")?)
+                .ok_or_else(|| StoreError::Corrupt("unknown account status".into()))?,
+            created_at: int(field(&h, "created")?)?,
+        }))
+    }
+
+    async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError> {
+        let n: i64 = SET_PASSWORD
+            .key(account_key(id))
+            .arg(password_hash)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
+        let n: i64 = SET_STATUS
+            .key(account_key(id))
+            .key(sessions_key(id))
+            .arg(status.as_str())
+            .arg(session_prefix(id))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_account(&self, id: Id) -> Result<bool, StoreError> {
+        let mut c = self.conn();
+        let email: Option<String> = DELETE_ACCOUNT
+            .key(account_key(id))
+            .key(sessions_key(id))
+            .arg(session_prefix(id))
+            .invoke_async(&mut c)
+            .await?;
+        let Some(email) = email else {
+            return Ok(false);
+        };
+        let _: i64 = UNINDEX_EMAIL
+            .key(email_key(&email))
+            .arg(id.to_string())
+            .invoke_async(&mut c)
+            .await?;
+        Ok(true)
+    }
+
+    async fn begin_login(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        _now: i64,
+    ) -> Result<LoginState, StoreError> {
+        // Plain EVAL (not EVALSHA) so the script can ride in the pipeline without a NOSCRIPT
+        // round trip; it is a few hundred bytes.
+        let mut pipe = redis::pipe();
+        pipe.get(email_key(email))
+            .cmd("EVAL")
+            .arg(COUNT_ATTEMPT)
+            .arg(1)
+            .arg(email_fail_key(email))
+            .arg(window);
+        let mut c = self.conn();
+        let (account, (count, ttl), ip_failures) = match ip {
+            Some(ip) => {
+                pipe.get(ip_fail_key(ip)).ttl(ip_fail_key(ip));
+                let (a, e, ic, it): (Option<String>, (u64, i64), Option<u64>, i64) =
+                    pipe.query_async(&mut c).await?;
+                (a, e, counter((ic, it)))
+            }
+            None => {
+                let (a, e): (Option<String>, (u64, i64)) = pipe.query_async(&mut c).await?;
+                (a, e, Counter::default())
+            }
+        };
+        Ok(LoginState {
+            account: account.and_then(|s| s.parse().ok()),
+            email_failures: Counter {
+                count,
+                retry_after: ttl,
+            },
+            ip_failures,
+        })
+    }
+
+    async fn record_ip_failure(&self, ip: &str, window: i64, _now: i64) -> Result<(), StoreError> {
+        let _: (u64, i64) = redis::cmd("EVAL")
+            .arg(COUNT_ATTEMPT)
+            .arg(1)
+            .arg(ip_fail_key(ip))
+            .arg(window)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        s: &NewSession,
+        email: &str,
+    ) -> Result<SessionStart, StoreError> {
+        let mut c = self.conn();
+        let outcome: String = CREATE_SESSION
+            .key(account_key(s.account))
+            .key(session_key(s.account, s.session))
+            .key(sessions_key(s.account))
+            .arg(s.session.to_string())
+            .arg(s.digest.to_hex())
+            .arg(s.device.as_deref().unwrap_or(""))
+            .arg(s.user_agent.as_deref().unwrap_or(""))
+            .arg(s.ip.as_deref().unwrap_or(""))
+            .arg(s.now)
+            .arg(s.expires_at)
+            .arg(s.absolute_expires_at)
+            .invoke_async(&mut c)
+            .await?;
+        Ok(match outcome.as_str() {
+            "started" => {
+                let _: i64 = c.del(email_fail_key(email)).await?;
+                SessionStart::Started
+            }
+            "missing" => SessionStart::AccountMissing,
+            _ => SessionStart::AccountDisabled,
+        })
+    }
+
+    async fn rotate(&self, r: &Rotate) -> Result<Rotation, StoreError> {
+        let (outcome, expires_at): (String, Option<i64>) = ROTATE
+            .key(session_key(r.account, r.session))
+            .key(sessions_key(r.account))
+            .arg(r.session.to_string())
+            .arg(r.presented.to_hex())
+            .arg(r.successor.to_hex())
+            .arg(r.now)
+            .arg(r.idle_ttl)
+            .arg(r.grace)
+            .invoke_async::<Vec<redis::Value>>(&mut self.conn())
+            .await
+            .and_then(|v| {
+                let mut it = v.into_iter();
+                let outcome: String = match it.next() {
+                    Some(v) => redis::from_redis_value(v)?,
+                    None => String::new(),
+                };
+                let exp: Option<i64> = match it.next() {
+                    Some(v) => Some(redis::from_redis_value(v)?),
+                    None => None,
+                };
+                Ok((outcome, exp))
+            })?;
+        let exp =
+            || expires_at.ok_or_else(|| StoreError::Corrupt("rotation without expiry".into()));
+        Ok(match outcome.as_str() {
+            "rotated" => Rotation::Rotated { expires_at: exp()? },
+            "replayed" => Rotation::Replayed { expires_at: exp()? },
+            "reused" => Rotation::Reused,
+            _ => Rotation::Invalid,
+        })
+    }
+
+    async fn session_live(&self, account: Id, session: Id, _now: i64) -> Result<bool, StoreError> {
+        // The key expires at the session's expiry, so existence is liveness.
+        Ok(self.conn().exists(session_key(account, session)).await?)
+    }
+
+    async fn token_matches(
+        &self,
+        account: Id,
+        session: Id,
+        digest: &TokenDigest,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = TOKEN_MATCHES
+            .key(session_key(account, session))
+            .arg(digest.to_hex())
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError> {
+        let n: i64 = REVOKE_SESSION
+            .key(session_key(account, session))
+            .key(sessions_key(account))
+            .arg(session.to_string())
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
+        Ok(REVOKE_ALL
+            .key(sessions_key(account))
+            .arg(session_prefix(account))
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+        let flat: Vec<String> = LIST_SESSIONS
+            .key(sessions_key(account))
+            .arg(now)
+            .arg(session_prefix(account))
+            .invoke_async(&mut self.conn())
+            .await?;
+        let mut list = flat
+            .chunks(7)
+            .map(|t| match t {
+                [id, dev, ua, ip, created, last, exp] => Ok(SessionInfo {
+                    id: id
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt("bad session id".into()))?,
+                    device: opt(dev),
+                    user_agent: opt(ua),
+                    ip: opt(ip),
+                    created_at: int(created)?,
+                    last_used_at: int(last)?,
+                    expires_at: int(exp)?,
+                }),
+                _ => Err(StoreError::Corrupt("short session tuple".into())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        list.sort_by_key(|s| (s.created_at, s.id));
+        Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_one_account_share_a_hash_tag() {
+        let (a, s) = (Id::random(), Id::random());
+        let tag = format!("{{{a}}}");
+        for k in [account_key(a), session_key(a, s), sessions_key(a)] {
+            assert!(k.contains(&tag), "{k}");
+            assert_eq!(k.find('{'), Some(3), "{k}");
+        }
+        assert!(session_key(a, s).starts_with(&session_prefix(a)));
+        let tag = email_tag("a@b.example");
+        assert!(email_key("a@b.example").starts_with(&format!("{tag}:")));
+        assert!(email_fail_key("a@b.example").starts_with(&format!("{tag}:")));
+        assert_ne!(email_tag("a@b.example"), email_tag("c@b.example"));
+        assert!(!email_key("someone@example.com").contains("someone"));
+    }
+}

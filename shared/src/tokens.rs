@@ -1,0 +1,380 @@
+//! Access tokens: HS256 JWTs with `kid` and `typ: at+jwt`, issued and verified against a key ring.
+
+use crate::ids::{Id, random_bytes};
+use crate::keys::KeyRing;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// The only algorithm issued and accepted.
+pub const ALGORITHM: Algorithm = Algorithm::HS256;
+/// The `typ` header of an access token (RFC 9068).
+pub const TOKEN_TYPE: &str = "at+jwt";
+/// Clock leeway for `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY_SECONDS: u64 = 30;
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The claims of an access token. Every field is required on verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience, present when `TOKEN_AUDIENCE` is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Account id.
+    pub sub: String,
+    /// Session id.
+    pub sid: String,
+    /// Unique token id.
+    pub jti: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+}
+
+/// Why a token was refused. Callers answer every variant the same way (a deny or a 401); the
+/// variants exist for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Longer than [`MAX_TOKEN_BYTES`].
+    #[error("token too long")]
+    TooLong,
+    /// Not a JWT, or a header or claim set that does not parse.
+    #[error("malformed token")]
+    Malformed,
+    /// `alg` is not the configured algorithm.
+    #[error("algorithm not allowed")]
+    Algorithm,
+    /// `typ` is not `at+jwt`.
+    #[error("not an access token")]
+    Type,
+    /// No `kid`, or one not in the key ring.
+    #[error("unknown key id")]
+    UnknownKey,
+    /// The signature does not match.
+    #[error("bad signature")]
+    Signature,
+    /// Expired, or not yet valid.
+    #[error("expired or not yet valid")]
+    Expired,
+    /// Wrong issuer or audience, or a missing claim.
+    #[error("claims rejected")]
+    Claims,
+    /// Signing failed (a server fault, not the caller's).
+    #[error("could not sign token")]
+    Signing,
+}
+
+/// The identity a verified access token carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// Account id (`sub`).
+    pub account: Id,
+    /// Session id (`sid`).
+    pub session: Id,
+}
+
+/// Issues and verifies access tokens; build it once per process.
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    issuer: String,
+    audience: Option<String>,
+    ttl: i64,
+    validation: Validation,
+}
+
+impl TokenIssuer {
+    /// Settings for issuer `iss`, optional audience and lifetime in seconds.
+    pub fn new(issuer: &str, audience: Option<&str>, ttl: i64) -> Self {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.algorithms = vec![ALGORITHM];
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[issuer]);
+        let mut required = vec!["exp", "iss", "sub"];
+        match audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        Self {
+            issuer: issuer.to_string(),
+            audience: audience.map(str::to_string),
+            ttl,
+            validation,
+        }
+    }
+
+    /// Access-token lifetime in seconds (`expires_in`).
+    pub fn ttl(&self) -> i64 {
+        self.ttl
+    }
+
+    /// Signs a token for `account`'s `session`, valid from `now` for the configured lifetime.
+    pub fn issue(
+        &self,
+        ring: &KeyRing,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        let key = ring.signing();
+        let mut header = Header::new(ALGORITHM);
+        header.typ = Some(TOKEN_TYPE.to_string());
+        header.kid = Some(key.kid().to_string());
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: account.to_string(),
+            sid: session.to_string(),
+            jti: URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
+            iat: now,
+            exp: now + self.ttl,
+        };
+        jsonwebtoken::encode(&header, &claims, key.encoding()).map_err(|_| TokenError::Signing)
+    }
+
+    /// Verifies `token` against `ring` at time `now`: size, `alg`, `typ`, `kid`, signature,
+    /// `exp`/`nbf` (jsonwebtoken's clock) and `iat` (with leeway), `iss`, `aud`, and the claim set.
+    pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Verified, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLong);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != ALGORITHM {
+            return Err(TokenError::Algorithm);
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(TokenError::Type);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| ring.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key.decoding(), &self.validation)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                match e.kind() {
+                    K::InvalidSignature => TokenError::Signature,
+                    K::ExpiredSignature | K::ImmatureSignature => TokenError::Expired,
+                    K::InvalidIssuer | K::InvalidAudience | K::MissingRequiredClaim(_) => {
+                        TokenError::Claims
+                    }
+                    K::InvalidAlgorithm => TokenError::Algorithm,
+                    _ => TokenError::Malformed,
+                }
+            })?;
+        let claims = data.claims;
+        if claims.iat > now + LEEWAY_SECONDS as i64 {
+            return Err(TokenError::Expired);
+        }
+        if self.audience.is_some() && claims.aud != self.audience {
+            return Err(TokenError::Claims);
+        }
+        Ok(Verified {
+            account: claims.sub.parse().map_err(|_| TokenError::Claims)?,
+            session: claims.sid.parse().map_err(|_| TokenError::Claims)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecretBytes;
+    use crate::keys::Key;
+    use serde_json::json;
+
+    const KEY: &str = "unit-test signing key, 32+ bytes long";
+
+    fn ring() -> KeyRing {
+        KeyRing::from_literal(&SecretBytes::new(KEY.as_bytes().to_vec())).unwrap()
+    }
+
+    fn issuer() -> TokenIssuer {
+        TokenIssuer::new("passport", None, 900)
+    }
+
+    /// Signs arbitrary header and claims JSON with HMAC-SHA256 of `key`, bypassing the library.
+    fn forge(header: serde_json::Value, claims: serde_json::Value, key: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(format!("{h}.{c}").as_bytes());
+        let s = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{h}.{c}.{s}")
+    }
+
+    fn good_claims(now: i64) -> serde_json::Value {
+        json!({"iss": "passport", "sub": Id::random().to_string(), "sid": Id::random().to_string(),
+               "jti": "x", "iat": now, "exp": now + 900})
+    }
+
+    fn good_header(ring: &KeyRing) -> serde_json::Value {
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": ring.signing().kid()})
+    }
+
+    #[test]
+    fn issued_token_verifies_and_carries_ids() {
+        let (ring, iss) = (ring(), issuer());
+        let (a, s) = (Id::random(), Id::random());
+        let now = crate::clock::now();
+        let t = iss.issue(&ring, a, s, now).unwrap();
+        let v = iss.verify(&ring, &t, now).unwrap();
+        assert_eq!((v.account, v.session), (a, s));
+        let header = jsonwebtoken::decode_header(&t).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid.as_deref(), Some(ring.signing().kid()));
+    }
+
+    #[test]
+    fn forged_baseline_verifies_so_the_negative_cases_mean_something() {
+        let ring = ring();
+        let now = crate::clock::now();
+        let t = forge(good_header(&ring), good_claims(now), KEY.as_bytes());
+        assert!(issuer().verify(&ring, &t, now).is_ok());
+    }
+
+    #[test]
+    fn tampered_expired_none_wrong_iss_and_typ_are_denied() {
+        let (ring, iss) = (ring(), issuer());
+        let now = crate::clock::now();
+        let t = iss.issue(&ring, Id::random(), Id::random(), now).unwrap();
+        // Tampered: flip a character of the claims.
+        let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
+        let c = parts[1].clone();
+        let flipped = if c.ends_with('A') { 'B' } else { 'A' };
+        parts[1] = format!("{}{flipped}", &c[..c.len() - 1]);
+        assert!(iss.verify(&ring, &parts.join("."), now).is_err());
+
+        let k = KEY.as_bytes();
+        let mut expired = good_claims(now - 3600);
+        expired["exp"] = json!(now - 31);
+        assert_eq!(
+            iss.verify(&ring, &forge(good_header(&ring), expired, k), now),
+            Err(TokenError::Expired)
+        );
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({"alg":"none","typ":"at+jwt"}).to_string()),
+            URL_SAFE_NO_PAD.encode(good_claims(now).to_string())
+        );
+        assert!(iss.verify(&ring, &none, now).is_err());
+        let mut wrong_iss = good_claims(now);
+        wrong_iss["iss"] = json!("someone-else");
+        assert_eq!(
+            iss.verify(&ring, &forge(good_header(&ring), wrong_iss, k), now),
+            Err(TokenError::Claims)
+        );
+        let mut jwt_typ = good_header(&ring);
+        jwt_typ["typ"] = json!("JWT");
+        assert_eq!(
+            iss.verify(&ring, &forge(jwt_typ, good_claims(now), k), now),
+            Err(TokenError::Type)
+        );
+    }
+
+    #[test]
+    fn other_algorithms_unknown_kid_and_missing_claims_are_denied() {
+        let (ring, iss) = (ring(), issuer());
+        let now = crate::clock::now();
+        let k = KEY.as_bytes();
+        let mut hs512 = good_header(&ring);
+        hs512["alg"] = json!("HS512");
+        assert_eq!(
+            iss.verify(&ring, &forge(hs512, good_claims(now), k), now),
+            Err(TokenError::Algorithm)
+        );
+        let mut unknown = good_header(&ring);
+        unknown["kid"] = json!("../../etc/passwd");
+        assert_eq!(
+            iss.verify(&ring, &forge(unknown, good_claims(now), k), now),
+            Err(TokenError::UnknownKey)
+        );
+        for claim in ["sub", "sid", "jti", "iat", "exp", "iss"] {
+            let mut c = good_claims(now);
+            c.as_object_mut().unwrap().remove(claim);
+            assert!(
+                iss.verify(&ring, &forge(good_header(&ring), c, k), now)
+                    .is_err(),
+                "missing {claim} accepted"
+            );
+        }
+        let mut future_iat = good_claims(now);
+        future_iat["iat"] = json!(now + 120);
+        assert!(
+            iss.verify(&ring, &forge(good_header(&ring), future_iat, k), now)
+                .is_err()
+        );
+        assert_eq!(
+            iss.verify(&ring, &"a".repeat(MAX_TOKEN_BYTES + 1), now),
+            Err(TokenError::TooLong)
+        );
+    }
+
+    #[test]
+    fn leeway_is_thirty_seconds() {
+        let ring = ring();
+        let now = crate::clock::now();
+        let mut c = good_claims(now - 900);
+        c["exp"] = json!(now - 20);
+        assert!(
+            issuer()
+                .verify(&ring, &forge(good_header(&ring), c, KEY.as_bytes()), now)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn audience_is_required_when_configured() {
+        let ring = ring();
+        let iss = TokenIssuer::new("passport", Some("web"), 900);
+        let now = crate::clock::now();
+        let t = iss.issue(&ring, Id::random(), Id::random(), now).unwrap();
+        assert!(iss.verify(&ring, &t, now).is_ok());
+        // A token without aud, or for another audience, is refused.
+        let no_aud = issuer()
+            .issue(&ring, Id::random(), Id::random(), now)
+            .unwrap();
+        assert_eq!(iss.verify(&ring, &no_aud, now), Err(TokenError::Claims));
+        let other = TokenIssuer::new("passport", Some("mobile"), 900)
+            .issue(&ring, Id::random(), Id::random(), now)
+            .unwrap();
+        assert_eq!(iss.verify(&ring, &other, now), Err(TokenError::Claims));
+    }
+
+    #[test]
+    fn token_from_a_previous_key_verifies_and_a_foreign_key_does_not() {
+        let old = Key::new("v1".into(), &SecretBytes::new(vec![b'a'; 32]), "t").unwrap();
+        let old_ring = KeyRing::new(old, vec![]);
+        let now = crate::clock::now();
+        let t = issuer()
+            .issue(&old_ring, Id::random(), Id::random(), now)
+            .unwrap();
+        let new = Key::new("v2".into(), &SecretBytes::new(vec![b'b'; 32]), "t").unwrap();
+        let old_again = Key::new("v1".into(), &SecretBytes::new(vec![b'a'; 32]), "t").unwrap();
+        assert!(
+            issuer()
+                .verify(&KeyRing::new(new, vec![old_again]), &t, now)
+                .is_ok()
+        );
+        let impostor = Key::new("v1".into(), &SecretBytes::new(vec![b'c'; 32]), "t").unwrap();
+        assert_eq!(
+            issuer().verify(&KeyRing::new(impostor, vec![]), &t, now),
+            Err(TokenError::Signature)
+        );
+    }
+}
