@@ -1,0 +1,18 @@
+# The project's commands. `make test` is the one CI runs (.ci/run).
+.PHONY: test run lint fmt
+
+## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
+test:
+	bash infra/test.sh
+
+## The API on 127.0.0.1:3000 with the embedded store and a demo account.
+run:
+	cargo run -p local-api
+
+## Formatting and lints, as CI wants them.
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all

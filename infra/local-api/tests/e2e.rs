@@ -1,0 +1,331 @@
+//! End to end: the real `local-api` binary on the private Redis of `make test`, driven over
+//! HTTP through login → /me → refresh → grace reuse → late reuse → logout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `local-api`, killed on drop.
+struct LocalApi {
+    child: Child,
+    base: String,
+    output: Vec<String>,
+}
+
+impl Drop for LocalApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_url() -> String {
+    std::env::var("PASSPORT_TEST_REDIS_URL")
+        .expect("PASSPORT_TEST_REDIS_URL is not set: run the tests with `make test`")
+}
+
+/// Starts the binary and reads its banner up to the `curl` line.
+fn start(args: &[&str], env: &[(&str, &str)]) -> LocalApi {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_local-api"));
+    cmd.args(["--port", "0"])
+        .args(args)
+        .env_remove("SIGNING_SECRET")
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start local-api");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut output = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.trim_start().starts_with("curl ");
+        output.push(line);
+        if done {
+            break;
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let base = output
+        .first()
+        .and_then(|l| l.strip_prefix("Passport local API listening on "))
+        .unwrap_or_else(|| panic!("unexpected banner: {output:?}"))
+        .to_string();
+    LocalApi {
+        child,
+        base,
+        output,
+    }
+}
+
+struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+    base: String,
+}
+
+impl Http {
+    fn new(base: &str) -> Self {
+        Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            base: base.to_string(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, http::HeaderMap, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Full::new(Bytes::from(b.to_string()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let resp = tokio::time::timeout(
+            Duration::from_secs(20),
+            self.client.request(req.body(body).unwrap()),
+        )
+        .await
+        .expect("request timed out")
+        .expect("request failed");
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (parts.status, parts.headers, json)
+    }
+}
+
+#[tokio::test]
+async fn full_session_lifecycle_on_redis() {
+    let email = format!("e2e-{}@example.com", std::process::id());
+    let account = format!("{email}:an end-to-end password");
+    let api = start(
+        &["--account", &account],
+        &[
+            ("REDIS_URL", &redis_url()),
+            ("SIGNING_SECRET", "end-to-end-test-signing-key-0123456789"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "2"),
+        ],
+    );
+    let http = Http::new(&api.base);
+    assert!(
+        api.output.iter().any(|l| l.contains("Redis")),
+        "{:?}",
+        api.output
+    );
+
+    let (status, _, body) = http.call(Method::GET, "/", None, None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Login.
+    let creds = json!({"email": email.to_uppercase(), "password": "an end-to-end password", "device": "e2e"});
+    let (status, headers, a) = http
+        .call(Method::POST, "/login", None, Some(creds.clone()))
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let access = a["access_token"].as_str().unwrap().to_string();
+    let refresh = a["refresh_token"].as_str().unwrap().to_string();
+
+    // /me with the access token.
+    let (status, _, me) = http.call(Method::GET, "/me", Some(&access), None).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], email.as_str());
+    assert_eq!(me["session_id"], a["session_id"]);
+    let (status, _, list) = http
+        .call(Method::GET, "/sessions", Some(&access), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["sessions"][0]["current"], true, "{list}");
+    assert_eq!(list["sessions"][0]["device"], "e2e", "{list}");
+
+    // Refresh, then the same old token within the grace window: the same successor.
+    let (status, _, b) = http
+        .call(
+            Method::POST,
+            "/refresh-token",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    let (status, _, b2) = http
+        .call(
+            Method::POST,
+            "/refresh-token",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(status, 200, "{b2}");
+    assert_eq!(b2["refresh_token"], b["refresh_token"]);
+    let access_b = b["access_token"].as_str().unwrap().to_string();
+    let (status, _, _) = http.call(Method::GET, "/me", Some(&access_b), None).await;
+    assert_eq!(status, 200);
+
+    // The old token after the window: reuse, the whole session is revoked.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let (status, _, err) = http
+        .call(
+            Method::POST,
+            "/refresh-token",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), err["error"].as_str()),
+        (401, Some("refresh_token_reused")),
+        "{err}"
+    );
+    let (status, _, _) = http.call(Method::GET, "/me", Some(&access_b), None).await;
+    assert_eq!(status, 401, "revoked session still served");
+    let (status, _, err) = http
+        .call(
+            Method::POST,
+            "/refresh-token",
+            None,
+            Some(json!({"refresh_token": b["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), err["error"].as_str()),
+        (401, Some("invalid_refresh_token"))
+    );
+
+    // A new login, then logout: the token stops working at once.
+    let (status, _, c) = http.call(Method::POST, "/login", None, Some(creds)).await;
+    assert_eq!(status, 200, "{c}");
+    let access_c = c["access_token"].as_str().unwrap().to_string();
+    let (status, _, _) = http.call(Method::GET, "/me", Some(&access_c), None).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = http
+        .call(Method::POST, "/logout", Some(&access_c), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, err) = http.call(Method::GET, "/me", Some(&access_c), None).await;
+    assert_eq!(
+        (status.as_u16(), err["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, _, _) = http
+        .call(Method::POST, "/logout", Some(&access_c), None)
+        .await;
+    assert_eq!(status, 204, "logout is idempotent");
+}
+
+#[tokio::test]
+async fn edge_errors_over_the_wire() {
+    let api = start(&[], &[]);
+    let http = Http::new(&api.base);
+    let cases = [
+        (
+            Method::POST,
+            "/login",
+            Some(json!({"email": "x@example.com"})),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/login",
+            Some(json!({"email": 1, "password": "p"})),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/login",
+            Some(json!({"email": "x@example.com", "password": "x".repeat(17_000)})),
+            413,
+            "payload_too_large",
+        ),
+        (
+            Method::POST,
+            "/refresh-token",
+            Some(json!({})),
+            400,
+            "invalid_request",
+        ),
+        (
+            Method::POST,
+            "/refresh-token",
+            Some(json!({"refresh_token": "nope"})),
+            401,
+            "invalid_refresh_token",
+        ),
+        (Method::POST, "/logout", None, 401, "unauthorized"),
+        (Method::GET, "/sessions", None, 401, "unauthorized"),
+        (Method::GET, "/nowhere", None, 404, "not_found"),
+        (Method::GET, "/login", None, 405, "method_not_allowed"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (got, headers, json) = http.call(method.clone(), path, None, body).await;
+        assert_eq!(got.as_u16(), status, "{method} {path}: {json}");
+        assert_eq!(json["error"], code, "{method} {path}: {json}");
+        assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(headers["content-type"], "application/json");
+    }
+    let (status, headers, _) = http.call(Method::GET, "/login", None, None).await;
+    assert_eq!(
+        (status.as_u16(), &headers["allow"]),
+        (405, &http::HeaderValue::from_static("POST"))
+    );
+}
+
+#[tokio::test]
+async fn demo_account_and_printed_curl_line_work() {
+    let api = start(&[], &[]);
+    assert!(
+        api.output
+            .iter()
+            .any(|l| l.contains("Signing key: generated")),
+        "{:?}",
+        api.output
+    );
+    assert!(
+        api.output.iter().any(|l| l.contains("embedded")),
+        "{:?}",
+        api.output
+    );
+    let curl = api.output.last().unwrap().trim();
+    // curl -s -X POST <base>/login -H 'content-type: application/json' -d '<body>'
+    let url = curl.split_whitespace().nth(4).unwrap();
+    assert_eq!(url, format!("{}/login", api.base));
+    let body = curl.split("-d '").nth(1).unwrap().trim_end_matches('\'');
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["email"], "demo@passport.local");
+    let http = Http::new(&api.base);
+    let (status, _, pair) = http.call(Method::POST, "/login", None, Some(body)).await;
+    assert_eq!(status, 200, "{pair}");
+    let (status, _, me) = http
+        .call(Method::GET, "/me", pair["access_token"].as_str(), None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), me["email"].as_str()),
+        (200, Some("demo@passport.local"))
+    );
+}

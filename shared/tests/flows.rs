@@ -1,0 +1,416 @@
+//! The use cases end to end on both stores: rotation races, revocation taking effect at once,
+//! lockouts, and no user enumeration.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{stores, unique_email};
+use passport::config::Config;
+use passport::error::ApiError;
+use passport::service::{ClientInfo, LoginInput, TokenPair};
+use passport::store::Store;
+use passport::testing::{app_on, create_account, test_config};
+use passport::{Passport, accounts};
+use std::sync::Arc;
+
+const PASSWORD: &str = "a long enough password";
+
+fn input(email: &str, password: &str) -> LoginInput {
+    LoginInput {
+        email: email.into(),
+        password: password.into(),
+        device: Some("test".into()),
+    }
+}
+
+fn client(ip: &str) -> ClientInfo {
+    ClientInfo {
+        ip: Some(ip.into()),
+        user_agent: Some("flows-test".into()),
+    }
+}
+
+async fn apps(config: Config) -> Vec<(&'static str, Arc<Passport>)> {
+    stores()
+        .await
+        .into_iter()
+        .map(|(name, store): (&str, Arc<dyn Store>)| {
+            (name, Arc::new(app_on(store, config.clone())))
+        })
+        .collect()
+}
+
+async fn login(app: &Passport) -> (String, TokenPair) {
+    let email = unique_email();
+    create_account(app, &email, PASSWORD).await;
+    let pair = app
+        .login(input(&email, PASSWORD), &client("198.51.100.9"))
+        .await
+        .unwrap();
+    (email, pair)
+}
+
+async fn live(app: &Passport, pair: &TokenPair) -> bool {
+    app.authorize(Some(&format!("Bearer {}", pair.access_token)))
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_refreshes_get_one_successor() {
+    for (name, app) in apps(test_config()).await {
+        let (_, pair) = login(&app).await;
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (app, token) = (app.clone(), pair.refresh_token.clone());
+                tokio::spawn(async move { app.refresh(&token).await.unwrap().refresh_token })
+            })
+            .collect();
+        let mut successors = std::collections::HashSet::new();
+        for t in tasks {
+            successors.insert(t.await.unwrap());
+        }
+        assert_eq!(
+            successors.len(),
+            1,
+            "{name}: {} different successors",
+            successors.len()
+        );
+        let successor = successors.into_iter().next().unwrap();
+        assert_ne!(successor, pair.refresh_token, "{name}");
+        // The successor is the one the store now holds: it rotates on.
+        assert!(app.refresh(&successor).await.is_ok(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_at_once_and_is_idempotent() {
+    for (name, app) in apps(test_config()).await {
+        let (_, a) = login(&app).await;
+        assert!(live(&app, &a).await, "{name}");
+        app.logout(Some(&a.access_token), None, false)
+            .await
+            .unwrap();
+        assert!(!live(&app, &a).await, "{name}: access token still works");
+        assert!(
+            matches!(
+                app.refresh(&a.refresh_token).await,
+                Err(ApiError::InvalidRefreshToken)
+            ),
+            "{name}"
+        );
+        app.logout(Some(&a.access_token), None, false)
+            .await
+            .unwrap();
+        app.logout(None, Some(&a.refresh_token), false)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                app.logout(None, None, false).await,
+                Err(ApiError::Unauthorized)
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                app.logout(Some("garbage"), Some("garbage"), false).await,
+                Err(ApiError::Unauthorized)
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_by_refresh_token_ends_only_a_matching_session() {
+    for (name, app) in apps(test_config()).await {
+        let (_, a) = login(&app).await;
+        // A well-formed token that is not the session's: nothing happens.
+        let forged = passport::refresh_token::RefreshToken::parse(&a.refresh_token)
+            .map(|t| passport::refresh_token::RefreshToken::new(t.account(), t.session()))
+            .unwrap();
+        app.logout(None, Some(&forged.encode()), true)
+            .await
+            .unwrap();
+        assert!(
+            live(&app, &a).await,
+            "{name}: forged refresh token ended a session"
+        );
+        app.logout(None, Some(&a.refresh_token), false)
+            .await
+            .unwrap();
+        assert!(!live(&app, &a).await, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session_of_the_account_only() {
+    for (name, app) in apps(test_config()).await {
+        let (email, a) = login(&app).await;
+        let b = app
+            .login(input(&email, PASSWORD), &client("198.51.100.9"))
+            .await
+            .unwrap();
+        let (_, other) = login(&app).await;
+        app.logout(None, Some(&b.refresh_token), true)
+            .await
+            .unwrap();
+        assert!(!live(&app, &a).await, "{name}");
+        assert!(!live(&app, &b).await, "{name}");
+        assert!(
+            live(&app, &other).await,
+            "{name}: another account was logged out"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reuse_after_grace_revokes_the_session() {
+    let config = Config {
+        refresh_reuse_grace: 1,
+        ..test_config()
+    };
+    for (name, app) in apps(config.clone()).await {
+        let (_, a) = login(&app).await;
+        let b = app.refresh(&a.refresh_token).await.unwrap();
+        // Within the window: the same successor again.
+        let again = app.refresh(&a.refresh_token).await.unwrap();
+        assert_eq!(again.refresh_token, b.refresh_token, "{name}");
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert!(
+            matches!(
+                app.refresh(&a.refresh_token).await,
+                Err(ApiError::RefreshTokenReused)
+            ),
+            "{name}"
+        );
+        assert!(!live(&app, &b).await, "{name}: session survived reuse");
+        assert!(
+            matches!(
+                app.refresh(&b.refresh_token).await,
+                Err(ApiError::InvalidRefreshToken)
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn disable_ends_sessions_and_refuses_login_with_403() {
+    use passport::admin::{Command, execute};
+    for (name, app) in apps(test_config()).await {
+        let (email, a) = login(&app).await;
+        execute(
+            &app,
+            Command::Disable {
+                email: email.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(!live(&app, &a).await, "{name}");
+        assert!(app.refresh(&a.refresh_token).await.is_err(), "{name}");
+        let err = app
+            .login(input(&email, PASSWORD), &client("198.51.100.9"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::AccountDisabled), "{name}: {err:?}");
+        // The wrong password on a disabled account says nothing about its status.
+        let err = app
+            .login(input(&email, "wrong password!!"), &client("198.51.100.9"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::InvalidCredentials),
+            "{name}: {err:?}"
+        );
+        execute(
+            &app,
+            Command::Enable {
+                email: email.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            app.login(input(&email, PASSWORD), &client("198.51.100.9"))
+                .await
+                .is_ok(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lockout_after_max_failures_even_with_the_right_password() {
+    let config = Config {
+        login_max_failures: 3,
+        ..test_config()
+    };
+    for (name, app) in apps(config.clone()).await {
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let ip = client("198.51.100.20");
+        for _ in 0..3 {
+            let err = app
+                .login(input(&email, "wrong password!!"), &ip)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, ApiError::InvalidCredentials),
+                "{name}: {err:?}"
+            );
+        }
+        match app.login(input(&email, PASSWORD), &ip).await {
+            Err(ApiError::TooManyAttempts { retry_after }) => {
+                assert!(
+                    (1..=config.login_lockout_seconds).contains(&retry_after),
+                    "{name}: {retry_after}"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        // Unknown emails lock out the same way: the lockout says nothing about existence.
+        let ghost = unique_email();
+        for _ in 0..3 {
+            assert!(matches!(
+                app.login(input(&ghost, PASSWORD), &ip).await,
+                Err(ApiError::InvalidCredentials)
+            ));
+        }
+        assert!(
+            matches!(
+                app.login(input(&ghost, PASSWORD), &ip).await,
+                Err(ApiError::TooManyAttempts { .. })
+            ),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_successful_login_clears_the_count() {
+    let config = Config {
+        login_max_failures: 3,
+        ..test_config()
+    };
+    for (name, app) in apps(config).await {
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let ip = client("198.51.100.21");
+        for round in 0..2 {
+            for _ in 0..2 {
+                assert!(
+                    app.login(input(&email, "wrong password!!"), &ip)
+                        .await
+                        .is_err()
+                );
+            }
+            assert!(
+                app.login(input(&email, PASSWORD), &ip).await.is_ok(),
+                "{name}: round {round}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn per_ip_limit_applies_across_accounts() {
+    let config = Config {
+        login_ip_max_failures: 3,
+        ..test_config()
+    };
+    for (name, app) in apps(config).await {
+        let ip = client(&format!(
+            "203.0.113.{}",
+            passport::ids::random_bytes::<1>()[0]
+        ));
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        for _ in 0..3 {
+            assert!(
+                app.login(input(&unique_email(), "whatever it is"), &ip)
+                    .await
+                    .is_err()
+            );
+        }
+        let err = app.login(input(&email, PASSWORD), &ip).await.unwrap_err();
+        assert!(
+            matches!(err, ApiError::TooManyAttempts { .. }),
+            "{name}: {err:?}"
+        );
+        // The same account from elsewhere is fine.
+        assert!(
+            app.login(input(&email, PASSWORD), &client("198.51.100.77"))
+                .await
+                .is_ok(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_cost_one_hash_and_read_alike() {
+    for (name, app) in apps(test_config()).await {
+        let (email, _) = login(&app).await;
+        let ip = client("198.51.100.30");
+        let wrong = {
+            let before = accounts::verification_count();
+            let e = app
+                .login(input(&email, "wrong password!!"), &ip)
+                .await
+                .unwrap_err();
+            (accounts::verification_count() - before, e)
+        };
+        let unknown = {
+            let before = accounts::verification_count();
+            let e = app
+                .login(input(&unique_email(), "wrong password!!"), &ip)
+                .await
+                .unwrap_err();
+            (accounts::verification_count() - before, e)
+        };
+        // Other tests run in parallel in this process, so the counter can only grow by more.
+        assert!(wrong.0 >= 1 && unknown.0 >= 1, "{name}");
+        let body = |e: &ApiError| passport::http::error_response(e).into_body();
+        assert_eq!(body(&wrong.1), body(&unknown.1), "{name}");
+        assert!(matches!(unknown.1, ApiError::InvalidCredentials), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn sessions_and_me_see_the_callers_account_only() {
+    for (name, app) in apps(test_config()).await {
+        let (email, a) = login(&app).await;
+        let b = app
+            .login(input(&email, PASSWORD), &client("198.51.100.9"))
+            .await
+            .unwrap();
+        let (_, stranger) = login(&app).await;
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", a.access_token)))
+            .await
+            .unwrap();
+        let list = app.sessions(caller).await.unwrap();
+        assert_eq!(list.len(), 2, "{name}");
+        assert_eq!(app.me(caller).await.unwrap().email, email, "{name}");
+        // Another account's session id is not found, and stays live.
+        let err = app
+            .revoke(caller, &stranger.session_id.to_string())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::NotFound), "{name}");
+        assert!(live(&app, &stranger).await, "{name}");
+        assert!(
+            matches!(
+                app.revoke(caller, "not-an-id").await,
+                Err(ApiError::NotFound)
+            ),
+            "{name}"
+        );
+        app.revoke(caller, &b.session_id.to_string()).await.unwrap();
+        assert!(!live(&app, &b).await, "{name}");
+        assert!(live(&app, &a).await, "{name}");
+    }
+}

@@ -1,0 +1,552 @@
+//! The store contract: every case runs unchanged against the in-memory store and a real
+//! `redis-server`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{redis_url, stores, unique_email};
+use passport::clock;
+use passport::ids::Id;
+use passport::refresh_token::{RefreshToken, TokenDigest};
+use passport::store::{Account, AccountStatus, NewSession, Rotate, Rotation, SessionStart, Store};
+
+async fn account(store: &dyn Store) -> Account {
+    let a = Account {
+        id: Id::random(),
+        email: unique_email(),
+        password_hash: "$argon2id$stub-not-verified-here".into(),
+        status: AccountStatus::Active,
+        created_at: clock::now(),
+    };
+    assert!(store.create_account(&a).await.unwrap());
+    a
+}
+
+struct Started {
+    session: Id,
+    token: RefreshToken,
+}
+
+async fn start(store: &dyn Store, a: &Account, idle: i64, absolute: i64) -> Started {
+    let session = Id::random();
+    let token = RefreshToken::new(a.id, session);
+    let now = clock::now();
+    let new = NewSession {
+        account: a.id,
+        session,
+        digest: token.digest(),
+        device: Some("phone".into()),
+        user_agent: Some("test-agent".into()),
+        ip: Some("198.51.100.1".into()),
+        now,
+        expires_at: (now + idle).min(now + absolute),
+        absolute_expires_at: now + absolute,
+    };
+    assert_eq!(
+        store.create_session(&new, &a.email).await.unwrap(),
+        SessionStart::Started
+    );
+    Started { session, token }
+}
+
+fn rotate_req(
+    a: &Account,
+    s: &Started,
+    presented: &RefreshToken,
+    successor: &RefreshToken,
+) -> Rotate {
+    Rotate {
+        account: a.id,
+        session: s.session,
+        presented: presented.digest(),
+        successor: successor.digest(),
+        now: clock::now(),
+        idle_ttl: 1000,
+        grace: 10,
+    }
+}
+
+const KEY: [u8; 32] = [7; 32];
+
+#[tokio::test]
+async fn accounts_create_find_update_delete() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let dup = Account {
+            id: Id::random(),
+            ..a.clone()
+        };
+        assert!(
+            !s.create_account(&dup).await.unwrap(),
+            "{name}: duplicate email accepted"
+        );
+        assert_eq!(s.account_id(&a.email).await.unwrap(), Some(a.id), "{name}");
+        assert_eq!(s.account(a.id).await.unwrap().as_ref(), Some(&a), "{name}");
+        assert_eq!(
+            s.account_id("nobody@example.com").await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert!(s.account(Id::random()).await.unwrap().is_none(), "{name}");
+
+        assert!(s.set_password(a.id, "new-hash").await.unwrap(), "{name}");
+        assert_eq!(
+            s.account(a.id).await.unwrap().unwrap().password_hash,
+            "new-hash"
+        );
+        assert!(!s.set_password(Id::random(), "x").await.unwrap(), "{name}");
+
+        let st = start(s, &a, 1000, 2000).await;
+        assert!(
+            s.set_status(a.id, AccountStatus::Disabled).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.session_live(a.id, st.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}: disable kept a session"
+        );
+        assert_eq!(
+            s.account(a.id).await.unwrap().unwrap().status,
+            AccountStatus::Disabled
+        );
+        assert!(
+            s.set_status(a.id, AccountStatus::Active).await.unwrap(),
+            "{name}"
+        );
+
+        let st = start(s, &a, 1000, 2000).await;
+        assert!(s.delete_account(a.id).await.unwrap(), "{name}");
+        assert!(
+            !s.session_live(a.id, st.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}: delete kept a session"
+        );
+        assert_eq!(
+            s.account_id(&a.email).await.unwrap(),
+            None,
+            "{name}: email index survived"
+        );
+        assert!(!s.delete_account(a.id).await.unwrap(), "{name}");
+        // The email is free again.
+        let again = Account {
+            id: Id::random(),
+            ..a.clone()
+        };
+        assert!(s.create_account(&again).await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn sessions_start_only_for_active_accounts() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        s.set_status(a.id, AccountStatus::Disabled).await.unwrap();
+        let now = clock::now();
+        let mut new = NewSession {
+            account: a.id,
+            session: Id::random(),
+            digest: TokenDigest([1; 32]),
+            device: None,
+            user_agent: None,
+            ip: None,
+            now,
+            expires_at: now + 100,
+            absolute_expires_at: now + 100,
+        };
+        assert_eq!(
+            s.create_session(&new, &a.email).await.unwrap(),
+            SessionStart::AccountDisabled,
+            "{name}"
+        );
+        new.account = Id::random();
+        assert_eq!(
+            s.create_session(&new, &a.email).await.unwrap(),
+            SessionStart::AccountMissing,
+            "{name}"
+        );
+        assert!(
+            !s.session_live(new.account, new.session, now).await.unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotation_slides_expiry_within_the_absolute_limit() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 100, 500).await;
+        let next = st.token.successor(&KEY);
+        let mut r = rotate_req(&a, &st, &st.token, &next);
+        let now = r.now;
+        match s.rotate(&r).await.unwrap() {
+            Rotation::Rotated { expires_at } => {
+                assert_eq!(expires_at, now + 500, "{name}: capped by absolute")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        // With a short idle lifetime the expiry is now + idle.
+        let third = next.successor(&KEY);
+        r = rotate_req(&a, &st, &next, &third);
+        r.idle_ttl = 50;
+        match s.rotate(&r).await.unwrap() {
+            Rotation::Rotated { expires_at } => assert_eq!(expires_at, r.now + 50, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        let listed = s.list_sessions(a.id, clock::now()).await.unwrap();
+        assert_eq!(listed[0].expires_at, r.now + 50, "{name}");
+        assert_eq!(listed[0].last_used_at, r.now, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let next = st.token.successor(&KEY);
+        let first = rotate_req(&a, &st, &st.token, &next);
+        assert!(
+            matches!(s.rotate(&first).await.unwrap(), Rotation::Rotated { .. }),
+            "{name}"
+        );
+
+        // Same old token again, inside the window: same successor, nothing changes.
+        assert!(
+            matches!(s.rotate(&first).await.unwrap(), Rotation::Replayed { .. }),
+            "{name}"
+        );
+        // Inside the window but with a different successor (another key): refused, not revoked.
+        let other = rotate_req(&a, &st, &st.token, &st.token.successor(&[9; 32]));
+        assert_eq!(s.rotate(&other).await.unwrap(), Rotation::Invalid, "{name}");
+        assert!(
+            s.session_live(a.id, st.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+
+        // An unknown token is invalid and harmless.
+        let stranger = RefreshToken::new(a.id, st.session);
+        let r = rotate_req(&a, &st, &stranger, &stranger.successor(&KEY));
+        assert_eq!(s.rotate(&r).await.unwrap(), Rotation::Invalid, "{name}");
+        assert!(
+            s.session_live(a.id, st.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+
+        // The old token after the window: theft. The session is gone.
+        let late = Rotate {
+            now: first.now + 10,
+            ..first.clone()
+        };
+        assert_eq!(s.rotate(&late).await.unwrap(), Rotation::Reused, "{name}");
+        assert!(
+            !s.session_live(a.id, st.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let cur = rotate_req(&a, &st, &next, &next.successor(&KEY));
+        assert_eq!(
+            s.rotate(&cur).await.unwrap(),
+            Rotation::Invalid,
+            "{name}: successor survived reuse"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_rotations_of_one_token_rotate_once() {
+    for (name, store) in stores().await {
+        let a = account(&*store).await;
+        let st = start(&*store, &a, 1000, 2000).await;
+        let next = st.token.successor(&KEY);
+        let req = rotate_req(&a, &st, &st.token, &next);
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (store, req) = (store.clone(), req.clone());
+                tokio::spawn(async move { store.rotate(&req).await.unwrap() })
+            })
+            .collect();
+        let mut rotated = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Rotation::Rotated { .. } => rotated += 1,
+                Rotation::Replayed { .. } => {}
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(rotated, 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn token_matches_current_and_previous_only() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let now = clock::now();
+        assert!(
+            s.token_matches(a.id, st.session, &st.token.digest(), now)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let next = st.token.successor(&KEY);
+        s.rotate(&rotate_req(&a, &st, &st.token, &next))
+            .await
+            .unwrap();
+        assert!(
+            s.token_matches(a.id, st.session, &next.digest(), now)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            s.token_matches(a.id, st.session, &st.token.digest(), now)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let other = RefreshToken::new(a.id, st.session);
+        assert!(
+            !s.token_matches(a.id, st.session, &other.digest(), now)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.token_matches(a.id, Id::random(), &next.digest(), now)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn revoke_one_and_all_and_list() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let one = start(s, &a, 1000, 2000).await;
+        let two = start(s, &a, 1000, 2000).await;
+        let three = start(s, &a, 1000, 2000).await;
+        let now = clock::now();
+        let listed = s.list_sessions(a.id, now).await.unwrap();
+        assert_eq!(listed.len(), 3, "{name}");
+        assert_eq!(listed[0].device.as_deref(), Some("phone"), "{name}");
+        assert_eq!(
+            listed[0].user_agent.as_deref(),
+            Some("test-agent"),
+            "{name}"
+        );
+        assert_eq!(listed[0].ip.as_deref(), Some("198.51.100.1"), "{name}");
+
+        assert!(s.revoke_session(a.id, one.session).await.unwrap(), "{name}");
+        assert!(
+            !s.revoke_session(a.id, one.session).await.unwrap(),
+            "{name}: revoked twice"
+        );
+        // Another account's session id is not found under this account.
+        let b = account(s).await;
+        assert!(
+            !s.revoke_session(b.id, two.session).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            s.session_live(a.id, two.session, now).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.session_live(a.id, one.session, now).await.unwrap(),
+            "{name}"
+        );
+
+        assert_eq!(s.revoke_all(a.id).await.unwrap(), 2, "{name}");
+        for st in [&two, &three] {
+            assert!(
+                !s.session_live(a.id, st.session, now).await.unwrap(),
+                "{name}"
+            );
+        }
+        assert!(
+            s.list_sessions(a.id, now).await.unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_sessions_are_dead_and_unlisted() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let short = start(s, &a, 1, 1).await;
+        let long = start(s, &a, 1000, 2000).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let now = clock::now();
+        assert!(
+            !s.session_live(a.id, short.session, now).await.unwrap(),
+            "{name}"
+        );
+        let listed: Vec<Id> = s
+            .list_sessions(a.id, now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.id)
+            .collect();
+        assert_eq!(listed, vec![long.session], "{name}");
+        let next = short.token.successor(&KEY);
+        assert_eq!(
+            s.rotate(&rotate_req(&a, &short, &short.token, &next))
+                .await
+                .unwrap(),
+            Rotation::Invalid,
+            "{name}: expired session rotated"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_attempts_are_counted_per_email_and_failures_per_ip() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let ip = format!("192.0.2.{}", rand_octet());
+        let now = clock::now();
+        for n in 1..=3u64 {
+            let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
+            assert_eq!(st.account, Some(a.id), "{name}");
+            assert_eq!(st.email_failures.count, n, "{name}");
+            assert!((1..=60).contains(&st.email_failures.retry_after), "{name}");
+            s.record_ip_failure(&ip, 60, now).await.unwrap();
+        }
+        let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
+        assert_eq!(st.ip_failures.count, 3, "{name}");
+        // Another email is counted apart.
+        let other = s
+            .begin_login("someone-else@example.com", None, 60, now)
+            .await
+            .unwrap();
+        assert_eq!(other.account, None, "{name}");
+        assert_eq!(other.ip_failures.count, 0, "{name}");
+        // A session start clears the email's count.
+        start(s, &a, 100, 100).await;
+        let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
+        assert_eq!(st.email_failures.count, 1, "{name}");
+        assert_eq!(st.ip_failures.count, 3, "{name}");
+    }
+}
+
+/// Redis Cluster's hash slot of a key (CRC16/XMODEM of the hash tag, mod 16384).
+fn key_slot(key: &str) -> u16 {
+    let tagged = match key.find('{') {
+        Some(open) => match key[open + 1..].find('}') {
+            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+            _ => key,
+        },
+        None => key,
+    };
+    let mut crc: u16 = 0;
+    for &b in tagged.as_bytes() {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
+#[test]
+fn key_slot_matches_redis_reference_values() {
+    // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+    assert_eq!(key_slot("123456789"), 0x31C3 % 16384);
+    assert_eq!(key_slot("foo"), 12182);
+    assert_eq!(
+        key_slot("{user1000}.following"),
+        key_slot("{user1000}.followers")
+    );
+    assert_eq!(key_slot("foo{}{bar}"), key_slot("foo{}{bar}"));
+    assert_ne!(key_slot("{a}x"), key_slot("{b}x"));
+}
+
+fn rand_octet() -> u8 {
+    passport::ids::random_bytes::<1>()[0]
+}
+
+/// Redis only: every key the session side writes carries a TTL, and one account's keys share a
+/// hash slot. The directory (account hash, email index) is durable by design.
+#[tokio::test]
+async fn redis_keys_have_ttls_and_share_the_account_slot() {
+    let store = common::redis_store().await;
+    let a = account(&store).await;
+    let st = start(&store, &a, 1000, 2000).await;
+    store
+        .rotate(&rotate_req(&a, &st, &st.token, &st.token.successor(&KEY)))
+        .await
+        .unwrap();
+    store
+        .begin_login(&a.email, Some("192.0.2.200"), 60, clock::now())
+        .await
+        .unwrap();
+    store
+        .record_ip_failure("192.0.2.200", 60, clock::now())
+        .await
+        .unwrap();
+    start(&store, &a, 1000, 2000).await;
+    store
+        .begin_login(&a.email, None, 60, clock::now())
+        .await
+        .unwrap();
+
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let account_tag = format!("{{{}}}", a.id);
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("pp:{account_tag}:*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    keys.extend(
+        redis::cmd("KEYS")
+            .arg("pp:{ip:192.0.2.200}:*")
+            .query_async::<Vec<String>>(&mut c)
+            .await
+            .unwrap(),
+    );
+    assert!(keys.len() >= 5, "{keys:?}");
+    let mut slots = std::collections::HashSet::new();
+    for key in &keys {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        if key.ends_with(":acct") {
+            assert_eq!(ttl, -1, "{key}: the directory is durable");
+        } else {
+            assert!(ttl > 0, "{key} has no TTL ({ttl})");
+        }
+        if key.contains(&account_tag) {
+            slots.insert(key_slot(key));
+        }
+    }
+    assert_eq!(slots.len(), 1, "account keys span slots: {keys:?}");
+}
