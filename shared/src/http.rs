@@ -161,12 +161,8 @@ async fn logout<B: AsRef<[u8]>>(
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
     // The body is optional here: a bearer token alone is a complete logout request.
-    let body = if req.body().as_ref().iter().all(u8::is_ascii_whitespace) {
-        if req.body().as_ref().len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
-        }
+    let raw = req.body().as_ref();
+    let body = if raw.len() <= MAX_BODY_BYTES && raw.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
         json_body(req)?

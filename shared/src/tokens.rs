@@ -298,6 +298,16 @@ mod tests {
             iss.verify(&ring, &forge(hs512, good_claims(now), k), now),
             Err(TokenError::Algorithm)
         );
+        // An RS256 or ES256 header is refused before any key is looked at (no key confusion).
+        for alg in ["RS256", "ES256", "PS256", "EdDSA"] {
+            let mut h = good_header(&ring);
+            h["alg"] = json!(alg);
+            assert_eq!(
+                iss.verify(&ring, &forge(h, good_claims(now), k), now),
+                Err(TokenError::Algorithm),
+                "{alg}"
+            );
+        }
         let mut unknown = good_header(&ring);
         unknown["kid"] = json!("../../etc/passwd");
         assert_eq!(
