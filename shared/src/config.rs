@@ -59,6 +59,10 @@ pub struct Config {
     pub redis_response_timeout: Duration,
     /// `SIGNING_SECRET`: a literal signing key for local runs and tests.
     pub signing_secret: Option<SecretBytes>,
+    /// `SIGNING_SECRET_ARN`: the Secrets Manager secret holding the signing key (deployed).
+    pub signing_secret_arn: Option<String>,
+    /// `SIGNING_KEY_CACHE_SECONDS` (default 300): how long loaded keys are used before a reload.
+    pub signing_key_cache: Duration,
     /// `ACCESS_TOKEN_TTL_SECONDS` (default 900).
     pub access_token_ttl: i64,
     /// `REFRESH_TOKEN_TTL_SECONDS` (default 30 days): idle lifetime of a session.
@@ -86,6 +90,8 @@ impl Default for Config {
             redis_connect_timeout: Duration::from_millis(1000),
             redis_response_timeout: Duration::from_millis(1000),
             signing_secret: None,
+            signing_secret_arn: None,
+            signing_key_cache: Duration::from_secs(300),
             access_token_ttl: 900,
             refresh_token_ttl: 2_592_000,
             session_max_age: 7_776_000,
@@ -146,6 +152,12 @@ impl Config {
                 Some(s) => Some(SecretBytes::new(s.into_bytes())),
                 None => None,
             },
+            signing_secret_arn: get("SIGNING_SECRET_ARN"),
+            signing_key_cache: Duration::from_secs(seconds(
+                &get,
+                "SIGNING_KEY_CACHE_SECONDS",
+                d.signing_key_cache.as_secs() as i64,
+            )? as u64),
             access_token_ttl: seconds(&get, "ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl)?,
             refresh_token_ttl: seconds(&get, "REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl)?,
             session_max_age: seconds(&get, "SESSION_MAX_AGE_SECONDS", d.session_max_age)?,
@@ -238,6 +250,8 @@ mod tests {
         assert_eq!(c.login_ip_max_failures, 50);
         assert!(c.redis_url.is_none());
         assert!(c.signing_secret.is_none());
+        assert!(c.signing_secret_arn.is_none());
+        assert_eq!(c.signing_key_cache, Duration::from_secs(300));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::error::{ApiError, StoreError};
 use crate::ids::Id;
-use crate::keys::{KeyError, KeyRing};
+use crate::keys::{KeyError, KeyProvider, KeyRing};
 use crate::refresh_token::RefreshToken;
 use crate::store::{
     AccountStatus, MemoryStore, NewSession, RedisStore, Rotate, Rotation, SessionInfo,
@@ -115,7 +115,7 @@ pub enum Denied {
 /// The service: configuration, keys, token settings and the store.
 pub struct Passport {
     config: Config,
-    keys: Arc<KeyRing>,
+    keys: KeyProvider,
     tokens: TokenIssuer,
     store: Arc<dyn Store>,
 }
@@ -129,8 +129,13 @@ impl std::fmt::Debug for Passport {
 }
 
 impl Passport {
-    /// Assembles the service from its parts.
+    /// Assembles the service from its parts, with a fixed key ring.
     pub fn new(config: Config, keys: KeyRing, store: Arc<dyn Store>) -> Self {
+        Self::with_keys(config, KeyProvider::fixed(keys), store)
+    }
+
+    /// Assembles the service from its parts.
+    pub fn with_keys(config: Config, keys: KeyProvider, store: Arc<dyn Store>) -> Self {
         let tokens = TokenIssuer::new(
             &config.token_issuer,
             config.token_audience.as_deref(),
@@ -138,21 +143,27 @@ impl Passport {
         );
         Self {
             config,
-            keys: Arc::new(keys),
+            keys,
             tokens,
             store,
         }
     }
 
-    /// Builds the service as a deployed function does: keys from `SIGNING_SECRET`, the Redis
-    /// store when `REDIS_URL` is set, the in-memory store otherwise.
+    /// Builds the service as a deployed function does: keys from `SIGNING_SECRET_ARN` (Secrets
+    /// Manager, through the default AWS configuration) or else `SIGNING_SECRET`; the Redis store
+    /// when `REDIS_URL` is set, the in-memory store otherwise.
     pub async fn from_config(config: Config) -> Result<Self, InitError> {
-        let keys = match &config.signing_secret {
-            Some(secret) => KeyRing::from_literal(secret)?,
-            None => return Err(KeyError::Missing.into()),
+        let keys = match (&config.signing_secret_arn, &config.signing_secret) {
+            (Some(arn), _) => {
+                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let client = aws_sdk_secretsmanager::Client::new(&aws);
+                KeyProvider::secrets_manager(client, arn, config.signing_key_cache).await?
+            }
+            (None, Some(secret)) => KeyProvider::fixed(KeyRing::from_literal(secret)?),
+            (None, None) => return Err(KeyError::Missing.into()),
         };
         let store = connect_store(&config).await?;
-        Ok(Self::new(config, keys, store))
+        Ok(Self::with_keys(config, keys, store))
     }
 
     /// The configuration in force.
@@ -170,9 +181,21 @@ impl Passport {
         &self.tokens
     }
 
-    /// The key ring in force.
-    pub fn keys(&self) -> &KeyRing {
+    /// The key provider in force.
+    pub fn keys(&self) -> &KeyProvider {
         &self.keys
+    }
+
+    /// Verifies an access token against the ring in force; a `kid` the ring lacks may trigger
+    /// one reload of the keys (rate-limited by the provider) and a second try.
+    pub async fn verify_access_token(&self, token: &str, now: i64) -> Result<Verified, TokenError> {
+        match self.tokens.verify(&self.keys.current(), token, now) {
+            Err(TokenError::UnknownKey) => match self.keys.reload_for_unknown_kid().await {
+                Some(ring) => self.tokens.verify(&ring, token, now),
+                None => Err(TokenError::UnknownKey),
+            },
+            other => other,
+        }
     }
 
     /// `POST /login`.
@@ -273,7 +296,7 @@ impl Passport {
     /// `POST /refresh-token`.
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ApiError> {
         let token = RefreshToken::parse(presented).ok_or(ApiError::InvalidRefreshToken)?;
-        let successor = token.successor(self.keys.signing().refresh_key());
+        let successor = token.successor(self.keys.current().signing().refresh_key());
         let now = clock::now();
         let rotation = self
             .store
@@ -314,7 +337,10 @@ impl Passport {
         all: bool,
     ) -> Result<(), ApiError> {
         let now = clock::now();
-        let bearer = bearer.and_then(|t| self.tokens.verify(&self.keys, t, now).ok());
+        let bearer = match bearer {
+            Some(t) => self.verify_access_token(t, now).await.ok(),
+            None => None,
+        };
         let (account, session) = match (bearer, refresh.and_then(RefreshToken::parse)) {
             (Some(v), _) => (v.account, v.session),
             (None, Some(t)) => {
@@ -347,7 +373,7 @@ impl Passport {
             .and_then(bearer_token)
             .ok_or(Denied::NoToken)?;
         let now = clock::now();
-        let Verified { account, session } = self.tokens.verify(&self.keys, token, now)?;
+        let Verified { account, session } = self.verify_access_token(token, now).await?;
         if self.store.session_live(account, session, now).await? {
             Ok(Caller { account, session })
         } else {
@@ -397,7 +423,7 @@ impl Passport {
     ) -> Result<TokenPair, ApiError> {
         let access_token = self
             .tokens
-            .issue(&self.keys, account, session, now)
+            .issue(&self.keys.current(), account, session, now)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(TokenPair {
             access_token,

@@ -1,7 +1,12 @@
 //! The signing key ring: which key signs, which keys verify, looked up by `kid`.
 //!
-//! Token code only sees a [`KeyRing`]; where its keys come from (a literal `SIGNING_SECRET` here,
-//! Secrets Manager versions later) is the business of the constructor that builds it.
+//! Token code only sees a [`KeyRing`]; where its keys come from (a literal `SIGNING_SECRET`, or
+//! Secrets Manager versions through [`KeyProvider`]) is the business of whoever builds it.
+
+pub mod provider;
+pub mod secrets_manager;
+
+pub use provider::KeyProvider;
 
 use crate::config::{MIN_KEY_BYTES, SecretBytes};
 use hmac::{Hmac, Mac};
@@ -21,8 +26,18 @@ pub enum KeyError {
         len: usize,
     },
     /// No signing key was configured.
-    #[error("no signing key configured: set SIGNING_SECRET (local runs and tests)")]
+    #[error(
+        "no signing key configured: set SIGNING_SECRET_ARN (deployed) or SIGNING_SECRET (local runs and tests)"
+    )]
     Missing,
+    /// Secrets Manager could not be read, or the secret has no usable value.
+    #[error("signing key from secret {secret}: {reason}")]
+    Secret {
+        /// The secret's ARN or name (never its value).
+        secret: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// One HMAC key with its id.

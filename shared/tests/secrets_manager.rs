@@ -1,0 +1,288 @@
+//! The Secrets Manager key source through the real AWS SDK, against the local `moto_server`
+//! that `make test` starts (AWS_ENDPOINT_URL, dummy credentials, a region).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use passport::Passport;
+use passport::config::Config;
+use passport::ids::Id;
+use passport::keys::{KeyError, KeyProvider};
+use passport::store::MemoryStore;
+use passport::tokens::{TokenError, TokenIssuer};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").expect(
+        "AWS_ENDPOINT_URL is not set: run the tests with `make test`, which starts moto_server",
+    )
+}
+
+fn client_at(endpoint: &str) -> Client {
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(conf)
+}
+
+fn client() -> Client {
+    client_at(&endpoint())
+}
+
+fn key(n: u8) -> String {
+    format!("{}", (b'a' + n) as char).repeat(64)
+}
+
+/// Creates a secret with a first version; returns its ARN.
+async fn create_secret(value: &str) -> String {
+    let name = format!("passport-test-{}", Id::random());
+    let out = client()
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    out.arn().unwrap().to_string()
+}
+
+/// Puts a new AWSCURRENT version; returns its version id.
+async fn rotate(arn: &str, value: &str) -> String {
+    let out = client()
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    out.version_id().unwrap().to_string()
+}
+
+fn app(keys: KeyProvider) -> Passport {
+    Passport::with_keys(Config::default(), keys, Arc::new(MemoryStore::new()))
+}
+
+fn issue(keys: &KeyProvider) -> String {
+    let now = passport::clock::now();
+    TokenIssuer::new("passport", None, 900)
+        .issue(&keys.current(), Id::random(), Id::random(), now)
+        .unwrap()
+}
+
+async fn provider(arn: &str) -> KeyProvider {
+    KeyProvider::secrets_manager(client(), arn, Duration::from_secs(300))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn loads_current_version_and_signs_with_its_version_id() {
+    let arn = create_secret(&key(0)).await;
+    let keys = provider(&arn).await;
+    let current = client()
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.current().signing().kid(),
+        current.version_id().unwrap()
+    );
+    let token = issue(&keys);
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.kid.as_deref(), current.version_id());
+    let now = passport::clock::now();
+    assert!(app(keys).verify_access_token(&token, now).await.is_ok());
+}
+
+#[tokio::test]
+async fn json_wrapped_key_is_accepted() {
+    let arn = create_secret(&format!(r#"{{"key": "{}"}}"#, key(1))).await;
+    let keys = provider(&arn).await;
+    let token = issue(&keys);
+    // The token is signed with the wrapped key itself, not with the JSON text.
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.validate_aud = false;
+    let raw = jsonwebtoken::DecodingKey::from_secret(key(1).as_bytes());
+    assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &raw, &validation).is_ok());
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_previous_key_and_drops_the_one_before() {
+    let arn = create_secret(&key(0)).await;
+    let v1 = provider(&arn).await;
+    let t1 = issue(&v1);
+
+    let id2 = rotate(&arn, &key(1)).await;
+    let v2 = provider(&arn).await;
+    assert_eq!(
+        v2.current().signing().kid(),
+        id2,
+        "new tokens carry the new kid"
+    );
+    let t2 = issue(&v2);
+    let now = passport::clock::now();
+    let service = app(v2.clone());
+    assert!(
+        service.verify_access_token(&t1, now).await.is_ok(),
+        "token of the previous key denied"
+    );
+    assert!(service.verify_access_token(&t2, now).await.is_ok());
+
+    rotate(&arn, &key(2)).await;
+    let v3 = app(provider(&arn).await);
+    assert_eq!(
+        v3.verify_access_token(&t1, now).await,
+        Err(TokenError::UnknownKey),
+        "a token two rotations old still verifies"
+    );
+    assert!(v3.verify_access_token(&t2, now).await.is_ok());
+}
+
+#[tokio::test]
+async fn unknown_kid_reloads_once_per_interval() {
+    let arn = create_secret(&key(0)).await;
+    let old = provider(&arn).await;
+    let service = app(old.clone());
+    rotate(&arn, &key(1)).await;
+    let fresh = provider(&arn).await;
+    let token = issue(&fresh);
+    let now = passport::clock::now();
+    assert_eq!(old.loads(), 1);
+    assert!(
+        service.verify_access_token(&token, now).await.is_ok(),
+        "unknown kid did not reload"
+    );
+    assert_eq!(old.loads(), 2);
+    assert_eq!(
+        old.current().signing().kid(),
+        fresh.current().signing().kid()
+    );
+
+    // Another unknown kid within the minute: no reload, denied.
+    rotate(&arn, &key(2)).await;
+    let newer = issue(&provider(&arn).await);
+    assert_eq!(
+        service.verify_access_token(&newer, now).await,
+        Err(TokenError::UnknownKey)
+    );
+    assert_eq!(old.loads(), 2, "reloaded again within the interval");
+}
+
+#[tokio::test]
+async fn stale_cache_is_refreshed_in_the_background() {
+    let arn = create_secret(&key(0)).await;
+    let keys = KeyProvider::secrets_manager(client(), &arn, Duration::from_millis(500))
+        .await
+        .unwrap();
+    let first = keys.current().signing().kid().to_string();
+    let id2 = rotate(&arn, &key(1)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The stale call answers at once with the cached ring and starts a reload.
+    assert_eq!(keys.current().signing().kid(), first);
+    for _ in 0..50 {
+        if keys.current().signing().kid() == id2 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the background reload never happened");
+}
+
+#[tokio::test]
+async fn failed_reload_keeps_the_cached_keys() {
+    let arn = create_secret(&key(0)).await;
+    let keys = KeyProvider::secrets_manager_with_interval(
+        client(),
+        &arn,
+        Duration::from_secs(300),
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let token = issue(&keys);
+    client()
+        .delete_secret()
+        .secret_id(&arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        keys.reload_for_unknown_kid().await.is_none(),
+        "reload of a deleted secret succeeded"
+    );
+    assert!(
+        app(keys)
+            .verify_access_token(&token, passport::clock::now())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn missing_secret_and_short_key_are_named_errors() {
+    let missing = format!("passport-missing-{}", Id::random());
+    let err = KeyProvider::secrets_manager(client(), &missing, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KeyError::Secret { .. }), "{err:?}");
+    assert!(err.to_string().contains(&missing), "{err}");
+
+    let short = "too-short-key-value";
+    let arn = create_secret(short).await;
+    let err = KeyProvider::secrets_manager(client(), &arn, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, KeyError::TooShort { .. }), "{err:?}");
+    assert!(msg.contains(&arn) && msg.contains("32"), "{msg}");
+    assert!(!msg.contains(short), "the key leaked into the error: {msg}");
+}
+
+#[tokio::test]
+async fn unreachable_secrets_manager_fails_the_cold_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = KeyProvider::secrets_manager(
+        client_at(&format!("http://127.0.0.1:{port}")),
+        "any",
+        Duration::from_secs(1),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("signing key from secret any"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn from_config_loads_keys_through_the_default_aws_chain() {
+    let arn = create_secret(&key(3)).await;
+    let config = Config {
+        signing_secret_arn: Some(arn.clone()),
+        ..Config::default()
+    };
+    let app = Passport::from_config(config)
+        .await
+        .expect("cold start from SIGNING_SECRET_ARN");
+    let current = client()
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.keys().current().signing().kid(),
+        current.version_id().unwrap()
+    );
+}
