@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace against a private redis-server.
+# Runs every test. What `make test` and CI run.
 #
-# Installs redis-server where it is missing (apt-get when root), starts one on a free loopback
-# port with no persistence, runs `cargo test --workspace` with PASSPORT_TEST_REDIS_URL pointing
-# at it, and stops it whatever happens. Extra arguments go to `cargo test`.
+#  1. installs what is missing: redis-server (apt-get when root), and the Python-packaged tools
+#     (moto_server, cfn-lint, sam, cargo-lambda) into .venv via infra/venv.sh;
+#  2. starts a private redis-server and a moto_server (local Secrets Manager) on free loopback
+#     ports, with dummy AWS credentials so no test can reach AWS or the instance-metadata address;
+#  3. lints template.yaml (cfn-lint with the serverless rules, sam validate --lint);
+#  4. runs `cargo test --workspace` (extra arguments go to it);
+#  5. runs the real function binaries under `cargo lambda watch` and invokes every events/ file;
+#  6. stops everything it started, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -28,29 +34,90 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-ensure_redis
+wait_for_port() { # port, what, log
+  for _ in $(seq 1 300); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "$2 did not start on port $1:" >&2
+  tail -50 "$3" >&2 || true
+  exit 1
+}
+
 workdir=$(mktemp -d)
-redis_pid=""
+pids=()
 cleanup() {
-  if [ -n "$redis_pid" ]; then
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-  fi
+  for pid in "${pids[@]}"; do
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$workdir"
 }
 trap cleanup EXIT INT TERM
 
-port=$(free_port)
-step "starting a private redis-server on 127.0.0.1:$port"
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-  --dir "$workdir" --logfile "$workdir/redis.log" &
-redis_pid=$!
-for _ in $(seq 1 100); do
-  if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then break; fi
-  sleep 0.1
-done
-redis-cli -p "$port" ping | grep -q PONG || { echo "redis-server did not start:"; cat "$workdir/redis.log"; exit 1; }
+# Starts a command in its own process group (so cleanup can stop its children too).
+start() { # log, command...
+  local log=$1
+  shift
+  setsid "$@" >"$log" 2>&1 &
+  pids+=("$!")
+}
 
-export PASSPORT_TEST_REDIS_URL="redis://127.0.0.1:$port"
-step "cargo test --workspace (Redis: $PASSPORT_TEST_REDIS_URL)"
+ensure_redis
+step "test tools (.venv)"
+venv_bin=$(bash infra/venv.sh)
+export PATH="$venv_bin:$PATH"
+
+# No test may reach AWS: dummy credentials, a region, no instance metadata, no telemetry.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+export SAM_CLI_TELEMETRY=0
+
+redis_port=$(free_port)
+step "private redis-server on 127.0.0.1:$redis_port"
+start "$workdir/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
+  --appendonly no --dir "$workdir"
+wait_for_port "$redis_port" redis-server "$workdir/redis.log"
+export PASSPORT_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+
+moto_port=$(free_port)
+step "moto_server (local Secrets Manager) on 127.0.0.1:$moto_port"
+start "$workdir/moto.log" moto_server -H 127.0.0.1 -p "$moto_port"
+wait_for_port "$moto_port" moto_server "$workdir/moto.log"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+
+step "template.yaml: cfn-lint (with cfn-lint-serverless rules) and sam validate --lint"
+cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+(cd "$workdir" && sam validate --lint --template-file "$root/template.yaml")
+
+step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
 cargo test --workspace --locked "$@"
+
+step "real binaries under cargo lambda watch, every events/ file through cargo lambda invoke"
+cargo build --workspace --bins --locked
+secret_arn=$("$venv_bin/python" -c '
+import boto3, uuid
+sm = boto3.client("secretsmanager")
+print(sm.create_secret(Name="passport-lambda-" + uuid.uuid4().hex, SecretString="k" * 64)["ARN"])')
+lambda_port=$(free_port)
+cat > "$workdir/lambda.env" <<ENV
+REDIS_URL=redis://127.0.0.1:$redis_port/1
+SIGNING_SECRET_ARN=$secret_arn
+AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_SESSION_TOKEN=test
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+RUST_LOG=warn
+ENV
+start "$workdir/lambda.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
+  --env-file "$workdir/lambda.env" --ignore-changes
+wait_for_port "$lambda_port" "cargo lambda watch" "$workdir/lambda.log"
+if ! LAMBDA_PORT=$lambda_port python3 infra/lambda_invoke.py; then
+  echo "--- cargo lambda watch log ---" >&2
+  tail -80 "$workdir/lambda.log" >&2
+  exit 1
+fi
