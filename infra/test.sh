@@ -15,19 +15,32 @@ root=$PWD
 
 step() { printf '\n==> %s\n' "$*"; }
 
-ensure_redis() {
-  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
-    return
-  fi
+ensure_packages() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    step "installing redis-server (apt-get)"
+    step "installing ${missing[*]} (apt-get)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "redis-server is missing. Install the package 'redis-server' (Debian/Ubuntu:" \
-         "sudo apt-get install redis-server; macOS: brew install redis) and run again." >&2
+    echo "missing: ${missing[*]}. Install these packages (Debian/Ubuntu: sudo apt-get install" \
+         "${missing[*]}; macOS: brew install redis openssl) and run again." >&2
     exit 1
   fi
+}
+
+# A throwaway CA and a server certificate for localhost, for the TLS (rediss://) tests.
+make_certs() { # dir
+  local d=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+    -subj "/CN=passport-test-ca" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -out "$d/server.crt" -days 2 -extfile "$d/ext.cnf" 2>/dev/null
 }
 
 free_port() {
@@ -65,7 +78,7 @@ start() { # log, command...
   pids+=("$!")
 }
 
-ensure_redis
+ensure_packages
 step "test tools (.venv)"
 venv_bin=$(bash infra/venv.sh)
 export PATH="$venv_bin:$PATH"
@@ -81,6 +94,16 @@ start "$workdir/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 --
   --appendonly no --dir "$workdir"
 wait_for_port "$redis_port" redis-server "$workdir/redis.log"
 export PASSPORT_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+
+tls_port=$(free_port)
+step "private redis-server with TLS on 127.0.0.1:$tls_port (throwaway CA)"
+make_certs "$workdir"
+start "$workdir/redis-tls.log" redis-server --port 0 --tls-port "$tls_port" --bind 127.0.0.1 \
+  --tls-cert-file "$workdir/server.crt" --tls-key-file "$workdir/server.key" \
+  --tls-ca-cert-file "$workdir/ca.crt" --tls-auth-clients no --save "" --appendonly no --dir "$workdir"
+wait_for_port "$tls_port" "redis-server (TLS)" "$workdir/redis-tls.log"
+export PASSPORT_TEST_REDIS_TLS_URL="rediss://localhost:$tls_port"
+export PASSPORT_TEST_REDIS_CA="$workdir/ca.crt"
 
 moto_port=$(free_port)
 step "moto_server (local Secrets Manager) on 127.0.0.1:$moto_port"

@@ -329,3 +329,36 @@ async fn demo_account_and_printed_curl_line_work() {
         (200, Some("demo@passport.local"))
     );
 }
+
+#[tokio::test]
+async fn tls_store_is_used_and_its_certificate_checked() {
+    let url = std::env::var("PASSPORT_TEST_REDIS_TLS_URL")
+        .expect("PASSPORT_TEST_REDIS_TLS_URL is not set: run the tests with `make test`");
+    let ca = std::env::var("PASSPORT_TEST_REDIS_CA").expect("PASSPORT_TEST_REDIS_CA");
+    // Trusting the test CA: the API works over rediss://.
+    let api = start(
+        &["--account", "tls@example.com:a password over TLS"],
+        &[("REDIS_URL", &url), ("SSL_CERT_FILE", &ca)],
+    );
+    let http = Http::new(&api.base);
+    let creds = json!({"email": "tls@example.com", "password": "a password over TLS"});
+    let (status, _, pair) = http.call(Method::POST, "/login", None, Some(creds)).await;
+    assert_eq!(status, 200, "{pair}");
+    let (status, _, _) = http
+        .call(Method::GET, "/me", pair["access_token"].as_str(), None)
+        .await;
+    assert_eq!(status, 200);
+
+    // With only the system's CA store, which does not know the test CA: the start fails,
+    // naming the certificate problem.
+    let out = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .args(["--port", "0"])
+        .env("REDIS_URL", &url)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+}
