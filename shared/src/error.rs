@@ -18,6 +18,9 @@ pub enum ApiError {
     /// The body is missing, not JSON, or a field is absent or of the wrong type.
     #[error("{0}")]
     InvalidRequest(String),
+    /// A body was sent with a `Content-Type` other than JSON.
+    #[error("request bodies must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
     /// The body is larger than the limit.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge {

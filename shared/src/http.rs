@@ -219,6 +219,9 @@ pub fn status_and_code(err: &ApiError) -> (StatusCode, &'static str) {
     match err {
         ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
         ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        ApiError::UnsupportedMediaType => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
         ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
         ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
@@ -275,6 +278,10 @@ fn no_content() -> Response<String> {
     *r.status_mut() = StatusCode::NO_CONTENT;
     r.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }
 
@@ -296,6 +303,16 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Whether a `Content-Type` value names JSON (`application/json`, or `application/*+json`,
+/// with any parameters).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.split_once('/').is_some_and(|(t, sub)| {
+            t.eq_ignore_ascii_case("application") && sub.to_ascii_lowercase().ends_with("+json")
+        })
+}
+
 /// Parses the body as a JSON object, within [`MAX_BODY_BYTES`].
 fn json_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, ApiError> {
     let bytes = req.body().as_ref();
@@ -308,6 +325,9 @@ fn json_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, Api
         return Err(ApiError::InvalidRequest(
             "request body is required: a JSON object".into(),
         ));
+    }
+    if !header_str(req.headers(), "content-type").is_some_and(is_json) {
+        return Err(ApiError::UnsupportedMediaType);
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -366,7 +386,36 @@ mod tests {
     }
 
     fn req(body: &str) -> Request<Vec<u8>> {
-        Request::new(body.as_bytes().to_vec())
+        let mut r = Request::new(body.as_bytes().to_vec());
+        r.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        r
+    }
+
+    #[test]
+    fn bodies_must_be_json() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(ok), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "json",
+            "",
+            "application/jsonx",
+        ] {
+            assert!(!is_json(bad), "{bad}");
+        }
+        let mut r = req("{}");
+        r.headers_mut()
+            .insert("content-type", HeaderValue::from_static("text/plain"));
+        assert!(matches!(json_body(&r), Err(ApiError::UnsupportedMediaType)));
+        r.headers_mut().remove("content-type");
+        assert!(matches!(json_body(&r), Err(ApiError::UnsupportedMediaType)));
     }
 
     #[test]
