@@ -118,8 +118,34 @@ cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
 cargo test --workspace --locked "$@"
 
-step "real binaries under cargo lambda watch, every events/ file through cargo lambda invoke"
+step "schemathesis: property-based tests of openapi.yaml against local-api on Redis"
 cargo build --workspace --bins --locked
+api_port=$(free_port)
+st_password="schemathesis-$(date +%s)-password"
+start "$workdir/api.log" env REDIS_URL="redis://127.0.0.1:$redis_port/2" RUST_LOG=warn \
+  LOGIN_MAX_FAILURES=100000 LOGIN_IP_MAX_FAILURES=100000 \
+  target/debug/local-api --port "$api_port" --account "schemathesis@example.com:$st_password"
+wait_for_port "$api_port" local-api "$workdir/api.log"
+login_token() {
+  python3 -c '
+import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/login", method="POST",
+    data=json.dumps({"email": "schemathesis@example.com", "password": sys.argv[2]}).encode(),
+    headers={"content-type": "application/json"})
+print(json.load(urllib.request.urlopen(req))["access_token"])' "http://127.0.0.1:$api_port" "$st_password"
+}
+st_checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+st_run() {
+  (cd "$workdir" && schemathesis run "$root/openapi.yaml" --url "http://127.0.0.1:$api_port" \
+    --checks "$st_checks" --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-100}" \
+    --generation-database none --no-color "$@")
+}
+# Every route but logout with a live session's token; then logout on its own, since it ends the
+# session the other routes need.
+st_run -H "Authorization: Bearer $(login_token)" --exclude-operation-id logout
+st_run -H "Authorization: Bearer $(login_token)" --include-operation-id logout
+
+step "real binaries under cargo lambda watch, every events/ file through cargo lambda invoke"
 secret_arn=$("$venv_bin/python" -c '
 import boto3, uuid
 sm = boto3.client("secretsmanager")

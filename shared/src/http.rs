@@ -385,6 +385,29 @@ mod tests {
         assert_eq!(ROUTES.len(), 6);
     }
 
+    #[test]
+    fn route_serves_exactly_the_listed_routes() {
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::DELETE,
+            Method::PUT,
+            Method::PATCH,
+        ];
+        for (listed_method, path) in ROUTES {
+            let path = path.replace("{id}", "AAAAAAAAAAAAAAAAAAAAAA");
+            for m in &methods {
+                let served = route(m, &path).is_ok();
+                assert_eq!(served, m.as_str() == *listed_method, "{m} {path}");
+            }
+        }
+        for path in ["/", "/me/x", "/login/x", "/Login", "/sessions/a/b"] {
+            for m in &methods {
+                assert!(route(m, path).is_err(), "{m} {path}");
+            }
+        }
+    }
+
     fn req(body: &str) -> Request<Vec<u8>> {
         let mut r = Request::new(body.as_bytes().to_vec());
         r.headers_mut()

@@ -115,6 +115,28 @@ fn every_route_of_the_contract_is_wired_once() {
 }
 
 #[test]
+fn openapi_template_and_local_api_serve_the_same_routes() {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let spec: Value = serde_yaml::from_str(&text).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, _) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap().to_uppercase();
+            documented.insert(format!("{method} {}", path.as_str().unwrap()));
+        }
+    }
+    // local-api and the functions route with passport::http::route, which serves ROUTES
+    // (checked in shared/src/http.rs).
+    let served: BTreeSet<String> = passport::http::ROUTES
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    let wired: BTreeSet<String> = template_functions().into_values().flatten().collect();
+    assert_eq!(documented, served, "openapi.yaml vs local-api");
+    assert_eq!(wired, served, "template.yaml vs local-api");
+}
+
+#[test]
 fn only_login_refresh_and_logout_skip_the_authorizer() {
     let t = template();
     let mut open = BTreeSet::new();
