@@ -4,7 +4,7 @@
 use crate::admin::{self, Command};
 use crate::config::{Config, SecretBytes};
 use crate::keys::KeyRing;
-use crate::service::Passport;
+use crate::service::{ClientInfo, LoginInput, Passport, TokenPair};
 use crate::store::{MemoryStore, Store};
 use std::sync::Arc;
 
@@ -47,6 +47,27 @@ pub async fn create_account(app: &Passport, email: &str, password: &str) {
     };
     #[allow(clippy::expect_used)]
     admin::execute(app, cmd).await.expect("create account");
+}
+
+/// A service on a fresh in-memory store with the sample events' account, logged in once from
+/// `device`: the service and the session's tokens.
+///
+/// # Panics
+/// If the login fails: a test setup error.
+pub async fn logged_in_memory_app(device: Option<&str>) -> (Passport, TokenPair) {
+    let app = memory_app();
+    create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
+    let input = LoginInput {
+        email: EVENT_EMAIL.to_string(),
+        password: EVENT_PASSWORD.to_string(),
+        device: device.map(str::to_string),
+    };
+    #[allow(clippy::expect_used)]
+    let pair = app
+        .login(input, &ClientInfo::default())
+        .await
+        .expect("log in the sample account");
+    (app, pair)
 }
 
 /// The text of `events/<name>.json`, with each `${KEY}` replaced by its value.

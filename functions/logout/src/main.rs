@@ -14,20 +14,12 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::service::{ClientInfo, LoginInput};
-    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport::testing::{event, logged_in_memory_app, memory_app};
     use passport_lambda::handle_event;
 
     #[tokio::test]
     async fn bearer_event_ends_the_session() {
-        let app = memory_app();
-        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
-        let input = LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: EVENT_PASSWORD.into(),
-            device: None,
-        };
-        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let (app, pair) = logged_in_memory_app(None).await;
         let bearer = format!("Bearer {}", pair.access_token);
         assert!(app.authorize(Some(&bearer)).await.is_ok());
         let text = event("logout-bearer", &[("ACCESS_TOKEN", &pair.access_token)]);

@@ -14,21 +14,13 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::service::{ClientInfo, LoginInput};
-    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport::testing::{event, logged_in_memory_app, memory_app};
     use passport_lambda::handle_event;
     use serde_json::Value;
 
     #[tokio::test]
     async fn success_event_rotates_the_token() {
-        let app = memory_app();
-        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
-        let input = LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: EVENT_PASSWORD.into(),
-            device: None,
-        };
-        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let (app, pair) = logged_in_memory_app(None).await;
         let text = event("refresh-success", &[("REFRESH_TOKEN", &pair.refresh_token)]);
         let resp = handle_event(&app, lambda_http::request::from_str(&text).unwrap(), serves).await;
         assert_eq!(resp.status().as_u16(), 200, "{}", resp.body());

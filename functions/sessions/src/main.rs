@@ -16,20 +16,13 @@ async fn main() -> Result<(), lambda_http::Error> {
 mod tests {
     use super::*;
     use passport::Passport;
-    use passport::service::{ClientInfo, LoginInput, TokenPair};
-    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport::service::TokenPair;
+    use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
     use passport_lambda::handle_event;
     use serde_json::Value;
 
     async fn logged_in() -> (Passport, TokenPair, String) {
-        let app = memory_app();
-        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
-        let input = LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: EVENT_PASSWORD.into(),
-            device: Some("laptop".into()),
-        };
-        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let (app, pair) = logged_in_memory_app(Some("laptop")).await;
         let caller = app
             .authorize(Some(&format!("Bearer {}", pair.access_token)))
             .await
