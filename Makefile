@@ -1,5 +1,5 @@
 # The project's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test run lint fmt
+.PHONY: test run lint fmt fuzz
 
 ## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
 test:
@@ -16,3 +16,7 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+## Every fuzz target for FUZZ_SECONDS (default 60) each, with libFuzzer on nightly.
+fuzz:
+	bash infra/fuzz.sh

@@ -7,6 +7,7 @@
 #     ports, with dummy AWS credentials so no test can reach AWS or the instance-metadata address;
 #  3. lints template.yaml (cfn-lint with the serverless rules, sam validate --lint);
 #  4. runs `cargo test --workspace` (extra arguments go to it);
+#     then runs the fuzz targets over their seed corpora, and Schemathesis against local-api;
 #  5. runs the real function binaries under `cargo lambda watch` and invokes every events/ file;
 #  6. stops everything it started, whatever happens.
 set -euo pipefail
@@ -118,8 +119,20 @@ cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
 cargo test --workspace --locked "$@"
 
-step "schemathesis: property-based tests of openapi.yaml against local-api on Redis"
+step "fuzz targets over their seed corpora (regression run; \`make fuzz\` does the fuzzing)"
 cargo build --workspace --bins --locked
+for t in token_verify http_edge authorizer_event; do
+  dirs=("fuzz/corpus/$t")
+  [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
+  if ! "target/debug/$t" -runs=0 "${dirs[@]}" >"$workdir/fuzz-$t.log" 2>&1; then
+    tail -30 "$workdir/fuzz-$t.log" >&2
+    echo "fuzz target $t fails on its corpus" >&2
+    exit 1
+  fi
+  echo "$t: $(grep -E '^Done' "$workdir/fuzz-$t.log")"
+done
+
+step "schemathesis: property-based tests of openapi.yaml against local-api on Redis"
 api_port=$(free_port)
 st_password="schemathesis-$(date +%s)-password"
 start "$workdir/api.log" env REDIS_URL="redis://127.0.0.1:$redis_port/2" RUST_LOG=warn \

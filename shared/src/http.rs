@@ -127,17 +127,60 @@ pub async fn handle<B: AsRef<[u8]>>(
     result.unwrap_or_else(|e| error_response(&e))
 }
 
+/// The fields of a `POST /login` request.
+pub fn parse_login<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LoginInput, ApiError> {
+    let body = json_body(req)?;
+    Ok(LoginInput {
+        email: string_field(&body, "email")?.ok_or_else(|| missing("email"))?,
+        password: string_field(&body, "password")?.ok_or_else(|| missing("password"))?,
+        device: string_field(&body, "device")?,
+    })
+}
+
+/// The refresh token of a `POST /refresh-token` request.
+pub fn parse_refresh<B: AsRef<[u8]>>(req: &Request<B>) -> Result<String, ApiError> {
+    let body = json_body(req)?;
+    string_field(&body, "refresh_token")?.ok_or_else(|| missing("refresh_token"))
+}
+
+/// What a `POST /logout` request asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest<'a> {
+    /// The bearer token of the `Authorization` header, if any.
+    pub bearer: Option<&'a str>,
+    /// The refresh token of the body, if any.
+    pub refresh_token: Option<String>,
+    /// End every session of the account.
+    pub all: bool,
+}
+
+/// The credentials and options of a `POST /logout` request. The body is optional: a bearer
+/// token alone is a complete logout request.
+pub fn parse_logout<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LogoutRequest<'_>, ApiError> {
+    let raw = req.body().as_ref();
+    let body = if raw.len() <= MAX_BODY_BYTES && raw.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        json_body(req)?
+    };
+    let all = match body.get("all") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(wrong_type("all", "a boolean")),
+    };
+    Ok(LogoutRequest {
+        bearer: header_str(req.headers(), "authorization").and_then(crate::service::bearer_token),
+        refresh_token: string_field(&body, "refresh_token")?,
+        all,
+    })
+}
+
 async fn login<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
-    let body = json_body(req)?;
-    let input = LoginInput {
-        email: string_field(&body, "email")?.ok_or_else(|| missing("email"))?,
-        password: string_field(&body, "password")?.ok_or_else(|| missing("password"))?,
-        device: string_field(&body, "device")?,
-    };
+    let input = parse_login(req)?;
     let client = ClientInfo {
         ip: source_ip,
         user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
@@ -150,8 +193,7 @@ async fn refresh<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let body = json_body(req)?;
-    let token = string_field(&body, "refresh_token")?.ok_or_else(|| missing("refresh_token"))?;
+    let token = parse_refresh(req)?;
     let pair = app.refresh(&token).await?;
     Ok(token_response(&pair))
 }
@@ -160,21 +202,9 @@ async fn logout<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    // The body is optional here: a bearer token alone is a complete logout request.
-    let raw = req.body().as_ref();
-    let body = if raw.len() <= MAX_BODY_BYTES && raw.iter().all(u8::is_ascii_whitespace) {
-        Map::new()
-    } else {
-        json_body(req)?
-    };
-    let refresh = string_field(&body, "refresh_token")?;
-    let all = match body.get("all") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(wrong_type("all", "a boolean")),
-    };
-    let bearer = header_str(req.headers(), "authorization").and_then(crate::service::bearer_token);
-    app.logout(bearer, refresh.as_deref(), all).await?;
+    let r = parse_logout(req)?;
+    app.logout(r.bearer, r.refresh_token.as_deref(), r.all)
+        .await?;
     Ok(no_content())
 }
 

@@ -1,7 +1,5 @@
 //! `authorizer`: the Lambda authorizer in front of any API that trusts Passport's tokens.
 
-mod handler;
-
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use std::sync::Arc;
@@ -11,7 +9,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app = passport_lambda::init().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, lambda_runtime::Error>(handler::decide(&app, event.payload).await) }
+        async move {
+            Ok::<_, lambda_runtime::Error>(
+                passport_lambda::authorizer::decide(&app, event.payload).await,
+            )
+        }
     }))
     .await
 }

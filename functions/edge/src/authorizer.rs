@@ -1,6 +1,7 @@
 //! The authorizer's event handling: which of the three event shapes arrived, where its token
 //! is, and the answer in the shape that event expects. The decision itself is
-//! `Passport::authorize`, shared with `local-api`.
+//! `Passport::authorize`, shared with `local-api`. Lives in this library (not the `authorizer`
+//! binary) so the fuzz targets can reach the event parsing.
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequest,
@@ -41,30 +42,41 @@ pub fn parse(event: Value) -> Option<AuthorizerEvent> {
     }
 }
 
+impl AuthorizerEvent {
+    /// The `Authorization` value (or the REST `TOKEN` authorizer's token) the event carries.
+    pub fn authorization(&self) -> Option<&str> {
+        match self {
+            AuthorizerEvent::HttpV2(e) => e
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| e.identity_source.as_ref()?.first().map(String::as_str)),
+            AuthorizerEvent::RestToken(e) => e.authorization_token.as_deref(),
+            AuthorizerEvent::RestRequest(e) => {
+                e.headers.get("authorization").and_then(|v| v.to_str().ok())
+            }
+        }
+    }
+
+    fn method_arn(&self) -> Option<&str> {
+        match self {
+            AuthorizerEvent::HttpV2(_) => None,
+            AuthorizerEvent::RestToken(e) => e.method_arn.as_deref(),
+            AuthorizerEvent::RestRequest(e) => e.method_arn.as_deref(),
+        }
+    }
+}
+
 /// Decides on one event. Never fails: whatever goes wrong is a deny.
 pub async fn decide(app: &Passport, event: Value) -> Value {
     let Some(event) = parse(event) else {
         tracing::warn!("authorizer event of unknown shape; denied");
         return simple(None);
     };
+    let caller = verdict(app, event.authorization()).await;
     match event {
-        AuthorizerEvent::HttpV2(e) => {
-            let header = e
-                .headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| e.identity_source.as_ref()?.first().map(String::as_str));
-            simple(verdict(app, header).await)
-        }
-        AuthorizerEvent::RestToken(e) => {
-            let caller = verdict(app, e.authorization_token.as_deref()).await;
-            policy(caller, e.method_arn.as_deref())
-        }
-        AuthorizerEvent::RestRequest(e) => {
-            let header = e.headers.get("authorization").and_then(|v| v.to_str().ok());
-            let caller = verdict(app, header).await;
-            policy(caller, e.method_arn.as_deref())
-        }
+        AuthorizerEvent::HttpV2(_) => simple(caller),
+        _ => policy(caller, event.method_arn()),
     }
 }
 
@@ -124,18 +136,11 @@ fn policy(caller: Option<Caller>, method_arn: Option<&str>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::service::{ClientInfo, LoginInput, TokenPair};
-    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
+    use passport::service::TokenPair;
+    use passport::testing::{event, logged_in_memory_app, memory_app};
 
     async fn logged_in() -> (Passport, TokenPair) {
-        let app = memory_app();
-        create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
-        let input = LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: EVENT_PASSWORD.into(),
-            device: None,
-        };
-        let pair = app.login(input, &ClientInfo::default()).await.unwrap();
+        let (app, pair) = logged_in_memory_app(None).await;
         (app, pair)
     }
 

@@ -1,6 +1,9 @@
 //! Lambda glue for the HTTP functions (`login`, `refresh`, `logout`, `sessions`): start-up, and
 //! the translation of an API Gateway HTTP API request into what `passport::http` takes.
 //! The one library under `functions/`; it has no binary and no SAM function of its own.
+//! `authorizer` holds the Lambda authorizer's event handling.
+
+pub mod authorizer;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};

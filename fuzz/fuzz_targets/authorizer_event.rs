@@ -1,0 +1,24 @@
+//! Arbitrary JSON into the authorizer's three event shapes (HTTP API payload 2.0, REST TOKEN,
+//! REST REQUEST): recognising the event and finding its token never panics.
+#![no_main]
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayV2CustomAuthorizerV2Request,
+};
+use libfuzzer_sys::fuzz_target;
+use passport_lambda::authorizer::parse;
+use serde_json::Value;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = serde_json::from_slice::<ApiGatewayV2CustomAuthorizerV2Request>(data);
+    let _ = serde_json::from_slice::<ApiGatewayCustomAuthorizerRequest>(data);
+    let _ = serde_json::from_slice::<ApiGatewayCustomAuthorizerRequestTypeRequest>(data);
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let event = parse(value);
+    if let Some(header) = event.as_ref().and_then(|e| e.authorization()) {
+        let _ = passport::service::bearer_token(header);
+    }
+});
