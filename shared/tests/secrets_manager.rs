@@ -50,6 +50,17 @@ async fn create_secret(value: &str) -> String {
     out.arn().unwrap().to_string()
 }
 
+/// The version id of the secret's AWSCURRENT version.
+async fn current_version(arn: &str) -> String {
+    let out = client()
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap();
+    out.version_id().unwrap().to_string()
+}
+
 /// Puts a new AWSCURRENT version; returns its version id.
 async fn rotate(arn: &str, value: &str) -> String {
     let out = client()
@@ -83,19 +94,11 @@ async fn provider(arn: &str) -> KeyProvider {
 async fn loads_current_version_and_signs_with_its_version_id() {
     let arn = create_secret(&key(0)).await;
     let keys = provider(&arn).await;
-    let current = client()
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        keys.current().signing().kid(),
-        current.version_id().unwrap()
-    );
+    let current_version = current_version(&arn).await;
+    assert_eq!(keys.current().signing().kid(), current_version);
     let token = issue(&keys);
     let header = jsonwebtoken::decode_header(&token).unwrap();
-    assert_eq!(header.kid.as_deref(), current.version_id());
+    assert_eq!(header.kid.as_deref(), Some(current_version.as_str()));
     let now = passport::clock::now();
     assert!(app(keys).verify_access_token(&token, now).await.is_ok());
 }
@@ -275,14 +278,6 @@ async fn from_config_loads_keys_through_the_default_aws_chain() {
     let app = Passport::from_config(config)
         .await
         .expect("cold start from SIGNING_SECRET_ARN");
-    let current = client()
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        app.keys().current().signing().kid(),
-        current.version_id().unwrap()
-    );
+    let current_version = current_version(&arn).await;
+    assert_eq!(app.keys().current().signing().kid(), current_version);
 }
