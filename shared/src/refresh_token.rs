@@ -26,9 +26,17 @@ pub struct RefreshToken {
     raw: [u8; RAW_BYTES],
 }
 
-/// SHA-256 of a refresh token, as kept by the store.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// SHA-256 of a refresh token, as kept by the store. `==` on it is constant time too.
+#[derive(Clone, Copy, Debug)]
 pub struct TokenDigest(pub [u8; 32]);
+
+impl PartialEq for TokenDigest {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other)
+    }
+}
+
+impl Eq for TokenDigest {}
 
 impl TokenDigest {
     /// Lower-case hex, the form the Redis store keeps.

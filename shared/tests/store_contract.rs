@@ -550,3 +550,32 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
     }
     assert_eq!(slots.len(), 1, "account keys span slots: {keys:?}");
 }
+
+#[tokio::test]
+async fn digests_one_byte_off_are_refused() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let next = st.token.successor(&KEY);
+        for at in [0, 31] {
+            let mut wrong = st.token.digest();
+            wrong.0[at] ^= 1;
+            let now = clock::now();
+            let matches = s.token_matches(a.id, st.session, &wrong, now).await;
+            assert!(!matches.unwrap(), "{name}: byte {at}");
+            let mut r = rotate_req(&a, &st, &st.token, &next);
+            r.presented = wrong;
+            assert_eq!(
+                s.rotate(&r).await.unwrap(),
+                Rotation::Invalid,
+                "{name}: byte {at}"
+            );
+        }
+        let now = clock::now();
+        let matches = s
+            .token_matches(a.id, st.session, &st.token.digest(), now)
+            .await;
+        assert!(matches.unwrap(), "{name}: the session is still usable");
+    }
+}
