@@ -6,7 +6,9 @@
 #  2. starts a private redis-server and a moto_server (local Secrets Manager) on free loopback
 #     ports, with dummy AWS credentials so no test can reach AWS or the instance-metadata address;
 #  3. lints template.yaml (cfn-lint with the serverless rules, sam validate --lint);
-#  4. runs `cargo test --workspace` (extra arguments go to it);
+#  4. runs `cargo test --workspace` (extra arguments go to it); starts a local 3-master Redis
+#     Cluster and runs the store contract and the end-to-end test on it again, failing on any
+#     CROSSSLOT answer, then tears the cluster down;
 #     then runs the fuzz targets over their seed corpora, and Schemathesis against local-api;
 #  5. runs the real function binaries under `cargo lambda watch` and invokes every events/ file;
 #  6. stops everything it started, whatever happens.
@@ -118,6 +120,38 @@ cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 
 step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
 cargo test --workspace --locked "$@"
+
+cluster_ports=()
+step "local Redis Cluster: 3 masters on loopback"
+for i in 1 2 3; do
+  p=$(free_port); bus=$(free_port)
+  mkdir -p "$workdir/cluster-$i"
+  start "$workdir/cluster-$i.log" redis-server --port "$p" --cluster-port "$bus" --bind 127.0.0.1 \
+    --cluster-enabled yes --cluster-config-file "$workdir/cluster-$i/nodes.conf" \
+    --save "" --appendonly no --dir "$workdir/cluster-$i"
+  wait_for_port "$p" "redis-server (cluster node $i)" "$workdir/cluster-$i.log"
+  cluster_ports+=("$p")
+done
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cluster_ports[@]}") --cluster-replicas 0 \
+  --cluster-yes >"$workdir/cluster-create.log" 2>&1 || { cat "$workdir/cluster-create.log" >&2; exit 1; }
+for _ in $(seq 1 100); do
+  redis-cli -p "${cluster_ports[0]}" cluster info | grep -q 'cluster_state:ok' && break
+  sleep 0.2
+done
+cluster_urls=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}")
+step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
+PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
+  cargo test --locked -p passport --test store_contract --test constant_time --test flows
+PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
+  cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
+for p in "${cluster_ports[@]}"; do
+  if redis-cli -p "$p" info errorstats | grep -i crossslot; then
+    echo "cluster node $p answered CROSSSLOT: some command spans hash slots" >&2
+    exit 1
+  fi
+done
+echo "no CROSSSLOT error on any node"
+for p in "${cluster_ports[@]}"; do redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true; done
 
 step "fuzz targets over their seed corpora (regression run; \`make fuzz\` does the fuzzing)"
 cargo build --workspace --bins --locked

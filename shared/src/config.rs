@@ -51,8 +51,12 @@ impl fmt::Debug for SecretBytes {
 /// Everything Passport reads from its environment, with the defaults of DESIGN.md.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `REDIS_URL`: `redis://` or `rediss://`; `None` means the embedded in-memory store.
+    /// `REDIS_URL`: `redis://` or `rediss://`; `None` means the embedded in-memory store. With
+    /// `REDIS_CLUSTER`, a comma-separated list of seed nodes is allowed.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER` (`true`/`false`, default false): talk to a Redis Cluster (ElastiCache
+    /// Serverless is one) through a cluster client that follows slot redirections.
+    pub redis_cluster: bool,
     /// `REDIS_CONNECT_TIMEOUT_MS` (default 1000).
     pub redis_connect_timeout: Duration,
     /// `REDIS_RESPONSE_TIMEOUT_MS` (default 1000): a store call that takes longer fails.
@@ -87,6 +91,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             redis_url: None,
+            redis_cluster: false,
             redis_connect_timeout: Duration::from_millis(1000),
             redis_response_timeout: Duration::from_millis(1000),
             signing_secret: None,
@@ -118,7 +123,12 @@ impl Config {
         let d = Self::default();
         let cfg = Self {
             redis_url: match get("REDIS_URL") {
-                Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Some(url)
+                    if url.split(',').all(|u| {
+                        let u = u.trim();
+                        u.starts_with("redis://") || u.starts_with("rediss://")
+                    }) =>
+                {
                     Some(url)
                 }
                 Some(_) => {
@@ -129,6 +139,7 @@ impl Config {
                 }
                 None => None,
             },
+            redis_cluster: flag(&get, "REDIS_CLUSTER", d.redis_cluster)?,
             redis_connect_timeout: Duration::from_millis(number(
                 &get,
                 "REDIS_CONNECT_TIMEOUT_MS",
@@ -182,11 +193,30 @@ impl Config {
                 "must be shorter than REFRESH_TOKEN_TTL_SECONDS",
             ));
         }
+        if !cfg.redis_cluster && cfg.redis_url.as_deref().is_some_and(|u| u.contains(',')) {
+            return Err(invalid(
+                "REDIS_URL",
+                "lists several nodes: set REDIS_CLUSTER=true for a cluster",
+            ));
+        }
         Ok(cfg)
     }
 }
 
 const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
 
 fn number(
     get: &impl Fn(&str) -> Option<String>,
@@ -294,6 +324,16 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert!(!c.redis_cluster);
+        assert!(from(&[("REDIS_CLUSTER", "maybe")]).is_err());
+        assert!(from(&[("REDIS_URL", "redis://a:1,http://b:2")]).is_err());
+        assert!(from(&[("REDIS_URL", "redis://a:1,redis://b:2")]).is_err());
+        let cluster = from(&[
+            ("REDIS_URL", "redis://a:7000, redis://b:7001"),
+            ("REDIS_CLUSTER", "TRUE"),
+        ])
+        .unwrap();
+        assert!(cluster.redis_cluster);
         assert_eq!(c.token_audience.as_deref(), Some("web"));
         assert_eq!(c.refresh_reuse_grace, 0);
         assert_eq!(c.login_max_failures, 3);

@@ -441,6 +441,7 @@ pub async fn connect_store(config: &Config) -> Result<Arc<dyn Store>, StoreError
         Some(url) => Arc::new(
             RedisStore::connect(
                 url,
+                config.redis_cluster,
                 config.redis_connect_timeout,
                 config.redis_response_timeout,
             )

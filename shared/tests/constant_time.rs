@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::redis_url;
 use passport::refresh_token::TokenDigest;
 
 const COMMON: &str = include_str!("../src/store/lua/common.lua");
@@ -24,7 +23,7 @@ const DIGEST_SCRIPTS: [(&str, &str, &[u8]); 2] = [
     ),
 ];
 
-async fn lua_ct_eq(con: &mut redis::aio::MultiplexedConnection, a: &str, b: Option<&str>) -> bool {
+async fn lua_ct_eq(con: &mut passport::store::RedisConnection, a: &str, b: Option<&str>) -> bool {
     let body = format!(
         "{COMMON}\nlocal b = ARGV[2]\nif ARGV[3] == 'nil' then b = nil end\n\
          if ct_eq(ARGV[1], b) then return 1 end return 0"
@@ -41,8 +40,7 @@ async fn lua_ct_eq(con: &mut redis::aio::MultiplexedConnection, a: &str, b: Opti
 
 #[tokio::test]
 async fn lua_ct_eq_compares_every_byte() {
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let mut con = common::raw_redis().await;
     let d = TokenDigest([0xab; 32]).to_hex();
     let first = format!("0{}", &d[1..]);
     let last = format!("{}0", &d[..63]);

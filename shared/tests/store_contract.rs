@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{redis_url, stores, unique_email};
+use common::{stores, unique_email};
 use passport::clock;
 use passport::ids::Id;
 use passport::refresh_token::{RefreshToken, TokenDigest};
@@ -516,8 +516,7 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
         .await
         .unwrap();
 
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let mut c = common::raw_redis().await;
     let account_tag = format!("{{{}}}", a.id);
     let mut keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("pp:{account_tag}:*"))

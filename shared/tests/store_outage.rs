@@ -1,92 +1,388 @@
-//! A store that fails is never read as "valid": login and refresh answer 503 `unavailable`,
-//! the authorizer denies. Runs against a real `redis-server` that the test starts and kills.
-#![allow(clippy::unwrap_used)]
+//! Redis outages against a real `redis-server` that each test starts, stops, pauses and
+//! restarts: a store that fails is never read as "valid" (login and refresh answer 503
+//! `unavailable` with `Retry-After`, the authorizer denies), nothing hangs past the response
+//! timeout, and the same process recovers by itself when the store comes back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use passport::config::Config;
 use passport::error::ApiError;
-use passport::service::{ClientInfo, Denied, LoginInput};
+use passport::refresh_token::RefreshToken;
+use passport::service::{ClientInfo, Denied, LoginInput, Passport, TokenPair};
 use passport::store::RedisStore;
 use passport::testing::{app_on, create_account, test_config};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+const EMAIL: &str = "outage@example.com";
+const PASSWORD: &str = "a long enough password";
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(300);
+/// Generous bound for "answered within the response timeout" on a loaded CI machine.
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+
+/// A private `redis-server` without persistence on a fixed loopback port.
+struct PrivateRedis {
+    port: u16,
+    child: Child,
 }
 
-fn start_redis(port: u16) -> Child {
-    Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
+impl PrivateRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            port,
+            child: spawn(port),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (its data is gone: no persistence).
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// A new, empty server on the same port.
+    fn restart_empty(&mut self) {
+        self.child = spawn(self.port);
+        wait_until_up(self.port);
+    }
+
+    /// Freezes the server: connections stay open and nothing answers.
+    fn pause(&self) {
+        signal(&self.child, "-STOP");
+    }
+
+    fn resume(&self) {
+        signal(&self.child, "-CONT");
+    }
+
+    /// Closes every client connection from the server side, as an idle timeout or a failover
+    /// does to a frozen Lambda's connection.
+    fn drop_clients(&self) {
+        let out = Command::new("redis-cli")
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "CLIENT",
+                "KILL",
+                "TYPE",
+                "normal",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.resume();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
         .stdout(Stdio::null())
         .spawn()
-        .expect("redis-server must be installed: run the tests with `make test`")
+        .expect("redis-server must be installed: run the tests with `make test`");
+    wait_until_up(port);
+    child
+}
+
+fn wait_until_up(port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("redis-server did not start on port {port}");
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A service on `redis` with short timeouts and `grace` seconds of reuse grace.
+async fn app(redis: &PrivateRedis, grace: i64) -> Passport {
+    let store = RedisStore::connect(
+        &redis.url(),
+        false,
+        Duration::from_millis(200),
+        RESPONSE_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    let config = Config {
+        refresh_reuse_grace: grace,
+        redis_response_timeout: RESPONSE_TIMEOUT,
+        ..test_config()
+    };
+    let app = app_on(Arc::new(store), config);
+    create_account(&app, EMAIL, PASSWORD).await;
+    app
+}
+
+fn login_input() -> LoginInput {
+    LoginInput {
+        email: EMAIL.into(),
+        password: PASSWORD.into(),
+        device: None,
+    }
+}
+
+async fn login(app: &Passport) -> Result<TokenPair, ApiError> {
+    app.login(login_input(), &ClientInfo::default()).await
+}
+
+fn bearer(pair: &TokenPair) -> String {
+    format!("Bearer {}", pair.access_token)
+}
+
+/// Every entry point fails closed while the store does not answer, each within the bound.
+async fn assert_unavailable(app: &Passport, pair: &TokenPair) {
+    let started = Instant::now();
+    let err = login(app).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
+    let resp = passport::http::error_response(&err);
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    assert!(resp.body().contains("\"unavailable\""), "{}", resp.body());
+    assert!(started.elapsed() < ANSWER_WITHIN, "{:?}", started.elapsed());
+
+    let started = Instant::now();
+    let err = app.refresh(&pair.refresh_token).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < ANSWER_WITHIN, "{:?}", started.elapsed());
+
+    let started = Instant::now();
+    let denied = app.authorize(Some(&bearer(pair))).await.unwrap_err();
+    assert!(matches!(denied, Denied::Store(_)), "{denied:?}");
+    assert!(started.elapsed() < ANSWER_WITHIN, "{:?}", started.elapsed());
 }
 
 #[tokio::test]
-async fn store_down_means_503_and_deny() {
-    let port = free_port();
-    let mut redis = start_redis(port);
-    let url = format!("redis://127.0.0.1:{port}");
-    let mut store = None;
-    for _ in 0..50 {
-        if let Ok(s) =
-            RedisStore::connect(&url, Duration::from_millis(200), Duration::from_millis(300)).await
-        {
-            store = Some(s);
+async fn dropped_connections_are_reestablished_and_retried() {
+    let redis = PrivateRedis::start();
+    let app = app(&redis, 10).await;
+    let pair = login(&app).await.unwrap();
+    for _ in 0..3 {
+        redis.drop_clients();
+        // The first call after the drop meets a dead connection: it must succeed anyway.
+        app.authorize(Some(&bearer(&pair))).await.unwrap();
+        redis.drop_clients();
+        let next = app.refresh(&pair.refresh_token).await.unwrap();
+        assert_ne!(next.refresh_token, pair.refresh_token);
+        redis.drop_clients();
+        login(&app).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn stalled_store_answers_503_in_time_and_recovers_without_restart() {
+    let redis = PrivateRedis::start();
+    let app = app(&redis, 10).await;
+    let pair = login(&app).await.unwrap();
+    redis.pause();
+    assert_unavailable(&app, &pair).await;
+    redis.resume();
+    let mut recovered = None;
+    for _ in 0..20 {
+        if let Ok(p) = login(&app).await {
+            recovered = Some(p);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let app = app_on(
-        Arc::new(store.expect("private redis-server did not start")),
-        test_config(),
+    let fresh = recovered.expect("the store is back: login works again in the same process");
+    app.authorize(Some(&bearer(&fresh))).await.unwrap();
+    app.refresh(&fresh.refresh_token).await.unwrap();
+}
+
+#[tokio::test]
+async fn store_down_then_back_empty_fails_closed_and_logins_work_again() {
+    let mut redis = PrivateRedis::start();
+    let app = app(&redis, 10).await;
+    let pair = login(&app).await.unwrap();
+    redis.kill();
+    assert_unavailable(&app, &pair).await;
+
+    redis.restart_empty();
+    let mut denied = None;
+    for _ in 0..20 {
+        match app.authorize(Some(&bearer(&pair))).await {
+            Err(Denied::Store(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => {
+                denied = Some(other);
+                break;
+            }
+        }
+    }
+    let denied = denied.expect("the store came back");
+    assert!(
+        matches!(denied, Err(Denied::SessionEnded)),
+        "a session the store no longer knows must be denied: {denied:?}"
     );
-    create_account(&app, "outage@example.com", "a long enough password").await;
-    let login = || LoginInput {
-        email: "outage@example.com".into(),
-        password: "a long enough password".into(),
-        device: None,
-    };
-    let pair = app.login(login(), &ClientInfo::default()).await.unwrap();
-    let bearer = format!("Bearer {}", pair.access_token);
-    assert!(app.authorize(Some(&bearer)).await.is_ok());
-
-    redis.kill().unwrap();
-    redis.wait().unwrap();
-
-    let started = std::time::Instant::now();
-    assert!(matches!(
-        app.login(login(), &ClientInfo::default()).await,
-        Err(ApiError::Unavailable(_))
-    ));
     assert!(matches!(
         app.refresh(&pair.refresh_token).await,
-        Err(ApiError::Unavailable(_))
+        Err(ApiError::InvalidRefreshToken)
     ));
+    // The account directory lived in the same Redis: without persistence it is gone too.
     assert!(matches!(
-        app.authorize(Some(&bearer)).await,
-        Err(Denied::Store(_))
+        login(&app).await,
+        Err(ApiError::InvalidCredentials)
     ));
-    let resp = passport::http::error_response(&ApiError::Unavailable(
-        passport::StoreError::Corrupt("x".into()),
-    ));
-    assert_eq!(resp.status().as_u16(), 503);
+    create_account(&app, EMAIL, PASSWORD).await;
+    let fresh = login(&app).await.unwrap();
+    app.authorize(Some(&bearer(&fresh))).await.unwrap();
+}
+
+/// What Redis holds as the session's current and previous digests (hex), read directly.
+async fn stored_digests(
+    redis: &PrivateRedis,
+    pair: &TokenPair,
+) -> (Option<String>, Option<String>) {
+    let token = RefreshToken::parse(&pair.refresh_token).unwrap();
+    let key = format!("pp:{{{}}}:s:{}", token.account(), token.session());
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("HMGET")
+        .arg(&key)
+        .arg("cur")
+        .arg("prev")
+        .query_async::<(Option<String>, Option<String>)>(&mut c)
+        .await
+        .unwrap()
+}
+
+fn hex(token: &str) -> String {
+    RefreshToken::parse(token).unwrap().digest().to_hex()
+}
+
+/// Pauses Redis, sends a refresh of `pair` (503), resumes; then waits until the rotation ran
+/// or surely will not, and says which.
+async fn interrupt_rotation(redis: &PrivateRedis, app: &Passport, pair: &TokenPair) -> bool {
+    redis.pause();
+    let err = app.refresh(&pair.refresh_token).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
+    redis.resume();
+    for _ in 0..10 {
+        if stored_digests(redis, pair).await.1 == Some(hex(&pair.refresh_token)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// The refresh reaches Redis, which is frozen: the client gets 503, and the rotation runs
+/// when Redis thaws (its script was loaded before). The client's retry with the token it still
+/// holds, within the grace window, gets the very successor the interrupted rotation stored.
+#[tokio::test]
+async fn rotation_that_ran_unanswered_is_retried_in_grace_to_the_same_successor() {
+    let redis = PrivateRedis::start();
+    let app = app(&redis, 10).await;
+    // Rotates another session first, so the script is loaded and the frozen call can run.
+    let warm = login(&app).await.unwrap();
+    app.refresh(&warm.refresh_token).await.unwrap();
+    let pair = login(&app).await.unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "store calls hung: {:?}",
-        started.elapsed()
+        interrupt_rotation(&redis, &app, &pair).await,
+        "the rotation ran once Redis thawed"
     );
+    let (stored_current, _) = stored_digests(&redis, &pair).await;
+    let retried = retry_until_answered(&app, &pair.refresh_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        Some(hex(&retried.refresh_token)),
+        stored_current,
+        "the stored successor"
+    );
+    let again = app.refresh(&pair.refresh_token).await.unwrap();
+    assert_eq!(retried.refresh_token, again.refresh_token, "one successor");
+    // Exactly one token is current: the successor rotates on; the first one is done.
+    let third = app.refresh(&retried.refresh_token).await.unwrap();
+    assert!(matches!(
+        app.refresh(&pair.refresh_token).await,
+        Err(ApiError::InvalidRefreshToken)
+    ));
+    app.authorize(Some(&bearer(&third))).await.unwrap();
+}
+
+/// The frozen call never runs (here: Redis answers NOSCRIPT when it thaws, the script not
+/// being loaded on a fresh server yet): the session is untouched and the retry rotates it.
+#[tokio::test]
+async fn rotation_that_never_ran_is_simply_retried() {
+    let redis = PrivateRedis::start();
+    let app = app(&redis, 10).await;
+    let pair = login(&app).await.unwrap();
+    assert!(
+        !interrupt_rotation(&redis, &app, &pair).await,
+        "nothing rotated"
+    );
+    assert_eq!(
+        stored_digests(&redis, &pair).await,
+        (Some(hex(&pair.refresh_token)), None)
+    );
+    let retried = retry_until_answered(&app, &pair.refresh_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_digests(&redis, &pair).await,
+        (
+            Some(hex(&retried.refresh_token)),
+            Some(hex(&pair.refresh_token))
+        )
+    );
+}
+
+/// The same interruption, retried after the grace window: the presented token is a rotated
+/// one by then, so the session is ended and the client is told to log in again — never left
+/// with a second valid token.
+#[tokio::test]
+async fn rotation_that_ran_unanswered_retried_after_grace_ends_the_session() {
+    let redis = PrivateRedis::start();
+    let app = app(&redis, 1).await;
+    let warm = login(&app).await.unwrap();
+    app.refresh(&warm.refresh_token).await.unwrap();
+    let pair = login(&app).await.unwrap();
+    assert!(interrupt_rotation(&redis, &app, &pair).await);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let retried = app.refresh(&pair.refresh_token).await;
+    assert!(
+        matches!(retried, Err(ApiError::RefreshTokenReused)),
+        "{retried:?}"
+    );
+    assert!(matches!(
+        app.authorize(Some(&bearer(&pair))).await,
+        Err(Denied::SessionEnded)
+    ));
+    login(&app).await.unwrap();
+}
+
+async fn retry_until_answered(app: &Passport, token: &str) -> Result<TokenPair, ApiError> {
+    for _ in 0..20 {
+        match app.refresh(token).await {
+            Err(ApiError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => return other,
+        }
+    }
+    panic!("the store did not come back");
 }

@@ -27,6 +27,8 @@ impl Drop for LocalApi {
     }
 }
 
+/// The private Redis of `make test`: one node, or with `PASSPORT_TEST_REDIS_CLUSTER=true` the
+/// seed nodes of its local cluster (passed on to local-api as `REDIS_CLUSTER`).
 fn redis_url() -> String {
     std::env::var("PASSPORT_TEST_REDIS_URL")
         .expect("PASSPORT_TEST_REDIS_URL is not set: run the tests with `make test`")
@@ -39,6 +41,10 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> LocalApi {
         .args(args)
         .env_remove("SIGNING_SECRET")
         .env_remove("REDIS_URL")
+        .env(
+            "REDIS_CLUSTER",
+            std::env::var("PASSPORT_TEST_REDIS_CLUSTER").unwrap_or_default(),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -164,6 +164,7 @@ impl Store for MemoryStore {
         email: &str,
     ) -> Result<SessionStart, StoreError> {
         let mut g = self.lock();
+        g.counters.remove(&email_counter(email));
         match g.accounts.get(&s.account).map(|a| a.status) {
             None => return Ok(SessionStart::AccountMissing),
             Some(AccountStatus::Disabled) => return Ok(SessionStart::AccountDisabled),
@@ -186,7 +187,6 @@ impl Store for MemoryStore {
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
         sessions.insert(s.session, record);
-        g.counters.remove(&email_counter(email));
         Ok(SessionStart::Started)
     }
 

@@ -5,6 +5,7 @@
 //! sessions, the account directory, and login-failure counters. Every time-dependent method
 //! takes `now` (Unix seconds) from the caller, so both implementations judge expiry alike.
 
+pub mod connection;
 pub mod memory;
 pub mod redis;
 
@@ -13,6 +14,7 @@ use crate::ids::Id;
 use crate::refresh_token::TokenDigest;
 use async_trait::async_trait;
 
+pub use self::connection::RedisConnection;
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 
@@ -201,9 +203,10 @@ pub trait Store: Send + Sync {
     /// Removes the account, its email and every session; `false` if there was none.
     async fn delete_account(&self, id: Id) -> Result<bool, StoreError>;
 
-    /// Starts a login attempt in one round trip: counts it against `email` (a counter's window
-    /// of `window` seconds starts at its first attempt) and reads the account id and the
-    /// failure counter of `ip`.
+    /// Starts a login attempt in one round trip (on a cluster, two in parallel: the email's
+    /// keys and the IP's live in different slots): counts it against `email` (a counter's
+    /// window of `window` seconds starts at its first attempt) and reads the account id and
+    /// the failure counter of `ip`.
     async fn begin_login(
         &self,
         email: &str,
@@ -214,7 +217,9 @@ pub trait Store: Send + Sync {
     /// Counts a failed login from `ip`.
     async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError>;
 
-    /// Creates a session if the account is still active, and clears `email`'s attempt counter.
+    /// Creates a session if the account is still active, and clears `email`'s attempt counter
+    /// (whatever the account's status: the password was right). On Redis the two go out
+    /// together, so a login costs three round trips besides the password check.
     async fn create_session(
         &self,
         session: &NewSession,

@@ -14,6 +14,7 @@
 //!
 //! Emails appear in key names only as a digest, so a key listing shows no addresses.
 
+use super::connection::{RedisConnection, retry_once};
 use super::{
     Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
     SessionStart, Store,
@@ -22,8 +23,7 @@ use crate::error::StoreError;
 use crate::ids::Id;
 use crate::refresh_token::TokenDigest;
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, Script, ScriptInvocation};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -88,10 +88,12 @@ fn ip_fail_key(ip: &str) -> String {
     format!("pp:{{ip:{ip}}}:fail")
 }
 
-/// The store on Redis, through one multiplexed connection that reconnects by itself.
+/// The store on Redis (one node or a cluster), through one multiplexed connection that
+/// reconnects by itself. Every operation but `create_account` is retried once on a dropped
+/// connection: each is a read or an idempotent script (see `connection.rs`).
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -101,23 +103,36 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://` or `rediss://`) with the given timeouts.
+    /// Connects to `url` (`redis://` or `rediss://`; with `cluster`, a comma-separated list of
+    /// seed nodes is allowed) with the given timeouts.
     pub async fn connect(
         url: &str,
+        cluster: bool,
         connect_timeout: Duration,
         response_timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(Some(response_timeout))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { conn })
+        let conn = RedisConnection::open(url, cluster, connect_timeout, response_timeout).await?;
+        Ok(Self::from_connection(conn))
     }
 
-    fn conn(&self) -> ConnectionManager {
+    /// The store on an open connection.
+    pub fn from_connection(conn: RedisConnection) -> Self {
+        Self { conn }
+    }
+
+    fn conn(&self) -> RedisConnection {
         self.conn.clone()
+    }
+
+    /// Runs a script (EVALSHA, loading it on NOSCRIPT), once more on a dropped connection.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> redis::RedisResult<T> {
+        retry_once(&self.conn, move |mut c| async move {
+            script.invoke_async(&mut c).await
+        })
+        .await
     }
 }
 
@@ -187,12 +202,16 @@ impl Store for RedisStore {
     }
 
     async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
-        let v: Option<String> = self.conn().get(email_key(email)).await?;
+        let key = &email_key(email);
+        let v: Option<String> =
+            retry_once(&self.conn, move |mut c| async move { c.get(key).await }).await?;
         Ok(v.and_then(|s| s.parse().ok()))
     }
 
     async fn account(&self, id: Id) -> Result<Option<Account>, StoreError> {
-        let h: HashMap<String, String> = self.conn().hgetall(account_key(id)).await?;
+        let key = &account_key(id);
+        let h: HashMap<String, String> =
+            retry_once(&self.conn, move |mut c| async move { c.hgetall(key).await }).await?;
         if h.is_empty() {
             return Ok(None);
         }
@@ -207,40 +226,39 @@ impl Store for RedisStore {
     }
 
     async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError> {
-        let n: i64 = SET_PASSWORD
-            .key(account_key(id))
-            .arg(password_hash)
-            .invoke_async(&mut self.conn())
+        let n: i64 = self
+            .run(SET_PASSWORD.key(account_key(id)).arg(password_hash))
             .await?;
         Ok(n == 1)
     }
 
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
-        let n: i64 = SET_STATUS
-            .key(account_key(id))
-            .key(sessions_key(id))
-            .arg(status.as_str())
-            .arg(session_prefix(id))
-            .invoke_async(&mut self.conn())
+        let n: i64 = self
+            .run(
+                SET_STATUS
+                    .key(account_key(id))
+                    .key(sessions_key(id))
+                    .arg(status.as_str())
+                    .arg(session_prefix(id)),
+            )
             .await?;
         Ok(n == 1)
     }
 
     async fn delete_account(&self, id: Id) -> Result<bool, StoreError> {
-        let mut c = self.conn();
-        let email: Option<String> = DELETE_ACCOUNT
-            .key(account_key(id))
-            .key(sessions_key(id))
-            .arg(session_prefix(id))
-            .invoke_async(&mut c)
+        let email: Option<String> = self
+            .run(
+                DELETE_ACCOUNT
+                    .key(account_key(id))
+                    .key(sessions_key(id))
+                    .arg(session_prefix(id)),
+            )
             .await?;
         let Some(email) = email else {
             return Ok(false);
         };
-        let _: i64 = UNINDEX_EMAIL
-            .key(email_key(&email))
-            .arg(id.to_string())
-            .invoke_async(&mut c)
+        let _: i64 = self
+            .run(UNINDEX_EMAIL.key(email_key(&email)).arg(id.to_string()))
             .await?;
         Ok(true)
     }
@@ -252,28 +270,37 @@ impl Store for RedisStore {
         window: i64,
         _now: i64,
     ) -> Result<LoginState, StoreError> {
-        // Plain EVAL (not EVALSHA) so the script can ride in the pipeline without a NOSCRIPT
-        // round trip; it is a few hundred bytes.
-        let mut pipe = redis::pipe();
-        pipe.get(email_key(email))
+        // Plain EVAL (not EVALSHA) so the script rides in the pipeline without a NOSCRIPT round
+        // trip; it is a few hundred bytes. The IP's keys live in another slot, so on a cluster
+        // they cannot share the pipeline: both go out at once instead.
+        let mut by_email = redis::pipe();
+        by_email
+            .get(email_key(email))
             .cmd("EVAL")
             .arg(COUNT_ATTEMPT)
             .arg(1)
             .arg(email_fail_key(email))
             .arg(window);
-        let mut c = self.conn();
-        let (account, (count, ttl), ip_failures) = match ip {
-            Some(ip) => {
-                pipe.get(ip_fail_key(ip)).ttl(ip_fail_key(ip));
-                let (a, e, ic, it): (Option<String>, (u64, i64), Option<u64>, i64) =
-                    pipe.query_async(&mut c).await?;
-                (a, e, counter((ic, it)))
-            }
-            None => {
-                let (a, e): (Option<String>, (u64, i64)) = pipe.query_async(&mut c).await?;
-                (a, e, Counter::default())
-            }
+        let by_email = &by_email;
+        let email_part = retry_once(&self.conn, move |mut c| async move {
+            by_email
+                .query_async::<(Option<String>, (u64, i64))>(&mut c)
+                .await
+        });
+        let ip_part = async {
+            let Some(ip) = ip else {
+                return Ok(Counter::default());
+            };
+            let key = ip_fail_key(ip);
+            let mut by_ip = redis::pipe();
+            by_ip.get(&key).ttl(&key);
+            let by_ip = &by_ip;
+            let read = retry_once(&self.conn, move |mut c| async move {
+                by_ip.query_async::<(Option<u64>, i64)>(&mut c).await
+            });
+            Ok::<_, redis::RedisError>(counter(read.await?))
         };
+        let ((account, (count, ttl)), ip_failures) = tokio::try_join!(email_part, ip_part)?;
         Ok(LoginState {
             account: account.and_then(|s| s.parse().ok()),
             email_failures: Counter {
@@ -285,13 +312,19 @@ impl Store for RedisStore {
     }
 
     async fn record_ip_failure(&self, ip: &str, window: i64, _now: i64) -> Result<(), StoreError> {
-        let _: (u64, i64) = redis::cmd("EVAL")
+        let mut count = redis::cmd("EVAL");
+        count
             .arg(COUNT_ATTEMPT)
             .arg(1)
             .arg(ip_fail_key(ip))
-            .arg(window)
-            .query_async(&mut self.conn())
-            .await?;
+            .arg(window);
+        // A retry after a first run that did count counts the attempt twice: stricter, never
+        // looser, and only when the connection dropped mid-call.
+        let count = &count;
+        let _: (u64, i64) = retry_once(&self.conn, move |mut c| async move {
+            count.query_async(&mut c).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -300,8 +333,8 @@ impl Store for RedisStore {
         s: &NewSession,
         email: &str,
     ) -> Result<SessionStart, StoreError> {
-        let mut c = self.conn();
-        let outcome: String = CREATE_SESSION
+        let mut start = CREATE_SESSION.prepare_invoke();
+        start
             .key(account_key(s.account))
             .key(session_key(s.account, s.session))
             .key(sessions_key(s.account))
@@ -312,30 +345,35 @@ impl Store for RedisStore {
             .arg(s.ip.as_deref().unwrap_or(""))
             .arg(s.now)
             .arg(s.expires_at)
-            .arg(s.absolute_expires_at)
-            .invoke_async(&mut c)
-            .await?;
+            .arg(s.absolute_expires_at);
+        let counter = &email_fail_key(email);
+        let clear = retry_once(&self.conn, move |mut c| async move {
+            c.del::<_, i64>(counter).await
+        });
+        let (outcome, _): (String, i64) = tokio::try_join!(self.run(&start), clear)?;
         Ok(match outcome.as_str() {
-            "started" => {
-                let _: i64 = c.del(email_fail_key(email)).await?;
-                SessionStart::Started
-            }
+            "started" => SessionStart::Started,
             "missing" => SessionStart::AccountMissing,
             _ => SessionStart::AccountDisabled,
         })
     }
 
     async fn rotate(&self, r: &Rotate) -> Result<Rotation, StoreError> {
-        let (outcome, expires_at): (String, Option<i64>) = ROTATE
-            .key(session_key(r.account, r.session))
-            .key(sessions_key(r.account))
-            .arg(r.session.to_string())
-            .arg(r.presented.to_hex())
-            .arg(r.successor.to_hex())
-            .arg(r.now)
-            .arg(r.idle_ttl)
-            .arg(r.grace)
-            .invoke_async::<Vec<redis::Value>>(&mut self.conn())
+        // Idempotent within the grace window: run again after a first run that did rotate,
+        // the script finds the presented token as `prev` and the successor as `cur`, and
+        // answers `replayed` with the same successor.
+        let (outcome, expires_at): (String, Option<i64>) = self
+            .run::<Vec<redis::Value>>(
+                ROTATE
+                    .key(session_key(r.account, r.session))
+                    .key(sessions_key(r.account))
+                    .arg(r.session.to_string())
+                    .arg(r.presented.to_hex())
+                    .arg(r.successor.to_hex())
+                    .arg(r.now)
+                    .arg(r.idle_ttl)
+                    .arg(r.grace),
+            )
             .await
             .and_then(|v| {
                 let mut it = v.into_iter();
@@ -361,7 +399,8 @@ impl Store for RedisStore {
 
     async fn session_live(&self, account: Id, session: Id, _now: i64) -> Result<bool, StoreError> {
         // The key expires at the session's expiry, so existence is liveness.
-        Ok(self.conn().exists(session_key(account, session)).await?)
+        let key = &session_key(account, session);
+        Ok(retry_once(&self.conn, move |mut c| async move { c.exists(key).await }).await?)
     }
 
     async fn token_matches(
@@ -371,39 +410,47 @@ impl Store for RedisStore {
         digest: &TokenDigest,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let n: i64 = TOKEN_MATCHES
-            .key(session_key(account, session))
-            .arg(digest.to_hex())
-            .arg(now)
-            .invoke_async(&mut self.conn())
+        let n: i64 = self
+            .run(
+                TOKEN_MATCHES
+                    .key(session_key(account, session))
+                    .arg(digest.to_hex())
+                    .arg(now),
+            )
             .await?;
         Ok(n == 1)
     }
 
     async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError> {
-        let n: i64 = REVOKE_SESSION
-            .key(session_key(account, session))
-            .key(sessions_key(account))
-            .arg(session.to_string())
-            .invoke_async(&mut self.conn())
+        let n: i64 = self
+            .run(
+                REVOKE_SESSION
+                    .key(session_key(account, session))
+                    .key(sessions_key(account))
+                    .arg(session.to_string()),
+            )
             .await?;
         Ok(n == 1)
     }
 
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
-        Ok(REVOKE_ALL
-            .key(sessions_key(account))
-            .arg(session_prefix(account))
-            .invoke_async(&mut self.conn())
+        Ok(self
+            .run(
+                REVOKE_ALL
+                    .key(sessions_key(account))
+                    .arg(session_prefix(account)),
+            )
             .await?)
     }
 
     async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
-        let flat: Vec<String> = LIST_SESSIONS
-            .key(sessions_key(account))
-            .arg(now)
-            .arg(session_prefix(account))
-            .invoke_async(&mut self.conn())
+        let flat: Vec<String> = self
+            .run(
+                LIST_SESSIONS
+                    .key(sessions_key(account))
+                    .arg(now)
+                    .arg(session_prefix(account)),
+            )
             .await?;
         let mut list = flat
             .chunks(7)

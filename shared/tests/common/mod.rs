@@ -2,7 +2,7 @@
 //! `make test` starts for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use passport::store::{MemoryStore, RedisStore, Store};
+use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +14,27 @@ pub fn redis_url() -> String {
     )
 }
 
+/// Whether `make test` pointed the tests at its local Redis Cluster (`redis_url` then lists
+/// the cluster's nodes).
+pub fn redis_cluster() -> bool {
+    std::env::var("PASSPORT_TEST_REDIS_CLUSTER").is_ok_and(|v| v == "true")
+}
+
 pub async fn redis_store() -> RedisStore {
-    RedisStore::connect(&redis_url(), Duration::from_secs(2), Duration::from_secs(2))
-        .await
-        .expect("connect to the test redis-server")
+    RedisStore::from_connection(raw_redis().await)
+}
+
+/// A raw connection to the test Redis (a cluster client on the cluster), for checks the
+/// store's API does not offer.
+pub async fn raw_redis() -> RedisConnection {
+    RedisConnection::open(
+        &redis_url(),
+        redis_cluster(),
+        Duration::from_secs(2),
+        Duration::from_secs(2),
+    )
+    .await
+    .expect("connect to the test redis-server")
 }
 
 /// Both implementations, named for failure messages.

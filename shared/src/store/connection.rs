@@ -1,0 +1,130 @@
+//! The one Redis connection a process holds: a single node's connection manager or a cluster
+//! client, both multiplexed and reconnecting by themselves, and the rule for retrying once.
+//!
+//! A Lambda process is frozen between invocations with this connection open; when it thaws,
+//! the server may have closed it. The first command then fails as "connection dropped" (or
+//! the write fails outright); the connection is re-established and the command is sent again,
+//! once. Timeouts are not retried: a command that timed out may still run, and the caller
+//! must answer within the response timeout.
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use std::time::Duration;
+
+/// A connection to one node or to a cluster, cheap to clone (clones share the sockets).
+#[derive(Clone)]
+pub enum RedisConnection {
+    /// A single node (or a proxy that looks like one).
+    Node(ConnectionManager),
+    /// A Redis Cluster: commands go to the node that owns their keys' slot.
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Node(_) => "RedisConnection::Node",
+            Self::Cluster(_) => "RedisConnection::Cluster",
+        })
+    }
+}
+
+impl RedisConnection {
+    /// Connects to `urls` (one `redis://`/`rediss://` URL, or with `cluster` a comma-separated
+    /// list of seed nodes), with the given timeouts.
+    pub async fn open(
+        urls: &str,
+        cluster: bool,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> RedisResult<Self> {
+        if cluster {
+            let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
+            let client = ClusterClientBuilder::new(nodes)
+                .connection_timeout(connect_timeout)
+                .response_timeout(response_timeout)
+                .retries(1)
+                .build()?;
+            Ok(Self::Cluster(client.get_async_connection().await?))
+        } else {
+            let client = redis::Client::open(urls)?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(connect_timeout))
+                .set_response_timeout(Some(response_timeout))
+                .set_number_of_retries(1);
+            Ok(Self::Node(
+                ConnectionManager::new_with_config(client, config).await?,
+            ))
+        }
+    }
+}
+
+/// Whether `e` means the command never reached a live connection, so sending it again is the
+/// only way to get an answer (and safe for the operations the store retries).
+pub fn worth_one_retry(e: &RedisError) -> bool {
+    !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal())
+}
+
+/// Runs `op` on a clone of `conn`, and once more if the first try failed on a dropped
+/// connection. Only for operations whose second run, after a first that did run, changes
+/// nothing the caller can tell apart (reads, and scripts written to be idempotent).
+pub async fn retry_once<T, F, Fut>(conn: &RedisConnection, op: F) -> RedisResult<T>
+where
+    F: Fn(RedisConnection) -> Fut,
+    Fut: Future<Output = RedisResult<T>>,
+{
+    match op(conn.clone()).await {
+        Err(e) if worth_one_retry(&e) => {
+            tracing::warn!(error = %e, "redis connection dropped; retrying once");
+            op(conn.clone()).await
+        }
+        other => other,
+    }
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Node(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Node(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Node(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_connection_failures_are_retried() {
+        let dropped = RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(worth_one_retry(&dropped));
+        let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(worth_one_retry(&refused));
+        let timeout = RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert!(!worth_one_retry(&timeout));
+        let script = RedisError::from((redis::ErrorKind::Client, "bad script"));
+        assert!(!worth_one_retry(&script));
+    }
+}
