@@ -1,5 +1,5 @@
 # The project's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test run lint fmt fuzz
+.PHONY: test run lint fmt fuzz load
 
 ## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
 test:
@@ -20,3 +20,7 @@ fmt:
 ## Every fuzz target for FUZZ_SECONDS (default 60) each, with libFuzzer on nightly.
 fuzz:
 	bash infra/fuzz.sh
+
+## The load test with invariants, bigger than in `make test` (LOAD_CLIENTS, LOAD_ROUNDS).
+load:
+	bash infra/load.sh

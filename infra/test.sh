@@ -16,70 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-step() { printf '\n==> %s\n' "$*"; }
-
-ensure_packages() {
-  local missing=()
-  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
-  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-  [ ${#missing[@]} -eq 0 ] && return
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    step "installing ${missing[*]} (apt-get)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "missing: ${missing[*]}. Install these packages (Debian/Ubuntu: sudo apt-get install" \
-         "${missing[*]}; macOS: brew install redis openssl) and run again." >&2
-    exit 1
-  fi
-}
-
-# A throwaway CA and a server certificate for localhost, for the TLS (rediss://) tests.
-make_certs() { # dir
-  local d=$1
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
-    -subj "/CN=passport-test-ca" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
-    -subj "/CN=localhost" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/ext.cnf"
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-    -out "$d/server.crt" -days 2 -extfile "$d/ext.cnf" 2>/dev/null
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_for_port() { # port, what, log
-  for _ in $(seq 1 300); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "$2 did not start on port $1:" >&2
-  tail -50 "$3" >&2 || true
-  exit 1
-}
-
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$workdir"
-}
-trap cleanup EXIT INT TERM
-
-# Starts a command in its own process group (so cleanup can stop its children too).
-start() { # log, command...
-  local log=$1
-  shift
-  setsid "$@" >"$log" 2>&1 &
-  pids+=("$!")
-}
+# shellcheck source=infra/lib.sh
+source infra/lib.sh
 
 ensure_packages
 step "test tools (.venv)"
@@ -91,12 +29,7 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export SAM_CLI_TELEMETRY=0
 
-redis_port=$(free_port)
-step "private redis-server on 127.0.0.1:$redis_port"
-start "$workdir/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
-  --appendonly no --dir "$workdir"
-wait_for_port "$redis_port" redis-server "$workdir/redis.log"
-export PASSPORT_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+start_private_redis
 
 tls_port=$(free_port)
 step "private redis-server with TLS on 127.0.0.1:$tls_port (throwaway CA)"
@@ -119,7 +52,10 @@ cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 (cd "$workdir" && sam validate --lint --template-file "$root/template.yaml")
 
 step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
+load_report=target/tmp/load-report.md
+rm -f "$load_report"
 cargo test --workspace --locked "$@"
+[ -f "$load_report" ] && cat "$load_report"
 
 cluster_ports=()
 step "local Redis Cluster: 3 masters on loopback"
@@ -141,7 +77,8 @@ done
 cluster_urls=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}")
 step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
-  cargo test --locked -p passport --test store_contract --test constant_time --test flows
+  cargo test --locked -p passport --test store_contract --test constant_time --test flows \
+    --test expiry
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
 for p in "${cluster_ports[@]}"; do

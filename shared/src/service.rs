@@ -14,6 +14,7 @@ use crate::store::{
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// Longest `User-Agent` kept on a session (longer ones are cut).
 pub const MAX_USER_AGENT_CHARS: usize = 256;
@@ -118,6 +119,10 @@ pub struct Passport {
     keys: KeyProvider,
     tokens: TokenIssuer,
     store: Arc<dyn Store>,
+    /// Bounds the argon2 verifications running at once to the CPUs there are: each takes
+    /// 19 MiB and a core, so more at once only adds memory and starves the async side
+    /// (whose store calls then time out). Waiting logins queue here, holding nothing.
+    password_checks: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Passport {
@@ -141,11 +146,13 @@ impl Passport {
             config.token_audience.as_deref(),
             config.access_token_ttl,
         );
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             config,
             keys,
             tokens,
             store,
+            password_checks: Arc::new(Semaphore::new(cpus)),
         }
     }
 
@@ -247,7 +254,14 @@ impl Passport {
             .await?;
         let password = input.password;
         let phc = account.as_ref().map(|a| a.password_hash.clone());
+        let permit = self
+            .password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
         let verified = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             accounts::verify_password(&password, phc.as_deref())
         })
         .await

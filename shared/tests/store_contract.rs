@@ -244,9 +244,22 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
             "{name}"
         );
 
+        // The window is at least `grace` whole seconds: still a replay at its last second.
+        let last_second = Rotate {
+            now: first.now + 10,
+            ..first.clone()
+        };
+        assert!(
+            matches!(
+                s.rotate(&last_second).await.unwrap(),
+                Rotation::Replayed { .. }
+            ),
+            "{name}"
+        );
+
         // The old token after the window: theft. The session is gone.
         let late = Rotate {
-            now: first.now + 10,
+            now: first.now + 11,
             ..first.clone()
         };
         assert_eq!(s.rotate(&late).await.unwrap(), Rotation::Reused, "{name}");
@@ -576,5 +589,23 @@ async fn digests_one_byte_off_are_refused() {
             .token_matches(a.id, st.session, &st.token.digest(), now)
             .await;
         assert!(matches.unwrap(), "{name}: the session is still usable");
+    }
+}
+
+#[tokio::test]
+async fn grace_zero_turns_replays_off() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let first = Rotate {
+            grace: 0,
+            ..rotate_req(&a, &st, &st.token, &st.token.successor(&KEY))
+        };
+        assert!(
+            matches!(s.rotate(&first).await.unwrap(), Rotation::Rotated { .. }),
+            "{name}"
+        );
+        assert_eq!(s.rotate(&first).await.unwrap(), Rotation::Reused, "{name}");
     }
 }

@@ -205,7 +205,7 @@ impl Store for MemoryStore {
         }
         match rec.previous {
             Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
-                if r.now - rotated_at < r.grace {
+                if r.grace > 0 && r.now - rotated_at <= r.grace {
                     if rec.current.ct_eq(&r.successor) {
                         Ok(Rotation::Replayed {
                             expires_at: rec.info.expires_at,

@@ -142,7 +142,9 @@ pub struct Rotate {
     pub now: i64,
     /// Idle lifetime: the new expiry is `now + idle_ttl`, capped by the absolute expiry.
     pub idle_ttl: i64,
-    /// Seconds after a rotation during which the old token still gets the same successor.
+    /// Seconds after a rotation during which the old token still gets the same successor:
+    /// whole seconds, so the window is at least `grace` seconds long (up to one more); 0 turns
+    /// it off.
     pub grace: i64,
 }
 

@@ -13,7 +13,8 @@ if ct_eq(s[1], ARGV[2]) then
   return {'rotated', exp}
 end
 if ct_eq(s[2], ARGV[2]) then
-  if now - tonumber(s[3]) < tonumber(ARGV[6]) then
+  local grace = tonumber(ARGV[6])
+  if grace > 0 and now - tonumber(s[3]) <= grace then
     if ct_eq(s[1], ARGV[3]) then
       return {'replayed', tonumber(s[4])}
     end

@@ -1,0 +1,235 @@
+//! Expiry in real time on both stores: idle and absolute lifetimes honoured to the second,
+//! expired sessions gone from `GET /sessions` and from the account's set with no background
+//! job, and (Redis) the memory one session costs, measured with `MEMORY USAGE`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{raw_redis, redis_cluster, stores, unique_email};
+use passport::Passport;
+use passport::config::Config;
+use passport::ids::Id;
+use passport::refresh_token::RefreshToken;
+use passport::service::{Caller, ClientInfo, Denied, LoginInput, TokenPair};
+use passport::store::{RedisConnection, Store};
+use passport::testing::{app_on, create_account, test_config};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const PASSWORD: &str = "a long enough password";
+const IDLE: i64 = 2;
+const ABSOLUTE: i64 = 3;
+
+fn config() -> Config {
+    Config {
+        refresh_token_ttl: IDLE,
+        session_max_age: ABSOLUTE,
+        ..test_config()
+    }
+}
+
+/// Sleeps until `offset` seconds after the whole second `base` (Unix time).
+async fn until(base: i64, offset: f64) {
+    let target = Duration::from_secs_f64(base as f64 + offset);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    if let Some(wait) = target.checked_sub(now) {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Waits for the start of the next whole second and returns it.
+async fn next_second() -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let next = now.as_secs() as i64 + 1;
+    until(next, 0.02).await;
+    next
+}
+
+async fn login(app: &Passport, email: &str, device: &str) -> TokenPair {
+    let input = LoginInput {
+        email: email.into(),
+        password: PASSWORD.into(),
+        device: Some(device.into()),
+    };
+    app.login(input, &ClientInfo::default()).await.unwrap()
+}
+
+async fn authorized(app: &Passport, pair: &TokenPair) -> Result<Caller, Denied> {
+    app.authorize(Some(&format!("Bearer {}", pair.access_token)))
+        .await
+}
+
+fn caller(pair: &TokenPair) -> Caller {
+    let t = RefreshToken::parse(&pair.refresh_token).unwrap();
+    Caller {
+        account: t.account(),
+        session: t.session(),
+    }
+}
+
+/// Idle: a session not refreshed for `IDLE` seconds is dead at that second, not later.
+async fn idle_expiry(name: &str, app: &Passport) {
+    let email = unique_email();
+    create_account(app, &email, PASSWORD).await;
+    let t0 = next_second().await;
+    let pair = login(app, &email, "idle").await;
+    until(t0, IDLE as f64 - 0.3).await;
+    assert!(
+        authorized(app, &pair).await.is_ok(),
+        "{name}: alive at its last second"
+    );
+    until(t0, IDLE as f64 + 0.1).await;
+    let denied = authorized(app, &pair).await;
+    assert!(
+        matches!(denied, Err(Denied::SessionEnded)),
+        "{name}: {denied:?}"
+    );
+    assert!(app.refresh(&pair.refresh_token).await.is_err(), "{name}");
+}
+
+/// Absolute: refreshing slides the idle expiry, never past `ABSOLUTE` after login.
+async fn absolute_expiry(name: &str, app: &Passport) {
+    let email = unique_email();
+    create_account(app, &email, PASSWORD).await;
+    let t0 = next_second().await;
+    let pair = login(app, &email, "absolute").await;
+    let mut tokens = pair.clone();
+    for at in [1.1, 2.1] {
+        until(t0, at).await;
+        tokens = app.refresh(&tokens.refresh_token).await.unwrap();
+        assert!(
+            tokens.refresh_token_expires_in <= ABSOLUTE - at.floor() as i64,
+            "{name}: expiry {} past the absolute limit",
+            tokens.refresh_token_expires_in
+        );
+    }
+    until(t0, ABSOLUTE as f64 - 0.3).await;
+    assert!(
+        authorized(app, &tokens).await.is_ok(),
+        "{name}: alive at its last second"
+    );
+    until(t0, ABSOLUTE as f64 + 0.1).await;
+    let denied = authorized(app, &tokens).await;
+    assert!(
+        matches!(denied, Err(Denied::SessionEnded)),
+        "{name}: {denied:?}"
+    );
+    assert!(app.refresh(&tokens.refresh_token).await.is_err(), "{name}");
+
+    // Gone from the device list, with no job run: a new session sees only itself.
+    let fresh = login(app, &email, "fresh").await;
+    let listed = app.sessions(caller(&fresh)).await.unwrap();
+    let ids: Vec<Id> = listed.iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![caller(&fresh).session], "{name}");
+}
+
+#[tokio::test]
+async fn idle_and_absolute_expiry_to_the_second() {
+    for (name, store) in stores().await {
+        let app = app_on(store, config());
+        tokio::join!(idle_expiry(name, &app), absolute_expiry(name, &app));
+    }
+}
+
+/// On Redis the account's set drops expired members by itself: the set key expires with its
+/// longest-lived session, and every write or listing trims the dead.
+#[tokio::test]
+async fn redis_account_set_holds_only_live_sessions() {
+    let store: Arc<dyn Store> = Arc::new(common::redis_store().await);
+    let app = app_on(store, config());
+    let email = unique_email();
+    create_account(&app, &email, PASSWORD).await;
+    let first = login(&app, &email, "one").await;
+    let account = caller(&first).account;
+    let set = format!("pp:{{{account}}}:sessions");
+    let mut redis = raw_redis().await;
+    assert_eq!(members(&mut redis, &set).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(IDLE as u64 * 1000 + 1100)).await;
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&set)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(!exists, "the set outlived its last session");
+    let second = login(&app, &email, "two").await;
+    assert_eq!(
+        members(&mut redis, &set).await,
+        vec![caller(&second).session.to_string()]
+    );
+}
+
+async fn members(redis: &mut RedisConnection, set: &str) -> Vec<String> {
+    redis::cmd("ZRANGE")
+        .arg(set)
+        .arg(0)
+        .arg(-1)
+        .query_async(redis)
+        .await
+        .unwrap()
+}
+
+async fn memory_usage(redis: &mut RedisConnection, key: &str) -> i64 {
+    redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(key)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async::<Option<i64>>(redis)
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
+/// What one session costs Redis: its hash, plus its entry in the account's set, with every
+/// field at its longest. Bounded, and printed for docs/scale.md.
+#[tokio::test]
+async fn redis_memory_per_session_is_bounded() {
+    let store: Arc<dyn Store> = Arc::new(common::redis_store().await);
+    let app = app_on(store, test_config());
+    let email = unique_email();
+    create_account(&app, &email, PASSWORD).await;
+    let client = ClientInfo {
+        ip: Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".into()),
+        user_agent: Some("u".repeat(passport::service::MAX_USER_AGENT_CHARS)),
+    };
+    let device = "d".repeat(passport::accounts::MAX_DEVICE_CHARS);
+    let input = || LoginInput {
+        email: email.clone(),
+        password: PASSWORD.into(),
+        device: Some(device.clone()),
+    };
+    let mut redis = raw_redis().await;
+    let n = 50;
+    let mut session_bytes = 0;
+    let mut account = None;
+    for _ in 0..n {
+        let pair = app.login(input(), &client).await.unwrap();
+        // Rotated once, so both digests (current and previous) are held.
+        let pair = app.refresh(&pair.refresh_token).await.unwrap();
+        let c = caller(&pair);
+        let key = format!("pp:{{{}}}:s:{}", c.account, c.session);
+        session_bytes += memory_usage(&mut redis, &key).await;
+        account = Some(c.account);
+    }
+    let account = account.unwrap();
+    let set_bytes = memory_usage(&mut redis, &format!("pp:{{{account}}}:sessions")).await;
+    let per_session = (session_bytes + set_bytes) / n;
+    println!(
+        "memory per session ({}): {per_session} bytes ({} hash + {} set entry), with a {}-char \
+         device, {}-char user agent and a full IPv6 address",
+        if redis_cluster() {
+            "cluster"
+        } else {
+            "single node"
+        },
+        session_bytes / n,
+        set_bytes / n,
+        passport::accounts::MAX_DEVICE_CHARS,
+        passport::service::MAX_USER_AGENT_CHARS,
+    );
+    assert!(
+        per_session > 200,
+        "{per_session}: implausibly small, measured nothing?"
+    );
+    assert!(per_session <= 2048, "{per_session} bytes per session");
+}
