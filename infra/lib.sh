@@ -8,6 +8,8 @@ ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ -z "${NEED_BROWSER:-}" ] || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -z "${NEED_BROWSER:-}" ] || command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     step "installing ${missing[*]} (apt-get)"
@@ -15,7 +17,7 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "missing: ${missing[*]}. Install these packages (Debian/Ubuntu: sudo apt-get install" \
-         "${missing[*]}; macOS: brew install redis openssl) and run again." >&2
+         "${missing[*]}; macOS: brew install redis openssl node chromium) and run again." >&2
     exit 1
   fi
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test. What `make test` and CI run.
 #
-#  1. installs what is missing: redis-server (apt-get when root), and the Python-packaged tools
-#     (moto_server, cfn-lint, sam, cargo-lambda) into .venv via infra/venv.sh;
+#  1. installs what is missing: redis-server, openssl, chromium (apt-get when root), the
+#     Python-packaged tools (moto_server, cfn-lint, sam, cargo-lambda, schemathesis) into .venv
+#     via infra/venv.sh, and web/'s npm packages (npm ci, from the committed lockfile);
 #  2. starts a private redis-server and a moto_server (local Secrets Manager) on free loopback
 #     ports, with dummy AWS credentials so no test can reach AWS or the instance-metadata address;
 #  3. lints template.yaml (cfn-lint with the serverless rules, sam validate --lint);
 #  4. runs `cargo test --workspace` (extra arguments go to it); starts a local 3-master Redis
 #     Cluster and runs the store contract and the end-to-end test on it again, failing on any
 #     CROSSSLOT answer, then tears the cluster down;
-#     then runs the fuzz targets over their seed corpora, and Schemathesis against local-api;
+#     then runs the fuzz targets over their seed corpora; builds web/ and runs its unit tests
+#     (Vitest) and browser tests (Playwright driving headless Chromium, screenshots kept in
+#     target/web-artifacts); runs Schemathesis against local-api;
 #  5. runs the real function binaries under `cargo lambda watch` and invokes every events/ file;
 #  6. stops everything it started, whatever happens.
 set -euo pipefail
@@ -19,7 +22,7 @@ root=$PWD
 # shellcheck source=infra/lib.sh
 source infra/lib.sh
 
-ensure_packages
+NEED_BROWSER=1 ensure_packages
 step "test tools (.venv)"
 venv_bin=$(bash infra/venv.sh)
 export PATH="$venv_bin:$PATH"
@@ -102,6 +105,14 @@ for t in token_verify http_edge authorizer_event; do
   fi
   echo "$t: $(grep -E '^Done' "$workdir/fuzz-$t.log")"
 done
+
+step "web client (web/): npm ci, build, unit tests (Vitest)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm test --silent)
+step "browser tests: the sessions page in headless Chromium against local-api on Redis"
+rm -rf target/web-artifacts
+LOCAL_API_BIN="$root/target/debug/local-api" WEB_ARTIFACTS="$root/target/web-artifacts" \
+  npm --prefix web run --silent test:browser
+echo "screenshots: target/web-artifacts/"
 
 step "schemathesis: property-based tests of openapi.yaml against local-api on Redis"
 api_port=$(free_port)

@@ -1,11 +1,13 @@
 //! Command-line arguments of `local-api`.
 
 /// Usage text.
-pub const USAGE: &str = "usage: local-api [--port N] [--account EMAIL:PASSWORD]...
+pub const USAGE: &str = "usage: local-api [--port N] [--account EMAIL:PASSWORD]... [--web-dir DIR]
 
   --port N                   listen on 127.0.0.1:N (default 3000; 0 picks a free port)
   --account EMAIL:PASSWORD   create (or reset) this account at start; repeatable.
                              Without it, a demo account is created and printed.
+  --web-dir DIR              where the sessions page (/app/) is: DIR/app and the built
+                             client in DIR/dist (default: this repository's web/)
 
 Environment: REDIS_URL (default: embedded in-memory store), SIGNING_SECRET (default: a
 random key for this run), and the rest of the configuration table in README.md.";
@@ -17,6 +19,8 @@ pub struct Args {
     pub port: u16,
     /// Accounts to create: (email, password).
     pub accounts: Vec<(String, String)>,
+    /// `--web-dir`: where the sessions page is, when not the repository's `web/`.
+    pub web_dir: Option<String>,
     /// `--help` was given.
     pub help: bool,
 }
@@ -26,6 +30,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut out = Args {
         port: 3000,
         accounts: Vec::new(),
+        web_dir: None,
         help: false,
     };
     let mut it = args.into_iter();
@@ -55,6 +60,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .ok_or("--account takes EMAIL:PASSWORD")?;
                 out.accounts.push((email.to_string(), password.to_string()));
             }
+            "--web-dir" => out.web_dir = Some(value("--web-dir")?),
             "-h" | "--help" => out.help = true,
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -78,9 +84,12 @@ mod tests {
             "--account",
             "a@b.c:pw:with:colons",
             "--account=x@y.z:p",
+            "--web-dir",
+            "/srv/web",
         ])
         .unwrap();
         assert_eq!(a.port, 8080);
+        assert_eq!(a.web_dir.as_deref(), Some("/srv/web"));
         assert_eq!(
             a.accounts,
             vec![

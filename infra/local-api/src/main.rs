@@ -4,6 +4,7 @@
 
 mod args;
 mod server;
+mod web_app;
 
 use passport::admin::{self, AdminError, Command};
 use passport::config::SecretBytes;
@@ -97,6 +98,7 @@ async fn run() -> Result<(), String> {
     let base = format!("http://{addr}");
     // The first line is read by scripts and tests: keep its shape.
     println!("Passport local API listening on {base}");
+    println!("Sessions page: {base}/app/");
     println!("Store: {store_note}. Signing key: {key_note}.");
     for (email, password) in &accounts {
         let label = if demo { "Demo account" } else { "Account" };
@@ -111,7 +113,8 @@ async fn run() -> Result<(), String> {
     println!(
         "Try:\n  curl -s -X POST {base}/login -H 'content-type: application/json' -d '{body}'"
     );
-    server::serve(listener, app)
+    let web = web_app::WebApp::new(args.web_dir.as_deref().unwrap_or(web_app::DEFAULT_DIR));
+    server::serve(listener, app, Arc::new(web))
         .await
         .map_err(|e| e.to_string())
 }

@@ -15,8 +15,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+use crate::web_app::WebApp;
+
 /// Serves until the process ends.
-pub async fn serve(listener: TcpListener, app: Arc<Passport>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<Passport>,
+    web: Arc<WebApp>,
+) -> std::io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
@@ -26,10 +32,12 @@ pub async fn serve(listener: TcpListener, app: Arc<Passport>) -> std::io::Result
             }
         };
         let app = Arc::clone(&app);
+        let web = Arc::clone(&web);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(answer(&app, req, peer).await.map(Full::new)) }
+                let web = Arc::clone(&web);
+                async move { Ok::<_, Infallible>(answer(&app, &web, req, peer).await.map(Full::new)) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -41,10 +49,19 @@ pub async fn serve(listener: TcpListener, app: Arc<Passport>) -> std::io::Result
     }
 }
 
-async fn answer(app: &Passport, req: Request<Incoming>, peer: SocketAddr) -> Response<Bytes> {
+async fn answer(
+    app: &Passport,
+    web: &WebApp,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Bytes> {
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let resp = route_request(app, req, peer).await;
+    let resp = if WebApp::owns(&path) {
+        web.answer(&method, &path)
+    } else {
+        route_request(app, req, peer).await
+    };
     tracing::info!(%method, %path, status = resp.status().as_u16(),
         ms = started.elapsed().as_millis() as u64, "request");
     resp.map(Bytes::from)

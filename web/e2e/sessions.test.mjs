@@ -1,0 +1,220 @@
+// Browser tests: the sessions page and the session client in headless Chromium, against the
+// real local-api on the private Redis of `make test`, with a 4 s access-token lifetime and a
+// 1 s reuse grace window.
+//
+// Needs: LOCAL_API_BIN (the built local-api), PASSPORT_TEST_REDIS_URL, CHROMIUM (default
+// /usr/bin/chromium); screenshots go to WEB_ARTIFACTS (default ../target/web-artifacts).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const artifacts = process.env.WEB_ARTIFACTS ?? path.join(here, "../../target/web-artifacts");
+const PASSWORD = "browser tests password";
+const ACCESS_TTL = 4;
+const GRACE = 1;
+const accounts = ["page", "tabs", "logout", "revoke", "stolen"].map((n) => `${n}-${process.pid}@example.com`);
+
+let api;
+let base;
+let browser;
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the browser tests through make test`);
+  return v;
+}
+
+before(async () => {
+  const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
+  const args = ["--port", "0", "--web-dir", path.join(here, "..")];
+  for (const a of accounts) args.push("--account", `${a}:${PASSWORD}`);
+  api = spawn(need("LOCAL_API_BIN"), args, {
+    env: {
+      ...process.env,
+      REDIS_URL: `${redis}/6`,
+      SIGNING_SECRET: "browser-tests-signing-key-0123456789abcdef",
+      ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL),
+      REFRESH_REUSE_GRACE_SECONDS: String(GRACE),
+      RUST_LOG: "warn",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: api.stdout });
+  base = await new Promise((resolve, reject) => {
+    api.once("exit", (code) => reject(new Error(`local-api exited with ${code}`)));
+    lines.on("line", (line) => {
+      const m = line.match(/^Passport local API listening on (\S+)/);
+      if (m) resolve(m[1]);
+    });
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  mkdirSync(artifacts, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  api?.kill();
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function openPage(context, query = "") {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(`${base}/app/${query}`);
+  await page.waitForSelector("body[data-view]");
+  return page;
+}
+
+async function login(page, email, device) {
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.fill("#device", device);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("body[data-view=account]");
+  await page.waitForSelector(".device.current");
+}
+
+const view = (page) => page.evaluate(() => document.body.dataset.view);
+
+async function waitForView(page, want, ms = 5000) {
+  await page.waitForFunction((v) => document.body.dataset.view === v, want, { timeout: ms });
+}
+
+function storedSession(page) {
+  return page.evaluate(() => {
+    const key = Object.keys(localStorage).find((k) => k.startsWith("passport.session.v2:"));
+    return key ? JSON.parse(localStorage.getItem(key)) : null;
+  });
+}
+
+test("log in through the page, see this device, tidy on a laptop and a phone", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await openPage(context);
+  assert.equal(await view(page), "login");
+  await login(page, accounts[0], "Work laptop");
+  assert.equal(await page.textContent("#who"), accounts[0]);
+  const current = page.locator(".device.current");
+  assert.match(await current.textContent(), /Work laptop/);
+  assert.match(await current.textContent(), /This device/);
+  assert.match(await current.textContent(), /127\.0\.0\.1/);
+  await page.screenshot({ path: path.join(artifacts, "sessions-laptop.png"), fullPage: true });
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways on a phone by ${overflow}px`);
+  await page.screenshot({ path: path.join(artifacts, "sessions-phone.png"), fullPage: true });
+  await context.close();
+});
+
+test("two tabs with an expired access token: one refresh between them, both calls succeed", async () => {
+  const context = await browser.newContext();
+  const refreshes = [];
+  context.on("request", (r) => {
+    if (r.method() === "POST" && new URL(r.url()).pathname === "/refresh-token") refreshes.push(r);
+  });
+  // No refresh before expiry here, so both tabs meet the expired token at once.
+  const one = await openPage(context, "?proactive=0");
+  await login(one, accounts[1], "Desk");
+  const two = await openPage(context, "?proactive=0");
+  await waitForView(two, "account");
+  const before = await storedSession(one);
+  await sleep(ACCESS_TTL * 1000);
+  refreshes.length = 0;
+  const call = (page) => page.evaluate(() => window.passportSession.me().then((m) => m.email));
+  const [a, b] = await Promise.all([call(one), call(two)]);
+  assert.deepEqual([a, b], [accounts[1], accounts[1]]);
+  assert.equal(refreshes.length, 1, "exactly one POST /refresh-token across both tabs");
+  const afterwards = await storedSession(two);
+  assert.notEqual(afterwards.refresh, before.refresh);
+  assert.deepEqual(await storedSession(one), afterwards);
+  await context.close();
+});
+
+test("logging out in one tab logs the other out", async () => {
+  const context = await browser.newContext();
+  const one = await openPage(context);
+  await login(one, accounts[2], "Tablet");
+  const two = await openPage(context);
+  await waitForView(two, "account");
+  await one.click("#logout");
+  await waitForView(one, "login");
+  await waitForView(two, "login");
+  await assert.rejects(two.evaluate(() => window.passportSession.me()), /not logged in|logged_out/);
+  await context.close();
+});
+
+test("revoking a device from the page sends that device's tab back to the login form", async () => {
+  const laptop = await browser.newContext();
+  const phone = await browser.newContext();
+  const onLaptop = await openPage(laptop);
+  await login(onLaptop, accounts[3], "Laptop");
+  const onPhone = await openPage(phone);
+  await login(onPhone, accounts[3], "Phone");
+
+  await onLaptop.click("#reload");
+  const phoneRow = onLaptop.locator(".device", { hasText: "Phone" });
+  await phoneRow.waitFor();
+  await phoneRow.locator("button.revoke").click();
+  await onLaptop.locator(".device", { hasText: "Phone" }).waitFor({ state: "detached" });
+
+  await onPhone.click("#reload");
+  await waitForView(onPhone, "login");
+  assert.equal(await storedSession(onPhone), null);
+  await onLaptop.click("#reload");
+  await waitForView(onLaptop, "account");
+  await laptop.close();
+  await phone.close();
+});
+
+test("a stolen refresh token replayed after the grace window logs out every tab of the session", async () => {
+  const context = await browser.newContext();
+  const one = await openPage(context);
+  await login(one, accounts[4], "Victim");
+  const two = await openPage(context);
+  await waitForView(two, "account");
+  const stolen = (await storedSession(one)).refresh;
+
+  // The victim's tabs rotate on their own before expiry; then the grace window passes.
+  await one.waitForFunction(
+    (old) => {
+      const key = Object.keys(localStorage).find((k) => k.startsWith("passport.session.v2:"));
+      return key && JSON.parse(localStorage.getItem(key)).refresh !== old;
+    },
+    stolen,
+    { timeout: ACCESS_TTL * 1000 + 2000 },
+  );
+  await sleep((GRACE + 1) * 1000 + 200);
+
+  const replay = await fetch(`${base}/refresh-token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: stolen }),
+  });
+  assert.equal(replay.status, 401);
+  assert.equal((await replay.json()).error, "refresh_token_reused");
+
+  await one.click("#reload");
+  await waitForView(one, "login");
+  await waitForView(two, "login");
+  assert.equal(await storedSession(two), null);
+  await context.close();
+});

@@ -1,0 +1,305 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createSession, legacyKey, storageKey, type LockManagerLike, type Session } from "../src/index.js";
+import { withLock } from "../src/lock.js";
+
+const BASE = "https://auth.example.test";
+
+/** An unsigned JWT-shaped token with the given times (the client never verifies tokens). */
+function token(name: string, exp: number, iat = exp - 900): string {
+  const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return `${enc({ alg: "HS256", typ: "at+jwt" })}.${enc({ sub: "u", exp, iat, name })}.sig`;
+}
+
+const nowSecs = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Passport's HTTP contract, scripted: rotates refresh tokens, counts calls, and answers API
+ * calls by whether the access token is one it issued and still lets through.
+ */
+class Server {
+  calls: string[] = [];
+  refreshes = 0;
+  accessTtl = 900;
+  /** API answers 401 for these access tokens. */
+  revokedAccess = new Set<string>();
+  /** Refresh answers 401 for these refresh tokens. */
+  deadRefresh = new Set<string>();
+  alwaysUnauthorized = false;
+  logoutBodies: Array<Record<string, unknown>> = [];
+  refreshStatus = 200;
+  private n = 0;
+  /** A refresh answer can be held back until released, to line up concurrent callers. */
+  gate: Promise<void> | null = null;
+
+  pair(prefix = "t") {
+    this.n += 1;
+    return {
+      access_token: token(`${prefix}${this.n}`, nowSecs() + this.accessTtl, nowSecs()),
+      refresh_token: `refresh-${this.n}`,
+      token_type: "Bearer",
+      expires_in: this.accessTtl,
+      refresh_token_expires_in: 86400,
+      session_id: "session-1",
+    };
+  }
+
+  fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const req = new Request(input, init);
+    const path = new URL(req.url).pathname;
+    this.calls.push(`${req.method} ${path}`);
+    const json = (status: number, body: unknown) =>
+      new Response(body === null ? null : JSON.stringify(body), {
+        status,
+        headers: { "Content-Type": "application/json" },
+      });
+    if (path === "/login") return json(200, this.pair());
+    if (path === "/refresh-token") {
+      this.refreshes += 1;
+      if (this.gate) await this.gate;
+      const { refresh_token } = (await req.json()) as { refresh_token: string };
+      if (this.refreshStatus !== 200) return json(this.refreshStatus, { error: "unavailable", message: "down" });
+      if (this.deadRefresh.has(refresh_token)) {
+        return json(401, { error: "refresh_token_reused", message: "reused" });
+      }
+      this.deadRefresh.add(refresh_token);
+      return json(200, this.pair());
+    }
+    if (path === "/logout") {
+      this.logoutBodies.push(await req.json());
+      return json(204, null);
+    }
+    const access = (req.headers.get("Authorization") ?? "").replace(/^Bearer /, "");
+    if (this.alwaysUnauthorized || this.revokedAccess.has(access)) {
+      return json(401, { error: "unauthorized", message: "no" });
+    }
+    return json(200, { user_id: "u", email: "a@example.com", session_id: "session-1", path });
+  };
+}
+
+/** `navigator.locks` for tests: one holder per name at a time, FIFO. */
+class Locks implements LockManagerLike {
+  private tails = new Map<string, Promise<unknown>>();
+  async request<T>(name: string, cb: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(name) ?? Promise.resolve();
+    const run = prev.then(cb, cb);
+    this.tails.set(name, run.catch(() => undefined));
+    return run;
+  }
+}
+
+let server: Server;
+let sessions: Session[];
+
+function open(opts: { locks?: LockManagerLike | null; onLogout?: (r: string) => void; proactive?: boolean } = {}) {
+  const s = createSession({
+    baseUrl: BASE,
+    fetch: server.fetch,
+    locks: opts.locks === undefined ? new Locks() : opts.locks,
+    onLogout: opts.onLogout,
+    proactiveRefresh: opts.proactive ?? false,
+  });
+  sessions.push(s);
+  return s;
+}
+
+function stored() {
+  return JSON.parse(localStorage.getItem(storageKey(BASE)) ?? "null");
+}
+
+/** Makes the stored access token expired, as after a long idle period. */
+function expireStoredAccess() {
+  const s = stored();
+  s.access = token("old", nowSecs() - 5, nowSecs() - 905);
+  localStorage.setItem(storageKey(BASE), JSON.stringify(s));
+}
+
+beforeEach(() => {
+  localStorage.clear();
+  server = new Server();
+  sessions = [];
+});
+
+afterEach(() => {
+  for (const s of sessions) s.close();
+  vi.useRealTimers();
+});
+
+describe("single flight", () => {
+  it("refreshes once for concurrent calls in one tab", async () => {
+    const s = open();
+    await s.login("a@example.com", "pw");
+    expireStoredAccess();
+    const results = await Promise.all([s.me(), s.me(), s.me(), s.me()]);
+    expect(results.map((r) => r.email)).toEqual(Array(4).fill("a@example.com"));
+    expect(server.refreshes).toBe(1);
+  });
+
+  it("refreshes once across tabs sharing storage and a lock; the waiting tab reads the stored pair", async () => {
+    const locks = new Locks();
+    const a = open({ locks });
+    await a.login("a@example.com", "pw");
+    const b = open({ locks });
+    expireStoredAccess();
+    await Promise.all([a.me(), b.me(), a.me(), b.me()]);
+    expect(server.refreshes).toBe(1);
+    expect(b.state()).toEqual({ status: "logged-in", sessionId: "session-1" });
+  });
+
+  it("refreshes once across tabs with the storage lock where Web Locks is missing", async () => {
+    const a = open({ locks: null });
+    await a.login("a@example.com", "pw");
+    const b = open({ locks: null });
+    expireStoredAccess();
+    await Promise.all([a.me(), b.me()]);
+    expect(server.refreshes).toBe(1);
+    expect(localStorage.getItem(`passport.lock:passport-refresh:${BASE}`)).toBeNull();
+  });
+
+  it("takes over a storage lock left by a tab that died", async () => {
+    const name = "stale";
+    localStorage.setItem(`passport.lock:${name}`, JSON.stringify({ owner: "dead", until: Date.now() - 1 }));
+    const ran = await withLock(name, null, localStorage, async () => "ran");
+    expect(ran).toBe("ran");
+  });
+});
+
+describe("401 handling", () => {
+  it("refreshes once and retries the original request once", async () => {
+    const s = open();
+    await s.login("a@example.com", "pw");
+    server.revokedAccess.add(stored().access);
+    const resp = await s.fetch(`${BASE}/api/orders`, { method: "POST", body: "payload" });
+    expect(resp.status).toBe(200);
+    expect(server.calls).toEqual(["POST /login", "POST /api/orders", "POST /refresh-token", "POST /api/orders"]);
+  });
+
+  it("never loops: a second 401 clears the tokens and calls onLogout once", async () => {
+    const onLogout = vi.fn();
+    const s = open({ onLogout });
+    await s.login("a@example.com", "pw");
+    server.alwaysUnauthorized = true;
+    const resp = await s.fetch(`${BASE}/api/x`);
+    expect(resp.status).toBe(401);
+    expect(server.calls.filter((c) => c === "GET /api/x")).toHaveLength(2);
+    expect(server.refreshes).toBe(1);
+    expect(stored()).toBeNull();
+    expect(onLogout).toHaveBeenCalledTimes(1);
+    expect(onLogout).toHaveBeenCalledWith("unauthorized");
+    await expect(s.fetch(`${BASE}/api/x`)).rejects.toMatchObject({ code: "logged_out" });
+  });
+
+  it("a refused refresh clears the tokens and calls onLogout, without retrying", async () => {
+    const onLogout = vi.fn();
+    const s = open({ onLogout });
+    await s.login("a@example.com", "pw");
+    server.revokedAccess.add(stored().access);
+    server.deadRefresh.add(stored().refresh);
+    const resp = await s.fetch(`${BASE}/api/x`);
+    expect(resp.status).toBe(401);
+    expect(server.calls.filter((c) => c === "GET /api/x")).toHaveLength(1);
+    expect(onLogout).toHaveBeenCalledWith("refresh-failed");
+    expect(s.state()).toEqual({ status: "logged-out", reason: "refresh-failed" });
+  });
+
+  it("keeps the tokens when the refresh fails for a reason that is not the session's (503)", async () => {
+    const onLogout = vi.fn();
+    const s = open({ onLogout });
+    await s.login("a@example.com", "pw");
+    server.revokedAccess.add(stored().access);
+    server.refreshStatus = 503;
+    await expect(s.fetch(`${BASE}/api/x`)).rejects.toMatchObject({ status: 503, code: "unavailable" });
+    expect(stored()).not.toBeNull();
+    expect(onLogout).not.toHaveBeenCalled();
+  });
+});
+
+describe("storage", () => {
+  it("upgrades the flat version-1 object in place", () => {
+    localStorage.setItem(legacyKey(BASE), JSON.stringify({ access_token: "a.b.c", refresh_token: "r1" }));
+    const s = open();
+    expect(s.state()).toEqual({ status: "logged-in", sessionId: null });
+    expect(localStorage.getItem(legacyKey(BASE))).toBeNull();
+    expect(stored()).toEqual({ v: 2, access: "a.b.c", refresh: "r1", sessionId: null });
+  });
+
+  it("drops an unreadable entry instead of failing", () => {
+    localStorage.setItem(storageKey(BASE), "{not json");
+    expect(open().state()).toEqual({ status: "logged-out" });
+    localStorage.setItem(legacyKey(BASE), JSON.stringify({ access_token: 5 }));
+    expect(open().state()).toEqual({ status: "logged-out" });
+    expect(localStorage.getItem(legacyKey(BASE))).toBeNull();
+  });
+
+  it("keeps deployments apart by base URL", async () => {
+    const a = open();
+    await a.login("a@example.com", "pw");
+    const other = createSession({ baseUrl: "https://other.example.test/", fetch: server.fetch, locks: new Locks() });
+    sessions.push(other);
+    expect(other.state()).toEqual({ status: "logged-out" });
+    expect(localStorage.getItem(storageKey("https://other.example.test"))).toBeNull();
+  });
+});
+
+describe("proactive refresh", () => {
+  it("refreshes a quarter of the token's life before expiry, at most 30 s before", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    server.accessTtl = 60;
+    const s = open({ proactive: true });
+    await s.login("a@example.com", "pw");
+    // 60 s of life: due 15 s before expiry, at 45 s.
+    await vi.advanceTimersByTimeAsync(44_000);
+    expect(server.refreshes).toBe(0);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(server.refreshes).toBe(1);
+    // And again for the new token, without any API call.
+    await vi.advanceTimersByTimeAsync(46_000);
+    expect(server.refreshes).toBe(2);
+  });
+
+  it("uses the 30 s ceiling for long-lived tokens", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    server.accessTtl = 900;
+    const s = open({ proactive: true });
+    await s.login("a@example.com", "pw");
+    await vi.advanceTimersByTimeAsync(869_000);
+    expect(server.refreshes).toBe(0);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(server.refreshes).toBe(1);
+  });
+});
+
+describe("across tabs", () => {
+  it("a logout in another tab logs this one out", async () => {
+    const onLogout = vi.fn();
+    const s = open({ onLogout });
+    await s.login("a@example.com", "pw");
+    localStorage.removeItem(storageKey(BASE));
+    window.dispatchEvent(new StorageEvent("storage", { key: storageKey(BASE), newValue: null }));
+    expect(onLogout).toHaveBeenCalledWith("other-tab");
+    expect(s.state()).toEqual({ status: "logged-out", reason: "other-tab" });
+  });
+
+  it("a refresh in another tab is adopted, and subscribers hear about changes", async () => {
+    const s = open();
+    const seen: string[] = [];
+    s.subscribe((st) => seen.push(st.status));
+    await s.login("a@example.com", "pw");
+    const other = { ...stored(), access: token("x", nowSecs() + 900), refresh: "refresh-other", sessionId: "session-2" };
+    localStorage.setItem(storageKey(BASE), JSON.stringify(other));
+    window.dispatchEvent(new StorageEvent("storage", { key: storageKey(BASE), newValue: JSON.stringify(other) }));
+    expect(s.state()).toEqual({ status: "logged-in", sessionId: "session-2" });
+    expect(seen).toEqual(["logged-in", "logged-in"]);
+  });
+
+  it("logout tells the server and forgets the tokens; logoutEverywhere sends all", async () => {
+    const s = open();
+    await s.login("a@example.com", "pw");
+    await s.logout();
+    expect(stored()).toBeNull();
+    await s.login("a@example.com", "pw");
+    await s.logoutEverywhere();
+    expect(server.logoutBodies.map((b) => b.all)).toEqual([undefined, true]);
+    expect(server.logoutBodies[1].refresh_token).toMatch(/^refresh-/);
+    expect(stored()).toBeNull();
+  });
+});
