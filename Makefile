@@ -1,5 +1,5 @@
 # The project's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test run lint fmt fuzz load
+.PHONY: test run lint fmt fuzz load bench
 
 ## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
 test:
@@ -24,3 +24,7 @@ fuzz:
 ## The load test with invariants, bigger than in `make test` (LOAD_CLIENTS, LOAD_ROUNDS).
 load:
 	bash infra/load.sh
+
+## Benchmarks beside their baselines: target/bench/results.json and summary.md.
+bench:
+	bash infra/bench.sh

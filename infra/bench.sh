@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make bench`: measures Passport beside its baselines in one run and writes
+# target/bench/results.json and target/bench/summary.md (see docs/performance.md).
+#
+#  1. installs what is missing (redis-server, wrk; PyJWT and redis-py into .venv);
+#  2. starts a private redis-server; builds the functions, local-api and the harness with the
+#     `perf` profile (release optimisation, no LTO, so it builds in minutes) into target/perf;
+#  3. the Rust harness (cargo bench -p passport-bench): authorizer decision vs its floor,
+#     verification, refresh and login with their Redis round trips, cold starts;
+#  4. the Python baselines (PyJWT, the redis-py refresh flow);
+#  5. GET /me through local-api under wrk at 64 connections beside redis-benchmark GET at 64,
+#     login throughput, local-api's peak RSS; bootstrap sizes;
+#  6. infra/bench_report.py turns it all into the two files, with ratios and targets.
+# BENCH_SECONDS (default 10) is the length of each load run; BENCH_SCALE multiplies iterations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+# shellcheck source=infra/lib.sh
+source infra/lib.sh
+
+seconds=${BENCH_SECONDS:-10}
+out=$root/target/bench
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/summary.md
+
+ensure_packages
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    step "installing wrk (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "wrk is needed (Debian/Ubuntu: sudo apt-get install wrk)" >&2
+    exit 1
+  fi
+fi
+step "Python baselines' packages (.venv)"
+venv_bin=$(bash infra/venv.sh)
+"$venv_bin/python" -m pip install --quiet --progress-bar off -r infra/requirements-bench.txt
+
+start_private_redis
+redis_url="redis://127.0.0.1:$redis_port"
+
+step "building with the perf profile (functions, local-api, harness)"
+# One invocation over the whole workspace, so the harness run below reuses every artefact.
+cargo build --locked --profile perf --workspace --bins --benches
+
+step "Rust harness: authorizer, verification, refresh, login, round trips, cold starts"
+PASSPORT_BENCH_REDIS_URL=$redis_url PASSPORT_BENCH_OUT=$out PASSPORT_BENCH_BIN_DIR=$root/target/perf \
+  BENCH_SCALE=${BENCH_SCALE:-1} cargo bench --locked --profile perf --workspace --bench passport
+
+step "Python baselines: PyJWT verify, the redis-py refresh flow"
+"$venv_bin/python" infra/bench_baselines.py --redis-url "$redis_url/1" \
+  --token-file "$out/token.txt" --key "passport-tests-only-signing-key-0123456789" --out "$out" \
+  --scale "${BENCH_SCALE:-1}"
+
+step "throughput: GET /me through local-api (wrk, 64 connections, ${seconds}s) beside redis-benchmark GET"
+api_port=$(free_port)
+start "$workdir/api.log" env REDIS_URL="$redis_url/2" RUST_LOG=error \
+  SIGNING_SECRET=bench-signing-key-0123456789abcdef0123 LOGIN_MAX_FAILURES=1000000 \
+  LOGIN_IP_MAX_FAILURES=1000000 \
+  target/perf/local-api --port "$api_port" --account "load@example.com:bench password long enough"
+wait_for_port "$api_port" local-api "$workdir/api.log"
+api_pid=$(pgrep -f "local-api --port $api_port" | head -1)
+rss_start_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
+base="http://127.0.0.1:$api_port"
+login_body='{"email":"load@example.com","password":"bench password long enough"}'
+access=$(curl -s -X POST "$base/login" -H 'content-type: application/json' -d "$login_body" |
+  "$venv_bin/python" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+wrk -t2 -c64 -d"${seconds}s" --latency -H "Authorization: Bearer $access" "$base/me" \
+  > "$out/wrk-me.txt"
+rss_after_me_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
+redis-benchmark -p "$redis_port" -t get -c 64 -n 300000 -q > "$out/redis-benchmark.txt" 2>&1
+cat > "$workdir/login.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '$login_body'
+LUA
+wrk -t2 -c8 -d"${seconds}s" --latency -s "$workdir/login.lua" "$base/login" > "$out/wrk-login.txt"
+rss_after_login_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
+printf '{"start_kb": %s, "after_me_kb": %s, "after_login_kb": %s}\n' \
+  "$rss_start_kb" "$rss_after_me_kb" "$rss_after_login_kb" > "$out/rss.json"
+
+step "report"
+"$venv_bin/python" infra/bench_report.py --out "$out" --root "$root"
+cat "$out/summary.md"

@@ -1,0 +1,277 @@
+//! `cargo bench -p passport-bench` (run by `make bench`, which starts the Redis and reads the
+//! output): the authorizer's full decision beside the floor (bare `jsonwebtoken::decode` plus one
+//! `EXISTS`), token verification alone, refresh and login on Redis with their round trips, and
+//! the cold start of every function binary. Writes `$PASSPORT_BENCH_OUT/rust.json`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use passport::Passport;
+use passport::config::SecretBytes;
+use passport::keys::KeyRing;
+use passport::service::{ClientInfo, LoginInput};
+use passport::store::{RedisConnection, RedisStore};
+use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, event, test_config};
+use passport::tokens::TokenIssuer;
+use passport_bench::cold_start;
+use passport_bench::stats::{Stats, time_async, time_sync};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PASSWORD: &str = "bench password, long enough";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Counters of the Redis server, for requests per operation.
+async fn server_counters(c: &mut RedisConnection) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for section in ["stats", "commandstats"] {
+        let info: String = redis::cmd("INFO")
+            .arg(section)
+            .query_async(c)
+            .await
+            .unwrap();
+        for line in info.lines() {
+            if let Some(v) = line.strip_prefix("total_reads_processed:") {
+                out.insert("reads".to_string(), v.trim().parse().unwrap_or(0));
+            }
+            if let Some(rest) = line.strip_prefix("cmdstat_") {
+                let (name, fields) = rest.split_once(':').unwrap_or((rest, ""));
+                let calls = fields
+                    .split(',')
+                    .find_map(|f| f.strip_prefix("calls="))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                out.insert(name.to_string(), calls);
+            }
+        }
+    }
+    out
+}
+
+/// Socket reads (round trips) and commands per operation over `n` runs of `op`.
+async fn requests_per_op<F, Fut>(c: &mut RedisConnection, n: u64, mut op: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let before = server_counters(c).await;
+    for _ in 0..n {
+        op().await;
+    }
+    let after = server_counters(c).await;
+    let mut commands = Map::new();
+    for (name, calls) in &after {
+        let delta = calls - before.get(name).copied().unwrap_or(0);
+        // The two INFO calls of this measurement are not the operation's.
+        let delta = if name.starts_with("info") {
+            delta.saturating_sub(2)
+        } else {
+            delta
+        };
+        if name != "reads" && delta > 0 {
+            commands.insert(name.clone(), json!(delta as f64 / n as f64));
+        }
+    }
+    // The second INFO's own read is counted in its answer.
+    let reads = after["reads"] - before["reads"] - 1;
+    json!({ "round_trips": reads as f64 / n as f64, "commands": commands })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let redis_url = env("PASSPORT_BENCH_REDIS_URL")
+        .expect("PASSPORT_BENCH_REDIS_URL is not set: run `make bench`");
+    let out_dir = PathBuf::from(env("PASSPORT_BENCH_OUT").unwrap_or_else(|| "target/bench".into()));
+    let scale: usize = env("BENCH_SCALE").and_then(|s| s.parse().ok()).unwrap_or(1);
+    let timeouts = (Duration::from_secs(2), Duration::from_secs(2));
+    let open = || RedisConnection::open(&redis_url, false, timeouts.0, timeouts.1);
+
+    let store = RedisStore::from_connection(open().await.unwrap());
+    let app: Arc<Passport> = Arc::new(app_on(Arc::new(store), test_config()));
+    create_account(&app, "bench@example.com", PASSWORD).await;
+    let login_input = || LoginInput {
+        email: "bench@example.com".into(),
+        password: PASSWORD.into(),
+        device: Some("bench".into()),
+    };
+    let client = ClientInfo {
+        ip: Some("198.51.100.7".into()),
+        user_agent: Some("bench".into()),
+    };
+    let pair = app.login(login_input(), &client).await.unwrap();
+    let token = pair.access_token.clone();
+    let mut figures = Map::new();
+    eprintln!("measuring: authorizer decision, its floor, token verification");
+
+    // The authorizer's handler in full: event bytes in, response bytes out.
+    let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token.as_str())]);
+    let decision = time_async(2_000, 20_000 * scale, || {
+        let app = Arc::clone(&app);
+        let payload = payload.as_bytes();
+        async move {
+            let event: Value = serde_json::from_slice(payload).unwrap();
+            let answer = passport_lambda::authorizer::decide(&app, event).await;
+            assert_eq!(answer["isAuthorized"], true, "{answer}");
+            std::hint::black_box(serde_json::to_vec(&answer).unwrap());
+        }
+    })
+    .await;
+
+    // The floor: bare decode of the same token with a prepared key and validation, then one
+    // EXISTS on a connection opened the same way.
+    let floor_conn = open().await.unwrap();
+    let key = DecodingKey::from_secret(TEST_SIGNING_KEY.as_bytes());
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&["passport"]);
+    validation.validate_aud = false;
+    let session_key = "pp:{bench}:floor";
+    let floor = time_async(2_000, 20_000 * scale, || {
+        let mut c = floor_conn.clone();
+        let (token, key, validation) = (&token, &key, &validation);
+        async move {
+            let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
+            std::hint::black_box(data.claims);
+            let _: bool = redis::cmd("EXISTS")
+                .arg(session_key)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+
+    let ring =
+        KeyRing::from_literal(&SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec())).unwrap();
+    let issuer = TokenIssuer::new("passport", None, 900);
+    let now = passport::clock::now();
+    let verify = time_sync(5_000, 100_000 * scale, || {
+        std::hint::black_box(issuer.verify(&ring, &token, now).unwrap());
+    });
+    let bare_decode = time_sync(5_000, 100_000 * scale, || {
+        std::hint::black_box(jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap());
+    });
+
+    eprintln!("measuring: refresh, login, round trips");
+    let mut current = pair.refresh_token.clone();
+    let refresh = {
+        let app = Arc::clone(&app);
+        let mut samples = Vec::new();
+        for i in 0..(1_000 + 10_000 * scale) {
+            let started = std::time::Instant::now();
+            let next = app.refresh(&current).await.unwrap();
+            if i >= 1_000 {
+                samples.push(started.elapsed());
+            }
+            current = next.refresh_token;
+        }
+        Stats::of(samples)
+    };
+    let login = time_async(3, 30 * scale, || {
+        let app = Arc::clone(&app);
+        let client = client.clone();
+        async move {
+            app.login(login_input(), &client).await.unwrap();
+        }
+    })
+    .await;
+
+    let mut counters = open().await.unwrap();
+    let authorizer_requests = requests_per_op(&mut counters, 200, || {
+        let app = Arc::clone(&app);
+        let payload = payload.as_bytes();
+        async move {
+            let event: Value = serde_json::from_slice(payload).unwrap();
+            passport_lambda::authorizer::decide(&app, event).await;
+        }
+    })
+    .await;
+    let mut token_cell = current.clone();
+    let refresh_requests = {
+        let before = server_counters(&mut counters).await;
+        for _ in 0..200 {
+            token_cell = app.refresh(&token_cell).await.unwrap().refresh_token;
+        }
+        let after = server_counters(&mut counters).await;
+        json!({
+            "round_trips": (after["reads"] - before["reads"] - 1) as f64 / 200.0,
+            "commands": after.iter().filter_map(|(k, v)| {
+                let d = v - before.get(k).copied().unwrap_or(0);
+                let d = if k.starts_with("info") { d.saturating_sub(2) } else { d };
+                (k != "reads" && d > 0).then(|| (k.clone(), json!(d as f64 / 200.0)))
+            }).collect::<Map<_, _>>(),
+        })
+    };
+    let login_requests = requests_per_op(&mut counters, 10, || {
+        let app = Arc::clone(&app);
+        let client = client.clone();
+        async move {
+            app.login(login_input(), &client).await.unwrap();
+        }
+    })
+    .await;
+
+    figures.insert("authorizer_decision".into(), decision.json());
+    figures.insert("authorizer_floor".into(), floor.json());
+    figures.insert("verify".into(), verify.json());
+    figures.insert("jsonwebtoken_decode".into(), bare_decode.json());
+    figures.insert("refresh".into(), refresh.json());
+    figures.insert("login".into(), login.json());
+    figures.insert(
+        "requests".into(),
+        json!({
+            "authorizer": authorizer_requests,
+            "refresh": refresh_requests,
+            "login": login_requests,
+        }),
+    );
+
+    // Cold starts of the real binaries, when `make bench` built them.
+    if let Some(dir) = env("PASSPORT_BENCH_BIN_DIR") {
+        let starts: usize = env("BENCH_COLD_STARTS")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20);
+        let mut cold = Map::new();
+        let with_redis = [
+            ("SIGNING_SECRET", TEST_SIGNING_KEY),
+            ("REDIS_URL", redis_url.as_str()),
+        ];
+        for f in [
+            "authorizer",
+            "login",
+            "refresh",
+            "logout",
+            "sessions",
+            "accounts",
+        ] {
+            eprintln!("measuring: cold start of {f} ({starts} starts)");
+            let bin = PathBuf::from(&dir).join(f);
+            let s = cold_start::measure(&bin, &with_redis, starts)
+                .await
+                .unwrap();
+            cold.insert(f.to_string(), s.json());
+        }
+        // What init costs without the Redis connection (the in-memory store), for the breakdown.
+        let bin = PathBuf::from(&dir).join("authorizer");
+        let s = cold_start::measure(&bin, &[("SIGNING_SECRET", TEST_SIGNING_KEY)], starts)
+            .await
+            .unwrap();
+        cold.insert("authorizer_without_redis".into(), s.json());
+        figures.insert("cold_start".into(), Value::Object(cold));
+    }
+
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // The Python baseline verifies this very token (signed with the tests' key).
+    std::fs::write(out_dir.join("token.txt"), &token).unwrap();
+    let path = out_dir.join("rust.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&Value::Object(figures)).unwrap(),
+    )
+    .unwrap();
+    eprintln!("wrote {}", path.display());
+}

@@ -1,0 +1,93 @@
+//! Per-operation timing: every call timed on its own, summarised as median, p99 and mean.
+
+use serde_json::{Value, json};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// A timing summary in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// Median.
+    pub median_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Mean.
+    pub mean_us: f64,
+    /// Samples.
+    pub samples: usize,
+}
+
+impl Stats {
+    /// Summarises `samples` (any order).
+    pub fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let n = samples.len().max(1);
+        let at = |p: f64| {
+            let i = ((n as f64 - 1.0) * p).round() as usize;
+            samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        };
+        let total: f64 = samples.iter().map(Duration::as_secs_f64).sum();
+        Self {
+            median_us: at(0.5),
+            p99_us: at(0.99),
+            mean_us: total * 1e6 / n as f64,
+            samples: samples.len(),
+        }
+    }
+
+    /// As JSON.
+    pub fn json(&self) -> Value {
+        json!({
+            "median_us": self.median_us,
+            "p99_us": self.p99_us,
+            "mean_us": self.mean_us,
+            "samples": self.samples,
+        })
+    }
+}
+
+/// Times `op` `iters` times after `warmup` untimed calls.
+pub async fn time_async<F, Fut>(warmup: usize, iters: usize, mut op: F) -> Stats
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for _ in 0..warmup {
+        op().await;
+    }
+    let mut samples = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let started = Instant::now();
+        op().await;
+        samples.push(started.elapsed());
+    }
+    Stats::of(samples)
+}
+
+/// Times a synchronous `op` likewise.
+pub fn time_sync(warmup: usize, iters: usize, mut op: impl FnMut()) -> Stats {
+    for _ in 0..warmup {
+        op();
+    }
+    let mut samples = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let started = Instant::now();
+        op();
+        samples.push(started.elapsed());
+    }
+    Stats::of(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_known_samples() {
+        let s = Stats::of((1..=100).rev().map(Duration::from_micros).collect());
+        assert_eq!(s.median_us.round(), 51.0);
+        assert_eq!(s.p99_us.round(), 99.0);
+        assert_eq!(s.mean_us.round(), 51.0);
+        assert_eq!(s.samples, 100);
+    }
+}
