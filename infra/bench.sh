@@ -41,12 +41,14 @@ start_private_redis
 redis_url="redis://127.0.0.1:$redis_port"
 
 step "building with the perf profile (functions, local-api, harness)"
-# One invocation over the whole workspace, so the harness run below reuses every artefact.
-cargo build --locked --profile perf --workspace --bins --benches
+# The packages the run needs, in one invocation; the harness run below names the same set, so
+# it reuses every artefact.
+packages=(-p authorizer -p login -p refresh -p logout -p sessions -p accounts -p local-api -p passport-bench)
+cargo build --locked --profile perf "${packages[@]}" --bins --benches
 
 step "Rust harness: authorizer, verification, refresh, login, round trips, cold starts"
 PASSPORT_BENCH_REDIS_URL=$redis_url PASSPORT_BENCH_OUT=$out PASSPORT_BENCH_BIN_DIR=$root/target/perf \
-  BENCH_SCALE=${BENCH_SCALE:-1} cargo bench --locked --profile perf --workspace --bench passport
+  BENCH_SCALE=${BENCH_SCALE:-1} cargo bench --locked --profile perf "${packages[@]}" --bench passport
 
 step "Python baselines: PyJWT verify, the redis-py refresh flow"
 "$venv_bin/python" infra/bench_baselines.py --redis-url "$redis_url/1" \
