@@ -190,22 +190,16 @@ async fn main() {
         }
     })
     .await;
-    let mut token_cell = current.clone();
-    let refresh_requests = {
-        let before = server_counters(&mut counters).await;
-        for _ in 0..200 {
-            token_cell = app.refresh(&token_cell).await.unwrap().refresh_token;
+    // Each refresh presents the token the previous one returned.
+    let chained = Arc::new(tokio::sync::Mutex::new(current.clone()));
+    let refresh_requests = requests_per_op(&mut counters, 200, || {
+        let (app, chained) = (Arc::clone(&app), Arc::clone(&chained));
+        async move {
+            let mut token = chained.lock().await;
+            *token = app.refresh(&token).await.unwrap().refresh_token;
         }
-        let after = server_counters(&mut counters).await;
-        json!({
-            "round_trips": (after["reads"] - before["reads"] - 1) as f64 / 200.0,
-            "commands": after.iter().filter_map(|(k, v)| {
-                let d = v - before.get(k).copied().unwrap_or(0);
-                let d = if k.starts_with("info") { d.saturating_sub(2) } else { d };
-                (k != "reads" && d > 0).then(|| (k.clone(), json!(d as f64 / 200.0)))
-            }).collect::<Map<_, _>>(),
-        })
-    };
+    })
+    .await;
     let login_requests = requests_per_op(&mut counters, 10, || {
         let app = Arc::clone(&app);
         let client = client.clone();
