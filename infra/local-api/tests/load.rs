@@ -257,15 +257,19 @@ fn report(r: &Record, clients: usize, rounds: usize, wall: Duration) -> String {
     out
 }
 
-/// Every session-side key has a TTL; only the directory (account hash, email index) has none.
-async fn keys_without_ttl(redis: &mut RedisConnection) -> Vec<String> {
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("pp:*")
+/// The keys matching `pattern`.
+async fn keys(redis: &mut RedisConnection, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(pattern)
         .query_async(redis)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Every session-side key has a TTL; only the directory (account hash, email index) has none.
+async fn keys_without_ttl(redis: &mut RedisConnection) -> Vec<String> {
     let mut missing = Vec::new();
-    for key in keys {
+    for key in keys(redis, "pp:*").await {
         let ttl: i64 = redis::cmd("TTL")
             .arg(&key)
             .query_async(redis)
@@ -281,13 +285,8 @@ async fn keys_without_ttl(redis: &mut RedisConnection) -> Vec<String> {
 
 /// Members of the account session sets whose session key is gone.
 async fn dead_set_members(redis: &mut RedisConnection) -> Vec<String> {
-    let sets: Vec<String> = redis::cmd("KEYS")
-        .arg("pp:*:sessions")
-        .query_async(redis)
-        .await
-        .unwrap();
     let mut dead = Vec::new();
-    for set in sets {
+    for set in keys(redis, "pp:*:sessions").await {
         let members: Vec<String> = redis::cmd("ZRANGE")
             .arg(&set)
             .arg(0)
@@ -417,11 +416,7 @@ async fn concurrent_clients_keep_every_invariant() {
     for key in dead_set_members(&mut redis).await {
         load.violation(format!("an account set still lists {key} after it expired"));
     }
-    let leftover: Vec<String> = redis::cmd("KEYS")
-        .arg("pp:*:s:*")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let leftover = keys(&mut redis, "pp:*:s:*").await;
     if !leftover.is_empty() {
         load.violation(format!("{} sessions outlived their expiry", leftover.len()));
     }
