@@ -89,7 +89,7 @@ def main():
     r = invoke("authorizer", "authorizer-rest-request-deny", {"ACCESS_TOKEN": a["access_token"]})
     check("authorizer REST REQUEST deny", r["policyDocument"]["Statement"][0]["Effect"] == "Deny", r)
 
-    status, body, _ = http("sessions", "me", ids)
+    status, body, _ = http("sessions", "sessions-me", ids)
     check("me", status == 200 and body["email"] == "ada@example.com", (status, body))
     status, body, _ = http("sessions", "sessions-list", ids)
     check("sessions list", status == 200 and len(body["sessions"]) == 2

@@ -5,7 +5,8 @@
 
 use http::{HeaderName, HeaderValue, Method, Request};
 use libfuzzer_sys::fuzz_target;
-use passport::http::{parse_login, parse_logout, parse_refresh, route, status_and_code};
+use passport::error::table;
+use passport::http::{parse_login, parse_logout, parse_refresh, route};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
@@ -39,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         _ => parse_logout(&req).err(),
     };
     if let Some(err) = refused {
-        let (status, _) = status_and_code(&err);
+        let status = table::api_error(&err).status;
         assert!(
             status.is_client_error(),
             "{status} for a client's input: {err}"

@@ -26,28 +26,38 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cGFzc3BvcnQtZHVtbXktc2F
 
 static VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
 
-/// An email or password that breaks the rules.
+/// An email or password that breaks the rules. Each message names the rule broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
-    /// Not an email address we accept.
-    #[error("email must be an address of at most {MAX_EMAIL_CHARS} characters")]
-    Email,
+    /// Longer than [`MAX_EMAIL_CHARS`] once trimmed.
+    #[error("email must be at most {MAX_EMAIL_CHARS} characters")]
+    EmailTooLong,
+    /// Not one `text@domain` address, or with white space or control characters inside.
+    #[error(
+        "email must be one address, text@domain, with no white space or control characters inside"
+    )]
+    EmailForm,
     /// Password too short or too long.
     #[error("password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")]
     Password,
 }
 
-/// Trims and lower-cases an email and checks its shape; `Err` if it is not one we accept.
+/// Trims and lower-cases an email and checks its shape; `Err` if it is not one we accept. The
+/// length is counted before lower-casing (which can lengthen a string), as `openapi.yaml`'s
+/// `maxLength` counts it.
 pub fn normalize_email(raw: &str) -> Result<String, InputError> {
-    let email = raw.trim().to_lowercase();
-    let shape_ok = email.chars().count() <= MAX_EMAIL_CHARS
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > MAX_EMAIL_CHARS {
+        return Err(InputError::EmailTooLong);
+    }
+    let email = trimmed.to_lowercase();
+    let shape_ok = !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((local, domain))
             if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
     if shape_ok {
         Ok(email)
     } else {
-        Err(InputError::Email)
+        Err(InputError::EmailForm)
     }
 }
 
@@ -114,10 +124,20 @@ mod tests {
             "ada@",
             "a b@c.d",
             "a@b@c",
-            &format!("{}@x.y", "a".repeat(260)),
+            "\u{9f}abc@example.com",
+            "abc@exa\u{85}mple.com",
         ] {
-            assert_eq!(normalize_email(bad), Err(InputError::Email), "{bad:?}");
+            assert_eq!(normalize_email(bad), Err(InputError::EmailForm), "{bad:?}");
         }
+        let long = format!("{}@x.y", "a".repeat(260));
+        assert_eq!(normalize_email(&long), Err(InputError::EmailTooLong));
+        // 254 characters that lower-casing lengthens are still within the limit.
+        let dotted = format!("{}@x.y", "\u{130}".repeat(250));
+        assert!(normalize_email(&dotted).is_ok());
+        assert!(
+            InputError::EmailForm.to_string().contains("control"),
+            "the message names the real cause"
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! invoked with IAM). A command is JSON such as `{"command": "create", "email": "…",
 //! "password": "…"}`; the answer is JSON too.
 
-use crate::accounts::{self, InputError};
+use crate::accounts;
 use crate::clock;
-use crate::error::StoreError;
+pub use crate::error::AdminError;
 use crate::ids::Id;
 use crate::service::Passport;
 use crate::store::{Account, AccountStatus};
@@ -80,53 +80,6 @@ impl std::fmt::Debug for Command {
     }
 }
 
-/// Why a command failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// Not a command we know, or missing or mistyped fields.
-    #[error("invalid command: {0}")]
-    InvalidCommand(String),
-    /// The email or password breaks the rules.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// `create` for an email that has an account.
-    #[error("an account with this email exists")]
-    AccountExists,
-    /// No account has this email (or no such session).
-    #[error("no such account")]
-    AccountNotFound,
-    /// No such session for this account.
-    #[error("no such session")]
-    SessionNotFound,
-    /// The store failed: a fault, reported to Lambda as an error.
-    #[error("store unavailable: {0}")]
-    Unavailable(#[from] StoreError),
-    /// Hashing failed.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl AdminError {
-    /// The stable code named in the answer.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AdminError::InvalidCommand(_) => "invalid_command",
-            AdminError::Input(InputError::Email) => "invalid_email",
-            AdminError::Input(InputError::Password) => "invalid_password",
-            AdminError::AccountExists => "account_exists",
-            AdminError::AccountNotFound => "account_not_found",
-            AdminError::SessionNotFound => "session_not_found",
-            AdminError::Unavailable(_) => "unavailable",
-            AdminError::Internal(_) => "internal_error",
-        }
-    }
-
-    /// The JSON answer for this error.
-    pub fn to_json(&self) -> Value {
-        json!({"ok": false, "error": self.code(), "message": self.to_string()})
-    }
-}
-
 /// Parses a command from its JSON event.
 pub fn parse(event: Value) -> Result<Command, AdminError> {
     serde_json::from_value(event).map_err(|e| AdminError::InvalidCommand(e.to_string()))
@@ -184,17 +137,7 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
                 .list_sessions(id, clock::now())
                 .await?
                 .into_iter()
-                .map(|s| {
-                    json!({
-                        "session_id": s.id.to_string(),
-                        "device": s.device,
-                        "user_agent": s.user_agent,
-                        "ip": s.ip,
-                        "created_at": clock::rfc3339(s.created_at),
-                        "last_used_at": clock::rfc3339(s.last_used_at),
-                        "expires_at": clock::rfc3339(s.expires_at),
-                    })
-                })
+                .map(|s| s.to_json())
                 .collect();
             Ok(json!({"ok": true, "sessions": sessions}))
         }

@@ -87,25 +87,42 @@ pub struct Config {
     pub login_ip_max_failures: u64,
 }
 
+/// Every variable [`Config`] reads, with its default as it would be written in the environment
+/// (`None`: unset). The one place defaults live: [`Config::default`] parses these, and a test
+/// holds `template.yaml`'s parameters and README's configuration table to them.
+pub const VARIABLES: &[(&str, Option<&str>)] = &[
+    ("REDIS_URL", None),
+    ("REDIS_CLUSTER", Some("false")),
+    ("REDIS_CONNECT_TIMEOUT_MS", Some("1000")),
+    ("REDIS_RESPONSE_TIMEOUT_MS", Some("1000")),
+    ("SIGNING_SECRET_ARN", None),
+    ("SIGNING_KEY_CACHE_SECONDS", Some("300")),
+    ("SIGNING_SECRET", None),
+    ("ACCESS_TOKEN_TTL_SECONDS", Some("900")),
+    ("REFRESH_TOKEN_TTL_SECONDS", Some("2592000")),
+    ("SESSION_MAX_AGE_SECONDS", Some("7776000")),
+    ("REFRESH_REUSE_GRACE_SECONDS", Some("10")),
+    ("TOKEN_ISSUER", Some("passport")),
+    ("TOKEN_AUDIENCE", None),
+    ("LOGIN_MAX_FAILURES", Some("5")),
+    ("LOGIN_LOCKOUT_SECONDS", Some("900")),
+    ("LOGIN_IP_MAX_FAILURES", Some("50")),
+];
+
+fn default_of(name: &str) -> Option<String> {
+    VARIABLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, d)| d.map(str::to_string))
+}
+
 impl Default for Config {
+    /// The configuration of an empty environment: [`VARIABLES`]' defaults.
     fn default() -> Self {
-        Self {
-            redis_url: None,
-            redis_cluster: false,
-            redis_connect_timeout: Duration::from_millis(1000),
-            redis_response_timeout: Duration::from_millis(1000),
-            signing_secret: None,
-            signing_secret_arn: None,
-            signing_key_cache: Duration::from_secs(300),
-            access_token_ttl: 900,
-            refresh_token_ttl: 2_592_000,
-            session_max_age: 7_776_000,
-            refresh_reuse_grace: 10,
-            token_issuer: "passport".into(),
-            token_audience: None,
-            login_max_failures: 5,
-            login_lockout_seconds: 900,
-            login_ip_max_failures: 50,
+        match Self::from_lookup(|_| None) {
+            Ok(c) => c,
+            // The defaults are constants that a unit test parses: this cannot happen.
+            Err(e) => unreachable!("the defaults in VARIABLES do not parse: {e}"),
         }
     }
 }
@@ -116,11 +133,18 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads configuration through `lookup` (the environment, or a map in tests).
-    /// Empty values count as unset.
+    /// Reads configuration through `lookup` (the environment, or a map in tests). Empty values
+    /// count as unset; an unset variable takes its default from [`VARIABLES`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let d = Self::default();
+        let get = |name: &str| {
+            debug_assert!(
+                VARIABLES.iter().any(|(n, _)| *n == name),
+                "{name} not in VARIABLES"
+            );
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| default_of(name))
+        };
         let cfg = Self {
             redis_url: match get("REDIS_URL") {
                 Some(url)
@@ -139,16 +163,14 @@ impl Config {
                 }
                 None => None,
             },
-            redis_cluster: flag(&get, "REDIS_CLUSTER", d.redis_cluster)?,
-            redis_connect_timeout: Duration::from_millis(number(
+            redis_cluster: flag(&get, "REDIS_CLUSTER")?,
+            redis_connect_timeout: Duration::from_millis(positive(
                 &get,
                 "REDIS_CONNECT_TIMEOUT_MS",
-                d.redis_connect_timeout.as_millis() as u64,
             )?),
-            redis_response_timeout: Duration::from_millis(number(
+            redis_response_timeout: Duration::from_millis(positive(
                 &get,
                 "REDIS_RESPONSE_TIMEOUT_MS",
-                d.redis_response_timeout.as_millis() as u64,
             )?),
             signing_secret: match get("SIGNING_SECRET") {
                 Some(s) if s.len() < MIN_KEY_BYTES => {
@@ -164,28 +186,17 @@ impl Config {
                 None => None,
             },
             signing_secret_arn: get("SIGNING_SECRET_ARN"),
-            signing_key_cache: Duration::from_secs(seconds(
-                &get,
-                "SIGNING_KEY_CACHE_SECONDS",
-                d.signing_key_cache.as_secs() as i64,
-            )? as u64),
-            access_token_ttl: seconds(&get, "ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl)?,
-            refresh_token_ttl: seconds(&get, "REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl)?,
-            session_max_age: seconds(&get, "SESSION_MAX_AGE_SECONDS", d.session_max_age)?,
-            refresh_reuse_grace: match get("REFRESH_REUSE_GRACE_SECONDS") {
-                // Zero is allowed: it turns the grace window off.
-                Some(_) => number(&get, "REFRESH_REUSE_GRACE_SECONDS", 0)? as i64,
-                None => d.refresh_reuse_grace,
-            },
-            token_issuer: get("TOKEN_ISSUER").unwrap_or(d.token_issuer),
+            signing_key_cache: Duration::from_secs(positive(&get, "SIGNING_KEY_CACHE_SECONDS")?),
+            access_token_ttl: seconds(&get, "ACCESS_TOKEN_TTL_SECONDS")?,
+            refresh_token_ttl: seconds(&get, "REFRESH_TOKEN_TTL_SECONDS")?,
+            session_max_age: seconds(&get, "SESSION_MAX_AGE_SECONDS")?,
+            // Zero is allowed: it turns the grace window off.
+            refresh_reuse_grace: number(&get, "REFRESH_REUSE_GRACE_SECONDS")? as i64,
+            token_issuer: get("TOKEN_ISSUER").unwrap_or_default(),
             token_audience: get("TOKEN_AUDIENCE"),
-            login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", d.login_max_failures)?,
-            login_lockout_seconds: seconds(&get, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds)?,
-            login_ip_max_failures: positive(
-                &get,
-                "LOGIN_IP_MAX_FAILURES",
-                d.login_ip_max_failures,
-            )?,
+            login_max_failures: positive(&get, "LOGIN_MAX_FAILURES")?,
+            login_lockout_seconds: seconds(&get, "LOGIN_LOCKOUT_SECONDS")?,
+            login_ip_max_failures: positive(&get, "LOGIN_IP_MAX_FAILURES")?,
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(
@@ -205,52 +216,33 @@ impl Config {
 
 const MAX_SECONDS: u64 = 10 * 365 * 86_400;
 
-fn flag(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
     match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None => Ok(default),
+        None | Some("false" | "0" | "no") => Ok(false),
         Some("true" | "1" | "yes") => Ok(true),
-        Some("false" | "0" | "no") => Ok(false),
         Some(_) => Err(invalid(name, "must be true or false")),
     }
 }
 
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n <= MAX_SECONDS)
-            .ok_or_else(|| invalid(name, format!("must be a whole number up to {MAX_SECONDS}"))),
-    }
+fn number(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<u64, ConfigError> {
+    get(name)
+        .unwrap_or_default()
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= MAX_SECONDS)
+        .ok_or_else(|| invalid(name, format!("must be a whole number up to {MAX_SECONDS}")))
 }
 
-fn positive(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match number(get, name, default)? {
+fn positive(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<u64, ConfigError> {
+    match number(get, name)? {
         0 => Err(invalid(name, "must be greater than zero")),
         n => Ok(n),
     }
 }
 
-fn seconds(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: i64,
-) -> Result<i64, ConfigError> {
-    positive(get, name, default as u64).map(|n| n as i64)
+fn seconds(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<i64, ConfigError> {
+    positive(get, name).map(|n| n as i64)
 }
 
 #[cfg(test)]
@@ -264,6 +256,33 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn every_default_parses_and_every_variable_is_listed_once() {
+        let _ = Config::default();
+        let mut names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), VARIABLES.len());
+        // An unknown name would read nothing: every read goes through the table.
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|n| {
+            read.borrow_mut().push(n.to_string());
+            None
+        });
+        for n in read.borrow().iter() {
+            assert!(
+                names.contains(&n.as_str()),
+                "{n} is read but not in VARIABLES"
+            );
+        }
+        for n in &names {
+            assert!(
+                read.borrow().iter().any(|r| r == n),
+                "{n} is in VARIABLES, never read"
+            );
+        }
     }
 
     #[test]

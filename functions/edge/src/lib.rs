@@ -7,7 +7,7 @@ pub mod authorizer;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{Route, handle, no_route, route};
+use passport::http::{handle, no_route, route};
 use passport::ids::Id;
 use passport::service::Caller;
 use passport::{Config, Passport};
@@ -21,26 +21,24 @@ pub async fn init() -> Result<Arc<Passport>, lambda_http::Error> {
     Ok(Arc::new(Passport::from_config(config).await?))
 }
 
-/// Runs a function that serves the routes `serves` accepts.
-pub async fn run(serves: fn(&Route) -> bool) -> Result<(), lambda_http::Error> {
+/// Runs the function `function` (its package name): it serves the routes that the route table
+/// (`passport::http::ROUTES`) gives it.
+pub async fn run(function: &'static str) -> Result<(), lambda_http::Error> {
     let app = init().await?;
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(handle_event(&app, req, serves).await) }
+        async move { Ok::<_, std::convert::Infallible>(handle_event(&app, req, function).await) }
     }))
     .await
 }
 
-/// Answers one API Gateway request; a route this function does not serve is a 404.
-pub async fn handle_event(
-    app: &Passport,
-    req: Request,
-    serves: fn(&Route) -> bool,
-) -> Response<String> {
+/// Answers one API Gateway request for `function`; a route the table gives another function is a
+/// 404.
+pub async fn handle_event(app: &Passport, req: Request, function: &str) -> Response<String> {
     let ctx = req.request_context_ref();
     let path = api_path(ctx, req.uri().path());
     let found = match route(req.method(), path) {
-        Ok(r) if serves(&r) => r,
+        Ok(r) if r.spec.function == function => r,
         Ok(_) => return no_route(passport::http::NoRoute::NotFound),
         Err(e) => return no_route(e),
     };

@@ -9,26 +9,11 @@ use aws_lambda_events::apigw::{
 };
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
-/// CloudFormation tags (`!Ref`, `!Sub`, …) are read as their inner value.
-fn untag(v: Value) -> Value {
-    match v {
-        Value::Tagged(t) => untag(t.value),
-        Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
-        Value::Sequence(s) => Value::Sequence(s.into_iter().map(untag).collect()),
-        other => other,
-    }
-}
-
-fn template() -> Value {
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    untag(serde_yaml::from_str(&text).unwrap())
-}
+use common::{root, template};
+use passport::http::{Guard, ROUTES};
 
 /// Function binaries: the packages under functions/ that build a binary.
 fn binaries() -> BTreeSet<String> {
@@ -40,8 +25,18 @@ fn binaries() -> BTreeSet<String> {
         .collect()
 }
 
-/// Template functions: Binary name → ("METHOD /path" routes).
-fn template_functions() -> BTreeMap<String, BTreeSet<String>> {
+/// One `HttpApi` event of a template function.
+struct Wired {
+    /// The function's `Binary`.
+    binary: String,
+    /// `"METHOD /path"`.
+    key: String,
+    /// `Auth: {Authorizer: NONE}`: API Gateway runs no authorizer.
+    open: bool,
+}
+
+/// Template functions: Binary name → its HTTP API events.
+fn template_functions() -> BTreeMap<String, Vec<Wired>> {
     let t = template();
     let mut out = BTreeMap::new();
     for (_, res) in t["Resources"].as_mapping().unwrap() {
@@ -56,16 +51,20 @@ fn template_functions() -> BTreeMap<String, BTreeSet<String>> {
             .as_str()
             .expect("every function names its Binary")
             .to_string();
-        let mut routes = BTreeSet::new();
+        let mut routes = Vec::new();
         if let Some(events) = res["Properties"]["Events"].as_mapping() {
             for (_, ev) in events {
                 assert_eq!(ev["Type"].as_str(), Some("HttpApi"));
                 let p = &ev["Properties"];
-                routes.insert(format!(
-                    "{} {}",
-                    p["Method"].as_str().unwrap().to_uppercase(),
-                    p["Path"].as_str().unwrap()
-                ));
+                routes.push(Wired {
+                    binary: binary.clone(),
+                    key: format!(
+                        "{} {}",
+                        p["Method"].as_str().unwrap().to_uppercase(),
+                        p["Path"].as_str().unwrap()
+                    ),
+                    open: p["Auth"]["Authorizer"].as_str() == Some("NONE"),
+                });
             }
         }
         assert!(
@@ -80,81 +79,57 @@ fn template_functions() -> BTreeMap<String, BTreeSet<String>> {
 fn every_binary_has_its_function_and_no_more() {
     let template: BTreeSet<String> = template_functions().into_keys().collect();
     assert_eq!(template, binaries());
-}
-
-#[test]
-fn every_route_of_the_contract_is_wired_once() {
-    let functions = template_functions();
-    let wired: Vec<String> = functions.values().flatten().cloned().collect();
-    let contract: BTreeSet<String> = passport::http::ROUTES
-        .iter()
-        .map(|(m, p)| format!("{m} {p}"))
-        .collect();
-    assert_eq!(
-        wired.len(),
-        contract.len(),
-        "a route is wired twice: {wired:?}"
-    );
-    assert_eq!(wired.into_iter().collect::<BTreeSet<_>>(), contract);
-    // And each to the function whose binary serves it.
-    let expect = [
-        ("login", vec!["POST /login"]),
-        ("refresh", vec!["POST /refresh-token"]),
-        ("logout", vec!["POST /logout"]),
-        (
-            "sessions",
-            vec!["GET /sessions", "DELETE /sessions/{id}", "GET /me"],
-        ),
-        ("authorizer", vec![]),
-        ("accounts", vec![]),
-    ];
-    for (binary, routes) in expect {
-        let want: BTreeSet<String> = routes.into_iter().map(str::to_string).collect();
-        assert_eq!(functions[binary], want, "{binary}");
+    for r in ROUTES {
+        assert!(
+            binaries().contains(r.function),
+            "{}: the route table names function `{}`, which has no package under functions/",
+            r.key(),
+            r.function
+        );
     }
 }
 
+/// Every row of the route table is wired once in `template.yaml`, to the function the table
+/// names, behind the authorizer exactly when the table says so; and the template wires nothing
+/// the table lacks.
 #[test]
-fn openapi_template_and_local_api_serve_the_same_routes() {
-    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
-    let spec: Value = serde_yaml::from_str(&text).unwrap();
-    let mut documented = BTreeSet::new();
-    for (path, item) in spec["paths"].as_mapping().unwrap() {
-        for (method, _) in item.as_mapping().unwrap() {
-            let method = method.as_str().unwrap().to_uppercase();
-            documented.insert(format!("{method} {}", path.as_str().unwrap()));
-        }
-    }
-    // local-api and the functions route with passport::http::route, which serves ROUTES
-    // (checked in shared/src/http.rs).
-    let served: BTreeSet<String> = passport::http::ROUTES
-        .iter()
-        .map(|(m, p)| format!("{m} {p}"))
-        .collect();
-    let wired: BTreeSet<String> = template_functions().into_values().flatten().collect();
-    assert_eq!(documented, served, "openapi.yaml vs local-api");
-    assert_eq!(wired, served, "template.yaml vs local-api");
-}
-
-#[test]
-fn only_login_refresh_and_logout_skip_the_authorizer() {
-    let t = template();
-    let mut open = BTreeSet::new();
-    for (_, res) in t["Resources"].as_mapping().unwrap() {
-        for (_, ev) in res["Properties"]["Events"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-        {
-            if ev["Properties"]["Auth"]["Authorizer"].as_str() == Some("NONE") {
-                open.insert(ev["Properties"]["Path"].as_str().unwrap().to_string());
+fn template_wires_exactly_the_route_table() {
+    let wired: Vec<Wired> = template_functions().into_values().flatten().collect();
+    for r in ROUTES {
+        let found: Vec<&Wired> = wired.iter().filter(|w| w.key == r.key()).collect();
+        match found.as_slice() {
+            [] => panic!(
+                "{}: in the route table, missing from template.yaml",
+                r.key()
+            ),
+            [w] => {
+                assert_eq!(
+                    w.binary,
+                    r.function,
+                    "{}: template.yaml wires it to `{}`, the route table to `{}`",
+                    r.key(),
+                    w.binary,
+                    r.function
+                );
+                assert_eq!(
+                    w.open,
+                    r.guard == Guard::Open,
+                    "{}: template.yaml's Auth disagrees with the route table's {:?}",
+                    r.key(),
+                    r.guard
+                );
             }
+            _ => panic!("{}: wired {} times in template.yaml", r.key(), found.len()),
         }
     }
-    let want: BTreeSet<String> = ["/login", "/refresh-token", "/logout"]
-        .map(String::from)
-        .into();
-    assert_eq!(open, want);
+    for w in &wired {
+        assert!(
+            ROUTES.iter().any(|r| r.key() == w.key),
+            "{}: in template.yaml, missing from the route table",
+            w.key
+        );
+    }
+    let t = template();
     let auth = &t["Resources"]["HttpApi"]["Properties"]["Auth"];
     assert_eq!(
         auth["DefaultAuthorizer"].as_str(),
@@ -166,6 +141,52 @@ fn only_login_refresh_and_logout_skip_the_authorizer() {
         Some("2.0")
     );
     assert_eq!(authorizer["EnableSimpleResponses"].as_bool(), Some(true));
+}
+
+/// `openapi.yaml` documents every row under its path, method and operationId, with the bearer
+/// scheme alone exactly on the routes behind the authorizer; and documents nothing else.
+#[test]
+fn openapi_documents_exactly_the_route_table() {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let spec: Value = serde_yaml::from_str(&text).unwrap();
+    let mut documented = BTreeMap::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, op) in item.as_mapping().unwrap() {
+            let key = format!(
+                "{} {}",
+                method.as_str().unwrap().to_uppercase(),
+                path.as_str().unwrap()
+            );
+            documented.insert(key, op.clone());
+        }
+    }
+    for r in ROUTES {
+        let op = documented.get(&r.key()).unwrap_or_else(|| {
+            panic!("{}: in the route table, missing from openapi.yaml", r.key())
+        });
+        assert_eq!(
+            op["operationId"].as_str(),
+            Some(r.operation_id),
+            "{}: operationId",
+            r.key()
+        );
+        let bearer_only = op["security"]
+            .as_sequence()
+            .is_some_and(|s| s.len() == 1 && s[0]["bearer"].is_sequence());
+        assert_eq!(
+            bearer_only,
+            r.guard == Guard::Authorizer,
+            "{}: openapi.yaml's security disagrees with the route table's {:?}",
+            r.key(),
+            r.guard
+        );
+    }
+    for key in documented.keys() {
+        assert!(
+            ROUTES.iter().any(|r| &r.key() == key),
+            "{key}: in openapi.yaml, missing from the route table"
+        );
+    }
 }
 
 fn events() -> Vec<(String, String)> {
@@ -186,6 +207,7 @@ fn events() -> Vec<(String, String)> {
 fn every_event_parses_as_its_functions_event_type() {
     let functions = template_functions();
     let mut covered = BTreeSet::new();
+    let mut routes_with_events = BTreeSet::new();
     for (name, text) in events() {
         let json: serde_json::Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -210,17 +232,24 @@ fn every_event_parses_as_its_functions_event_type() {
             let event: ApiGatewayV2httpRequest =
                 serde_json::from_value(json).unwrap_or_else(|e| panic!("{name}: {e}"));
             let route = event.route_key.unwrap_or_default();
-            let (binary, _) = functions
-                .iter()
-                .find(|(_, routes)| routes.contains(&route))
-                .unwrap_or_else(|| panic!("{name}: route {route} is not wired"));
-            assert!(
-                name.starts_with(binary.as_str()) || (binary == "sessions" && name == "me"),
-                "{name} is for {binary}"
-            );
+            let binary = &functions
+                .values()
+                .flatten()
+                .find(|w| w.key == route)
+                .unwrap_or_else(|| panic!("{name}: route {route} is not wired"))
+                .binary;
+            assert!(name.starts_with(binary.as_str()), "{name} is for {binary}");
+            routes_with_events.insert(route);
             lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             covered.insert(binary.clone());
         }
     }
     assert_eq!(covered, binaries(), "a function has no sample event");
+    for r in ROUTES {
+        assert!(
+            routes_with_events.contains(&r.key()),
+            "{}: no sample event in events/ has this routeKey",
+            r.key()
+        );
+    }
 }

@@ -1,14 +1,12 @@
-//! `login`: the Lambda function behind `POST /login`.
+//! `login`: the Lambda function that logs users in (its routes: `function: "login"` in
+//! `passport::http::ROUTES`).
 
-use passport::http::Route;
-
-fn serves(route: &Route) -> bool {
-    matches!(route, Route::Login)
-}
+/// This function's name in the route table.
+const FUNCTION: &str = env!("CARGO_PKG_NAME");
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    passport_lambda::run(serves).await
+    passport_lambda::run(FUNCTION).await
 }
 
 #[cfg(test)]
@@ -22,7 +20,7 @@ mod tests {
         let app = memory_app();
         create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
         let req = lambda_http::request::from_str(&event(name, &[])).unwrap();
-        let resp = handle_event(&app, req, serves).await;
+        let resp = handle_event(&app, req, FUNCTION).await;
         let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
         (resp.status().as_u16(), body, resp.headers().clone())
     }
@@ -66,9 +64,14 @@ mod tests {
     #[tokio::test]
     async fn other_routes_are_not_served() {
         let app = memory_app();
-        let req =
-            lambda_http::request::from_str(&event("me", &[("USER_ID", "x"), ("SESSION_ID", "y")]))
-                .unwrap();
-        assert_eq!(handle_event(&app, req, serves).await.status().as_u16(), 404);
+        let req = lambda_http::request::from_str(&event(
+            "sessions-me",
+            &[("USER_ID", "x"), ("SESSION_ID", "y")],
+        ))
+        .unwrap();
+        assert_eq!(
+            handle_event(&app, req, FUNCTION).await.status().as_u16(),
+            404
+        );
     }
 }

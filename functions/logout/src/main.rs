@@ -1,14 +1,12 @@
-//! `logout`: the Lambda function behind `POST /logout`.
+//! `logout`: the Lambda function that ends sessions (its routes: `function: "logout"` in
+//! `passport::http::ROUTES`).
 
-use passport::http::Route;
-
-fn serves(route: &Route) -> bool {
-    matches!(route, Route::Logout)
-}
+/// This function's name in the route table.
+const FUNCTION: &str = env!("CARGO_PKG_NAME");
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    passport_lambda::run(serves).await
+    passport_lambda::run(FUNCTION).await
 }
 
 #[cfg(test)]
@@ -24,19 +22,22 @@ mod tests {
         assert!(app.authorize(Some(&bearer)).await.is_ok());
         let text = event("logout-bearer", &[("ACCESS_TOKEN", &pair.access_token)]);
         let req = lambda_http::request::from_str(&text).unwrap();
-        let resp = handle_event(&app, req, serves).await;
+        let resp = handle_event(&app, req, FUNCTION).await;
         assert_eq!(resp.status().as_u16(), 204, "{}", resp.body());
         assert!(app.authorize(Some(&bearer)).await.is_err());
         // Idempotent: the same request again is still a 204.
         let req = lambda_http::request::from_str(&text).unwrap();
-        assert_eq!(handle_event(&app, req, serves).await.status().as_u16(), 204);
+        assert_eq!(
+            handle_event(&app, req, FUNCTION).await.status().as_u16(),
+            204
+        );
     }
 
     #[tokio::test]
     async fn no_credential_event_is_unauthorized() {
         let app = memory_app();
         let req = lambda_http::request::from_str(&event("logout-unauthorized", &[])).unwrap();
-        let resp = handle_event(&app, req, serves).await;
+        let resp = handle_event(&app, req, FUNCTION).await;
         assert_eq!(resp.status().as_u16(), 401);
         assert!(resp.body().contains("\"unauthorized\""));
     }

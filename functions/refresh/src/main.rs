@@ -1,14 +1,12 @@
-//! `refresh`: the Lambda function behind `POST /refresh-token`.
+//! `refresh`: the Lambda function that rotates refresh tokens (its routes: `function:
+//! "refresh"` in `passport::http::ROUTES`).
 
-use passport::http::Route;
-
-fn serves(route: &Route) -> bool {
-    matches!(route, Route::Refresh)
-}
+/// This function's name in the route table.
+const FUNCTION: &str = env!("CARGO_PKG_NAME");
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    passport_lambda::run(serves).await
+    passport_lambda::run(FUNCTION).await
 }
 
 #[cfg(test)]
@@ -22,7 +20,12 @@ mod tests {
     async fn success_event_rotates_the_token() {
         let (app, pair) = logged_in_memory_app(None).await;
         let text = event("refresh-success", &[("REFRESH_TOKEN", &pair.refresh_token)]);
-        let resp = handle_event(&app, lambda_http::request::from_str(&text).unwrap(), serves).await;
+        let resp = handle_event(
+            &app,
+            lambda_http::request::from_str(&text).unwrap(),
+            FUNCTION,
+        )
+        .await;
         assert_eq!(resp.status().as_u16(), 200, "{}", resp.body());
         let body: Value = serde_json::from_str(resp.body()).unwrap();
         assert_ne!(
@@ -41,7 +44,7 @@ mod tests {
         let resp = handle_event(
             &app,
             lambda_http::request::from_str(&event("refresh-invalid", &[])).unwrap(),
-            serves,
+            FUNCTION,
         )
         .await;
         assert_eq!(resp.status().as_u16(), 401);

@@ -1,15 +1,13 @@
-//! `sessions`: the Lambda function behind `GET /sessions`, `DELETE /sessions/{id}` and `GET /me`,
-//! all behind the authorizer, whose verdict arrives in the request context.
+//! `sessions`: the Lambda function for the caller's sessions and identity (its routes:
+//! `function: "sessions"` in `passport::http::ROUTES`), all behind the authorizer, whose verdict
+//! arrives in the request context.
 
-use passport::http::Route;
-
-fn serves(route: &Route) -> bool {
-    route.needs_authorizer()
-}
+/// This function's name in the route table.
+const FUNCTION: &str = env!("CARGO_PKG_NAME");
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    passport_lambda::run(serves).await
+    passport_lambda::run(FUNCTION).await
 }
 
 #[cfg(test)]
@@ -32,7 +30,7 @@ mod tests {
 
     async fn run(app: &Passport, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
         let req = lambda_http::request::from_str(&event(name, vars)).unwrap();
-        let resp = handle_event(app, req, serves).await;
+        let resp = handle_event(app, req, FUNCTION).await;
         let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
         (resp.status().as_u16(), body)
     }
@@ -59,7 +57,12 @@ mod tests {
     async fn me_event_answers_the_identity() {
         let (app, pair, user) = logged_in().await;
         let sid = pair.session_id.to_string();
-        let (status, body) = run(&app, "me", &[("USER_ID", &user), ("SESSION_ID", &sid)]).await;
+        let (status, body) = run(
+            &app,
+            "sessions-me",
+            &[("USER_ID", &user), ("SESSION_ID", &sid)],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["email"], EVENT_EMAIL);
         assert_eq!(body["user_id"], user.as_str());

@@ -105,8 +105,17 @@ async fn run() -> Result<(), String> {
         println!("{label}: {email}  password: {password}");
     }
     println!("Routes:");
-    for (method, path) in passport::http::ROUTES {
-        println!("  {method:6} {path}");
+    for r in passport::http::ROUTES {
+        let guard = match r.guard {
+            passport::http::Guard::Open => "",
+            passport::http::Guard::Authorizer => " (bearer token, checked by the authorizer)",
+        };
+        println!(
+            "  {:6} {:16} {}{guard}",
+            r.method.as_str(),
+            r.path,
+            r.summary
+        );
     }
     let (email, password) = &accounts[0];
     let body = serde_json::json!({"email": email, "password": password}).to_string();

@@ -73,9 +73,10 @@ async fn route_request(
     peer: SocketAddr,
 ) -> Response<String> {
     if req.uri().path() == "/" && req.method() == http::Method::GET {
+        let routes: Vec<String> = passport::http::ROUTES.iter().map(|r| r.key()).collect();
         return json_response(
             StatusCode::OK,
-            &serde_json::json!({"service": "passport", "message": "Passport local API: POST /login, POST /refresh-token, POST /logout, GET /sessions, DELETE /sessions/{id}, GET /me"}),
+            &serde_json::json!({"service": "passport", "message": "Passport local API", "routes": routes}),
         );
     }
     let found = match route(req.method(), req.uri().path()) {

@@ -6,6 +6,7 @@
 //! takes `now` (Unix seconds) from the caller, so both implementations judge expiry alike.
 
 pub mod connection;
+pub mod lua;
 pub mod memory;
 pub mod redis;
 
@@ -185,6 +186,21 @@ pub struct SessionInfo {
     pub last_used_at: i64,
     /// When it ends unless refreshed.
     pub expires_at: i64,
+}
+
+impl SessionInfo {
+    /// The JSON shape of a session in answers (times in RFC 3339).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "session_id": self.id.to_string(),
+            "device": self.device,
+            "user_agent": self.user_agent,
+            "ip": self.ip,
+            "created_at": crate::clock::rfc3339(self.created_at),
+            "last_used_at": crate::clock::rfc3339(self.last_used_at),
+            "expires_at": crate::clock::rfc3339(self.expires_at),
+        })
+    }
 }
 
 /// The session store. Implementations must be atomic per method: a method either does all of

@@ -1,87 +1,21 @@
-//! The HTTP edge: routes, JSON bodies and their limits, and the one mapping from errors to
-//! status codes. Takes and returns the `http` crate's types, so a Lambda function (whose
-//! `lambda_http::Request` is an `http::Request`) and `local-api` run the same code.
+//! The HTTP layer: requests in, responses out — routing (the table in [`routes`]), JSON bodies
+//! and their limits, and answers built from the error table. Takes and returns the `http`
+//! crate's types, so a Lambda function (whose `lambda_http::Request` is an `http::Request`) and
+//! `local-api` run the same code.
+
+pub mod routes;
+
+pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};
 
 use crate::error::ApiError;
+use crate::error::table;
 use crate::service::{Caller, ClientInfo, LoginInput, Passport, TokenPair};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// The routes of the contract.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// `POST /login`
-    Login,
-    /// `POST /refresh-token`
-    Refresh,
-    /// `POST /logout`
-    Logout,
-    /// `GET /sessions`
-    ListSessions,
-    /// `DELETE /sessions/{id}`
-    RevokeSession(String),
-    /// `GET /me`
-    Me,
-}
-
-impl Route {
-    /// Whether API Gateway runs the authorizer in front of this route.
-    pub fn needs_authorizer(&self) -> bool {
-        matches!(
-            self,
-            Route::ListSessions | Route::RevokeSession(_) | Route::Me
-        )
-    }
-}
-
-/// A request that matches no route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoRoute {
-    /// No such path.
-    NotFound,
-    /// The path exists with other methods (the `Allow` list).
-    MethodNotAllowed(&'static str),
-}
-
-/// Every route of the contract as `(method, path)`, `{id}` standing for a path parameter.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/login"),
-    ("POST", "/refresh-token"),
-    ("POST", "/logout"),
-    ("GET", "/sessions"),
-    ("DELETE", "/sessions/{id}"),
-    ("GET", "/me"),
-];
-
-/// Matches a method and path against the contract.
-pub fn route(method: &Method, path: &str) -> Result<Route, NoRoute> {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
-    let (allow, found) = match path {
-        "/login" => ("POST", Route::Login),
-        "/refresh-token" => ("POST", Route::Refresh),
-        "/logout" => ("POST", Route::Logout),
-        "/sessions" => ("GET", Route::ListSessions),
-        "/me" => ("GET", Route::Me),
-        _ => match path.strip_prefix("/sessions/") {
-            Some(id) if !id.is_empty() && !id.contains('/') => {
-                ("DELETE", Route::RevokeSession(id.to_string()))
-            }
-            _ => return Err(NoRoute::NotFound),
-        },
-    };
-    if method.as_str() == allow {
-        Ok(found)
-    } else {
-        Err(NoRoute::MethodNotAllowed(allow))
-    }
-}
 
 /// The answer to a request that matched no route.
 pub fn no_route(no: NoRoute) -> Response<String> {
@@ -92,8 +26,9 @@ pub fn no_route(no: NoRoute) -> Response<String> {
                 StatusCode::METHOD_NOT_ALLOWED,
                 &json!({"error": "method_not_allowed", "message": format!("use {allow}")}),
             );
-            r.headers_mut()
-                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                r.headers_mut().insert(http::header::ALLOW, v);
+            }
             r
         }
     }
@@ -107,22 +42,20 @@ pub async fn handle<B: AsRef<[u8]>>(
     source_ip: Option<String>,
     caller: Option<Caller>,
 ) -> Response<String> {
-    let result = match route {
-        Route::Login => login(app, req, source_ip).await,
-        Route::Refresh => refresh(app, req).await,
-        Route::Logout => logout(app, req).await,
-        Route::ListSessions => match caller {
-            Some(c) => list_sessions(app, c).await,
-            None => Err(ApiError::Unauthorized),
-        },
-        Route::RevokeSession(id) => match caller {
-            Some(c) => app.revoke(c, &id).await.map(|()| no_content()),
-            None => Err(ApiError::Unauthorized),
-        },
-        Route::Me => match caller {
-            Some(c) => me(app, c).await,
-            None => Err(ApiError::Unauthorized),
-        },
+    let result = match (route.handler(), caller) {
+        (Handler::Login, _) => login(app, req, source_ip).await,
+        (Handler::Refresh, _) => refresh(app, req).await,
+        (Handler::Logout, _) => logout(app, req).await,
+        (Handler::ListSessions, Some(c)) => list_sessions(app, c).await,
+        (Handler::RevokeSession, Some(c)) => {
+            let id = route.param.as_deref().unwrap_or_default();
+            app.revoke(c, id).await.map(|()| no_content())
+        }
+        (Handler::Me, Some(c)) => me(app, c).await,
+        // A guarded route reached without the authorizer's verdict (a misconfigured route).
+        (Handler::ListSessions | Handler::RevokeSession | Handler::Me, None) => {
+            Err(ApiError::Unauthorized)
+        }
     };
     result.unwrap_or_else(|e| error_response(&e))
 }
@@ -214,16 +147,9 @@ async fn list_sessions(app: &Passport, caller: Caller) -> Result<Response<String
         .await?
         .into_iter()
         .map(|s| {
-            json!({
-                "session_id": s.id.to_string(),
-                "device": s.device,
-                "user_agent": s.user_agent,
-                "ip": s.ip,
-                "created_at": crate::clock::rfc3339(s.created_at),
-                "last_used_at": crate::clock::rfc3339(s.last_used_at),
-                "expires_at": crate::clock::rfc3339(s.expires_at),
-                "current": s.id == caller.session,
-            })
+            let mut item = s.to_json();
+            item["current"] = Value::Bool(s.id == caller.session);
+            item
         })
         .collect();
     Ok(json_response(
@@ -244,43 +170,16 @@ async fn me(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError
     ))
 }
 
-/// The status and stable code of each error: the one place this mapping lives.
-pub fn status_and_code(err: &ApiError) -> (StatusCode, &'static str) {
-    match err {
-        ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-        ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        ApiError::UnsupportedMediaType => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-        }
-        ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
-        ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
-        ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
-        ApiError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
-        ApiError::RefreshTokenReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
-        ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-        ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-        ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-        ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
-    }
-}
-
-/// The JSON error response for `err`, with `Retry-After` where the client should wait.
+/// The JSON error response for `err`, as the error table says, logged at its level.
 pub fn error_response(err: &ApiError) -> Response<String> {
-    let (status, code) = status_and_code(err);
-    match err {
-        ApiError::Unavailable(source) => tracing::error!(error = %source, "store unavailable"),
-        ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-        _ => tracing::debug!(code, "request refused"),
-    }
-    let mut r = json_response(status, &json!({"error": code, "message": err.to_string()}));
-    let retry_after = match err {
-        ApiError::TooManyAttempts { retry_after } => Some(*retry_after),
-        ApiError::Unavailable(_) => Some(1),
-        _ => None,
-    };
-    if let Some(secs) = retry_after {
-        r.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    table::log(err);
+    let spec = table::api_error(err);
+    let mut r = json_response(
+        spec.status,
+        &json!({"error": spec.code, "message": err.to_string()}),
+    );
+    if let Some(secs) = spec.retry_after {
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     r
 }
@@ -393,51 +292,6 @@ fn string_field(body: &Map<String, Value>, field: &str) -> Result<Option<String>
 mod tests {
     use super::*;
 
-    #[test]
-    fn routes_match_methods_and_paths() {
-        assert_eq!(route(&Method::POST, "/login"), Ok(Route::Login));
-        assert_eq!(route(&Method::POST, "/refresh-token/"), Ok(Route::Refresh));
-        assert_eq!(
-            route(&Method::DELETE, "/sessions/abc"),
-            Ok(Route::RevokeSession("abc".into()))
-        );
-        assert_eq!(
-            route(&Method::GET, "/login"),
-            Err(NoRoute::MethodNotAllowed("POST"))
-        );
-        assert_eq!(route(&Method::GET, "/nope"), Err(NoRoute::NotFound));
-        assert_eq!(
-            route(&Method::DELETE, "/sessions/a/b"),
-            Err(NoRoute::NotFound)
-        );
-        assert!(route(&Method::GET, "/me").unwrap().needs_authorizer());
-        assert!(!Route::Login.needs_authorizer());
-        assert_eq!(ROUTES.len(), 6);
-    }
-
-    #[test]
-    fn route_serves_exactly_the_listed_routes() {
-        let methods = [
-            Method::GET,
-            Method::POST,
-            Method::DELETE,
-            Method::PUT,
-            Method::PATCH,
-        ];
-        for (listed_method, path) in ROUTES {
-            let path = path.replace("{id}", "AAAAAAAAAAAAAAAAAAAAAA");
-            for m in &methods {
-                let served = route(m, &path).is_ok();
-                assert_eq!(served, m.as_str() == *listed_method, "{m} {path}");
-            }
-        }
-        for path in ["/", "/me/x", "/login/x", "/Login", "/sessions/a/b"] {
-            for m in &methods {
-                assert!(route(m, path).is_err(), "{m} {path}");
-            }
-        }
-    }
-
     fn req(body: &str) -> Request<Vec<u8>> {
         let mut r = Request::new(body.as_bytes().to_vec());
         r.headers_mut()
@@ -519,6 +373,16 @@ mod tests {
             (ApiError::RefreshTokenReused, 401, "refresh_token_reused"),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::NotFound, 404, "not_found"),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::Unavailable(crate::StoreError::Corrupt("x".into())),
+                503,
+                "unavailable",
+            ),
             (ApiError::Internal("x".into()), 500, "internal_error"),
         ];
         for (err, status, code) in cases {
@@ -531,5 +395,13 @@ mod tests {
         }
         let r = error_response(&ApiError::TooManyAttempts { retry_after: 7 });
         assert_eq!(r.headers()[RETRY_AFTER], "7");
+        let r = error_response(&ApiError::TooManyAttempts { retry_after: 0 });
+        assert_eq!(r.headers()[RETRY_AFTER], "1", "never Retry-After: 0");
+        let r = error_response(&ApiError::Unavailable(crate::StoreError::Corrupt(
+            "x".into(),
+        )));
+        assert_eq!(r.headers()[RETRY_AFTER], "1");
+        let r = error_response(&ApiError::Unauthorized);
+        assert!(r.headers().get(RETRY_AFTER).is_none());
     }
 }

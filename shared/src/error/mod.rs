@@ -1,5 +1,9 @@
-//! The errors of the system: what went wrong, without saying how it becomes an HTTP answer
-//! (that mapping lives once, in `http.rs`).
+//! The errors of the system: what went wrong, without saying how it becomes an answer (that
+//! mapping lives once, in [`table`]).
+
+pub mod table;
+
+use crate::accounts::InputError;
 
 /// The session store failed. It is never read as "valid": callers answer 503 or deny.
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +14,9 @@ pub enum StoreError {
     /// A record in the store does not have the shape this code writes.
     #[error("corrupt store record: {0}")]
     Corrupt(String),
+    /// A script was called with arguments it does not declare (a bug the tests catch).
+    #[error("malformed store call: {0}")]
+    Call(String),
 }
 
 /// Why a request to the HTTP API failed.
@@ -62,5 +69,43 @@ pub enum ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         ApiError::Unavailable(e)
+    }
+}
+
+/// Why an operator's command (the `accounts` function) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Not a command we know, or missing or mistyped fields.
+    #[error("invalid command: {0}")]
+    InvalidCommand(String),
+    /// The email or password breaks the rules.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// `create` for an email that has an account.
+    #[error("an account with this email exists")]
+    AccountExists,
+    /// No account has this email.
+    #[error("no such account")]
+    AccountNotFound,
+    /// No such session for this account.
+    #[error("no such session")]
+    SessionNotFound,
+    /// The store failed: a fault, reported to Lambda as an error.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[from] StoreError),
+    /// Hashing failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AdminError {
+    /// The stable code named in the answer (from [`table::admin_code`]).
+    pub fn code(&self) -> &'static str {
+        table::admin_code(self)
+    }
+
+    /// The JSON answer for this error.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"ok": false, "error": self.code(), "message": self.to_string()})
     }
 }

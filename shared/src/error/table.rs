@@ -1,0 +1,122 @@
+//! The error table: every error to what its answer says — HTTP status, stable code,
+//! `Retry-After` and log level for [`ApiError`], the code for [`AdminError`] — each in one
+//! exhaustive `match` (no catch-all arm, so a new variant that is not mapped fails to compile).
+//! Answers and logs read these; nothing else maps an error.
+
+use super::{AdminError, ApiError};
+use crate::accounts::InputError;
+use http::StatusCode;
+
+/// The code both tables give a store outage.
+pub const UNAVAILABLE: &str = "unavailable";
+/// The code both tables give a fault on our side.
+pub const INTERNAL_ERROR: &str = "internal_error";
+
+/// How loudly an error is logged: a client's mistake is routine, a fault is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// The client's mistake or a refused credential.
+    Debug,
+    /// Worth a look: possible abuse or theft.
+    Warn,
+    /// A fault on our side or in a dependency.
+    Error,
+}
+
+/// What the answer to an [`ApiError`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorSpec {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable code in the body's `error` field.
+    pub code: &'static str,
+    /// Seconds for the `Retry-After` header, when the client should wait and retry.
+    pub retry_after: Option<i64>,
+    /// The level it is logged at.
+    pub level: LogLevel,
+}
+
+/// The answer to `err`.
+pub fn api_error(err: &ApiError) -> ErrorSpec {
+    use LogLevel::{Debug, Error, Warn};
+    let (status, code, retry_after, level) = match err {
+        ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request", None, Debug),
+        ApiError::UnsupportedMediaType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+            Debug,
+        ),
+        ApiError::PayloadTooLarge { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            None,
+            Debug,
+        ),
+        ApiError::InvalidCredentials => {
+            (StatusCode::UNAUTHORIZED, "invalid_credentials", None, Debug)
+        }
+        ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled", None, Debug),
+        ApiError::TooManyAttempts { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            Some((*retry_after).max(1)),
+            Warn,
+        ),
+        ApiError::InvalidRefreshToken => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_refresh_token",
+            None,
+            Debug,
+        ),
+        ApiError::RefreshTokenReused => {
+            (StatusCode::UNAUTHORIZED, "refresh_token_reused", None, Warn)
+        }
+        ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, Debug),
+        ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
+        ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Some(1), Error),
+        ApiError::Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            INTERNAL_ERROR,
+            None,
+            Error,
+        ),
+    };
+    ErrorSpec {
+        status,
+        code,
+        retry_after,
+        level,
+    }
+}
+
+/// The code of an operator command's error.
+pub fn admin_code(err: &AdminError) -> &'static str {
+    match err {
+        AdminError::InvalidCommand(_) => "invalid_command",
+        AdminError::Input(InputError::EmailTooLong | InputError::EmailForm) => "invalid_email",
+        AdminError::Input(InputError::Password) => "invalid_password",
+        AdminError::AccountExists => "account_exists",
+        AdminError::AccountNotFound => "account_not_found",
+        AdminError::SessionNotFound => "session_not_found",
+        AdminError::Unavailable(_) => UNAVAILABLE,
+        AdminError::Internal(_) => INTERNAL_ERROR,
+    }
+}
+
+/// Logs `err` at its table's level. The message is the error's own text (which never holds a
+/// credential); faults also name their source.
+pub fn log(err: &ApiError) {
+    let spec = api_error(err);
+    let code = spec.code;
+    match spec.level {
+        LogLevel::Debug => tracing::debug!(code, "request refused"),
+        LogLevel::Warn => tracing::warn!(code, "request refused"),
+        LogLevel::Error => match err {
+            ApiError::Unavailable(source) => {
+                tracing::error!(code, error = %source, "store unavailable")
+            }
+            other => tracing::error!(code, error = ?other, "request failed"),
+        },
+    }
+}

@@ -1,0 +1,295 @@
+//! The route table: every route of the HTTP API, declared once.
+//!
+//! Routing ([`route`]), the authorizer's guard ([`Route::needs_authorizer`]), which Lambda
+//! function serves a route ([`RouteSpec::function`]), `local-api`'s start-up banner and the
+//! deployment checks against `template.yaml` and `openapi.yaml` all read [`ROUTES`]. Adding a
+//! route is a row here plus its [`Handler`] arm in `handle` (which the compiler checks).
+
+use http::Method;
+
+/// What runs for a route. `http::handle` matches on it with no catch-all arm, so a new handler
+/// that is not wired fails to compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Handler {
+    /// Email and password for a token pair.
+    Login,
+    /// Refresh token for a new pair (rotation).
+    Refresh,
+    /// End this session or every session of the account.
+    Logout,
+    /// The caller's live sessions.
+    ListSessions,
+    /// End one of the caller's sessions (path parameter: its id).
+    RevokeSession,
+    /// The caller's identity.
+    Me,
+}
+
+/// What stands in front of a route's handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Guard {
+    /// Nothing: the handler checks whatever credential the route takes (`Auth: NONE` in
+    /// `template.yaml`).
+    Open,
+    /// The Lambda authorizer, run by API Gateway (and by `local-api` the same way); the
+    /// handler gets its verdict in the request context.
+    Authorizer,
+}
+
+/// One route of the HTTP API.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, `{name}` standing for one path segment (as in `template.yaml` and OpenAPI).
+    pub path: &'static str,
+    /// What runs.
+    pub handler: Handler,
+    /// What runs first.
+    pub guard: Guard,
+    /// The package (and `bootstrap` binary) of the Lambda function that serves it.
+    pub function: &'static str,
+    /// Its `operationId` in `openapi.yaml`.
+    pub operation_id: &'static str,
+    /// One line saying what it does (the banner of `local-api`).
+    pub summary: &'static str,
+}
+
+/// Every route of the HTTP API.
+pub static ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: Method::POST,
+        path: "/login",
+        handler: Handler::Login,
+        guard: Guard::Open,
+        function: "login",
+        operation_id: "login",
+        summary: "email and password for a token pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/refresh-token",
+        handler: Handler::Refresh,
+        guard: Guard::Open,
+        function: "refresh",
+        operation_id: "refresh",
+        summary: "a refresh token for a new pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/logout",
+        handler: Handler::Logout,
+        guard: Guard::Open,
+        function: "logout",
+        operation_id: "logout",
+        summary: "end this session, or all with {\"all\": true}",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/sessions",
+        handler: Handler::ListSessions,
+        guard: Guard::Authorizer,
+        function: "sessions",
+        operation_id: "listSessions",
+        summary: "the caller's live sessions",
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/sessions/{id}",
+        handler: Handler::RevokeSession,
+        guard: Guard::Authorizer,
+        function: "sessions",
+        operation_id: "revokeSession",
+        summary: "end one of the caller's sessions",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/me",
+        handler: Handler::Me,
+        guard: Guard::Authorizer,
+        function: "sessions",
+        operation_id: "me",
+        summary: "the caller's identity",
+    },
+];
+
+impl RouteSpec {
+    /// `"METHOD /path"`, the shape of API Gateway's route keys.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// A request matched to its route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The route's row of [`ROUTES`].
+    pub spec: &'static RouteSpec,
+    /// The value of the path's `{name}` segment, for a path that has one.
+    pub param: Option<String>,
+}
+
+impl Route {
+    /// What runs.
+    pub fn handler(&self) -> Handler {
+        self.spec.handler
+    }
+
+    /// Whether API Gateway runs the authorizer in front of this route.
+    pub fn needs_authorizer(&self) -> bool {
+        self.spec.guard == Guard::Authorizer
+    }
+}
+
+/// A request that matches no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No such path.
+    NotFound,
+    /// The path exists with other methods: the value of the `Allow` header.
+    MethodNotAllowed(String),
+}
+
+/// Matches a method and path against [`ROUTES`]. One trailing slash is ignored; a `{name}`
+/// segment matches one non-empty segment.
+pub fn route(method: &Method, path: &str) -> Result<Route, NoRoute> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let mut allow: Vec<&str> = Vec::new();
+    for spec in ROUTES {
+        let Some(param) = match_path(spec.path, path) else {
+            continue;
+        };
+        if spec.method == *method {
+            return Ok(Route { spec, param });
+        }
+        allow.push(spec.method.as_str());
+    }
+    if allow.is_empty() {
+        Err(NoRoute::NotFound)
+    } else {
+        Err(NoRoute::MethodNotAllowed(allow.join(", ")))
+    }
+}
+
+/// `Some(param)` when `path` fits `pattern`; `param` is the `{name}` segment's value.
+fn match_path(pattern: &str, path: &str) -> Option<Option<String>> {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    let mut param = None;
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(param),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                if g.is_empty() {
+                    return None;
+                }
+                param = Some(g.to_string());
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(h: Handler) -> &'static RouteSpec {
+        ROUTES.iter().find(|s| s.handler == h).unwrap()
+    }
+
+    #[test]
+    fn routes_match_methods_and_paths() {
+        assert_eq!(
+            route(&Method::POST, "/login").unwrap().handler(),
+            Handler::Login
+        );
+        assert_eq!(
+            route(&Method::POST, "/refresh-token/").unwrap().handler(),
+            Handler::Refresh
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/sessions/abc"),
+            Ok(Route {
+                spec: spec(Handler::RevokeSession),
+                param: Some("abc".into())
+            })
+        );
+        assert_eq!(
+            route(&Method::GET, "/login"),
+            Err(NoRoute::MethodNotAllowed("POST".into()))
+        );
+        assert_eq!(route(&Method::GET, "/nope"), Err(NoRoute::NotFound));
+        for path in [
+            "/sessions/a/b",
+            "/sessions//",
+            "/me/x",
+            "/Login",
+            "//login",
+            "/",
+        ] {
+            assert_eq!(
+                route(&Method::DELETE, path),
+                Err(NoRoute::NotFound),
+                "{path}"
+            );
+        }
+        assert!(route(&Method::GET, "/me").unwrap().needs_authorizer());
+        assert!(!route(&Method::POST, "/login").unwrap().needs_authorizer());
+    }
+
+    #[test]
+    fn every_row_is_served_by_exactly_its_method() {
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::DELETE,
+            Method::PUT,
+            Method::PATCH,
+        ];
+        for s in ROUTES {
+            let path = s.path.replace("{id}", "AAAAAAAAAAAAAAAAAAAAAA");
+            for m in &methods {
+                match route(m, &path) {
+                    Ok(r) => assert_eq!((m, r.spec), (&s.method, s), "{m} {path}"),
+                    Err(NoRoute::MethodNotAllowed(allow)) => {
+                        assert_ne!(*m, s.method, "{m} {path}");
+                        assert!(allow.split(", ").any(|a| a == s.method.as_str()), "{allow}");
+                    }
+                    Err(NoRoute::NotFound) => panic!("{m} {path} not found"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let mut keys = std::collections::BTreeSet::new();
+        let mut handlers = std::collections::BTreeSet::new();
+        let mut ops = std::collections::BTreeSet::new();
+        for s in ROUTES {
+            assert!(keys.insert(s.key()), "{} twice", s.key());
+            assert!(
+                handlers.insert(format!("{:?}", s.handler)),
+                "{:?} twice",
+                s.handler
+            );
+            assert!(ops.insert(s.operation_id), "{} twice", s.operation_id);
+            assert!(
+                s.path.starts_with('/') && !s.path.ends_with('/'),
+                "{}",
+                s.path
+            );
+            assert!(
+                s.path.matches('{').count() <= 1,
+                "{}: one parameter at most",
+                s.path
+            );
+            assert!(!s.function.is_empty() && !s.summary.is_empty());
+        }
+    }
+}
