@@ -339,12 +339,28 @@ mod tests {
     fn leeway_is_thirty_seconds() {
         let ring = ring();
         let now = crate::clock::now();
-        let mut c = good_claims(now - 900);
-        c["exp"] = json!(now - 20);
-        assert!(
-            issuer()
-                .verify(&ring, &forge(good_header(&ring), c, KEY.as_bytes()), now)
-                .is_ok()
+        let with_exp = |exp: i64| {
+            let mut c = good_claims(now - 900);
+            c["exp"] = json!(exp);
+            forge(good_header(&ring), c, KEY.as_bytes())
+        };
+        // `exp` is checked against the system clock, which only moves on: 20 s past is inside
+        // the leeway by 10 s, and 31 s past stays outside it however long the test takes.
+        assert!(issuer().verify(&ring, &with_exp(now - 20), now).is_ok());
+        assert_eq!(
+            issuer().verify(&ring, &with_exp(now - 31), now),
+            Err(TokenError::Expired)
+        );
+        // `iat` is checked against the `now` given: 30 s ahead passes, 31 s does not.
+        let with_iat = |iat: i64| {
+            let mut c = good_claims(iat);
+            c["exp"] = json!(now + 600);
+            forge(good_header(&ring), c, KEY.as_bytes())
+        };
+        assert!(issuer().verify(&ring, &with_iat(now + 30), now).is_ok());
+        assert_eq!(
+            issuer().verify(&ring, &with_iat(now + 31), now),
+            Err(TokenError::Expired)
         );
     }
 

@@ -1,29 +1,23 @@
 //! Refresh-token digests are compared in constant time on both stores: the Lua `ct_eq` that
-//! every script uses (run here on the real `redis-server`), no script comparing a digest with
-//! `==`. (That both stores refuse a digest one byte off is in `store_contract.rs`.)
+//! every script uses (run here on the real `redis-server`), and no script comparing a digest in
+//! any other way — checked by behaviour, not spelling: each script that takes a digest runs on
+//! Redis with every digest (its arguments named `*digest`, and any 64-hex value it reads back)
+//! wrapped in a Lua table whose `==` raises an error and that only `ct_eq` unwraps. A script that
+//! compares a digest with `==`, `~=`, through a local variable, `tostring` or `#` then fails or
+//! answers wrongly. (That both stores refuse a digest one byte off is in `store_contract.rs`.)
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use passport::refresh_token::TokenDigest;
+use common::unique_email;
+use passport::clock;
+use passport::ids::Id;
+use passport::refresh_token::{RefreshToken, TokenDigest};
+use passport::store::lua::{COMMON, LuaScript};
+use passport::store::redis::scripts;
+use passport::store::{Account, AccountStatus, NewSession, RedisConnection, SessionStart, Store};
 
-const COMMON: &str = include_str!("../src/store/lua/common.lua");
-
-/// The scripts that take a digest, with the ARGV positions that hold one.
-const DIGEST_SCRIPTS: [(&str, &str, &[u8]); 2] = [
-    (
-        "rotate.lua",
-        include_str!("../src/store/lua/rotate.lua"),
-        &[2, 3],
-    ),
-    (
-        "token_matches.lua",
-        include_str!("../src/store/lua/token_matches.lua"),
-        &[1],
-    ),
-];
-
-async fn lua_ct_eq(con: &mut passport::store::RedisConnection, a: &str, b: Option<&str>) -> bool {
+async fn lua_ct_eq(con: &mut RedisConnection, a: &str, b: Option<&str>) -> bool {
     let body = format!(
         "{COMMON}\nlocal b = ARGV[2]\nif ARGV[3] == 'nil' then b = nil end\n\
          if ct_eq(ARGV[1], b) then return 1 end return 0"
@@ -53,28 +47,228 @@ async fn lua_ct_eq_compares_every_byte() {
     assert!(lua_ct_eq(&mut con, "", Some("")).await);
 }
 
-#[test]
-fn no_script_compares_a_digest_with_equals() {
-    for (name, src, argv) in DIGEST_SCRIPTS {
-        let mut operands = vec!["s[1]".to_string(), "s[2]".to_string()];
-        operands.extend(argv.iter().map(|i| format!("ARGV[{i}]")));
-        for (n, line) in src.lines().enumerate() {
-            let code = line.split("--").next().unwrap_or("");
-            for op in ["==", "~="] {
-                for (i, _) in code.match_indices(op) {
-                    let (left, right) = (code[..i].trim_end(), code[i + 2..].trim_start());
-                    for o in &operands {
-                        assert!(
-                            !left.ends_with(o.as_str()) && !right.starts_with(o.as_str()),
-                            "{name}:{}: digest compared with {op}: {line}",
-                            n + 1
-                        );
-                    }
-                }
-            }
-        }
-        assert!(src.contains("ct_eq("), "{name} compares no digest at all");
+/// Runs before `COMMON` and the script: shadows `redis` and `ARGV` so that digests are tainted
+/// tables, and after `COMMON` rebinds `ct_eq` to unwrap them. `DIGEST_ARGS` is filled in with
+/// the ARGV positions whose names end in `digest`.
+const TAINT: &str = r#"
+local taint = {}
+taint.__eq = function() error('a digest was compared with == or ~=') end
+taint.__lt = function() error('a digest was compared with < or >') end
+taint.__le = taint.__lt
+taint.__concat = function() error('a digest was concatenated') end
+local function wrap(v)
+  if type(v) == 'string' and #v == 64 and v:match('^[0-9a-f]+$') then
+    return setmetatable({digest = v}, taint)
+  end
+  return v
+end
+local function unwrap(v)
+  if type(v) == 'table' and getmetatable(v) == taint then return v.digest end
+  return v
+end
+local real_call = redis.call
+local redis = {call = function(...)
+  local args = {...}
+  for i = 1, #args do args[i] = unwrap(args[i]) end
+  local r = real_call(unpack(args))
+  if type(r) == 'table' then
+    for i, x in pairs(r) do r[i] = wrap(x) end
+    return r
+  end
+  return wrap(r)
+end}
+local ARGV = ARGV
+for _, i in ipairs({DIGEST_ARGS}) do ARGV[i] = wrap(ARGV[i]) end
+"#;
+
+const REBIND: &str = r#"
+local untainted_ct_eq = ct_eq
+local function ct_eq(a, b) return untainted_ct_eq(unwrap(a), unwrap(b)) end
+"#;
+
+/// The script's text under the taint harness.
+fn tainted(script: &LuaScript) -> String {
+    let digest_args: Vec<String> = script
+        .argv()
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.ends_with("digest"))
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    format!(
+        "{}\n{COMMON}\n{REBIND}\n{}",
+        TAINT.replace("DIGEST_ARGS", &digest_args.join(", ")),
+        script.source
+    )
+}
+
+fn script(name: &str) -> &'static LuaScript {
+    scripts().into_iter().find(|s| s.name == name).unwrap()
+}
+
+/// Runs `script` under the harness with arguments by name, in the order it declares.
+async fn run_tainted<T: redis::FromRedisValue>(
+    con: &mut RedisConnection,
+    script: &LuaScript,
+    keys: &[(&str, String)],
+    argv: &[(&str, String)],
+) -> redis::RedisResult<T> {
+    let by_name = |names: &[&str], given: &[(&str, String)]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| given.iter().find(|(g, _)| g == n).unwrap().1.clone())
+            .collect()
+    };
+    let harnessed = redis::Script::new(&tainted(script));
+    let mut call = harnessed.prepare_invoke();
+    for k in by_name(script.keys(), keys) {
+        call.key(k);
     }
+    for a in by_name(script.argv(), argv) {
+        call.arg(a);
+    }
+    call.invoke_async(con).await
+}
+
+async fn run<T: redis::FromRedisValue>(
+    con: &mut RedisConnection,
+    name: &str,
+    keys: &[(&str, String)],
+    argv: &[(&str, String)],
+) -> redis::RedisResult<T> {
+    run_tainted(con, script(name), keys, argv).await
+}
+
+#[test]
+fn every_script_that_takes_a_digest_names_it_so() {
+    let takes: Vec<&str> = scripts()
+        .into_iter()
+        .filter(|s| s.argv().iter().any(|a| a.ends_with("digest")))
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(takes, ["create_session", "rotate", "token_matches"]);
+    for s in scripts() {
+        assert!(
+            !s.source.contains("ARGV[") && !s.source.contains("KEYS["),
+            "{}: reads KEYS/ARGV by position instead of by its declared names",
+            s.name
+        );
+    }
+}
+
+async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
+    let a = Account {
+        id: Id::random(),
+        email: unique_email(),
+        password_hash: "$argon2id$stub".into(),
+        status: AccountStatus::Active,
+        created_at: clock::now(),
+    };
+    assert!(store.create_account(&a).await.unwrap());
+    let sid = Id::random();
+    let token = RefreshToken::new(a.id, sid);
+    let now = clock::now();
+    let new = NewSession {
+        account: a.id,
+        session: sid,
+        digest: token.digest(),
+        device: None,
+        user_agent: None,
+        ip: None,
+        now,
+        expires_at: now + 1000,
+        absolute_expires_at: now + 2000,
+    };
+    assert_eq!(
+        store.create_session(&new, &a.email).await.unwrap(),
+        SessionStart::Started
+    );
+    (a, sid, token)
+}
+
+const KEY: [u8; 32] = [3; 32];
+
+#[tokio::test]
+async fn digest_scripts_compare_digests_only_through_ct_eq() {
+    let store = common::redis_store().await;
+    let mut con = common::raw_redis().await;
+    let (a, sid, t0) = session(&store).await;
+    let keys = [
+        ("session", format!("pp:{{{}}}:s:{sid}", a.id)),
+        ("sessions", format!("pp:{{{}}}:sessions", a.id)),
+    ];
+    let t1 = t0.successor(&KEY);
+    let t2 = t1.successor(&KEY);
+    let matches = |d: &TokenDigest| vec![("digest", d.to_hex()), ("now", clock::now().to_string())];
+    let rotate = |presented: &RefreshToken, successor: &RefreshToken, grace: i64| {
+        vec![
+            ("sid", sid.to_string()),
+            ("presented_digest", presented.digest().to_hex()),
+            ("successor_digest", successor.digest().to_hex()),
+            ("now", clock::now().to_string()),
+            ("idle_ttl", "1000".to_string()),
+            ("grace", grace.to_string()),
+        ]
+    };
+    let mut wrong = t0.digest();
+    wrong.0[31] ^= 1;
+    let mut con2 = con.clone();
+    let mut token_matches = async |d: &TokenDigest| -> i64 {
+        run(&mut con, "token_matches", &keys[..1], &matches(d))
+            .await
+            .unwrap()
+    };
+    assert_eq!(token_matches(&t0.digest()).await, 1, "the current token");
+    assert_eq!(token_matches(&wrong).await, 0, "a digest one byte off");
+    let mut rotation = async |argv: Vec<(&str, String)>| -> String {
+        let v: Vec<redis::Value> = run(&mut con2, "rotate", &keys, &argv).await.unwrap();
+        redis::from_redis_value(v[0].clone()).unwrap()
+    };
+    assert_eq!(rotation(rotate(&t0, &t1, 10)).await, "rotated");
+    assert_eq!(
+        rotation(rotate(&t0, &t1, 10)).await,
+        "replayed",
+        "the just-spent token within grace"
+    );
+    assert_eq!(
+        rotation(rotate(&t0, &t2, 10)).await,
+        "invalid",
+        "within grace, only the stored successor"
+    );
+    assert_eq!(token_matches(&t0.digest()).await, 1, "the previous token");
+    assert_eq!(
+        rotation(rotate(&t0, &t1, 0)).await,
+        "reused",
+        "the spent token without grace"
+    );
+    assert!(
+        !store
+            .token_matches(a.id, sid, &t1.digest(), clock::now())
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn the_harness_catches_a_digest_compared_with_equals() {
+    let mut con = common::raw_redis().await;
+    let (a, sid, t0) = session(&common::redis_store().await).await;
+    // A copy of token_matches.lua that compares through a local variable and `==`.
+    let leaky = LuaScript::new(
+        "token_matches",
+        "local session = unpack(KEYS)\nlocal digest, now = unpack(ARGV)\n\
+         local cur = redis.call('HGET', session, 'cur')\n\
+         if cur == digest then return 1 end\nreturn 0",
+    );
+    let keys = [("session", format!("pp:{{{}}}:s:{sid}", a.id))];
+    let argv = [
+        ("digest", t0.digest().to_hex()),
+        ("now", clock::now().to_string()),
+    ];
+    let err = run_tainted::<i64>(&mut con, &leaky, &keys, &argv)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("compared with =="), "{err}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{stores, unique_email};
+use common::{stores, unique_email, unique_ip};
 use passport::Passport;
 use passport::config::Config;
 use passport::error::ApiError;
@@ -44,7 +44,7 @@ async fn login(app: &Passport) -> (String, TokenPair) {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
     let pair = app
-        .login(input(&email, PASSWORD), &client("198.51.100.9"))
+        .login(input(&email, PASSWORD), &client(&unique_ip()))
         .await
         .unwrap();
     (email, pair)
@@ -149,7 +149,7 @@ async fn logout_all_ends_every_session_of_the_account_only() {
     for (name, app) in apps(test_config()).await {
         let (email, a) = login(&app).await;
         let b = app
-            .login(input(&email, PASSWORD), &client("198.51.100.9"))
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
         let (_, other) = login(&app).await;
@@ -212,13 +212,13 @@ async fn disable_ends_sessions_and_refuses_login_with_403() {
         assert!(!live(&app, &a).await, "{name}");
         assert!(app.refresh(&a.refresh_token).await.is_err(), "{name}");
         let err = app
-            .login(input(&email, PASSWORD), &client("198.51.100.9"))
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap_err();
         assert!(matches!(err, ApiError::AccountDisabled), "{name}: {err:?}");
         // The wrong password on a disabled account says nothing about its status.
         let err = app
-            .login(input(&email, "wrong password!!"), &client("198.51.100.9"))
+            .login(input(&email, "wrong password!!"), &client(&unique_ip()))
             .await
             .unwrap_err();
         assert!(
@@ -234,7 +234,7 @@ async fn disable_ends_sessions_and_refuses_login_with_403() {
         .await
         .unwrap();
         assert!(
-            app.login(input(&email, PASSWORD), &client("198.51.100.9"))
+            app.login(input(&email, PASSWORD), &client(&unique_ip()))
                 .await
                 .is_ok(),
             "{name}"
@@ -251,7 +251,7 @@ async fn lockout_after_max_failures_even_with_the_right_password() {
     for (name, app) in apps(config.clone()).await {
         let email = unique_email();
         create_account(&app, &email, PASSWORD).await;
-        let ip = client("198.51.100.20");
+        let ip = client(&unique_ip());
         for _ in 0..3 {
             let err = app
                 .login(input(&email, "wrong password!!"), &ip)
@@ -298,7 +298,7 @@ async fn a_successful_login_clears_the_count() {
     for (name, app) in apps(config).await {
         let email = unique_email();
         create_account(&app, &email, PASSWORD).await;
-        let ip = client("198.51.100.21");
+        let ip = client(&unique_ip());
         for round in 0..2 {
             for _ in 0..2 {
                 assert!(
@@ -322,10 +322,7 @@ async fn per_ip_limit_applies_across_accounts() {
         ..test_config()
     };
     for (name, app) in apps(config).await {
-        let ip = client(&format!(
-            "203.0.113.{}",
-            passport::ids::random_bytes::<1>()[0]
-        ));
+        let ip = client(&unique_ip());
         let email = unique_email();
         create_account(&app, &email, PASSWORD).await;
         for _ in 0..3 {
@@ -342,7 +339,7 @@ async fn per_ip_limit_applies_across_accounts() {
         );
         // The same account from elsewhere is fine.
         assert!(
-            app.login(input(&email, PASSWORD), &client("198.51.100.77"))
+            app.login(input(&email, PASSWORD), &client(&unique_ip()))
                 .await
                 .is_ok(),
             "{name}"
@@ -355,7 +352,7 @@ async fn sessions_and_me_see_the_callers_account_only() {
     for (name, app) in apps(test_config()).await {
         let (email, a) = login(&app).await;
         let b = app
-            .login(input(&email, PASSWORD), &client("198.51.100.9"))
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
         let (_, stranger) = login(&app).await;

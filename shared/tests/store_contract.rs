@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{stores, unique_email};
+use common::{stores, unique_email, unique_ip};
 use passport::clock;
 use passport::ids::Id;
 use passport::refresh_token::{RefreshToken, TokenDigest};
@@ -438,7 +438,7 @@ async fn login_attempts_are_counted_per_email_and_failures_per_ip() {
     for (name, store) in stores().await {
         let s = &*store;
         let a = account(s).await;
-        let ip = format!("192.0.2.{}", rand_octet());
+        let ip = unique_ip();
         let now = clock::now();
         for n in 1..=3u64 {
             let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
@@ -449,13 +449,23 @@ async fn login_attempts_are_counted_per_email_and_failures_per_ip() {
         }
         let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
         assert_eq!(st.ip_failures.count, 3, "{name}");
-        // Another email is counted apart.
+        assert_eq!(st.email_failures.count, 4, "{name}");
+        // Another email from the same address is counted apart; the address's failures are
+        // the same ones.
         let other = s
-            .begin_login("someone-else@example.com", None, 60, now)
+            .begin_login(&unique_email(), Some(&ip), 60, now)
             .await
             .unwrap();
         assert_eq!(other.account, None, "{name}");
-        assert_eq!(other.ip_failures.count, 0, "{name}");
+        assert_eq!(other.email_failures.count, 1, "{name}");
+        assert_eq!(other.ip_failures.count, 3, "{name}");
+        // Another address has none; the first email's count went on untouched by the other.
+        let elsewhere = s
+            .begin_login(&a.email, Some(&unique_ip()), 60, now)
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.email_failures.count, 5, "{name}");
+        assert_eq!(elsewhere.ip_failures.count, 0, "{name}");
         // A session start clears the email's count.
         start(s, &a, 100, 100).await;
         let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
@@ -496,12 +506,12 @@ fn key_slot_matches_redis_reference_values() {
         key_slot("{user1000}.following"),
         key_slot("{user1000}.followers")
     );
-    assert_eq!(key_slot("foo{}{bar}"), key_slot("foo{}{bar}"));
+    // The specification's examples: an empty `{}` tags nothing, so the whole key is hashed;
+    // the tag ends at the first `}`; only the first `{` counts.
+    assert_ne!(key_slot("foo{}{bar}"), key_slot("bar"));
+    assert_eq!(key_slot("foo{{bar}}zap"), key_slot("{bar"));
+    assert_eq!(key_slot("foo{bar}{zap}"), key_slot("bar"));
     assert_ne!(key_slot("{a}x"), key_slot("{b}x"));
-}
-
-fn rand_octet() -> u8 {
-    passport::ids::random_bytes::<1>()[0]
 }
 
 /// Redis only: every key the session side writes carries a TTL, and one account's keys share a
@@ -511,16 +521,17 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
     let store = common::redis_store().await;
     let a = account(&store).await;
     let st = start(&store, &a, 1000, 2000).await;
+    let ip = unique_ip();
     store
         .rotate(&rotate_req(&a, &st, &st.token, &st.token.successor(&KEY)))
         .await
         .unwrap();
     store
-        .begin_login(&a.email, Some("192.0.2.200"), 60, clock::now())
+        .begin_login(&a.email, Some(&ip), 60, clock::now())
         .await
         .unwrap();
     store
-        .record_ip_failure("192.0.2.200", 60, clock::now())
+        .record_ip_failure(&ip, 60, clock::now())
         .await
         .unwrap();
     start(&store, &a, 1000, 2000).await;
@@ -538,7 +549,7 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
         .unwrap();
     keys.extend(
         redis::cmd("KEYS")
-            .arg("pp:{ip:192.0.2.200}:*")
+            .arg(format!("pp:{{ip:{ip}}}:*"))
             .query_async::<Vec<String>>(&mut c)
             .await
             .unwrap(),

@@ -15,6 +15,7 @@
 //! Emails appear in key names only as a digest, so a key listing shows no addresses.
 
 use super::connection::{RedisConnection, retry_once};
+use super::lua::LuaScript;
 use super::{
     Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
     SessionStart, Store,
@@ -23,34 +24,45 @@ use crate::error::StoreError;
 use crate::ids::Id;
 use crate::refresh_token::TokenDigest;
 use async_trait::async_trait;
-use redis::{AsyncCommands, Script, ScriptInvocation};
+use redis::{AsyncCommands, ScriptInvocation};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 macro_rules! script {
-    ($file:literal) => {
-        LazyLock::new(|| {
-            Script::new(concat!(
-                include_str!("lua/common.lua"),
-                "\n",
-                include_str!(concat!("lua/", $file))
-            ))
-        })
+    ($name:literal) => {
+        LazyLock::new(|| LuaScript::new($name, include_str!(concat!("lua/", $name, ".lua"))))
     };
 }
 
-static CREATE_SESSION: LazyLock<Script> = script!("create_session.lua");
-static ROTATE: LazyLock<Script> = script!("rotate.lua");
-static TOKEN_MATCHES: LazyLock<Script> = script!("token_matches.lua");
-static REVOKE_SESSION: LazyLock<Script> = script!("revoke_session.lua");
-static REVOKE_ALL: LazyLock<Script> = script!("revoke_all.lua");
-static SET_STATUS: LazyLock<Script> = script!("set_status.lua");
-static SET_PASSWORD: LazyLock<Script> = script!("set_password.lua");
-static DELETE_ACCOUNT: LazyLock<Script> = script!("delete_account.lua");
-static UNINDEX_EMAIL: LazyLock<Script> = script!("unindex_email.lua");
-static LIST_SESSIONS: LazyLock<Script> = script!("list_sessions.lua");
+static CREATE_SESSION: LazyLock<LuaScript> = script!("create_session");
+static ROTATE: LazyLock<LuaScript> = script!("rotate");
+static TOKEN_MATCHES: LazyLock<LuaScript> = script!("token_matches");
+static REVOKE_SESSION: LazyLock<LuaScript> = script!("revoke_session");
+static REVOKE_ALL: LazyLock<LuaScript> = script!("revoke_all");
+static SET_STATUS: LazyLock<LuaScript> = script!("set_status");
+static SET_PASSWORD: LazyLock<LuaScript> = script!("set_password");
+static DELETE_ACCOUNT: LazyLock<LuaScript> = script!("delete_account");
+static UNINDEX_EMAIL: LazyLock<LuaScript> = script!("unindex_email");
+static LIST_SESSIONS: LazyLock<LuaScript> = script!("list_sessions");
+
+/// Every script the store runs through EVALSHA, for tests that check them all.
+pub fn scripts() -> [&'static LuaScript; 10] {
+    [
+        &CREATE_SESSION,
+        &ROTATE,
+        &TOKEN_MATCHES,
+        &REVOKE_SESSION,
+        &REVOKE_ALL,
+        &SET_STATUS,
+        &SET_PASSWORD,
+        &DELETE_ACCOUNT,
+        &UNINDEX_EMAIL,
+        &LIST_SESSIONS,
+    ]
+}
+
 /// Counts one attempt on a counter whose window starts at its first attempt.
 const COUNT_ATTEMPT: &str = include_str!("lua/count_attempt.lua");
 
@@ -227,38 +239,42 @@ impl Store for RedisStore {
 
     async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(SET_PASSWORD.key(account_key(id)).arg(password_hash))
+            .run(&SET_PASSWORD.invocation(
+                &[("account", account_key(id))],
+                &[("password_hash", password_hash.to_string())],
+            )?)
             .await?;
         Ok(n == 1)
     }
 
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(
-                SET_STATUS
-                    .key(account_key(id))
-                    .key(sessions_key(id))
-                    .arg(status.as_str())
-                    .arg(session_prefix(id)),
-            )
+            .run(&SET_STATUS.invocation(
+                &[("account", account_key(id)), ("sessions", sessions_key(id))],
+                &[
+                    ("status", status.as_str().to_string()),
+                    ("session_prefix", session_prefix(id)),
+                ],
+            )?)
             .await?;
         Ok(n == 1)
     }
 
     async fn delete_account(&self, id: Id) -> Result<bool, StoreError> {
         let email: Option<String> = self
-            .run(
-                DELETE_ACCOUNT
-                    .key(account_key(id))
-                    .key(sessions_key(id))
-                    .arg(session_prefix(id)),
-            )
+            .run(&DELETE_ACCOUNT.invocation(
+                &[("account", account_key(id)), ("sessions", sessions_key(id))],
+                &[("session_prefix", session_prefix(id))],
+            )?)
             .await?;
         let Some(email) = email else {
             return Ok(false);
         };
         let _: i64 = self
-            .run(UNINDEX_EMAIL.key(email_key(&email)).arg(id.to_string()))
+            .run(&UNINDEX_EMAIL.invocation(
+                &[("email_index", email_key(&email))],
+                &[("account_id", id.to_string())],
+            )?)
             .await?;
         Ok(true)
     }
@@ -333,19 +349,23 @@ impl Store for RedisStore {
         s: &NewSession,
         email: &str,
     ) -> Result<SessionStart, StoreError> {
-        let mut start = CREATE_SESSION.prepare_invoke();
-        start
-            .key(account_key(s.account))
-            .key(session_key(s.account, s.session))
-            .key(sessions_key(s.account))
-            .arg(s.session.to_string())
-            .arg(s.digest.to_hex())
-            .arg(s.device.as_deref().unwrap_or(""))
-            .arg(s.user_agent.as_deref().unwrap_or(""))
-            .arg(s.ip.as_deref().unwrap_or(""))
-            .arg(s.now)
-            .arg(s.expires_at)
-            .arg(s.absolute_expires_at);
+        let start = CREATE_SESSION.invocation(
+            &[
+                ("account", account_key(s.account)),
+                ("session", session_key(s.account, s.session)),
+                ("sessions", sessions_key(s.account)),
+            ],
+            &[
+                ("sid", s.session.to_string()),
+                ("digest", s.digest.to_hex()),
+                ("device", s.device.clone().unwrap_or_default()),
+                ("user_agent", s.user_agent.clone().unwrap_or_default()),
+                ("ip", s.ip.clone().unwrap_or_default()),
+                ("now", s.now.to_string()),
+                ("expires_at", s.expires_at.to_string()),
+                ("absolute_expires_at", s.absolute_expires_at.to_string()),
+            ],
+        )?;
         let counter = &email_fail_key(email);
         let clear = retry_once(&self.conn, move |mut c| async move {
             c.del::<_, i64>(counter).await
@@ -363,17 +383,20 @@ impl Store for RedisStore {
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
         let (outcome, expires_at): (String, Option<i64>) = self
-            .run::<Vec<redis::Value>>(
-                ROTATE
-                    .key(session_key(r.account, r.session))
-                    .key(sessions_key(r.account))
-                    .arg(r.session.to_string())
-                    .arg(r.presented.to_hex())
-                    .arg(r.successor.to_hex())
-                    .arg(r.now)
-                    .arg(r.idle_ttl)
-                    .arg(r.grace),
-            )
+            .run::<Vec<redis::Value>>(&ROTATE.invocation(
+                &[
+                    ("session", session_key(r.account, r.session)),
+                    ("sessions", sessions_key(r.account)),
+                ],
+                &[
+                    ("sid", r.session.to_string()),
+                    ("presented_digest", r.presented.to_hex()),
+                    ("successor_digest", r.successor.to_hex()),
+                    ("now", r.now.to_string()),
+                    ("idle_ttl", r.idle_ttl.to_string()),
+                    ("grace", r.grace.to_string()),
+                ],
+            )?)
             .await
             .and_then(|v| {
                 let mut it = v.into_iter();
@@ -411,46 +434,45 @@ impl Store for RedisStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(
-                TOKEN_MATCHES
-                    .key(session_key(account, session))
-                    .arg(digest.to_hex())
-                    .arg(now),
-            )
+            .run(&TOKEN_MATCHES.invocation(
+                &[("session", session_key(account, session))],
+                &[("digest", digest.to_hex()), ("now", now.to_string())],
+            )?)
             .await?;
         Ok(n == 1)
     }
 
     async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(
-                REVOKE_SESSION
-                    .key(session_key(account, session))
-                    .key(sessions_key(account))
-                    .arg(session.to_string()),
-            )
+            .run(&REVOKE_SESSION.invocation(
+                &[
+                    ("session", session_key(account, session)),
+                    ("sessions", sessions_key(account)),
+                ],
+                &[("sid", session.to_string())],
+            )?)
             .await?;
         Ok(n == 1)
     }
 
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
         Ok(self
-            .run(
-                REVOKE_ALL
-                    .key(sessions_key(account))
-                    .arg(session_prefix(account)),
-            )
+            .run(&REVOKE_ALL.invocation(
+                &[("sessions", sessions_key(account))],
+                &[("session_prefix", session_prefix(account))],
+            )?)
             .await?)
     }
 
     async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
         let flat: Vec<String> = self
-            .run(
-                LIST_SESSIONS
-                    .key(sessions_key(account))
-                    .arg(now)
-                    .arg(session_prefix(account)),
-            )
+            .run(&LIST_SESSIONS.invocation(
+                &[("sessions", sessions_key(account))],
+                &[
+                    ("now", now.to_string()),
+                    ("session_prefix", session_prefix(account)),
+                ],
+            )?)
             .await?;
         let mut list = flat
             .chunks(7)

@@ -49,3 +49,17 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
 pub fn unique_email() -> String {
     format!("user-{}@example.com", passport::ids::Id::random()).to_lowercase()
 }
+
+/// A source address no other test (or earlier run on the same Redis) uses: IPv6 from the
+/// documentation range with 64 random bits, so failure counters never carry over.
+pub fn unique_ip() -> String {
+    let b = passport::ids::random_bytes::<8>();
+    let group = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    format!(
+        "2001:db8::{:x}:{:x}:{:x}:{:x}",
+        group(0),
+        group(2),
+        group(4),
+        group(6)
+    )
+}

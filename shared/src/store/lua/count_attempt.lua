@@ -1,9 +1,11 @@
--- KEYS[1] counter; ARGV[1] window in seconds. Counts one; the window starts at the first count.
--- Returns {count, seconds left in the window}. Never leaves the counter without a TTL.
-local n = redis.call('INCR', KEYS[1])
-local ttl = redis.call('TTL', KEYS[1])
+-- Counts one attempt; the window starts at the first count. Returns {count, seconds left in
+-- the window}. Never leaves the counter without a TTL.
+local counter = unpack(KEYS)
+local window = unpack(ARGV)
+local n = redis.call('INCR', counter)
+local ttl = redis.call('TTL', counter)
 if ttl < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+  redis.call('EXPIRE', counter, window)
+  ttl = tonumber(window)
 end
 return {n, ttl}

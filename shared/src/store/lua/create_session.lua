@@ -1,14 +1,15 @@
--- KEYS[1] account hash, KEYS[2] session hash, KEYS[3] account's session set
--- ARGV: sid, digest, device, user agent, ip, now, expires_at, absolute_expires_at
-local status = redis.call('HGET', KEYS[1], 'status')
+-- Starts a session if the account is active. Returns 'started', 'missing' or the status.
+local account, session, sessions = unpack(KEYS)
+local sid, digest, device, user_agent, ip, now, expires_at, absolute_expires_at = unpack(ARGV)
+local status = redis.call('HGET', account, 'status')
 if not status then
   return 'missing'
 end
 if status ~= 'active' then
   return status
 end
-redis.call('HSET', KEYS[2], 'cur', ARGV[2], 'dev', ARGV[3], 'ua', ARGV[4], 'ip', ARGV[5],
-  'created', ARGV[6], 'last', ARGV[6], 'exp', ARGV[7], 'abs', ARGV[8])
-redis.call('EXPIREAT', KEYS[2], ARGV[7])
-track(KEYS[3], ARGV[1], tonumber(ARGV[6]), tonumber(ARGV[7]))
+redis.call('HSET', session, 'cur', digest, 'dev', device, 'ua', user_agent, 'ip', ip,
+  'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at)
+redis.call('EXPIREAT', session, expires_at)
+track(sessions, sid, tonumber(now), tonumber(expires_at))
 return 'started'

@@ -1,9 +1,10 @@
--- KEYS[1] account hash, KEYS[2] account's session set; ARGV: session key prefix
 -- Returns the account's email (to drop its index entry next), or false if there was none.
-local email = redis.call('HGET', KEYS[1], 'email')
+local account, sessions = unpack(KEYS)
+local session_prefix = unpack(ARGV)
+local email = redis.call('HGET', account, 'email')
 if not email then
   return false
 end
-revoke_all(KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[1])
+revoke_all(sessions, session_prefix)
+redis.call('DEL', account)
 return email

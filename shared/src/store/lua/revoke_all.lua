@@ -1,2 +1,4 @@
--- KEYS[1] account's session set; ARGV: session key prefix
-return revoke_all(KEYS[1], ARGV[1])
+-- Ends every session of the account; returns how many.
+local sessions = unpack(KEYS)
+local session_prefix = unpack(ARGV)
+return revoke_all(sessions, session_prefix)

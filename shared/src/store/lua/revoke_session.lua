@@ -1,4 +1,6 @@
--- KEYS[1] session hash, KEYS[2] account's session set; ARGV: sid
-local n = redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+-- Ends one session; returns 1 if it existed.
+local session, sessions = unpack(KEYS)
+local sid = unpack(ARGV)
+local n = redis.call('DEL', session)
+redis.call('ZREM', sessions, sid)
 return n

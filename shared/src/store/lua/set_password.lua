@@ -1,6 +1,8 @@
--- KEYS[1] account hash; ARGV: password hash
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- Returns 1, or 0 when there is no such account.
+local account = unpack(KEYS)
+local password_hash = unpack(ARGV)
+if redis.call('EXISTS', account) == 0 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'pw', ARGV[1])
+redis.call('HSET', account, 'pw', password_hash)
 return 1

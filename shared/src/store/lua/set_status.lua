@@ -1,9 +1,12 @@
--- KEYS[1] account hash, KEYS[2] account's session set; ARGV: status, session key prefix
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- Sets the account's status; any status but 'active' ends every session. Returns 1, or 0 when
+-- there is no such account.
+local account, sessions = unpack(KEYS)
+local status, session_prefix = unpack(ARGV)
+if redis.call('EXISTS', account) == 0 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
-if ARGV[1] ~= 'active' then
-  revoke_all(KEYS[2], ARGV[2])
+redis.call('HSET', account, 'status', status)
+if status ~= 'active' then
+  revoke_all(sessions, session_prefix)
 end
 return 1

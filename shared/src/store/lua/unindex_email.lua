@@ -1,5 +1,7 @@
--- KEYS[1] email index entry; ARGV: account id. Drops the entry only if it still names the account.
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+-- Drops the email's index entry only if it still names the account.
+local email_index = unpack(KEYS)
+local account_id = unpack(ARGV)
+if redis.call('GET', email_index) == account_id then
+  return redis.call('DEL', email_index)
 end
 return 0
