@@ -34,6 +34,12 @@ make_certs() { # dir
     -out "$d/server.crt" -days 2 -extfile "$d/ext.cnf" 2>/dev/null
 }
 
+# Cargo's target directory: `target/` unless CARGO_TARGET_DIR or a cargo config moves it.
+cargo_target_dir() {
+  cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -46,7 +46,9 @@ pub enum InputError {
 /// length is counted before lower-casing (which can lengthen a string), as `openapi.yaml`'s
 /// `maxLength` counts it.
 pub fn normalize_email(raw: &str) -> Result<String, InputError> {
-    let trimmed = raw.trim();
+    // Trimmed of white space and control characters alike: what counts as white space differs
+    // between Unicode (Rust), ECMAScript and Python regexes (`\s` covers U+001C–U+001F there).
+    let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || c.is_control());
     if trimmed.chars().count() > MAX_EMAIL_CHARS {
         return Err(InputError::EmailTooLong);
     }
@@ -117,6 +119,11 @@ mod tests {
             normalize_email("  Ada@Example.COM \n").unwrap(),
             "ada@example.com"
         );
+        assert_eq!(normalize_email("\u{1c}a@b.c\u{85}").unwrap(), "a@b.c");
+        assert_eq!(
+            normalize_email("\u{9f}abc@example.com").unwrap(),
+            "abc@example.com"
+        );
         for bad in [
             "",
             "ada",
@@ -124,7 +131,7 @@ mod tests {
             "ada@",
             "a b@c.d",
             "a@b@c",
-            "\u{9f}abc@example.com",
+            "ab\u{9f}c@example.com",
             "abc@exa\u{85}mple.com",
         ] {
             assert_eq!(normalize_email(bad), Err(InputError::EmailForm), "{bad:?}");

@@ -20,23 +20,28 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(300);
 /// Generous bound for "answered within the response timeout" on a loaded CI machine.
 const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 
-/// A private `redis-server` without persistence on a fixed loopback port.
+/// A private `redis-server` without persistence on a loopback port of its own.
 struct PrivateRedis {
     port: u16,
     child: Child,
 }
 
 impl PrivateRedis {
+    /// A port that was free a moment ago can be taken before the server binds it (by another
+    /// test's server): then that start fails, or answers with another process id, and the
+    /// next port is tried.
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self {
-            port,
-            child: spawn(port),
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            if let Some(child) = spawn(port) {
+                return Self { port, child };
+            }
         }
+        panic!("no loopback port could be had for a private redis-server");
     }
 
     fn url(&self) -> String {
@@ -51,8 +56,7 @@ impl PrivateRedis {
 
     /// A new, empty server on the same port.
     fn restart_empty(&mut self) {
-        self.child = spawn(self.port);
-        wait_until_up(self.port);
+        self.child = spawn(self.port).expect("the port was taken while the server was down");
     }
 
     /// Freezes the server: connections stay open and nothing answers.
@@ -90,25 +94,38 @@ impl Drop for PrivateRedis {
     }
 }
 
-fn spawn(port: u16) -> Child {
-    let child = Command::new("redis-server")
+/// Starts `redis-server` on `port`; `None` if it did not come up there as itself (the port was
+/// taken).
+fn spawn(port: u16) -> Option<Child> {
+    let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server must be installed: run the tests with `make test`");
-    wait_until_up(port);
-    child
-}
-
-fn wait_until_up(port: u16) {
+    let me = format!("process_id:{}", child.id());
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        let info = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "INFO", "server"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&info.stdout);
+        if text.lines().any(|l| l.trim() == me) {
+            return Some(child);
+        }
+        if text.contains("process_id:") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("redis-server did not start on port {port}");
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 fn signal(child: &Child, sig: &str) {
