@@ -4,7 +4,7 @@
  */
 
 import { readTimes } from "./jwt.js";
-import { browserLocks, withLock, type LockManagerLike } from "./lock.js";
+import { SPENT_MARK_MS, browserLocks, holdFor, isHeld, withLock, type LockManagerLike } from "./lock.js";
 import { SessionStore, type StoredSession, type TokenStorage } from "./storage.js";
 
 export type { TokenStorage, StoredSession } from "./storage.js";
@@ -91,6 +91,23 @@ export interface Session {
 }
 
 const REFRESH_PATH = "/refresh-token";
+/** How long a tab that finds its refresh token spent waits for the new pair to reach it. */
+const HAND_OVER_MS = 5_000;
+
+/** A short, non-secret name for a refresh token (lock names are listed by `locks.query()`). */
+async function fingerprint(token: string): Promise<string | null> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return null;
+  const digest = await subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return Array.from(new Uint8Array(digest).slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What a tab that rotated tells the others on the session's `BroadcastChannel`. */
+interface Rotated {
+  type: "rotated";
+  spent: string;
+  session: StoredSession;
+}
 
 async function errorOf(resp: Response): Promise<PassportError> {
   let code = "http_error";
@@ -116,6 +133,9 @@ class Client implements Session {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private current: SessionState;
   private readonly onStorage = (e: StorageEvent) => this.storageChanged(e);
+  /** Pairs other tabs announced, by the fingerprint of the token they spent. */
+  private readonly announced = new Map<string, StoredSession>();
+  private readonly channel: BroadcastChannel | null;
 
   constructor(private readonly options: SessionOptions) {
     this.base = options.baseUrl.replace(/\/+$/, "");
@@ -128,6 +148,14 @@ class Client implements Session {
       ? { status: "logged-in", sessionId: stored.sessionId }
       : { status: "logged-out" };
     globalThis.addEventListener?.("storage", this.onStorage);
+    this.channel =
+      typeof BroadcastChannel === "function" ? new BroadcastChannel(`passport:${this.base}`) : null;
+    this.channel?.addEventListener("message", (e: MessageEvent) => {
+      const m = e.data as Partial<Rotated> | null;
+      if (m?.type === "rotated" && typeof m.spent === "string" && m.session) {
+        this.announced.set(m.spent, m.session);
+      }
+    });
     this.schedule(stored);
   }
 
@@ -144,6 +172,7 @@ class Client implements Session {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     globalThis.removeEventListener?.("storage", this.onStorage);
+    this.channel?.close();
     this.listeners.clear();
   }
 
@@ -232,15 +261,52 @@ class Client implements Session {
       this.adopt(stored);
       return stored;
     }
+    // The hand-over needs a lock manager that can say which locks are held.
+    const spent = typeof this.locks?.query === "function" ? await fingerprint(presented) : null;
+    if (spent && this.locks && (await isHeld(this.locks, this.spentLock(spent)))) {
+      // Another tab spent this token before releasing the lock, and its new pair has not
+      // reached this tab's storage yet: wait for it rather than refreshing again.
+      const handed = await this.handOver(spent, presented);
+      if (handed) {
+        this.adopt(handed);
+        return handed;
+      }
+    }
     if (why === "expiry" && !this.expiringSoon(stored)) return stored;
     const resp = await this.post(REFRESH_PATH, { refresh_token: stored.refresh });
-    if (resp.ok) return this.save(await resp.json());
+    if (resp.ok) {
+      const session = this.save(await resp.json());
+      if (spent && this.locks) {
+        this.channel?.postMessage({ type: "rotated", spent, session } satisfies Rotated);
+        // Held before the refresh lock is released, so the next holder knows.
+        await holdFor(this.locks, this.spentLock(spent), SPENT_MARK_MS);
+      }
+      return session;
+    }
     if (resp.status === 400 || resp.status === 401) {
       this.end("refresh-failed");
       return null;
     }
     // 429, 503, a proxy's 502: the session may be fine; keep the tokens, tell the caller.
     throw await errorOf(resp);
+  }
+
+  private spentLock(spent: string): string {
+    return `passport-spent:${this.base}:${spent}`;
+  }
+
+  /** The pair another tab got for `presented`: from its announcement or from storage. */
+  private async handOver(spent: string, presented: string): Promise<StoredSession | null> {
+    const deadline = Date.now() + HAND_OVER_MS;
+    while (Date.now() < deadline) {
+      const told = this.announced.get(spent);
+      if (told) return told;
+      const stored = this.store.read();
+      if (!stored) return null;
+      if (stored.refresh !== presented) return stored;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return null;
   }
 
   private async endOnServer(extra: Record<string, unknown>, reason: LogoutReason): Promise<void> {

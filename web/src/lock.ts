@@ -5,9 +5,36 @@
 
 import type { TokenStorage } from "./storage.js";
 
-/** The part of `navigator.locks` the client uses. */
+/** The part of `navigator.locks` the client uses (`query` for the refresh hand-over). */
 export interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  query?(): Promise<{ held?: { name?: string }[] }>;
+}
+
+/** How long a tab holds the lock that says "this refresh token is spent". */
+export const SPENT_MARK_MS = 60_000;
+
+/**
+ * Takes the lock `name` and holds it for `holdMs`, resolving once it is granted. Lock state
+ * lives in the browser process and is ordered there: a tab that is granted another lock after
+ * this one was granted sees it held in `query()` — unlike `localStorage`, whose writes reach
+ * other tabs' processes asynchronously (Chromium), so the pair another tab just stored may not
+ * be visible yet.
+ */
+export function holdFor(locks: LockManagerLike, name: string, holdMs: number): Promise<void> {
+  return new Promise<void>((granted) => {
+    void locks.request(name, () => {
+      granted();
+      return sleep(holdMs);
+    });
+  });
+}
+
+/** Whether some tab holds the lock `name`; `false` where the manager cannot say. */
+export async function isHeld(locks: LockManagerLike, name: string): Promise<boolean> {
+  if (typeof locks.query !== "function") return false;
+  const state = await locks.query();
+  return (state.held ?? []).some((l) => l.name === name);
 }
 
 /** How long a storage lock holds before others may take it over (a crashed tab's lock). */
