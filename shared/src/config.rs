@@ -48,7 +48,7 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
-/// Everything Passport reads from its environment, with the defaults of DESIGN.md.
+/// Everything Passport reads from its environment, with the defaults of [`VARIABLES`].
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `REDIS_URL`: `redis://` or `rediss://`; `None` means the embedded in-memory store. With

@@ -203,11 +203,14 @@ impl SessionInfo {
     }
 }
 
-/// The session store. Implementations must be atomic per method: a method either does all of
-/// its writes or none, and concurrent calls behave as if run one after the other.
+/// The session store. Every method but `create_account` is atomic: it does all of its writes or
+/// none, and concurrent calls behave as if run one after the other (one Lua script, or one
+/// command, on Redis). `create_account` is several commands on Redis (claim the email, then
+/// write the account); a crash between them leaves an index entry that the next create of
+/// that email takes over.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Adds an account; `false` if its email is taken.
+    /// Adds an account; `false` if its email is taken. Not atomic on Redis (see above).
     async fn create_account(&self, account: &Account) -> Result<bool, StoreError>;
     /// The id of the account with this (normalised) email.
     async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError>;
