@@ -1,12 +1,21 @@
-//! Refresh tokens: opaque to clients, 256 secret bits, stored only as a SHA-256 digest.
+//! Refresh tokens: opaque to clients, 256 secret bits, stored only as SHA-256 digests.
 //!
-//! A token is base64url of `account id (16) ‖ session id (16) ‖ secret (32)`. Carrying both ids
-//! lets the store find the session in one step (and on Redis Cluster, in the account's hash
-//! slot) without any index from token to session.
+//! A token is base64url of `account id (16) ‖ session id (16) ‖ family secret (16) ‖ generation
+//! secret (16)`. Carrying both ids lets the store find the session in one step (and on Redis
+//! Cluster, in the account's hash slot) without any index from token to session.
 //!
-//! Rotation is deterministic: the successor of a token is `HMAC-SHA256(k, token)`, with `k` a key
-//! derived from the signing key. So the store never needs a plaintext token to hand the same
-//! successor to concurrent tabs, and a retried rotation is idempotent.
+//! Rotation is deterministic: the successor of a token keeps its ids and family secret and
+//! takes `HMAC-SHA256(k, token)` (truncated) as its generation secret, with `k` a key derived
+//! from the signing key. So the store never needs a plaintext token to hand the same successor
+//! to concurrent tabs, and a retried rotation is idempotent.
+//!
+//! The family secret is drawn at login and shared by every generation of the session, and only
+//! by them. The store keeps its digest ([`RefreshToken::family_digest`]): a presented token whose
+//! family digest matches but that is neither the current nor the just-rotated token can only
+//! be a spent ancestor (or made by someone who held one) — reuse, however many generations
+//! old — while a token with a forged secret does not match and revokes nothing. The check costs
+//! one more SHA-256 and one comparison, needs no key (so key rotations do not matter) and no
+//! plaintext in the store.
 
 use crate::ids::{ID_BYTES, Id, random_bytes};
 use base64::Engine as _;
@@ -15,8 +24,11 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
-const SECRET_BYTES: usize = 32;
-const RAW_BYTES: usize = 2 * ID_BYTES + SECRET_BYTES;
+const FAMILY_BYTES: usize = 16;
+const SECRET_BYTES: usize = 16;
+const FAMILY_AT: usize = 2 * ID_BYTES;
+const SECRET_AT: usize = FAMILY_AT + FAMILY_BYTES;
+const RAW_BYTES: usize = SECRET_AT + SECRET_BYTES;
 /// Length of a refresh token's text form.
 pub const TOKEN_CHARS: usize = 86;
 
@@ -52,16 +64,12 @@ impl TokenDigest {
 }
 
 impl RefreshToken {
-    /// A fresh token for a new session.
+    /// A fresh token (and family) for a new session.
     pub fn new(account: Id, session: Id) -> Self {
-        Self::with_secret(account, session, random_bytes())
-    }
-
-    fn with_secret(account: Id, session: Id, secret: [u8; SECRET_BYTES]) -> Self {
         let mut raw = [0u8; RAW_BYTES];
         raw[..ID_BYTES].copy_from_slice(account.as_bytes());
-        raw[ID_BYTES..2 * ID_BYTES].copy_from_slice(session.as_bytes());
-        raw[2 * ID_BYTES..].copy_from_slice(&secret);
+        raw[ID_BYTES..FAMILY_AT].copy_from_slice(session.as_bytes());
+        raw[FAMILY_AT..].copy_from_slice(&random_bytes::<{ FAMILY_BYTES + SECRET_BYTES }>());
         Self { raw }
     }
 
@@ -82,11 +90,7 @@ impl RefreshToken {
 
     /// The session the token belongs to.
     pub fn session(&self) -> Id {
-        Id::from_bytes(
-            self.raw[ID_BYTES..2 * ID_BYTES]
-                .try_into()
-                .unwrap_or_default(),
-        )
+        Id::from_bytes(self.raw[ID_BYTES..FAMILY_AT].try_into().unwrap_or_default())
     }
 
     /// The token's text form, as handed to the client.
@@ -99,13 +103,41 @@ impl RefreshToken {
         TokenDigest(Sha256::digest(self.raw).into())
     }
 
-    /// The token that replaces this one at rotation, derived with `key`.
+    /// The digest of the session's family: the same for every generation of one session's
+    /// tokens, and unguessable without one of them.
+    pub fn family_digest(&self) -> TokenDigest {
+        let mut h = Sha256::new();
+        h.update(b"passport refresh-token family\0");
+        h.update(&self.raw[..SECRET_AT]);
+        TokenDigest(h.finalize().into())
+    }
+
+    /// The token that replaces this one at rotation, derived with `key`: the same ids and
+    /// family, a new generation secret.
     pub fn successor(&self, key: &[u8; 32]) -> Self {
         #[allow(clippy::expect_used)]
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(&self.raw);
-        let secret: [u8; SECRET_BYTES] = mac.finalize().into_bytes().into();
-        Self::with_secret(self.account(), self.session(), secret)
+        let tag = mac.finalize().into_bytes();
+        let mut raw = self.raw;
+        raw[SECRET_AT..].copy_from_slice(&tag[..SECRET_BYTES]);
+        Self { raw }
+    }
+
+    /// This token with another generation secret: the same ids and family (a forged token
+    /// whose maker knows the family, for tests).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn with_generation_secret(&self, secret: [u8; SECRET_BYTES]) -> Self {
+        let mut raw = self.raw;
+        raw[SECRET_AT..].copy_from_slice(&secret);
+        Self { raw }
+    }
+
+    /// This token with another family and generation secret: the same ids, as someone who
+    /// knows a session's ids but holds none of its tokens could make.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn forged(&self) -> Self {
+        Self::new(self.account(), self.session())
     }
 }
 
@@ -157,6 +189,10 @@ mod tests {
         assert_eq!(s1.account(), t.account());
         assert_eq!(s1.session(), t.session());
         assert_ne!(s1.successor(&k1), s1);
+        // The family carries over every generation, under any key.
+        assert!(s1.successor(&k2).family_digest().ct_eq(&t.family_digest()));
+        assert!(!t.forged().family_digest().ct_eq(&t.family_digest()));
+        assert!(!t.family_digest().ct_eq(&t.digest()));
     }
 
     #[test]
@@ -167,6 +203,6 @@ mod tests {
         assert!(d.ct_eq(&t.digest()));
         assert!(!d.ct_eq(&t.successor(&[0; 32]).digest()));
         let dbg = format!("{t:?}");
-        assert!(!dbg.contains(&t.encode()[44..]), "{dbg}");
+        assert!(!dbg.contains(&t.encode()[43..]), "{dbg}");
     }
 }

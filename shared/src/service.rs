@@ -288,6 +288,7 @@ impl Passport {
             account: account.id,
             session,
             digest: refresh.digest(),
+            family: refresh.family_digest(),
             device,
             user_agent: client
                 .user_agent
@@ -319,6 +320,8 @@ impl Passport {
                 session: token.session(),
                 presented: token.digest(),
                 successor: successor.digest(),
+                family: token.family_digest(),
+                request_id: crate::ids::random_bytes(),
                 now,
                 idle_ttl: self.config.refresh_token_ttl,
                 grace: self.config.refresh_reuse_grace,

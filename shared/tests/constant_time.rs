@@ -147,6 +147,10 @@ fn every_script_that_takes_a_digest_names_it_so() {
         .map(|s| s.name)
         .collect();
     assert_eq!(takes, ["create_session", "rotate", "token_matches"]);
+    let rotate = script("rotate");
+    for a in ["presented_digest", "successor_digest", "family_digest"] {
+        assert!(rotate.argv().contains(&a), "rotate.lua takes {a}");
+    }
     for s in scripts() {
         assert!(
             !s.source.contains("ARGV[") && !s.source.contains("KEYS["),
@@ -172,6 +176,7 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
         account: a.id,
         session: sid,
         digest: token.digest(),
+        family: token.family_digest(),
         device: None,
         user_agent: None,
         ip: None,
@@ -205,6 +210,8 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
             ("sid", sid.to_string()),
             ("presented_digest", presented.digest().to_hex()),
             ("successor_digest", successor.digest().to_hex()),
+            ("family_digest", presented.family_digest().to_hex()),
+            ("request_id", format!("{:032x}", grace)),
             ("now", clock::now().to_string()),
             ("idle_ttl", "1000".to_string()),
             ("grace", grace.to_string()),

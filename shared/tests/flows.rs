@@ -196,6 +196,54 @@ async fn reuse_after_grace_revokes_the_session() {
     }
 }
 
+/// A service on `store` whose ring signs with `current` and still verifies `previous`.
+fn app_with_keys(store: Arc<dyn Store>, current: &str, previous: Option<&str>) -> Passport {
+    use passport::config::SecretBytes;
+    use passport::keys::{Key, KeyRing};
+    let key = |kid: &str| {
+        let secret =
+            SecretBytes::new(format!("{kid}-signing-key-of-at-least-32-bytes").into_bytes());
+        Key::new(kid.to_string(), &secret, kid).unwrap()
+    };
+    let ring = KeyRing::new(key(current), previous.map(key).into_iter().collect());
+    Passport::new(test_config(), ring, store)
+}
+
+/// The thief's escape (issue #12): T0 stolen and refreshed twice, the owner's T0 is then
+/// refused without ending anything. Now any spent generation ends the session — here across a
+/// signing-key rotation between generations, two and ten generations deep.
+#[tokio::test]
+async fn a_thief_who_refreshes_twice_is_caught_across_a_key_rotation() {
+    for (name, store) in stores().await {
+        for generations in [2, 10] {
+            let before = app_with_keys(store.clone(), "key-a", None);
+            let after = app_with_keys(store.clone(), "key-b", Some("key-a"));
+            let (_, owner) = login(&before).await;
+            // The thief refreshes the stolen token, the key rotates, the thief goes on.
+            let mut thief = before.refresh(&owner.refresh_token).await.unwrap();
+            for _ in 1..generations {
+                thief = after.refresh(&thief.refresh_token).await.unwrap();
+            }
+            assert!(live(&after, &thief).await, "{name}");
+            // The owner comes back with the token it still holds.
+            let err = after.refresh(&owner.refresh_token).await.unwrap_err();
+            assert!(
+                matches!(err, ApiError::RefreshTokenReused),
+                "{name}, {generations} generations: {err:?}"
+            );
+            assert!(
+                !live(&after, &thief).await,
+                "{name}: the thief's session lives on"
+            );
+            let err = after.refresh(&thief.refresh_token).await.unwrap_err();
+            assert!(
+                matches!(err, ApiError::InvalidRefreshToken),
+                "{name}: {err:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn disable_ends_sessions_and_refuses_login_with_403() {
     use passport::admin::{Command, execute};

@@ -35,6 +35,7 @@ async fn start(store: &dyn Store, a: &Account, idle: i64, absolute: i64) -> Star
         account: a.id,
         session,
         digest: token.digest(),
+        family: token.family_digest(),
         device: Some("phone".into()),
         user_agent: Some("test-agent".into()),
         ip: Some("198.51.100.1".into()),
@@ -60,6 +61,8 @@ fn rotate_req(
         session: s.session,
         presented: presented.digest(),
         successor: successor.digest(),
+        family: presented.family_digest(),
+        request_id: passport::ids::random_bytes(),
         now: clock::now(),
         idle_ttl: 1000,
         grace: 10,
@@ -151,6 +154,7 @@ async fn sessions_start_only_for_active_accounts() {
             account: a.id,
             session: Id::random(),
             digest: TokenDigest([1; 32]),
+            family: TokenDigest([2; 32]),
             device: None,
             user_agent: None,
             ip: None,
@@ -247,6 +251,7 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
         // The window is at least `grace` whole seconds: still a replay at its last second.
         let last_second = Rotate {
             now: first.now + 10,
+            request_id: passport::ids::random_bytes(),
             ..first.clone()
         };
         assert!(
@@ -260,6 +265,7 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
         // The old token after the window: theft. The session is gone.
         let late = Rotate {
             now: first.now + 11,
+            request_id: passport::ids::random_bytes(),
             ..first.clone()
         };
         assert_eq!(s.rotate(&late).await.unwrap(), Rotation::Reused, "{name}");
@@ -589,6 +595,8 @@ async fn digests_one_byte_off_are_refused() {
             assert!(!matches.unwrap(), "{name}: byte {at}");
             let mut r = rotate_req(&a, &st, &st.token, &next);
             r.presented = wrong;
+            // A family one byte off too: nothing of this token is the session's.
+            r.family.0[at] ^= 1;
             assert_eq!(
                 s.rotate(&r).await.unwrap(),
                 Rotation::Invalid,
@@ -617,6 +625,98 @@ async fn grace_zero_turns_replays_off() {
             matches!(s.rotate(&first).await.unwrap(), Rotation::Rotated { .. }),
             "{name}"
         );
-        assert_eq!(s.rotate(&first).await.unwrap(), Rotation::Reused, "{name}");
+        // The store retrying the same request (a dropped connection after the rotation ran):
+        // not reuse, even with no grace.
+        assert!(
+            matches!(s.rotate(&first).await.unwrap(), Rotation::Replayed { .. }),
+            "{name}: a retry judged as reuse"
+        );
+        // Anyone else presenting the spent token: reuse.
+        let replay = Rotate {
+            request_id: passport::ids::random_bytes(),
+            ..first.clone()
+        };
+        assert_eq!(s.rotate(&replay).await.unwrap(), Rotation::Reused, "{name}");
+    }
+}
+
+/// Rotates `generations` times from the session's first token; returns every token, first to
+/// current, and the time of the last rotation.
+async fn chain(s: &dyn Store, a: &Account, st: &Started, generations: usize) -> Vec<RefreshToken> {
+    let mut tokens = vec![st.token.clone()];
+    for _ in 0..generations {
+        let last = tokens.last().unwrap().clone();
+        let next = last.successor(&KEY);
+        let r = rotate_req(a, st, &last, &next);
+        assert!(matches!(
+            s.rotate(&r).await.unwrap(),
+            Rotation::Rotated { .. }
+        ));
+        tokens.push(next);
+    }
+    tokens
+}
+
+/// RFC 9700 §4.14.2: any spent token of the chain, however old, revokes the session.
+#[tokio::test]
+async fn a_spent_ancestor_of_any_generation_revokes_the_session() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        for (generations, presented) in [(2, 0), (10, 0), (10, 7)] {
+            let a = account(s).await;
+            let st = start(s, &a, 1000, 2000).await;
+            let tokens = chain(s, &a, &st, generations).await;
+            // Well inside the grace window of the last rotation: an older generation is reuse
+            // all the same (only the just-rotated token has a window).
+            let old = &tokens[presented];
+            let r = rotate_req(&a, &st, old, &old.successor(&KEY));
+            assert_eq!(
+                s.rotate(&r).await.unwrap(),
+                Rotation::Reused,
+                "{name}: generation {presented} of {generations}"
+            );
+            let now = clock::now();
+            assert!(
+                !s.session_live(a.id, st.session, now).await.unwrap(),
+                "{name}"
+            );
+            let current = tokens.last().unwrap();
+            let r = rotate_req(&a, &st, current, &current.successor(&KEY));
+            assert_eq!(
+                s.rotate(&r).await.unwrap(),
+                Rotation::Invalid,
+                "{name}: the thief's token lives on"
+            );
+        }
+    }
+}
+
+/// Session ids are not secret: a token that names a real session but was never issued (its
+/// family secret forged) is refused and ends nothing.
+#[tokio::test]
+async fn a_forged_token_for_a_real_session_revokes_nothing() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let tokens = chain(s, &a, &st, 3).await;
+        let forged = st.token.forged();
+        let r = Rotate {
+            now: clock::now() + 100,
+            ..rotate_req(&a, &st, &forged, &forged.successor(&KEY))
+        };
+        assert_eq!(s.rotate(&r).await.unwrap(), Rotation::Invalid, "{name}");
+        let current = tokens.last().unwrap();
+        let now = clock::now();
+        assert!(
+            s.token_matches(a.id, st.session, &current.digest(), now)
+                .await
+                .unwrap(),
+            "{name}: the session lives on"
+        );
+        // Whoever knows the family (a holder of any generation) is treated as reuse.
+        let same_family = current.with_generation_secret([5; 16]);
+        let r = rotate_req(&a, &st, &same_family, &same_family.successor(&KEY));
+        assert_eq!(s.rotate(&r).await.unwrap(), Rotation::Reused, "{name}");
     }
 }

@@ -16,6 +16,9 @@ use std::sync::{Mutex, MutexGuard};
 struct SessionRecord {
     current: TokenDigest,
     previous: Option<(TokenDigest, i64)>,
+    family: TokenDigest,
+    /// The request id of the last rotation.
+    rotated_by: Option<[u8; 16]>,
     info: SessionInfo,
     absolute_expires_at: i64,
 }
@@ -173,6 +176,8 @@ impl Store for MemoryStore {
         let record = SessionRecord {
             current: s.digest,
             previous: None,
+            family: s.family,
+            rotated_by: None,
             info: SessionInfo {
                 id: s.session,
                 device: s.device.clone(),
@@ -199,29 +204,40 @@ impl Store for MemoryStore {
             let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
             rec.previous = Some((rec.current, r.now));
             rec.current = r.successor;
+            rec.rotated_by = Some(r.request_id);
             rec.info.last_used_at = r.now;
             rec.info.expires_at = expires_at;
             return Ok(Rotation::Rotated { expires_at });
         }
-        match rec.previous {
+        let reused = match rec.previous {
             Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
-                if r.grace > 0 && r.now - rotated_at <= r.grace {
-                    if rec.current.ct_eq(&r.successor) {
-                        Ok(Rotation::Replayed {
-                            expires_at: rec.info.expires_at,
-                        })
-                    } else {
-                        Ok(Rotation::Invalid)
-                    }
-                } else {
-                    if let Some(sessions) = g.sessions.get_mut(&r.account) {
-                        sessions.remove(&r.session);
-                    }
-                    Ok(Rotation::Reused)
+                let same_successor = rec.current.ct_eq(&r.successor);
+                if same_successor && rec.rotated_by == Some(r.request_id) {
+                    // The store's own retry of the rotation that ran.
+                    return Ok(Rotation::Replayed {
+                        expires_at: rec.info.expires_at,
+                    });
                 }
+                if r.grace > 0 && r.now - rotated_at <= r.grace {
+                    return Ok(if same_successor {
+                        Rotation::Replayed {
+                            expires_at: rec.info.expires_at,
+                        }
+                    } else {
+                        Rotation::Invalid
+                    });
+                }
+                true
             }
-            _ => Ok(Rotation::Invalid),
+            _ => rec.family.ct_eq(&r.family),
+        };
+        if !reused {
+            return Ok(Rotation::Invalid);
         }
+        if let Some(sessions) = g.sessions.get_mut(&r.account) {
+            sessions.remove(&r.session);
+        }
+        Ok(Rotation::Reused)
     }
 
     async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {

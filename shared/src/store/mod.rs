@@ -103,6 +103,8 @@ pub struct NewSession {
     pub session: Id,
     /// Digest of its first refresh token.
     pub digest: TokenDigest,
+    /// Digest of its token family (`RefreshToken::family_digest`), for reuse detection.
+    pub family: TokenDigest,
     /// Device name the client gave.
     pub device: Option<String>,
     /// `User-Agent` of the login request.
@@ -139,6 +141,12 @@ pub struct Rotate {
     pub presented: TokenDigest,
     /// Digest of the token that replaces it.
     pub successor: TokenDigest,
+    /// Digest of the presented token's family: a match that is neither the current nor the
+    /// just-rotated token is a spent ancestor, and ends the session.
+    pub family: TokenDigest,
+    /// Random per refresh request and the same when the store retries it after a dropped
+    /// connection: a rotation run twice with one id is a retry, never reuse.
+    pub request_id: [u8; 16],
     /// Now (Unix seconds).
     pub now: i64,
     /// Idle lifetime: the new expiry is `now + idle_ttl`, capped by the absolute expiry.
@@ -163,9 +171,10 @@ pub enum Rotation {
         /// The session's expiry.
         expires_at: i64,
     },
-    /// The presented token was rotated before the grace window: the session is now revoked.
+    /// A spent token of the session's family, after the grace window (the just-rotated one) or
+    /// of any older generation: the session is now revoked.
     Reused,
-    /// Unknown session, expired, or a token that is neither current nor just rotated.
+    /// Unknown session, expired, or a token not of the session's family (a forged secret).
     Invalid,
 }
 
@@ -246,7 +255,10 @@ pub trait Store: Send + Sync {
         session: &NewSession,
         email: &str,
     ) -> Result<SessionStart, StoreError>;
-    /// Rotates a refresh token in one atomic step (see [`Rotation`]).
+    /// Rotates a refresh token in one atomic step (see [`Rotation`]). A presented token of the
+    /// session's family that is neither current nor, within the grace window, just rotated is
+    /// reuse: the session ends. Run again with the same `request_id` after it rotated, it
+    /// answers `Replayed` whatever the grace (a retry is not reuse).
     async fn rotate(&self, request: &Rotate) -> Result<Rotation, StoreError>;
     /// Whether the session exists and has not expired.
     async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError>;

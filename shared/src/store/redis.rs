@@ -148,6 +148,10 @@ impl RedisStore {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn field<'a>(h: &'a HashMap<String, String>, name: &str) -> Result<&'a str, StoreError> {
     h.get(name)
         .map(String::as_str)
@@ -358,6 +362,7 @@ impl Store for RedisStore {
             &[
                 ("sid", s.session.to_string()),
                 ("digest", s.digest.to_hex()),
+                ("family_digest", s.family.to_hex()),
                 ("device", s.device.clone().unwrap_or_default()),
                 ("user_agent", s.user_agent.clone().unwrap_or_default()),
                 ("ip", s.ip.clone().unwrap_or_default()),
@@ -392,6 +397,8 @@ impl Store for RedisStore {
                     ("sid", r.session.to_string()),
                     ("presented_digest", r.presented.to_hex()),
                     ("successor_digest", r.successor.to_hex()),
+                    ("family_digest", r.family.to_hex()),
+                    ("request_id", hex(&r.request_id)),
                     ("now", r.now.to_string()),
                     ("idle_ttl", r.idle_ttl.to_string()),
                     ("grace", r.grace.to_string()),

@@ -1,9 +1,10 @@
 -- Spends the presented refresh token for its successor. Returns {'rotated', exp},
--- {'replayed', exp} (the just-spent token within the grace window), {'reused'} (the session is
+-- {'replayed', exp} (the just-spent token within the grace window, or the store retrying the
+-- request that rotated), {'reused'} (a spent token of the session's family: the session is
 -- ended) or {'invalid'}.
 local session, sessions = unpack(KEYS)
-local sid, presented_digest, successor_digest, now, idle_ttl, grace = unpack(ARGV)
-local s = redis.call('HMGET', session, 'cur', 'prev', 'rot', 'exp', 'abs')
+local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace = unpack(ARGV)
+local s = redis.call('HMGET', session, 'cur', 'prev', 'rot', 'exp', 'abs', 'fam', 'rid')
 now = tonumber(now)
 if not s[1] or tonumber(s[4]) <= now then
   return {'invalid'}
@@ -11,21 +12,31 @@ end
 if ct_eq(s[1], presented_digest) then
   local exp = math.min(now + tonumber(idle_ttl), tonumber(s[5]))
   redis.call('HSET', session, 'cur', successor_digest, 'prev', presented_digest, 'rot', now,
-    'last', now, 'exp', exp)
+    'last', now, 'exp', exp, 'rid', request_id)
   redis.call('EXPIREAT', session, exp)
   track(sessions, sid, now, exp)
   return {'rotated', exp}
 end
+local reused = false
 if ct_eq(s[2], presented_digest) then
+  local same_successor = ct_eq(s[1], successor_digest)
+  if same_successor and s[7] == request_id then
+    return {'replayed', tonumber(s[4])}
+  end
   grace = tonumber(grace)
   if grace > 0 and now - tonumber(s[3]) <= grace then
-    if ct_eq(s[1], successor_digest) then
+    if same_successor then
       return {'replayed', tonumber(s[4])}
     end
     return {'invalid'}
   end
-  redis.call('DEL', session)
-  redis.call('ZREM', sessions, sid)
-  return {'reused'}
+  reused = true
+else
+  reused = ct_eq(s[6], family_digest)
 end
-return {'invalid'}
+if not reused then
+  return {'invalid'}
+end
+redis.call('DEL', session)
+redis.call('ZREM', sessions, sid)
+return {'reused'}
