@@ -147,7 +147,7 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
                 None => store.revoke_all(id).await?,
                 Some(sid) => {
                     let sid: Id = sid.parse().map_err(|_| AdminError::SessionNotFound)?;
-                    if !store.revoke_session(id, sid).await? {
+                    if !store.revoke_session(id, sid, clock::now()).await? {
                         return Err(AdminError::SessionNotFound);
                     }
                     1

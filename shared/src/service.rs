@@ -378,7 +378,7 @@ impl Passport {
             let n = self.store.revoke_all(account).await?;
             tracing::info!(account = %account, sessions = n, "logout everywhere");
         } else {
-            self.store.revoke_session(account, session).await?;
+            self.store.revoke_session(account, session, now).await?;
             tracing::info!(account = %account, session = %session, "logout");
         }
         Ok(())
@@ -409,7 +409,11 @@ impl Passport {
     /// `DELETE /sessions/{id}`: `NotFound` for an id that is not one of the caller's sessions.
     pub async fn revoke(&self, caller: Caller, id: &str) -> Result<(), ApiError> {
         let id: Id = id.parse().map_err(|_| ApiError::NotFound)?;
-        if self.store.revoke_session(caller.account, id).await? {
+        if self
+            .store
+            .revoke_session(caller.account, id, clock::now())
+            .await?
+        {
             Ok(())
         } else {
             Err(ApiError::NotFound)

@@ -143,6 +143,70 @@ async fn accounts_create_find_update_delete() {
     }
 }
 
+/// Sixteen concurrent creates of one email: exactly one account, the one the email names, and
+/// no orphaned record of the others.
+#[tokio::test]
+async fn concurrent_creates_of_one_email_make_one_account() {
+    for (name, store) in stores().await {
+        let email = unique_email();
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                let a = Account {
+                    id: Id::random(),
+                    email: email.clone(),
+                    password_hash: "$argon2id$stub".into(),
+                    status: AccountStatus::Active,
+                    created_at: clock::now(),
+                };
+                tokio::spawn(async move { (a.id, store.create_account(&a).await.unwrap()) })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut losers = Vec::new();
+        for t in tasks {
+            let (id, created) = t.await.unwrap();
+            if created {
+                winners.push(id)
+            } else {
+                losers.push(id)
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "{name}: {} accounts for one email",
+            winners.len()
+        );
+        assert_eq!(
+            store.account_id(&email).await.unwrap(),
+            Some(winners[0]),
+            "{name}"
+        );
+        assert!(store.account(winners[0]).await.unwrap().is_some(), "{name}");
+        for id in losers {
+            assert!(
+                store.account(id).await.unwrap().is_none(),
+                "{name}: orphaned record"
+            );
+        }
+    }
+}
+
+/// Redis only: the winning record is durable (no TTL left from its provisional write).
+#[tokio::test]
+async fn a_created_account_record_is_durable() {
+    let store = common::redis_store().await;
+    let a = account(&store).await;
+    let mut c = common::raw_redis().await;
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(format!("pp:{{{}}}:acct", a.id))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(ttl, -1);
+}
+
 #[tokio::test]
 async fn sessions_start_only_for_active_accounts() {
     for (name, store) in stores().await {
@@ -373,15 +437,24 @@ async fn revoke_one_and_all_and_list() {
         );
         assert_eq!(listed[0].ip.as_deref(), Some("198.51.100.1"), "{name}");
 
-        assert!(s.revoke_session(a.id, one.session).await.unwrap(), "{name}");
         assert!(
-            !s.revoke_session(a.id, one.session).await.unwrap(),
+            s.revoke_session(a.id, one.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.revoke_session(a.id, one.session, clock::now())
+                .await
+                .unwrap(),
             "{name}: revoked twice"
         );
         // Another account's session id is not found under this account.
         let b = account(s).await;
         assert!(
-            !s.revoke_session(b.id, two.session).await.unwrap(),
+            !s.revoke_session(b.id, two.session, clock::now())
+                .await
+                .unwrap(),
             "{name}"
         );
         assert!(
@@ -435,6 +508,29 @@ async fn expired_sessions_are_dead_and_unlisted() {
                 .unwrap(),
             Rotation::Invalid,
             "{name}: expired session rotated"
+        );
+    }
+}
+
+/// Revoking a session that has expired but whose record is still there (not yet pruned, or
+/// not yet expired by Redis's own clock) answers "no such session" on both stores alike.
+#[tokio::test]
+async fn revoking_an_expired_unpruned_session_finds_nothing() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 100, 100).await;
+        let later = clock::now() + 200;
+        assert!(
+            !s.revoke_session(a.id, st.session, later).await.unwrap(),
+            "{name}"
+        );
+        let live = start(s, &a, 100, 100).await;
+        assert!(
+            s.revoke_session(a.id, live.session, clock::now())
+                .await
+                .unwrap(),
+            "{name}"
         );
     }
 }

@@ -259,12 +259,12 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError> {
+    async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
         let mut g = self.lock();
         Ok(g.sessions
             .get_mut(&account)
             .and_then(|s| s.remove(&session))
-            .is_some())
+            .is_some_and(|r| r.info.expires_at > now))
     }
 
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {

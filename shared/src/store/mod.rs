@@ -214,9 +214,10 @@ impl SessionInfo {
 
 /// The session store. Every method but `create_account` is atomic: it does all of its writes or
 /// none, and concurrent calls behave as if run one after the other (one Lua script, or one
-/// command, on Redis). `create_account` is several commands on Redis (claim the email, then
-/// write the account); a crash between them leaves an index entry that the next create of
-/// that email takes over.
+/// command, on Redis). `create_account` is several steps on Redis, since the account's record
+/// and its email's index entry live in two hash slots: the record first (provisional, with a
+/// TTL), then the email claimed compare-and-set; concurrent creates of one email still make
+/// exactly one account and leave no orphan, and a create cut short leaves nothing durable.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Adds an account; `false` if its email is taken. Not atomic on Redis (see above).
@@ -270,8 +271,9 @@ pub trait Store: Send + Sync {
         digest: &TokenDigest,
         now: i64,
     ) -> Result<bool, StoreError>;
-    /// Ends one session; `false` if it did not exist.
-    async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError>;
+    /// Ends one session; `false` if it did not exist or had expired by `now` (whether or not
+    /// its record was pruned yet).
+    async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError>;
     /// Ends every session of an account; returns how many there were.
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError>;
     /// The account's live sessions, oldest first; drops expired entries from the account's set.

@@ -46,9 +46,11 @@ static SET_PASSWORD: LazyLock<LuaScript> = script!("set_password");
 static DELETE_ACCOUNT: LazyLock<LuaScript> = script!("delete_account");
 static UNINDEX_EMAIL: LazyLock<LuaScript> = script!("unindex_email");
 static LIST_SESSIONS: LazyLock<LuaScript> = script!("list_sessions");
+static CREATE_ACCOUNT: LazyLock<LuaScript> = script!("create_account");
+static CLAIM_EMAIL: LazyLock<LuaScript> = script!("claim_email");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 10] {
+pub fn scripts() -> [&'static LuaScript; 12] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -60,6 +62,8 @@ pub fn scripts() -> [&'static LuaScript; 10] {
         &DELETE_ACCOUNT,
         &UNINDEX_EMAIL,
         &LIST_SESSIONS,
+        &CREATE_ACCOUNT,
+        &CLAIM_EMAIL,
     ]
 }
 
@@ -69,6 +73,10 @@ const COUNT_ATTEMPT: &str = include_str!("lua/count_attempt.lua");
 fn account_key(a: Id) -> String {
     format!("pp:{{{a}}}:acct")
 }
+
+/// How long a new account's record lives before its email is claimed (a create cut short
+/// leaves nothing behind after this).
+const PROVISIONAL_SECONDS: i64 = 60;
 
 fn session_prefix(a: Id) -> String {
     format!("pp:{{{a}}}:s:")
@@ -180,41 +188,59 @@ fn counter((count, ttl): (Option<u64>, i64)) -> Counter {
 #[async_trait]
 impl Store for RedisStore {
     async fn create_account(&self, account: &Account) -> Result<bool, StoreError> {
-        let mut c = self.conn();
+        // The account's record and the email's index entry live in two hash slots, so no one
+        // script can write both. Order makes it safe instead: the record is written first, with
+        // a TTL, so an index entry never names an id whose record was never there; then the
+        // email is claimed (or an entry naming a vanished account taken over, compare-and-set);
+        // the loser of a race deletes its record; the winner makes its record durable.
+        let record = account_key(account.id);
         let index = email_key(&account.email);
         let id = account.id.to_string();
-        let claimed: bool = redis::cmd("SET")
-            .arg(&index)
-            .arg(&id)
-            .arg("NX")
-            .query_async::<Option<String>>(&mut c)
-            .await?
-            .is_some();
-        if !claimed {
-            // An entry whose account is gone (a delete or create cut short) does not hold the
-            // email hostage: take it over.
-            let holder: Option<String> = c.get(&index).await?;
-            let alive = match holder.as_deref().and_then(|h| h.parse::<Id>().ok()) {
-                Some(h) => c.exists::<_, bool>(account_key(h)).await?,
-                None => false,
-            };
-            if alive {
-                return Ok(false);
-            }
-            let _: () = c.set(&index, &id).await?;
-        }
-        let _: () = c
-            .hset_multiple(
-                account_key(account.id),
+        let _: i64 = self
+            .run(&CREATE_ACCOUNT.invocation(
+                &[("account", record.clone())],
                 &[
                     ("email", account.email.clone()),
-                    ("pw", account.password_hash.clone()),
+                    ("password_hash", account.password_hash.clone()),
                     ("status", account.status.as_str().to_string()),
-                    ("created", account.created_at.to_string()),
+                    ("created_at", account.created_at.to_string()),
+                    ("provisional_seconds", PROVISIONAL_SECONDS.to_string()),
                 ],
-            )
+            )?)
             .await?;
-        Ok(true)
+        let mut expected = String::new();
+        for _ in 0..3 {
+            let holder: String = self
+                .run(&CLAIM_EMAIL.invocation(
+                    &[("email_index", index.clone())],
+                    &[("account_id", id.clone()), ("expected", expected.clone())],
+                )?)
+                .await?;
+            if holder == id {
+                let mut c = self.conn();
+                let made_durable: bool = c.persist(&record).await?;
+                let still_there: bool = made_durable || c.exists(&record).await?;
+                if !still_there {
+                    return Err(StoreError::Corrupt(
+                        "the new account's record expired before its email was claimed".into(),
+                    ));
+                }
+                return Ok(true);
+            }
+            let alive = match holder.parse::<Id>() {
+                Ok(h) => self.conn().exists::<_, bool>(account_key(h)).await?,
+                Err(_) => false,
+            };
+            if alive {
+                let _: i64 = self.conn().del(&record).await?;
+                return Ok(false);
+            }
+            // The entry names an account that is gone (a delete or create cut short): take it
+            // over, unless someone else does first.
+            expected = holder;
+        }
+        let _: i64 = self.conn().del(&record).await?;
+        Ok(false)
     }
 
     async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
@@ -449,14 +475,14 @@ impl Store for RedisStore {
         Ok(n == 1)
     }
 
-    async fn revoke_session(&self, account: Id, session: Id) -> Result<bool, StoreError> {
+    async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
         let n: i64 = self
             .run(&REVOKE_SESSION.invocation(
                 &[
                     ("session", session_key(account, session)),
                     ("sessions", sessions_key(account)),
                 ],
-                &[("sid", session.to_string())],
+                &[("sid", session.to_string()), ("now", now.to_string())],
             )?)
             .await?;
         Ok(n == 1)
