@@ -7,7 +7,7 @@ use crate::clock;
 pub use crate::error::AdminError;
 use crate::ids::Id;
 use crate::service::Passport;
-use crate::store::{Account, AccountStatus};
+use crate::store::{Account, AccountStatus, SessionsAfter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -22,12 +22,15 @@ pub enum Command {
         /// Initial password.
         password: String,
     },
-    /// Replaces an account's password (sessions stay; use `revoke_sessions` to end them).
+    /// Replaces an account's password and ends every session of it, unless `keep_sessions`.
     SetPassword {
         /// Account email.
         email: String,
         /// New password.
         password: String,
+        /// Leave the sessions be (default false: a new password ends them all).
+        #[serde(default)]
+        keep_sessions: bool,
     },
     /// Disables an account and revokes every session of it at once.
     Disable {
@@ -99,20 +102,30 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
                 password_hash: hash(password).await?,
                 status: AccountStatus::Active,
                 created_at: clock::now(),
+                password_version: 0,
             };
             if !store.create_account(&account).await? {
                 return Err(AdminError::AccountExists);
             }
             Ok(json!({"ok": true, "account": account_json(&account)}))
         }
-        Command::SetPassword { email, password } => {
+        Command::SetPassword {
+            email,
+            password,
+            keep_sessions,
+        } => {
             accounts::check_new_password(&password)?;
             let id = find(app, &email).await?;
             let phc = hash(password).await?;
-            if !store.set_password(id, &phc).await? {
+            let sessions = if keep_sessions {
+                SessionsAfter::KeepAll
+            } else {
+                SessionsAfter::EndAll
+            };
+            if !store.set_password(id, &phc, sessions).await? {
                 return Err(AdminError::AccountNotFound);
             }
-            Ok(json!({"ok": true}))
+            Ok(json!({"ok": true, "sessions_ended": !keep_sessions}))
         }
         Command::Disable { email } => set_status(app, &email, AccountStatus::Disabled).await,
         Command::Enable { email } => set_status(app, &email, AccountStatus::Active).await,

@@ -79,8 +79,15 @@ pub struct Config {
     pub token_issuer: String,
     /// `TOKEN_AUDIENCE` (default unset: no `aud` claim).
     pub token_audience: Option<String>,
-    /// `LOGIN_MAX_FAILURES` (default 5) per account within the lockout window.
+    /// `LOGIN_MAX_FAILURES` (default 5): attempts per account and source address within the
+    /// lockout window.
     pub login_max_failures: u64,
+    /// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100): attempts per account from all addresses
+    /// within the window (only a distributed attack reaches it).
+    pub login_account_max_failures: u64,
+    /// `MAX_SESSIONS_PER_ACCOUNT` (default 100): a login beyond it ends the least recently used
+    /// session.
+    pub max_sessions_per_account: u64,
     /// `LOGIN_LOCKOUT_SECONDS` (default 900): the failure-counting window.
     pub login_lockout_seconds: i64,
     /// `LOGIN_IP_MAX_FAILURES` (default 50) per source IP within the same window.
@@ -107,6 +114,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("LOGIN_MAX_FAILURES", Some("5")),
     ("LOGIN_LOCKOUT_SECONDS", Some("900")),
     ("LOGIN_IP_MAX_FAILURES", Some("50")),
+    ("LOGIN_ACCOUNT_MAX_FAILURES", Some("100")),
+    ("MAX_SESSIONS_PER_ACCOUNT", Some("100")),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -197,6 +206,8 @@ impl Config {
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES")?,
             login_lockout_seconds: seconds(&get, "LOGIN_LOCKOUT_SECONDS")?,
             login_ip_max_failures: positive(&get, "LOGIN_IP_MAX_FAILURES")?,
+            login_account_max_failures: positive(&get, "LOGIN_ACCOUNT_MAX_FAILURES")?,
+            max_sessions_per_account: positive(&get, "MAX_SESSIONS_PER_ACCOUNT")?,
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(

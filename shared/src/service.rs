@@ -1,5 +1,5 @@
-//! The use cases — login, refresh, logout, sessions, me — on a key ring and a store.
-//! No Lambda types and no HTTP: `http.rs` turns requests into these calls.
+//! The use cases — login, refresh, logout, password change, sessions, me — on a key ring and a
+//! store. No Lambda types and no HTTP: `http/` turns requests into these calls.
 
 use crate::accounts::{self, MAX_DEVICE_CHARS, MAX_PASSWORD_CHARS};
 use crate::clock;
@@ -9,8 +9,8 @@ use crate::ids::Id;
 use crate::keys::{KeyError, KeyProvider, KeyRing};
 use crate::refresh_token::RefreshToken;
 use crate::store::{
-    AccountStatus, MemoryStore, NewSession, RedisStore, Rotate, Rotation, SessionInfo,
-    SessionStart, Store,
+    AccountStatus, LoginState, MemoryStore, NewSession, RedisStore, Rotate, Rotation, SessionInfo,
+    SessionStart, SessionsAfter, Store,
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 use std::sync::Arc;
@@ -50,6 +50,20 @@ pub struct LoginInput {
     pub password: String,
     /// Optional device name.
     pub device: Option<String>,
+}
+
+/// What `POST /password` asks.
+pub struct PasswordChange {
+    /// The password the caller has now.
+    pub current_password: String,
+    /// The one it wants.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange { .. }")
+    }
 }
 
 /// The tokens handed out at login and refresh.
@@ -231,20 +245,7 @@ impl Passport {
         let now = clock::now();
         let window = self.config.login_lockout_seconds;
 
-        let state = self
-            .store
-            .begin_login(&email, ip.as_deref(), window, now)
-            .await?;
-        if state.email_failures.count > self.config.login_max_failures {
-            return Err(ApiError::TooManyAttempts {
-                retry_after: state.email_failures.retry_after.max(1),
-            });
-        }
-        if state.ip_failures.count >= self.config.login_ip_max_failures {
-            return Err(ApiError::TooManyAttempts {
-                retry_after: state.ip_failures.retry_after.max(1),
-            });
-        }
+        let state = self.begin_attempt(&email, ip.as_deref(), now).await?;
 
         // An unknown email still reads an (absent) account, so both paths make the same store
         // round trips before the hash check.
@@ -252,20 +253,8 @@ impl Passport {
             .store
             .account(state.account.unwrap_or_else(Id::random))
             .await?;
-        let password = input.password;
         let phc = account.as_ref().map(|a| a.password_hash.clone());
-        let permit = self
-            .password_checks
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
-        let verified = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            accounts::verify_password(&password, phc.as_deref())
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("password check did not finish: {e}")))?;
+        let verified = self.check_password(input.password, phc).await?;
 
         let account = match account {
             Some(a) if verified => a,
@@ -276,6 +265,7 @@ impl Passport {
                 return Err(ApiError::InvalidCredentials);
             }
         };
+
         if account.status == AccountStatus::Disabled {
             return Err(ApiError::AccountDisabled);
         }
@@ -298,14 +288,144 @@ impl Passport {
             now,
             expires_at,
             absolute_expires_at,
+            password_version: account.password_version,
+            max_sessions: self.config.max_sessions_per_account,
         };
         match self.store.create_session(&new, &email).await? {
             SessionStart::Started => {}
             SessionStart::AccountDisabled => return Err(ApiError::AccountDisabled),
-            SessionStart::AccountMissing => return Err(ApiError::InvalidCredentials),
+            // Deleted, or its password changed after this one was checked: the password this
+            // login knew is no longer the account's.
+            SessionStart::AccountMissing | SessionStart::PasswordChanged => {
+                return Err(ApiError::InvalidCredentials);
+            }
         }
         tracing::info!(account = %account.id, session = %session, "login");
         self.pair(account.id, session, &refresh, expires_at, now)
+    }
+
+    /// Checks `password` against `phc` (a dummy hash when `None`) on a blocking thread, at most
+    /// one check per CPU at once.
+    async fn check_password(
+        &self,
+        password: String,
+        phc: Option<String>,
+    ) -> Result<bool, ApiError> {
+        let permit = self
+            .password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            accounts::verify_password(&password, phc.as_deref())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password check did not finish: {e}")))
+    }
+
+    /// Hashes a new password on a blocking thread, under the same limit as checks.
+    async fn hash_password(&self, password: String) -> Result<String, ApiError> {
+        let permit = self
+            .password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            accounts::hash_password(&password)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing did not finish: {e}")))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// `POST /password`: the caller changes its own password. The current password is checked
+    /// as a login attempt is (counted first, toward the same limits); the new hash, the next
+    /// password version and the end of every other session are one atomic step, so no login
+    /// that checked the old password can start a session afterwards. The caller's session
+    /// (and its refresh token) lives on.
+    pub async fn change_password(
+        &self,
+        caller: Caller,
+        change: PasswordChange,
+        client: &ClientInfo,
+    ) -> Result<(), ApiError> {
+        if change.current_password.chars().count() > MAX_PASSWORD_CHARS {
+            return Err(ApiError::InvalidRequest(format!(
+                "current_password must be at most {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        accounts::check_new_password(&change.new_password)
+            .map_err(|e| ApiError::InvalidRequest(format!("new_{e}")))?;
+        let account = self
+            .store
+            .account(caller.account)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
+        let now = clock::now();
+        self.begin_attempt(&account.email, ip.as_deref(), now)
+            .await?;
+        let verified = self
+            .check_password(change.current_password, Some(account.password_hash.clone()))
+            .await?;
+        if !verified {
+            if let Some(ip) = &ip {
+                self.store
+                    .record_ip_failure(ip, self.config.login_lockout_seconds, now)
+                    .await?;
+            }
+            return Err(ApiError::InvalidCredentials);
+        }
+        let phc = self.hash_password(change.new_password).await?;
+        let keep = SessionsAfter::KeepOnly(caller.session);
+        if !self.store.set_password(account.id, &phc, keep).await? {
+            return Err(ApiError::Unauthorized);
+        }
+        self.store
+            .clear_attempts(&account.email, ip.as_deref())
+            .await?;
+        tracing::info!(account = %account.id, session = %caller.session, "password changed");
+        Ok(())
+    }
+
+    /// Counts a login attempt (or a password change's check of the current password) before
+    /// any hash is checked, and refuses it when the address or the account is over its limit.
+    async fn begin_attempt(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<LoginState, ApiError> {
+        let c = &self.config;
+        let state = self
+            .store
+            .begin_login(
+                email,
+                ip,
+                c.login_lockout_seconds,
+                c.login_ip_max_failures,
+                now,
+            )
+            .await?;
+        let over = if state.ip_blocked {
+            Some(state.ip_failures)
+        } else if state.pair_attempts.count > c.login_max_failures {
+            Some(state.pair_attempts)
+        } else if state.account_attempts.count > c.login_account_max_failures {
+            Some(state.account_attempts)
+        } else {
+            None
+        };
+        match over {
+            Some(counter) => Err(ApiError::TooManyAttempts {
+                retry_after: counter.retry_after.max(1),
+            }),
+            None => Ok(state),
+        }
     }
 
     /// `POST /refresh-token`.

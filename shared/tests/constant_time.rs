@@ -167,6 +167,7 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
         password_hash: "$argon2id$stub".into(),
         status: AccountStatus::Active,
         created_at: clock::now(),
+        password_version: 0,
     };
     assert!(store.create_account(&a).await.unwrap());
     let sid = Id::random();
@@ -183,6 +184,8 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
         now,
         expires_at: now + 1000,
         absolute_expires_at: now + 2000,
+        password_version: 0,
+        max_sessions: 100,
     };
     assert_eq!(
         store.create_session(&new, &a.email).await.unwrap(),

@@ -244,6 +244,101 @@ async fn a_thief_who_refreshes_twice_is_caught_across_a_key_rotation() {
     }
 }
 
+/// The operators' `set_password` ends every session unless told to keep them.
+#[tokio::test]
+async fn set_password_ends_every_session_unless_kept() {
+    use passport::admin::{Command, execute};
+    for (name, app) in apps(test_config()).await {
+        let (email, a) = login(&app).await;
+        let set = |keep_sessions| Command::SetPassword {
+            email: email.clone(),
+            password: "an operator's new password".into(),
+            keep_sessions,
+        };
+        execute(&app, set(true)).await.unwrap();
+        assert!(
+            live(&app, &a).await,
+            "{name}: keep_sessions ended a session"
+        );
+        execute(&app, set(false)).await.unwrap();
+        assert!(
+            !live(&app, &a).await,
+            "{name}: the session outlived the new password"
+        );
+        assert!(app.refresh(&a.refresh_token).await.is_err(), "{name}");
+    }
+}
+
+/// `POST /password`'s use case: a wrong current password is a failed login attempt (and
+/// counts toward the lockout); a right one ends every other session and keeps the caller's.
+#[tokio::test]
+async fn changing_the_password_keeps_this_session_and_ends_the_others() {
+    use passport::service::{Caller, PasswordChange};
+    let config = Config {
+        login_max_failures: 2,
+        ..test_config()
+    };
+    for (name, app) in apps(config).await {
+        let (email, mine) = login(&app).await;
+        let theirs = app
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
+            .await
+            .unwrap();
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", mine.access_token)))
+            .await
+            .unwrap();
+        let change = |current: &str| PasswordChange {
+            current_password: current.into(),
+            new_password: "my new and longer password".into(),
+        };
+        let here = client(&unique_ip());
+        let err = app
+            .change_password(caller, change("not my password"), &here)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::InvalidCredentials),
+            "{name}: {err:?}"
+        );
+        app.change_password(caller, change(PASSWORD), &here)
+            .await
+            .unwrap();
+        assert!(
+            live(&app, &mine).await,
+            "{name}: the caller's session ended"
+        );
+        assert!(
+            !live(&app, &theirs).await,
+            "{name}: another session survived"
+        );
+        assert!(app.refresh(&mine.refresh_token).await.is_ok(), "{name}");
+        assert!(app.refresh(&theirs.refresh_token).await.is_err(), "{name}");
+        let old = app
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
+            .await;
+        assert!(matches!(old, Err(ApiError::InvalidCredentials)), "{name}");
+        let new = input(&email, "my new and longer password");
+        assert!(
+            app.login(new, &client(&unique_ip())).await.is_ok(),
+            "{name}"
+        );
+        // Wrong current passwords count toward the lockout of this address.
+        let wrong = |_: Caller| change("still not it");
+        for _ in 0..2 {
+            let _ = app.change_password(caller, wrong(caller), &here).await;
+        }
+        let err = app
+            .change_password(caller, change("my new and longer password"), &here)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::TooManyAttempts { .. }),
+            "{name}: {err:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn disable_ends_sessions_and_refuses_login_with_403() {
     use passport::admin::{Command, execute};
@@ -360,6 +455,106 @@ async fn a_successful_login_clears_the_count() {
                 "{name}: round {round}"
             );
         }
+    }
+}
+
+/// Issue #12: six junk passwords from one address used to lock the owner out everywhere. The
+/// strict limit now counts per (account, address): the owner elsewhere is not locked out; the
+/// loose account-wide limit still stops an attack spread over many addresses.
+#[tokio::test]
+async fn one_attacker_cannot_lock_the_owner_out_but_a_distributed_attack_is_stopped() {
+    let config = Config {
+        login_max_failures: 3,
+        login_account_max_failures: 8,
+        ..test_config()
+    };
+    for (name, app) in apps(config.clone()).await {
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let attacker = client(&unique_ip());
+        for _ in 0..3 {
+            let err = app
+                .login(input(&email, "junk junk junk"), &attacker)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, ApiError::InvalidCredentials),
+                "{name}: {err:?}"
+            );
+        }
+        // The attacker's address is locked out for this account, even with the password.
+        let err = app
+            .login(input(&email, PASSWORD), &attacker)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::TooManyAttempts { .. }),
+            "{name}: {err:?}"
+        );
+        // The owner, from home, is not.
+        assert!(
+            app.login(input(&email, PASSWORD), &client(&unique_ip()))
+                .await
+                .is_ok(),
+            "{name}"
+        );
+
+        // Many addresses, a couple of guesses each: the account-wide limit stops them all,
+        // the owner's address included, until the window ends.
+        let target = unique_email();
+        create_account(&app, &target, PASSWORD).await;
+        for _ in 0..4 {
+            let bot = client(&unique_ip());
+            for _ in 0..2 {
+                let _ = app.login(input(&target, "guess guess guess"), &bot).await;
+            }
+        }
+        let err = app
+            .login(input(&target, PASSWORD), &client(&unique_ip()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::TooManyAttempts { .. }),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+/// A request refused by the address's limit counts against nothing else.
+#[tokio::test]
+async fn requests_refused_by_the_address_limit_count_nowhere_else() {
+    let config = Config {
+        login_ip_max_failures: 2,
+        login_account_max_failures: 3,
+        ..test_config()
+    };
+    for (name, app) in apps(config).await {
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let noisy = client(&unique_ip());
+        for _ in 0..2 {
+            assert!(
+                app.login(input(&unique_email(), "whatever it is"), &noisy)
+                    .await
+                    .is_err()
+            );
+        }
+        for _ in 0..10 {
+            let err = app
+                .login(input(&email, "junk junk junk"), &noisy)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, ApiError::TooManyAttempts { .. }),
+                "{name}: {err:?}"
+            );
+        }
+        assert!(
+            app.login(input(&email, PASSWORD), &client(&unique_ip()))
+                .await
+                .is_ok(),
+            "{name}: the refused requests counted against the account"
+        );
     }
 }
 

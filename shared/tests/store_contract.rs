@@ -8,7 +8,9 @@ use common::{stores, unique_email, unique_ip};
 use passport::clock;
 use passport::ids::Id;
 use passport::refresh_token::{RefreshToken, TokenDigest};
-use passport::store::{Account, AccountStatus, NewSession, Rotate, Rotation, SessionStart, Store};
+use passport::store::{
+    Account, AccountStatus, NewSession, Rotate, Rotation, SessionStart, SessionsAfter, Store,
+};
 
 async fn account(store: &dyn Store) -> Account {
     let a = Account {
@@ -17,6 +19,7 @@ async fn account(store: &dyn Store) -> Account {
         password_hash: "$argon2id$stub-not-verified-here".into(),
         status: AccountStatus::Active,
         created_at: clock::now(),
+        password_version: 0,
     };
     assert!(store.create_account(&a).await.unwrap());
     a
@@ -42,6 +45,8 @@ async fn start(store: &dyn Store, a: &Account, idle: i64, absolute: i64) -> Star
         now,
         expires_at: (now + idle).min(now + absolute),
         absolute_expires_at: now + absolute,
+        password_version: store.account(a.id).await.unwrap().unwrap().password_version,
+        max_sessions: 100,
     };
     assert_eq!(
         store.create_session(&new, &a.email).await.unwrap(),
@@ -93,12 +98,19 @@ async fn accounts_create_find_update_delete() {
         );
         assert!(s.account(Id::random()).await.unwrap().is_none(), "{name}");
 
-        assert!(s.set_password(a.id, "new-hash").await.unwrap(), "{name}");
+        let keep = SessionsAfter::KeepAll;
+        assert!(
+            s.set_password(a.id, "new-hash", keep).await.unwrap(),
+            "{name}"
+        );
         assert_eq!(
             s.account(a.id).await.unwrap().unwrap().password_hash,
             "new-hash"
         );
-        assert!(!s.set_password(Id::random(), "x").await.unwrap(), "{name}");
+        assert!(
+            !s.set_password(Id::random(), "x", keep).await.unwrap(),
+            "{name}"
+        );
 
         let st = start(s, &a, 1000, 2000).await;
         assert!(
@@ -158,6 +170,7 @@ async fn concurrent_creates_of_one_email_make_one_account() {
                     password_hash: "$argon2id$stub".into(),
                     status: AccountStatus::Active,
                     created_at: clock::now(),
+                    password_version: 0,
                 };
                 tokio::spawn(async move { (a.id, store.create_account(&a).await.unwrap()) })
             })
@@ -225,6 +238,8 @@ async fn sessions_start_only_for_active_accounts() {
             now,
             expires_at: now + 100,
             absolute_expires_at: now + 100,
+            password_version: 0,
+            max_sessions: 100,
         };
         assert_eq!(
             s.create_session(&new, &a.email).await.unwrap(),
@@ -536,43 +551,234 @@ async fn revoking_an_expired_unpruned_session_finds_nothing() {
 }
 
 #[tokio::test]
-async fn login_attempts_are_counted_per_email_and_failures_per_ip() {
+async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
     for (name, store) in stores().await {
         let s = &*store;
         let a = account(s).await;
         let ip = unique_ip();
         let now = clock::now();
         for n in 1..=3u64 {
-            let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
+            let st = s
+                .begin_login(&a.email, Some(&ip), 60, 50, now)
+                .await
+                .unwrap();
             assert_eq!(st.account, Some(a.id), "{name}");
-            assert_eq!(st.email_failures.count, n, "{name}");
-            assert!((1..=60).contains(&st.email_failures.retry_after), "{name}");
+            assert_eq!(st.pair_attempts.count, n, "{name}");
+            assert_eq!(st.account_attempts.count, n, "{name}");
+            assert!((1..=60).contains(&st.pair_attempts.retry_after), "{name}");
+            assert!(
+                (1..=60).contains(&st.account_attempts.retry_after),
+                "{name}"
+            );
             s.record_ip_failure(&ip, 60, now).await.unwrap();
         }
-        let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
+        let st = s
+            .begin_login(&a.email, Some(&ip), 60, 50, now)
+            .await
+            .unwrap();
         assert_eq!(st.ip_failures.count, 3, "{name}");
-        assert_eq!(st.email_failures.count, 4, "{name}");
+        assert_eq!(
+            (st.pair_attempts.count, st.account_attempts.count),
+            (4, 4),
+            "{name}"
+        );
         // Another email from the same address is counted apart; the address's failures are
         // the same ones.
         let other = s
-            .begin_login(&unique_email(), Some(&ip), 60, now)
+            .begin_login(&unique_email(), Some(&ip), 60, 50, now)
             .await
             .unwrap();
         assert_eq!(other.account, None, "{name}");
-        assert_eq!(other.email_failures.count, 1, "{name}");
+        assert_eq!(
+            (other.pair_attempts.count, other.account_attempts.count),
+            (1, 1),
+            "{name}"
+        );
         assert_eq!(other.ip_failures.count, 3, "{name}");
-        // Another address has none; the first email's count went on untouched by the other.
+        // The same email from another address: a pair of its own, the same account-wide count.
         let elsewhere = s
-            .begin_login(&a.email, Some(&unique_ip()), 60, now)
+            .begin_login(&a.email, Some(&unique_ip()), 60, 50, now)
             .await
             .unwrap();
-        assert_eq!(elsewhere.email_failures.count, 5, "{name}");
+        assert_eq!(
+            (
+                elsewhere.pair_attempts.count,
+                elsewhere.account_attempts.count
+            ),
+            (1, 5),
+            "{name}"
+        );
         assert_eq!(elsewhere.ip_failures.count, 0, "{name}");
-        // A session start clears the email's count.
-        start(s, &a, 100, 100).await;
-        let st = s.begin_login(&a.email, Some(&ip), 60, now).await.unwrap();
-        assert_eq!(st.email_failures.count, 1, "{name}");
+        // An address at its failure limit is refused and counted nowhere.
+        let blocked = s
+            .begin_login(&a.email, Some(&ip), 60, 3, now)
+            .await
+            .unwrap();
+        assert!(blocked.ip_blocked, "{name}");
+        let st = s
+            .begin_login(&a.email, Some(&ip), 60, 50, now)
+            .await
+            .unwrap();
+        assert!(!st.ip_blocked, "{name}");
+        assert_eq!(
+            (st.pair_attempts.count, st.account_attempts.count),
+            (5, 6),
+            "{name}: the refused attempt was counted"
+        );
+        // A success clears both of the email's counts.
+        s.clear_attempts(&a.email, Some(&ip)).await.unwrap();
+        let st = s
+            .begin_login(&a.email, Some(&ip), 60, 50, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (st.pair_attempts.count, st.account_attempts.count),
+            (1, 1),
+            "{name}"
+        );
         assert_eq!(st.ip_failures.count, 3, "{name}");
+    }
+}
+
+/// Beyond the cap, a new session ends the least recently used ones (the first to expire), in
+/// the same atomic step; the new one always lives.
+#[tokio::test]
+async fn the_session_cap_ends_the_least_recently_used() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let mut started = Vec::new();
+        for _ in 0..3 {
+            started.push(start(s, &a, 1000, 2000).await);
+        }
+        // The first session is used now: its expiry moves past the others'.
+        let first = &started[0];
+        let mut r = rotate_req(&a, first, &first.token, &first.token.successor(&KEY));
+        r.idle_ttl = 1500;
+        assert!(
+            matches!(s.rotate(&r).await.unwrap(), Rotation::Rotated { .. }),
+            "{name}"
+        );
+        let now = clock::now();
+        let new = NewSession {
+            max_sessions: 2,
+            ..new_session(&a, Id::random(), now)
+        };
+        assert_eq!(
+            s.create_session(&new, &a.email).await.unwrap(),
+            SessionStart::Started
+        );
+        let mut live: Vec<Id> = s
+            .list_sessions(a.id, now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.id)
+            .collect();
+        live.sort();
+        let mut want = vec![first.session, new.session];
+        want.sort();
+        assert_eq!(live, want, "{name}: the two least recently used ended");
+        // A burst of logins at the cap keeps each new one.
+        for _ in 0..3 {
+            let burst = NewSession {
+                max_sessions: 2,
+                ..new_session(&a, Id::random(), now)
+            };
+            s.create_session(&burst, &a.email).await.unwrap();
+            assert!(
+                s.session_live(a.id, burst.session, now).await.unwrap(),
+                "{name}"
+            );
+            assert_eq!(s.list_sessions(a.id, now).await.unwrap().len(), 2, "{name}");
+        }
+    }
+}
+
+fn new_session(a: &Account, session: Id, now: i64) -> NewSession {
+    let token = RefreshToken::new(a.id, session);
+    NewSession {
+        account: a.id,
+        session,
+        digest: token.digest(),
+        family: token.family_digest(),
+        device: None,
+        user_agent: None,
+        ip: None,
+        now,
+        expires_at: now + 1000,
+        absolute_expires_at: now + 2000,
+        password_version: 0,
+        max_sessions: 100,
+    }
+}
+
+/// A password change moves the version on and ends sessions in one step; a login that checked
+/// the old password cannot start a session afterwards (either order of the race).
+#[tokio::test]
+async fn a_password_change_ends_sessions_and_stale_logins() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let keep = start(s, &a, 1000, 2000).await;
+        let other = start(s, &a, 1000, 2000).await;
+        // Order 1: a login read version 0 and checked the password; the change commits first.
+        let checked = s.account(a.id).await.unwrap().unwrap().password_version;
+        let only = SessionsAfter::KeepOnly(keep.session);
+        assert!(
+            s.set_password(a.id, "hash-2", only).await.unwrap(),
+            "{name}"
+        );
+        let now = clock::now();
+        assert!(
+            s.session_live(a.id, keep.session, now).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.session_live(a.id, other.session, now).await.unwrap(),
+            "{name}"
+        );
+        let stale = NewSession {
+            password_version: checked,
+            ..new_session(&a, Id::random(), now)
+        };
+        assert_eq!(
+            s.create_session(&stale, &a.email).await.unwrap(),
+            SessionStart::PasswordChanged,
+            "{name}"
+        );
+        assert!(
+            !s.session_live(a.id, stale.session, now).await.unwrap(),
+            "{name}"
+        );
+        // Order 2: the login's session commits first; the change then ends it.
+        let version = s.account(a.id).await.unwrap().unwrap().password_version;
+        assert_eq!(version, checked + 1, "{name}");
+        let early = NewSession {
+            password_version: version,
+            ..new_session(&a, Id::random(), now)
+        };
+        assert_eq!(
+            s.create_session(&early, &a.email).await.unwrap(),
+            SessionStart::Started
+        );
+        assert!(
+            s.set_password(a.id, "hash-3", SessionsAfter::EndAll)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.session_live(a.id, early.session, now).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.session_live(a.id, keep.session, now).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            s.list_sessions(a.id, now).await.unwrap().is_empty(),
+            "{name}"
+        );
     }
 }
 
@@ -629,7 +835,7 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
         .await
         .unwrap();
     store
-        .begin_login(&a.email, Some(&ip), 60, clock::now())
+        .begin_login(&a.email, Some(&ip), 60, 50, clock::now())
         .await
         .unwrap();
     store
@@ -638,7 +844,7 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
         .unwrap();
     start(&store, &a, 1000, 2000).await;
     store
-        .begin_login(&a.email, None, 60, clock::now())
+        .begin_login(&a.email, None, 60, 50, clock::now())
         .await
         .unwrap();
 

@@ -98,6 +98,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn password_event_changes_it_and_ends_the_other_sessions() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let other = app
+            .login(
+                passport::service::LoginInput {
+                    email: EVENT_EMAIL.into(),
+                    password: passport::testing::EVENT_PASSWORD.into(),
+                    device: None,
+                },
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+        let vars = [("USER_ID", user.as_str()), ("SESSION_ID", sid.as_str())];
+        let (status, body) = run(&app, "sessions-password-wrong", &vars).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+        let (status, body) = run(&app, "sessions-password", &vars).await;
+        assert_eq!(status, 204, "{body}");
+        // The caller's session lives on, refresh token included; the other one is over.
+        assert!(app.refresh(&pair.refresh_token).await.is_ok());
+        assert!(app.refresh(&other.refresh_token).await.is_err());
+        let new_login = passport::service::LoginInput {
+            email: EVENT_EMAIL.into(),
+            password: "a brand new passphrase of mine".into(),
+            device: None,
+        };
+        assert!(app.login(new_login, &Default::default()).await.is_ok());
+    }
+
+    #[tokio::test]
     async fn no_authorizer_context_is_401() {
         let app = memory_app();
         let (status, body) = run(&app, "sessions-no-context", &[]).await;

@@ -79,9 +79,11 @@ async fn run() -> Result<(), String> {
         match admin::execute(&app, cmd).await {
             Ok(_) => {}
             Err(AdminError::AccountExists) => {
+                // A restart with the same accounts keeps their sessions (on Redis).
                 let cmd = Command::SetPassword {
                     email: email.clone(),
                     password: password.clone(),
+                    keep_sessions: true,
                 };
                 admin::execute(&app, cmd)
                     .await

@@ -9,7 +9,7 @@ pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};
 
 use crate::error::ApiError;
 use crate::error::table;
-use crate::service::{Caller, ClientInfo, LoginInput, Passport, TokenPair};
+use crate::service::{Caller, ClientInfo, LoginInput, Passport, PasswordChange, TokenPair};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
@@ -52,10 +52,12 @@ pub async fn handle<B: AsRef<[u8]>>(
             app.revoke(c, id).await.map(|()| no_content())
         }
         (Handler::Me, Some(c)) => me(app, c).await,
+        (Handler::ChangePassword, Some(c)) => change_password(app, c, req, source_ip).await,
         // A guarded route reached without the authorizer's verdict (a misconfigured route).
-        (Handler::ListSessions | Handler::RevokeSession | Handler::Me, None) => {
-            Err(ApiError::Unauthorized)
-        }
+        (
+            Handler::ListSessions | Handler::RevokeSession | Handler::Me | Handler::ChangePassword,
+            None,
+        ) => Err(ApiError::Unauthorized),
     };
     result.unwrap_or_else(|e| error_response(&e))
 }
@@ -67,6 +69,17 @@ pub fn parse_login<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LoginInput, ApiEr
         email: string_field(&body, "email")?.ok_or_else(|| missing("email"))?,
         password: string_field(&body, "password")?.ok_or_else(|| missing("password"))?,
         device: string_field(&body, "device")?,
+    })
+}
+
+/// The fields of a `POST /password` request.
+pub fn parse_password<B: AsRef<[u8]>>(req: &Request<B>) -> Result<PasswordChange, ApiError> {
+    let body = json_body(req)?;
+    Ok(PasswordChange {
+        current_password: string_field(&body, "current_password")?
+            .ok_or_else(|| missing("current_password"))?,
+        new_password: string_field(&body, "new_password")?
+            .ok_or_else(|| missing("new_password"))?,
     })
 }
 
@@ -138,6 +151,21 @@ async fn logout<B: AsRef<[u8]>>(
     let r = parse_logout(req)?;
     app.logout(r.bearer, r.refresh_token.as_deref(), r.all)
         .await?;
+    Ok(no_content())
+}
+
+async fn change_password<B: AsRef<[u8]>>(
+    app: &Passport,
+    caller: Caller,
+    req: &Request<B>,
+    source_ip: Option<String>,
+) -> Result<Response<String>, ApiError> {
+    let change = parse_password(req)?;
+    let client = ClientInfo {
+        ip: source_ip,
+        user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
+    };
+    app.change_password(caller, change, &client).await?;
     Ok(no_content())
 }
 

@@ -23,6 +23,8 @@ pub enum Handler {
     RevokeSession,
     /// The caller's identity.
     Me,
+    /// The caller changes its password; its other sessions end.
+    ChangePassword,
 }
 
 /// What stands in front of a route's handler.
@@ -110,6 +112,15 @@ pub static ROUTES: &[RouteSpec] = &[
         function: "sessions",
         operation_id: "me",
         summary: "the caller's identity",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/password",
+        handler: Handler::ChangePassword,
+        guard: Guard::Authorizer,
+        function: "sessions",
+        operation_id: "changePassword",
+        summary: "change the password; every other session ends",
     },
 ];
 

@@ -3,7 +3,7 @@
 
 use super::{
     Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
-    SessionStart, Store,
+    SessionStart, SessionsAfter, Store,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -82,6 +82,10 @@ fn email_counter(email: &str) -> String {
     format!("email:{email}")
 }
 
+fn pair_counter(email: &str, ip: Option<&str>) -> String {
+    format!("pair:{}:{email}", ip.unwrap_or("-"))
+}
+
 fn ip_counter(ip: &str) -> String {
     format!("ip:{ip}")
 }
@@ -106,14 +110,30 @@ impl Store for MemoryStore {
         Ok(self.lock().accounts.get(&id).cloned())
     }
 
-    async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError> {
-        Ok(match self.lock().accounts.get_mut(&id) {
-            Some(a) => {
-                a.password_hash = password_hash.to_string();
-                true
+    async fn set_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        sessions: SessionsAfter,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let Some(a) = g.accounts.get_mut(&id) else {
+            return Ok(false);
+        };
+        a.password_hash = password_hash.to_string();
+        a.password_version += 1;
+        match sessions {
+            SessionsAfter::EndAll => {
+                g.sessions.remove(&id);
             }
-            None => false,
-        })
+            SessionsAfter::KeepOnly(keep) => {
+                if let Some(s) = g.sessions.get_mut(&id) {
+                    s.retain(|sid, _| *sid == keep);
+                }
+            }
+            SessionsAfter::KeepAll => {}
+        }
+        Ok(true)
     }
 
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
@@ -143,21 +163,36 @@ impl Store for MemoryStore {
         email: &str,
         ip: Option<&str>,
         window: i64,
+        ip_max_failures: u64,
         now: i64,
     ) -> Result<LoginState, StoreError> {
         let mut g = self.lock();
-        g.bump(email_counter(email), window, now);
+        let ip_failures = ip
+            .map(|ip| g.counter(&ip_counter(ip), now))
+            .unwrap_or_default();
+        let ip_blocked = ip_failures.count >= ip_max_failures;
+        if !ip_blocked {
+            g.bump(pair_counter(email, ip), window, now);
+            g.bump(email_counter(email), window, now);
+        }
         Ok(LoginState {
             account: g.emails.get(email).copied(),
-            email_failures: g.counter(&email_counter(email), now),
-            ip_failures: ip
-                .map(|ip| g.counter(&ip_counter(ip), now))
-                .unwrap_or_default(),
+            pair_attempts: g.counter(&pair_counter(email, ip), now),
+            account_attempts: g.counter(&email_counter(email), now),
+            ip_failures,
+            ip_blocked,
         })
     }
 
     async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError> {
         self.lock().bump(ip_counter(ip), window, now);
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, email: &str, ip: Option<&str>) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        g.counters.remove(&email_counter(email));
+        g.counters.remove(&pair_counter(email, ip));
         Ok(())
     }
 
@@ -168,10 +203,16 @@ impl Store for MemoryStore {
     ) -> Result<SessionStart, StoreError> {
         let mut g = self.lock();
         g.counters.remove(&email_counter(email));
-        match g.accounts.get(&s.account).map(|a| a.status) {
+        g.counters.remove(&pair_counter(email, s.ip.as_deref()));
+        match g
+            .accounts
+            .get(&s.account)
+            .map(|a| (a.status, a.password_version))
+        {
             None => return Ok(SessionStart::AccountMissing),
-            Some(AccountStatus::Disabled) => return Ok(SessionStart::AccountDisabled),
-            Some(AccountStatus::Active) => {}
+            Some((AccountStatus::Disabled, _)) => return Ok(SessionStart::AccountDisabled),
+            Some((_, v)) if v != s.password_version => return Ok(SessionStart::PasswordChanged),
+            Some((AccountStatus::Active, _)) => {}
         }
         let record = SessionRecord {
             current: s.digest,
@@ -192,6 +233,21 @@ impl Store for MemoryStore {
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
         sessions.insert(s.session, record);
+        // Beyond the cap, the sessions that expire first end: the least recently used, since
+        // each refresh moves a session's expiry on (the same rule as the Redis store's).
+        let over = sessions.len().saturating_sub(s.max_sessions as usize);
+        if over > 0 {
+            // Ties go by the id's text, as Redis orders equal scores; the new one never ends.
+            let mut by_expiry: Vec<(i64, String, Id)> = sessions
+                .iter()
+                .filter(|(id, _)| **id != s.session)
+                .map(|(id, r)| (r.info.expires_at, id.to_string(), *id))
+                .collect();
+            by_expiry.sort_unstable();
+            for (_, _, id) in by_expiry.into_iter().take(over) {
+                sessions.remove(&id);
+            }
+        }
         Ok(SessionStart::Started)
     }
 

@@ -60,6 +60,8 @@ pub struct Account {
     pub status: AccountStatus,
     /// Creation time (Unix seconds).
     pub created_at: i64,
+    /// Counts password changes: a session is created only for the version that was checked.
+    pub password_version: u64,
 }
 
 impl std::fmt::Debug for Account {
@@ -81,17 +83,24 @@ pub struct Counter {
     pub retry_after: i64,
 }
 
-/// What login needs to know before checking a password: one store round trip.
+/// What login needs to know before checking a password: one store round trip (two at once on a
+/// cluster: the email's keys and the address's live in different slots).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoginState {
     /// The account the email names, if any.
     pub account: Option<Id>,
-    /// Login attempts for this email in the current window, this one included. Attempts are
-    /// counted before the password is checked (and the count cleared by a success), so a burst
-    /// of parallel guesses cannot slip past the limit.
-    pub email_failures: Counter,
-    /// Failed logins from this source address in the current window.
+    /// Attempts for this email from this address in the window, this one included: the strict
+    /// limit, which one attacker's address cannot use against the owner elsewhere. Attempts are
+    /// counted before the password is checked (and cleared by a success), so a burst of
+    /// parallel guesses cannot slip past the limit.
+    pub pair_attempts: Counter,
+    /// Attempts for this email from every address in the window, this one included: the loose
+    /// limit, which only a distributed attack reaches.
+    pub account_attempts: Counter,
+    /// Failed logins from this address in the window.
     pub ip_failures: Counter,
+    /// The address was at its failure limit: this attempt was counted nowhere.
+    pub ip_blocked: bool,
 }
 
 /// A session to create at login.
@@ -117,6 +126,11 @@ pub struct NewSession {
     pub expires_at: i64,
     /// Absolute expiry.
     pub absolute_expires_at: i64,
+    /// The account's password version when the password was checked: a change since then
+    /// refuses the session.
+    pub password_version: u64,
+    /// The account's session cap: beyond it, the least recently used sessions end.
+    pub max_sessions: u64,
 }
 
 /// What creating a session found.
@@ -128,6 +142,19 @@ pub enum SessionStart {
     AccountDisabled,
     /// The account was deleted meanwhile; nothing was created.
     AccountMissing,
+    /// The password changed after it was checked; nothing was created.
+    PasswordChanged,
+}
+
+/// Which sessions a password change leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionsAfter {
+    /// End every session.
+    EndAll,
+    /// End every session but this one (the caller's).
+    KeepOnly(Id),
+    /// End none (an operator's explicit choice).
+    KeepAll,
 }
 
 /// A rotation request: replace `presented` by `successor`.
@@ -226,30 +253,40 @@ pub trait Store: Send + Sync {
     async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError>;
     /// The account with this id.
     async fn account(&self, id: Id) -> Result<Option<Account>, StoreError>;
-    /// Replaces the password hash; `false` if there is no such account.
-    async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError>;
+    /// Replaces the password hash, moves the password version on and ends the sessions
+    /// `sessions` says, in one atomic step; `false` if there is no such account.
+    async fn set_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        sessions: SessionsAfter,
+    ) -> Result<bool, StoreError>;
     /// Sets the status; disabling also revokes every session in the same atomic step.
     /// `false` if there is no such account.
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError>;
     /// Removes the account, its email and every session; `false` if there was none.
     async fn delete_account(&self, id: Id) -> Result<bool, StoreError>;
 
-    /// Starts a login attempt in one round trip (on a cluster, two in parallel: the email's
-    /// keys and the IP's live in different slots): counts it against `email` (a counter's
-    /// window of `window` seconds starts at its first attempt) and reads the account id and
-    /// the failure counter of `ip`.
+    /// Starts a login attempt: unless `ip` is at `ip_max_failures`, counts it for `email`
+    /// from `ip` and for `email` from anywhere (each counter's window of `window` seconds
+    /// starts at its first attempt), and reads the account id. A refused address counts
+    /// nowhere.
     async fn begin_login(
         &self,
         email: &str,
         ip: Option<&str>,
         window: i64,
+        ip_max_failures: u64,
         now: i64,
     ) -> Result<LoginState, StoreError>;
     /// Counts a failed login from `ip`.
     async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError>;
+    /// Clears `email`'s attempt counters (from `ip` and from anywhere): the password was right.
+    async fn clear_attempts(&self, email: &str, ip: Option<&str>) -> Result<(), StoreError>;
 
-    /// Creates a session if the account is still active, and clears `email`'s attempt counter
-    /// (whatever the account's status: the password was right). On Redis the two go out
+    /// Creates a session if the account is still active and its password version is the
+    /// one checked, ends the least recently used sessions beyond the cap, and clears `email`'s
+    /// attempt counters (whatever the outcome: the password was right). On Redis these go out
     /// together, so a login costs three round trips besides the password check.
     async fn create_session(
         &self,

@@ -18,7 +18,7 @@ use super::connection::{RedisConnection, retry_once};
 use super::lua::LuaScript;
 use super::{
     Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
-    SessionStart, Store,
+    SessionStart, SessionsAfter, Store,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -48,9 +48,11 @@ static UNINDEX_EMAIL: LazyLock<LuaScript> = script!("unindex_email");
 static LIST_SESSIONS: LazyLock<LuaScript> = script!("list_sessions");
 static CREATE_ACCOUNT: LazyLock<LuaScript> = script!("create_account");
 static CLAIM_EMAIL: LazyLock<LuaScript> = script!("claim_email");
+static IP_GATE: LazyLock<LuaScript> = script!("ip_gate");
+static UNCOUNT: LazyLock<LuaScript> = script!("uncount");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 12] {
+pub fn scripts() -> [&'static LuaScript; 14] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -64,6 +66,8 @@ pub fn scripts() -> [&'static LuaScript; 12] {
         &LIST_SESSIONS,
         &CREATE_ACCOUNT,
         &CLAIM_EMAIL,
+        &IP_GATE,
+        &UNCOUNT,
     ]
 }
 
@@ -106,6 +110,13 @@ fn email_fail_key(email: &str) -> String {
 
 fn ip_fail_key(ip: &str) -> String {
     format!("pp:{{ip:{ip}}}:fail")
+}
+
+/// Attempts for one email from one address: in the address's slot, beside its failures.
+fn pair_key(email: &str, ip: Option<&str>) -> String {
+    let tag = email_tag(email);
+    let email_hash = tag.trim_start_matches("pp:{e:").trim_end_matches('}');
+    format!("pp:{{ip:{}}}:e:{email_hash}", ip.unwrap_or("-"))
 }
 
 /// The store on Redis (one node or a cluster), through one multiplexed connection that
@@ -264,14 +275,29 @@ impl Store for RedisStore {
             status: AccountStatus::parse(field(&h, "status")?)
                 .ok_or_else(|| StoreError::Corrupt("unknown account status".into()))?,
             created_at: int(field(&h, "created")?)?,
+            password_version: h.get("pwv").map_or(Ok(0), |v| int(v))? as u64,
         }))
     }
 
-    async fn set_password(&self, id: Id, password_hash: &str) -> Result<bool, StoreError> {
+    async fn set_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        sessions: SessionsAfter,
+    ) -> Result<bool, StoreError> {
+        let keep = match sessions {
+            SessionsAfter::EndAll => String::new(),
+            SessionsAfter::KeepOnly(sid) => sid.to_string(),
+            SessionsAfter::KeepAll => "*".to_string(),
+        };
         let n: i64 = self
             .run(&SET_PASSWORD.invocation(
-                &[("account", account_key(id))],
-                &[("password_hash", password_hash.to_string())],
+                &[("account", account_key(id)), ("sessions", sessions_key(id))],
+                &[
+                    ("password_hash", password_hash.to_string()),
+                    ("keep", keep),
+                    ("session_prefix", session_prefix(id)),
+                ],
             )?)
             .await?;
         Ok(n == 1)
@@ -314,11 +340,13 @@ impl Store for RedisStore {
         email: &str,
         ip: Option<&str>,
         window: i64,
+        ip_max_failures: u64,
         _now: i64,
     ) -> Result<LoginState, StoreError> {
         // Plain EVAL (not EVALSHA) so the script rides in the pipeline without a NOSCRIPT round
-        // trip; it is a few hundred bytes. The IP's keys live in another slot, so on a cluster
-        // they cannot share the pipeline: both go out at once instead.
+        // trip; it is a few hundred bytes. The address's keys live in another slot, so on a
+        // cluster they cannot share the pipeline: both go out at once instead, and when the
+        // address turns out to be at its limit the account-wide count is taken back.
         let mut by_email = redis::pipe();
         by_email
             .get(email_key(email))
@@ -333,27 +361,38 @@ impl Store for RedisStore {
                 .query_async::<(Option<String>, (u64, i64))>(&mut c)
                 .await
         });
-        let ip_part = async {
-            let Some(ip) = ip else {
-                return Ok(Counter::default());
-            };
-            let key = ip_fail_key(ip);
-            let mut by_ip = redis::pipe();
-            by_ip.get(&key).ttl(&key);
-            let by_ip = &by_ip;
-            let read = retry_once(&self.conn, move |mut c| async move {
-                by_ip.query_async::<(Option<u64>, i64)>(&mut c).await
-            });
-            Ok::<_, redis::RedisError>(counter(read.await?))
-        };
-        let ((account, (count, ttl)), ip_failures) = tokio::try_join!(email_part, ip_part)?;
+        let gate = IP_GATE.invocation(
+            &[
+                ("ip_failures", ip_fail_key(ip.unwrap_or("-"))),
+                ("pair", pair_key(email, ip)),
+            ],
+            &[
+                ("window", window.to_string()),
+                ("ip_max", ip_max_failures.to_string()),
+            ],
+        )?;
+        let ip_part = self.run::<(i64, u64, i64, u64, i64)>(&gate);
+        let ((account, (count, ttl)), (blocked, ip_count, ip_ttl, pair_count, pair_ttl)) =
+            tokio::try_join!(email_part, ip_part)?;
+        let ip_blocked = blocked == 1;
+        if ip_blocked {
+            let _: i64 = self
+                .run(&UNCOUNT.invocation(&[("counter", email_fail_key(email))], &[])?)
+                .await?;
+        }
         Ok(LoginState {
             account: account.and_then(|s| s.parse().ok()),
-            email_failures: Counter {
-                count,
+            pair_attempts: counter((Some(pair_count), pair_ttl)),
+            account_attempts: Counter {
+                count: if ip_blocked {
+                    count.saturating_sub(1)
+                } else {
+                    count
+                },
                 retry_after: ttl,
             },
-            ip_failures,
+            ip_failures: counter((Some(ip_count), ip_ttl)),
+            ip_blocked,
         })
     }
 
@@ -371,6 +410,18 @@ impl Store for RedisStore {
             count.query_async(&mut c).await
         })
         .await?;
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, email: &str, ip: Option<&str>) -> Result<(), StoreError> {
+        let (account_wide, pair) = (&email_fail_key(email), &pair_key(email, ip));
+        let a = retry_once(&self.conn, move |mut c| async move {
+            c.del::<_, i64>(account_wide).await
+        });
+        let p = retry_once(&self.conn, move |mut c| async move {
+            c.del::<_, i64>(pair).await
+        });
+        tokio::try_join!(a, p)?;
         Ok(())
     }
 
@@ -395,16 +446,19 @@ impl Store for RedisStore {
                 ("now", s.now.to_string()),
                 ("expires_at", s.expires_at.to_string()),
                 ("absolute_expires_at", s.absolute_expires_at.to_string()),
+                ("password_version", s.password_version.to_string()),
+                ("max_sessions", s.max_sessions.to_string()),
             ],
         )?;
-        let counter = &email_fail_key(email);
-        let clear = retry_once(&self.conn, move |mut c| async move {
-            c.del::<_, i64>(counter).await
-        });
-        let (outcome, _): (String, i64) = tokio::try_join!(self.run(&start), clear)?;
+        let clear = self.clear_attempts(email, s.ip.as_deref());
+        let (outcome, ()): (String, ()) = tokio::try_join!(
+            async { Ok::<_, StoreError>(self.run(&start).await?) },
+            clear
+        )?;
         Ok(match outcome.as_str() {
             "started" => SessionStart::Started,
             "missing" => SessionStart::AccountMissing,
+            "stale" => SessionStart::PasswordChanged,
             _ => SessionStart::AccountDisabled,
         })
     }

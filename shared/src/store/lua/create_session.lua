@@ -1,15 +1,32 @@
--- Starts a session if the account is active. Returns 'started', 'missing' or the status.
+-- Starts a session if the account is active and its password version is the one checked;
+-- beyond the cap, ends the sessions that expire first (the least recently used), never the new
+-- one. Returns 'started', 'missing', 'stale' or the status.
 local account, session, sessions = unpack(KEYS)
-local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at = unpack(ARGV)
-local status = redis.call('HGET', account, 'status')
-if not status then
+local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions = unpack(ARGV)
+local a = redis.call('HMGET', account, 'status', 'pwv')
+if not a[1] then
   return 'missing'
 end
-if status ~= 'active' then
-  return status
+if a[1] ~= 'active' then
+  return a[1]
+end
+if (a[2] or '0') ~= password_version then
+  return 'stale'
 end
 redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'dev', device, 'ua', user_agent,
   'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at)
 redis.call('EXPIREAT', session, expires_at)
 track(sessions, sid, tonumber(now), tonumber(expires_at))
+local over = redis.call('ZCARD', sessions) - tonumber(max_sessions)
+if over > 0 then
+  local prefix = string.sub(session, 1, #session - #sid)
+  local oldest = redis.call('ZRANGE', sessions, 0, over)
+  for _, id in ipairs(oldest) do
+    if over > 0 and id ~= sid then
+      redis.call('DEL', prefix .. id)
+      redis.call('ZREM', sessions, id)
+      over = over - 1
+    end
+  end
+end
 return 'started'
