@@ -6,6 +6,7 @@ use crate::accounts;
 use crate::clock;
 pub use crate::error::AdminError;
 use crate::ids::Id;
+use crate::security_events::SecurityEvent;
 use crate::service::Passport;
 use crate::store::{Account, AccountStatus, SessionsAfter};
 use serde::Deserialize;
@@ -125,6 +126,12 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
             if !store.set_password(id, &phc, sessions).await? {
                 return Err(AdminError::AccountNotFound);
             }
+            let by = [("by", json!("operator"))];
+            app.security_event(SecurityEvent::PasswordChanged, Some(id), None, &by);
+            if !keep_sessions {
+                let reason = [("reason", json!("password_set"))];
+                app.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &reason);
+            }
             Ok(json!({"ok": true, "sessions_ended": !keep_sessions}))
         }
         Command::Disable { email } => set_status(app, &email, AccountStatus::Disabled).await,
@@ -157,7 +164,12 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
         Command::RevokeSessions { email, session_id } => {
             let id = find(app, &email).await?;
             let revoked = match session_id {
-                None => store.revoke_all(id).await?,
+                None => {
+                    let n = store.revoke_all(id).await?;
+                    let fields = [("reason", json!("operator")), ("count", json!(n))];
+                    app.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &fields);
+                    n
+                }
                 Some(sid) => {
                     let sid: Id = sid.parse().map_err(|_| AdminError::SessionNotFound)?;
                     if !store.revoke_session(id, sid, clock::now()).await? {
@@ -187,6 +199,11 @@ async fn set_status(
     let id = find(app, email).await?;
     if !app.store().set_status(id, status).await? {
         return Err(AdminError::AccountNotFound);
+    }
+    if status == AccountStatus::Disabled {
+        app.security_event(SecurityEvent::AccountDisabled, Some(id), None, &[]);
+        let reason = [("reason", json!("account_disabled"))];
+        app.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &reason);
     }
     Ok(json!({"ok": true, "status": status.as_str()}))
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod refresh_token;
+pub mod security_events;
 pub mod service;
 pub mod store;
 pub mod tokens;

@@ -8,11 +8,13 @@ use crate::error::{ApiError, StoreError};
 use crate::ids::Id;
 use crate::keys::{KeyError, KeyProvider, KeyRing};
 use crate::refresh_token::RefreshToken;
+use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
 use crate::store::{
     AccountStatus, LoginState, MemoryStore, NewSession, RedisStore, Rotate, Rotation, SessionInfo,
     SessionStart, SessionsAfter, Store,
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
+use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -137,6 +139,8 @@ pub struct Passport {
     /// 19 MiB and a core, so more at once only adds memory and starves the async side
     /// (whose store calls then time out). Waiting logins queue here, holding nothing.
     password_checks: Arc<Semaphore>,
+    /// Where security events go (standard output unless a test captures them).
+    events: EventSink,
 }
 
 impl std::fmt::Debug for Passport {
@@ -167,7 +171,30 @@ impl Passport {
             tokens,
             store,
             password_checks: Arc::new(Semaphore::new(cpus)),
+            events: stdout_sink(),
         }
+    }
+
+    /// The same service, with security events sent to `sink` (tests capture them).
+    pub fn with_event_sink(mut self, sink: EventSink) -> Self {
+        self.events = sink;
+        self
+    }
+
+    /// Records a security event: one JSON line with its metric (see [`crate::security_events`]).
+    pub fn security_event(
+        &self,
+        event: SecurityEvent,
+        account: Option<Id>,
+        session: Option<Id>,
+        fields: &[(&str, serde_json::Value)],
+    ) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        (self.events)(&security_events::line(
+            event, account, session, fields, now_ms,
+        ));
     }
 
     /// Builds the service as a deployed function does: keys from `SIGNING_SECRET_ARN` (Secrets
@@ -388,7 +415,22 @@ impl Passport {
         self.store
             .clear_attempts(&account.email, ip.as_deref())
             .await?;
-        tracing::info!(account = %account.id, session = %caller.session, "password changed");
+        let by = [("by", json!("owner"))];
+        self.security_event(
+            SecurityEvent::PasswordChanged,
+            Some(account.id),
+            Some(caller.session),
+            &by,
+        );
+        self.security_event(
+            SecurityEvent::SessionsRevoked,
+            Some(account.id),
+            Some(caller.session),
+            &[
+                ("reason", json!("password_changed")),
+                ("kept", json!("this_session")),
+            ],
+        );
         Ok(())
     }
 
@@ -412,18 +454,26 @@ impl Passport {
             )
             .await?;
         let over = if state.ip_blocked {
-            Some(state.ip_failures)
+            Some(("address", state.ip_failures))
         } else if state.pair_attempts.count > c.login_max_failures {
-            Some(state.pair_attempts)
+            Some(("account_and_address", state.pair_attempts))
         } else if state.account_attempts.count > c.login_account_max_failures {
-            Some(state.account_attempts)
+            Some(("account", state.account_attempts))
         } else {
             None
         };
         match over {
-            Some(counter) => Err(ApiError::TooManyAttempts {
-                retry_after: counter.retry_after.max(1),
-            }),
+            Some((limit, counter)) => {
+                self.security_event(
+                    SecurityEvent::LoginLocked,
+                    state.account,
+                    None,
+                    &[("limit", json!(limit)), ("ip", json!(ip))],
+                );
+                Err(ApiError::TooManyAttempts {
+                    retry_after: counter.retry_after.max(1),
+                })
+            }
             None => Ok(state),
         }
     }
@@ -456,8 +506,12 @@ impl Passport {
                 now,
             ),
             Rotation::Reused => {
-                tracing::warn!(account = %token.account(), session = %token.session(),
-                    "refresh token reused after the grace window; session revoked");
+                self.security_event(
+                    SecurityEvent::RefreshTokenReused,
+                    Some(token.account()),
+                    Some(token.session()),
+                    &[],
+                );
                 Err(ApiError::RefreshTokenReused)
             }
             Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
@@ -496,7 +550,12 @@ impl Passport {
         };
         if all {
             let n = self.store.revoke_all(account).await?;
-            tracing::info!(account = %account, sessions = n, "logout everywhere");
+            self.security_event(
+                SecurityEvent::SessionsRevoked,
+                Some(account),
+                Some(session),
+                &[("reason", json!("logout_all")), ("count", json!(n))],
+            );
         } else {
             self.store.revoke_session(account, session, now).await?;
             tracing::info!(account = %account, session = %session, "logout");

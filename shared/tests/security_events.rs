@@ -1,0 +1,187 @@
+//! Each security event is one JSON line with its stable `event`, the ids, and a CloudWatch
+//! Embedded Metric Format block naming its metric — on both stores, never with a secret in it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{stores, unique_email, unique_ip};
+use passport::Passport;
+use passport::admin::{Command, execute};
+use passport::config::Config;
+use passport::security_events::{NAMESPACE, SecurityEvent};
+use passport::service::{ClientInfo, LoginInput, PasswordChange, TokenPair};
+use passport::testing::{app_on, create_account, test_config};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+const PASSWORD: &str = "security events password";
+
+type Lines = Arc<Mutex<Vec<String>>>;
+
+async fn apps(config: Config) -> Vec<(&'static str, Passport, Lines)> {
+    let mut out = Vec::new();
+    for (name, store) in stores().await {
+        let lines: Lines = Arc::default();
+        let sink = lines.clone();
+        let app = app_on(store, config.clone()).with_event_sink(Arc::new(move |l: &str| {
+            sink.lock().unwrap().push(l.to_string())
+        }));
+        out.push((name, app, lines));
+    }
+    out
+}
+
+fn client() -> ClientInfo {
+    ClientInfo {
+        ip: Some(unique_ip()),
+        user_agent: None,
+    }
+}
+
+async fn login(app: &Passport, email: &str) -> TokenPair {
+    let input = LoginInput {
+        email: email.into(),
+        password: PASSWORD.into(),
+        device: None,
+    };
+    app.login(input, &client()).await.unwrap()
+}
+
+/// The lines for `event`, parsed and checked for their metric.
+fn events(lines: &Lines, event: SecurityEvent) -> Vec<Value> {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["event"] == event.name())
+        .inspect(|v| {
+            let m = &v["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(m["Namespace"], NAMESPACE);
+            assert_eq!(m["Metrics"][0]["Name"], event.name());
+            assert_eq!(m["Metrics"][0]["Unit"], "Count");
+            assert_eq!(v[event.name()], 1);
+            assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_security_event_is_one_json_line_with_its_metric() {
+    let config = Config {
+        login_max_failures: 1,
+        refresh_reuse_grace: 0,
+        ..test_config()
+    };
+    for (name, app, lines) in apps(config).await {
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let pair = login(&app, &email).await;
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", pair.access_token)))
+            .await
+            .unwrap();
+        let (account, session) = (caller.account.to_string(), caller.session.to_string());
+
+        // refresh_token_reused
+        let next = app.refresh(&pair.refresh_token).await.unwrap();
+        assert!(app.refresh(&pair.refresh_token).await.is_err());
+        let reused = events(&lines, SecurityEvent::RefreshTokenReused);
+        assert_eq!(reused.len(), 1, "{name}");
+        assert_eq!(
+            (reused[0]["account"].as_str(), reused[0]["session"].as_str()),
+            (Some(account.as_str()), Some(session.as_str()))
+        );
+        let _ = next;
+
+        // login_locked
+        let ip = client();
+        let wrong = || LoginInput {
+            email: email.clone(),
+            password: "wrong wrong wrong".into(),
+            device: None,
+        };
+        let _ = app.login(wrong(), &ip).await;
+        let _ = app.login(wrong(), &ip).await;
+        let locked = events(&lines, SecurityEvent::LoginLocked);
+        assert_eq!(locked.len(), 1, "{name}");
+        assert_eq!(
+            locked[0]["account"].as_str(),
+            Some(account.as_str()),
+            "{name}"
+        );
+        assert_eq!(locked[0]["limit"], "account_and_address", "{name}");
+
+        // password_changed + sessions_revoked (by the owner)
+        let mine = login(&app, &email).await;
+        let me = app
+            .authorize(Some(&format!("Bearer {}", mine.access_token)))
+            .await
+            .unwrap();
+        let change = PasswordChange {
+            current_password: PASSWORD.into(),
+            new_password: PASSWORD.into(),
+        };
+        app.change_password(me, change, &client()).await.unwrap();
+        let changed = events(&lines, SecurityEvent::PasswordChanged);
+        assert_eq!(changed.len(), 1, "{name}");
+        assert_eq!(changed[0]["by"], "owner", "{name}");
+        let revoked = events(&lines, SecurityEvent::SessionsRevoked);
+        assert_eq!(
+            revoked.last().unwrap()["reason"],
+            "password_changed",
+            "{name}"
+        );
+
+        // sessions_revoked (logout everywhere)
+        app.logout(Some(&mine.access_token), None, true)
+            .await
+            .unwrap();
+        let revoked = events(&lines, SecurityEvent::SessionsRevoked);
+        assert_eq!(revoked.last().unwrap()["reason"], "logout_all", "{name}");
+        assert_eq!(
+            revoked.last().unwrap()["account"].as_str(),
+            Some(account.as_str())
+        );
+
+        // account_disabled + sessions_revoked (an operator)
+        execute(
+            &app,
+            Command::Disable {
+                email: email.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        let disabled = events(&lines, SecurityEvent::AccountDisabled);
+        assert_eq!(disabled.len(), 1, "{name}");
+        assert_eq!(
+            disabled[0]["account"].as_str(),
+            Some(account.as_str()),
+            "{name}"
+        );
+        let revoked = events(&lines, SecurityEvent::SessionsRevoked);
+        assert_eq!(
+            revoked.last().unwrap()["reason"],
+            "account_disabled",
+            "{name}"
+        );
+
+        // Nothing secret in any line.
+        for l in lines.lock().unwrap().iter() {
+            for secret in [
+                pair.refresh_token.as_str(),
+                pair.access_token.as_str(),
+                mine.refresh_token.as_str(),
+                mine.access_token.as_str(),
+                PASSWORD,
+            ] {
+                assert!(!l.contains(secret), "{name}: a secret in {l}");
+            }
+        }
+        // Every kind was seen.
+        for e in SecurityEvent::ALL {
+            assert!(!events(&lines, e).is_empty(), "{name}: no {}", e.name());
+        }
+    }
+}
