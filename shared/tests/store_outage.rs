@@ -334,13 +334,15 @@ async fn rotation_that_ran_unanswered_is_retried_in_grace_to_the_same_successor(
     );
     let again = app.refresh(&pair.refresh_token).await.unwrap();
     assert_eq!(retried.refresh_token, again.refresh_token, "one successor");
-    // Exactly one token is current: the successor rotates on; the first one is done.
+    // Exactly one token is current: the successor rotates on. The first one, two generations
+    // back now, is a spent ancestor: presenting it is reuse, and ends the session.
     let third = app.refresh(&retried.refresh_token).await.unwrap();
+    app.authorize(Some(&bearer(&third))).await.unwrap();
     assert!(matches!(
         app.refresh(&pair.refresh_token).await,
-        Err(ApiError::InvalidRefreshToken)
+        Err(ApiError::RefreshTokenReused)
     ));
-    app.authorize(Some(&bearer(&third))).await.unwrap();
+    assert!(app.authorize(Some(&bearer(&third))).await.is_err());
 }
 
 /// The frozen call never runs (here: Redis answers NOSCRIPT when it thaws, the script not
