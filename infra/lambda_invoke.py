@@ -115,6 +115,22 @@ def main():
     status, body, _ = http("logout", "logout-unauthorized")
     check("logout without credentials", status == 401 and body["error"] == "unauthorized", body)
 
+    # The password change through the real binary: a wrong current password, the change, the
+    # old password refused; then an operator sets it back (ending every session).
+    status, c, _ = http("login", "login-success")
+    mine = {"USER_ID": ids["USER_ID"], "SESSION_ID": c["session_id"]}
+    status, body, _ = http("sessions", "sessions-password-wrong", mine)
+    check("password change, wrong current password",
+          status == 401 and body["error"] == "invalid_credentials", (status, body))
+    status, body, _ = http("sessions", "sessions-password", mine)
+    check("password change", status == 204, (status, body))
+    status, body, _ = http("login", "login-success")
+    check("old password refused", status == 401 and body["error"] == "invalid_credentials", body)
+    r = invoke("accounts", "accounts-set-password")
+    check("accounts set_password", r.get("ok") is True and r.get("sessions_ended") is True, r)
+    status, body, _ = http("login", "login-success")
+    check("login with the password set back", status == 200, (status, body))
+
     r = invoke("accounts", "accounts-disable")
     check("accounts disable", r.get("ok") is True and r.get("status") == "disabled", r)
     status, body, _ = http("login", "login-success")

@@ -69,6 +69,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn set_password_ends_every_session() {
+        let app = memory_app();
+        run(&app, "accounts-create").await;
+        let login = LoginInput {
+            email: EVENT_EMAIL.into(),
+            password: EVENT_PASSWORD.into(),
+            device: None,
+        };
+        let pair = app.login(login, &ClientInfo::default()).await.unwrap();
+        let r = run(&app, "accounts-set-password").await;
+        assert_eq!(
+            (r["ok"].as_bool(), r["sessions_ended"].as_bool()),
+            (Some(true), Some(true)),
+            "{r}"
+        );
+        assert!(app.refresh(&pair.refresh_token).await.is_err());
+    }
+
+    #[tokio::test]
     async fn bad_command_is_named() {
         let app = memory_app();
         let r = run(&app, "accounts-bad-command").await;
