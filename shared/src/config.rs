@@ -88,6 +88,9 @@ pub struct Config {
     /// `MAX_SESSIONS_PER_ACCOUNT` (default 100): a login beyond it ends the least recently used
     /// session.
     pub max_sessions_per_account: u64,
+    /// `ALLOWED_ORIGINS` (default none): exact origins (`scheme://host[:port]`, comma-separated)
+    /// that may call the API from a browser, with credentials (CORS).
+    pub allowed_origins: Vec<String>,
     /// `LOGIN_LOCKOUT_SECONDS` (default 900): the failure-counting window.
     pub login_lockout_seconds: i64,
     /// `LOGIN_IP_MAX_FAILURES` (default 50) per source IP within the same window.
@@ -116,6 +119,7 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("LOGIN_IP_MAX_FAILURES", Some("50")),
     ("LOGIN_ACCOUNT_MAX_FAILURES", Some("100")),
     ("MAX_SESSIONS_PER_ACCOUNT", Some("100")),
+    ("ALLOWED_ORIGINS", None),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -208,6 +212,7 @@ impl Config {
             login_ip_max_failures: positive(&get, "LOGIN_IP_MAX_FAILURES")?,
             login_account_max_failures: positive(&get, "LOGIN_ACCOUNT_MAX_FAILURES")?,
             max_sessions_per_account: positive(&get, "MAX_SESSIONS_PER_ACCOUNT")?,
+            allowed_origins: origins(get("ALLOWED_ORIGINS").as_deref())?,
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(
@@ -226,6 +231,42 @@ impl Config {
 }
 
 const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// Exact origins: `http(s)://host[:port]` with nothing after it. A wildcard is refused: with
+/// credentials allowed, a browser refuses `*`, and a pattern would let any matching site in.
+fn origins(value: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let name = "ALLOWED_ORIGINS";
+    let mut out = Vec::new();
+    for raw in value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        if raw.contains('*') {
+            return Err(invalid(
+                name,
+                format!("{raw:?}: list exact origins, no wildcard"),
+            ));
+        }
+        let rest = raw
+            .strip_prefix("https://")
+            .or_else(|| raw.strip_prefix("http://"))
+            .ok_or_else(|| invalid(name, format!("{raw:?}: an origin is http(s)://host[:port]")))?;
+        let host_ok = !rest.is_empty()
+            && !rest.contains(['/', '?', '#', '@', ' '])
+            && rest.is_ascii()
+            && rest == rest.to_ascii_lowercase();
+        if !host_ok {
+            return Err(invalid(
+                name,
+                format!("{raw:?}: an origin is http(s)://host[:port], lower-case, no path"),
+            ));
+        }
+        out.push(raw.to_string());
+    }
+    Ok(out)
+}
 
 fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
     match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -367,6 +408,32 @@ mod tests {
         assert_eq!(c.token_audience.as_deref(), Some("web"));
         assert_eq!(c.refresh_reuse_grace, 0);
         assert_eq!(c.login_max_failures, 3);
+    }
+
+    #[test]
+    fn allowed_origins_are_exact() {
+        let c = from(&[(
+            "ALLOWED_ORIGINS",
+            "https://app.example.com, http://127.0.0.1:8080",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            ["https://app.example.com", "http://127.0.0.1:8080"]
+        );
+        assert!(from(&[]).unwrap().allowed_origins.is_empty());
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "ftp://x",
+            "https://App.example.com",
+        ] {
+            let err = from(&[("ALLOWED_ORIGINS", bad)]).unwrap_err().to_string();
+            assert!(err.starts_with("ALLOWED_ORIGINS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -83,3 +83,59 @@ pub fn event(name: &str, vars: &[(&str, &str)]) -> String {
     }
     text
 }
+
+/// Starts `redis-server` (no persistence) on `port`; `None` if it did not come up there as
+/// itself — the port was taken between choosing it and binding it, by another test's server.
+///
+/// # Panics
+/// If `redis-server` or `redis-cli` cannot be run: `make test` installs them.
+pub fn spawn_redis_server(port: u16) -> Option<std::process::Child> {
+    use std::process::{Command, Stdio};
+    #[allow(clippy::expect_used)]
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed: run the tests with `make test`");
+    let me = format!("process_id:{}", child.id());
+    for _ in 0..100 {
+        if child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
+        #[allow(clippy::expect_used)]
+        let info = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "INFO", "server"])
+            .output()
+            .expect("redis-cli must be installed: run the tests with `make test`");
+        let text = String::from_utf8_lossy(&info.stdout);
+        if text.lines().any(|l| l.trim() == me) {
+            return Some(child);
+        }
+        if text.contains("process_id:") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// A private `redis-server` on a loopback port of its own: the server and its port.
+///
+/// # Panics
+/// If no port could be had in 20 tries.
+pub fn private_redis_server() -> (std::process::Child, u16) {
+    for _ in 0..20 {
+        #[allow(clippy::expect_used)]
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        if let Some(child) = spawn_redis_server(port) {
+            return (child, port);
+        }
+    }
+    panic!("no loopback port could be had for a private redis-server");
+}

@@ -10,7 +10,7 @@ use passport::refresh_token::RefreshToken;
 use passport::service::{ClientInfo, Denied, LoginInput, Passport, TokenPair};
 use passport::store::RedisStore;
 use passport::testing::{app_on, create_account, test_config};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,21 +27,9 @@ struct PrivateRedis {
 }
 
 impl PrivateRedis {
-    /// A port that was free a moment ago can be taken before the server binds it (by another
-    /// test's server): then that start fails, or answers with another process id, and the
-    /// next port is tried.
     fn start() -> Self {
-        for _ in 0..20 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            if let Some(child) = spawn(port) {
-                return Self { port, child };
-            }
-        }
-        panic!("no loopback port could be had for a private redis-server");
+        let (child, port) = passport::testing::private_redis_server();
+        Self { port, child }
     }
 
     fn url(&self) -> String {
@@ -56,7 +44,8 @@ impl PrivateRedis {
 
     /// A new, empty server on the same port.
     fn restart_empty(&mut self) {
-        self.child = spawn(self.port).expect("the port was taken while the server was down");
+        self.child = passport::testing::spawn_redis_server(self.port)
+            .expect("the port was taken while the server was down");
     }
 
     /// Freezes the server: connections stay open and nothing answers.
@@ -92,40 +81,6 @@ impl Drop for PrivateRedis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Starts `redis-server` on `port`; `None` if it did not come up there as itself (the port was
-/// taken).
-fn spawn(port: u16) -> Option<Child> {
-    let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed: run the tests with `make test`");
-    let me = format!("process_id:{}", child.id());
-    for _ in 0..100 {
-        if child.try_wait().unwrap().is_some() {
-            return None;
-        }
-        let info = Command::new("redis-cli")
-            .args(["-p", &port.to_string(), "INFO", "server"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&info.stdout);
-        if text.lines().any(|l| l.trim() == me) {
-            return Some(child);
-        }
-        if text.contains("process_id:") {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 fn signal(child: &Child, sig: &str) {

@@ -8,7 +8,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -18,11 +19,16 @@ const artifacts = process.env.WEB_ARTIFACTS ?? path.join(here, "../../target/web
 const PASSWORD = "browser tests password";
 const ACCESS_TTL = 4;
 const GRACE = 1;
-const accounts = ["page", "tabs", "logout", "revoke", "stolen"].map((n) => `${n}-${process.pid}@example.com`);
+const accounts = ["page", "tabs", "logout", "revoke", "stolen", "cross", "hang"].map(
+  (n) => `${n}-${process.pid}@example.com`,
+);
 
 let api;
 let base;
 let browser;
+/** A page on another loopback port: an app on another origin, calling the API through CORS. */
+let appServer;
+let appPort;
 
 function need(name) {
   const v = process.env[name];
@@ -30,7 +36,28 @@ function need(name) {
   return v;
 }
 
+/** Serves a blank page and the built client from web/dist, as an app on its own origin would. */
+function startAppServer() {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname === "/page.html") {
+      res.writeHead(200, { "Content-Type": "text/html" });
+      res.end("<!doctype html><title>another app</title><body>app</body>");
+    } else if (/^\/client\/[a-z]+\.js$/.test(url.pathname)) {
+      const file = path.join(here, "..", "dist", url.pathname.slice("/client/".length));
+      res.writeHead(200, { "Content-Type": "text/javascript" });
+      res.end(readFileSync(file));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
 before(async () => {
+  appServer = await startAppServer();
+  appPort = appServer.address().port;
   const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
   const args = ["--port", "0", "--web-dir", path.join(here, "..")];
   for (const a of accounts) args.push("--account", `${a}:${PASSWORD}`);
@@ -41,6 +68,8 @@ before(async () => {
       SIGNING_SECRET: "browser-tests-signing-key-0123456789abcdef",
       ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL),
       REFRESH_REUSE_GRACE_SECONDS: String(GRACE),
+      // The other app's origin; `localhost` on the same port is another origin, not listed.
+      ALLOWED_ORIGINS: `http://127.0.0.1:${appPort}`,
       RUST_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],
@@ -72,6 +101,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   api?.kill();
+  appServer?.close();
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -225,5 +255,62 @@ test("a stolen refresh token replayed after the grace window logs out every tab 
   await waitForView(one, "login");
   await waitForView(two, "login");
   assert.equal(await storedSession(two), null);
+  await context.close();
+});
+
+/** In `page`: a client for `apiBase` (loaded from `module`) logs in and asks who it is. */
+function signInElsewhere(page, module, apiBase, email) {
+  return page.evaluate(
+    async ({ module, apiBase, email, password }) => {
+      try {
+        const { createSession } = await import(module);
+        const s = createSession({ baseUrl: apiBase, proactiveRefresh: false });
+        await s.login(email, password, "another app");
+        return (await s.me()).email;
+      } catch (e) {
+        return `refused: ${e}`;
+      }
+    },
+    { module, apiBase, email, password: PASSWORD },
+  );
+}
+
+test("an app on another origin signs in and calls the API through CORS; an unlisted origin cannot", async () => {
+  const context = await browser.newContext();
+  const listed = await context.newPage();
+  await listed.goto(`http://127.0.0.1:${appPort}/page.html`);
+  assert.equal(await signInElsewhere(listed, "/client/index.js", base, accounts[5]), accounts[5]);
+  const unlisted = await context.newPage();
+  await unlisted.goto(`http://localhost:${appPort}/page.html`);
+  const answer = await signInElsewhere(unlisted, "/client/index.js", base, accounts[5]);
+  assert.match(answer, /^refused: TypeError/, "the browser let an unlisted origin through");
+  await context.close();
+});
+
+test("a refresh that hangs is abandoned after its timeout, and the next one goes through", async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, "?proactive=0");
+  await login(page, accounts[6], "Hang");
+  await sleep(ACCESS_TTL * 1000);
+  let refreshes = 0;
+  await page.route("**/refresh-token", (route) => {
+    refreshes += 1;
+    // The first refresh never gets an answer; the next ones go to local-api.
+    if (refreshes > 1) route.continue();
+  });
+  const call = () =>
+    page.evaluate(async () => {
+      const { createSession } = await import("/app/client/index.js");
+      const s = createSession({ baseUrl: location.origin, proactiveRefresh: false, refreshTimeoutMs: 1000 });
+      try {
+        return (await s.me()).email;
+      } catch (e) {
+        return e.code ?? String(e);
+      }
+    });
+  assert.equal(await call(), "timeout");
+  assert.ok((await storedSession(page)) !== null, "a hung refresh dropped the tokens");
+  assert.equal(await call(), accounts[6], "the lock was not released");
+  assert.equal(refreshes, 2);
   await context.close();
 });

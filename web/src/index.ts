@@ -39,6 +39,13 @@ export interface SessionOptions {
   locks?: LockManagerLike | null;
   /** The `fetch` to use; the global one by default. */
   fetch?: typeof fetch;
+  /**
+   * Origins `session.fetch` may send the access token to (default: the origin of `baseUrl`).
+   * A URL on any other origin is refused before anything is sent.
+   */
+  apiOrigins?: string[];
+  /** How long a refresh may take before it is abandoned, in ms (default 10 000). */
+  refreshTimeoutMs?: number;
 }
 
 /** A device in the sessions list. */
@@ -91,6 +98,10 @@ export interface Session {
 }
 
 const REFRESH_PATH = "/refresh-token";
+/** What a guarded route answers for a token it does not take: the authorizer's refusal. */
+const DENIED = new Set([401, 403]);
+/** Backoff for a failed proactive refresh: 1 s, 2 s, 4 s, … up to this, then the next call's. */
+const RETRY_MAX_MS = 30_000;
 /** How long a tab that finds its refresh token spent waits for the new pair to reach it. */
 const HAND_OVER_MS = 5_000;
 
@@ -132,6 +143,9 @@ class Client implements Session {
   private inflight: Promise<StoredSession | null> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private current: SessionState;
+  private readonly apiOrigins: Set<string>;
+  /** Failed proactive refreshes in a row (for the backoff). */
+  private failures = 0;
   private readonly onStorage = (e: StorageEvent) => this.storageChanged(e);
   /** Pairs other tabs announced, by the fingerprint of the token they spent. */
   private readonly announced = new Map<string, StoredSession>();
@@ -143,6 +157,9 @@ class Client implements Session {
     this.store = new SessionStore(this.storage, this.base);
     this.locks = options.locks === undefined ? browserLocks() : options.locks;
     this.http = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.apiOrigins = new Set(
+      (options.apiOrigins ?? [this.base]).map((o) => new URL(o).origin),
+    );
     const stored = this.store.read();
     this.current = stored
       ? { status: "logged-in", sessionId: stored.sessionId }
@@ -192,15 +209,21 @@ class Client implements Session {
       if (!session) return this.loggedOutResponse();
     }
     const request = new Request(input, init);
+    const origin = new URL(request.url).origin;
+    if (!this.apiOrigins.has(origin)) {
+      // The token goes only where the app said it may (never to any URL handed in).
+      throw new PassportError(0, "origin_not_allowed", `${origin} is not one of apiOrigins`);
+    }
     const retry = request.clone();
     const first = await this.http(this.authorized(request, session.access));
-    if (first.status !== 401) return first;
+    // Behind API Gateway a refused token is 403 (401 only without a token); local-api too.
+    if (!DENIED.has(first.status)) return first;
 
-    // One refresh, then the original request once more; a second 401 ends the session.
+    // One refresh, then the original request once more; a second refusal ends the session.
     const renewed = await this.refresh(session.refresh, "unauthorized");
     if (!renewed) return first;
     const second = await this.http(this.authorized(retry, renewed.access));
-    if (second.status === 401) this.end("unauthorized");
+    if (DENIED.has(second.status)) this.end("unauthorized");
     return second;
   }
 
@@ -273,7 +296,11 @@ class Client implements Session {
       }
     }
     if (why === "expiry" && !this.expiringSoon(stored)) return stored;
-    const resp = await this.post(REFRESH_PATH, { refresh_token: stored.refresh });
+    const resp = await this.postWithin(
+      REFRESH_PATH,
+      { refresh_token: stored.refresh },
+      this.options.refreshTimeoutMs ?? 10_000,
+    );
     if (resp.ok) {
       const session = this.save(await resp.json());
       if (spent && this.locks) {
@@ -326,6 +353,30 @@ class Client implements Session {
     } finally {
       // The user asked to leave: this side forgets the tokens whatever the server said.
       this.end(reason);
+    }
+  }
+
+  /**
+   * `post`, abandoned after `ms`: a refresh that hangs must not hold the cross-tab lock (and
+   * every tab's calls) forever. Abandoned, it throws; the tokens are kept.
+   */
+  private async postWithin(path: string, body: unknown, ms: number): Promise<Response> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), ms);
+    try {
+      return await this.http(`${this.base}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        signal: abort.signal,
+      });
+    } catch (e) {
+      if (abort.signal.aborted) {
+        throw new PassportError(0, "timeout", `no answer to ${path} within ${ms} ms`);
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -414,12 +465,28 @@ class Client implements Session {
     const times = readTimes(session.access);
     if (!times) return;
     const due = (times.exp - this.skew(session.access)) * 1000 - Date.now();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.refresh(session.refresh, "expiry").catch(() => {
-        // A failed proactive refresh is retried by the next call's own refresh.
-      });
-    }, Math.max(0, due));
+    this.timer = setTimeout(() => this.proactive(session), Math.max(0, due));
+  }
+
+  /**
+   * The refresh before expiry. One that fails for a reason that keeps the session (503, 429, a
+   * timeout, the network) is tried again with backoff — 1 s, 2 s, 4 s … up to 30 s — while the
+   * session lasts, rather than left to the next call.
+   */
+  private proactive(session: StoredSession): void {
+    this.timer = null;
+    this.refresh(session.refresh, "expiry").then(
+      () => {
+        this.failures = 0;
+      },
+      () => {
+        const latest = this.store.read();
+        if (!latest || this.timer) return;
+        const wait = Math.min(RETRY_MAX_MS, 1000 * 2 ** this.failures);
+        this.failures += 1;
+        this.timer = setTimeout(() => this.proactive(latest), wait);
+      },
+    );
   }
 }
 

@@ -25,6 +25,10 @@ class Server {
   /** Refresh answers 401 for these refresh tokens. */
   deadRefresh = new Set<string>();
   alwaysUnauthorized = false;
+  /** What the API answers a refused token: 401 here, 403 behind API Gateway's authorizer. */
+  deniedStatus = 401;
+  /** Refresh answers that fail before the ones that work (the statuses, in order). */
+  refreshFailures: number[] = [];
   logoutBodies: Array<Record<string, unknown>> = [];
   refreshStatus = 200;
   private n = 0;
@@ -55,7 +59,16 @@ class Server {
     if (path === "/login") return json(200, this.pair());
     if (path === "/refresh-token") {
       this.refreshes += 1;
-      if (this.gate) await this.gate;
+      if (this.gate) {
+        await Promise.race([
+          this.gate,
+          new Promise((_, reject) =>
+            req.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))),
+          ),
+        ]);
+      }
+      const failure = this.refreshFailures.shift();
+      if (failure) return json(failure, { error: "unavailable", message: "down" });
       const { refresh_token } = (await req.json()) as { refresh_token: string };
       if (this.refreshStatus !== 200) return json(this.refreshStatus, { error: "unavailable", message: "down" });
       if (this.deadRefresh.has(refresh_token)) {
@@ -70,7 +83,9 @@ class Server {
     }
     const access = (req.headers.get("Authorization") ?? "").replace(/^Bearer /, "");
     if (this.alwaysUnauthorized || this.revokedAccess.has(access)) {
-      return json(401, { error: "unauthorized", message: "no" });
+      return this.deniedStatus === 403
+        ? json(403, { message: "Forbidden" })
+        : json(401, { error: "unauthorized", message: "no" });
     }
     return json(200, { user_id: "u", email: "a@example.com", session_id: "session-1", path });
   };
@@ -90,13 +105,23 @@ class Locks implements LockManagerLike {
 let server: Server;
 let sessions: Session[];
 
-function open(opts: { locks?: LockManagerLike | null; onLogout?: (r: string) => void; proactive?: boolean } = {}) {
+function open(
+  opts: {
+    locks?: LockManagerLike | null;
+    onLogout?: (r: string) => void;
+    proactive?: boolean;
+    apiOrigins?: string[];
+    refreshTimeoutMs?: number;
+  } = {},
+) {
   const s = createSession({
     baseUrl: BASE,
     fetch: server.fetch,
     locks: opts.locks === undefined ? new Locks() : opts.locks,
     onLogout: opts.onLogout,
     proactiveRefresh: opts.proactive ?? false,
+    apiOrigins: opts.apiOrigins,
+    refreshTimeoutMs: opts.refreshTimeoutMs,
   });
   sessions.push(s);
   return s;
@@ -210,6 +235,77 @@ describe("401 handling", () => {
     await expect(s.fetch(`${BASE}/api/x`)).rejects.toMatchObject({ status: 503, code: "unavailable" });
     expect(stored()).not.toBeNull();
     expect(onLogout).not.toHaveBeenCalled();
+  });
+});
+
+describe("the deployed edge", () => {
+  it("refreshes on API Gateway's 403 as on a 401, and retries once", async () => {
+    const s = open();
+    await s.login("a@example.com", "pw");
+    server.deniedStatus = 403;
+    server.revokedAccess.add(stored().access);
+    const resp = await s.fetch(`${BASE}/api/orders`);
+    expect(resp.status).toBe(200);
+    expect(server.calls).toEqual(["POST /login", "GET /api/orders", "POST /refresh-token", "GET /api/orders"]);
+  });
+
+  it("a second 403 ends the session in the same way", async () => {
+    const onLogout = vi.fn();
+    const s = open({ onLogout });
+    await s.login("a@example.com", "pw");
+    server.deniedStatus = 403;
+    server.alwaysUnauthorized = true;
+    const resp = await s.fetch(`${BASE}/api/x`);
+    expect(resp.status).toBe(403);
+    expect(server.refreshes).toBe(1);
+    expect(stored()).toBeNull();
+    expect(onLogout).toHaveBeenCalledWith("unauthorized");
+  });
+
+  it("sends the token only to the origins the app lists", async () => {
+    const s = open({ apiOrigins: [BASE, "https://api.example.test"] });
+    await s.login("a@example.com", "pw");
+    await expect(s.fetch("https://evil.example.test/steal")).rejects.toMatchObject({ code: "origin_not_allowed" });
+    expect(server.calls).toEqual(["POST /login"]);
+    expect((await s.fetch("https://api.example.test/orders")).status).toBe(200);
+    const only = open();
+    await expect(only.fetch("https://api.example.test/orders")).rejects.toMatchObject({ code: "origin_not_allowed" });
+  });
+
+  it("abandons a refresh that hangs, keeps the tokens, and frees the lock for the next one", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const s = open({ refreshTimeoutMs: 1_000 });
+    await s.login("a@example.com", "pw");
+    server.revokedAccess.add(stored().access);
+    server.gate = new Promise(() => {});
+    const hung = s.fetch(`${BASE}/api/x`);
+    const failed = expect(hung).rejects.toMatchObject({ code: "timeout" });
+    await vi.advanceTimersByTimeAsync(1_001);
+    await failed;
+    expect(stored()).not.toBeNull();
+    server.gate = null;
+    vi.useRealTimers();
+    expect((await s.fetch(`${BASE}/api/x`)).status).toBe(200);
+    expect(server.refreshes).toBe(2);
+  });
+
+  it("retries a failed proactive refresh with backoff instead of waiting for a call", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    server.accessTtl = 60;
+    server.refreshFailures = [503, 503];
+    const s = open({ proactive: true });
+    await s.login("a@example.com", "pw");
+    // Due 15 s before the expiry of a token whose times are whole seconds: between 44 s and
+    // 45 s after login. It fails, and is tried again 1 s later, then 2 s after that.
+    await vi.advanceTimersByTimeAsync(44_000);
+    expect(server.refreshes).toBe(0);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.refreshes).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.refreshes).toBe(2);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(server.refreshes).toBe(3);
+    expect(stored()?.refresh).not.toBe("refresh-1");
   });
 });
 

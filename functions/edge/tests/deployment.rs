@@ -253,3 +253,40 @@ fn every_event_parses_as_its_functions_event_type() {
         );
     }
 }
+
+/// The template's CorsConfiguration says what `passport::http::cors` says (and `local-api`
+/// answers): methods of the route table, headers, max age, credentials, origins from the
+/// parameter — never a wildcard.
+#[test]
+fn template_cors_is_the_cors_policy() {
+    let t = template();
+    let cors = &t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"];
+    // `!If [HasOrigins, {...}, !Ref AWS::NoValue]`: none without origins.
+    assert_eq!(cors[0].as_str(), Some("HasOrigins"));
+    let c = &cors[1];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        strings(&c["AllowMethods"]),
+        passport::http::cors::allow_methods()
+    );
+    assert_eq!(
+        strings(&c["AllowHeaders"]),
+        passport::http::cors::ALLOW_HEADERS
+    );
+    assert_eq!(
+        c["MaxAge"].as_u64(),
+        Some(u64::from(passport::http::cors::MAX_AGE_SECONDS))
+    );
+    assert_eq!(c["AllowCredentials"].as_bool(), Some(true));
+    let origins = serde_yaml::to_string(&c["AllowOrigins"]).unwrap();
+    assert!(
+        origins.contains("AllowedOrigins") && !origins.contains('*'),
+        "{origins}"
+    );
+}

@@ -3,6 +3,7 @@
 //! that API Gateway guards with it.
 
 mod args;
+mod gateway;
 mod server;
 mod web_app;
 
@@ -63,6 +64,7 @@ async fn run() -> Result<(), String> {
     let store = connect_store(&config)
         .await
         .map_err(|e| format!("cannot reach the store: {e}"))?;
+    let cors = gateway::Cors::new(config.allowed_origins.clone());
     let app = Arc::new(Passport::new(config, keys, store));
 
     let mut accounts = args.accounts.clone();
@@ -125,7 +127,7 @@ async fn run() -> Result<(), String> {
         "Try:\n  curl -s -X POST {base}/login -H 'content-type: application/json' -d '{body}'"
     );
     let web = web_app::WebApp::new(args.web_dir.as_deref().unwrap_or(web_app::DEFAULT_DIR));
-    server::serve(listener, app, Arc::new(web))
+    server::serve(listener, app, Arc::new(web), Arc::new(cors))
         .await
         .map_err(|e| e.to_string())
 }

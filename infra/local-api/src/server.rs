@@ -9,12 +9,12 @@ use hyper_util::rt::TokioIo;
 use passport::Passport;
 use passport::error::ApiError;
 use passport::http::{MAX_BODY_BYTES, error_response, handle, json_response, no_route, route};
-use passport::service::Denied;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+use crate::gateway::{self, Cors};
 use crate::web_app::WebApp;
 
 /// Serves until the process ends.
@@ -22,6 +22,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Arc<Passport>,
     web: Arc<WebApp>,
+    cors: Arc<Cors>,
 ) -> std::io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -33,11 +34,15 @@ pub async fn serve(
         };
         let app = Arc::clone(&app);
         let web = Arc::clone(&web);
+        let cors = Arc::clone(&cors);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let app = Arc::clone(&app);
                 let web = Arc::clone(&web);
-                async move { Ok::<_, Infallible>(answer(&app, &web, req, peer).await.map(Full::new)) }
+                let cors = Arc::clone(&cors);
+                async move {
+                    Ok::<_, Infallible>(answer(&app, &web, &cors, req, peer).await.map(Full::new))
+                }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -52,6 +57,7 @@ pub async fn serve(
 async fn answer(
     app: &Passport,
     web: &WebApp,
+    cors: &Cors,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Bytes> {
@@ -59,8 +65,14 @@ async fn answer(
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let resp = if WebApp::owns(&path) {
         web.answer(&method, &path)
+    } else if let Some(preflight) = cors.preflight(&method, req.headers()) {
+        // API Gateway answers preflights itself: no route, no authorizer, no function.
+        preflight
     } else {
-        route_request(app, req, peer).await
+        let request_headers = req.headers().clone();
+        let mut resp = route_request(app, req, peer).await;
+        cors.decorate(&request_headers, &mut resp);
+        resp
     };
     tracing::info!(%method, %path, status = resp.status().as_u16(),
         ms = started.elapsed().as_millis() as u64, "request");
@@ -83,19 +95,12 @@ async fn route_request(
         Ok(r) => r,
         Err(e) => return no_route(e),
     };
-    // What API Gateway does before the function runs: the authorizer on guarded routes.
+    // What API Gateway does before the function runs: the authorizer on guarded routes, with
+    // API Gateway's own answers when it refuses (see gateway.rs).
     let caller = if found.needs_authorizer() {
-        let header = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        match app.authorize(header).await {
+        match gateway::authorize(app, req.headers()).await {
             Ok(caller) => Some(caller),
-            Err(Denied::Store(e)) => return error_response(&ApiError::Unavailable(e)),
-            Err(reason) => {
-                tracing::info!(%reason, "denied by the authorizer");
-                return error_response(&ApiError::Unauthorized);
-            }
+            Err(refused) => return refused,
         }
     } else {
         None

@@ -3,6 +3,7 @@
 //! crate's types, so a Lambda function (whose `lambda_http::Request` is an `http::Request`) and
 //! `local-api` run the same code.
 
+pub mod cors;
 pub mod routes;
 
 pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};

@@ -96,11 +96,27 @@ impl Http {
         bearer: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, http::HeaderMap, Value) {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.call_with(method, path, &headers, body).await
+    }
+
+    /// A request with these headers (and `content-type: application/json` with a body).
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, http::HeaderMap, Value) {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
-        if let Some(t) = bearer {
-            req = req.header("authorization", format!("Bearer {t}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let body = match body {
             Some(b) => {

@@ -1,0 +1,187 @@
+//! What API Gateway does in front of the functions, for `local-api` to do the same: an HTTP API
+//! with a Lambda authorizer (payload 2.0, simple responses, identity source `Authorization`)
+//! and a `CorsConfiguration`, as AWS documents them ("Control access to HTTP APIs with AWS
+//! Lambda authorizers" and "Configure CORS for HTTP APIs", API Gateway Developer Guide):
+//!
+//! - the identity source missing or empty: 401 `{"message":"Unauthorized"}`, the authorizer
+//!   is not invoked;
+//! - the authorizer answers `isAuthorized: false`: 403 `{"message":"Forbidden"}` — which is also
+//!   what the deployed authorizer answers when the store is down (it denies);
+//! - the authorizer fails or times out: 500 `{"message":"Internal Server Error"}`;
+//! - a CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) is answered
+//!   by the gateway itself, never reaching the authorizer or a function; responses to a listed
+//!   origin carry `Access-Control-Allow-Origin` (that origin) and `-Allow-Credentials: true`; an
+//!   unlisted origin gets no CORS header (so the browser refuses it).
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD,
+    CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, VARY,
+};
+use http::{Method, Response, StatusCode};
+use passport::Passport;
+use passport::http::cors;
+use passport::service::{Caller, Denied};
+use std::time::Duration;
+
+/// How long API Gateway waits for the authorizer: the function's timeout in `template.yaml`.
+pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One of API Gateway's own answers: its status and `{"message": ...}` body.
+pub fn gateway_answer(status: StatusCode) -> Response<String> {
+    let message = match status {
+        StatusCode::UNAUTHORIZED => "Unauthorized",
+        StatusCode::FORBIDDEN => "Forbidden",
+        _ => "Internal Server Error",
+    };
+    let mut r = Response::new(serde_json::json!({ "message": message }).to_string());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// The authorizer in front of a guarded route, as API Gateway runs it.
+pub async fn authorize(app: &Passport, headers: &HeaderMap) -> Result<Caller, Response<String>> {
+    let header = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty());
+    let Some(header) = header else {
+        return Err(gateway_answer(StatusCode::UNAUTHORIZED));
+    };
+    match tokio::time::timeout(AUTHORIZER_TIMEOUT, app.authorize(Some(header))).await {
+        Ok(Ok(caller)) => Ok(caller),
+        Ok(Err(Denied::Store(e))) => {
+            tracing::error!(error = %e, "store unavailable; denied");
+            Err(gateway_answer(StatusCode::FORBIDDEN))
+        }
+        Ok(Err(reason)) => {
+            tracing::info!(%reason, "denied by the authorizer");
+            Err(gateway_answer(StatusCode::FORBIDDEN))
+        }
+        Err(_) => Err(gateway_answer(StatusCode::INTERNAL_SERVER_ERROR)),
+    }
+}
+
+/// The CORS side of the gateway, for the origins of `ALLOWED_ORIGINS`.
+#[derive(Debug, Clone, Default)]
+pub struct Cors {
+    origins: Vec<String>,
+}
+
+impl Cors {
+    /// CORS for exactly these origins.
+    pub fn new(origins: Vec<String>) -> Self {
+        Self { origins }
+    }
+
+    fn allowed<'h>(&self, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
+        let origin = headers.get(ORIGIN)?;
+        let text = origin.to_str().ok()?;
+        self.origins.iter().any(|o| o == text).then_some(origin)
+    }
+
+    /// The gateway's own answer to a preflight, or `None` when the request is not one (it then
+    /// goes to the routes like any other). The preflight of an unlisted origin gets no CORS
+    /// header, and the browser refuses the request it was for.
+    pub fn preflight(&self, method: &Method, headers: &HeaderMap) -> Option<Response<String>> {
+        if method != Method::OPTIONS
+            || !headers.contains_key(ORIGIN)
+            || !headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return None;
+        }
+        let mut r = Response::new(String::new());
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        if let Some(origin) = self.allowed(headers) {
+            let h = r.headers_mut();
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            h.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            let methods = cors::allow_methods().join(",");
+            let headers_allowed = cors::ALLOW_HEADERS.join(",");
+            if let (Ok(m), Ok(a)) = (
+                HeaderValue::from_str(&methods),
+                HeaderValue::from_str(&headers_allowed),
+            ) {
+                h.insert(ACCESS_CONTROL_ALLOW_METHODS, m);
+                h.insert(ACCESS_CONTROL_ALLOW_HEADERS, a);
+            }
+            h.insert(
+                ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from(cors::MAX_AGE_SECONDS),
+            );
+        }
+        Some(r)
+    }
+
+    /// Adds the CORS headers to any answer for a listed origin.
+    pub fn decorate(&self, request: &HeaderMap, response: &mut Response<String>) {
+        if let Some(origin) = self.allowed(request) {
+            let h = response.headers_mut();
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            h.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            h.append(VARY, HeaderValue::from_static("origin"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn gateway_answers_are_api_gateways_own() {
+        for (status, message) in [
+            (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            (StatusCode::FORBIDDEN, "Forbidden"),
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        ] {
+            let r = gateway_answer(status);
+            assert_eq!(r.status(), status);
+            assert_eq!(r.body(), &format!("{{\"message\":\"{message}\"}}"));
+        }
+    }
+
+    #[test]
+    fn preflights_are_answered_for_listed_origins_only() {
+        let cors = Cors::new(vec!["http://127.0.0.1:5173".into()]);
+        let ok = headers(&[
+            ("origin", "http://127.0.0.1:5173"),
+            ("access-control-request-method", "POST"),
+        ]);
+        let r = cors.preflight(&Method::OPTIONS, &ok).unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "http://127.0.0.1:5173"
+        );
+        assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+        assert_eq!(
+            r.headers()["access-control-allow-methods"],
+            "POST,GET,DELETE"
+        );
+        let other = headers(&[
+            ("origin", "http://127.0.0.1:9999"),
+            ("access-control-request-method", "POST"),
+        ]);
+        let r = cors.preflight(&Method::OPTIONS, &other).unwrap();
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+        assert!(cors.preflight(&Method::OPTIONS, &headers(&[])).is_none());
+        assert!(cors.preflight(&Method::GET, &ok).is_none());
+    }
+}
