@@ -9,7 +9,8 @@
 #     verification, refresh and login with their Redis round trips, cold starts;
 #  4. the Python baselines (PyJWT, the redis-py refresh flow);
 #  5. GET /me through local-api under wrk at 64 connections beside redis-benchmark GET at 64,
-#     login throughput, local-api's peak RSS; bootstrap sizes;
+#     login throughput, local-api's peak RSS; bootstrap sizes; each function's init under AWS's
+#     Runtime Interface Emulator (every events/ file invoked through it);
 #  6. infra/bench_report.py turns it all into the two files, with ratios and targets.
 # BENCH_SECONDS (default 10) is the length of each load run; BENCH_SCALE multiplies iterations.
 set -euo pipefail
@@ -81,6 +82,20 @@ wrk -t2 -c8 -d"${seconds}s" --latency -s "$workdir/login.lua" "$base/login" > "$
 rss_after_login_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
 printf '{"start_kb": %s, "after_me_kb": %s, "after_login_kb": %s}\n' \
   "$rss_start_kb" "$rss_after_me_kb" "$rss_after_login_kb" > "$out/rss.json"
+
+step "cold starts under AWS's Runtime Interface Emulator (every events/ file, perf builds)"
+cat > "$workdir/rie.env" <<ENV
+REDIS_URL=$redis_url/4
+SIGNING_SECRET=bench-signing-key-0123456789abcdef0123
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+RUST_LOG=error
+ENV
+LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$root/target/perf" \
+  LAMBDA_ENV_FILE="$workdir/rie.env" RIE_REPORT="$out/rie-init.json" \
+  "$venv_bin/python" infra/lambda_invoke.py > "$out/rie.txt"
 
 step "report"
 "$venv_bin/python" infra/bench_report.py --out "$out" --root "$root"

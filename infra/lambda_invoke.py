@@ -1,23 +1,32 @@
 #!/usr/bin/env python3
-"""Invokes every sample event in events/ on the real function binaries under `cargo lambda watch`
-and checks each answer (status code, body shape, authorizer decision).
+"""Invokes every sample event in events/ on the real function binaries and checks each answer
+(status code, body shape, authorizer decision), through one of two emulators:
 
-Run by infra/test.sh, which starts `cargo lambda watch` on 127.0.0.1:$LAMBDA_PORT against a
-private Redis. Placeholders in the events (${ACCESS_TOKEN}, ${REFRESH_TOKEN}, ${USER_ID},
-${SESSION_ID}) are filled with what earlier invocations returned, as a client would.
+- `cargo lambda watch` on 127.0.0.1:$LAMBDA_PORT (LAMBDA_TRANSPORT unset or `cargo-lambda`);
+- AWS's own Runtime Interface Emulator (LAMBDA_TRANSPORT=rie): each function's binary runs as
+  `bootstrap` under `aws-lambda-rie` ($RIE, from the SAM CLI package), with the variables of
+  $LAMBDA_ENV_FILE, invoked over the emulator's HTTP API; BIN_DIR holds the binaries. With
+  RIE_REPORT set, each function's init duration as the emulator reports it is written there
+  (JSON), for `make bench`.
+
+Run by infra/test.sh (both) and infra/bench.sh (RIE). Placeholders in the events
+(${ACCESS_TOKEN}, ${REFRESH_TOKEN}, ${USER_ID}, ${SESSION_ID}) are filled with what earlier
+invocations returned, as a client would.
 """
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 
+from rie import RieFleet
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
-PORT = os.environ["LAMBDA_PORT"]
+TRANSPORT = os.environ.get("LAMBDA_TRANSPORT", "cargo-lambda")
 results = {"passed": 0, "failed": 0}
 used = set()
+fleet = None
 
 
 def invoke(function, event, values=None):
@@ -25,13 +34,17 @@ def invoke(function, event, values=None):
     text = (EVENTS / f"{event}.json").read_text()
     for key, value in (values or {}).items():
         text = text.replace("${" + key + "}", value)
+    if fleet is not None:
+        return fleet.invoke(function, text)
+    import subprocess
+    port = os.environ["LAMBDA_PORT"]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(text)
         path = f.name
     try:
         out = subprocess.run(
             ["cargo", "lambda", "invoke", function, "--data-file", path,
-             "--invoke-address", "127.0.0.1", "--invoke-port", PORT],
+             "--invoke-address", "127.0.0.1", "--invoke-port", port],
             capture_output=True, text=True, timeout=300,
         )
     finally:
@@ -84,6 +97,8 @@ def main():
     r = invoke("authorizer", "authorizer-rest-token", {"ACCESS_TOKEN": a["access_token"]})
     check("authorizer REST TOKEN allow", r["policyDocument"]["Statement"][0]["Effect"] == "Allow"
           and r["principalId"] == ids["USER_ID"], r)
+    r = invoke("authorizer", "authorizer-rest-token", {"ACCESS_TOKEN": "not-a-token"})
+    check("authorizer REST TOKEN deny", r["policyDocument"]["Statement"][0]["Effect"] == "Deny", r)
     r = invoke("authorizer", "authorizer-rest-request", {"ACCESS_TOKEN": a["access_token"]})
     check("authorizer REST REQUEST allow", r["policyDocument"]["Statement"][0]["Effect"] == "Allow", r)
     r = invoke("authorizer", "authorizer-rest-request-deny", {"ACCESS_TOKEN": a["access_token"]})
@@ -143,4 +158,21 @@ def main():
 
 
 if __name__ == "__main__":
+    if TRANSPORT == "rie":
+        fleet = RieFleet(
+            rie=os.environ["RIE"],
+            bin_dir=pathlib.Path(os.environ["BIN_DIR"]),
+            env_file=pathlib.Path(os.environ["LAMBDA_ENV_FILE"]),
+        )
+        try:
+            code = main()
+        finally:
+            fleet.stop()
+        for name, init in sorted(fleet.init_durations().items()):
+            print(f"{name}: emulator init {init['init_report_ms']} ms "
+                  f"(REPORT Init Duration {init['report_init_ms']} ms)")
+        if os.environ.get("RIE_REPORT"):
+            pathlib.Path(os.environ["RIE_REPORT"]).write_text(
+                json.dumps(fleet.init_durations(), indent=2))
+        sys.exit(code)
     sys.exit(main())

@@ -86,3 +86,18 @@ start_private_redis() {
   wait_for_port "$redis_port" redis-server "$workdir/redis.log"
   export PASSPORT_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 }
+
+# AWS's Lambda Runtime Interface Emulator for this machine's architecture, from the SAM CLI
+# package in .venv (executable bit set: pip does not always keep it).
+rie_binary() { # venv python
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x86_64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) echo "no aws-lambda-rie for $(uname -m)" >&2; return 1 ;;
+  esac
+  local path
+  path=$("$1" -c 'import pathlib, samcli; print(pathlib.Path(samcli.__file__).parent / "local" / "rapid")')/aws-lambda-rie-$arch
+  chmod +x "$path"
+  echo "$path"
+}

@@ -13,7 +13,9 @@
 #     then runs the fuzz targets over their seed corpora; builds web/ and runs its unit tests
 #     (Vitest) and browser tests (Playwright driving headless Chromium, screenshots kept in
 #     target/web-artifacts); runs Schemathesis against local-api;
-#  5. runs the real function binaries under `cargo lambda watch` and invokes every events/ file;
+#  5. runs the real function binaries under `cargo lambda watch`, then each as `bootstrap` under
+#     AWS's Runtime Interface Emulator (from the SAM CLI package), and invokes every events/
+#     file through each (infra/lambda_invoke.py, infra/rie.py);
 #  6. stops everything it started, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -168,3 +170,8 @@ if ! LAMBDA_PORT=$lambda_port python3 infra/lambda_invoke.py; then
   tail -80 "$workdir/lambda.log" >&2
   exit 1
 fi
+
+step "real binaries under AWS's Runtime Interface Emulator (aws-lambda-rie from the SAM CLI package)"
+sed "s|^REDIS_URL=.*|REDIS_URL=redis://127.0.0.1:$redis_port/3|" "$workdir/lambda.env" > "$workdir/rie.env"
+LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$target_dir/debug" \
+  LAMBDA_ENV_FILE="$workdir/rie.env" "$venv_bin/python" infra/lambda_invoke.py
