@@ -1,5 +1,5 @@
 # The project's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test run lint fmt fuzz load bench
+.PHONY: test run lint fmt fuzz load bench sam-local
 
 ## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
 test:
@@ -28,3 +28,8 @@ load:
 ## Benchmarks beside their baselines: target/bench/results.json and summary.md.
 bench:
 	bash infra/bench.sh
+
+## README's "SAM locally" recipe end to end: Docker, qemu, an offline base image, sam build,
+## sam local invoke and start-api with a private Redis, and the session flow (slow: not in test).
+sam-local:
+	bash infra/sam-local.sh

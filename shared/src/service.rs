@@ -214,6 +214,18 @@ impl Passport {
         Ok(Self::with_keys(config, keys, store))
     }
 
+    /// Builds the service for a function that neither signs nor verifies tokens (it trusts the
+    /// authorizer's verdict, or has no HTTP route): the store as `from_config` connects it, and
+    /// a key ring of one random key that nobody else holds — so it can mint nothing anyone
+    /// accepts, and it needs no access to the signing secret (least privilege in the template).
+    pub async fn from_config_without_keys(config: Config) -> Result<Self, InitError> {
+        let random = crate::ids::random_bytes::<32>();
+        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let ring = KeyRing::from_literal(&crate::config::SecretBytes::new(hex.into_bytes()))?;
+        let store = connect_store(&config).await?;
+        Ok(Self::new(config, ring, store))
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = passport_lambda::init().await?;
+    let app = passport_lambda::init(env!("CARGO_PKG_NAME")).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
         async move { handler::handle(&app, event.payload).await }

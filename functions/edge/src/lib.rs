@@ -7,24 +7,41 @@ pub mod authorizer;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{handle, no_route, route};
+use passport::http::{Guard, ROUTES, handle, no_route, route};
 use passport::ids::Id;
 use passport::service::Caller;
 use passport::{Config, Passport};
 use std::sync::Arc;
 
-/// Cold-start initialisation: logging, configuration, keys and the store connection.
-/// A failure here is a fault Lambda must see (the function fails its init).
-pub async fn init() -> Result<Arc<Passport>, lambda_http::Error> {
+/// Whether `function` signs or verifies tokens, and so needs the signing key: the authorizer,
+/// and the functions of open routes (login, refresh, logout read or issue tokens themselves).
+/// The others trust the authorizer's verdict or have no route; `template.yaml` gives only the
+/// former access to the signing secret (checked by `tests/deployment.rs`).
+pub fn needs_signing_key(function: &str) -> bool {
+    function == "authorizer"
+        || ROUTES
+            .iter()
+            .any(|r| r.function == function && r.guard == Guard::Open)
+}
+
+/// Cold-start initialisation of `function`: logging, configuration, the store connection, and
+/// the signing keys when it needs them. A failure here is a fault Lambda must see (the
+/// function fails its init).
+pub async fn init(function: &str) -> Result<Arc<Passport>, lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    Ok(Arc::new(Passport::from_config(config).await?))
+    let app = if needs_signing_key(function) {
+        Passport::from_config(config).await?
+    } else {
+        Passport::from_config_without_keys(config).await?
+    };
+    Ok(Arc::new(app))
 }
 
 /// Runs the function `function` (its package name): it serves the routes that the route table
 /// (`passport::http::ROUTES`) gives it.
 pub async fn run(function: &'static str) -> Result<(), lambda_http::Error> {
-    let app = init().await?;
+    let app = init(function).await?;
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, std::convert::Infallible>(handle_event(&app, req, function).await) }
@@ -122,6 +139,23 @@ mod tests {
         assert!(authorizer_caller(request(&no_ctx).request_context_ref()).is_none());
         let bad = EVENT.replace("AAAAAAAAAAAAAAAAAAAAAA", "not-an-id");
         assert!(authorizer_caller(request(&bad).request_context_ref()).is_none());
+    }
+
+    #[test]
+    fn only_the_authorizer_and_open_routes_need_the_signing_key() {
+        for f in ["authorizer", "login", "refresh", "logout"] {
+            assert!(needs_signing_key(f), "{f}");
+        }
+        for f in ["sessions", "accounts"] {
+            assert!(!needs_signing_key(f), "{f}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_function_without_the_key_starts_without_any_key_setting() {
+        let none = passport::Config::default();
+        assert!(Passport::from_config(none.clone()).await.is_err());
+        assert!(Passport::from_config_without_keys(none).await.is_ok());
     }
 
     #[test]

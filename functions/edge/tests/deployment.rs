@@ -290,3 +290,32 @@ fn template_cors_is_the_cors_policy() {
         "{origins}"
     );
 }
+
+/// Least privilege: with HS256 every reader of the signing secret can mint tokens, so only the
+/// functions that sign or verify may read it; every other function has no policy at all.
+#[test]
+fn only_functions_that_sign_or_verify_read_the_signing_secret() {
+    let t = template();
+    for (_, res) in t["Resources"].as_mapping().unwrap() {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = res["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let policies = serde_yaml::to_string(&res["Properties"]["Policies"]).unwrap();
+        let reads = policies.contains("secretsmanager:GetSecretValue")
+            && policies.contains("SigningSecret");
+        assert_eq!(
+            reads,
+            passport_lambda::needs_signing_key(binary),
+            "{binary}: reads the signing secret: {reads}"
+        );
+        if !reads {
+            assert!(
+                res["Properties"]["Policies"].is_null(),
+                "{binary}: {policies}"
+            );
+        }
+    }
+}
