@@ -88,6 +88,9 @@ pub struct Config {
     /// `MAX_SESSIONS_PER_ACCOUNT` (default 100): a login beyond it ends the least recently used
     /// session.
     pub max_sessions_per_account: u64,
+    /// `REDIS_AUTH_SECRET_ARN` (default unset): a Secrets Manager secret holding the cache
+    /// user's `{"username", "password"}`, read at start (the deployed cache's access control).
+    pub redis_auth_secret_arn: Option<String>,
     /// `ALLOWED_ORIGINS` (default none): exact origins (`scheme://host[:port]`, comma-separated)
     /// that may call the API from a browser, with credentials (CORS).
     pub allowed_origins: Vec<String>,
@@ -120,6 +123,7 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("LOGIN_ACCOUNT_MAX_FAILURES", Some("100")),
     ("MAX_SESSIONS_PER_ACCOUNT", Some("100")),
     ("ALLOWED_ORIGINS", None),
+    ("REDIS_AUTH_SECRET_ARN", None),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -213,6 +217,7 @@ impl Config {
             login_account_max_failures: positive(&get, "LOGIN_ACCOUNT_MAX_FAILURES")?,
             max_sessions_per_account: positive(&get, "MAX_SESSIONS_PER_ACCOUNT")?,
             allowed_origins: origins(get("ALLOWED_ORIGINS").as_deref())?,
+            redis_auth_secret_arn: get("REDIS_AUTH_SECRET_ARN"),
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(

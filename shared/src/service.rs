@@ -10,8 +10,8 @@ use crate::keys::{KeyError, KeyProvider, KeyRing};
 use crate::refresh_token::RefreshToken;
 use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
 use crate::store::{
-    AccountStatus, LoginState, MemoryStore, NewSession, RedisStore, Rotate, Rotation, SessionInfo,
-    SessionStart, SessionsAfter, Store,
+    AccountStatus, LoginState, MemoryStore, NewSession, RedisCredentials, RedisStore, Rotate,
+    Rotation, SessionInfo, SessionStart, SessionsAfter, Store,
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 use serde_json::json;
@@ -32,6 +32,14 @@ pub enum InitError {
     /// The store could not be reached.
     #[error("cannot connect to the session store: {0}")]
     Store(#[from] StoreError),
+    /// The cache user's credentials could not be read.
+    #[error("REDIS_AUTH_SECRET_ARN {secret}: {reason}")]
+    RedisAuth {
+        /// The secret named.
+        secret: String,
+        /// Why it could not be used (never its value).
+        reason: String,
+    },
 }
 
 /// Where a request came from, as the edge saw it.
@@ -203,14 +211,13 @@ impl Passport {
     pub async fn from_config(config: Config) -> Result<Self, InitError> {
         let keys = match (&config.signing_secret_arn, &config.signing_secret) {
             (Some(arn), _) => {
-                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let client = aws_sdk_secretsmanager::Client::new(&aws);
+                let client = secrets_manager().await;
                 KeyProvider::secrets_manager(client, arn, config.signing_key_cache).await?
             }
             (None, Some(secret)) => KeyProvider::fixed(KeyRing::from_literal(secret)?),
             (None, None) => return Err(KeyError::Missing.into()),
         };
-        let store = connect_store(&config).await?;
+        let store = connect_configured_store(&config).await?;
         Ok(Self::with_keys(config, keys, store))
     }
 
@@ -222,7 +229,7 @@ impl Passport {
         let random = crate::ids::random_bytes::<32>();
         let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let ring = KeyRing::from_literal(&crate::config::SecretBytes::new(hex.into_bytes()))?;
-        let store = connect_store(&config).await?;
+        let store = connect_configured_store(&config).await?;
         Ok(Self::new(config, ring, store))
     }
 
@@ -647,19 +654,76 @@ impl Passport {
     }
 }
 
+/// A Secrets Manager client through the default AWS configuration chain.
+async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_secretsmanager::Client::new(&aws)
+}
+
+/// The store as a deployed function connects it: as the cache user of
+/// `REDIS_AUTH_SECRET_ARN` when that is set.
+async fn connect_configured_store(config: &Config) -> Result<Arc<dyn Store>, InitError> {
+    let credentials = match &config.redis_auth_secret_arn {
+        Some(arn) => Some(load_redis_credentials(&secrets_manager().await, arn).await?),
+        None => None,
+    };
+    Ok(connect_store_as(config, credentials.as_ref()).await?)
+}
+
 /// Connects the store the configuration names: Redis when `REDIS_URL` is set, else in-memory.
 pub async fn connect_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    connect_store_as(config, None).await
+}
+
+/// `connect_store`, as the cache user `credentials` when given.
+pub async fn connect_store_as(
+    config: &Config,
+    credentials: Option<&RedisCredentials>,
+) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match &config.redis_url {
         Some(url) => Arc::new(
             RedisStore::connect(
                 url,
                 config.redis_cluster,
+                credentials,
                 config.redis_connect_timeout,
                 config.redis_response_timeout,
             )
             .await?,
         ),
         None => Arc::new(MemoryStore::new()),
+    })
+}
+
+/// The cache user's credentials from Secrets Manager: JSON `{"username": …, "password": …}`
+/// (what `template.yaml`'s generated secret holds).
+pub async fn load_redis_credentials(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<RedisCredentials, InitError> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        username: String,
+        password: String,
+    }
+    let failed = |reason: String| InitError::RedisAuth {
+        secret: secret_id.to_string(),
+        reason,
+    };
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+    let text = out
+        .secret_string()
+        .ok_or_else(|| failed("the secret has no string value".into()))?;
+    let stored: Stored = serde_json::from_str(text)
+        .map_err(|_| failed("the value is not JSON {\"username\", \"password\"}".into()))?;
+    Ok(RedisCredentials {
+        username: stored.username,
+        password: stored.password,
     })
 }
 

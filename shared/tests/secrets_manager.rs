@@ -281,3 +281,59 @@ async fn from_config_loads_keys_through_the_default_aws_chain() {
     let current_version = current_version(&arn).await;
     assert_eq!(app.keys().current().signing().kid(), current_version);
 }
+
+/// The deployed cache has access control: the functions connect as the user whose password
+/// Secrets Manager keeps (`REDIS_AUTH_SECRET_ARN`), never one from a plaintext variable.
+#[tokio::test]
+async fn the_store_is_reached_as_the_cache_user_kept_in_secrets_manager() {
+    let (mut redis, port) = passport::testing::private_redis_server();
+    let password = format!("cache-{}", Id::random());
+    let acl = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "ACL", "SETUSER"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    acl(&[
+        "passport",
+        "on",
+        &format!(">{password}"),
+        "~*",
+        "&*",
+        "+@all",
+    ]);
+    acl(&["default", "off"]);
+    let config = |auth: Option<String>| Config {
+        redis_url: Some(format!("redis://127.0.0.1:{port}")),
+        redis_auth_secret_arn: auth,
+        signing_secret: Some(passport::config::SecretBytes::new(key(3).into_bytes())),
+        redis_connect_timeout: Duration::from_secs(2),
+        redis_response_timeout: Duration::from_secs(2),
+        ..Config::default()
+    };
+    let secret = create_secret(&format!(
+        r#"{{"username":"passport","password":"{password}"}}"#
+    ))
+    .await;
+    let app = Passport::from_config(config(Some(secret))).await.unwrap();
+    passport::testing::create_account(&app, "cache-user@example.com", "a long enough password")
+        .await;
+
+    // Without the credentials the cache refuses the connection or its first command.
+    match Passport::from_config(config(None)).await {
+        Err(_) => {}
+        Ok(anonymous) => assert!(anonymous.store().account_id("x@example.com").await.is_err()),
+    }
+    // A secret that is not the expected JSON is named, and its value is not echoed.
+    let bad = create_secret("just-a-password-value").await;
+    let err = Passport::from_config(config(Some(bad)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("REDIS_AUTH_SECRET_ARN"), "{err}");
+    assert!(!err.contains("just-a-password-value"), "{err}");
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+}

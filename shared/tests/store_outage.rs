@@ -96,6 +96,7 @@ async fn app(redis: &PrivateRedis, grace: i64) -> Passport {
     let store = RedisStore::connect(
         &redis.url(),
         false,
+        None,
         Duration::from_millis(200),
         RESPONSE_TIMEOUT,
     )

@@ -20,6 +20,7 @@ const NOT_PARAMETERS: &[(&str, &str)] = &[
         "true for the created cache, or ExistingRedisIsCluster",
     ),
     ("SIGNING_SECRET_ARN", "the stack's own secret"),
+    ("REDIS_AUTH_SECRET_ARN", "the created cache's user secret"),
     (
         "SIGNING_SECRET",
         "local runs and tests only; deployed keys come from the secret",

@@ -292,7 +292,8 @@ fn template_cors_is_the_cors_policy() {
 }
 
 /// Least privilege: with HS256 every reader of the signing secret can mint tokens, so only the
-/// functions that sign or verify may read it; every other function has no policy at all.
+/// functions that sign or verify may read it. Every function may read the cache user's secret
+/// (when the stack creates the cache), and nothing else.
 #[test]
 fn only_functions_that_sign_or_verify_read_the_signing_secret() {
     let t = template();
@@ -304,18 +305,23 @@ fn only_functions_that_sign_or_verify_read_the_signing_secret() {
             .as_str()
             .unwrap();
         let policies = serde_yaml::to_string(&res["Properties"]["Policies"]).unwrap();
-        let reads = policies.contains("secretsmanager:GetSecretValue")
-            && policies.contains("SigningSecret");
+        let reads = policies.contains("SigningSecret");
         assert_eq!(
             reads,
             passport_lambda::needs_signing_key(binary),
             "{binary}: reads the signing secret: {reads}"
         );
-        if !reads {
-            assert!(
-                res["Properties"]["Policies"].is_null(),
-                "{binary}: {policies}"
-            );
-        }
+        assert!(policies.contains("CacheUserSecret"), "{binary}: {policies}");
+        let actions: Vec<&str> = policies
+            .lines()
+            .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("Action: "))
+            .collect();
+        assert!(
+            !actions.is_empty()
+                && actions
+                    .iter()
+                    .all(|a| *a == "secretsmanager:GetSecretValue"),
+            "{binary}: {actions:?}"
+        );
     }
 }

@@ -89,7 +89,7 @@ async fn main() {
     let out_dir = PathBuf::from(env("PASSPORT_BENCH_OUT").unwrap_or_else(|| "target/bench".into()));
     let scale: usize = env("BENCH_SCALE").and_then(|s| s.parse().ok()).unwrap_or(1);
     let timeouts = (Duration::from_secs(2), Duration::from_secs(2));
-    let open = || RedisConnection::open(&redis_url, false, timeouts.0, timeouts.1);
+    let open = || RedisConnection::open(&redis_url, false, None, timeouts.0, timeouts.1);
 
     let store = RedisStore::from_connection(open().await.unwrap());
     let app: Arc<Passport> = Arc::new(app_on(Arc::new(store), test_config()));

@@ -13,6 +13,27 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use std::time::Duration;
 
+/// The user and password of the cache's access control (an ElastiCache user), read from
+/// Secrets Manager at start — never from a plaintext environment variable. `Debug` shows the
+/// user only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisCredentials {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for RedisCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RedisCredentials {{ username: {:?}, password: redacted }}",
+            self.username
+        )
+    }
+}
+
 /// A connection to one node or to a cluster, cheap to clone (clones share the sockets).
 #[derive(Clone)]
 pub enum RedisConnection {
@@ -33,23 +54,37 @@ impl std::fmt::Debug for RedisConnection {
 
 impl RedisConnection {
     /// Connects to `urls` (one `redis://`/`rediss://` URL, or with `cluster` a comma-separated
-    /// list of seed nodes), with the given timeouts.
+    /// list of seed nodes), with the given timeouts, as `credentials`' user when given.
     pub async fn open(
         urls: &str,
         cluster: bool,
+        credentials: Option<&RedisCredentials>,
         connect_timeout: Duration,
         response_timeout: Duration,
     ) -> RedisResult<Self> {
         if cluster {
             let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
-            let client = ClusterClientBuilder::new(nodes)
+            let mut builder = ClusterClientBuilder::new(nodes)
                 .connection_timeout(connect_timeout)
                 .response_timeout(response_timeout)
-                .retries(1)
-                .build()?;
-            Ok(Self::Cluster(client.get_async_connection().await?))
+                .retries(1);
+            if let Some(c) = credentials {
+                builder = builder.username(&c.username).password(&c.password);
+            }
+            Ok(Self::Cluster(
+                builder.build()?.get_async_connection().await?,
+            ))
         } else {
-            let client = redis::Client::open(urls)?;
+            let mut info = redis::IntoConnectionInfo::into_connection_info(urls)?;
+            if let Some(c) = credentials {
+                let settings = info
+                    .redis_settings()
+                    .clone()
+                    .set_username(&c.username)
+                    .set_password(&c.password);
+                info = info.set_redis_settings(settings);
+            }
+            let client = redis::Client::open(info)?;
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(connect_timeout))
                 .set_response_timeout(Some(response_timeout))

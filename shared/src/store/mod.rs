@@ -15,7 +15,7 @@ use crate::ids::Id;
 use crate::refresh_token::TokenDigest;
 use async_trait::async_trait;
 
-pub use self::connection::RedisConnection;
+pub use self::connection::{RedisConnection, RedisCredentials};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 

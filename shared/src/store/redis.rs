@@ -139,10 +139,13 @@ impl RedisStore {
     pub async fn connect(
         url: &str,
         cluster: bool,
+        credentials: Option<&super::RedisCredentials>,
         connect_timeout: Duration,
         response_timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let conn = RedisConnection::open(url, cluster, connect_timeout, response_timeout).await?;
+        let conn =
+            RedisConnection::open(url, cluster, credentials, connect_timeout, response_timeout)
+                .await?;
         Ok(Self::from_connection(conn))
     }
 

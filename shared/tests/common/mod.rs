@@ -30,6 +30,7 @@ pub async fn raw_redis() -> RedisConnection {
     RedisConnection::open(
         &redis_url(),
         redis_cluster(),
+        None,
         Duration::from_secs(2),
         Duration::from_secs(2),
     )
