@@ -325,3 +325,52 @@ fn only_functions_that_sign_or_verify_read_the_signing_secret() {
         );
     }
 }
+
+/// The rest of the deployed edge as the template states it: no security group lets anything
+/// out to the whole internet; the login and refresh routes have their own throttling; the
+/// created cache has access control and daily snapshots.
+#[test]
+fn template_egress_throttling_and_cache_protection() {
+    let t = template();
+    let text = serde_yaml::to_string(&t["Resources"]).unwrap();
+    assert!(
+        !text.contains("0.0.0.0/0"),
+        "an egress or ingress open to the internet"
+    );
+    let routes = &t["Resources"]["HttpApi"]["Properties"]["RouteSettings"];
+    for key in ["POST /login", "POST /refresh-token"] {
+        assert!(ROUTES.iter().any(|r| r.key() == key), "{key}");
+        let r = &routes[key];
+        assert_eq!(
+            r["ThrottlingBurstLimit"].as_str(),
+            Some("AuthThrottlingBurstLimit"),
+            "{key}"
+        );
+        assert_eq!(
+            r["ThrottlingRateLimit"].as_str(),
+            Some("AuthThrottlingRateLimit"),
+            "{key}"
+        );
+    }
+    for (key, _) in routes.as_mapping().unwrap() {
+        let key = key.as_str().unwrap();
+        assert!(
+            ROUTES.iter().any(|r| r.key() == key),
+            "{key}: not a route of the table"
+        );
+    }
+    let cache = &t["Resources"]["Cache"]["Properties"];
+    assert_eq!(cache["UserGroupId"].as_str(), Some("CacheUserGroup"));
+    assert!(cache["DailySnapshotTime"].is_string());
+    assert_eq!(
+        cache["SnapshotRetentionLimit"].as_str(),
+        Some("CacheSnapshotRetentionDays")
+    );
+    let user = &t["Resources"]["CacheUser"]["Properties"];
+    assert_eq!(
+        user["AuthenticationMode"]["Type"].as_str(),
+        Some("password")
+    );
+    let default = &t["Resources"]["CacheDefaultUser"]["Properties"];
+    assert!(default["AccessString"].as_str().unwrap().starts_with("off"));
+}
