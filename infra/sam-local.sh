@@ -82,7 +82,13 @@ timed "base image" base_image
 step "sam build"
 timed "sam build" sam build --template-file template.yaml
 
-gateway=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')
+# The bridge's gateway: in the network's IPAM config where Docker records it, else docker0's
+# own address (older daemons leave the field empty).
+gateway=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+if [ -z "$gateway" ]; then
+  gateway=$(ip -4 -o addr show docker0 | awk '{split($4, a, "/"); print a[1]; exit}')
+fi
+[ -n "$gateway" ] || { echo "cannot find the Docker bridge's gateway address" >&2; exit 1; }
 redis_port=$(free_port)
 step "private redis-server on the Docker bridge gateway $gateway:$redis_port"
 start "$workdir/redis.log" redis-server --port "$redis_port" --bind "$gateway" --save "" \
@@ -92,7 +98,8 @@ for _ in $(seq 1 100); do redis-cli -h "$gateway" -p "$redis_port" ping >/dev/nu
 import json, sys
 gateway, port = sys.argv[1], sys.argv[2]
 settings = {"REDIS_URL": f"redis://{gateway}:{port}", "REDIS_CLUSTER": "false",
-            "SIGNING_SECRET_ARN": "", "SIGNING_SECRET": "sam-local-signing-key-0123456789abcdef"}
+            "REDIS_AUTH_SECRET_ARN": "", "SIGNING_SECRET_ARN": "",
+            "SIGNING_SECRET": "sam-local-signing-key-0123456789abcdef"}
 functions = ["LoginFunction", "RefreshFunction", "LogoutFunction", "SessionsFunction",
              "AuthorizerFunction", "AccountsFunction"]
 print(json.dumps({f: settings for f in functions}, indent=2))
