@@ -350,42 +350,40 @@ impl Passport {
         self.pair(account.id, session, &refresh, expires_at, now)
     }
 
-    /// Checks `password` against `phc` (a dummy hash when `None`) on a blocking thread, at most
-    /// one check per CPU at once.
+    /// Runs argon2 work on a blocking thread, at most one per CPU at once.
+    async fn on_password_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = self
+            .password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password work did not finish: {e}")))
+    }
+
+    /// Checks `password` against `phc` (a dummy hash when `None`).
     async fn check_password(
         &self,
         password: String,
         phc: Option<String>,
     ) -> Result<bool, ApiError> {
-        let permit = self
-            .password_checks
-            .clone()
-            .acquire_owned()
+        self.on_password_thread(move || accounts::verify_password(&password, phc.as_deref()))
             .await
-            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            accounts::verify_password(&password, phc.as_deref())
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("password check did not finish: {e}")))
     }
 
-    /// Hashes a new password on a blocking thread, under the same limit as checks.
+    /// Hashes a new password.
     async fn hash_password(&self, password: String) -> Result<String, ApiError> {
-        let permit = self
-            .password_checks
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ApiError::Internal(format!("password check queue closed: {e}")))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            accounts::hash_password(&password)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("password hashing did not finish: {e}")))?
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        self.on_password_thread(move || accounts::hash_password(&password))
+            .await?
+            .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
     /// `POST /password`: the caller changes its own password. The current password is checked

@@ -139,3 +139,28 @@ pub fn private_redis_server() -> (std::process::Child, u16) {
     }
     panic!("no loopback port could be had for a private redis-server");
 }
+
+/// A session to create for `account` at `now` (idle 1000 s, absolute 2000 s, password version
+/// 0, cap 100), and its first refresh token.
+pub fn new_session(
+    account: crate::ids::Id,
+    session: crate::ids::Id,
+    now: i64,
+) -> (crate::store::NewSession, crate::refresh_token::RefreshToken) {
+    let token = crate::refresh_token::RefreshToken::new(account, session);
+    let new = crate::store::NewSession {
+        account,
+        session,
+        digest: token.digest(),
+        family: token.family_digest(),
+        device: None,
+        user_agent: None,
+        ip: None,
+        now,
+        expires_at: now + 1000,
+        absolute_expires_at: now + 2000,
+        password_version: 0,
+        max_sessions: 100,
+    };
+    (new, token)
+}

@@ -15,7 +15,7 @@ use passport::ids::Id;
 use passport::refresh_token::{RefreshToken, TokenDigest};
 use passport::store::lua::{COMMON, LuaScript};
 use passport::store::redis::scripts;
-use passport::store::{Account, AccountStatus, NewSession, RedisConnection, SessionStart, Store};
+use passport::store::{Account, AccountStatus, RedisConnection, SessionStart, Store};
 
 async fn lua_ct_eq(con: &mut RedisConnection, a: &str, b: Option<&str>) -> bool {
     let body = format!(
@@ -171,22 +171,7 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
     };
     assert!(store.create_account(&a).await.unwrap());
     let sid = Id::random();
-    let token = RefreshToken::new(a.id, sid);
-    let now = clock::now();
-    let new = NewSession {
-        account: a.id,
-        session: sid,
-        digest: token.digest(),
-        family: token.family_digest(),
-        device: None,
-        user_agent: None,
-        ip: None,
-        now,
-        expires_at: now + 1000,
-        absolute_expires_at: now + 2000,
-        password_version: 0,
-        max_sessions: 100,
-    };
+    let (new, token) = passport::testing::new_session(a.id, sid, clock::now());
     assert_eq!(
         store.create_session(&new, &a.email).await.unwrap(),
         SessionStart::Started

@@ -696,21 +696,7 @@ async fn the_session_cap_ends_the_least_recently_used() {
 }
 
 fn new_session(a: &Account, session: Id, now: i64) -> NewSession {
-    let token = RefreshToken::new(a.id, session);
-    NewSession {
-        account: a.id,
-        session,
-        digest: token.digest(),
-        family: token.family_digest(),
-        device: None,
-        user_agent: None,
-        ip: None,
-        now,
-        expires_at: now + 1000,
-        absolute_expires_at: now + 2000,
-        password_version: 0,
-        max_sessions: 100,
-    }
+    passport::testing::new_session(a.id, session, now).0
 }
 
 /// A password change moves the version on and ends sessions in one step; a login that checked
