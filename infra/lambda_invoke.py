@@ -16,6 +16,7 @@ invocations returned, as a client would.
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import tempfile
 
@@ -36,7 +37,6 @@ def invoke(function, event, values=None):
         text = text.replace("${" + key + "}", value)
     if fleet is not None:
         return fleet.invoke(function, text)
-    import subprocess
     port = os.environ["LAMBDA_PORT"]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(text)

@@ -209,15 +209,19 @@ impl Passport {
     /// Manager, through the default AWS configuration) or else `SIGNING_SECRET`; the Redis store
     /// when `REDIS_URL` is set, the in-memory store otherwise.
     pub async fn from_config(config: Config) -> Result<Self, InitError> {
-        let keys = match (&config.signing_secret_arn, &config.signing_secret) {
-            (Some(arn), _) => {
-                let client = secrets_manager().await;
-                KeyProvider::secrets_manager(client, arn, config.signing_key_cache).await?
-            }
-            (None, Some(secret)) => KeyProvider::fixed(KeyRing::from_literal(secret)?),
-            (None, None) => return Err(KeyError::Missing.into()),
+        // One AWS configuration per cold start, shared by the key and the cache user's secret.
+        let client = match (&config.signing_secret_arn, &config.redis_auth_secret_arn) {
+            (None, None) => None,
+            _ => Some(secrets_manager().await),
         };
-        let store = connect_configured_store(&config).await?;
+        let keys = match (&config.signing_secret_arn, &config.signing_secret, &client) {
+            (Some(arn), _, Some(client)) => {
+                KeyProvider::secrets_manager(client.clone(), arn, config.signing_key_cache).await?
+            }
+            (None, Some(secret), _) => KeyProvider::fixed(KeyRing::from_literal(secret)?),
+            _ => return Err(KeyError::Missing.into()),
+        };
+        let store = connect_configured_store(&config, client.as_ref()).await?;
         Ok(Self::with_keys(config, keys, store))
     }
 
@@ -226,11 +230,8 @@ impl Passport {
     /// a key ring of one random key that nobody else holds — so it can mint nothing anyone
     /// accepts, and it needs no access to the signing secret (least privilege in the template).
     pub async fn from_config_without_keys(config: Config) -> Result<Self, InitError> {
-        let random = crate::ids::random_bytes::<32>();
-        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let ring = KeyRing::from_literal(&crate::config::SecretBytes::new(hex.into_bytes()))?;
-        let store = connect_configured_store(&config).await?;
-        Ok(Self::new(config, ring, store))
+        let store = connect_configured_store(&config, None).await?;
+        Ok(Self::new(config, KeyRing::random(), store))
     }
 
     /// The configuration in force.
@@ -660,10 +661,15 @@ async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
 
 /// The store as a deployed function connects it: as the cache user of
 /// `REDIS_AUTH_SECRET_ARN` when that is set.
-async fn connect_configured_store(config: &Config) -> Result<Arc<dyn Store>, InitError> {
-    let credentials = match &config.redis_auth_secret_arn {
-        Some(arn) => Some(load_redis_credentials(&secrets_manager().await, arn).await?),
-        None => None,
+/// `client` is the Secrets Manager client already made, if any.
+async fn connect_configured_store(
+    config: &Config,
+    client: Option<&aws_sdk_secretsmanager::Client>,
+) -> Result<Arc<dyn Store>, InitError> {
+    let credentials = match (&config.redis_auth_secret_arn, client) {
+        (Some(arn), Some(client)) => Some(load_redis_credentials(client, arn).await?),
+        (Some(arn), None) => Some(load_redis_credentials(&secrets_manager().await, arn).await?),
+        (None, _) => None,
     };
     Ok(connect_store_as(config, credentials.as_ref()).await?)
 }

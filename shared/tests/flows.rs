@@ -50,6 +50,24 @@ async fn login(app: &Passport) -> (String, TokenPair) {
     (email, pair)
 }
 
+/// `times` logins with `password` from `from`, each refused as `invalid_credentials`.
+async fn refused_logins(
+    app: &Passport,
+    name: &str,
+    email: &str,
+    password: &str,
+    from: &ClientInfo,
+    times: usize,
+) {
+    for _ in 0..times {
+        let err = app.login(input(email, password), from).await.unwrap_err();
+        assert!(
+            matches!(err, ApiError::InvalidCredentials),
+            "{name}: {err:?}"
+        );
+    }
+}
+
 async fn live(app: &Passport, pair: &TokenPair) -> bool {
     app.authorize(Some(&format!("Bearer {}", pair.access_token)))
         .await
@@ -395,16 +413,7 @@ async fn lockout_after_max_failures_even_with_the_right_password() {
         let email = unique_email();
         create_account(&app, &email, PASSWORD).await;
         let ip = client(&unique_ip());
-        for _ in 0..3 {
-            let err = app
-                .login(input(&email, "wrong password!!"), &ip)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, ApiError::InvalidCredentials),
-                "{name}: {err:?}"
-            );
-        }
+        refused_logins(&app, name, &email, "wrong password!!", &ip, 3).await;
         match app.login(input(&email, PASSWORD), &ip).await {
             Err(ApiError::TooManyAttempts { retry_after }) => {
                 assert!(
@@ -416,12 +425,7 @@ async fn lockout_after_max_failures_even_with_the_right_password() {
         }
         // Unknown emails lock out the same way: the lockout says nothing about existence.
         let ghost = unique_email();
-        for _ in 0..3 {
-            assert!(matches!(
-                app.login(input(&ghost, PASSWORD), &ip).await,
-                Err(ApiError::InvalidCredentials)
-            ));
-        }
+        refused_logins(&app, name, &ghost, PASSWORD, &ip, 3).await;
         assert!(
             matches!(
                 app.login(input(&ghost, PASSWORD), &ip).await,
@@ -472,16 +476,7 @@ async fn one_attacker_cannot_lock_the_owner_out_but_a_distributed_attack_is_stop
         let email = unique_email();
         create_account(&app, &email, PASSWORD).await;
         let attacker = client(&unique_ip());
-        for _ in 0..3 {
-            let err = app
-                .login(input(&email, "junk junk junk"), &attacker)
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, ApiError::InvalidCredentials),
-                "{name}: {err:?}"
-            );
-        }
+        refused_logins(&app, name, &email, "junk junk junk", &attacker, 3).await;
         // The attacker's address is locked out for this account, even with the password.
         let err = app
             .login(input(&email, PASSWORD), &attacker)

@@ -364,12 +364,7 @@ class Client implements Session {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), ms);
     try {
-      return await this.http(`${this.base}${path}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-        signal: abort.signal,
-      });
+      return await this.post(path, body, abort.signal);
     } catch (e) {
       if (abort.signal.aborted) {
         throw new PassportError(0, "timeout", `no answer to ${path} within ${ms} ms`);
@@ -380,11 +375,12 @@ class Client implements Session {
     }
   }
 
-  private post(path: string, body: unknown): Promise<Response> {
+  private post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     return this.http(`${this.base}${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
+      signal,
     });
   }
 

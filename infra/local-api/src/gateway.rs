@@ -76,10 +76,14 @@ impl Cors {
         Self { origins }
     }
 
-    fn allowed<'h>(&self, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
+    /// The request's `Origin` when it is a listed one.
+    pub fn allowed(&self, headers: &HeaderMap) -> Option<HeaderValue> {
         let origin = headers.get(ORIGIN)?;
         let text = origin.to_str().ok()?;
-        self.origins.iter().any(|o| o == text).then_some(origin)
+        self.origins
+            .iter()
+            .any(|o| o == text)
+            .then(|| origin.clone())
     }
 
     /// The gateway's own answer to a preflight, or `None` when the request is not one (it then
@@ -96,11 +100,7 @@ impl Cors {
         *r.status_mut() = StatusCode::NO_CONTENT;
         if let Some(origin) = self.allowed(headers) {
             let h = r.headers_mut();
-            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            h.insert(
-                ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
+            allow_origin(h, origin);
             let methods = cors::allow_methods().join(",");
             let headers_allowed = cors::ALLOW_HEADERS.join(",");
             if let (Ok(m), Ok(a)) = (
@@ -118,18 +118,24 @@ impl Cors {
         Some(r)
     }
 
-    /// Adds the CORS headers to any answer for a listed origin.
-    pub fn decorate(&self, request: &HeaderMap, response: &mut Response<String>) {
-        if let Some(origin) = self.allowed(request) {
+    /// Adds the CORS headers to an answer for `origin`, the request's listed origin (see
+    /// [`Cors::allowed`]).
+    pub fn decorate(origin: Option<HeaderValue>, response: &mut Response<String>) {
+        if let Some(origin) = origin {
             let h = response.headers_mut();
-            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            h.insert(
-                ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
+            allow_origin(h, origin);
             h.append(VARY, HeaderValue::from_static("origin"));
         }
     }
+}
+
+/// The headers that let `origin` read an answer, credentials included.
+fn allow_origin(h: &mut HeaderMap, origin: HeaderValue) {
+    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ mod server;
 mod web_app;
 
 use passport::admin::{self, AdminError, Command};
-use passport::config::SecretBytes;
 use passport::keys::KeyRing;
 use passport::service::connect_store;
 use passport::{Config, Passport};
@@ -46,15 +45,10 @@ async fn run() -> Result<(), String> {
             KeyRing::from_literal(secret).map_err(|e| e.to_string())?,
             "from SIGNING_SECRET",
         ),
-        None => {
-            let random = passport::ids::random_bytes::<32>();
-            let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-            (
-                KeyRing::from_literal(&SecretBytes::new(hex.into_bytes()))
-                    .map_err(|e| e.to_string())?,
-                "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)",
-            )
-        }
+        None => (
+            KeyRing::random(),
+            "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)",
+        ),
     };
     let store_note = if config.redis_url.is_some() {
         "Redis (REDIS_URL)"

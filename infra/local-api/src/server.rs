@@ -69,9 +69,9 @@ async fn answer(
         // API Gateway answers preflights itself: no route, no authorizer, no function.
         preflight
     } else {
-        let request_headers = req.headers().clone();
+        let origin = cors.allowed(req.headers());
         let mut resp = route_request(app, req, peer).await;
-        cors.decorate(&request_headers, &mut resp);
+        Cors::decorate(origin, &mut resp);
         resp
     };
     tracing::info!(%method, %path, status = resp.status().as_u16(),

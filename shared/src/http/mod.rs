@@ -129,10 +129,7 @@ async fn login<B: AsRef<[u8]>>(
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
     let input = parse_login(req)?;
-    let client = ClientInfo {
-        ip: source_ip,
-        user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
-    };
+    let client = client_info(req, source_ip);
     let pair = app.login(input, &client).await?;
     Ok(token_response(&pair))
 }
@@ -163,10 +160,7 @@ async fn change_password<B: AsRef<[u8]>>(
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
     let change = parse_password(req)?;
-    let client = ClientInfo {
-        ip: source_ip,
-        user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
-    };
+    let client = client_info(req, source_ip);
     app.change_password(caller, change, &client).await?;
     Ok(no_content())
 }
@@ -256,6 +250,14 @@ fn token_response(pair: &TokenPair) -> Response<String> {
             "session_id": pair.session_id.to_string(),
         }),
     )
+}
+
+/// Where a request came from: the address the edge saw, and its `User-Agent`.
+fn client_info<B>(req: &Request<B>, source_ip: Option<String>) -> ClientInfo {
+    ClientInfo {
+        ip: source_ip,
+        user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
+    }
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {

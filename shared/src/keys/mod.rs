@@ -112,6 +112,23 @@ impl KeyRing {
         }
     }
 
+    /// A one-key ring of 32 random bytes that no other process holds: it signs nothing anyone
+    /// else accepts (local runs without `SIGNING_SECRET`, and functions that need no key).
+    pub fn random() -> Self {
+        let bytes = crate::ids::random_bytes::<32>();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let key = Key::new(
+            "random".to_string(),
+            &SecretBytes::new(hex.into_bytes()),
+            "random key",
+        );
+        match key {
+            Ok(k) => Self::new(k, Vec::new()),
+            // 64 hex characters are always long enough.
+            Err(e) => unreachable!("a random key was refused: {e}"),
+        }
+    }
+
     /// A one-key ring from a literal secret (`SIGNING_SECRET`). Its `kid` is derived from the key
     /// with a one-way hash, so every process given the same secret names it the same way.
     pub fn from_literal(secret: &SecretBytes) -> Result<Self, KeyError> {

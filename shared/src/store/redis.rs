@@ -94,10 +94,14 @@ fn sessions_key(a: Id) -> String {
     format!("pp:{{{a}}}:sessions")
 }
 
-fn email_tag(email: &str) -> String {
+/// An email as it appears in key names: half its SHA-256, so a key listing shows no address.
+fn email_hash(email: &str) -> String {
     let d = Sha256::digest(email.as_bytes());
-    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("pp:{{e:{hex}}}")
+    hex(&d[..16])
+}
+
+fn email_tag(email: &str) -> String {
+    format!("pp:{{e:{}}}", email_hash(email))
 }
 
 fn email_key(email: &str) -> String {
@@ -114,9 +118,7 @@ fn ip_fail_key(ip: &str) -> String {
 
 /// Attempts for one email from one address: in the address's slot, beside its failures.
 fn pair_key(email: &str, ip: Option<&str>) -> String {
-    let tag = email_tag(email);
-    let email_hash = tag.trim_start_matches("pp:{e:").trim_end_matches('}');
-    format!("pp:{{ip:{}}}:e:{email_hash}", ip.unwrap_or("-"))
+    format!("pp:{{ip:{}}}:e:{}", ip.unwrap_or("-"), email_hash(email))
 }
 
 /// The store on Redis (one node or a cluster), through one multiplexed connection that
