@@ -130,6 +130,30 @@ def main():
     status, body, _ = http("logout", "logout-unauthorized")
     check("logout without credentials", status == 401 and body["error"] == "unauthorized", body)
 
+    # The cookie transport through the real binaries: API Gateway's payload 2.0 carries the
+    # request's cookies in `cookies` and takes the answer's from `cookies` (lambda_http maps
+    # them to and from the Cookie and Set-Cookie headers).
+    r = invoke("login", "login-cookie")
+    set_cookies = r.get("cookies") or []
+    check("login by cookie", r["statusCode"] == 200 and "refresh_token" not in json.loads(r["body"])
+          and len(set_cookies) == 1 and set_cookies[0].startswith("__Host-passport_refresh=")
+          and "HttpOnly" in set_cookies[0] and "SameSite=Strict" in set_cookies[0], r)
+    token = set_cookies[0].split(";")[0].split("=", 1)[1]
+    r = invoke("refresh", "refresh-cookie-cross-site", {"REFRESH_TOKEN": token})
+    check("refresh by cookie from another site",
+          r["statusCode"] == 403 and json.loads(r["body"])["error"] == "csrf_rejected"
+          and not r.get("cookies"), r)
+    r = invoke("refresh", "refresh-cookie", {"REFRESH_TOKEN": token})
+    rotated = (r.get("cookies") or [""])[0]
+    check("refresh by cookie", r["statusCode"] == 200 and "refresh_token" not in json.loads(r["body"])
+          and rotated.startswith("__Host-passport_refresh=") and token not in rotated, r)
+    token = rotated.split(";")[0].split("=", 1)[1]
+    r = invoke("logout", "logout-cookie", {"REFRESH_TOKEN": token})
+    check("logout by cookie clears it", r["statusCode"] == 204
+          and "Max-Age=0" in (r.get("cookies") or [""])[0], r)
+    r = invoke("refresh", "refresh-cookie", {"REFRESH_TOKEN": token})
+    check("refresh after logout by cookie", r["statusCode"] == 401, r)
+
     # The password change through the real binary: a wrong current password, the change, the
     # old password refused; then an operator sets it back (ending every session).
     status, c, _ = http("login", "login-success")

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = route(&method, &path);
     let refused = match selector % 3 {
         0 => parse_login(&req).err(),
-        1 => parse_refresh(&req).err(),
+        1 => parse_refresh(&req, None).err(),
         _ => parse_logout(&req).err(),
     };
     if let Some(err) = refused {

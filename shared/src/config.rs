@@ -1,5 +1,6 @@
 //! `Config::from_env`: the one place that reads the environment.
 
+use crate::http::cookie::{CookieRule, SessionCookie};
 use std::fmt;
 use std::time::Duration;
 
@@ -94,6 +95,11 @@ pub struct Config {
     /// `ALLOWED_ORIGINS` (default none): exact origins (`scheme://host[:port]`, comma-separated)
     /// that may call the API from a browser, with credentials (CORS).
     pub allowed_origins: Vec<String>,
+    /// The session cookie of the cookie transport, from `COOKIE_NAME_SUFFIX` (default none;
+    /// two deployments on one host, or two `local-api` ports, set different ones, since
+    /// cookies do not isolate by port) and `COOKIE_PATH_PREFIX` (default none: `Path=/`; a
+    /// custom-domain base path or a REST stage, e.g. `/auth`).
+    pub session_cookie: SessionCookie,
     /// `LOGIN_LOCKOUT_SECONDS` (default 900): the failure-counting window.
     pub login_lockout_seconds: i64,
     /// `LOGIN_IP_MAX_FAILURES` (default 50) per source IP within the same window.
@@ -124,6 +130,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("MAX_SESSIONS_PER_ACCOUNT", Some("100")),
     ("ALLOWED_ORIGINS", None),
     ("REDIS_AUTH_SECRET_ARN", None),
+    ("COOKIE_NAME_SUFFIX", None),
+    ("COOKIE_PATH_PREFIX", None),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -218,6 +226,10 @@ impl Config {
             max_sessions_per_account: positive(&get, "MAX_SESSIONS_PER_ACCOUNT")?,
             allowed_origins: origins(get("ALLOWED_ORIGINS").as_deref())?,
             redis_auth_secret_arn: get("REDIS_AUTH_SECRET_ARN"),
+            session_cookie: session_cookie(
+                get("COOKIE_NAME_SUFFIX").as_deref(),
+                get("COOKIE_PATH_PREFIX").as_deref(),
+            )?,
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(
@@ -236,6 +248,43 @@ impl Config {
 }
 
 const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// The session cookie, with its error naming the variable that broke a browser rule.
+fn session_cookie(
+    suffix: Option<&str>,
+    path_prefix: Option<&str>,
+) -> Result<SessionCookie, ConfigError> {
+    SessionCookie::new(suffix.map(str::trim), path_prefix.map(str::trim)).map_err(|rule| {
+        let name = match rule {
+            CookieRule::Suffix => "COOKIE_NAME_SUFFIX",
+            CookieRule::Path | CookieRule::HostPrefix | CookieRule::NotSecure => {
+                "COOKIE_PATH_PREFIX"
+            }
+        };
+        invalid(name, rule.to_string())
+    })
+}
+
+/// Whether browsers count `host` (of an `http://` origin) as a secure context: loopback
+/// (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`), per the W3C Secure Contexts spec,
+/// "potentially trustworthy origin". Only there does a `Secure` cookie survive plain http.
+fn loopback(host_port: &str) -> bool {
+    let host = if host_port.starts_with('[') {
+        host_port
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default().to_string()
+    };
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// Exact origins: `http(s)://host[:port]` with nothing after it. A wildcard is refused: with
 /// credentials allowed, a browser refuses `*`, and a pattern would let any matching site in.
@@ -266,6 +315,16 @@ fn origins(value: Option<&str>) -> Result<Vec<String>, ConfigError> {
             return Err(invalid(
                 name,
                 format!("{raw:?}: an origin is http(s)://host[:port], lower-case, no path"),
+            ));
+        }
+        if raw.starts_with("http://") && !loopback(rest) {
+            return Err(invalid(
+                name,
+                format!(
+                    "{raw:?}: a page on plain http (other than loopback) is not a secure \
+                     context, and the browser drops the Secure session cookie there; serve it \
+                     over https (README: \"On a LAN address\")"
+                ),
             ));
         }
         out.push(raw.to_string());
@@ -427,6 +486,15 @@ mod tests {
             ["https://app.example.com", "http://127.0.0.1:8080"]
         );
         assert!(from(&[]).unwrap().allowed_origins.is_empty());
+        // Loopback is a secure context: a Secure cookie works there over http.
+        for ok in [
+            "http://localhost:5173",
+            "http://app.localhost",
+            "http://127.0.0.2:80",
+            "http://[::1]:8080",
+        ] {
+            assert!(from(&[("ALLOWED_ORIGINS", ok)]).is_ok(), "{ok}");
+        }
         for bad in [
             "*",
             "https://*.example.com",
@@ -435,6 +503,9 @@ mod tests {
             "https://app.example.com/path",
             "ftp://x",
             "https://App.example.com",
+            "http://192.168.1.20:3000",
+            "http://app.example.com",
+            "http://127.0.0.1.example.com",
         ] {
             let err = from(&[("ALLOWED_ORIGINS", bad)]).unwrap_err().to_string();
             assert!(err.starts_with("ALLOWED_ORIGINS"), "{bad}: {err}");
@@ -449,5 +520,27 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("REFRESH_REUSE_GRACE_SECONDS"));
+    }
+
+    #[test]
+    fn cookie_settings_a_browser_would_drop_stop_the_start_naming_the_variable() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.session_cookie.name(), "__Host-passport_refresh");
+        let c = from(&[
+            ("COOKIE_NAME_SUFFIX", "_3000"),
+            ("COOKIE_PATH_PREFIX", "/auth"),
+        ])
+        .unwrap();
+        assert_eq!(c.session_cookie.name(), "__Secure-passport_refresh_3000");
+        assert_eq!(c.session_cookie.path(), "/auth");
+        for (name, value) in [
+            ("COOKIE_NAME_SUFFIX", "a;b"),
+            ("COOKIE_NAME_SUFFIX", "two words"),
+            ("COOKIE_PATH_PREFIX", "auth"),
+            ("COOKIE_PATH_PREFIX", "/a;Domain=evil.test"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{value}: {err}");
+        }
     }
 }

@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{stores, unique_email, unique_ip};
+use common::{apps, stores, unique_email, unique_ip};
 use passport::Passport;
 use passport::config::Config;
 use passport::error::ApiError;
 use passport::service::{ClientInfo, LoginInput, TokenPair};
 use passport::store::Store;
-use passport::testing::{app_on, create_account, test_config};
+use passport::testing::{create_account, test_config};
 use std::sync::Arc;
 
 const PASSWORD: &str = "a long enough password";
@@ -28,16 +28,6 @@ fn client(ip: &str) -> ClientInfo {
         ip: Some(ip.into()),
         user_agent: Some("flows-test".into()),
     }
-}
-
-async fn apps(config: Config) -> Vec<(&'static str, Arc<Passport>)> {
-    stores()
-        .await
-        .into_iter()
-        .map(|(name, store): (&str, Arc<dyn Store>)| {
-            (name, Arc::new(app_on(store, config.clone())))
-        })
-        .collect()
 }
 
 async fn login(app: &Passport) -> (String, TokenPair) {

@@ -52,6 +52,10 @@ pub enum ApiError {
     /// A rotated refresh token was presented after the grace window; the session is revoked.
     #[error("the refresh token was already used; the session has been ended")]
     RefreshTokenReused,
+    /// A request that reads or sets the session cookie failed the CSRF check (see
+    /// `http::csrf`); the reason says which rule.
+    #[error("cross-site request refused: {0}")]
+    CsrfRejected(&'static str),
     /// No credential was sent, or none verifies.
     #[error("a valid access token or refresh token is required")]
     Unauthorized,

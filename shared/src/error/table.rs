@@ -72,6 +72,7 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         ApiError::RefreshTokenReused => {
             (StatusCode::UNAUTHORIZED, "refresh_token_reused", None, Warn)
         }
+        ApiError::CsrfRejected(_) => (StatusCode::FORBIDDEN, "csrf_rejected", None, Warn),
         ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, Debug),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Some(1), Error),

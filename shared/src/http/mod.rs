@@ -3,7 +3,9 @@
 //! crate's types, so a Lambda function (whose `lambda_http::Request` is an `http::Request`) and
 //! `local-api` run the same code.
 
+pub mod cookie;
 pub mod cors;
+pub mod csrf;
 pub mod routes;
 
 pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};
@@ -11,7 +13,7 @@ pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};
 use crate::error::ApiError;
 use crate::error::table;
 use crate::service::{Caller, ClientInfo, LoginInput, Passport, PasswordChange, TokenPair};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -63,13 +65,35 @@ pub async fn handle<B: AsRef<[u8]>>(
     result.unwrap_or_else(|e| error_response(&e))
 }
 
+/// How an answer carries the refresh token: in the JSON body (mobile and server clients), or in
+/// the `HttpOnly` session cookie (browsers; see [`cookie`]). The access token is always in the
+/// body and always sent back as a bearer header, never in a cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `"transport": "body"`, the default.
+    Body,
+    /// `"transport": "cookie"`.
+    Cookie,
+}
+
+/// What a `POST /login` request asks (no `Debug`: it holds the password).
+pub struct LoginRequest {
+    /// The credentials and device name.
+    pub input: LoginInput,
+    /// How the refresh token goes back.
+    pub transport: Transport,
+}
+
 /// The fields of a `POST /login` request.
-pub fn parse_login<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LoginInput, ApiError> {
+pub fn parse_login<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LoginRequest, ApiError> {
     let body = json_body(req)?;
-    Ok(LoginInput {
-        email: string_field(&body, "email")?.ok_or_else(|| missing("email"))?,
-        password: string_field(&body, "password")?.ok_or_else(|| missing("password"))?,
-        device: string_field(&body, "device")?,
+    Ok(LoginRequest {
+        input: LoginInput {
+            email: string_field(&body, "email")?.ok_or_else(|| missing("email"))?,
+            password: string_field(&body, "password")?.ok_or_else(|| missing("password"))?,
+            device: string_field(&body, "device")?,
+        },
+        transport: transport_field(&body)?.unwrap_or(Transport::Body),
     })
 }
 
@@ -84,10 +108,50 @@ pub fn parse_password<B: AsRef<[u8]>>(req: &Request<B>) -> Result<PasswordChange
     })
 }
 
-/// The refresh token of a `POST /refresh-token` request.
-pub fn parse_refresh<B: AsRef<[u8]>>(req: &Request<B>) -> Result<String, ApiError> {
-    let body = json_body(req)?;
-    string_field(&body, "refresh_token")?.ok_or_else(|| missing("refresh_token"))
+/// What a `POST /refresh-token` request asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRequest {
+    /// The refresh token presented.
+    pub token: String,
+    /// How the new one goes back.
+    pub transport: Transport,
+    /// The token came from the session cookie (not the body).
+    pub from_cookie: bool,
+}
+
+/// The refresh token of a `POST /refresh-token` request: the body's `refresh_token`, else
+/// `cookie` (the session cookie's value). A refresh by cookie always answers by cookie: asking
+/// for the body would hand an `HttpOnly` token to any script. `"transport": "cookie"` with a
+/// body token moves a body-transport session to the cookie.
+pub fn parse_refresh<B: AsRef<[u8]>>(
+    req: &Request<B>,
+    cookie: Option<&str>,
+) -> Result<RefreshRequest, ApiError> {
+    let body = if cookie.is_some() && req.body().as_ref().is_empty() {
+        Map::new()
+    } else {
+        json_body(req)?
+    };
+    let asked = transport_field(&body)?;
+    match (string_field(&body, "refresh_token")?, cookie) {
+        (Some(token), _) => Ok(RefreshRequest {
+            token,
+            transport: asked.unwrap_or(Transport::Body),
+            from_cookie: false,
+        }),
+        (None, Some(_)) if asked == Some(Transport::Body) => Err(ApiError::InvalidRequest(
+            "a refresh by the session cookie answers by cookie: `transport` cannot be `body`"
+                .into(),
+        )),
+        (None, Some(token)) => Ok(RefreshRequest {
+            token: token.to_string(),
+            transport: Transport::Cookie,
+            from_cookie: true,
+        }),
+        (None, None) => Err(ApiError::InvalidRequest(
+            "field `refresh_token` is required (or the session cookie)".into(),
+        )),
+    }
 }
 
 /// What a `POST /logout` request asks.
@@ -128,29 +192,62 @@ async fn login<B: AsRef<[u8]>>(
     req: &Request<B>,
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
-    let input = parse_login(req)?;
+    let LoginRequest { input, transport } = parse_login(req)?;
+    if transport == Transport::Cookie {
+        csrf::check(req.headers(), &app.config().allowed_origins)?;
+    }
     let client = client_info(req, source_ip);
     let pair = app.login(input, &client).await?;
-    Ok(token_response(&pair))
+    Ok(token_response(app, &pair, transport))
 }
 
+/// Every request that reads or sets the session cookie passes [`csrf::check`] first.
 async fn refresh<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let token = parse_refresh(req)?;
-    let pair = app.refresh(&token).await?;
-    Ok(token_response(&pair))
+    let cookie = app.config().session_cookie.read(req.headers());
+    if cookie.is_some() {
+        csrf::check(req.headers(), &app.config().allowed_origins)?;
+    }
+    let r = parse_refresh(req, cookie)?;
+    if r.transport == Transport::Cookie && cookie.is_none() {
+        csrf::check(req.headers(), &app.config().allowed_origins)?;
+    }
+    match app.refresh(&r.token).await {
+        Ok(pair) => Ok(token_response(app, &pair, r.transport)),
+        // A cookie that will never refresh again is deleted, so the browser stops sending it.
+        Err(e @ (ApiError::InvalidRefreshToken | ApiError::RefreshTokenReused))
+            if r.from_cookie =>
+        {
+            let mut resp = error_response(&e);
+            resp.headers_mut()
+                .append(SET_COOKIE, app.config().session_cookie.clear());
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn logout<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
+    let cookie = app.config().session_cookie.read(req.headers());
+    if cookie.is_some() {
+        csrf::check(req.headers(), &app.config().allowed_origins)?;
+    }
     let r = parse_logout(req)?;
-    app.logout(r.bearer, r.refresh_token.as_deref(), r.all)
-        .await?;
-    Ok(no_content())
+    let refresh = r.refresh_token.as_deref().or(cookie);
+    let result = app.logout(r.bearer, refresh, r.all).await;
+    let mut resp = result.map_or_else(|e| error_response(&e), |()| no_content());
+    if cookie.is_some() {
+        // The user asked to leave: the browser forgets the cookie whatever the store said,
+        // as the body-transport client forgets its tokens.
+        resp.headers_mut()
+            .append(SET_COOKIE, app.config().session_cookie.clear());
+    }
+    Ok(resp)
 }
 
 async fn change_password<B: AsRef<[u8]>>(
@@ -238,18 +335,42 @@ fn no_content() -> Response<String> {
     r
 }
 
-fn token_response(pair: &TokenPair) -> Response<String> {
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "access_token": pair.access_token,
-            "refresh_token": pair.refresh_token,
-            "token_type": "Bearer",
-            "expires_in": pair.expires_in,
-            "refresh_token_expires_in": pair.refresh_token_expires_in,
-            "session_id": pair.session_id.to_string(),
-        }),
-    )
+/// The answer to a login or refresh. In the cookie transport the refresh token goes only into
+/// the session cookie, living as long as the session, and the body does not carry it.
+fn token_response(app: &Passport, pair: &TokenPair, transport: Transport) -> Response<String> {
+    let mut body = json!({
+        "access_token": pair.access_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_token_expires_in": pair.refresh_token_expires_in,
+        "session_id": pair.session_id.to_string(),
+    });
+    match transport {
+        Transport::Body => {
+            body["refresh_token"] = Value::String(pair.refresh_token.clone());
+            json_response(StatusCode::OK, &body)
+        }
+        Transport::Cookie => {
+            let mut r = json_response(StatusCode::OK, &body);
+            r.headers_mut().append(
+                SET_COOKIE,
+                app.config()
+                    .session_cookie
+                    .set(&pair.refresh_token, pair.refresh_token_expires_in),
+            );
+            r
+        }
+    }
+}
+
+/// The optional `transport` field: `"body"` or `"cookie"`.
+fn transport_field(body: &Map<String, Value>) -> Result<Option<Transport>, ApiError> {
+    match string_field(body, "transport")?.as_deref() {
+        None => Ok(None),
+        Some("body") => Ok(Some(Transport::Body)),
+        Some("cookie") => Ok(Some(Transport::Cookie)),
+        Some(_) => Err(wrong_type("transport", "\"body\" or \"cookie\"")),
+    }
 }
 
 /// Where a request came from: the address the edge saw, and its `User-Agent`.
@@ -417,6 +538,7 @@ mod tests {
             ),
             (ApiError::InvalidRefreshToken, 401, "invalid_refresh_token"),
             (ApiError::RefreshTokenReused, 401, "refresh_token_reused"),
+            (ApiError::CsrfRejected("x"), 403, "csrf_rejected"),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::NotFound, 404, "not_found"),
             (

@@ -46,6 +46,20 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
     ]
 }
 
+/// A service with `config` on each store, named for failure messages.
+pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::Passport>)> {
+    stores()
+        .await
+        .into_iter()
+        .map(|(name, store)| {
+            (
+                name,
+                Arc::new(passport::testing::app_on(store, config.clone())),
+            )
+        })
+        .collect()
+}
+
 /// A unique email per call, so tests sharing one Redis never meet.
 pub fn unique_email() -> String {
     format!("user-{}@example.com", passport::ids::Id::random()).to_lowercase()

@@ -1,0 +1,249 @@
+//! The session cookie of the cookie transport: its name and attributes, the browser's rules for
+//! them (checked at start), and reading it back from a request.
+//!
+//! The cookie holds the refresh token and nothing else; the access token is never put in a
+//! cookie. It is `HttpOnly` (no script reads it), `Secure` (https, or loopback, which browsers
+//! count as a secure context), `SameSite=Strict` (never sent on a cross-site request) and
+//! prefixed so that the browser enforces those attributes itself — see ARCHITECTURE.md, "The
+//! cookie transport", for why `__Host-` with `Path=/` is the default.
+
+use cookie::{Cookie, SameSite};
+use http::HeaderMap;
+use http::header::{COOKIE, HeaderValue};
+
+/// The name the cookie has before its prefix and suffix.
+pub const BASE_NAME: &str = "passport_refresh";
+
+/// Longest `COOKIE_NAME_SUFFIX` accepted.
+pub const MAX_SUFFIX_LEN: usize = 32;
+
+/// The session cookie a deployment sets: name and path, fixed at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    name: String,
+    path: String,
+}
+
+impl SessionCookie {
+    /// The cookie for `COOKIE_NAME_SUFFIX` and `COOKIE_PATH_PREFIX`. Without a path prefix it is
+    /// `__Host-passport_refresh<suffix>` on `Path=/`; with one, `__Secure-passport_refresh<suffix>`
+    /// on that path (a `__Host-` cookie cannot have another path). An `Err` names what the
+    /// browser would refuse or silently drop; the caller names the variable.
+    pub fn new(suffix: Option<&str>, path_prefix: Option<&str>) -> Result<Self, CookieRule> {
+        let suffix = suffix.unwrap_or("");
+        if suffix.len() > MAX_SUFFIX_LEN
+            || !suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(CookieRule::Suffix);
+        }
+        let cookie = match path_prefix.map(|p| p.trim_end_matches('/')) {
+            None | Some("") => Self {
+                name: format!("__Host-{BASE_NAME}{suffix}"),
+                path: "/".into(),
+            },
+            Some(path) => {
+                let path_ok = path.starts_with('/')
+                    && !path.contains("//")
+                    && path
+                        .bytes()
+                        .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'?' | b'#'));
+                if !path_ok {
+                    return Err(CookieRule::Path);
+                }
+                Self {
+                    name: format!("__Secure-{BASE_NAME}{suffix}"),
+                    path: path.into(),
+                }
+            }
+        };
+        let built = cookie.build("x", 1);
+        browser_rules(&built)?;
+        Ok(cookie)
+    }
+
+    /// The cookie's name, prefix included.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The cookie's `Path`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// `Set-Cookie` for `refresh_token`, living `max_age` seconds (the session's lifetime).
+    pub fn set(&self, refresh_token: &str, max_age: i64) -> HeaderValue {
+        header(&self.build(refresh_token, max_age))
+    }
+
+    /// `Set-Cookie` that deletes the cookie: the same name, path and prefix attributes (a
+    /// browser refuses a `__Host-` cookie without them, deletion included), `Max-Age=0`.
+    pub fn clear(&self) -> HeaderValue {
+        header(&self.build("", 0))
+    }
+
+    /// The cookie's value in the request's `Cookie` headers; the first one when several have
+    /// the name (the browser sends the most specific path first).
+    pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|c| c.name() == self.name)
+            .and_then(|c| c.value_raw())
+            .map(|v| v.trim_matches('"'))
+            .filter(|v| !v.is_empty())
+    }
+
+    fn build(&self, value: &str, max_age: i64) -> Cookie<'static> {
+        Cookie::build((self.name.clone(), value.to_string()))
+            .path(self.path.clone())
+            .secure(true)
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .max_age(cookie::time::Duration::seconds(max_age.max(0)))
+            .build()
+    }
+}
+
+fn header(cookie: &Cookie<'_>) -> HeaderValue {
+    // Name, path and value are checked ASCII (the token is base64url): this always parses.
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// What a browser would refuse or silently drop in a cookie setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CookieRule {
+    /// The suffix is not 0–32 characters of `A–Z a–z 0–9 - _`.
+    #[error("a cookie name suffix is up to 32 characters of A-Z, a-z, 0-9, - and _")]
+    Suffix,
+    /// The path prefix is not an absolute path without `;`, `,`, `?`, `#`, `//` or spaces.
+    #[error("a cookie path is an absolute path (/base) without ; , ? # // or spaces")]
+    Path,
+    /// A `__Host-` cookie with a path other than `/`, or with a domain.
+    #[error("a __Host- cookie must have Path=/ and no Domain, or the browser drops it")]
+    HostPrefix,
+    /// A prefixed cookie without `Secure`.
+    #[error("a __Host- or __Secure- cookie must be Secure, or the browser drops it")]
+    NotSecure,
+}
+
+/// The cookie-prefix rules browsers enforce (RFC 6265bis, "Cookie Name Prefixes"; Chromium,
+/// Firefox and Safari all do): a cookie breaking them is dropped without an error anywhere.
+fn browser_rules(c: &Cookie<'_>) -> Result<(), CookieRule> {
+    let prefixed = c.name().starts_with("__Host-") || c.name().starts_with("__Secure-");
+    if prefixed && c.secure() != Some(true) {
+        return Err(CookieRule::NotSecure);
+    }
+    if c.name().starts_with("__Host-") && (c.path() != Some("/") || c.domain().is_some()) {
+        return Err(CookieRule::HostPrefix);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_a_host_cookie_on_the_root_path() {
+        let c = SessionCookie::new(None, None).unwrap();
+        assert_eq!(c.name(), "__Host-passport_refresh");
+        assert_eq!(c.path(), "/");
+        let set = c.set("tok", 600);
+        let text = set.to_str().unwrap();
+        for part in [
+            "__Host-passport_refresh=tok",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Secure",
+            "Path=/",
+            "Max-Age=600",
+        ] {
+            assert!(text.split("; ").any(|p| p == part), "{part} in {text}");
+        }
+        assert!(!text.contains("Domain"), "{text}");
+        let clear = c.clear();
+        let text = clear.to_str().unwrap();
+        assert!(text.starts_with("__Host-passport_refresh=;"), "{text}");
+        for part in ["Max-Age=0", "Secure", "Path=/", "HttpOnly"] {
+            assert!(text.split("; ").any(|p| p == part), "{part} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_path_prefix_makes_a_secure_cookie_on_that_path() {
+        let c = SessionCookie::new(Some("_3000"), Some("/prod/")).unwrap();
+        assert_eq!(c.name(), "__Secure-passport_refresh_3000");
+        assert_eq!(c.path(), "/prod");
+        let c = SessionCookie::new(Some("-b"), Some("/")).unwrap();
+        assert_eq!(c.name(), "__Host-passport_refresh-b");
+    }
+
+    #[test]
+    fn settings_a_browser_would_refuse_are_refused() {
+        for (suffix, path, rule) in [
+            (Some("a b"), None, CookieRule::Suffix),
+            (Some("a;b"), None, CookieRule::Suffix),
+            (Some("é"), None, CookieRule::Suffix),
+            (None, Some("prod"), CookieRule::Path),
+            (None, Some("/a;b"), CookieRule::Path),
+            (None, Some("/a b"), CookieRule::Path),
+            (None, Some("//x"), CookieRule::Path),
+        ] {
+            assert_eq!(
+                SessionCookie::new(suffix, path),
+                Err(rule),
+                "{suffix:?} {path:?}"
+            );
+        }
+        let long = "x".repeat(MAX_SUFFIX_LEN + 1);
+        assert_eq!(
+            SessionCookie::new(Some(&long), None),
+            Err(CookieRule::Suffix)
+        );
+        let host_with_path = Cookie::build(("__Host-x", "v"))
+            .path("/a")
+            .secure(true)
+            .build();
+        assert_eq!(browser_rules(&host_with_path), Err(CookieRule::HostPrefix));
+        let host_with_domain = Cookie::build(("__Host-x", "v"))
+            .path("/")
+            .domain("example.com")
+            .secure(true)
+            .build();
+        assert_eq!(
+            browser_rules(&host_with_domain),
+            Err(CookieRule::HostPrefix)
+        );
+        let insecure = Cookie::build(("__Secure-x", "v")).path("/").build();
+        assert_eq!(browser_rules(&insecure), Err(CookieRule::NotSecure));
+    }
+
+    #[test]
+    fn reads_its_own_cookie_only() {
+        let c = SessionCookie::new(Some("_1"), None).unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(c.read(&h), None);
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("__Host-passport_refresh=other; theme=dark"),
+        );
+        assert_eq!(c.read(&h), None, "another deployment's cookie");
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=b;__Host-passport_refresh_1=mine ; c=d"),
+        );
+        assert_eq!(c.read(&h), Some("mine"));
+        let mut empty = HeaderMap::new();
+        empty.insert(
+            COOKIE,
+            HeaderValue::from_static("__Host-passport_refresh_1="),
+        );
+        assert_eq!(c.read(&empty), None);
+    }
+}

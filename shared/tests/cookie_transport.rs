@@ -1,0 +1,343 @@
+//! The two transports of the refresh token through the HTTP layer, on both stores: the body
+//! (as before) and the `HttpOnly` session cookie with its CSRF check — attributes exactly as
+//! documented, refresh and logout by cookie, reuse detection and grace through the cookie, and
+//! every CSRF refusal leaving the session as it was.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{apps, unique_email, unique_ip};
+use http::{Method, Request, Response};
+use passport::Passport;
+use passport::config::Config;
+use passport::http::{handle, route};
+use passport::testing::{create_account, test_config};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "a long enough password";
+const APP_ORIGIN: &str = "https://app.example.com";
+/// What Chromium sends on a same-origin `fetch`.
+const SAME_ORIGIN: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("sec-fetch-site", "same-origin"),
+];
+
+fn config(grace: i64) -> Config {
+    Config {
+        refresh_reuse_grace: grace,
+        allowed_origins: vec![APP_ORIGIN.into()],
+        ..test_config()
+    }
+}
+
+async fn send(
+    app: &Passport,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response<String> {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body.as_bytes().to_vec()).unwrap();
+    let found = route(req.method(), req.uri().path()).unwrap();
+    let caller = if found.needs_authorizer() {
+        let auth = req.headers()["authorization"].to_str().unwrap().to_string();
+        Some(app.authorize(Some(&auth)).await.unwrap())
+    } else {
+        None
+    };
+    handle(app, found, &req, Some(unique_ip()), caller).await
+}
+
+fn json_of(r: &Response<String>) -> Value {
+    serde_json::from_str(r.body()).unwrap()
+}
+
+/// The `Set-Cookie` headers of an answer.
+fn set_cookies(r: &Response<String>) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `Cookie` request header a browser would send back for the one `Set-Cookie` of `r`.
+fn cookie_of(r: &Response<String>) -> String {
+    let set = set_cookies(r);
+    assert_eq!(set.len(), 1, "{set:?}");
+    set[0].split(';').next().unwrap().to_string()
+}
+
+/// A cookie-transport login: the answer and the `Cookie` header to send back.
+async fn cookie_login(app: &Passport) -> (Response<String>, String) {
+    let email = unique_email();
+    create_account(app, &email, PASSWORD).await;
+    let body = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
+    let r = send(app, Method::POST, "/login", SAME_ORIGIN, &body).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    let cookie = cookie_of(&r);
+    (r, cookie)
+}
+
+async fn refresh_by_cookie(app: &Passport, cookie: &str) -> Response<String> {
+    let mut h = SAME_ORIGIN.to_vec();
+    h.push(("cookie", cookie));
+    send(app, Method::POST, "/refresh-token", &h, "{}").await
+}
+
+async fn live(app: &Passport, access: &str) -> bool {
+    app.authorize(Some(&format!("Bearer {access}")))
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn cookie_login_sets_exactly_the_documented_cookie_and_keeps_the_token_out_of_the_body() {
+    for (name, app) in apps(config(10)).await {
+        let (r, cookie) = cookie_login(&app).await;
+        let body = json_of(&r);
+        assert!(body.get("refresh_token").is_none(), "{name}: {body}");
+        assert!(!r.body().contains(cookie.split('=').nth(1).unwrap()));
+        assert!(
+            live(&app, body["access_token"].as_str().unwrap()).await,
+            "{name}"
+        );
+        let set = &set_cookies(&r)[0];
+        let mut parts: Vec<&str> = set.split("; ").collect();
+        let first = parts.remove(0);
+        assert!(
+            first.starts_with("__Host-passport_refresh="),
+            "{name}: {set}"
+        );
+        assert_eq!(first.len(), "__Host-passport_refresh=".len() + 86);
+        parts.sort_unstable();
+        let max_age = format!("Max-Age={}", body["refresh_token_expires_in"]);
+        let mut want = vec!["HttpOnly", "Path=/", "SameSite=Strict", "Secure", &max_age];
+        want.sort_unstable();
+        assert_eq!(parts, want, "{name}: {set}");
+
+        // The body transport is exactly as it was: the token in the body, no cookie.
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let plain = [("content-type", "application/json")];
+        let login = json!({"email": email, "password": PASSWORD}).to_string();
+        let r = send(&app, Method::POST, "/login", &plain, &login).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(json_of(&r)["refresh_token"].as_str().unwrap().len(), 86);
+        assert!(set_cookies(&r).is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_and_logout_by_cookie() {
+    for (name, app) in apps(config(10)).await {
+        let (_, first) = cookie_login(&app).await;
+        let r = refresh_by_cookie(&app, &first).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let body = json_of(&r);
+        assert!(body.get("refresh_token").is_none(), "{name}: {body}");
+        let second = cookie_of(&r);
+        assert_ne!(second, first, "{name}: the cookie rotates");
+        // Within the grace window the spent cookie gets the same successor (two tabs racing).
+        let again = refresh_by_cookie(&app, &first).await;
+        assert_eq!(again.status(), 200, "{name}");
+        assert_eq!(cookie_of(&again), second, "{name}");
+
+        let access = body["access_token"].as_str().unwrap().to_string();
+        let mut h = SAME_ORIGIN.to_vec();
+        h.push(("cookie", &second));
+        let out = send(&app, Method::POST, "/logout", &h, "").await;
+        assert_eq!(out.status(), 204, "{name}: {}", out.body());
+        let cleared = &set_cookies(&out)[0];
+        assert!(
+            cleared.starts_with("__Host-passport_refresh=;"),
+            "{cleared}"
+        );
+        assert!(cleared.contains("Max-Age=0") && cleared.contains("Path=/"));
+        assert!(
+            cleared.contains("Secure"),
+            "a __Host- deletion needs Secure"
+        );
+        assert!(
+            !live(&app, &access).await,
+            "{name}: logout by cookie ended it"
+        );
+        let after = refresh_by_cookie(&app, &second).await;
+        assert_eq!(after.status(), 401, "{name}");
+        assert!(
+            set_cookies(&after)[0].contains("Max-Age=0"),
+            "a dead cookie is deleted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_thief_replaying_an_old_cookie_after_grace_ends_the_session() {
+    for (name, app) in apps(config(1)).await {
+        let (_, gen0) = cookie_login(&app).await;
+        let gen1 = cookie_of(&refresh_by_cookie(&app, &gen0).await);
+        let r2 = refresh_by_cookie(&app, &gen1).await;
+        let gen2 = cookie_of(&r2);
+        let access = json_of(&r2)["access_token"].as_str().unwrap().to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+        let stolen = refresh_by_cookie(&app, &gen0).await;
+        assert_eq!(stolen.status(), 401, "{name}");
+        assert_eq!(json_of(&stolen)["error"], "refresh_token_reused", "{name}");
+        assert!(!live(&app, &access).await, "{name}: the session ended");
+        let owner = refresh_by_cookie(&app, &gen2).await;
+        assert_eq!(
+            owner.status(),
+            401,
+            "{name}: the owner's cookie died with it"
+        );
+    }
+}
+
+/// The cross-site attempts of the CSRF defence, on the cookie routes.
+fn forgeries() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    let json = ("content-type", "application/json");
+    vec![
+        (
+            "cross-site fetch",
+            vec![
+                json,
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.test"),
+            ],
+        ),
+        (
+            "foreign Origin, no Fetch Metadata",
+            vec![json, ("origin", "https://evil.test")],
+        ),
+        ("no Origin, no Fetch Metadata", vec![json]),
+        (
+            "text/plain form post",
+            vec![
+                ("content-type", "text/plain"),
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.test"),
+            ],
+        ),
+        (
+            "text/plain, even same-origin",
+            vec![
+                ("content-type", "text/plain"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        ),
+        (
+            "an unlisted sibling",
+            vec![
+                json,
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://x.example.com"),
+            ],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_forgery_is_refused_and_leaves_the_session_untouched() {
+    // Grace 0: had any refused request rotated the cookie, the last refresh would be a reuse.
+    for (name, app) in apps(config(0)).await {
+        let (login, cookie) = cookie_login(&app).await;
+        let access = json_of(&login)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (what, headers) in forgeries() {
+            for path in ["/refresh-token", "/logout"] {
+                let mut h = headers.clone();
+                h.push(("cookie", &cookie));
+                let r = send(&app, Method::POST, path, &h, "{}").await;
+                assert_eq!(r.status(), 403, "{name} {path} {what}: {}", r.body());
+                assert_eq!(
+                    json_of(&r)["error"],
+                    "csrf_rejected",
+                    "{name} {path} {what}"
+                );
+                assert!(set_cookies(&r).is_empty(), "{name} {path} {what}");
+            }
+            assert!(live(&app, &access).await, "{name} {what}");
+        }
+        // A cookie-transport login from another site sets nothing.
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let body = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
+        let h = [
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "cross-site"),
+        ];
+        let r = send(&app, Method::POST, "/login", &h, &body).await;
+        assert_eq!(r.status(), 403, "{name}");
+        assert!(set_cookies(&r).is_empty());
+
+        let r = refresh_by_cookie(&app, &cookie).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+    }
+}
+
+#[tokio::test]
+async fn listed_origins_pass_and_a_cookie_refresh_never_answers_in_the_body() {
+    for (name, app) in apps(config(10)).await {
+        let (_, cookie) = cookie_login(&app).await;
+        // An older browser (no Fetch Metadata) on a listed origin; a listed sibling subdomain.
+        let old_browser = [
+            ("content-type", "application/json"),
+            ("origin", APP_ORIGIN),
+            ("cookie", &cookie),
+        ];
+        let r = send(&app, Method::POST, "/refresh-token", &old_browser, "").await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let cookie = cookie_of(&r);
+        let sibling = [
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "same-site"),
+            ("origin", APP_ORIGIN),
+            ("cookie", &cookie),
+        ];
+        let body = json!({"transport": "body"}).to_string();
+        let r = send(&app, Method::POST, "/refresh-token", &sibling, &body).await;
+        assert_eq!(
+            r.status(),
+            400,
+            "{name}: an XSS must not get the token this way"
+        );
+        assert!(set_cookies(&r).is_empty());
+        let r = send(&app, Method::POST, "/refresh-token", &sibling, "{}").await;
+        assert_eq!(r.status(), 200, "{name}");
+        assert!(json_of(&r).get("refresh_token").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_body_session_moves_to_the_cookie_with_one_refresh() {
+    for (name, app) in apps(config(0)).await {
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let plain = [("content-type", "application/json")];
+        let login = json!({"email": email, "password": PASSWORD}).to_string();
+        let r = send(&app, Method::POST, "/login", &plain, &login).await;
+        let token = json_of(&r)["refresh_token"].as_str().unwrap().to_string();
+        // Moving sets the cookie, so it passes the CSRF check like a cookie login.
+        let moving = json!({"refresh_token": token, "transport": "cookie"}).to_string();
+        let r = send(&app, Method::POST, "/refresh-token", &plain, &moving).await;
+        assert_eq!(r.status(), 403, "{name}");
+        let r = send(&app, Method::POST, "/refresh-token", SAME_ORIGIN, &moving).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        assert!(json_of(&r).get("refresh_token").is_none());
+        let cookie = cookie_of(&r);
+        assert_eq!(
+            refresh_by_cookie(&app, &cookie).await.status(),
+            200,
+            "{name}"
+        );
+        let old = json!({"refresh_token": token}).to_string();
+        let r = send(&app, Method::POST, "/refresh-token", &plain, &old).await;
+        assert_eq!(r.status(), 401, "{name}: the body token was spent");
+    }
+}
