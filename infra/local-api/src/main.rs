@@ -39,7 +39,19 @@ async fn run() -> Result<(), String> {
         println!("{}", args::USAGE);
         return Ok(());
     }
-    let config = Config::from_env().map_err(|e| format!("configuration: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Cookies do not isolate by port: two local-apis on one host would read (and rotate) each
+    // other's session cookie. Each port gets its own name unless COOKIE_NAME_SUFFIX says.
+    let config = Config::from_lookup(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| (name == "COOKIE_NAME_SUFFIX").then(|| format!("_{}", addr.port())))
+    })
+    .map_err(|e| format!("configuration: {e}"))?;
     let (keys, key_note) = match &config.signing_secret {
         Some(secret) => (
             KeyRing::from_literal(secret).map_err(|e| e.to_string())?,
@@ -89,15 +101,15 @@ async fn run() -> Result<(), String> {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{addr}");
     // The first line is read by scripts and tests: keep its shape.
     println!("Passport local API listening on {base}");
     println!("Sessions page: {base}/app/");
     println!("Store: {store_note}. Signing key: {key_note}.");
+    println!(
+        "Session cookie (\"transport\": \"cookie\"): {}",
+        app.config().session_cookie.name()
+    );
     for (email, password) in &accounts {
         let label = if demo { "Demo account" } else { "Account" };
         println!("{label}: {email}  password: {password}");

@@ -252,3 +252,49 @@ async fn tls_store_is_used_and_its_certificate_checked() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("certificate"), "{stderr}");
 }
+
+#[tokio::test]
+async fn two_local_apis_on_one_host_never_share_a_session_cookie() {
+    // Cookies do not isolate by port: each local-api names its cookie after its own.
+    let (one, two) = (start(&[], &[]), start(&[], &[]));
+    let mut names = Vec::new();
+    for api in [&one, &two] {
+        let port = api.base.rsplit(':').next().unwrap();
+        let demo = api.output.last().unwrap().split("-d '").nth(1).unwrap();
+        let mut body: Value = serde_json::from_str(demo.trim_end_matches('\'')).unwrap();
+        body["transport"] = "cookie".into();
+        let same_origin = [("sec-fetch-site", "same-origin")];
+        let (status, headers, pair) = Http::new(&api.base)
+            .call_with(Method::POST, "/login", &same_origin, Some(body))
+            .await;
+        assert_eq!(status, 200, "{pair}");
+        assert!(pair.get("refresh_token").is_none());
+        let set = headers["set-cookie"].to_str().unwrap();
+        let name = set.split('=').next().unwrap().to_string();
+        assert_eq!(name, format!("__Host-passport_refresh_{port}"), "{set}");
+        assert!(
+            api.output.iter().any(|l| l.ends_with(&name)),
+            "the banner names the cookie: {:?}",
+            api.output
+        );
+        names.push(name);
+    }
+    assert_ne!(names[0], names[1]);
+    let fixed = start(&[], &[("COOKIE_NAME_SUFFIX", "-mine")]);
+    assert!(
+        fixed
+            .output
+            .iter()
+            .any(|l| l.ends_with("__Host-passport_refresh-mine")),
+        "{:?}",
+        fixed.output
+    );
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .args(["--port", "0"])
+        .env("ALLOWED_ORIGINS", "http://192.168.1.20:3000")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("ALLOWED_ORIGINS"), "{err}");
+}
