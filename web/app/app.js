@@ -7,6 +7,9 @@ const $ = (id) => document.getElementById(id);
 
 const session = createSession({
   baseUrl: location.origin,
+  // The refresh token stays in Passport's HttpOnly cookie; `?transport=body` keeps it in
+  // localStorage instead (the browser tests of the body transport use it).
+  transport: params.get("transport") === "body" ? "body" : "cookie",
   // `?proactive=0` turns off the refresh before expiry (the browser tests use it to line up
   // two tabs on an expired token).
   proactiveRefresh: params.get("proactive") !== "0",
@@ -14,6 +17,11 @@ const session = createSession({
 });
 // For the browser tests and for poking at it from the console.
 window.passportSession = session;
+
+session.subscribe((state) => {
+  document.body.dataset.storage = state.storage;
+  $("memory-note").hidden = state.storage !== "memory";
+});
 
 function show(section) {
   $("login").hidden = section !== "login";

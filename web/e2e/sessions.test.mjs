@@ -8,7 +8,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -19,7 +20,9 @@ const artifacts = process.env.WEB_ARTIFACTS ?? path.join(here, "../../target/web
 const PASSWORD = "browser tests password";
 const ACCESS_TTL = 4;
 const GRACE = 1;
-const accounts = ["page", "tabs", "logout", "revoke", "stolen", "cross", "hang"].map(
+const accounts = [
+  "page", "tabs", "logout", "revoke", "stolen", "cross", "hang", "cookie", "cookietabs", "csrf", "blocked",
+].map(
   (n) => `${n}-${process.pid}@example.com`,
 );
 
@@ -29,6 +32,11 @@ let browser;
 /** A page on another loopback port: an app on another origin, calling the API through CORS. */
 let appServer;
 let appPort;
+/** A page on yet another loopback port, not in ALLOWED_ORIGINS: same site, unlisted origin. */
+let evilServer;
+let evilPort;
+/** The session cookie's name: local-api suffixes it with its port. */
+let cookieName;
 
 function need(name) {
   const v = process.env[name];
@@ -58,6 +66,8 @@ function startAppServer() {
 before(async () => {
   appServer = await startAppServer();
   appPort = appServer.address().port;
+  evilServer = await startAppServer();
+  evilPort = evilServer.address().port;
   const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
   const args = ["--port", "0", "--web-dir", path.join(here, "..")];
   for (const a of accounts) args.push("--account", `${a}:${PASSWORD}`);
@@ -82,6 +92,7 @@ before(async () => {
       if (m) resolve(m[1]);
     });
   });
+  cookieName = `__Host-passport_refresh_${new URL(base).port}`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -102,6 +113,7 @@ after(async () => {
   await browser?.close();
   api?.kill();
   appServer?.close();
+  evilServer?.close();
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -155,17 +167,17 @@ test("log in through the page, see this device, tidy on a laptop and a phone", a
   await context.close();
 });
 
-test("five CPU-throttled tabs with an expired access token: one refresh between them, every call succeeds", async () => {
+test("body transport: five CPU-throttled tabs with an expired access token: one refresh between them, every call succeeds", async () => {
   const context = await browser.newContext();
   const refreshes = [];
   context.on("request", (r) => {
     if (r.method() === "POST" && new URL(r.url()).pathname === "/refresh-token") refreshes.push(r);
   });
   // No refresh before expiry here, so every tab meets the expired token at once.
-  const tabs = [await openPage(context, "?proactive=0")];
+  const tabs = [await openPage(context, "?proactive=0&transport=body")];
   await login(tabs[0], accounts[1], "Desk");
   for (let i = 1; i < 5; i++) {
-    const tab = await openPage(context, "?proactive=0");
+    const tab = await openPage(context, "?proactive=0&transport=body");
     await waitForView(tab, "account");
     tabs.push(tab);
   }
@@ -224,11 +236,11 @@ test("revoking a device from the page sends that device's tab back to the login 
   await phone.close();
 });
 
-test("a stolen refresh token replayed after the grace window logs out every tab of the session", async () => {
+test("body transport: a stolen refresh token replayed after the grace window logs out every tab of the session", async () => {
   const context = await browser.newContext();
-  const one = await openPage(context);
+  const one = await openPage(context, "?transport=body");
   await login(one, accounts[4], "Victim");
-  const two = await openPage(context);
+  const two = await openPage(context, "?transport=body");
   await waitForView(two, "account");
   const stolen = (await storedSession(one)).refresh;
 
@@ -289,7 +301,7 @@ test("an app on another origin signs in and calls the API through CORS; an unlis
 
 test("a refresh that hangs is abandoned after its timeout, and the next one goes through", async () => {
   const context = await browser.newContext();
-  const page = await openPage(context, "?proactive=0");
+  const page = await openPage(context, "?proactive=0&transport=body");
   await login(page, accounts[6], "Hang");
   await sleep(ACCESS_TTL * 1000);
   let refreshes = 0;
@@ -313,4 +325,170 @@ test("a refresh that hangs is abandoned after its timeout, and the next one goes
   assert.equal(await call(), accounts[6], "the lock was not released");
   assert.equal(refreshes, 2);
   await context.close();
+});
+
+/** The session cookie in the browser's jar for local-api, or undefined. */
+async function sessionCookie(context) {
+  return (await context.cookies(base)).find((c) => c.name.includes("passport_refresh"));
+}
+
+/** Counts `POST /refresh-token` requests made in `context`. */
+function countRefreshes(context) {
+  const seen = [];
+  context.on("request", (r) => {
+    if (r.method() === "POST" && new URL(r.url()).pathname === "/refresh-token") seen.push(r);
+  });
+  return seen;
+}
+
+test("cookie transport: the refresh token is an HttpOnly cookie no script reads; a reload restores the session with one refresh", async () => {
+  const context = await browser.newContext();
+  const refreshes = countRefreshes(context);
+  const page = await openPage(context);
+  await login(page, accounts[7], "Cookie laptop");
+  const cookie = await sessionCookie(context);
+  assert.ok(cookie, "no session cookie");
+  assert.equal(cookie.name, cookieName);
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, "Strict");
+  assert.equal(cookie.path, "/");
+  assert.ok(cookie.expires > Date.now() / 1000 + 86_400, "the cookie lives as long as the session");
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes("passport_refresh"));
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(!stored.includes(cookie.value), "the refresh token is in localStorage");
+  assert.ok(!stored.includes("eyJ"), "an access token is in localStorage");
+  assert.equal(refreshes.length, 0);
+
+  await page.reload();
+  await page.waitForSelector(".device.current");
+  assert.equal(await page.textContent("#who"), accounts[7]);
+  assert.equal(refreshes.length, 1, "a reload costs exactly one refresh");
+  assert.notEqual((await sessionCookie(context)).value, cookie.value, "the refresh rotated the cookie");
+  await context.close();
+});
+
+test("cookie transport: three tabs with an expired access token refresh once on the wire; logout clears the cookie", async () => {
+  const context = await browser.newContext();
+  const refreshes = countRefreshes(context);
+  const tabs = [await openPage(context, "?proactive=0")];
+  await login(tabs[0], accounts[8], "Desk");
+  for (let i = 1; i < 3; i++) {
+    const tab = await openPage(context, "?proactive=0");
+    await tab.waitForSelector(".device.current");
+    tabs.push(tab);
+  }
+  assert.equal(refreshes.length, 0, "new tabs take the pair from an open tab");
+  await sleep(ACCESS_TTL * 1000);
+  const call = (page) => page.evaluate(() => window.passportSession.me().then((m) => m.email));
+  const emails = await Promise.all(tabs.map(call));
+  assert.deepEqual(emails, tabs.map(() => accounts[8]));
+  assert.equal(refreshes.length, 1, "exactly one POST /refresh-token across the tabs");
+
+  await tabs[0].click("#logout");
+  for (const tab of tabs) await waitForView(tab, "login");
+  assert.equal(await sessionCookie(context), undefined, "logout left the cookie");
+  await context.close();
+});
+
+test("cookie transport: a page on another loopback port cannot refresh or log out with the cookie", async () => {
+  const context = await browser.newContext();
+  const victim = await openPage(context, "?proactive=0");
+  await login(victim, accounts[9], "Victim");
+  const before = (await sessionCookie(context)).value;
+  const answered = [];
+  context.on("response", (r) => {
+    if (r.request().method() === "POST" && new URL(r.url()).origin === base) {
+      answered.push(`${new URL(r.url()).pathname} ${r.status()}`);
+    }
+  });
+  // Same site (127.0.0.1), another origin, not listed: the Strict cookie would go along.
+  const attacker = await context.newPage();
+  await attacker.goto(`http://127.0.0.1:${evilPort}/page.html`);
+  const fetched = await attacker.evaluate(async (api) => {
+    const out = [];
+    for (const path of ["/refresh-token", "/logout"]) {
+      for (const type of ["application/json", "text/plain"]) {
+        try {
+          const r = await fetch(api + path, {
+            method: "POST",
+            credentials: "include",
+            headers: { "Content-Type": type },
+            body: "{}",
+          });
+          out.push(`${path} ${type} read ${r.status}`);
+        } catch (e) {
+          out.push(`${path} ${type} ${e.name}`);
+        }
+      }
+    }
+    return out;
+  }, base);
+  for (const line of fetched) assert.match(line, /TypeError$/, "the attacker read an answer");
+  // A form needs no CORS at all: the browser navigates to the answer.
+  for (const path of ["/refresh-token", "/logout"]) {
+    const [resp] = await Promise.all([
+      attacker.waitForResponse((r) => r.url() === `${base}${path}`),
+      attacker.evaluate((action) => {
+        const form = document.createElement("form");
+        form.method = "POST";
+        form.action = action;
+        form.enctype = "text/plain";
+        const input = document.createElement("input");
+        input.name = '{"all": true, "x": "';
+        input.value = '"}';
+        form.append(input);
+        document.body.append(form);
+        form.submit();
+      }, `${base}${path}`),
+    ]);
+    assert.equal(resp.status(), 403, path);
+    assert.equal((await resp.json()).error, "csrf_rejected", path);
+    await attacker.goto(`http://127.0.0.1:${evilPort}/page.html`);
+  }
+  // Every answer the browser saw was a refusal (the JSON fetches never left the browser, their
+  // preflight was refused; the text/plain ones reached the API, were refused there, and Playwright
+  // reports them as failed requests, since CORS hid the answer).
+  assert.deepEqual(answered, ["/refresh-token 403", "/logout 403"]);
+  assert.equal((await sessionCookie(context)).value, before, "the cookie was rotated or cleared");
+  assert.equal(await victim.evaluate(() => window.passportSession.me().then((m) => m.email)), accounts[9]);
+  await context.close();
+});
+
+test("with site data blocked, the client keeps the session in memory: log in, call the API, refresh", async () => {
+  // Chromium's own setting "block all site data" (a profile preference): localStorage throws a
+  // SecurityError and cookies are refused, so this is the body transport in memory.
+  const profile = mkdtempSync(path.join(tmpdir(), "passport-blocked-"));
+  mkdirSync(path.join(profile, "Default"));
+  writeFileSync(
+    path.join(profile, "Default", "Preferences"),
+    JSON.stringify({ profile: { default_content_setting_values: { cookies: 2 } } }),
+  );
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  try {
+    const refreshes = countRefreshes(context);
+    const page = await openPage(context, "?proactive=0&transport=body");
+    const blocked = await page.evaluate(() => {
+      try {
+        return String(localStorage.length) && "usable";
+      } catch (e) {
+        return e.name;
+      }
+    });
+    assert.equal(blocked, "SecurityError", "this Chromium did not block site data");
+    await login(page, accounts[10], "Locked-down browser");
+    assert.equal(await page.evaluate(() => document.body.dataset.storage), "memory");
+    assert.equal(await page.isVisible("#memory-note"), true);
+    await sleep(ACCESS_TTL * 1000);
+    const email = await page.evaluate(() => window.passportSession.me().then((m) => m.email));
+    assert.equal(email, accounts[10]);
+    assert.equal(refreshes.length, 1);
+    assert.equal(await page.evaluate(() => window.passportSession.state().status), "logged-in");
+  } finally {
+    await context.close();
+  }
 });

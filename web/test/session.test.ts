@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSession, legacyKey, storageKey, type LockManagerLike, type Session } from "../src/index.js";
+import {
+  createSession,
+  legacyKey,
+  storageKey,
+  type LockManagerLike,
+  type Session,
+  type TokenStorage,
+} from "../src/index.js";
 import { withLock } from "../src/lock.js";
 
 const BASE = "https://auth.example.test";
@@ -32,19 +39,36 @@ class Server {
   logoutBodies: Array<Record<string, unknown>> = [];
   refreshStatus = 200;
   private n = 0;
+  /** The browser's session cookie for this server (cookie transport), as it would hold it. */
+  cookie: string | null = null;
+  /** The bodies and credentials modes of refresh requests. */
+  refreshBodies: Array<Record<string, unknown>> = [];
+  credentials: string[] = [];
   /** A refresh answer can be held back until released, to line up concurrent callers. */
   gate: Promise<void> | null = null;
 
+  /** The access token of the last pair handed out. */
+  lastAccess = "";
+
   pair(prefix = "t") {
     this.n += 1;
+    this.lastAccess = token(`${prefix}${this.n}`, nowSecs() + this.accessTtl, nowSecs());
     return {
-      access_token: token(`${prefix}${this.n}`, nowSecs() + this.accessTtl, nowSecs()),
+      access_token: this.lastAccess,
       refresh_token: `refresh-${this.n}`,
       token_type: "Bearer",
       expires_in: this.accessTtl,
       refresh_token_expires_in: 86400,
       session_id: "session-1",
     };
+  }
+
+  /** The cookie transport's answer: the refresh token goes to the cookie, not the body. */
+  answer(pair: ReturnType<Server["pair"]>, cookie: boolean): Record<string, unknown> {
+    if (!cookie) return pair;
+    this.cookie = pair.refresh_token;
+    const { refresh_token: _, ...body } = pair;
+    return body;
   }
 
   fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -56,7 +80,11 @@ class Server {
         status,
         headers: { "Content-Type": "application/json" },
       });
-    if (path === "/login") return json(200, this.pair());
+    if (path === "/login") {
+      this.credentials.push(init?.credentials ?? "default");
+      const { transport } = (await req.json()) as { transport?: string };
+      return json(200, this.answer(this.pair(), transport === "cookie"));
+    }
     if (path === "/refresh-token") {
       this.refreshes += 1;
       if (this.gate) {
@@ -69,16 +97,22 @@ class Server {
       }
       const failure = this.refreshFailures.shift();
       if (failure) return json(failure, { error: "unavailable", message: "down" });
-      const { refresh_token } = (await req.json()) as { refresh_token: string };
+      this.credentials.push(init?.credentials ?? "default");
+      const body = (await req.json()) as { refresh_token?: string; transport?: string };
+      this.refreshBodies.push(body);
       if (this.refreshStatus !== 200) return json(this.refreshStatus, { error: "unavailable", message: "down" });
+      const byCookie = body.refresh_token === undefined && init?.credentials === "include";
+      const refresh_token = body.refresh_token ?? (byCookie ? this.cookie : null);
+      if (!refresh_token) return json(400, { error: "invalid_request", message: "no token" });
       if (this.deadRefresh.has(refresh_token)) {
         return json(401, { error: "refresh_token_reused", message: "reused" });
       }
       this.deadRefresh.add(refresh_token);
-      return json(200, this.pair());
+      return json(200, this.answer(this.pair(), byCookie || body.transport === "cookie"));
     }
     if (path === "/logout") {
       this.logoutBodies.push(await req.json());
+      if (init?.credentials === "include") this.cookie = null;
       return json(204, null);
     }
     const access = (req.headers.get("Authorization") ?? "").replace(/^Bearer /, "");
@@ -112,10 +146,14 @@ function open(
     proactive?: boolean;
     apiOrigins?: string[];
     refreshTimeoutMs?: number;
+    transport?: "body" | "cookie";
+    storage?: TokenStorage;
   } = {},
 ) {
   const s = createSession({
     baseUrl: BASE,
+    transport: opts.transport,
+    storage: opts.storage,
     fetch: server.fetch,
     locks: opts.locks === undefined ? new Locks() : opts.locks,
     onLogout: opts.onLogout,
@@ -167,7 +205,7 @@ describe("single flight", () => {
     expireStoredAccess();
     await Promise.all([a.me(), b.me(), a.me(), b.me()]);
     expect(server.refreshes).toBe(1);
-    expect(b.state()).toEqual({ status: "logged-in", sessionId: "session-1" });
+    expect(b.state()).toEqual({ status: "logged-in", sessionId: "session-1", storage: "local" });
   });
 
   it("refreshes once across tabs with the storage lock where Web Locks is missing", async () => {
@@ -223,7 +261,7 @@ describe("401 handling", () => {
     expect(resp.status).toBe(401);
     expect(server.calls.filter((c) => c === "GET /api/x")).toHaveLength(1);
     expect(onLogout).toHaveBeenCalledWith("refresh-failed");
-    expect(s.state()).toEqual({ status: "logged-out", reason: "refresh-failed" });
+    expect(s.state()).toEqual({ status: "logged-out", reason: "refresh-failed", storage: "local" });
   });
 
   it("keeps the tokens when the refresh fails for a reason that is not the session's (503)", async () => {
@@ -313,16 +351,16 @@ describe("storage", () => {
   it("upgrades the flat version-1 object in place", () => {
     localStorage.setItem(legacyKey(BASE), JSON.stringify({ access_token: "a.b.c", refresh_token: "r1" }));
     const s = open();
-    expect(s.state()).toEqual({ status: "logged-in", sessionId: null });
+    expect(s.state()).toEqual({ status: "logged-in", sessionId: null, storage: "local" });
     expect(localStorage.getItem(legacyKey(BASE))).toBeNull();
     expect(stored()).toEqual({ v: 2, access: "a.b.c", refresh: "r1", sessionId: null });
   });
 
   it("drops an unreadable entry instead of failing", () => {
     localStorage.setItem(storageKey(BASE), "{not json");
-    expect(open().state()).toEqual({ status: "logged-out" });
+    expect(open().state()).toEqual({ status: "logged-out", storage: "local" });
     localStorage.setItem(legacyKey(BASE), JSON.stringify({ access_token: 5 }));
-    expect(open().state()).toEqual({ status: "logged-out" });
+    expect(open().state()).toEqual({ status: "logged-out", storage: "local" });
     expect(localStorage.getItem(legacyKey(BASE))).toBeNull();
   });
 
@@ -331,7 +369,7 @@ describe("storage", () => {
     await a.login("a@example.com", "pw");
     const other = createSession({ baseUrl: "https://other.example.test/", fetch: server.fetch, locks: new Locks() });
     sessions.push(other);
-    expect(other.state()).toEqual({ status: "logged-out" });
+    expect(other.state()).toEqual({ status: "logged-out", storage: "local" });
     expect(localStorage.getItem(storageKey("https://other.example.test"))).toBeNull();
   });
 });
@@ -372,7 +410,7 @@ describe("across tabs", () => {
     localStorage.removeItem(storageKey(BASE));
     window.dispatchEvent(new StorageEvent("storage", { key: storageKey(BASE), newValue: null }));
     expect(onLogout).toHaveBeenCalledWith("other-tab");
-    expect(s.state()).toEqual({ status: "logged-out", reason: "other-tab" });
+    expect(s.state()).toEqual({ status: "logged-out", reason: "other-tab", storage: "local" });
   });
 
   it("a refresh in another tab is adopted, and subscribers hear about changes", async () => {
@@ -383,7 +421,7 @@ describe("across tabs", () => {
     const other = { ...stored(), access: token("x", nowSecs() + 900), refresh: "refresh-other", sessionId: "session-2" };
     localStorage.setItem(storageKey(BASE), JSON.stringify(other));
     window.dispatchEvent(new StorageEvent("storage", { key: storageKey(BASE), newValue: JSON.stringify(other) }));
-    expect(s.state()).toEqual({ status: "logged-in", sessionId: "session-2" });
+    expect(s.state()).toEqual({ status: "logged-in", sessionId: "session-2", storage: "local" });
     expect(seen).toEqual(["logged-in", "logged-in"]);
   });
 
@@ -397,5 +435,166 @@ describe("across tabs", () => {
     expect(server.logoutBodies.map((b) => b.all)).toEqual([undefined, true]);
     expect(server.logoutBodies[1].refresh_token).toMatch(/^refresh-/);
     expect(stored()).toBeNull();
+  });
+});
+
+/** `navigator.locks` with `query()`, for the cookie transport's hand-over between tabs. */
+class QueryLocks extends Locks {
+  private held = new Set<string>();
+  override async request<T>(name: string, cb: () => Promise<T>): Promise<T> {
+    return super.request(name, async () => {
+      this.held.add(name);
+      try {
+        return await cb();
+      } finally {
+        this.held.delete(name);
+      }
+    });
+  }
+  async query() {
+    return { held: [...this.held].map((name) => ({ name })) };
+  }
+}
+
+/** Every string `localStorage` holds, to look for tokens in. */
+function everythingStored(): string {
+  return Object.keys(localStorage)
+    .map((k) => `${k}=${localStorage.getItem(k)}`)
+    .join("\n");
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+describe("cookie transport", () => {
+  it("logs in without any token in localStorage and sends the cookie along", async () => {
+    const s = open({ transport: "cookie" });
+    await s.login("a@example.com", "pw");
+    expect(server.cookie).toBe("refresh-1");
+    expect(server.credentials).toEqual(["include"]);
+    const access = (await (await s.fetch(`${BASE}/api/x`)).json()) as { path: string };
+    expect(access.path).toBe("/api/x");
+    expect(stored()).toEqual({ v: 2, transport: "cookie", sessionId: "session-1" });
+    expect(everythingStored()).not.toMatch(/refresh-|\.sig/);
+    expect(s.state()).toEqual({ status: "logged-in", sessionId: "session-1", storage: "local" });
+  });
+
+  it("refreshes through the cookie on a 401, with an empty body", async () => {
+    const s = open({ transport: "cookie" });
+    await s.login("a@example.com", "pw");
+    server.revokedAccess.add(server.lastAccess);
+    server.deniedStatus = 403;
+    expect((await s.fetch(`${BASE}/api/x`)).status).toBe(200);
+    expect(server.refreshBodies).toEqual([{}]);
+    expect(server.cookie).toBe("refresh-2");
+    expect(everythingStored()).not.toMatch(/refresh-|\.sig/);
+  });
+
+  it("a reload restores the session through one refresh", async () => {
+    const first = open({ transport: "cookie" });
+    await first.login("a@example.com", "pw");
+    first.close();
+    const reloaded = open({ transport: "cookie", locks: new QueryLocks() });
+    const me = await reloaded.me();
+    expect(me.email).toBe("a@example.com");
+    expect(server.refreshes).toBe(1);
+    expect(server.refreshBodies).toEqual([{}]);
+  });
+
+  it("a new tab takes the pair from a tab that has one, without a refresh", async () => {
+    const locks = new QueryLocks();
+    const a = open({ transport: "cookie", locks });
+    await a.login("a@example.com", "pw");
+    const b = open({ transport: "cookie", locks });
+    expect((await b.me()).email).toBe("a@example.com");
+    expect(server.refreshes).toBe(0);
+  });
+
+  it("tabs refresh once between them, and a logout in one ends the other", async () => {
+    const locks = new QueryLocks();
+    const a = open({ transport: "cookie", locks });
+    await a.login("a@example.com", "pw");
+    const b = open({ transport: "cookie", locks });
+    await b.me();
+    server.revokedAccess.add(server.lastAccess);
+    const answers = await Promise.all([a.fetch(`${BASE}/api/x`), b.fetch(`${BASE}/api/x`)]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    expect(server.refreshes).toBe(1);
+    const onLogout = vi.fn();
+    b.subscribe((st) => onLogout(st.status));
+    await a.logout();
+    await settle();
+    expect(onLogout).toHaveBeenCalledWith("logged-out");
+    expect(server.cookie).toBeNull();
+    expect(stored()).toBeNull();
+  });
+
+  it("moves a body-transport session to the cookie with one refresh, leaving no token in storage", async () => {
+    const body = open();
+    await body.login("a@example.com", "pw");
+    body.close();
+    expect(stored().refresh).toBe("refresh-1");
+    const s = open({ transport: "cookie", locks: new QueryLocks() });
+    expect((await s.me()).email).toBe("a@example.com");
+    expect(server.refreshBodies).toEqual([{ refresh_token: "refresh-1", transport: "cookie" }]);
+    expect(server.cookie).toBe("refresh-2");
+    expect(stored()).toEqual({ v: 2, transport: "cookie", sessionId: "session-1" });
+    expect(everythingStored()).not.toMatch(/refresh-|\.sig/);
+  });
+
+  it("a refused restore logs out without a loop", async () => {
+    localStorage.setItem(storageKey(BASE), JSON.stringify({ v: 2, transport: "cookie", sessionId: "s" }));
+    const onLogout = vi.fn();
+    const s = open({ transport: "cookie", onLogout });
+    await expect(s.me()).rejects.toMatchObject({ code: "logged_out" });
+    expect(server.refreshes).toBe(1);
+    expect(onLogout).toHaveBeenCalledWith("refresh-failed");
+    expect(stored()).toBeNull();
+  });
+});
+
+describe("storage that throws", () => {
+  /** `localStorage` as a browser with site data blocked gives it: every call throws. */
+  const blocked: TokenStorage = {
+    getItem() {
+      throw new DOMException("The operation is insecure.", "SecurityError");
+    },
+    setItem() {
+      throw new DOMException("The operation is insecure.", "SecurityError");
+    },
+    removeItem() {
+      throw new DOMException("The operation is insecure.", "SecurityError");
+    },
+  };
+
+  it("keeps the session in memory, says so, and refreshes", async () => {
+    const s = open({ storage: blocked });
+    expect(s.state().storage).toBe("memory");
+    await s.login("a@example.com", "pw");
+    server.revokedAccess.add(server.lastAccess);
+    expect((await s.fetch(`${BASE}/api/x`)).status).toBe(200);
+    expect(server.refreshes).toBe(1);
+    expect(s.state()).toEqual({ status: "logged-in", sessionId: "session-1", storage: "memory" });
+  });
+
+  it("falls back to memory when a write starts throwing (a full quota)", async () => {
+    let full = false;
+    const quota: TokenStorage = {
+      getItem: (k) => localStorage.getItem(k),
+      setItem: (k, v) => {
+        if (full) throw new DOMException("full", "QuotaExceededError");
+        localStorage.setItem(k, v);
+      },
+      removeItem: (k) => localStorage.removeItem(k),
+    };
+    const s = open({ storage: quota });
+    const modes: string[] = [];
+    s.subscribe((st) => modes.push(st.storage));
+    await s.login("a@example.com", "pw");
+    full = true;
+    server.revokedAccess.add(server.lastAccess);
+    expect((await s.fetch(`${BASE}/api/x`)).status).toBe(200);
+    expect(server.refreshes).toBe(1);
+    expect(s.state().storage).toBe("memory");
+    expect(modes).toContain("memory");
   });
 });
