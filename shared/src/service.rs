@@ -101,12 +101,15 @@ impl std::fmt::Debug for TokenPair {
 }
 
 /// Who is calling an authorised route, as the authorizer established.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Account id.
     pub account: Id,
     /// Session id.
     pub session: Id,
+    /// The account's email, as the session keeps it (read in the authorizer's one round trip
+    /// and passed in its context); `None` for a session that does not keep it.
+    pub email: Option<String>,
 }
 
 /// What `GET /me` answers.
@@ -394,7 +397,7 @@ impl Passport {
     /// (and its refresh token) lives on.
     pub async fn change_password(
         &self,
-        caller: Caller,
+        caller: &Caller,
         change: PasswordChange,
         client: &ClientInfo,
     ) -> Result<(), ApiError> {
@@ -588,15 +591,18 @@ impl Passport {
             .ok_or(Denied::NoToken)?;
         let now = clock::now();
         let Verified { account, session } = self.verify_access_token(token, now).await?;
-        if self.store.session_live(account, session, now).await? {
-            Ok(Caller { account, session })
-        } else {
-            Err(Denied::SessionEnded)
+        match self.store.live_session(account, session, now).await? {
+            Some(live) => Ok(Caller {
+                account,
+                session,
+                email: live.email,
+            }),
+            None => Err(Denied::SessionEnded),
         }
     }
 
     /// `GET /sessions`: the caller's live sessions; the caller's own is `current`.
-    pub async fn sessions(&self, caller: Caller) -> Result<Vec<SessionInfo>, ApiError> {
+    pub async fn sessions(&self, caller: &Caller) -> Result<Vec<SessionInfo>, ApiError> {
         Ok(self
             .store
             .list_sessions(caller.account, clock::now())
@@ -604,7 +610,7 @@ impl Passport {
     }
 
     /// `DELETE /sessions/{id}`: `NotFound` for an id that is not one of the caller's sessions.
-    pub async fn revoke(&self, caller: Caller, id: &str) -> Result<(), ApiError> {
+    pub async fn revoke(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
         let id: Id = id.parse().map_err(|_| ApiError::NotFound)?;
         if self
             .store
@@ -617,8 +623,16 @@ impl Passport {
         }
     }
 
-    /// `GET /me`.
-    pub async fn me(&self, caller: Caller) -> Result<Me, ApiError> {
+    /// `GET /me`: from what the authorizer established, with no store call; only a caller
+    /// whose session does not keep the email costs a read of the account.
+    pub async fn me(&self, caller: &Caller) -> Result<Me, ApiError> {
+        if let Some(email) = &caller.email {
+            return Ok(Me {
+                user_id: caller.account,
+                email: email.clone(),
+                session_id: caller.session,
+            });
+        }
         let account = self
             .store
             .account(caller.account)

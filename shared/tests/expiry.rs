@@ -58,13 +58,14 @@ fn caller(pair: &TokenPair) -> Caller {
     Caller {
         account: t.account(),
         session: t.session(),
+        email: None,
     }
 }
 
 /// The session's login time and expiry, as its owner's session list reports them.
 async fn listed(app: &Passport, pair: &TokenPair) -> (i64, i64) {
     let me = caller(pair);
-    let list = app.sessions(me).await.unwrap();
+    let list = app.sessions(&me).await.unwrap();
     let s = list.iter().find(|s| s.id == me.session).unwrap();
     (s.created_at, s.expires_at)
 }
@@ -119,7 +120,7 @@ async fn absolute_expiry(name: &str, app: &Passport) {
 
     // Gone from the device list, with no job run: a new session sees only itself.
     let fresh = login(app, &email, "fresh").await;
-    let listed = app.sessions(caller(&fresh)).await.unwrap();
+    let listed = app.sessions(&caller(&fresh)).await.unwrap();
     let ids: Vec<Id> = listed.iter().map(|s| s.id).collect();
     assert_eq!(ids, vec![caller(&fresh).session], "{name}");
 }

@@ -8,7 +8,7 @@ use common::{apps, stores, unique_email, unique_ip};
 use passport::Passport;
 use passport::config::Config;
 use passport::error::ApiError;
-use passport::service::{ClientInfo, LoginInput, TokenPair};
+use passport::service::{Caller, ClientInfo, LoginInput, TokenPair};
 use passport::store::Store;
 use passport::testing::{create_account, test_config};
 use std::sync::Arc;
@@ -281,7 +281,7 @@ async fn set_password_ends_every_session_unless_kept() {
 /// counts toward the lockout); a right one ends every other session and keeps the caller's.
 #[tokio::test]
 async fn changing_the_password_keeps_this_session_and_ends_the_others() {
-    use passport::service::{Caller, PasswordChange};
+    use passport::service::PasswordChange;
     let config = Config {
         login_max_failures: 2,
         ..test_config()
@@ -302,14 +302,14 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
         };
         let here = client(&unique_ip());
         let err = app
-            .change_password(caller, change("not my password"), &here)
+            .change_password(&caller, change("not my password"), &here)
             .await
             .unwrap_err();
         assert!(
             matches!(err, ApiError::InvalidCredentials),
             "{name}: {err:?}"
         );
-        app.change_password(caller, change(PASSWORD), &here)
+        app.change_password(&caller, change(PASSWORD), &here)
             .await
             .unwrap();
         assert!(
@@ -332,12 +332,13 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             "{name}"
         );
         // Wrong current passwords count toward the lockout of this address.
-        let wrong = |_: Caller| change("still not it");
         for _ in 0..2 {
-            let _ = app.change_password(caller, wrong(caller), &here).await;
+            let _ = app
+                .change_password(&caller, change("still not it"), &here)
+                .await;
         }
         let err = app
-            .change_password(caller, change("my new and longer password"), &here)
+            .change_password(&caller, change("my new and longer password"), &here)
             .await
             .unwrap_err();
         assert!(
@@ -588,24 +589,43 @@ async fn sessions_and_me_see_the_callers_account_only() {
             .authorize(Some(&format!("Bearer {}", a.access_token)))
             .await
             .unwrap();
-        let list = app.sessions(caller).await.unwrap();
+        let list = app.sessions(&caller).await.unwrap();
         assert_eq!(list.len(), 2, "{name}");
-        assert_eq!(app.me(caller).await.unwrap().email, email, "{name}");
+        assert_eq!(app.me(&caller).await.unwrap().email, email, "{name}");
+        // The authorizer's one read brought the email: /me answers from it, with no store call
+        // (here an account that does not exist), and reads the account only without it.
+        assert_eq!(caller.email.as_deref(), Some(email.as_str()), "{name}");
+        let told = Caller {
+            account: passport::ids::Id::random(),
+            email: Some("from-the-authorizer@example.com".into()),
+            ..caller.clone()
+        };
+        assert_eq!(
+            app.me(&told).await.unwrap().email,
+            "from-the-authorizer@example.com"
+        );
+        let untold = Caller {
+            email: None,
+            ..caller.clone()
+        };
+        assert_eq!(app.me(&untold).await.unwrap().email, email, "{name}");
         // Another account's session id is not found, and stays live.
         let err = app
-            .revoke(caller, &stranger.session_id.to_string())
+            .revoke(&caller, &stranger.session_id.to_string())
             .await
             .unwrap_err();
         assert!(matches!(err, ApiError::NotFound), "{name}");
         assert!(live(&app, &stranger).await, "{name}");
         assert!(
             matches!(
-                app.revoke(caller, "not-an-id").await,
+                app.revoke(&caller, "not-an-id").await,
                 Err(ApiError::NotFound)
             ),
             "{name}"
         );
-        app.revoke(caller, &b.session_id.to_string()).await.unwrap();
+        app.revoke(&caller, &b.session_id.to_string())
+            .await
+            .unwrap();
         assert!(!live(&app, &b).await, "{name}");
         assert!(live(&app, &a).await, "{name}");
     }

@@ -122,7 +122,7 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
             current_password: PASSWORD.into(),
             new_password: PASSWORD.into(),
         };
-        app.change_password(me, change, &client()).await.unwrap();
+        app.change_password(&me, change, &client()).await.unwrap();
         let changed = events(&lines, SecurityEvent::PasswordChanged);
         assert_eq!(changed.len(), 1, "{name}");
         assert_eq!(changed[0]["by"], "owner", "{name}");

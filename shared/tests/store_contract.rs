@@ -530,6 +530,39 @@ async fn expired_sessions_are_dead_and_unlisted() {
 /// Revoking a session that has expired but whose record is still there (not yet pruned, or
 /// not yet expired by Redis's own clock) answers "no such session" on both stores alike.
 #[tokio::test]
+async fn a_live_session_tells_its_email_in_the_same_read() {
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 100, 100).await;
+        let live = s
+            .live_session(a.id, st.session, clock::now())
+            .await
+            .unwrap();
+        assert_eq!(live.map(|l| l.email), Some(Some(a.email.clone())), "{name}");
+        assert!(
+            s.revoke_session(a.id, st.session, clock::now())
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.live_session(a.id, st.session, clock::now())
+                .await
+                .unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            s.live_session(a.id, Id::random(), clock::now())
+                .await
+                .unwrap(),
+            None,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn revoking_an_expired_unpruned_session_finds_nothing() {
     for (name, store) in stores().await {
         let s = &*store;

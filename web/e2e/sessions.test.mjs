@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -490,5 +490,6 @@ test("with site data blocked, the client keeps the session in memory: log in, ca
     assert.equal(await page.evaluate(() => window.passportSession.state().status), "logged-in");
   } finally {
     await context.close();
+    rmSync(profile, { recursive: true, force: true });
   }
 });

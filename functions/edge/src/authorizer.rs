@@ -2,81 +2,146 @@
 //! is, and the answer in the shape that event expects. The decision itself is
 //! `Passport::authorize`, shared with `local-api`. Lives in this library (not the `authorizer`
 //! binary) so the fuzz targets can reach the event parsing.
+//!
+//! The event is read into [`AuthorizerEvent`], the handful of fields the decision needs, straight
+//! from its JSON text; everything else is skipped unread. Deserialising the whole
+//! `aws_lambda_events` request (a `serde_json::Value` tree, then its header map and request
+//! context) was most of the handler's own time (`make bench`, docs/performance.md).
 
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequest,
-    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayCustomAuthorizerResponse,
-    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+    ApiGatewayV2CustomAuthorizerSimpleResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use passport::Passport;
 use passport::service::{Caller, Denied};
-use serde_json::{Value, json};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
 
-/// The events an authorizer receives.
-#[derive(Debug)]
-pub enum AuthorizerEvent {
-    /// HTTP API, payload format 2.0 (answered with a simple response).
-    HttpV2(Box<ApiGatewayV2CustomAuthorizerV2Request>),
-    /// REST API `TOKEN` authorizer (answered with an IAM policy).
-    RestToken(ApiGatewayCustomAuthorizerRequest),
-    /// REST API `REQUEST` authorizer (answered with an IAM policy).
-    RestRequest(Box<ApiGatewayCustomAuthorizerRequestTypeRequest>),
+/// The fields of an authorizer event that the decision reads, whichever of the three shapes
+/// it is, as the API Gateway Developer Guide gives them: an HTTP API event, payload format 2.0
+/// (`version: "2.0"`, `headers`, `identitySource`); a REST `TOKEN` event (`type`,
+/// `authorizationToken`, `methodArn`); a REST `REQUEST` event (`type`, `headers`, `methodArn`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerEvent {
+    version: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    headers: Option<AuthorizationHeader>,
+    identity_source: Option<Vec<String>>,
+    authorization_token: Option<String>,
+    method_arn: Option<String>,
 }
 
-/// Recognises the event's shape; `None` for anything else.
-pub fn parse(event: Value) -> Option<AuthorizerEvent> {
-    if event.get("version").and_then(Value::as_str) == Some("2.0") {
-        return serde_json::from_value(event)
-            .ok()
-            .map(|e| AuthorizerEvent::HttpV2(Box::new(e)));
+/// The shapes of [`AuthorizerEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// HTTP API, payload format 2.0 (answered with a simple response).
+    HttpV2,
+    /// REST API `TOKEN` authorizer (answered with an IAM policy).
+    RestToken,
+    /// REST API `REQUEST` authorizer (answered with an IAM policy).
+    RestRequest,
+}
+
+/// The `Authorization` header of an event's `headers`, found case-insensitively (a REST API
+/// passes headers as the client sent them); every other header is skipped unread.
+#[derive(Debug, Default)]
+struct AuthorizationHeader(Option<String>);
+
+impl<'de> Deserialize<'de> for AuthorizationHeader {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Find;
+        impl<'de> Visitor<'de> for Find {
+            type Value = AuthorizationHeader;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of header names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut found = None;
+                while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if found.is_none() && name.eq_ignore_ascii_case("authorization") {
+                        found = map.next_value::<Option<String>>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(AuthorizationHeader(found))
+            }
+        }
+        d.deserialize_map(Find)
     }
-    match event.get("type").and_then(Value::as_str) {
-        Some("TOKEN") => serde_json::from_value(event)
-            .ok()
-            .map(AuthorizerEvent::RestToken),
-        Some("REQUEST") => serde_json::from_value(event)
-            .ok()
-            .map(|e| AuthorizerEvent::RestRequest(Box::new(e))),
-        _ => None,
-    }
+}
+
+/// Reads an event from its JSON; `None` for anything that is not one of the three shapes.
+pub fn parse(json: &str) -> Option<AuthorizerEvent> {
+    let event: AuthorizerEvent = serde_json::from_str(json).ok()?;
+    event.shape().map(|_| event)
 }
 
 impl AuthorizerEvent {
-    /// The `Authorization` value (or the REST `TOKEN` authorizer's token) the event carries.
-    pub fn authorization(&self) -> Option<&str> {
-        match self {
-            AuthorizerEvent::HttpV2(e) => e
-                .headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| e.identity_source.as_ref()?.first().map(String::as_str)),
-            AuthorizerEvent::RestToken(e) => e.authorization_token.as_deref(),
-            AuthorizerEvent::RestRequest(e) => {
-                e.headers.get("authorization").and_then(|v| v.to_str().ok())
-            }
+    /// Which shape the event is.
+    pub fn shape(&self) -> Option<Shape> {
+        if self.version.as_deref() == Some("2.0") {
+            return Some(Shape::HttpV2);
+        }
+        match self.kind.as_deref() {
+            Some("TOKEN") => Some(Shape::RestToken),
+            Some("REQUEST") => Some(Shape::RestRequest),
+            _ => None,
         }
     }
 
-    fn method_arn(&self) -> Option<&str> {
-        match self {
-            AuthorizerEvent::HttpV2(_) => None,
-            AuthorizerEvent::RestToken(e) => e.method_arn.as_deref(),
-            AuthorizerEvent::RestRequest(e) => e.method_arn.as_deref(),
+    /// The `Authorization` value (or the REST `TOKEN` authorizer's token) the event carries.
+    pub fn authorization(&self) -> Option<&str> {
+        let header = self.headers.as_ref().and_then(|h| h.0.as_deref());
+        match self.shape()? {
+            Shape::HttpV2 => {
+                header.or_else(|| self.identity_source.as_ref()?.first().map(String::as_str))
+            }
+            Shape::RestToken => self.authorization_token.as_deref(),
+            Shape::RestRequest => header,
         }
     }
 }
 
-/// Decides on one event. Never fails: whatever goes wrong is a deny.
-pub async fn decide(app: &Passport, event: Value) -> Value {
-    let Some(event) = parse(event) else {
+/// What the authorizer puts in the request context for the routes behind it: the account, the
+/// session, and the account's email (so `GET /me` needs no store call).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// The account id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The session id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The account's email, when the session keeps it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// The answer, in the shape the event expects.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerAnswer {
+    /// HTTP API simple response.
+    Simple(ApiGatewayV2CustomAuthorizerSimpleResponse<Context>),
+    /// REST API policy.
+    Policy(Box<ApiGatewayCustomAuthorizerResponse<Context>>),
+}
+
+/// Decides on one event, given as its JSON text. Never fails: whatever goes wrong is a deny.
+pub async fn decide(app: &Passport, json: &str) -> AuthorizerAnswer {
+    let Some(event) = parse(json) else {
         tracing::warn!("authorizer event of unknown shape; denied");
         return simple(None);
     };
     let caller = verdict(app, event.authorization()).await;
-    match event {
-        AuthorizerEvent::HttpV2(_) => simple(caller),
-        _ => policy(caller, event.method_arn()),
+    match event.shape() {
+        Some(Shape::RestToken | Shape::RestRequest) => policy(caller, event.method_arn.as_deref()),
+        Some(Shape::HttpV2) | None => simple(caller),
     }
 }
 
@@ -94,15 +159,19 @@ async fn verdict(app: &Passport, authorization: Option<&str>) -> Option<Caller> 
     }
 }
 
-fn context(caller: &Caller) -> Value {
-    json!({"user_id": caller.account.to_string(), "session_id": caller.session.to_string()})
+fn context(caller: Option<&Caller>) -> Context {
+    caller.map_or_else(Context::default, |c| Context {
+        user_id: Some(c.account.to_string()),
+        session_id: Some(c.session.to_string()),
+        email: c.email.clone(),
+    })
 }
 
-fn simple(caller: Option<Caller>) -> Value {
-    let mut r = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
+fn simple(caller: Option<Caller>) -> AuthorizerAnswer {
+    let mut r = ApiGatewayV2CustomAuthorizerSimpleResponse::<Context>::default();
     r.is_authorized = caller.is_some();
-    r.context = caller.as_ref().map_or_else(|| json!({}), context);
-    serde_json::to_value(r).unwrap_or_else(|_| json!({"isAuthorized": false}))
+    r.context = context(caller.as_ref());
+    AuthorizerAnswer::Simple(r)
 }
 
 /// The resource a policy covers: every method and path of the stage the request was for, so a
@@ -114,7 +183,7 @@ fn resource(method_arn: Option<&str>) -> String {
     }
 }
 
-fn policy(caller: Option<Caller>, method_arn: Option<&str>) -> Value {
+fn policy(caller: Option<Caller>, method_arn: Option<&str>) -> AuthorizerAnswer {
     let mut statement = IamPolicyStatement::default();
     statement.action = vec!["execute-api:Invoke".into()];
     statement.effect = if caller.is_some() {
@@ -126,11 +195,15 @@ fn policy(caller: Option<Caller>, method_arn: Option<&str>) -> Value {
     let mut document = ApiGatewayCustomAuthorizerPolicy::default();
     document.version = Some("2012-10-17".into());
     document.statement = vec![statement];
-    let mut r = ApiGatewayCustomAuthorizerResponse::<Value>::default();
-    r.principal_id = Some(caller.map_or_else(|| "anonymous".into(), |c| c.account.to_string()));
+    let mut r = ApiGatewayCustomAuthorizerResponse::<Context>::default();
+    r.principal_id = Some(
+        caller
+            .as_ref()
+            .map_or_else(|| "anonymous".into(), |c| c.account.to_string()),
+    );
     r.policy_document = document;
-    r.context = caller.as_ref().map_or_else(|| json!({}), context);
-    serde_json::to_value(r).unwrap_or_else(|_| json!({}))
+    r.context = context(caller.as_ref());
+    AuthorizerAnswer::Policy(Box::new(r))
 }
 
 #[cfg(test)]
@@ -138,6 +211,7 @@ mod tests {
     use super::*;
     use passport::service::TokenPair;
     use passport::testing::{event, logged_in_memory_app, memory_app};
+    use serde_json::{Value, json};
 
     async fn logged_in() -> (Passport, TokenPair) {
         let (app, pair) = logged_in_memory_app(None).await;
@@ -146,7 +220,7 @@ mod tests {
 
     async fn decide_file(app: &Passport, name: &str, token: &str) -> Value {
         let text = event(name, &[("ACCESS_TOKEN", token)]);
-        decide(app, serde_json::from_str(&text).unwrap()).await
+        serde_json::to_value(decide(app, &text).await).unwrap()
     }
 
     #[tokio::test]
@@ -155,6 +229,7 @@ mod tests {
         let r = decide_file(&app, "authorizer-v2-allow", &pair.access_token).await;
         assert_eq!(r["isAuthorized"], true, "{r}");
         assert_eq!(r["context"]["session_id"], pair.session_id.to_string());
+        assert_eq!(r["context"]["email"], passport::testing::EVENT_EMAIL);
         assert!(
             r["context"]["user_id"]
                 .as_str()
@@ -210,9 +285,29 @@ mod tests {
             json!({"type": "TOKEN", "authorizationToken": 5}),
             json!({"version": "2.0"}),
             json!({"type": "WEIRD"}),
+            json!({"version": "2.0", "headers": {"authorization": 5}}),
+            json!({"version": "2.0", "headers": null, "identitySource": null}),
         ] {
-            let r = decide(&app, v.clone()).await;
+            let r = serde_json::to_value(decide(&app, &v.to_string()).await).unwrap();
             assert_eq!(r["isAuthorized"], false, "{v} -> {r}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_authorization_header_is_found_in_any_case_and_nothing_else_is_read() {
+        let (app, pair) = logged_in().await;
+        for name in ["Authorization", "AUTHORIZATION", "authorization"] {
+            let e = json!({
+                "type": "REQUEST",
+                "methodArn": "arn:aws:execute-api:us-east-1:1:api/prod/GET/x",
+                "headers": {"x-other": {"deep": [1, 2]}, name: format!("Bearer {}", pair.access_token)},
+                "requestContext": {"anything": ["at", "all"]},
+            });
+            let r = serde_json::to_value(decide(&app, &e.to_string()).await).unwrap();
+            assert_eq!(
+                r["policyDocument"]["Statement"][0]["Effect"], "Allow",
+                "{name}: {r}"
+            );
         }
     }
 }

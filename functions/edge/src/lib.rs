@@ -88,7 +88,8 @@ fn source_ip(ctx: Option<&RequestContext>) -> Option<String> {
     }
 }
 
-/// The identity the Lambda authorizer put in the request context (`user_id`, `session_id`).
+/// The identity the Lambda authorizer put in the request context (`user_id`, `session_id`,
+/// `email`).
 fn authorizer_caller(ctx: Option<&RequestContext>) -> Option<Caller> {
     let Some(RequestContext::ApiGatewayV2(c)) = ctx else {
         return None;
@@ -98,6 +99,10 @@ fn authorizer_caller(ctx: Option<&RequestContext>) -> Option<Caller> {
     Some(Caller {
         account: get("user_id")?,
         session: get("session_id")?,
+        email: fields
+            .get("email")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
     })
 }
 

@@ -52,7 +52,7 @@ pub async fn handle<B: AsRef<[u8]>>(
         (Handler::ListSessions, Some(c)) => list_sessions(app, c).await,
         (Handler::RevokeSession, Some(c)) => {
             let id = route.param.as_deref().unwrap_or_default();
-            app.revoke(c, id).await.map(|()| no_content())
+            app.revoke(&c, id).await.map(|()| no_content())
         }
         (Handler::Me, Some(c)) => me(app, c).await,
         (Handler::ChangePassword, Some(c)) => change_password(app, c, req, source_ip).await,
@@ -258,18 +258,19 @@ async fn change_password<B: AsRef<[u8]>>(
 ) -> Result<Response<String>, ApiError> {
     let change = parse_password(req)?;
     let client = client_info(req, source_ip);
-    app.change_password(caller, change, &client).await?;
+    app.change_password(&caller, change, &client).await?;
     Ok(no_content())
 }
 
 async fn list_sessions(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError> {
+    let current = caller.session;
     let sessions: Vec<Value> = app
-        .sessions(caller)
+        .sessions(&caller)
         .await?
         .into_iter()
         .map(|s| {
             let mut item = s.to_json();
-            item["current"] = Value::Bool(s.id == caller.session);
+            item["current"] = Value::Bool(s.id == current);
             item
         })
         .collect();
@@ -280,7 +281,7 @@ async fn list_sessions(app: &Passport, caller: Caller) -> Result<Response<String
 }
 
 async fn me(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError> {
-    let me = app.me(caller).await?;
+    let me = app.me(&caller).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({

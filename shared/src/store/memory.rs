@@ -2,8 +2,8 @@
 //! One mutex over plain maps; every method is one critical section, hence atomic.
 
 use super::{
-    Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
-    SessionStart, SessionsAfter, Store,
+    Account, AccountStatus, Counter, LiveSession, LoginState, NewSession, Rotate, Rotation,
+    SessionInfo, SessionStart, SessionsAfter, Store,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -21,6 +21,8 @@ struct SessionRecord {
     rotated_by: Option<[u8; 16]>,
     info: SessionInfo,
     absolute_expires_at: i64,
+    /// The account's email when the session started.
+    email: String,
 }
 
 #[derive(Debug, Default)]
@@ -204,16 +206,18 @@ impl Store for MemoryStore {
         let mut g = self.lock();
         g.counters.remove(&email_counter(email));
         g.counters.remove(&pair_counter(email, s.ip.as_deref()));
-        match g
+        let account_email = match g
             .accounts
             .get(&s.account)
-            .map(|a| (a.status, a.password_version))
+            .map(|a| (a.status, a.password_version, a.email.clone()))
         {
             None => return Ok(SessionStart::AccountMissing),
-            Some((AccountStatus::Disabled, _)) => return Ok(SessionStart::AccountDisabled),
-            Some((_, v)) if v != s.password_version => return Ok(SessionStart::PasswordChanged),
-            Some((AccountStatus::Active, _)) => {}
-        }
+            Some((AccountStatus::Disabled, _, _)) => return Ok(SessionStart::AccountDisabled),
+            Some((_, v, _)) if v != s.password_version => {
+                return Ok(SessionStart::PasswordChanged);
+            }
+            Some((AccountStatus::Active, _, e)) => e,
+        };
         let record = SessionRecord {
             current: s.digest,
             previous: None,
@@ -229,6 +233,7 @@ impl Store for MemoryStore {
                 expires_at: s.expires_at,
             },
             absolute_expires_at: s.absolute_expires_at,
+            email: account_email,
         };
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
@@ -296,8 +301,18 @@ impl Store for MemoryStore {
         Ok(Rotation::Reused)
     }
 
-    async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
-        Ok(self.lock().live_session(account, session, now).is_some())
+    async fn live_session(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<LiveSession>, StoreError> {
+        Ok(self
+            .lock()
+            .live_session(account, session, now)
+            .map(|r| LiveSession {
+                email: Some(r.email.clone()),
+            }))
     }
 
     async fn token_matches(

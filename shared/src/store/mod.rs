@@ -103,6 +103,14 @@ pub struct LoginState {
     pub ip_blocked: bool,
 }
 
+/// A live session, as the authorizer reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// The account's normalised email, copied into the session when it started; `None` for a
+    /// session started before sessions kept it.
+    pub email: Option<String>,
+}
+
 /// A session to create at login.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -298,8 +306,18 @@ pub trait Store: Send + Sync {
     /// reuse: the session ends. Run again with the same `request_id` after it rotated, it
     /// answers `Replayed` whatever the grace (a retry is not reuse).
     async fn rotate(&self, request: &Rotate) -> Result<Rotation, StoreError>;
+    /// The session, if it exists and has not expired: what the authorizer reads, in one round
+    /// trip, so that routes behind it (`GET /me`) need no store call of their own.
+    async fn live_session(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<LiveSession>, StoreError>;
     /// Whether the session exists and has not expired.
-    async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError>;
+    async fn session_live(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
+        Ok(self.live_session(account, session, now).await?.is_some())
+    }
     /// Whether `digest` is the session's current or just-rotated token.
     async fn token_matches(
         &self,

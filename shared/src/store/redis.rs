@@ -17,8 +17,8 @@
 use super::connection::{RedisConnection, retry_once};
 use super::lua::LuaScript;
 use super::{
-    Account, AccountStatus, Counter, LoginState, NewSession, Rotate, Rotation, SessionInfo,
-    SessionStart, SessionsAfter, Store,
+    Account, AccountStatus, Counter, LiveSession, LoginState, NewSession, Rotate, Rotation,
+    SessionInfo, SessionStart, SessionsAfter, Store,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -512,10 +512,30 @@ impl Store for RedisStore {
         })
     }
 
-    async fn session_live(&self, account: Id, session: Id, _now: i64) -> Result<bool, StoreError> {
-        // The key expires at the session's expiry, so existence is liveness.
+    async fn live_session(
+        &self,
+        account: Id,
+        session: Id,
+        _now: i64,
+    ) -> Result<Option<LiveSession>, StoreError> {
+        // The key expires at the session's expiry, so a field every session has (`exp`) being
+        // there is liveness; the email comes in the same round trip.
         let key = &session_key(account, session);
-        Ok(retry_once(&self.conn, move |mut c| async move { c.exists(key).await }).await?)
+        let (exp, email): (Option<String>, Option<String>) = retry_once(&self.conn, move |c| {
+            let mut c = c;
+            async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("exp")
+                    .arg("email")
+                    .query_async(&mut c)
+                    .await
+            }
+        })
+        .await?;
+        Ok(exp.map(|_| LiveSession {
+            email: email.filter(|e| !e.is_empty()),
+        }))
     }
 
     async fn token_matches(

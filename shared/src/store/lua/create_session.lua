@@ -1,9 +1,10 @@
 -- Starts a session if the account is active and its password version is the one checked;
 -- beyond the cap, ends the sessions that expire first (the least recently used), never the new
--- one. Returns 'started', 'missing', 'stale' or the status.
+-- one. The session keeps the account's email, for the authorizer to hand to the routes behind it.
+-- Returns 'started', 'missing', 'stale' or the status.
 local account, session, sessions = unpack(KEYS)
 local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions = unpack(ARGV)
-local a = redis.call('HMGET', account, 'status', 'pwv')
+local a = redis.call('HMGET', account, 'status', 'pwv', 'email')
 if not a[1] then
   return 'missing'
 end
@@ -14,7 +15,8 @@ if (a[2] or '0') ~= password_version then
   return 'stale'
 end
 redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'dev', device, 'ua', user_agent,
-  'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at)
+  'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
+  'email', a[3] or '')
 redis.call('EXPIREAT', session, expires_at)
 track(sessions, sid, tonumber(now), tonumber(expires_at))
 local over = redis.call('ZCARD', sessions) - tonumber(max_sessions)
