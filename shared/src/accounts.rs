@@ -1,7 +1,7 @@
 //! The account directory's rules: email normalisation, input limits, argon2id password hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest email accepted (RFC 5321 path limit).
@@ -89,18 +89,69 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
         .to_string())
 }
 
+/// Largest argon2 memory a stored hash may ask of a verification, in KiB (four times ours): a
+/// hash imported with more is refused rather than let one login take that much memory.
+const MAX_VERIFY_M_KIB: u32 = 4 * ARGON2_M_KIB;
+
+/// argon2's working memory for one verification at a time, kept and reused. A process holds
+/// one per worker (`Passport` keeps one per CPU) instead of allocating 19 MiB per verification,
+/// which glibc's allocator then keeps per thread (505 MiB after a login load, before this).
+pub struct Workspace(Vec<Block>);
+
+impl Workspace {
+    /// Memory for a hash with this crate's parameters.
+    pub fn new() -> Self {
+        Self(vec![Block::default(); ARGON2_M_KIB as usize])
+    }
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Verifies `password` against `phc`, or against the dummy hash when `phc` is `None`, so that
 /// both cost one argon2id computation. CPU-bound: call it from a blocking thread.
 pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
+    verify_password_in(&mut Workspace::new(), password, phc)
+}
+
+/// [`verify_password`] in `workspace`'s memory: the parameters, salt and hash come from the PHC
+/// string; the hash is recomputed with `hash_password_into_with_memory` and compared in
+/// constant time (`password_hash::Output`'s `==`).
+pub fn verify_password_in(workspace: &mut Workspace, password: &str, phc: Option<&str>) -> bool {
     VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
     let real = phc.is_some();
     let Ok(parsed) = PasswordHash::new(phc.unwrap_or(DUMMY_HASH)) else {
         return false;
     };
-    let ok = hasher()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let ok = recompute_matches(workspace, password, &parsed).unwrap_or(false);
     ok && real
+}
+
+fn recompute_matches(ws: &mut Workspace, password: &str, hash: &PasswordHash) -> Option<bool> {
+    let expected = hash.hash?;
+    let algorithm = Algorithm::try_from(hash.algorithm).ok()?;
+    let version = match hash.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::V0x13,
+    };
+    let params = Params::try_from(hash).ok()?;
+    if params.m_cost() > MAX_VERIFY_M_KIB {
+        return None;
+    }
+    if ws.0.len() < params.block_count() {
+        ws.0.resize(params.block_count(), Block::default());
+    }
+    let mut salt = [0u8; 64];
+    let salt = hash.salt?.decode_b64(&mut salt).ok()?;
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = out.get_mut(..expected.len())?;
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut ws.0)
+        .ok()?;
+    Some(Output::new(out).ok()? == expected)
 }
 
 /// How many password verifications this process has run (real and dummy alike): lets tests
@@ -161,6 +212,62 @@ mod tests {
         assert!(verify_password("correct horse battery staple", Some(&h)));
         assert!(!verify_password("wrong horse battery staple", Some(&h)));
         assert_ne!(h, hash_password("correct horse battery staple").unwrap());
+    }
+
+    #[test]
+    fn one_workspace_verifies_again_and_again_as_argon2_itself_does() {
+        use argon2::password_hash::PasswordVerifier;
+        let mut ws = Workspace::new();
+        let h = hash_password("correct horse battery staple").unwrap();
+        // Another hash's parameters (less memory, other t and p, argon2i) in the same memory.
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let other = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(8192, 3, 2, Some(24)).unwrap(),
+        )
+        .hash_password(b"another password", &salt)
+        .unwrap()
+        .to_string();
+        for _ in 0..2 {
+            for (password, phc) in [
+                ("correct horse battery staple", h.as_str()),
+                ("wrong horse battery staple", h.as_str()),
+                ("another password", other.as_str()),
+                ("another passworD", other.as_str()),
+            ] {
+                let theirs = hasher()
+                    .verify_password(password.as_bytes(), &PasswordHash::new(phc).unwrap())
+                    .is_ok();
+                assert_eq!(
+                    verify_password_in(&mut ws, password, Some(phc)),
+                    theirs,
+                    "{password}"
+                );
+            }
+        }
+        assert!(verify_password_in(
+            &mut ws,
+            "correct horse battery staple",
+            Some(&h)
+        ));
+        assert!(
+            !verify_password_in(&mut ws, "x", None),
+            "the dummy never matches"
+        );
+        assert!(!verify_password_in(&mut ws, "x", Some("not a hash")));
+        // A stored hash that asks for more memory than allowed is refused, not run.
+        let greedy = h.replace("m=19456", &format!("m={}", MAX_VERIFY_M_KIB + 1));
+        assert!(!verify_password_in(
+            &mut ws,
+            "correct horse battery staple",
+            Some(&greedy)
+        ));
+        assert_eq!(
+            ws.0.len(),
+            ARGON2_M_KIB as usize,
+            "the memory stayed what it was"
+        );
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub struct Passport {
     /// 19 MiB and a core, so more at once only adds memory and starves the async side
     /// (whose store calls then time out). Waiting logins queue here, holding nothing.
     password_checks: Arc<Semaphore>,
+    /// argon2's memory, one [`accounts::Workspace`] per permit of `password_checks` at most,
+    /// made on first use and reused for the life of the process.
+    workspaces: Arc<std::sync::Mutex<Vec<accounts::Workspace>>>,
     /// Where security events go (standard output unless a test captures them).
     events: EventSink,
 }
@@ -182,6 +185,7 @@ impl Passport {
             tokens,
             store,
             password_checks: Arc::new(Semaphore::new(cpus)),
+            workspaces: Arc::default(),
             events: stdout_sink(),
         }
     }
@@ -379,8 +383,18 @@ impl Passport {
         password: String,
         phc: Option<String>,
     ) -> Result<bool, ApiError> {
-        self.on_password_thread(move || accounts::verify_password(&password, phc.as_deref()))
-            .await
+        let pool = Arc::clone(&self.workspaces);
+        self.on_password_thread(move || {
+            // Holding a permit: at most as many workspaces as permits ever exist.
+            let taken = pool.lock().map(|mut p| p.pop()).unwrap_or(None);
+            let mut ws = taken.unwrap_or_default();
+            let ok = accounts::verify_password_in(&mut ws, &password, phc.as_deref());
+            if let Ok(mut p) = pool.lock() {
+                p.push(ws);
+            }
+            ok
+        })
+        .await
     }
 
     /// Hashes a new password.
@@ -669,8 +683,20 @@ impl Passport {
 
 /// A Secrets Manager client through the default AWS configuration chain.
 async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(aws_http_client())
+        .load()
+        .await;
     aws_sdk_secretsmanager::Client::new(&aws)
+}
+
+/// The AWS SDK's HTTPS client: hyper with rustls on `ring`, the TLS stack the Redis connection
+/// uses too (the SDK's default client would add aws-lc, a second crypto library).
+pub fn aws_http_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// The store as a deployed function connects it: as the cache user of
