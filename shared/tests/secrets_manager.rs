@@ -25,6 +25,7 @@ fn client_at(endpoint: &str) -> Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .endpoint_url(endpoint)
+        .http_client(passport::service::aws_http_client())
         .build();
     Client::from_conf(conf)
 }
