@@ -11,7 +11,10 @@
 #  5. GET /me through local-api under wrk at 64 connections beside redis-benchmark GET at 64,
 #     login throughput, local-api's peak RSS; bootstrap sizes; each function's init under AWS's
 #     Runtime Interface Emulator (every events/ file invoked through it);
-#  6. infra/bench_report.py turns it all into the two files, with ratios and targets.
+#  6. the authorizers a team would pick instead — Node.js (jsonwebtoken + ioredis) and Python
+#     (PyJWT + redis-py under awslambdaric) — beside Passport's, each under the emulator with
+#     the same event, token and Redis (infra/peers.py);
+#  7. infra/bench_report.py turns it all into the two files, with ratios and targets.
 # BENCH_SECONDS (default 10) is the length of each load run; BENCH_SCALE multiplies iterations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +99,17 @@ ENV
 LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$root/target/perf" \
   LAMBDA_ENV_FILE="$workdir/rie.env" RIE_REPORT="$out/rie-init.json" \
   "$venv_bin/python" infra/lambda_invoke.py > "$out/rie.txt"
+
+step "peers: Passport's authorizer beside Node.js and Python ones under aws-lambda-rie"
+if ! command -v node >/dev/null 2>&1; then
+  echo "node (20 or later) is needed for the Node.js peer authorizer" >&2
+  exit 1
+fi
+(cd infra/peers/node && npm ci --no-audit --no-fund --loglevel=error)
+sed "s|^REDIS_URL=.*|REDIS_URL=$redis_url/5|" "$workdir/rie.env" > "$workdir/peers.env"
+"$venv_bin/python" infra/peers.py --rie "$(rie_binary "$venv_bin/python")" \
+  --bin-dir "$root/target/perf" --env-file "$workdir/peers.env" --python "$venv_bin/python" \
+  --out "$out" --warm "${BENCH_PEER_INVOCATIONS:-1000}"
 
 step "report"
 "$venv_bin/python" infra/bench_report.py --out "$out" --root "$root"

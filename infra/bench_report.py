@@ -95,14 +95,21 @@ def main():
     dec, floor = rust.get("authorizer_decision"), rust.get("authorizer_floor")
     if dec and floor:
         r = dec["median_us"] / floor["median_us"]
-        row("authorizer decision (handler: parse, verify, EXISTS, answer)", dec,
+        row("authorizer decision (handler: parse, verify, HMGET, answer)", dec,
             baseline="floor: jsonwebtoken::decode + EXISTS", base_fig=floor, ratio=r,
             target="≤ 1.3 × floor", met=r <= 1.3)
+        # The ratio depends on the machine's loopback; the handler's own work does not.
+        rows.append({"figure": "authorizer decision beyond its floor (the handler's own work)",
+                     "median": dec["median_us"] - floor["median_us"], "p99": None, "unit": "µs",
+                     "baseline": None, "baseline_median": None, "ratio": None,
+                     "target": "a few µs", "met": None})
     ver, pyjwt = rust.get("verify"), py.get("pyjwt_verify")
     if ver and pyjwt:
         r = pyjwt["median_us"] / ver["median_us"]
+        # The "≥ 30 × PyJWT" target is retired (issue 16): a library's decode, not what anyone
+        # waits for. The row stays for reference; the peers below are the comparison.
         row("access-token verification alone", ver, baseline="PyJWT jwt.decode", base_fig=pyjwt,
-            ratio=r, target="≥ 30 × faster than PyJWT", met=r >= 30)
+            ratio=r)
     if rust.get("jsonwebtoken_decode"):
         row("bare jsonwebtoken::decode (for reference)", rust["jsonwebtoken_decode"])
     ref, pyref = rust.get("refresh"), py.get("python_refresh")
@@ -113,14 +120,16 @@ def main():
         row("login (argon2id m=19456 t=2 p=1, on Redis)", rust["login"])
 
     trips = rust.get("requests", {})
-    targets = {"authorizer": (1, "= 1"), "refresh": (1, "= 1"), "login": (3, "≤ 3 besides argon2")}
+    targets = {"authorizer": (1, "= 1"), "refresh": (1, "= 1"), "login": (3, "≤ 3 besides argon2"),
+               "me": (1, "= 1, the authorizer's")}
     for op, (limit, text) in targets.items():
         t = trips.get(op)
         if t:
             # Login sends two pairs of requests concurrently (email ∥ IP, session ∥ counter):
             # its sequential depth is what the target is about.
             sequential = 3 if op == "login" else round(t["round_trips"], 1)
-            rows.append({"figure": f"Redis round trips per {op}", "median": t["round_trips"], "p99": None,
+            label = "GET /me (authorizer + route)" if op == "me" else op
+            rows.append({"figure": f"Redis round trips per {label}", "median": t["round_trips"], "p99": None,
                          "unit": "requests", "baseline": None, "baseline_median": None,
                          "ratio": None, "target": text, "met": sequential <= limit,
                          "commands": t["commands"]})
@@ -158,24 +167,66 @@ def main():
         r = me["rps"] / rb["rps"]
         rows.append({"figure": "GET /me through local-api, 64 connections", "median": me["rps"], "p99": None,
                      "unit": "req/s", "baseline": "redis-benchmark GET, 64 connections",
-                     "baseline_median": rb["rps"], "ratio": r, "target": "≥ 0.5 × Redis GET rate",
-                     "met": r >= 0.5, "latency_ms": {"p50": me["p50_ms"], "p99": me["p99_ms"]},
+                     "baseline_median": rb["rps"], "ratio": r, "target": "≥ 0.6 × Redis GET rate",
+                     "met": r >= 0.6, "latency_ms": {"p50": me["p50_ms"], "p99": me["p99_ms"]},
                      "non_2xx": me["non_2xx"]})
+    floor = rust.get("argon2_floor")
     if login_load:
+        r = login_load["rps"] / floor["per_second"] if floor else None
         rows.append({"figure": "POST /login through local-api, 8 connections", "median": login_load["rps"],
-                     "p99": None, "unit": "req/s", "baseline": None, "baseline_median": None, "ratio": None,
-                     "target": None, "met": None,
+                     "p99": None, "unit": "req/s",
+                     "baseline": f"floor: bare argon2id verifications, {floor['workers']} workers" if floor else None,
+                     "baseline_median": floor["per_second"] if floor else None, "ratio": r,
+                     "target": "≥ 0.9 × floor" if floor else None, "met": None if r is None else r >= 0.9,
                      "latency_ms": {"p50": login_load["p50_ms"], "p99": login_load["p99_ms"]},
                      "non_2xx": login_load["non_2xx"]})
     for key, what, target in [
         ("start_kb", "local-api peak RSS at start (one argon2 hash per --account)", None),
         ("after_me_kb", "local-api peak RSS after the GET /me load", "≤ 32 MB"),
-        ("after_login_kb", "local-api peak RSS after the login load too", None),
+        ("after_login_kb", "local-api peak RSS after the login load too", "≤ 64 MiB"),
     ]:
+        limit_kb = {"≤ 32 MB": 32_000_000 / 1024, "≤ 64 MiB": 64 * 1024}.get(target)
         if rss.get(key):
             rows.append({"figure": what, "median": rss[key] / 1024, "p99": None, "unit": "MiB",
                          "baseline": None, "baseline_median": None, "ratio": None, "target": target,
-                         "met": None if target is None else rss[key] * 1024 <= 32_000_000})
+                         "met": None if limit_kb is None else rss[key] <= limit_kb})
+
+    # The authorizers a team would pick instead, under the same emulator (infra/peers.py).
+    peers = load(out / "peers.json") or {}
+    for name, label in [("passport", "Passport (Rust)"), ("node", "Node.js: jsonwebtoken + ioredis"),
+                        ("python", "Python: PyJWT + redis-py, awslambdaric")]:
+        p = peers.get(name)
+        if not p:
+            continue
+        for what, median, p99 in [
+            ("init (emulator's INIT REPORT)", p["init_ms"], None),
+            ("first invocation (emulator's duration)", p["first_duration_ms"], None),
+            (f"warm invocation, {p['invocations']} in a row (emulator's duration)",
+             p["warm_duration_ms"]["median"], p["warm_duration_ms"]["p99"]),
+            ("warm invocation (round trip to the emulator)",
+             p["warm_round_trip_ms"]["median"], p["warm_round_trip_ms"]["p99"]),
+        ]:
+            rows.append({"figure": f"authorizer under aws-lambda-rie, {label}: {what}", "median": median,
+                         "p99": p99, "unit": "ms", "baseline": None, "baseline_median": None,
+                         "ratio": None, "target": None, "met": None})
+    ours = peers.get("passport")
+    for name, label in [("node", "Node.js"), ("python", "Python")]:
+        theirs = peers.get(name)
+        if not (ours and theirs):
+            continue
+        init_r = ours["init_ms"] / theirs["init_ms"]
+        p99_r = ours["warm_duration_ms"]["p99"] / theirs["warm_duration_ms"]["p99"]
+        median_r = ours["warm_duration_ms"]["median"] / theirs["warm_duration_ms"]["median"]
+        node = name == "node"
+        for what, r, target in [
+            ("init", init_r, "≤ 0.2 (1/5)" if node else None),
+            ("warm median", median_r, None),
+            ("warm p99", p99_r, "≤ 0.5 (1/2)" if node else None),
+        ]:
+            limit = {"≤ 0.2 (1/5)": 0.2, "≤ 0.5 (1/2)": 0.5}.get(target)
+            rows.append({"figure": f"Passport : {label} authorizer, {what}", "median": r, "p99": None,
+                         "unit": "ratio", "baseline": None, "baseline_median": None, "ratio": r,
+                         "target": target, "met": None if limit is None else r <= limit})
 
     results = {"machine": machine(), "figures": rows}
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))

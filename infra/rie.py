@@ -42,14 +42,21 @@ class RieFleet:
         self.running = {}  # function -> (process, port, log path)
         self.stopped = None  # the init durations, read before the logs were removed
 
-    def start(self, function):
+    def start(self, function, script=None, extra_env=None):
+        """Starts an emulator for `function`: its binary from `bin_dir` as `bootstrap`, or, with
+        `script`, a shell script of that text (another runtime's start command), with
+        `extra_env` added to the variables of the env file."""
         d = self.root / function
         d.mkdir()
-        shutil.copy(self.bin_dir / function, d / "bootstrap")
+        if script is None:
+            shutil.copy(self.bin_dir / function, d / "bootstrap")
+        else:
+            (d / "bootstrap").write_text("#!/bin/sh\n" + script + "\n")
+            (d / "bootstrap").chmod(0o755)
         log = d / "rie.log"
         for _ in range(10):
             port, api_port = free_port(), free_port()
-            env = {"PATH": os.environ.get("PATH", ""), **self.env,
+            env = {"PATH": os.environ.get("PATH", ""), **self.env, **(extra_env or {}),
                    "AWS_LAMBDA_FUNCTION_NAME": function}
             proc = subprocess.Popen(
                 [self.rie, "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
@@ -80,6 +87,10 @@ class RieFleet:
         except Exception as e:  # the emulator's own error: show the function's log
             raise AssertionError(f"{function}: {e}\n{log.read_text()[-3000:]}") from e
         return json.loads(body)
+
+    def log(self, function):
+        """The emulator's log for `function` so far."""
+        return self.running[function][2].read_text()
 
     def init_durations(self):
         if self.stopped is not None:

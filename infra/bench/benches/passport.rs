@@ -22,6 +22,48 @@ use std::time::Duration;
 
 const PASSWORD: &str = "bench password, long enough";
 
+/// `BENCH_SECONDS` scaled by `fraction`: how long a throughput measurement runs.
+fn seconds(fraction: f64) -> Duration {
+    let total: f64 = env("BENCH_SECONDS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10.0);
+    Duration::from_secs_f64(total * fraction)
+}
+
+/// The floor of login throughput: bare argon2id verifications per second with Passport's
+/// parameters, on as many workers as Passport verifies on at once (one per CPU), each in its
+/// own reused memory — everything a login costs but its three Redis round trips, the token
+/// and the HTTP around them.
+fn argon2_floor(run_for: Duration) -> Value {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    eprintln!("measuring: argon2id floor, {workers} workers, {run_for:?}");
+    let phc = passport::accounts::hash_password(PASSWORD).unwrap();
+    let started = std::time::Instant::now();
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let phc = phc.as_str();
+                scope.spawn(move || {
+                    let mut ws = passport::accounts::Workspace::new();
+                    let mut n = 0u64;
+                    while started.elapsed() < run_for {
+                        assert!(passport::accounts::verify_password_in(
+                            &mut ws,
+                            PASSWORD,
+                            Some(phc)
+                        ));
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    json!({"per_second": counts.iter().sum::<u64>() as f64 / elapsed, "workers": workers})
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -211,6 +253,18 @@ async fn main() {
     })
     .await;
 
+    let me_requests = requests_per_op(&mut counters, 200, || {
+        let app = Arc::clone(&app);
+        let header = format!("Bearer {token}");
+        async move {
+            // What GET /me costs behind the authorizer: its decision, then the route.
+            let caller = app.authorize(Some(&header)).await.unwrap();
+            std::hint::black_box(app.me(&caller).await.unwrap());
+        }
+    })
+    .await;
+
+    figures.insert("argon2_floor".into(), argon2_floor(seconds(0.5)));
     figures.insert("authorizer_decision".into(), decision.json());
     figures.insert("authorizer_floor".into(), floor.json());
     figures.insert("verify".into(), verify.json());
@@ -223,6 +277,7 @@ async fn main() {
             "authorizer": authorizer_requests,
             "refresh": refresh_requests,
             "login": login_requests,
+            "me": me_requests,
         }),
     );
 
