@@ -4,6 +4,7 @@
 //! `authorizer` holds the Lambda authorizer's event handling.
 
 pub mod authorizer;
+pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
@@ -28,7 +29,7 @@ pub fn needs_signing_key(function: &str) -> bool {
 /// the signing keys when it needs them. A failure here is a fault Lambda must see (the
 /// function fails its init).
 pub async fn init(function: &str) -> Result<Arc<Passport>, lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    logging::init();
     let config = Config::from_env()?;
     let app = if needs_signing_key(function) {
         Passport::from_config(config).await?
