@@ -72,8 +72,13 @@ base="http://127.0.0.1:$api_port"
 login_body='{"email":"load@example.com","password":"bench password long enough"}'
 access=$(curl -s -X POST "$base/login" -H 'content-type: application/json' -d "$login_body" |
   "$venv_bin/python" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+redis_pid=$(pgrep -f "redis-server 127.0.0.1:$redis_port" | head -1)
+# CPU time (ms) a process has used so far: utime + stime from /proc (clock ticks).
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
+api_cpu0=$(cpu_ms "$api_pid"); redis_cpu0=$(cpu_ms "$redis_pid")
 wrk -t2 -c64 -d"${seconds}s" --latency -H "Authorization: Bearer $access" "$base/me" \
   > "$out/wrk-me.txt"
+api_cpu1=$(cpu_ms "$api_pid"); redis_cpu1=$(cpu_ms "$redis_pid")
 rss_after_me_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
 redis-benchmark -p "$redis_port" -t get -c 64 -n 300000 -q > "$out/redis-benchmark.txt" 2>&1
 cat > "$workdir/login.lua" <<LUA
@@ -81,10 +86,20 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '$login_body'
 LUA
+# The login floor (bare argon2id on one worker per CPU) just before and just after the load, so
+# that both see the same machine.
+target/perf/argon2-floor 5 > "$out/argon2-floor-before.json"
+api_cpu2=$(cpu_ms "$api_pid"); redis_cpu2=$(cpu_ms "$redis_pid")
 wrk -t2 -c8 -d"${seconds}s" --latency -s "$workdir/login.lua" "$base/login" > "$out/wrk-login.txt"
+api_cpu3=$(cpu_ms "$api_pid"); redis_cpu3=$(cpu_ms "$redis_pid")
+target/perf/argon2-floor 5 > "$out/argon2-floor-after.json"
 rss_after_login_kb=$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")
 printf '{"start_kb": %s, "after_me_kb": %s, "after_login_kb": %s}\n' \
   "$rss_start_kb" "$rss_after_me_kb" "$rss_after_login_kb" > "$out/rss.json"
+printf '{"me": {"local_api_ms": %s, "redis_ms": %s}, "login": {"local_api_ms": %s, "redis_ms": %s}}\n' \
+  "$(awk "BEGIN {print $api_cpu1 - $api_cpu0}")" "$(awk "BEGIN {print $redis_cpu1 - $redis_cpu0}")" \
+  "$(awk "BEGIN {print $api_cpu3 - $api_cpu2}")" "$(awk "BEGIN {print $redis_cpu3 - $redis_cpu2}")" \
+  > "$out/cpu.json"
 
 step "cold starts under AWS's Runtime Interface Emulator (every events/ file, perf builds)"
 cat > "$workdir/rie.env" <<ENV

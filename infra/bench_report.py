@@ -29,8 +29,10 @@ def wrk(path):
         factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
         lat[int(pct)] = float(value) * factor
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    total = re.search(r"(\d+) requests in", text)
     return {"rps": rps, "p50_ms": lat.get(50), "p99_ms": lat.get(99),
-            "non_2xx": int(errors.group(1)) if errors else 0}
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "requests": int(total.group(1)) if total else None}
 
 
 def redis_benchmark(path):
@@ -116,6 +118,12 @@ def main():
     if ref and pyref:
         row("refresh (service, on Redis)", ref, baseline="Python redis-py flow (4 round trips)",
             base_fig=pyref, ratio=pyref["median_us"] / ref["median_us"], target="report the ratio")
+    hb, hc = rust.get("refresh_http_body"), rust.get("refresh_http_cookie")
+    if hb and hc:
+        row("refresh over HTTP, body transport (route + handle, JSON in and out)", hb)
+        row("refresh over HTTP, cookie transport (+ CSRF check, Cookie in, Set-Cookie out)", hc,
+            baseline="the body transport, same run", base_fig=hb,
+            ratio=hc["median_us"] / hb["median_us"], target="report the ratio")
     if rust.get("login"):
         row("login (argon2id m=19456 t=2 p=1, on Redis)", rust["login"])
 
@@ -170,16 +178,33 @@ def main():
                      "baseline_median": rb["rps"], "ratio": r, "target": "≥ 0.6 × Redis GET rate",
                      "met": r >= 0.6, "latency_ms": {"p50": me["p50_ms"], "p99": me["p99_ms"]},
                      "non_2xx": me["non_2xx"]})
-    floor = rust.get("argon2_floor")
+    # The login floor, measured just before and just after the login load (infra/bench.sh).
+    floors = [f for f in (load(out / "argon2-floor-before.json"), load(out / "argon2-floor-after.json")) if f]
+    floor = ({"per_second": sum(f["per_second"] for f in floors) / len(floors),
+              "workers": floors[0]["workers"], "each": [f["per_second"] for f in floors]}
+             if floors else None)
     if login_load:
         r = login_load["rps"] / floor["per_second"] if floor else None
         rows.append({"figure": "POST /login through local-api, 8 connections", "median": login_load["rps"],
                      "p99": None, "unit": "req/s",
-                     "baseline": f"floor: bare argon2id verifications, {floor['workers']} workers" if floor else None,
+                     "baseline": (f"floor: bare argon2id verifications, {floor['workers']} workers "
+                                  "(mean of just before and just after: "
+                                  + " and ".join(f"{x:.1f}" for x in floor["each"]) + ")") if floor else None,
                      "baseline_median": floor["per_second"] if floor else None, "ratio": r,
                      "target": "≥ 0.9 × floor" if floor else None, "met": None if r is None else r >= 0.9,
                      "latency_ms": {"p50": login_load["p50_ms"], "p99": login_load["p99_ms"]},
                      "non_2xx": login_load["non_2xx"]})
+    # CPU per request during the loads, from /proc: what each process spent per answer.
+    cpu = load(out / "cpu.json") or {}
+    for load_name, run in [("me", me), ("login", login_load)]:
+        c = cpu.get(load_name)
+        if c and run and run["requests"]:
+            n = run["requests"]
+            for proc, key in [("local-api", "local_api_ms"), ("redis-server", "redis_ms")]:
+                rows.append({"figure": f"CPU per {'GET /me' if load_name == 'me' else 'POST /login'}: {proc}",
+                             "median": c[key] * 1000 / n, "p99": None, "unit": "µs",
+                             "baseline": None, "baseline_median": None, "ratio": None,
+                             "target": None, "met": None})
     for key, what, target in [
         ("start_kb", "local-api peak RSS at start (one argon2 hash per --account)", None),
         ("after_me_kb", "local-api peak RSS after the GET /me load", "≤ 32 MB"),

@@ -13,7 +13,7 @@ use passport::store::{RedisConnection, RedisStore};
 use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, event, test_config};
 use passport::tokens::TokenIssuer;
 use passport_bench::cold_start;
-use passport_bench::stats::{Stats, time_async, time_sync};
+use passport_bench::stats::{Stats, time_async, time_interleaved, time_sync};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,46 +22,74 @@ use std::time::Duration;
 
 const PASSWORD: &str = "bench password, long enough";
 
-/// `BENCH_SECONDS` scaled by `fraction`: how long a throughput measurement runs.
-fn seconds(fraction: f64) -> Duration {
-    let total: f64 = env("BENCH_SECONDS")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10.0);
-    Duration::from_secs_f64(total * fraction)
+/// One refresh through the HTTP layer (`route` + `handle`), presenting `token` in the body or in
+/// the session cookie (with what a browser sends beside it); the token it hands back.
+async fn refresh_over_http(app: &Passport, token: &str, cookie: bool) -> String {
+    let mut req = http::Request::builder()
+        .method(http::Method::POST)
+        .uri("/refresh-token")
+        .header("content-type", "application/json");
+    let body = if cookie {
+        req = req
+            .header(
+                "cookie",
+                format!("{}={token}", app.config().session_cookie.name()),
+            )
+            .header("sec-fetch-site", "same-origin");
+        "{}".to_string()
+    } else {
+        json!({ "refresh_token": token }).to_string()
+    };
+    let req = req.body(body.into_bytes()).unwrap();
+    let route = passport::http::route(req.method(), req.uri().path()).unwrap();
+    let resp = passport::http::handle(app, route, &req, None, None).await;
+    assert_eq!(resp.status(), 200, "{}", resp.body());
+    if cookie {
+        let set = resp.headers()["set-cookie"].to_str().unwrap();
+        let pair = set.split(';').next().unwrap();
+        pair.split_once('=').unwrap().1.to_string()
+    } else {
+        let v: Value = serde_json::from_str(resp.body()).unwrap();
+        v["refresh_token"].as_str().unwrap().to_string()
+    }
 }
 
-/// The floor of login throughput: bare argon2id verifications per second with Passport's
-/// parameters, on as many workers as Passport verifies on at once (one per CPU), each in its
-/// own reused memory — everything a login costs but its three Redis round trips, the token
-/// and the HTTP around them.
-fn argon2_floor(run_for: Duration) -> Value {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    eprintln!("measuring: argon2id floor, {workers} workers, {run_for:?}");
-    let phc = passport::accounts::hash_password(PASSWORD).unwrap();
-    let started = std::time::Instant::now();
-    let counts: Vec<u64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let phc = phc.as_str();
-                scope.spawn(move || {
-                    let mut ws = passport::accounts::Workspace::new();
-                    let mut n = 0u64;
-                    while started.elapsed() < run_for {
-                        assert!(passport::accounts::verify_password_in(
-                            &mut ws,
-                            PASSWORD,
-                            Some(phc)
-                        ));
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let elapsed = started.elapsed().as_secs_f64();
-    json!({"per_second": counts.iter().sum::<u64>() as f64 / elapsed, "workers": workers})
+/// Refresh through the HTTP layer in both transports, each on its own session, alternately:
+/// the body's JSON, or the session cookie with its CSRF check and `Set-Cookie` (issue 14).
+async fn http_refreshes(
+    app: &Arc<Passport>,
+    login_input: &impl Fn() -> LoginInput,
+    client: &ClientInfo,
+    scale: usize,
+) -> (Stats, Stats) {
+    eprintln!("measuring: refresh over HTTP, body and cookie transports");
+    let body = app
+        .login(login_input(), client)
+        .await
+        .unwrap()
+        .refresh_token;
+    let cookie = app
+        .login(login_input(), client)
+        .await
+        .unwrap()
+        .refresh_token;
+    let body = Arc::new(std::sync::Mutex::new(body));
+    let cookie = Arc::new(std::sync::Mutex::new(cookie));
+    let step = |token: Arc<std::sync::Mutex<String>>, by_cookie: bool| {
+        let app = Arc::clone(app);
+        async move {
+            let current = token.lock().unwrap().clone();
+            let next = refresh_over_http(&app, &current, by_cookie).await;
+            *token.lock().unwrap() = next;
+        }
+    };
+    time_interleaved(
+        200,
+        2_000 * scale,
+        || step(Arc::clone(&body), false),
+        || step(Arc::clone(&cookie), true),
+    )
+    .await
 }
 
 fn env(name: &str) -> Option<String> {
@@ -150,43 +178,54 @@ async fn main() {
     let mut figures = Map::new();
     eprintln!("measuring: authorizer decision, its floor, token verification");
 
-    // The authorizer's handler in full: event bytes in, response bytes out.
+    // The authorizer's handler in full (event bytes in, parse, verify, HMGET, response bytes
+    // out) beside its floor: a bare decode of the same token with a prepared key and
+    // validation, then one EXISTS of the same session key on a connection opened the same way.
+    // Timed alternately, so both see the same loopback.
     let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token.as_str())]);
-    let decision = time_async(2_000, 20_000 * scale, || {
-        let app = Arc::clone(&app);
-        let payload = payload.as_bytes();
-        async move {
-            // As lambda_runtime hands it over: the event checked as JSON text, not parsed.
-            let event: Box<serde_json::value::RawValue> = serde_json::from_slice(payload).unwrap();
-            let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
-            let bytes = serde_json::to_vec(&answer).unwrap();
-            assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
-            std::hint::black_box(bytes);
-        }
-    })
-    .await;
-
-    // The floor: bare decode of the same token with a prepared key and validation, then one
-    // EXISTS on a connection opened the same way.
     let floor_conn = open().await.unwrap();
     let key = DecodingKey::from_secret(TEST_SIGNING_KEY.as_bytes());
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&["passport"]);
     validation.validate_aud = false;
-    let session_key = "pp:{bench}:floor";
-    let floor = time_async(2_000, 20_000 * scale, || {
-        let mut c = floor_conn.clone();
-        let (token, key, validation) = (&token, &key, &validation);
-        async move {
-            let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
-            std::hint::black_box(data.claims);
-            let _: bool = redis::cmd("EXISTS")
-                .arg(session_key)
-                .query_async(&mut c)
-                .await
-                .unwrap();
-        }
-    })
+    let session_key = {
+        let v = app
+            .verify_access_token(&token, passport::clock::now())
+            .await
+            .unwrap();
+        format!("pp:{{{}}}:s:{}", v.account, v.session)
+    };
+    let (decision, floor) = time_interleaved(
+        2_000,
+        20_000 * scale,
+        || {
+            let app = Arc::clone(&app);
+            let payload = payload.as_bytes();
+            async move {
+                // As lambda_runtime hands it over: the event checked as JSON text, not parsed.
+                let event: Box<serde_json::value::RawValue> =
+                    serde_json::from_slice(payload).unwrap();
+                let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
+                let bytes = serde_json::to_vec(&answer).unwrap();
+                assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
+                std::hint::black_box(bytes);
+            }
+        },
+        || {
+            let mut c = floor_conn.clone();
+            let (token, key, validation, session_key) = (&token, &key, &validation, &session_key);
+            async move {
+                let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
+                std::hint::black_box(data.claims);
+                let live: bool = redis::cmd("EXISTS")
+                    .arg(session_key)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                assert!(live);
+            }
+        },
+    )
     .await;
 
     let ring =
@@ -215,6 +254,7 @@ async fn main() {
         }
         Stats::of(samples)
     };
+    let (http_body, http_cookie) = http_refreshes(&app, &login_input, &client, scale).await;
     let login = time_async(3, 30 * scale, || {
         let app = Arc::clone(&app);
         let client = client.clone();
@@ -264,13 +304,14 @@ async fn main() {
     })
     .await;
 
-    figures.insert("argon2_floor".into(), argon2_floor(seconds(0.5)));
     figures.insert("authorizer_decision".into(), decision.json());
     figures.insert("authorizer_floor".into(), floor.json());
     figures.insert("verify".into(), verify.json());
     figures.insert("jsonwebtoken_decode".into(), bare_decode.json());
     figures.insert("refresh".into(), refresh.json());
     figures.insert("login".into(), login.json());
+    figures.insert("refresh_http_body".into(), http_body.json());
+    figures.insert("refresh_http_cookie".into(), http_cookie.json());
     figures.insert(
         "requests".into(),
         json!({

@@ -1,5 +1,7 @@
 //! The measuring side of `make bench`: per-operation timing with median and p99, Redis request
-//! counting, and the cold-start probe (a minimal Lambda Runtime API on loopback).
+//! counting, the cold-start probe (a minimal Lambda Runtime API on loopback), and the login
+//! floor (bare argon2id verifications per second).
 
 pub mod cold_start;
+pub mod floor;
 pub mod stats;

@@ -64,6 +64,37 @@ where
     Stats::of(samples)
 }
 
+/// Times `a` and `b` alternately, `iters` times each after `warmup` untimed rounds: a figure
+/// and its floor measured this way see the same machine (a loopback round trip that drifts by
+/// tens of µs over a run would otherwise favour whichever ran in the quieter moment).
+pub async fn time_interleaved<A, FutA, B, FutB>(
+    warmup: usize,
+    iters: usize,
+    mut a: A,
+    mut b: B,
+) -> (Stats, Stats)
+where
+    A: FnMut() -> FutA,
+    FutA: Future<Output = ()>,
+    B: FnMut() -> FutB,
+    FutB: Future<Output = ()>,
+{
+    for _ in 0..warmup {
+        a().await;
+        b().await;
+    }
+    let (mut sa, mut sb) = (Vec::with_capacity(iters), Vec::with_capacity(iters));
+    for _ in 0..iters {
+        let started = Instant::now();
+        a().await;
+        sa.push(started.elapsed());
+        let started = Instant::now();
+        b().await;
+        sb.push(started.elapsed());
+    }
+    (Stats::of(sa), Stats::of(sb))
+}
+
 /// Times a synchronous `op` likewise.
 pub fn time_sync(warmup: usize, iters: usize, mut op: impl FnMut()) -> Stats {
     for _ in 0..warmup {
