@@ -30,9 +30,18 @@ pub struct AuthorizerEvent {
     #[serde(rename = "type")]
     kind: Option<String>,
     headers: Option<AuthorizationHeader>,
-    identity_source: Option<Vec<String>>,
+    identity_source: Option<IdentitySource>,
     authorization_token: Option<String>,
     method_arn: Option<String>,
+}
+
+/// `identitySource`: a list in an HTTP API payload 2.0 event, one comma-joined string in a
+/// payload 1.0 (REST-shaped) one.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum IdentitySource {
+    Many(Vec<String>),
+    One(String),
 }
 
 /// The shapes of [`AuthorizerEvent`].
@@ -98,9 +107,10 @@ impl AuthorizerEvent {
     pub fn authorization(&self) -> Option<&str> {
         let header = self.headers.as_ref().and_then(|h| h.0.as_deref());
         match self.shape()? {
-            Shape::HttpV2 => {
-                header.or_else(|| self.identity_source.as_ref()?.first().map(String::as_str))
-            }
+            Shape::HttpV2 => header.or_else(|| match self.identity_source.as_ref()? {
+                IdentitySource::Many(all) => all.first().map(String::as_str),
+                IdentitySource::One(one) => Some(one.as_str()),
+            }),
             Shape::RestToken => self.authorization_token.as_deref(),
             Shape::RestRequest => header,
         }
@@ -309,5 +319,27 @@ mod tests {
                 "{name}: {r}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_payload_1_0_event_with_a_string_identity_source_is_read() {
+        // HTTP API authorizers on payload format 1.0 send a REST-shaped REQUEST event whose
+        // identitySource is one string (API Gateway Developer Guide, "Lambda authorizer payload
+        // format"); it must not make the event unreadable.
+        let (app, pair) = logged_in().await;
+        let bearer = format!("Bearer {}", pair.access_token);
+        let e = json!({
+            "version": "1.0",
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:1:api/$default/GET/me",
+            "identitySource": bearer,
+            "authorizationToken": bearer,
+            "headers": {"Authorization": bearer},
+        });
+        let r = serde_json::to_value(decide(&app, &e.to_string()).await).unwrap();
+        assert_eq!(
+            r["policyDocument"]["Statement"][0]["Effect"], "Allow",
+            "{r}"
+        );
     }
 }
