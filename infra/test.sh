@@ -51,6 +51,13 @@ step "moto_server (local Secrets Manager) on 127.0.0.1:$moto_port"
 start "$workdir/moto.log" moto_server -H 127.0.0.1 -p "$moto_port"
 wait_for_port "$moto_port" moto_server "$workdir/moto.log"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+# The same over HTTPS with the throwaway CA's certificate: the functions' own HTTPS client
+# (rustls on ring, roots from the system store, here SSL_CERT_FILE) reaches it.
+moto_tls_port=$(free_port)
+start "$workdir/moto-tls.log" moto_server -H 127.0.0.1 -p "$moto_tls_port" \
+  -c "$workdir/server.crt" -k "$workdir/server.key"
+wait_for_port "$moto_tls_port" "moto_server (TLS)" "$workdir/moto-tls.log"
+export PASSPORT_TEST_AWS_TLS_ENDPOINT="https://localhost:$moto_tls_port"
 
 step "template.yaml: cfn-lint (with cfn-lint-serverless rules) and sam validate --lint"
 cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
@@ -60,7 +67,8 @@ step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $A
 target_dir=$(cargo_target_dir)
 load_report=$target_dir/tmp/load-report.md
 rm -f "$load_report"
-cargo test --workspace --locked "$@"
+# The test CA is the only root the tests trust: none of them leaves loopback.
+SSL_CERT_FILE="$workdir/ca.crt" cargo test --workspace --locked "$@"
 [ -f "$load_report" ] && cat "$load_report"
 
 cluster_ports=()

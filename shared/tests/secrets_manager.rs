@@ -30,6 +30,32 @@ fn client_at(endpoint: &str) -> Client {
     Client::from_conf(conf)
 }
 
+#[tokio::test]
+async fn the_functions_https_client_reaches_secrets_manager_over_tls() {
+    // The client every function uses (rustls on ring, roots from the system store; `make test`
+    // points SSL_CERT_FILE at its throwaway CA) against a Secrets Manager served over HTTPS.
+    let endpoint = std::env::var("PASSPORT_TEST_AWS_TLS_ENDPOINT").expect(
+        "PASSPORT_TEST_AWS_TLS_ENDPOINT is not set: run the tests with `make test`, which starts \
+         moto_server over TLS",
+    );
+    let over_tls = client_at(&endpoint);
+    let name = format!("passport-test-tls-{}", Id::random());
+    let created = over_tls
+        .create_secret()
+        .name(&name)
+        .secret_string(key(7))
+        .send()
+        .await
+        .unwrap();
+    let read = over_tls
+        .get_secret_value()
+        .secret_id(created.arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.secret_string(), Some(key(7).as_str()));
+}
+
 fn client() -> Client {
     client_at(&endpoint())
 }
