@@ -446,10 +446,11 @@ test("cookie transport: a page on another loopback port cannot refresh or log ou
     assert.equal((await resp.json()).error, "csrf_rejected", path);
     await attacker.goto(`http://127.0.0.1:${evilPort}/page.html`);
   }
-  // Every answer the browser saw was a refusal (the JSON fetches never left the browser, their
-  // preflight was refused; the text/plain ones reached the API, were refused there, and Playwright
-  // reports them as failed requests, since CORS hid the answer).
-  assert.deepEqual(answered, ["/refresh-token 403", "/logout 403"]);
+  // Every answer the browser saw was a refusal: the two forms' for certain (the JSON fetches never
+  // left the browser, their preflight was refused; the text/plain ones reached the API and were
+  // refused there, and Playwright may or may not report an answer CORS hid from the page).
+  assert.ok(answered.includes("/refresh-token 403") && answered.includes("/logout 403"), `${answered}`);
+  for (const a of answered) assert.match(a, / 403$/, `${answered}`);
   assert.equal((await sessionCookie(context)).value, before, "the cookie was rotated or cleared");
   assert.equal(await victim.evaluate(() => window.passportSession.me().then((m) => m.email)), accounts[9]);
   await context.close();
