@@ -106,6 +106,30 @@ pub struct Config {
     pub login_ip_max_failures: u64,
 }
 
+/// How a function logs: read by its log subscriber before [`Config`] exists, and never part of
+/// it (README: `RUST_LOG` is "read by the log subscriber"). Lambda's advanced logging controls
+/// come first: `AWS_LAMBDA_LOG_LEVEL` over `RUST_LOG`, and `AWS_LAMBDA_LOG_FORMAT=JSON`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The filter: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`; `None` when neither is set.
+    pub filter: Option<String>,
+    /// `AWS_LAMBDA_LOG_FORMAT` is `JSON` (any case).
+    pub json: bool,
+}
+
+impl LogSettings {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self {
+            filter: std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .or_else(|_| std::env::var("RUST_LOG"))
+                .ok(),
+            json: std::env::var("AWS_LAMBDA_LOG_FORMAT")
+                .is_ok_and(|f| f.eq_ignore_ascii_case("json")),
+        }
+    }
+}
+
 /// Every variable [`Config`] reads, with its default as it would be written in the environment
 /// (`None`: unset). The one place defaults live: [`Config::default`] parses these, and a test
 /// holds `template.yaml`'s parameters and README's configuration table to them.
@@ -155,7 +179,19 @@ impl Default for Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_env_or(|_| None)
+    }
+
+    /// Reads the process environment, taking `fallback`'s value for a variable that is unset or
+    /// empty there (before [`VARIABLES`]' default): how `local-api` gives each port its own
+    /// `COOKIE_NAME_SUFFIX`.
+    pub fn from_env_or(fallback: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| fallback(name))
+        })
     }
 
     /// Reads configuration through `lookup` (the environment, or a map in tests). Empty values

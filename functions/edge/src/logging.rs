@@ -2,9 +2,9 @@
 //! logging controls: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`; JSON lines when
 //! `AWS_LAMBDA_LOG_FORMAT` is `JSON`; no time, no target), with a `Targets` filter
 //! (`info`, or `warn,passport=debug`) in place of `EnvFilter`, whose regex engine was a tenth
-//! of every bootstrap. Like the default, it is the one reader of these variables besides
-//! `Config` (README: "read by the log subscriber").
+//! of every bootstrap. The variables are read by `passport::config::LogSettings`.
 
+use passport::config::LogSettings;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -21,10 +21,10 @@ pub fn filter(value: Option<&str>) -> Targets {
 
 /// Installs the subscriber, once per process (a second call changes nothing).
 pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let LogSettings {
+        filter: level,
+        json,
+    } = LogSettings::from_env();
     let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()

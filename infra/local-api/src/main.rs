@@ -45,11 +45,8 @@ async fn run() -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // Cookies do not isolate by port: two local-apis on one host would read (and rotate) each
     // other's session cookie. Each port gets its own name unless COOKIE_NAME_SUFFIX says.
-    let config = Config::from_lookup(|name| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| (name == "COOKIE_NAME_SUFFIX").then(|| format!("_{}", addr.port())))
+    let config = Config::from_env_or(|name| {
+        (name == "COOKIE_NAME_SUFFIX").then(|| format!("_{}", addr.port()))
     })
     .map_err(|e| format!("configuration: {e}"))?;
     let (keys, key_note) = match &config.signing_secret {
