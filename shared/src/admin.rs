@@ -10,6 +10,8 @@ use crate::security_events::SecurityEvent;
 use crate::service::Passport;
 use crate::store::{Account, AccountStatus, SessionsAfter};
 use serde::Deserialize;
+
+mod apps;
 use serde_json::{Value, json};
 
 /// An operator's command.
@@ -66,6 +68,41 @@ pub enum Command {
         #[serde(default)]
         session_id: Option<String>,
     },
+    /// Adds a shared web app (see `apps`).
+    CreateApp {
+        /// Its code: 8–32 URL-safe characters; generated when absent.
+        #[serde(default)]
+        code: Option<String>,
+        /// A display name.
+        name: String,
+        /// `public` or `private`.
+        access: String,
+        /// Lifetime of its passports (default 86400).
+        #[serde(default)]
+        passport_ttl_seconds: Option<i64>,
+    },
+    /// Shows an app.
+    GetApp {
+        /// Its code.
+        code: String,
+    },
+    /// Lists every app.
+    ListApps {},
+    /// Disables an app: its passports are refused at once, and no new one is issued.
+    DisableApp {
+        /// Its code.
+        code: String,
+    },
+    /// Re-enables an app: passports of it that have not expired are accepted again.
+    EnableApp {
+        /// Its code.
+        code: String,
+    },
+    /// Deletes an app: its passports are refused at once, for good.
+    DeleteApp {
+        /// Its code.
+        code: String,
+    },
 }
 
 impl std::fmt::Debug for Command {
@@ -80,6 +117,12 @@ impl std::fmt::Debug for Command {
             Command::Get { .. } => "Get",
             Command::ListSessions { .. } => "ListSessions",
             Command::RevokeSessions { .. } => "RevokeSessions",
+            Command::CreateApp { .. } => "CreateApp",
+            Command::GetApp { .. } => "GetApp",
+            Command::ListApps {} => "ListApps",
+            Command::DisableApp { .. } => "DisableApp",
+            Command::EnableApp { .. } => "EnableApp",
+            Command::DeleteApp { .. } => "DeleteApp",
         })
     }
 }
@@ -179,6 +222,29 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
                 }
             };
             Ok(json!({"ok": true, "revoked": revoked}))
+        }
+        Command::CreateApp {
+            code,
+            name,
+            access,
+            passport_ttl_seconds,
+        } => apps::create(app, code, name, &access, passport_ttl_seconds).await,
+        Command::GetApp { code } => {
+            let found = apps::find(app, &code).await?;
+            Ok(json!({"ok": true, "app": apps::to_json(&found)}))
+        }
+        Command::ListApps {} => {
+            let list: Vec<Value> = store.list_apps().await?.iter().map(apps::to_json).collect();
+            Ok(json!({"ok": true, "apps": list}))
+        }
+        Command::DisableApp { code } => apps::set_enabled(app, &code, false).await,
+        Command::EnableApp { code } => apps::set_enabled(app, &code, true).await,
+        Command::DeleteApp { code } => {
+            let found = apps::find(app, &code).await?;
+            if !store.delete_app(found.id).await? {
+                return Err(AdminError::AppNotFound);
+            }
+            Ok(json!({"ok": true}))
         }
     }
 }

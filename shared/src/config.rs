@@ -104,6 +104,13 @@ pub struct Config {
     pub login_lockout_seconds: i64,
     /// `LOGIN_IP_MAX_FAILURES` (default 50) per source IP within the same window.
     pub login_ip_max_failures: u64,
+    /// `PASSPORT_RETENTION_SECONDS` (default 30 days): how long after its expiry a web-app
+    /// passport still renews into one for the same end user (its session record lives as
+    /// long); after that a visitor starts over as a new end user.
+    pub passport_retention: i64,
+    /// `PASSPORT_IP_MAX_PER_HOUR` (default 60): new anonymous end users per source IP per
+    /// hour (renewals that keep an identity do not count).
+    pub passport_ip_max_per_hour: u64,
 }
 
 /// How a function logs: read by its log subscriber before [`Config`] exists, and never part of
@@ -156,6 +163,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("REDIS_AUTH_SECRET_ARN", None),
     ("COOKIE_NAME_SUFFIX", None),
     ("COOKIE_PATH_PREFIX", None),
+    ("PASSPORT_RETENTION_SECONDS", Some("2592000")),
+    ("PASSPORT_IP_MAX_PER_HOUR", Some("60")),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -266,6 +275,8 @@ impl Config {
                 get("COOKIE_NAME_SUFFIX").as_deref(),
                 get("COOKIE_PATH_PREFIX").as_deref(),
             )?,
+            passport_retention: seconds(&get, "PASSPORT_RETENTION_SECONDS")?,
+            passport_ip_max_per_hour: positive(&get, "PASSPORT_IP_MAX_PER_HOUR")?,
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(

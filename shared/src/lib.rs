@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod passport_token;
 pub mod refresh_token;
 pub mod security_events;
 pub mod service;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::{ApiError, StoreError};
 use crate::ids::Id;
 use crate::keys::{KeyError, KeyProvider, KeyRing};
+use crate::passport_token::PassportIssuer;
 use crate::refresh_token::RefreshToken;
 use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
 use crate::store::{
@@ -14,6 +15,10 @@ use crate::store::{
     Rotation, SessionInfo, SessionStart, SessionsAfter, Store,
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
+
+mod passports;
+
+pub use passports::{AppCaller, PassportGrant, PassportRequest, valid_app_code};
 use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -135,6 +140,9 @@ pub enum Denied {
     /// The session has ended (logout, reuse, disable, expiry).
     #[error("session is not live")]
     SessionEnded,
+    /// A passport sent for another app than `X-App-Code` names, or without `X-App-Code`.
+    #[error("passport is for another app")]
+    WrongApp,
     /// The store could not answer.
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
@@ -145,6 +153,7 @@ pub struct Passport {
     config: Config,
     keys: KeyProvider,
     tokens: TokenIssuer,
+    passports: PassportIssuer,
     store: Arc<dyn Store>,
     /// Bounds the argon2 verifications running at once to the CPUs there are: each takes
     /// 19 MiB and a core, so more at once only adds memory and starves the async side
@@ -179,10 +188,12 @@ impl Passport {
             config.access_token_ttl,
         );
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let passports = PassportIssuer::new(&config.token_issuer);
         Self {
             config,
             keys,
             tokens,
+            passports,
             store,
             password_checks: Arc::new(Semaphore::new(cpus)),
             workspaces: Arc::default(),
@@ -264,9 +275,19 @@ impl Passport {
     /// Verifies an access token against the ring in force; a `kid` the ring lacks may trigger
     /// one reload of the keys (rate-limited by the provider) and a second try.
     pub async fn verify_access_token(&self, token: &str, now: i64) -> Result<Verified, TokenError> {
-        match self.tokens.verify(&self.keys.current(), token, now) {
+        self.with_ring(|ring| self.tokens.verify(ring, token, now))
+            .await
+    }
+
+    /// Runs `verify` on the ring in force; when it names a `kid` the ring lacks, reloads the keys
+    /// once (rate-limited by the provider) and runs it again.
+    async fn with_ring<T>(
+        &self,
+        verify: impl Fn(&KeyRing) -> Result<T, TokenError>,
+    ) -> Result<T, TokenError> {
+        match verify(&self.keys.current()) {
             Err(TokenError::UnknownKey) => match self.keys.reload_for_unknown_kid().await {
-                Some(ring) => self.tokens.verify(&ring, token, now),
+                Some(ring) => verify(&ring),
                 None => Err(TokenError::UnknownKey),
             },
             other => other,

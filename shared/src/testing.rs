@@ -164,3 +164,49 @@ pub fn new_session(
     };
     (new, token)
 }
+
+/// Creates an enabled shared web app through the operators' command (`access`: `public` or
+/// `private`) and returns it.
+///
+/// # Panics
+/// If the command fails: a test setup error.
+pub async fn create_app(app: &Passport, code: &str, access: &str) -> crate::store::App {
+    let cmd = Command::CreateApp {
+        code: Some(code.to_string()),
+        name: format!("test app {code}"),
+        access: access.to_string(),
+        passport_ttl_seconds: None,
+    };
+    #[allow(clippy::expect_used)]
+    admin::execute(app, cmd).await.expect("create app");
+    #[allow(clippy::expect_used)]
+    app.store()
+        .app_by_code(code)
+        .await
+        .expect("store")
+        .expect("the app just made")
+}
+
+/// A passport to the public app `code` for a new anonymous visitor from `ip`.
+///
+/// # Panics
+/// If it is refused: a test setup error.
+pub async fn anonymous_passport(
+    app: &Passport,
+    code: &str,
+    ip: &str,
+) -> crate::service::PassportGrant {
+    let req = crate::service::PassportRequest {
+        app_code: Some(code),
+        authorization: None,
+        previous: None,
+    };
+    let client = ClientInfo {
+        ip: Some(ip.to_string()),
+        user_agent: None,
+    };
+    #[allow(clippy::expect_used)]
+    app.issue_passport(req, &client)
+        .await
+        .expect("a passport to a public app")
+}

@@ -49,8 +49,9 @@ pub enum TokenError {
     /// `alg` is not the configured algorithm.
     #[error("algorithm not allowed")]
     Algorithm,
-    /// `typ` is not `at+jwt`.
-    #[error("not an access token")]
+    /// `typ` is not the one expected (`at+jwt` for an access token, `passport+jwt` for a
+    /// web-app passport): one is never accepted as the other.
+    #[error("wrong token type")]
     Type,
     /// No `kid`, or one not in the key ring.
     #[error("unknown key id")]
@@ -126,10 +127,6 @@ impl TokenIssuer {
         session: Id,
         now: i64,
     ) -> Result<String, TokenError> {
-        let key = ring.signing();
-        let mut header = Header::new(ALGORITHM);
-        header.typ = Some(TOKEN_TYPE.to_string());
-        header.kid = Some(key.kid().to_string());
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -139,44 +136,13 @@ impl TokenIssuer {
             iat: now,
             exp: now + self.ttl,
         };
-        jsonwebtoken::encode(&header, &claims, key.encoding()).map_err(|_| TokenError::Signing)
+        sign(ring, TOKEN_TYPE, &claims)
     }
 
     /// Verifies `token` against `ring` at time `now`: size, `alg`, `typ`, `kid`, signature,
     /// `exp`/`nbf` (jsonwebtoken's clock) and `iat` (with leeway), `iss`, `aud`, and the claim set.
     pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Verified, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::TooLong);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != ALGORITHM {
-            return Err(TokenError::Algorithm);
-        }
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok {
-            return Err(TokenError::Type);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| ring.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<Claims>(token, key.decoding(), &self.validation)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                match e.kind() {
-                    K::InvalidSignature => TokenError::Signature,
-                    K::ExpiredSignature | K::ImmatureSignature => TokenError::Expired,
-                    K::InvalidIssuer | K::InvalidAudience | K::MissingRequiredClaim(_) => {
-                        TokenError::Claims
-                    }
-                    K::InvalidAlgorithm => TokenError::Algorithm,
-                    _ => TokenError::Malformed,
-                }
-            })?;
-        let claims = data.claims;
+        let claims: Claims = decode(ring, token, TOKEN_TYPE, &self.validation)?;
         if claims.iat > now + LEEWAY_SECONDS as i64 {
             return Err(TokenError::Expired);
         }
@@ -188,6 +154,64 @@ impl TokenIssuer {
             session: claims.sid.parse().map_err(|_| TokenError::Claims)?,
         })
     }
+}
+
+/// Checks size, `alg`, `typ` (exactly `typ`, or `application/<typ>`, any case) and `kid`, then
+/// decodes and validates: the one verification path of every JWT Passport accepts, so an
+/// access token and a web-app passport differ only in `typ`, claims and validation.
+pub(crate) fn decode<C: serde::de::DeserializeOwned>(
+    ring: &KeyRing,
+    token: &str,
+    typ: &str,
+    validation: &Validation,
+) -> Result<C, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLong);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if header.alg != ALGORITHM {
+        return Err(TokenError::Algorithm);
+    }
+    let typ_ok = header.typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case(typ)
+            || t.strip_prefix("application/")
+                .is_some_and(|t| t.eq_ignore_ascii_case(typ))
+    });
+    if !typ_ok {
+        return Err(TokenError::Type);
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| ring.get(kid))
+        .ok_or(TokenError::UnknownKey)?;
+    jsonwebtoken::decode::<C>(token, key.decoding(), validation)
+        .map(|data| data.claims)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::InvalidSignature => TokenError::Signature,
+                K::ExpiredSignature | K::ImmatureSignature => TokenError::Expired,
+                K::InvalidIssuer | K::InvalidAudience | K::MissingRequiredClaim(_) => {
+                    TokenError::Claims
+                }
+                K::InvalidAlgorithm => TokenError::Algorithm,
+                _ => TokenError::Malformed,
+            }
+        })
+}
+
+/// Signs `claims` with the ring's signing key, with `typ` and `kid` in the header.
+pub(crate) fn sign<C: Serialize>(
+    ring: &KeyRing,
+    typ: &str,
+    claims: &C,
+) -> Result<String, TokenError> {
+    let key = ring.signing();
+    let mut header = Header::new(ALGORITHM);
+    header.typ = Some(typ.to_string());
+    header.kid = Some(key.kid().to_string());
+    jsonwebtoken::encode(&header, claims, key.encoding()).map_err(|_| TokenError::Signing)
 }
 
 #[cfg(test)]

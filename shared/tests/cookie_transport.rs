@@ -49,7 +49,7 @@ async fn send(
     } else {
         None
     };
-    handle(app, found, &req, Some(unique_ip()), caller).await
+    handle(app, found, &req, Some(unique_ip()), caller.into()).await
 }
 
 fn json_of(r: &Response<String>) -> Value {

@@ -73,7 +73,7 @@ async fn a_full_session_logs_no_secret() {
                 } else {
                     None
                 };
-                let resp = handle(app, r, &req, Some("192.0.2.55".into()), caller).await;
+                let resp = handle(app, r, &req, Some("192.0.2.55".into()), caller.into()).await;
                 (
                     resp.status().as_u16(),
                     serde_json::from_str::<Value>(resp.body()).unwrap_or(Value::Null),

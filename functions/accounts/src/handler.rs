@@ -97,6 +97,77 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn app_commands_create_list_disable_enable_and_delete() {
+        let app = memory_app();
+        let r = run(&app, "accounts-create-app").await;
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(
+            (
+                &r["app"]["code"],
+                &r["app"]["access"],
+                &r["app"]["passport_ttl_seconds"]
+            ),
+            (&"support-chat".into(), &"public".into(), &3600.into())
+        );
+        assert_eq!(
+            run(&app, "accounts-create-app").await["error"],
+            "app_exists"
+        );
+        let grant = passport::testing::anonymous_passport(&app, "support-chat", "192.0.2.1").await;
+        let bearer = format!("Bearer {}", grant.passport);
+        let live = || app.authorize_visitor(Some(&bearer), Some("support-chat"));
+        assert!(live().await.is_ok());
+        assert_eq!(
+            run(&app, "accounts-list-apps").await["apps"][0]["code"],
+            "support-chat"
+        );
+        assert_eq!(run(&app, "accounts-disable-app").await["enabled"], false);
+        assert!(
+            live().await.is_err(),
+            "a disabled app's passports are refused at once"
+        );
+        assert_eq!(run(&app, "accounts-get-app").await["app"]["enabled"], false);
+        assert_eq!(run(&app, "accounts-enable-app").await["enabled"], true);
+        assert!(live().await.is_ok());
+        assert_eq!(run(&app, "accounts-delete-app").await["ok"], true);
+        assert!(
+            live().await.is_err(),
+            "a deleted app's passports are refused at once"
+        );
+        assert_eq!(
+            run(&app, "accounts-get-app").await["error"],
+            "app_not_found"
+        );
+        assert_eq!(
+            run(&app, "accounts-list-apps").await["apps"],
+            serde_json::json!([])
+        );
+    }
+
+    #[tokio::test]
+    async fn create_app_generates_a_code_and_checks_its_fields() {
+        let app = memory_app();
+        let ok = |v: Value| {
+            let app = &app;
+            async move { handle(app, v).await.unwrap() }
+        };
+        let r =
+            ok(serde_json::json!({"command": "create_app", "name": "Docs", "access": "private"}))
+                .await;
+        let code = r["app"]["code"].as_str().unwrap();
+        assert!(passport::service::valid_app_code(code), "{r}");
+        assert_eq!(r["app"]["passport_ttl_seconds"], 86_400);
+        for bad in [
+            serde_json::json!({"command": "create_app", "name": "x", "access": "secret"}),
+            serde_json::json!({"command": "create_app", "name": " ", "access": "public"}),
+            serde_json::json!({"command": "create_app", "name": "x", "access": "public", "code": "a/b"}),
+            serde_json::json!({"command": "create_app", "name": "x", "access": "public", "passport_ttl_seconds": 0}),
+        ] {
+            assert_eq!(ok(bad.clone()).await["error"], "invalid_command", "{bad}");
+        }
+    }
+
+    #[tokio::test]
     async fn unknown_account_is_named() {
         let app = memory_app();
         let r = run(&app, "accounts-get").await;

@@ -14,7 +14,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use passport::Passport;
-use passport::service::{Caller, Denied};
+use passport::service::{AppCaller, Caller, Denied};
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -29,7 +29,7 @@ pub struct AuthorizerEvent {
     version: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-    headers: Option<AuthorizationHeader>,
+    headers: Option<Headers>,
     identity_source: Option<IdentitySource>,
     authorization_token: Option<String>,
     method_arn: Option<String>,
@@ -55,29 +55,35 @@ pub enum Shape {
     RestRequest,
 }
 
-/// The `Authorization` header of an event's `headers`, found case-insensitively (a REST API
-/// passes headers as the client sent them); every other header is skipped unread.
+/// The `Authorization` and `X-App-Code` headers of an event's `headers`, found
+/// case-insensitively (a REST API passes headers as the client sent them); every other header
+/// is skipped unread.
 #[derive(Debug, Default)]
-struct AuthorizationHeader(Option<String>);
+struct Headers {
+    authorization: Option<String>,
+    app_code: Option<String>,
+}
 
-impl<'de> Deserialize<'de> for AuthorizationHeader {
+impl<'de> Deserialize<'de> for Headers {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Find;
         impl<'de> Visitor<'de> for Find {
-            type Value = AuthorizationHeader;
+            type Value = Headers;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a map of header names to values")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut found = None;
+                let mut found = Headers::default();
                 while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if found.is_none() && name.eq_ignore_ascii_case("authorization") {
-                        found = map.next_value::<Option<String>>()?;
+                    if found.authorization.is_none() && name.eq_ignore_ascii_case("authorization") {
+                        found.authorization = map.next_value::<Option<String>>()?;
+                    } else if found.app_code.is_none() && name.eq_ignore_ascii_case("x-app-code") {
+                        found.app_code = map.next_value::<Option<String>>()?;
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                Ok(AuthorizationHeader(found))
+                Ok(found)
             }
         }
         d.deserialize_map(Find)
@@ -105,7 +111,10 @@ impl AuthorizerEvent {
 
     /// The `Authorization` value (or the REST `TOKEN` authorizer's token) the event carries.
     pub fn authorization(&self) -> Option<&str> {
-        let header = self.headers.as_ref().and_then(|h| h.0.as_deref());
+        let header = self
+            .headers
+            .as_ref()
+            .and_then(|h| h.authorization.as_deref());
         match self.shape()? {
             Shape::HttpV2 => header.or_else(|| match self.identity_source.as_ref()? {
                 IdentitySource::Many(all) => all.first().map(String::as_str),
@@ -115,6 +124,32 @@ impl AuthorizerEvent {
             Shape::RestRequest => header,
         }
     }
+
+    /// The `X-App-Code` the event carries: from its headers (or, in a payload 2.0 event, the
+    /// second identity source, as `template.yaml` lists them). A REST `TOKEN` event carries no
+    /// headers, so it has none, and the app authorizer denies it: a shared app's API needs the
+    /// `REQUEST` type (or an HTTP API).
+    pub fn app_code(&self) -> Option<&str> {
+        let header = self.headers.as_ref().and_then(|h| h.app_code.as_deref());
+        match self.shape()? {
+            Shape::HttpV2 => header.or_else(|| match self.identity_source.as_ref()? {
+                IdentitySource::Many(all) => all.get(1).map(String::as_str),
+                IdentitySource::One(_) => None,
+            }),
+            Shape::RestToken => None,
+            Shape::RestRequest => header,
+        }
+    }
+}
+
+/// Which authorizer runs: the same event handling, two decisions, two binaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `authorizer`: account access tokens (`Passport::authorize`).
+    Account,
+    /// `app-authorizer`: web-app passports for the app of `X-App-Code`
+    /// (`Passport::authorize_visitor`).
+    App,
 }
 
 /// What the authorizer puts in the request context for the routes behind it: the account, the
@@ -130,6 +165,18 @@ pub struct Context {
     /// The account's email, when the session keeps it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The shared app's id (app authorizer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The shared app's code (app authorizer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_code: Option<String>,
+    /// The app's end user (app authorizer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_user_id: Option<String>,
+    /// The account a private app's passport is bound to (app authorizer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 /// The answer, in the shape the event expects.
@@ -142,22 +189,34 @@ pub enum AuthorizerAnswer {
     Policy(Box<ApiGatewayCustomAuthorizerResponse<Context>>),
 }
 
-/// Decides on one event, given as its JSON text. Never fails: whatever goes wrong is a deny.
+/// The account authorizer's decision on one event, given as its JSON text. Never fails:
+/// whatever goes wrong is a deny.
 pub async fn decide(app: &Passport, json: &str) -> AuthorizerAnswer {
+    decide_as(Kind::Account, app, json).await
+}
+
+/// `kind`'s decision on one event, given as its JSON text. Never fails: whatever goes wrong is a
+/// deny.
+pub async fn decide_as(kind: Kind, app: &Passport, json: &str) -> AuthorizerAnswer {
     let Some(event) = parse(json) else {
         tracing::warn!("authorizer event of unknown shape; denied");
         return simple(None);
     };
-    let caller = verdict(app, event.authorization()).await;
-    match event.shape() {
-        Some(Shape::RestToken | Shape::RestRequest) => policy(caller, event.method_arn.as_deref()),
-        Some(Shape::HttpV2) | None => simple(caller),
-    }
-}
-
-async fn verdict(app: &Passport, authorization: Option<&str>) -> Option<Caller> {
-    match app.authorize(authorization).await {
-        Ok(caller) => Some(caller),
+    let allowed = match kind {
+        Kind::Account => app.authorize(event.authorization()).await.map(|c| Allowed {
+            principal: c.account.to_string(),
+            context: account_context(&c),
+        }),
+        Kind::App => app
+            .authorize_visitor(event.authorization(), event.app_code())
+            .await
+            .map(|v| Allowed {
+                principal: v.end_user.to_string(),
+                context: app_context(&v),
+            }),
+    };
+    let allowed = match allowed {
+        Ok(a) => Some(a),
         Err(Denied::Store(e)) => {
             tracing::error!(error = %e, "store unavailable; denied");
             None
@@ -166,21 +225,42 @@ async fn verdict(app: &Passport, authorization: Option<&str>) -> Option<Caller> 
             tracing::info!(%reason, "denied");
             None
         }
+    };
+    match event.shape() {
+        Some(Shape::RestToken | Shape::RestRequest) => policy(allowed, event.method_arn.as_deref()),
+        Some(Shape::HttpV2) | None => simple(allowed),
     }
 }
 
-fn context(caller: Option<&Caller>) -> Context {
-    caller.map_or_else(Context::default, |c| Context {
+/// An allow: the principal and the context for the routes behind.
+struct Allowed {
+    principal: String,
+    context: Context,
+}
+
+fn account_context(c: &Caller) -> Context {
+    Context {
         user_id: Some(c.account.to_string()),
         session_id: Some(c.session.to_string()),
         email: c.email.clone(),
-    })
+        ..Context::default()
+    }
 }
 
-fn simple(caller: Option<Caller>) -> AuthorizerAnswer {
+fn app_context(v: &AppCaller) -> Context {
+    Context {
+        app_id: Some(v.app.to_string()),
+        app_code: Some(v.app_code.clone()),
+        end_user_id: Some(v.end_user.to_string()),
+        account_id: v.account.map(|a| a.to_string()),
+        ..Context::default()
+    }
+}
+
+fn simple(allowed: Option<Allowed>) -> AuthorizerAnswer {
     let mut r = ApiGatewayV2CustomAuthorizerSimpleResponse::<Context>::default();
-    r.is_authorized = caller.is_some();
-    r.context = context(caller.as_ref());
+    r.is_authorized = allowed.is_some();
+    r.context = allowed.map(|a| a.context).unwrap_or_default();
     AuthorizerAnswer::Simple(r)
 }
 
@@ -193,10 +273,10 @@ fn resource(method_arn: Option<&str>) -> String {
     }
 }
 
-fn policy(caller: Option<Caller>, method_arn: Option<&str>) -> AuthorizerAnswer {
+fn policy(allowed: Option<Allowed>, method_arn: Option<&str>) -> AuthorizerAnswer {
     let mut statement = IamPolicyStatement::default();
     statement.action = vec!["execute-api:Invoke".into()];
-    statement.effect = if caller.is_some() {
+    statement.effect = if allowed.is_some() {
         IamPolicyEffect::Allow
     } else {
         IamPolicyEffect::Deny
@@ -206,13 +286,13 @@ fn policy(caller: Option<Caller>, method_arn: Option<&str>) -> AuthorizerAnswer 
     document.version = Some("2012-10-17".into());
     document.statement = vec![statement];
     let mut r = ApiGatewayCustomAuthorizerResponse::<Context>::default();
-    r.principal_id = Some(
-        caller
-            .as_ref()
-            .map_or_else(|| "anonymous".into(), |c| c.account.to_string()),
-    );
+    let (principal, context) = match allowed {
+        Some(a) => (a.principal, a.context),
+        None => ("anonymous".into(), Context::default()),
+    };
+    r.principal_id = Some(principal);
     r.policy_document = document;
-    r.context = context(caller.as_ref());
+    r.context = context;
     AuthorizerAnswer::Policy(Box::new(r))
 }
 

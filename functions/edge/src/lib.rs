@@ -8,9 +8,9 @@ pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{Guard, ROUTES, handle, no_route, route};
+use passport::http::{Guard, ROUTES, Verdict, handle, no_route, route};
 use passport::ids::Id;
-use passport::service::Caller;
+use passport::service::{AppCaller, Caller};
 use passport::{Config, Passport};
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use std::sync::Arc;
 /// former access to the signing secret (checked by `tests/deployment.rs`).
 pub fn needs_signing_key(function: &str) -> bool {
     function == "authorizer"
+        || function == "app-authorizer"
         || ROUTES
             .iter()
             .any(|r| r.function == function && r.guard == Guard::Open)
@@ -61,8 +62,12 @@ pub async fn handle_event(app: &Passport, req: Request, function: &str) -> Respo
         Err(e) => return no_route(e),
     };
     let ip = source_ip(ctx);
-    let caller = authorizer_caller(ctx);
-    handle(app, found, &req, ip, caller).await
+    let verdict = match found.guard() {
+        Guard::Open => Verdict::None,
+        Guard::Authorizer => authorizer_caller(ctx).into(),
+        Guard::AppAuthorizer => app_caller(ctx).map_or(Verdict::None, Verdict::Visitor),
+    };
+    handle(app, found, &req, ip, verdict).await
 }
 
 /// The request path without the stage prefix lambda_http puts on non-default stages.
@@ -104,6 +109,25 @@ fn authorizer_caller(ctx: Option<&RequestContext>) -> Option<Caller> {
             .get("email")
             .and_then(|v| v.as_str())
             .map(str::to_string),
+    })
+}
+
+/// The visitor the app authorizer put in the request context (`app_id`, `app_code`,
+/// `end_user_id`, `account_id`).
+fn app_caller(ctx: Option<&RequestContext>) -> Option<AppCaller> {
+    let Some(RequestContext::ApiGatewayV2(c)) = ctx else {
+        return None;
+    };
+    let fields = &c.authorizer.as_ref()?.fields;
+    let text = |k: &str| -> Option<&str> { fields.get(k)?.as_str() };
+    Some(AppCaller {
+        app: text("app_id")?.parse().ok()?,
+        app_code: text("app_code")?.to_string(),
+        end_user: text("end_user_id")?.parse().ok()?,
+        account: match text("account_id") {
+            Some(a) => Some(a.parse().ok()?),
+            None => None,
+        },
     })
 }
 
@@ -149,7 +173,14 @@ mod tests {
 
     #[test]
     fn only_the_authorizer_and_open_routes_need_the_signing_key() {
-        for f in ["authorizer", "login", "refresh", "logout"] {
+        for f in [
+            "authorizer",
+            "app-authorizer",
+            "login",
+            "refresh",
+            "logout",
+            "passports",
+        ] {
             assert!(needs_signing_key(f), "{f}");
         }
         for f in ["sessions", "accounts"] {

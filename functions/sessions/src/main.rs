@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
 mod tests {
     use super::*;
     use passport::Passport;
+    use passport::ids::Id;
     use passport::service::TokenPair;
     use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
     use passport_lambda::handle_event;
@@ -129,6 +130,38 @@ mod tests {
             device: None,
         };
         assert!(app.login(new_login, &Default::default()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn app_me_answers_the_app_authorizers_context_and_only_that() {
+        let app = memory_app();
+        let (app_id, end_user) = (Id::random().to_string(), Id::random().to_string());
+        let vars = [
+            ("APP_ID", app_id.as_str()),
+            ("APP_CODE", "demo-public"),
+            ("END_USER_ID", end_user.as_str()),
+        ];
+        let (status, body) = run(&app, "sessions-app-me", &vars).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            serde_json::json!({"app_id": app_id, "app_code": "demo-public", "end_user_id": end_user})
+        );
+        // An account authorizer's context on the app route, and an app context on /me, are 401.
+        let text = event("sessions-app-me", &vars).replace("\"app_id\"", "\"user_id\"");
+        let req = lambda_http::request::from_str(&text).unwrap();
+        assert_eq!(
+            handle_event(&app, req, FUNCTION).await.status().as_u16(),
+            401
+        );
+        let text = event("sessions-app-me", &vars)
+            .replace("/apps/me", "/me")
+            .replace("\"end_user_id\"", "\"session_id\"");
+        let req = lambda_http::request::from_str(&text).unwrap();
+        assert_eq!(
+            handle_event(&app, req, FUNCTION).await.status().as_u16(),
+            401
+        );
     }
 
     #[tokio::test]

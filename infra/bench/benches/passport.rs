@@ -42,7 +42,7 @@ async fn refresh_over_http(app: &Passport, token: &str, cookie: bool) -> String 
     };
     let req = req.body(body.into_bytes()).unwrap();
     let route = passport::http::route(req.method(), req.uri().path()).unwrap();
-    let resp = passport::http::handle(app, route, &req, None, None).await;
+    let resp = passport::http::handle(app, route, &req, None, passport::http::Verdict::None).await;
     assert_eq!(resp.status(), 200, "{}", resp.body());
     if cookie {
         let set = resp.headers()["set-cookie"].to_str().unwrap();

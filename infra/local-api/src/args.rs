@@ -1,11 +1,16 @@
 //! Command-line arguments of `local-api`.
 
 /// Usage text.
-pub const USAGE: &str = "usage: local-api [--port N] [--account EMAIL:PASSWORD]... [--web-dir DIR]
+pub const USAGE: &str =
+    "usage: local-api [--port N] [--account EMAIL:PASSWORD]... [--app CODE:ACCESS]...
+                 [--web-dir DIR]
 
   --port N                   listen on 127.0.0.1:N (default 3000; 0 picks a free port)
   --account EMAIL:PASSWORD   create (or reset) this account at start; repeatable.
                              Without it, a demo account is created and printed.
+  --app CODE:ACCESS          create this shared web app at start (ACCESS: public or
+                             private; CODE: 8-32 of A-Z a-z 0-9 - _); repeatable.
+                             Without it, demo apps demo-public and demo-private are made.
   --web-dir DIR              where the sessions page (/app/) is: DIR/app and the built
                              client in DIR/dist (default: this repository's web/)
 
@@ -19,6 +24,8 @@ pub struct Args {
     pub port: u16,
     /// Accounts to create: (email, password).
     pub accounts: Vec<(String, String)>,
+    /// Shared web apps to create: (code, access).
+    pub apps: Vec<(String, String)>,
     /// `--web-dir`: where the sessions page is, when not the repository's `web/`.
     pub web_dir: Option<String>,
     /// `--help` was given.
@@ -30,6 +37,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut out = Args {
         port: 3000,
         accounts: Vec::new(),
+        apps: Vec::new(),
         web_dir: None,
         help: false,
     };
@@ -59,6 +67,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .filter(|(e, p)| !e.is_empty() && !p.is_empty())
                     .ok_or("--account takes EMAIL:PASSWORD")?;
                 out.accounts.push((email.to_string(), password.to_string()));
+            }
+            "--app" => {
+                let v = value("--app")?;
+                let (code, access) = v
+                    .rsplit_once(':')
+                    .filter(|(c, a)| {
+                        passport::service::valid_app_code(c) && matches!(*a, "public" | "private")
+                    })
+                    .ok_or(
+                        "--app takes CODE:public or CODE:private (CODE: 8-32 of A-Z a-z 0-9 - _)",
+                    )?;
+                out.apps.push((code.to_string(), access.to_string()));
             }
             "--web-dir" => out.web_dir = Some(value("--web-dir")?),
             "-h" | "--help" => out.help = true,
@@ -107,6 +127,12 @@ mod tests {
         assert!(p(&["--account", "nocolon"]).is_err());
         assert!(p(&["--account", ":pw"]).is_err());
         assert!(p(&["--bogus"]).is_err());
+        assert!(p(&["--app", "short:public"]).is_err());
+        assert!(p(&["--app", "demo-app-1:secret"]).is_err());
+        assert_eq!(
+            p(&["--app", "demo-app-1:private"]).unwrap().apps,
+            vec![("demo-app-1".to_string(), "private".to_string())]
+        );
         assert!(p(&["--help"]).unwrap().help);
     }
 }

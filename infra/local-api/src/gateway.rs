@@ -21,7 +21,7 @@ use http::header::{
 use http::{Method, Response, StatusCode};
 use passport::Passport;
 use passport::http::cors;
-use passport::service::{Caller, Denied};
+use passport::service::{AppCaller, Caller, Denied};
 use std::time::Duration;
 
 /// How long API Gateway waits for the authorizer: the function's timeout in `template.yaml`.
@@ -41,16 +41,43 @@ pub fn gateway_answer(status: StatusCode) -> Response<String> {
     r
 }
 
+/// An identity source's value: the header, present and not blank.
+fn identity<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// The authorizer in front of a guarded route, as API Gateway runs it.
 pub async fn authorize(app: &Passport, headers: &HeaderMap) -> Result<Caller, Response<String>> {
-    let header = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.trim().is_empty());
-    let Some(header) = header else {
+    let Some(header) = identity(headers, "authorization") else {
         return Err(gateway_answer(StatusCode::UNAUTHORIZED));
     };
-    match tokio::time::timeout(AUTHORIZER_TIMEOUT, app.authorize(Some(header))).await {
+    refused_as_gateway(app.authorize(Some(header))).await
+}
+
+/// The app authorizer in front of a shared app's route. Its identity sources are
+/// `Authorization` and `X-App-Code` (`template.yaml`): with either missing, API Gateway answers
+/// 401 without invoking it ("if any of the identity sources is missing, null or empty").
+pub async fn authorize_app(
+    app: &Passport,
+    headers: &HeaderMap,
+) -> Result<AppCaller, Response<String>> {
+    let (Some(header), Some(code)) = (
+        identity(headers, "authorization"),
+        identity(headers, "x-app-code"),
+    ) else {
+        return Err(gateway_answer(StatusCode::UNAUTHORIZED));
+    };
+    refused_as_gateway(app.authorize_visitor(Some(header), Some(code))).await
+}
+
+/// An authorizer's decision as API Gateway turns it into an answer: a deny is 403, a timeout 500.
+async fn refused_as_gateway<T>(
+    decision: impl std::future::Future<Output = Result<T, Denied>>,
+) -> Result<T, Response<String>> {
+    match tokio::time::timeout(AUTHORIZER_TIMEOUT, decision).await {
         Ok(Ok(caller)) => Ok(caller),
         Ok(Err(Denied::Store(e))) => {
             tracing::error!(error = %e, "store unavailable; denied");

@@ -98,6 +98,26 @@ async fn run() -> Result<(), String> {
         }
     }
 
+    let mut apps = args.apps.clone();
+    let demo_apps = apps.is_empty();
+    if demo_apps {
+        apps.push(("demo-public".to_string(), "public".to_string()));
+        apps.push(("demo-private".to_string(), "private".to_string()));
+    }
+    for (code, access) in &apps {
+        let cmd = Command::CreateApp {
+            code: Some(code.clone()),
+            name: format!("{code} ({access})"),
+            access: access.clone(),
+            passport_ttl_seconds: None,
+        };
+        match admin::execute(&app, cmd).await {
+            // A restart on Redis finds its apps there, with their passports.
+            Ok(_) | Err(AdminError::AppExists) => {}
+            Err(e) => return Err(format!("app {code}: {e}")),
+        }
+    }
+
     let base = format!("http://{addr}");
     // The first line is read by scripts and tests: keep its shape.
     println!("Passport local API listening on {base}");
@@ -111,11 +131,18 @@ async fn run() -> Result<(), String> {
         let label = if demo { "Demo account" } else { "Account" };
         println!("{label}: {email}  password: {password}");
     }
+    for (code, access) in &apps {
+        let label = if demo_apps { "Demo app" } else { "App" };
+        println!("{label} ({access}): X-App-Code: {code}");
+    }
     println!("Routes:");
     for r in passport::http::ROUTES {
         let guard = match r.guard {
             passport::http::Guard::Open => "",
             passport::http::Guard::Authorizer => " (bearer token, checked by the authorizer)",
+            passport::http::Guard::AppAuthorizer => {
+                " (passport + X-App-Code, checked by the app authorizer)"
+            }
         };
         println!(
             "  {:6} {:16} {}{guard}",
@@ -129,6 +156,9 @@ async fn run() -> Result<(), String> {
     println!(
         "Try:\n  curl -s -X POST {base}/login -H 'content-type: application/json' -d '{body}'"
     );
+    if let Some((code, _)) = apps.iter().find(|(_, a)| a == "public") {
+        println!("  curl -s -X POST {base}/passport -H 'x-app-code: {code}'");
+    }
     let web = web_app::WebApp::new(args.web_dir.as_deref().unwrap_or(web_app::DEFAULT_DIR));
     server::serve(listener, app, Arc::new(web), Arc::new(cors))
         .await

@@ -8,7 +8,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use passport::Passport;
 use passport::error::ApiError;
-use passport::http::{MAX_BODY_BYTES, error_response, handle, json_response, no_route, route};
+use passport::http::{
+    Guard, MAX_BODY_BYTES, Verdict, error_response, handle, json_response, no_route, route,
+};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,13 +99,16 @@ async fn route_request(
     };
     // What API Gateway does before the function runs: the authorizer on guarded routes, with
     // API Gateway's own answers when it refuses (see gateway.rs).
-    let caller = if found.needs_authorizer() {
-        match gateway::authorize(app, req.headers()).await {
-            Ok(caller) => Some(caller),
+    let verdict = match found.guard() {
+        Guard::Open => Verdict::None,
+        Guard::Authorizer => match gateway::authorize(app, req.headers()).await {
+            Ok(caller) => Verdict::Account(caller),
             Err(refused) => return refused,
-        }
-    } else {
-        None
+        },
+        Guard::AppAuthorizer => match gateway::authorize_app(app, req.headers()).await {
+            Ok(visitor) => Verdict::Visitor(visitor),
+            Err(refused) => return refused,
+        },
     };
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
@@ -120,5 +125,5 @@ async fn route_request(
         }
     };
     let req = Request::from_parts(parts, bytes);
-    handle(app, found, &req, Some(peer.ip().to_string()), caller).await
+    handle(app, found, &req, Some(peer.ip().to_string()), verdict).await
 }

@@ -56,6 +56,18 @@ pub enum ApiError {
     /// `http::csrf`); the reason says which rule.
     #[error("cross-site request refused: {0}")]
     CsrfRejected(&'static str),
+    /// `X-App-Code` names no app, or a disabled one (deliberately the same answer).
+    #[error("no such app")]
+    AppNotFound,
+    /// A private app's passport needs a signed-in account: a valid access token.
+    #[error("this app requires signing in: send an account access token")]
+    SignInRequired,
+    /// Too many new anonymous visitors from this address.
+    #[error("too many new visitors from this address; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after: i64,
+    },
     /// No credential was sent, or none verifies.
     #[error("a valid access token or refresh token is required")]
     Unauthorized,
@@ -94,6 +106,12 @@ pub enum AdminError {
     /// No such session for this account.
     #[error("no such session")]
     SessionNotFound,
+    /// `create_app` with a code that is taken.
+    #[error("an app with this code exists")]
+    AppExists,
+    /// No app has this code.
+    #[error("no such app")]
+    AppNotFound,
     /// The store failed: a fault, reported to Lambda as an error.
     #[error("store unavailable: {0}")]
     Unavailable(#[from] StoreError),

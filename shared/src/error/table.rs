@@ -73,6 +73,14 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
             (StatusCode::UNAUTHORIZED, "refresh_token_reused", None, Warn)
         }
         ApiError::CsrfRejected(_) => (StatusCode::FORBIDDEN, "csrf_rejected", None, Warn),
+        ApiError::AppNotFound => (StatusCode::NOT_FOUND, "app_not_found", None, Debug),
+        ApiError::SignInRequired => (StatusCode::UNAUTHORIZED, "sign_in_required", None, Debug),
+        ApiError::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            Some((*retry_after).max(1)),
+            Warn,
+        ),
         ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, Debug),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Some(1), Error),
@@ -100,6 +108,8 @@ pub fn admin_code(err: &AdminError) -> &'static str {
         AdminError::AccountExists => "account_exists",
         AdminError::AccountNotFound => "account_not_found",
         AdminError::SessionNotFound => "session_not_found",
+        AdminError::AppExists => "app_exists",
+        AdminError::AppNotFound => "app_not_found",
         AdminError::Unavailable(_) => UNAVAILABLE,
         AdminError::Internal(_) => INTERNAL_ERROR,
     }

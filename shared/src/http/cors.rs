@@ -7,7 +7,7 @@
 use super::routes::ROUTES;
 
 /// Request headers a cross-origin page may send.
-pub const ALLOW_HEADERS: &[&str] = &["authorization", "content-type"];
+pub const ALLOW_HEADERS: &[&str] = &["authorization", "content-type", "x-app-code"];
 
 /// Seconds a browser may cache a preflight's answer.
 pub const MAX_AGE_SECONDS: u32 = 600;

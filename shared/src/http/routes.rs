@@ -25,6 +25,12 @@ pub enum Handler {
     Me,
     /// The caller changes its password; its other sessions end.
     ChangePassword,
+    /// A passport to a shared web app (`X-App-Code`), new or renewed.
+    IssuePassport,
+    /// End a passport's session.
+    EndPassport,
+    /// A shared app's demo route: the passport's context.
+    AppMe,
 }
 
 /// What stands in front of a route's handler.
@@ -36,6 +42,9 @@ pub enum Guard {
     /// The Lambda authorizer, run by API Gateway (and by `local-api` the same way); the
     /// handler gets its verdict in the request context.
     Authorizer,
+    /// The app authorizer (`app-authorizer`): a live passport for the app `X-App-Code` names,
+    /// never an account's access token. The routes of shared web apps.
+    AppAuthorizer,
 }
 
 /// One route of the HTTP API.
@@ -122,6 +131,33 @@ pub static ROUTES: &[RouteSpec] = &[
         operation_id: "changePassword",
         summary: "change the password; every other session ends",
     },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passport",
+        handler: Handler::IssuePassport,
+        guard: Guard::Open,
+        function: "passports",
+        operation_id: "issuePassport",
+        summary: "a passport to the shared app of X-App-Code",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passport/logout",
+        handler: Handler::EndPassport,
+        guard: Guard::Open,
+        function: "passports",
+        operation_id: "endPassport",
+        summary: "end a passport's session",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/apps/me",
+        handler: Handler::AppMe,
+        guard: Guard::AppAuthorizer,
+        function: "sessions",
+        operation_id: "appMe",
+        summary: "a shared app's demo route: the passport's context",
+    },
 ];
 
 impl RouteSpec {
@@ -146,9 +182,14 @@ impl Route {
         self.spec.handler
     }
 
-    /// Whether API Gateway runs the authorizer in front of this route.
+    /// Whether API Gateway runs the (account) authorizer in front of this route.
     pub fn needs_authorizer(&self) -> bool {
         self.spec.guard == Guard::Authorizer
+    }
+
+    /// What API Gateway runs in front of this route.
+    pub fn guard(&self) -> Guard {
+        self.spec.guard
     }
 }
 
@@ -250,6 +291,14 @@ mod tests {
             );
         }
         assert!(route(&Method::GET, "/me").unwrap().needs_authorizer());
+        assert_eq!(
+            route(&Method::GET, "/apps/me").unwrap().guard(),
+            Guard::AppAuthorizer
+        );
+        assert_eq!(
+            route(&Method::POST, "/passport/logout").unwrap().handler(),
+            Handler::EndPassport
+        );
         assert!(!route(&Method::POST, "/login").unwrap().needs_authorizer());
     }
 

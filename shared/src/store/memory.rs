@@ -2,8 +2,9 @@
 //! One mutex over plain maps; every method is one critical section, hence atomic.
 
 use super::{
-    Account, AccountStatus, Counter, LiveSession, LoginState, NewSession, Rotate, Rotation,
-    SessionInfo, SessionStart, SessionsAfter, Store,
+    Account, AccountStatus, App, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW, NewSession,
+    PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter,
+    Store,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -33,6 +34,21 @@ struct Inner {
     sessions: HashMap<Id, BTreeMap<Id, SessionRecord>>,
     /// Failure counters by key: (count, window end).
     counters: HashMap<String, (u64, i64)>,
+    /// Shared web apps by id, and their codes.
+    apps: HashMap<Id, App>,
+    app_codes: HashMap<String, Id>,
+    /// Per app, each account's end user.
+    app_users: HashMap<Id, HashMap<Id, Id>>,
+    /// Passport sessions by (app, session).
+    passports: HashMap<(Id, Id), PassportRecord>,
+}
+
+#[derive(Debug, Clone)]
+struct PassportRecord {
+    end_user: Id,
+    account: Option<Id>,
+    /// The record ends then (the passport's expiry plus the retention window).
+    keep_until: i64,
 }
 
 impl Inner {
@@ -352,5 +368,107 @@ impl Store for MemoryStore {
         let mut list: Vec<SessionInfo> = sessions.values().map(|s| s.info.clone()).collect();
         list.sort_by_key(|s| (s.created_at, s.id));
         Ok(list)
+    }
+
+    async fn create_app(&self, app: &App) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        if g.app_codes.contains_key(&app.code) {
+            return Ok(false);
+        }
+        g.app_codes.insert(app.code.clone(), app.id);
+        g.apps.insert(app.id, app.clone());
+        Ok(true)
+    }
+
+    async fn app_by_code(&self, code: &str) -> Result<Option<App>, StoreError> {
+        let g = self.lock();
+        Ok(g.app_codes.get(code).and_then(|id| g.apps.get(id)).cloned())
+    }
+
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
+        let mut apps: Vec<App> = self.lock().apps.values().cloned().collect();
+        apps.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(apps)
+    }
+
+    async fn set_app_enabled(&self, id: Id, enabled: bool) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(g.apps.get_mut(&id).map(|a| a.enabled = enabled).is_some())
+    }
+
+    async fn delete_app(&self, id: Id) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let Some(app) = g.apps.remove(&id) else {
+            return Ok(false);
+        };
+        g.app_codes.remove(&app.code);
+        g.app_users.remove(&id);
+        g.passports.retain(|(a, _), _| *a != id);
+        Ok(true)
+    }
+
+    async fn start_passport(
+        &self,
+        p: &PassportStart,
+        now: i64,
+    ) -> Result<PassportOutcome, StoreError> {
+        let mut g = self.lock();
+        g.passports.retain(|_, r| r.keep_until > now);
+        if !g.apps.get(&p.app).is_some_and(|a| a.enabled) {
+            return Ok(PassportOutcome::AppOff);
+        }
+        if let Some(old) = p.renew {
+            if let Some(r) = g.passports.get_mut(&(p.app, old)) {
+                if r.account == p.account {
+                    r.keep_until = p.keep_until;
+                    return Ok(PassportOutcome::Renewed {
+                        end_user: r.end_user,
+                    });
+                }
+            }
+        }
+        if !p.create {
+            return Ok(PassportOutcome::Gone);
+        }
+        let end_user = match p.account {
+            Some(account) => *g
+                .app_users
+                .entry(p.app)
+                .or_default()
+                .entry(account)
+                .or_insert(p.end_user),
+            None => p.end_user,
+        };
+        g.passports.insert(
+            (p.app, p.session),
+            PassportRecord {
+                end_user,
+                account: p.account,
+                keep_until: p.keep_until,
+            },
+        );
+        Ok(PassportOutcome::Started { end_user })
+    }
+
+    async fn passport_live(&self, app: Id, session: Id, now: i64) -> Result<bool, StoreError> {
+        let g = self.lock();
+        Ok(g.apps.get(&app).is_some_and(|a| a.enabled)
+            && g.passports
+                .get(&(app, session))
+                .is_some_and(|r| r.keep_until > now))
+    }
+
+    async fn end_passport(&self, app: Id, session: Id, now: i64) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(g.passports
+            .remove(&(app, session))
+            .is_some_and(|r| r.keep_until > now))
+    }
+
+    async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError> {
+        let mut g = self.lock();
+        let key = format!("visitor:{ip}");
+        g.bump(key.clone(), NEW_VISITOR_WINDOW, now);
+        Ok(g.counter(&key, now))
     }
 }

@@ -247,6 +247,95 @@ impl SessionInfo {
     }
 }
 
+/// Who may get a passport to a shared web app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppAccess {
+    /// Any visitor, as an anonymous end user.
+    Public,
+    /// Only a signed-in account, as its own end user.
+    Private,
+}
+
+impl AppAccess {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppAccess::Public => "public",
+            AppAccess::Private => "private",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(AppAccess::Public),
+            "private" => Some(AppAccess::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A shared web app in the directory: what `X-App-Code` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// Its id (in its passports, and in its store keys' hash tag).
+    pub id: Id,
+    /// The code visitors' pages send (`X-App-Code`): URL-safe, 8–32 characters, unique.
+    pub code: String,
+    /// A display name.
+    pub name: String,
+    /// Public or private.
+    pub access: AppAccess,
+    /// Lifetime of its passports, in seconds.
+    pub passport_ttl: i64,
+    /// Whether passports are issued and accepted (`disable_app` ends them all at once).
+    pub enabled: bool,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}
+
+/// A request to start or renew a visitor's passport session.
+#[derive(Debug, Clone)]
+pub struct PassportStart {
+    /// The app.
+    pub app: Id,
+    /// The session to renew (the previous passport's `sid`), if the visitor sent one whose
+    /// signature checks.
+    pub renew: Option<Id>,
+    /// The new session's id, used when there is nothing to renew.
+    pub session: Id,
+    /// The end user a new session gets, unless `account` already has one in this app.
+    pub end_user: Id,
+    /// The signed-in account (private apps): it always maps to the same end user.
+    pub account: Option<Id>,
+    /// When a new session may be created only if renewing fails (`false`: answer
+    /// [`PassportOutcome::Gone`] instead, so the caller can count a new anonymous user first).
+    pub create: bool,
+    /// The passport's expiry.
+    pub expires_at: i64,
+    /// When the session's record ends: the expiry plus the retention window.
+    pub keep_until: i64,
+}
+
+/// What starting a passport session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassportOutcome {
+    /// The previous session lives on with a new expiry, for this end user.
+    Renewed {
+        /// Its end user.
+        end_user: Id,
+    },
+    /// A new session for this end user.
+    Started {
+        /// Its end user.
+        end_user: Id,
+    },
+    /// Nothing to renew and `create` was false: nothing was written.
+    Gone,
+    /// The app is missing or disabled: nothing was written.
+    AppOff,
+}
+
 /// The session store. Every method but `create_account` is atomic: it does all of its writes or
 /// none, and concurrent calls behave as if run one after the other (one Lua script, or one
 /// command, on Redis). `create_account` is several steps on Redis, since the account's record
@@ -333,4 +422,36 @@ pub trait Store: Send + Sync {
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError>;
     /// The account's live sessions, oldest first; drops expired entries from the account's set.
     async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError>;
+
+    /// Adds an app; `false` if its code is taken. Several steps on Redis, as `create_account`
+    /// (the record and the code's index entry live in two slots).
+    async fn create_app(&self, app: &App) -> Result<bool, StoreError>;
+    /// The app with this code.
+    async fn app_by_code(&self, code: &str) -> Result<Option<App>, StoreError>;
+    /// Every app, by code.
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError>;
+    /// Enables or disables an app; `false` if there is no such app. A disabled app's passports
+    /// are refused from that moment (the authorizer reads the app with the passport's session).
+    async fn set_app_enabled(&self, id: Id, enabled: bool) -> Result<bool, StoreError>;
+    /// Removes an app, its code and its account-to-end-user map; `false` if there was none.
+    /// Its passports are refused from that moment; their session records expire by their TTL.
+    async fn delete_app(&self, id: Id) -> Result<bool, StoreError>;
+    /// Renews or starts a visitor's passport session, in one atomic step on the app's slot
+    /// (see [`PassportStart`]).
+    async fn start_passport(
+        &self,
+        start: &PassportStart,
+        now: i64,
+    ) -> Result<PassportOutcome, StoreError>;
+    /// Whether the app is enabled and the passport session exists: the app authorizer's one
+    /// round trip.
+    async fn passport_live(&self, app: Id, session: Id, now: i64) -> Result<bool, StoreError>;
+    /// Ends a passport session; `false` if there was none.
+    async fn end_passport(&self, app: Id, session: Id, now: i64) -> Result<bool, StoreError>;
+    /// Counts one new anonymous end user from `ip` in an hour-long window that starts at its
+    /// first count.
+    async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError>;
 }
+
+/// The window of [`Store::count_new_visitor`], in seconds.
+pub const NEW_VISITOR_WINDOW: i64 = 3600;

@@ -11,14 +11,24 @@
 //! | `pp:{e:<sha256(email)>}:email` | string: account id | none |
 //! | `pp:{e:<sha256(email)>}:fail` | counter | the lockout window |
 //! | `pp:{ip:<address>}:fail` | counter | the lockout window |
+//! | `pp:{app:<app>}:app` | hash: code, name, access, ttl, enabled, created | none |
+//! | `pp:{app:<app>}:users` | hash: account id → its end user in this app | none |
+//! | `pp:{app:<app>}:p:<session>` | hash: eu, acct, exp (a visitor's passport session) | at `exp` + retention |
+//! | `pp:{ac:<code>}:app` | string: app id | none |
+//! | `pp:{apps}:all` | set: app ids (for `list_apps`) | none |
+//! | `pp:{ip:<address>}:visitors` | counter of new anonymous end users | an hour |
+//!
+//! A passport session shares its app's hash tag, so the app authorizer reads the app's
+//! `enabled` and the session's existence in one round trip on one node.
 //!
 //! Emails appear in key names only as a digest, so a key listing shows no addresses.
 
 use super::connection::{RedisConnection, retry_once};
 use super::lua::LuaScript;
 use super::{
-    Account, AccountStatus, Counter, LiveSession, LoginState, NewSession, Rotate, Rotation,
-    SessionInfo, SessionStart, SessionsAfter, Store,
+    Account, AccountStatus, App, AppAccess, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
+    NewSession, PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo, SessionStart,
+    SessionsAfter, Store,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -50,9 +60,13 @@ static CREATE_ACCOUNT: LazyLock<LuaScript> = script!("create_account");
 static CLAIM_EMAIL: LazyLock<LuaScript> = script!("claim_email");
 static IP_GATE: LazyLock<LuaScript> = script!("ip_gate");
 static UNCOUNT: LazyLock<LuaScript> = script!("uncount");
+static CREATE_APP: LazyLock<LuaScript> = script!("create_app");
+static SET_APP_ENABLED: LazyLock<LuaScript> = script!("set_app_enabled");
+static DELETE_APP: LazyLock<LuaScript> = script!("delete_app");
+static START_PASSPORT: LazyLock<LuaScript> = script!("start_passport");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 14] {
+pub fn scripts() -> [&'static LuaScript; 18] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -68,6 +82,10 @@ pub fn scripts() -> [&'static LuaScript; 14] {
         &CLAIM_EMAIL,
         &IP_GATE,
         &UNCOUNT,
+        &CREATE_APP,
+        &SET_APP_ENABLED,
+        &DELETE_APP,
+        &START_PASSPORT,
     ]
 }
 
@@ -114,6 +132,28 @@ fn email_fail_key(email: &str) -> String {
 
 fn ip_fail_key(ip: &str) -> String {
     format!("pp:{{ip:{ip}}}:fail")
+}
+
+fn app_key(app: Id) -> String {
+    format!("pp:{{app:{app}}}:app")
+}
+
+fn app_users_key(app: Id) -> String {
+    format!("pp:{{app:{app}}}:users")
+}
+
+fn passport_key(app: Id, session: Id) -> String {
+    format!("pp:{{app:{app}}}:p:{session}")
+}
+
+fn app_code_key(code: &str) -> String {
+    format!("pp:{{ac:{code}}}:app")
+}
+
+const APPS_KEY: &str = "pp:{apps}:all";
+
+fn visitors_key(ip: &str) -> String {
+    format!("pp:{{ip:{ip}}}:visitors")
 }
 
 /// Attempts for one email from one address: in the address's slot, beside its failures.
@@ -605,6 +645,218 @@ impl Store for RedisStore {
             .collect::<Result<Vec<_>, _>>()?;
         list.sort_by_key(|s| (s.created_at, s.id));
         Ok(list)
+    }
+
+    async fn create_app(&self, app: &App) -> Result<bool, StoreError> {
+        // As `create_account`: the record first, provisional; then the code claimed with the
+        // email's compare-and-set script; the loser deletes its record.
+        let record = app_key(app.id);
+        let index = app_code_key(&app.code);
+        let id = app.id.to_string();
+        let _: i64 = self
+            .run(&CREATE_APP.invocation(
+                &[("app", record.clone())],
+                &[
+                    ("code", app.code.clone()),
+                    ("name", app.name.clone()),
+                    ("access", app.access.as_str().to_string()),
+                    ("passport_ttl", app.passport_ttl.to_string()),
+                    ("created_at", app.created_at.to_string()),
+                    ("provisional_seconds", PROVISIONAL_SECONDS.to_string()),
+                ],
+            )?)
+            .await?;
+        let mut expected = String::new();
+        for _ in 0..3 {
+            let holder: String = self
+                .run(&CLAIM_EMAIL.invocation(
+                    &[("email_index", index.clone())],
+                    &[("account_id", id.clone()), ("expected", expected.clone())],
+                )?)
+                .await?;
+            if holder == id {
+                let mut c = self.conn();
+                let _: bool = c.persist(&record).await?;
+                let _: i64 = c.sadd(APPS_KEY, &id).await?;
+                return Ok(true);
+            }
+            let alive = match holder.parse::<Id>() {
+                Ok(h) => self.conn().exists::<_, bool>(app_key(h)).await?,
+                Err(_) => false,
+            };
+            if alive {
+                let _: i64 = self.conn().del(&record).await?;
+                return Ok(false);
+            }
+            expected = holder;
+        }
+        let _: i64 = self.conn().del(&record).await?;
+        Ok(false)
+    }
+
+    async fn app_by_code(&self, code: &str) -> Result<Option<App>, StoreError> {
+        let key = &app_code_key(code);
+        let id: Option<String> =
+            retry_once(&self.conn, move |mut c| async move { c.get(key).await }).await?;
+        match id.and_then(|s| s.parse::<Id>().ok()) {
+            Some(id) => self.app(id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
+        let ids: Vec<String> = retry_once(&self.conn, move |mut c| async move {
+            c.smembers(APPS_KEY).await
+        })
+        .await?;
+        let mut apps = Vec::new();
+        for id in ids.iter().filter_map(|s| s.parse::<Id>().ok()) {
+            if let Some(app) = self.app(id).await? {
+                apps.push(app);
+            }
+        }
+        apps.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(apps)
+    }
+
+    async fn set_app_enabled(&self, id: Id, enabled: bool) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .run(&SET_APP_ENABLED.invocation(
+                &[("app", app_key(id))],
+                &[("enabled", if enabled { "1" } else { "0" }.to_string())],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_app(&self, id: Id) -> Result<bool, StoreError> {
+        let code: Option<String> = self
+            .run(
+                &DELETE_APP
+                    .invocation(&[("app", app_key(id)), ("users", app_users_key(id))], &[])?,
+            )
+            .await?;
+        let Some(code) = code else {
+            return Ok(false);
+        };
+        let _: i64 = self
+            .run(&UNINDEX_EMAIL.invocation(
+                &[("email_index", app_code_key(&code))],
+                &[("account_id", id.to_string())],
+            )?)
+            .await?;
+        let _: i64 = self.conn().srem(APPS_KEY, id.to_string()).await?;
+        Ok(true)
+    }
+
+    async fn start_passport(
+        &self,
+        p: &PassportStart,
+        _now: i64,
+    ) -> Result<PassportOutcome, StoreError> {
+        let new_session = passport_key(p.app, p.session);
+        let old_session = p
+            .renew
+            .map_or_else(|| new_session.clone(), |s| passport_key(p.app, s));
+        let (outcome, end_user): (String, Option<String>) = self
+            .run::<Vec<String>>(&START_PASSPORT.invocation(
+                &[
+                    ("app", app_key(p.app)),
+                    ("users", app_users_key(p.app)),
+                    ("old_session", old_session),
+                    ("new_session", new_session),
+                ],
+                &[
+                    (
+                        "account",
+                        p.account.map(|a| a.to_string()).unwrap_or_default(),
+                    ),
+                    ("end_user", p.end_user.to_string()),
+                    ("create", if p.create { "1" } else { "0" }.to_string()),
+                    ("expires_at", p.expires_at.to_string()),
+                    ("keep_until", p.keep_until.to_string()),
+                ],
+            )?)
+            .await
+            .map(|v| {
+                let mut it = v.into_iter();
+                (it.next().unwrap_or_default(), it.next())
+            })?;
+        let end_user = || {
+            end_user
+                .as_deref()
+                .and_then(|e| e.parse::<Id>().ok())
+                .ok_or_else(|| StoreError::Corrupt("passport session without end user".into()))
+        };
+        Ok(match outcome.as_str() {
+            "renewed" => PassportOutcome::Renewed {
+                end_user: end_user()?,
+            },
+            "started" => PassportOutcome::Started {
+                end_user: end_user()?,
+            },
+            "gone" => PassportOutcome::Gone,
+            _ => PassportOutcome::AppOff,
+        })
+    }
+
+    async fn passport_live(&self, app: Id, session: Id, _now: i64) -> Result<bool, StoreError> {
+        // Both keys carry the app's hash tag: one pipeline to one node, one round trip.
+        let mut pipe = redis::pipe();
+        pipe.hget(app_key(app), "enabled")
+            .exists(passport_key(app, session));
+        let pipe = &pipe;
+        let (enabled, exists): (Option<String>, bool) =
+            retry_once(&self.conn, move |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
+            .await?;
+        Ok(enabled.as_deref() == Some("1") && exists)
+    }
+
+    async fn end_passport(&self, app: Id, session: Id, _now: i64) -> Result<bool, StoreError> {
+        let key = &passport_key(app, session);
+        let n: i64 = retry_once(&self.conn, move |mut c| async move { c.del(key).await }).await?;
+        Ok(n == 1)
+    }
+
+    async fn count_new_visitor(&self, ip: &str, _now: i64) -> Result<Counter, StoreError> {
+        let mut count = redis::cmd("EVAL");
+        count
+            .arg(COUNT_ATTEMPT)
+            .arg(1)
+            .arg(visitors_key(ip))
+            .arg(NEW_VISITOR_WINDOW);
+        let count = &count;
+        let (n, ttl): (u64, i64) = retry_once(&self.conn, move |mut c| async move {
+            count.query_async(&mut c).await
+        })
+        .await?;
+        Ok(Counter {
+            count: n,
+            retry_after: ttl.max(1),
+        })
+    }
+}
+
+impl RedisStore {
+    async fn app(&self, id: Id) -> Result<Option<App>, StoreError> {
+        let key = &app_key(id);
+        let h: HashMap<String, String> =
+            retry_once(&self.conn, move |mut c| async move { c.hgetall(key).await }).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(App {
+            id,
+            code: field(&h, "code")?.to_string(),
+            name: field(&h, "name")?.to_string(),
+            access: AppAccess::parse(field(&h, "access")?)
+                .ok_or_else(|| StoreError::Corrupt("unknown app access".into()))?,
+            passport_ttl: int(field(&h, "ttl")?)?,
+            enabled: field(&h, "enabled")? == "1",
+            created_at: int(field(&h, "created")?)?,
+        }))
     }
 }
 

@@ -1,0 +1,207 @@
+//! Web-app passports: HS256 JWTs with `typ: passport+jwt`, naming a shared app and one of its end
+//! users, signed by the same key ring as access tokens and verified by the same path
+//! (`tokens::decode`). The `typ` keeps the two apart: an access token is never a passport, and a
+//! passport never an access token (each verifier refuses the other's `typ` before any claim).
+
+use crate::ids::{Id, random_bytes};
+use crate::keys::KeyRing;
+use crate::tokens::{ALGORITHM, LEEWAY_SECONDS, TokenError, decode, sign};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Validation;
+use serde::{Deserialize, Serialize};
+
+/// The `typ` header of a passport.
+pub const PASSPORT_TYPE: &str = "passport+jwt";
+
+/// The claims of a passport. Every field but `acct` is required on verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassportClaims {
+    /// Issuer (`TOKEN_ISSUER`, as access tokens).
+    pub iss: String,
+    /// The end user.
+    pub sub: String,
+    /// The app's id.
+    pub app: String,
+    /// The app's code (what `X-App-Code` must say).
+    pub app_code: String,
+    /// The signed-in account, for a private app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acct: Option<String>,
+    /// The visitor's passport session.
+    pub sid: String,
+    /// Unique token id.
+    pub jti: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+}
+
+/// What a verified passport names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    /// The app's id.
+    pub app: Id,
+    /// The app's code.
+    pub app_code: String,
+    /// The end user.
+    pub end_user: Id,
+    /// The account bound to it (private apps).
+    pub account: Option<Id>,
+    /// The passport session.
+    pub session: Id,
+    /// When the passport expires.
+    pub expires_at: i64,
+}
+
+/// Issues and verifies passports; build it once per process.
+#[derive(Debug, Clone)]
+pub struct PassportIssuer {
+    issuer: String,
+    live: Validation,
+    any_age: Validation,
+}
+
+impl PassportIssuer {
+    /// Settings for issuer `iss`.
+    pub fn new(issuer: &str) -> Self {
+        let mut live = Validation::new(ALGORITHM);
+        live.algorithms = vec![ALGORITHM];
+        live.leeway = LEEWAY_SECONDS;
+        live.validate_nbf = true;
+        live.validate_aud = false;
+        live.set_issuer(&[issuer]);
+        live.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let mut any_age = live.clone();
+        any_age.validate_exp = false;
+        Self {
+            issuer: issuer.to_string(),
+            live,
+            any_age,
+        }
+    }
+
+    /// Signs a passport for `visitor`, issued at `now`.
+    pub fn issue(&self, ring: &KeyRing, v: &Visitor, now: i64) -> Result<String, TokenError> {
+        let claims = PassportClaims {
+            iss: self.issuer.clone(),
+            sub: v.end_user.to_string(),
+            app: v.app.to_string(),
+            app_code: v.app_code.clone(),
+            acct: v.account.map(|a| a.to_string()),
+            sid: v.session.to_string(),
+            jti: URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
+            iat: now,
+            exp: v.expires_at,
+        };
+        sign(ring, PASSPORT_TYPE, &claims)
+    }
+
+    /// Verifies a passport that must be live at `now` (the app authorizer).
+    pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Visitor, TokenError> {
+        let claims = decode(ring, token, PASSPORT_TYPE, &self.live)?;
+        visitor(claims, now)
+    }
+
+    /// Verifies a passport whatever its age, then refuses one that expired more than
+    /// `retention` seconds before `now`: a previous passport sent to renew, or one ending its
+    /// session. The signature, `typ`, `kid` and issuer are checked as for a live one.
+    pub fn verify_within(
+        &self,
+        ring: &KeyRing,
+        token: &str,
+        now: i64,
+        retention: i64,
+    ) -> Result<Visitor, TokenError> {
+        let claims: PassportClaims = decode(ring, token, PASSPORT_TYPE, &self.any_age)?;
+        if claims.exp + retention < now {
+            return Err(TokenError::Expired);
+        }
+        visitor(claims, now)
+    }
+}
+
+fn visitor(c: PassportClaims, now: i64) -> Result<Visitor, TokenError> {
+    if c.iat > now + LEEWAY_SECONDS as i64 {
+        return Err(TokenError::Expired);
+    }
+    let id = |s: &str| s.parse::<Id>().map_err(|_| TokenError::Claims);
+    Ok(Visitor {
+        app: id(&c.app)?,
+        app_code: c.app_code,
+        end_user: id(&c.sub)?,
+        account: c.acct.as_deref().map(id).transpose()?,
+        session: id(&c.sid)?,
+        expires_at: c.exp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecretBytes;
+    use crate::tokens::TokenIssuer;
+
+    fn ring() -> KeyRing {
+        KeyRing::from_literal(&SecretBytes::new(
+            b"unit-test signing key, 32+ bytes long".to_vec(),
+        ))
+        .unwrap()
+    }
+
+    fn visitor_at(exp: i64) -> Visitor {
+        Visitor {
+            app: Id::random(),
+            app_code: "demo-app".into(),
+            end_user: Id::random(),
+            account: None,
+            session: Id::random(),
+            expires_at: exp,
+        }
+    }
+
+    #[test]
+    fn a_passport_verifies_and_an_access_token_is_not_one_nor_the_reverse() {
+        let (ring, now) = (ring(), crate::clock::now());
+        let issuer = PassportIssuer::new("passport");
+        let v = visitor_at(now + 600);
+        let p = issuer.issue(&ring, &v, now).unwrap();
+        assert_eq!(issuer.verify(&ring, &p, now).unwrap(), v);
+        let header = jsonwebtoken::decode_header(&p).unwrap();
+        assert_eq!(header.typ.as_deref(), Some(PASSPORT_TYPE));
+
+        let access = TokenIssuer::new("passport", None, 900);
+        assert_eq!(access.verify(&ring, &p, now), Err(TokenError::Type));
+        let at = access
+            .issue(&ring, Id::random(), Id::random(), now)
+            .unwrap();
+        assert_eq!(issuer.verify(&ring, &at, now), Err(TokenError::Type));
+        assert_eq!(
+            issuer.verify_within(&ring, &at, now, 86_400),
+            Err(TokenError::Type)
+        );
+    }
+
+    #[test]
+    fn an_expired_passport_renews_only_within_the_retention_window() {
+        let (ring, now) = (ring(), crate::clock::now());
+        let issuer = PassportIssuer::new("passport");
+        let old = issuer
+            .issue(&ring, &visitor_at(now - 1000), now - 2000)
+            .unwrap();
+        assert_eq!(issuer.verify(&ring, &old, now), Err(TokenError::Expired));
+        assert!(issuer.verify_within(&ring, &old, now, 1000).is_ok());
+        assert_eq!(
+            issuer.verify_within(&ring, &old, now, 999),
+            Err(TokenError::Expired)
+        );
+        let other_key = KeyRing::random();
+        assert!(issuer.verify_within(&other_key, &old, now, 1000).is_err());
+        let other_issuer = PassportIssuer::new("someone-else");
+        assert_eq!(
+            other_issuer.verify_within(&ring, &old, now, 1000),
+            Err(TokenError::Claims)
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! Web-app passports: `POST /passport` (issue or renew), `POST /passport/logout`, and the app
+//! authorizer's decision. A passport names a shared app and one of its end users; a public app
+//! gives one to anyone (a new anonymous end user, rate-limited per address), a private app only
+//! to a signed-in account (always the same end user per account and app).
+
+use super::{ClientInfo, Denied, Passport, bearer_token};
+use crate::clock;
+use crate::error::ApiError;
+use crate::ids::Id;
+use crate::passport_token::Visitor;
+use crate::store::{App, AppAccess, PassportOutcome, PassportStart};
+
+/// Shortest app code.
+pub const MIN_APP_CODE_CHARS: usize = 8;
+/// Longest app code.
+pub const MAX_APP_CODE_CHARS: usize = 32;
+
+/// Whether `code` has an app code's form: 8–32 of `A-Z a-z 0-9 - _` (URL-safe).
+pub fn valid_app_code(code: &str) -> bool {
+    (MIN_APP_CODE_CHARS..=MAX_APP_CODE_CHARS).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Who is calling a shared app's route, as the app authorizer established: its context
+/// `{app_id, app_code, end_user_id, account_id?}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCaller {
+    /// The app's id.
+    pub app: Id,
+    /// The app's code.
+    pub app_code: String,
+    /// The end user.
+    pub end_user: Id,
+    /// The signed-in account (private apps).
+    pub account: Option<Id>,
+}
+
+impl From<Visitor> for AppCaller {
+    fn from(v: Visitor) -> Self {
+        Self {
+            app: v.app,
+            app_code: v.app_code,
+            end_user: v.end_user,
+            account: v.account,
+        }
+    }
+}
+
+/// What `POST /passport` asks.
+#[derive(Clone, Copy)]
+pub struct PassportRequest<'a> {
+    /// `X-App-Code`.
+    pub app_code: Option<&'a str>,
+    /// The `Authorization` header (a private app needs an account's bearer token).
+    pub authorization: Option<&'a str>,
+    /// The visitor's previous passport (body `passport`), to keep its end user.
+    pub previous: Option<&'a str>,
+}
+
+/// What `POST /passport` answers.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PassportGrant {
+    /// The passport (a JWT).
+    pub passport: String,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// The end user it names.
+    pub end_user: Id,
+    /// The app's code.
+    pub app_code: String,
+}
+
+impl std::fmt::Debug for PassportGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassportGrant")
+            .field("end_user", &self.end_user)
+            .field("app_code", &self.app_code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Passport {
+    /// `POST /passport`.
+    pub async fn issue_passport(
+        &self,
+        req: PassportRequest<'_>,
+        client: &ClientInfo,
+    ) -> Result<PassportGrant, ApiError> {
+        let now = clock::now();
+        let app = self.live_app(req.app_code).await?;
+        let account = match app.access {
+            AppAccess::Public => None,
+            AppAccess::Private => match self.authorize(req.authorization).await {
+                Ok(caller) => Some(caller.account),
+                Err(Denied::Store(e)) => return Err(e.into()),
+                Err(_) => return Err(ApiError::SignInRequired),
+            },
+        };
+        let retention = self.config.passport_retention;
+        // A previous passport that does not verify (forged, too old, another app's) is as if
+        // none were sent: the visitor becomes a new end user.
+        let previous = match req.previous {
+            Some(p) => self
+                .with_ring(|ring| self.passports.verify_within(ring, p, now, retention))
+                .await
+                .ok()
+                .filter(|v| v.app == app.id && v.account == account),
+            None => None,
+        };
+        let expires_at = now + app.passport_ttl;
+        let mut start = PassportStart {
+            app: app.id,
+            renew: previous.as_ref().map(|v| v.session),
+            session: Id::random(),
+            end_user: Id::random(),
+            account,
+            // An anonymous visitor is counted before a new end user is made for it.
+            create: account.is_some(),
+            expires_at,
+            keep_until: expires_at + retention,
+        };
+        let mut outcome = PassportOutcome::Gone;
+        if start.renew.is_some() || start.create {
+            outcome = self.store.start_passport(&start, now).await?;
+        }
+        if outcome == PassportOutcome::Gone {
+            self.count_new_visitor(client, now).await?;
+            start.renew = None;
+            start.create = true;
+            outcome = self.store.start_passport(&start, now).await?;
+        }
+        let (end_user, session) = match outcome {
+            PassportOutcome::Renewed { end_user } => {
+                (end_user, start.renew.unwrap_or(start.session))
+            }
+            PassportOutcome::Started { end_user } => (end_user, start.session),
+            // Disabled or deleted since it was read.
+            PassportOutcome::AppOff | PassportOutcome::Gone => return Err(ApiError::AppNotFound),
+        };
+        let visitor = Visitor {
+            app: app.id,
+            app_code: app.code.clone(),
+            end_user,
+            account,
+            session,
+            expires_at,
+        };
+        let passport = self
+            .passports
+            .issue(&self.keys.current(), &visitor, now)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(PassportGrant {
+            passport,
+            expires_in: app.passport_ttl,
+            end_user,
+            app_code: app.code,
+        })
+    }
+
+    /// The app authorizer's decision: a live passport (never an access token) for the app that
+    /// `X-App-Code` names, whose app is enabled and whose session has not ended (one store round
+    /// trip).
+    pub async fn authorize_visitor(
+        &self,
+        authorization: Option<&str>,
+        app_code: Option<&str>,
+    ) -> Result<AppCaller, Denied> {
+        let token = authorization
+            .and_then(bearer_token)
+            .ok_or(Denied::NoToken)?;
+        let now = clock::now();
+        let visitor = self
+            .with_ring(|ring| self.passports.verify(ring, token, now))
+            .await?;
+        if app_code != Some(visitor.app_code.as_str()) {
+            return Err(Denied::WrongApp);
+        }
+        if !self
+            .store
+            .passport_live(visitor.app, visitor.session, now)
+            .await?
+        {
+            return Err(Denied::SessionEnded);
+        }
+        Ok(visitor.into())
+    }
+
+    /// `POST /passport/logout`: ends the passport's session, so neither it nor any passport of
+    /// that session is accepted or renews again. A passport past its expiry but within the
+    /// retention window still ends its session (it would otherwise renew). Idempotent.
+    pub async fn end_passport(
+        &self,
+        authorization: Option<&str>,
+        app_code: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let token = authorization
+            .and_then(bearer_token)
+            .ok_or(ApiError::Unauthorized)?;
+        let now = clock::now();
+        let retention = self.config.passport_retention;
+        let visitor = self
+            .with_ring(|ring| self.passports.verify_within(ring, token, now, retention))
+            .await
+            .map_err(|_| ApiError::Unauthorized)?;
+        if app_code != Some(visitor.app_code.as_str()) {
+            return Err(ApiError::Unauthorized);
+        }
+        self.store
+            .end_passport(visitor.app, visitor.session, now)
+            .await?;
+        Ok(())
+    }
+
+    /// The enabled app `code` names; an unknown, malformed or disabled code is the same
+    /// `AppNotFound`.
+    async fn live_app(&self, code: Option<&str>) -> Result<App, ApiError> {
+        let code = code
+            .filter(|c| valid_app_code(c))
+            .ok_or(ApiError::AppNotFound)?;
+        self.store
+            .app_by_code(code)
+            .await?
+            .filter(|a| a.enabled)
+            .ok_or(ApiError::AppNotFound)
+    }
+
+    async fn count_new_visitor(&self, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+        let ip = client.ip.as_deref().unwrap_or("-");
+        let counter = self
+            .store
+            .count_new_visitor(&super::truncate(ip, super::MAX_IP_CHARS), now)
+            .await?;
+        if counter.count > self.config.passport_ip_max_per_hour {
+            return Err(ApiError::RateLimited {
+                retry_after: counter.retry_after,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_codes_are_url_safe_and_8_to_32_characters() {
+        for ok in ["demo-app", "A_b-9xyz", &"a".repeat(32)] {
+            assert!(valid_app_code(ok), "{ok}");
+        }
+        for bad in [
+            "short",
+            &"a".repeat(33),
+            "has space",
+            "slash/app",
+            "ünicode1",
+            "",
+        ] {
+            assert!(!valid_app_code(bad), "{bad}");
+        }
+    }
+}
