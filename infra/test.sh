@@ -92,7 +92,7 @@ cluster_urls=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}")
 step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p passport --test store_contract --test constant_time --test flows \
-    --test expiry --test cookie_transport
+    --test expiry --test cookie_transport --test passports
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
 for p in "${cluster_ports[@]}"; do

@@ -31,8 +31,19 @@ struct Wired {
     binary: String,
     /// `"METHOD /path"`.
     key: String,
-    /// `Auth: {Authorizer: NONE}`: API Gateway runs no authorizer.
-    open: bool,
+    /// `Auth: {Authorizer: …}`: `NONE` (no authorizer), `AppAuthorizer`, or absent (the
+    /// default authorizer).
+    authorizer: Option<String>,
+}
+
+/// The guard a template event's `Auth` gives a route.
+fn guard_of(w: &Wired) -> Option<Guard> {
+    match w.authorizer.as_deref() {
+        Some("NONE") => Some(Guard::Open),
+        None | Some("PassportAuthorizer") => Some(Guard::Authorizer),
+        Some("AppAuthorizer") => Some(Guard::AppAuthorizer),
+        Some(_) => None,
+    }
 }
 
 /// Template functions: Binary name → its HTTP API events.
@@ -63,7 +74,7 @@ fn template_functions() -> BTreeMap<String, Vec<Wired>> {
                         p["Method"].as_str().unwrap().to_uppercase(),
                         p["Path"].as_str().unwrap()
                     ),
-                    open: p["Auth"]["Authorizer"].as_str() == Some("NONE"),
+                    authorizer: p["Auth"]["Authorizer"].as_str().map(str::to_string),
                 });
             }
         }
@@ -112,8 +123,8 @@ fn template_wires_exactly_the_route_table() {
                     r.function
                 );
                 assert_eq!(
-                    w.open,
-                    r.guard == Guard::Open,
+                    guard_of(w),
+                    Some(r.guard),
                     "{}: template.yaml's Auth disagrees with the route table's {:?}",
                     r.key(),
                     r.guard
@@ -141,6 +152,16 @@ fn template_wires_exactly_the_route_table() {
         Some("2.0")
     );
     assert_eq!(authorizer["EnableSimpleResponses"].as_bool(), Some(true));
+    // The app authorizer: both headers are identity sources, so API Gateway answers 401
+    // itself when either is missing (as local-api's gateway does), and caches per app.
+    let app = &auth["Authorizers"]["AppAuthorizer"];
+    assert_eq!(app["AuthorizerPayloadFormatVersion"].as_str(), Some("2.0"));
+    assert_eq!(app["EnableSimpleResponses"].as_bool(), Some(true));
+    let sources = serde_yaml::to_string(&app["Identity"]["Headers"]).unwrap();
+    assert!(
+        sources.contains("Authorization") && sources.contains("X-App-Code"),
+        "{sources}"
+    );
 }
 
 /// `openapi.yaml` documents every row under its path, method and operationId, with the bearer
@@ -170,12 +191,17 @@ fn openapi_documents_exactly_the_route_table() {
             "{}: operationId",
             r.key()
         );
-        let bearer_only = op["security"]
-            .as_sequence()
-            .is_some_and(|s| s.len() == 1 && s[0]["bearer"].is_sequence());
+        let security = op["security"].as_sequence();
+        let bearer_only = security.is_some_and(|s| s.len() == 1 && s[0]["bearer"].is_sequence());
+        let passport_and_code = security.is_some_and(|s| {
+            s.len() == 1 && s[0]["passport"].is_sequence() && s[0]["appCode"].is_sequence()
+        });
         assert_eq!(
-            bearer_only,
-            r.guard == Guard::Authorizer,
+            (bearer_only, passport_and_code),
+            (
+                r.guard == Guard::Authorizer,
+                r.guard == Guard::AppAuthorizer
+            ),
             "{}: openapi.yaml's security disagrees with the route table's {:?}",
             r.key(),
             r.guard
@@ -211,7 +237,10 @@ fn every_event_parses_as_its_functions_event_type() {
     for (name, text) in events() {
         let json: serde_json::Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        if name.starts_with("authorizer-") {
+        let authorizer = ["authorizer-", "app-authorizer-"]
+            .into_iter()
+            .find(|p| name.starts_with(p));
+        if let Some(prefix) = authorizer {
             let parsed = if json["version"] == "2.0" {
                 serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(json).map(|_| ())
             } else if json["type"] == "TOKEN" {
@@ -221,7 +250,7 @@ fn every_event_parses_as_its_functions_event_type() {
                     .map(|_| ())
             };
             parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
-            covered.insert("authorizer".to_string());
+            covered.insert(prefix.trim_end_matches('-').to_string());
         } else if name.starts_with("accounts-") {
             assert!(
                 json["command"].is_string(),

@@ -1,0 +1,523 @@
+//! Web-app passports through the HTTP layer, on both stores (and, in `make test`'s cluster
+//! stage, on a Redis Cluster): public and private apps, identity kept across expiry, revocation
+//! by app and by logout, the app code, the rate limit, and passports and access tokens refused
+//! in each other's place on every guarded route.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{apps, unique_email, unique_ip};
+use http::{Method, Request, Response};
+use passport::Passport;
+use passport::config::Config;
+use passport::http::{Guard, ROUTES, Verdict, handle, route};
+use passport::ids::Id;
+use passport::keys::KeyRing;
+use passport::passport_token::{PassportIssuer, Visitor};
+use passport::service::{ClientInfo, LoginInput, TokenPair};
+use passport::testing::{TEST_SIGNING_KEY, create_account, create_app, test_config};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "a long enough password";
+
+fn config() -> Config {
+    Config {
+        passport_retention: 3600,
+        passport_ip_max_per_hour: 3,
+        ..test_config()
+    }
+}
+
+/// A code no other test (or earlier run on the same Redis) uses.
+fn unique_code() -> String {
+    format!("t-{}", Id::random()).chars().take(24).collect()
+}
+
+/// Sends a request through the route table as API Gateway would: each guarded route behind its
+/// own authorizer (a refusal is `Err` with the authorizer's reason).
+async fn send(
+    app: &Passport,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    ip: &str,
+) -> Result<Response<String>, String> {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body.as_bytes().to_vec()).unwrap();
+    let found = route(req.method(), req.uri().path()).unwrap();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let verdict = match found.guard() {
+        Guard::Open => Verdict::None,
+        Guard::Authorizer => Verdict::Account(
+            app.authorize(header("authorization"))
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        Guard::AppAuthorizer => Verdict::Visitor(
+            app.authorize_visitor(header("authorization"), header("x-app-code"))
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    Ok(handle(app, found, &req, Some(ip.to_string()), verdict).await)
+}
+
+fn json_of(r: &Response<String>) -> Value {
+    serde_json::from_str(r.body()).unwrap_or(Value::Null)
+}
+
+/// `POST /passport` for `code`, with optional account bearer and previous passport.
+async fn ask(
+    app: &Passport,
+    code: &str,
+    bearer: Option<&str>,
+    previous: Option<&str>,
+    ip: &str,
+) -> Response<String> {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("x-app-code", code), ("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    let body = previous.map_or(String::new(), |p| json!({ "passport": p }).to_string());
+    send(app, Method::POST, "/passport", &headers, &body, ip)
+        .await
+        .unwrap()
+}
+
+async fn granted(
+    app: &Passport,
+    code: &str,
+    bearer: Option<&str>,
+    previous: Option<&str>,
+) -> Value {
+    let r = ask(app, code, bearer, previous, &unique_ip()).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    json_of(&r)
+}
+
+/// `GET /apps/me` behind the app authorizer.
+async fn app_me(app: &Passport, code: &str, passport: &str) -> Result<Value, String> {
+    let auth = format!("Bearer {passport}");
+    let headers = [("authorization", auth.as_str()), ("x-app-code", code)];
+    let r = send(app, Method::GET, "/apps/me", &headers, "", &unique_ip()).await?;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    Ok(json_of(&r))
+}
+
+async fn sign_in(app: &Passport) -> TokenPair {
+    let email = unique_email();
+    create_account(app, &email, PASSWORD).await;
+    let input = LoginInput {
+        email,
+        password: PASSWORD.into(),
+        device: None,
+    };
+    app.login(input, &ClientInfo::default()).await.unwrap()
+}
+
+fn ring() -> KeyRing {
+    let secret = passport::config::SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
+    KeyRing::from_literal(&secret).unwrap()
+}
+
+/// The same passport as `passport` (same app, end user and session), re-signed with the test
+/// key to have expired `ago` seconds before now: what a visitor's storage holds after a while.
+fn expired_copy(passport: &str, ago: i64) -> String {
+    let claims: Value = {
+        use base64::Engine as _;
+        let part = passport.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let now = passport::clock::now();
+    let id = |k: &str| claims[k].as_str().unwrap().parse::<Id>().unwrap();
+    let v = Visitor {
+        app: id("app"),
+        app_code: claims["app_code"].as_str().unwrap().to_string(),
+        end_user: id("sub"),
+        account: claims["acct"].as_str().map(|a| a.parse().unwrap()),
+        session: id("sid"),
+        expires_at: now - ago,
+    };
+    PassportIssuer::new("passport")
+        .issue(&ring(), &v, now - ago - 60)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_public_app_gives_anonymous_visitors_a_passport_for_it_alone() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        let demo = create_app(&app, &code, "public").await;
+        let r = ask(&app, &code, None, None, &unique_ip()).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        assert_eq!(r.headers()["cache-control"], "no-store", "{name}");
+        let body = json_of(&r);
+        assert_eq!(body["app_code"], code.as_str(), "{name}");
+        assert_eq!(body["expires_in"], 86_400, "{name}");
+        let passport = body["passport"].as_str().unwrap();
+        let ctx = app_me(&app, &code, passport).await.unwrap();
+        assert_eq!(
+            ctx,
+            json!({"app_id": demo.id.to_string(), "app_code": code, "end_user_id": body["end_user_id"]}),
+            "{name}"
+        );
+        // Each new visitor is a new end user.
+        let other = granted(&app, &code, None, None).await;
+        assert_ne!(other["end_user_id"], body["end_user_id"], "{name}");
+
+        // The wrong app code, or none, is refused by the app authorizer.
+        let other_code = unique_code();
+        create_app(&app, &other_code, "public").await;
+        assert!(app_me(&app, &other_code, passport).await.is_err(), "{name}");
+        let auth = format!("Bearer {passport}");
+        let no_code = [("authorization", auth.as_str())];
+        assert!(
+            send(&app, Method::GET, "/apps/me", &no_code, "", "192.0.2.1")
+                .await
+                .is_err(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_malformed_and_disabled_apps_get_the_same_404() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        let demo = create_app(&app, &code, "public").await;
+        app.store().set_app_enabled(demo.id, false).await.unwrap();
+        let answers: Vec<(u16, Value)> = {
+            let mut v = Vec::new();
+            for c in [code.as_str(), "no-such-app-anywhere", "x", &"y".repeat(200)] {
+                let r = ask(&app, c, None, None, &unique_ip()).await;
+                let mut body = json_of(&r);
+                body["message"] = Value::Null;
+                v.push((r.status().as_u16(), body));
+            }
+            v
+        };
+        for a in &answers {
+            assert_eq!(a, &answers[0], "{name}");
+        }
+        assert_eq!(answers[0].0, 404, "{name}");
+        assert_eq!(answers[0].1["error"], "app_not_found", "{name}");
+        // No header at all is the same answer.
+        let r = send(&app, Method::POST, "/passport", &[], "", &unique_ip())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_private_app_wants_a_live_account_and_keeps_one_end_user_per_account() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "private").await;
+        let r = ask(&app, &code, None, None, &unique_ip()).await;
+        assert_eq!(r.status(), 401, "{name}");
+        assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
+        assert_eq!(
+            ask(&app, &code, Some("not-a-token"), None, &unique_ip())
+                .await
+                .status(),
+            401,
+            "{name}"
+        );
+
+        let pair = sign_in(&app).await;
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", pair.access_token)))
+            .await
+            .unwrap();
+        let first = granted(&app, &code, Some(&pair.access_token), None).await;
+        let ctx = app_me(&app, &code, first["passport"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ctx["account_id"], caller.account.to_string(), "{name}");
+        // Again, from another device or after the storage was cleared: the same end user.
+        let again = granted(&app, &code, Some(&pair.access_token), None).await;
+        assert_eq!(again["end_user_id"], first["end_user_id"], "{name}");
+        // Another account is another end user.
+        let other = sign_in(&app).await;
+        let theirs = granted(&app, &code, Some(&other.access_token), None).await;
+        assert_ne!(theirs["end_user_id"], first["end_user_id"], "{name}");
+        // A previous passport of another account does not carry its end user over.
+        let stolen = granted(
+            &app,
+            &code,
+            Some(&other.access_token),
+            first["passport"].as_str(),
+        )
+        .await;
+        assert_eq!(stolen["end_user_id"], theirs["end_user_id"], "{name}");
+
+        // A logged-out account's token no longer gets a passport.
+        app.logout(Some(&pair.access_token), None, false)
+            .await
+            .unwrap();
+        let r = ask(&app, &code, Some(&pair.access_token), None, &unique_ip()).await;
+        assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_visitor_keeps_its_identity_across_expiry_within_the_retention_window() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "public").await;
+        let first = granted(&app, &code, None, None).await;
+        let passport = first["passport"].as_str().unwrap();
+
+        let expired = expired_copy(passport, 600);
+        assert!(
+            app_me(&app, &code, &expired).await.is_err(),
+            "{name}: an expired passport is refused by the authorizer"
+        );
+        let renewed = granted(&app, &code, None, Some(&expired)).await;
+        assert_eq!(renewed["end_user_id"], first["end_user_id"], "{name}");
+        let ctx = app_me(&app, &code, renewed["passport"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ctx["end_user_id"], first["end_user_id"], "{name}");
+
+        // Past the retention window (3600 s here), or with a forged signature: a new end user.
+        let too_old = expired_copy(passport, 3700);
+        let fresh = granted(&app, &code, None, Some(&too_old)).await;
+        assert_ne!(fresh["end_user_id"], first["end_user_id"], "{name}");
+        let mut forged = passport.to_string();
+        forged.pop();
+        forged.push(if passport.ends_with('A') { 'B' } else { 'A' });
+        let fresh = granted(&app, &code, None, Some(&forged)).await;
+        assert_ne!(fresh["end_user_id"], first["end_user_id"], "{name}");
+        // Another app's passport is not this app's visitor.
+        let other_code = unique_code();
+        create_app(&app, &other_code, "public").await;
+        let elsewhere = granted(&app, &other_code, None, Some(passport)).await;
+        assert_ne!(elsewhere["end_user_id"], first["end_user_id"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn disabling_or_deleting_an_app_ends_its_passports_at_once() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        let demo = create_app(&app, &code, "public").await;
+        let first = granted(&app, &code, None, None).await;
+        let passport = first["passport"].as_str().unwrap();
+        assert!(app_me(&app, &code, passport).await.is_ok(), "{name}");
+
+        app.store().set_app_enabled(demo.id, false).await.unwrap();
+        assert!(app_me(&app, &code, passport).await.is_err(), "{name}");
+        let r = ask(&app, &code, None, Some(passport), &unique_ip()).await;
+        assert_eq!(r.status(), 404, "{name}: no renewal while disabled");
+        app.store().set_app_enabled(demo.id, true).await.unwrap();
+        assert!(app_me(&app, &code, passport).await.is_ok(), "{name}");
+
+        app.store().delete_app(demo.id).await.unwrap();
+        assert!(app_me(&app, &code, passport).await.is_err(), "{name}");
+        // A new app with the same code is another app: the old passport means nothing to it.
+        create_app(&app, &code, "public").await;
+        assert!(app_me(&app, &code, passport).await.is_err(), "{name}");
+        let again = granted(&app, &code, None, Some(passport)).await;
+        assert_ne!(again["end_user_id"], first["end_user_id"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn passport_logout_ends_the_session_for_every_passport_of_it() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "public").await;
+        let first = granted(&app, &code, None, None).await;
+        let p1 = first["passport"].as_str().unwrap().to_string();
+        let p2 = granted(&app, &code, None, Some(&p1)).await["passport"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let logout = |p: String, c: String| {
+            let app = &app;
+            async move {
+                let auth = format!("Bearer {p}");
+                let h = [("authorization", auth.as_str()), ("x-app-code", c.as_str())];
+                send(app, Method::POST, "/passport/logout", &h, "", "192.0.2.9")
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(logout(p1.clone(), unique_code()).await, 401, "{name}");
+        assert_eq!(logout("garbage".into(), code.clone()).await, 401, "{name}");
+        assert!(app_me(&app, &code, &p2).await.is_ok(), "{name}");
+        assert_eq!(logout(p2.clone(), code.clone()).await, 204, "{name}");
+        assert!(app_me(&app, &code, &p1).await.is_err(), "{name}");
+        assert!(app_me(&app, &code, &p2).await.is_err(), "{name}");
+        assert_eq!(
+            logout(p1.clone(), code.clone()).await,
+            204,
+            "{name}: idempotent"
+        );
+        // The ended session does not renew: a new end user.
+        let after = granted(&app, &code, None, Some(&p1)).await;
+        assert_ne!(after["end_user_id"], first["end_user_id"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn passports_and_access_tokens_are_refused_in_each_others_place_on_every_guarded_route() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "public").await;
+        let pair = sign_in(&app).await;
+        let passport = granted(&app, &code, None, None).await["passport"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for r in ROUTES {
+            // Another session's id: what is checked is the authorizer, not the handler.
+            let path = r.path.replace("{id}", &Id::random().to_string());
+            let (wrong, right) = match r.guard {
+                Guard::Open => continue,
+                Guard::Authorizer => (&passport, &pair.access_token),
+                Guard::AppAuthorizer => (&pair.access_token, &passport),
+            };
+            let call = |token: &String| {
+                let auth = format!("Bearer {token}");
+                let (app, path, code) = (&app, path.clone(), code.clone());
+                async move {
+                    let h = [
+                        ("authorization", auth.as_str()),
+                        ("x-app-code", code.as_str()),
+                        ("content-type", "application/json"),
+                    ];
+                    send(app, r.method.clone(), &path, &h, "{}", "192.0.2.2")
+                        .await
+                        .is_ok()
+                }
+            };
+            assert!(
+                !call(wrong).await,
+                "{name}: {} took the wrong token",
+                r.key()
+            );
+            assert!(
+                call(right).await,
+                "{name}: {} refused its own token",
+                r.key()
+            );
+        }
+        // The open routes that take a bearer token refuse the other kind too.
+        let auth = format!("Bearer {passport}");
+        let h = [("authorization", auth.as_str())];
+        let r = send(&app, Method::POST, "/logout", &h, "", "192.0.2.3")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{name}: /logout took a passport");
+        let private = unique_code();
+        create_app(&app, &private, "private").await;
+        let r = ask(&app, &private, Some(&passport), None, "192.0.2.4").await;
+        assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
+        let auth = format!("Bearer {}", pair.access_token);
+        let h = [
+            ("authorization", auth.as_str()),
+            ("x-app-code", code.as_str()),
+        ];
+        let r = send(&app, Method::POST, "/passport/logout", &h, "", "192.0.2.5")
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            401,
+            "{name}: /passport/logout took an access token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn new_anonymous_visitors_are_rate_limited_per_address_and_renewals_are_not() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "public").await;
+        let ip = unique_ip();
+        let mut kept = Vec::new();
+        for _ in 0..3 {
+            let r = ask(&app, &code, None, None, &ip).await;
+            assert_eq!(r.status(), 200, "{name}: {}", r.body());
+            kept.push(json_of(&r)["passport"].as_str().unwrap().to_string());
+        }
+        let r = ask(&app, &code, None, None, &ip).await;
+        assert_eq!(r.status(), 429, "{name}");
+        assert_eq!(json_of(&r)["error"], "rate_limited", "{name}");
+        let wait: i64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3600).contains(&wait), "{name}: {wait}");
+        // A renewal keeps an identity: not counted, not refused.
+        assert_eq!(
+            ask(&app, &code, None, Some(&kept[0]), &ip).await.status(),
+            200,
+            "{name}"
+        );
+        // A passport whose session ended makes a new end user: counted like any other.
+        let auth = format!("Bearer {}", kept[1]);
+        let h = [
+            ("authorization", auth.as_str()),
+            ("x-app-code", code.as_str()),
+        ];
+        send(&app, Method::POST, "/passport/logout", &h, "", &ip)
+            .await
+            .unwrap();
+        assert_eq!(
+            ask(&app, &code, None, Some(&kept[1]), &ip).await.status(),
+            429,
+            "{name}"
+        );
+        // Another address is not held back.
+        assert_eq!(
+            ask(&app, &code, None, None, &unique_ip()).await.status(),
+            200,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_passport_requests_are_client_errors() {
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "public").await;
+        let ip = unique_ip();
+        for (ct, body, status) in [
+            ("application/json", r#"{"passport": 5}"#, 400),
+            ("application/json", "[1]", 400),
+            ("application/json", "{", 400),
+            ("text/plain", r#"{"passport": "x"}"#, 415),
+        ] {
+            let h = [("x-app-code", code.as_str()), ("content-type", ct)];
+            let r = send(&app, Method::POST, "/passport", &h, body, &ip)
+                .await
+                .unwrap();
+            assert_eq!(r.status(), status, "{name}: {body}: {}", r.body());
+        }
+        let big = format!(r#"{{"passport": "{}"}}"#, "a".repeat(20_000));
+        let h = [
+            ("x-app-code", code.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let r = send(&app, Method::POST, "/passport", &h, &big, &ip)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{name}");
+    }
+}
