@@ -70,6 +70,77 @@ def check(name, condition, detail=""):
         print(f"FAIL {name} {detail}")
 
 
+def effect(r):
+    return r["policyDocument"]["Statement"][0]["Effect"]
+
+
+def passports(pair):
+    """Web-app passports through the real binaries: the apps commands, POST /passport on a
+    public and a private app, the app authorizer on its three event shapes, /apps/me behind it,
+    revocation by logout and by disabling the app. `pair` is a live account session's."""
+    public, private = {"APP_CODE": "support-chat"}, {"APP_CODE": "members-area"}
+    for event in ["accounts-create-app", "accounts-create-private-app"]:
+        r = invoke("accounts", event)
+        check(event, r.get("ok") is True or r.get("error") == "app_exists", r)
+    r = invoke("accounts", "accounts-enable-app")
+    check("accounts enable_app", r.get("enabled") is True, r)
+    status, p, headers = http("passports", "passports-public", public)
+    check("passport to a public app", status == 200 and p["app_code"] == "support-chat"
+          and headers.get("cache-control") == "no-store", (status, p))
+    mine = {**public, "PASSPORT": p["passport"]}
+    r = invoke("app-authorizer", "app-authorizer-v2", mine)
+    check("app authorizer v2 allow", r.get("isAuthorized") is True
+          and r["context"]["end_user_id"] == p["end_user_id"]
+          and "user_id" not in r["context"], r)
+    context = r["context"]
+    r = invoke("app-authorizer", "app-authorizer-rest-request", mine)
+    check("app authorizer REST REQUEST allow", effect(r) == "Allow", r)
+    r = invoke("app-authorizer", "app-authorizer-rest-token", mine)
+    check("app authorizer REST TOKEN deny (no X-App-Code)", effect(r) == "Deny", r)
+    r = invoke("app-authorizer", "app-authorizer-v2", {**public, "PASSPORT": pair["access_token"]})
+    check("app authorizer denies an access token", r.get("isAuthorized") is False, r)
+    r = invoke("authorizer", "authorizer-v2-allow", {"ACCESS_TOKEN": p["passport"]})
+    check("account authorizer denies a passport", r.get("isAuthorized") is False, r)
+    status, body, _ = http("sessions", "sessions-app-me",
+                           {**public, "APP_ID": context["app_id"], "END_USER_ID": p["end_user_id"]})
+    check("apps/me answers the context", status == 200 and body == context, (status, body))
+    status, renewed, _ = http("passports", "passports-renew", mine)
+    check("renewal keeps the end user", status == 200
+          and renewed["end_user_id"] == p["end_user_id"], (status, renewed))
+    status, body, _ = http("passports", "passports-private-anonymous", private)
+    check("private app without sign-in", status == 401 and body["error"] == "sign_in_required", body)
+    status, body, _ = http("passports", "passports-private-signed-in",
+                           {**private, "ACCESS_TOKEN": pair["access_token"]})
+    check("private app signed in", status == 200 and body["app_code"] == "members-area", body)
+    status, body, _ = http("passports", "passports-unknown-app")
+    check("unknown app", status == 404 and body["error"] == "app_not_found", body)
+    status, _, _ = http("passports", "passports-logout", mine)
+    check("passport logout", status == 204, status)
+    r = invoke("app-authorizer", "app-authorizer-v2", mine)
+    check("app authorizer denies after passport logout", r.get("isAuthorized") is False, r)
+    live = {**public, "PASSPORT": renewed["passport"]}
+    r = invoke("app-authorizer", "app-authorizer-v2", live)
+    check("the renewed passport shares the ended session", r.get("isAuthorized") is False, r)
+    status, fresh, _ = http("passports", "passports-public", public)
+    live = {**public, "PASSPORT": fresh["passport"]}
+    r = invoke("accounts", "accounts-get-app")
+    check("accounts get_app", r.get("app", {}).get("code") == "support-chat", r)
+    r = invoke("accounts", "accounts-list-apps")
+    check("accounts list_apps", any(a["code"] == "support-chat" for a in r.get("apps", [])), r)
+    r = invoke("accounts", "accounts-disable-app")
+    check("accounts disable_app", r.get("enabled") is False, r)
+    r = invoke("app-authorizer", "app-authorizer-v2", live)
+    check("a disabled app's passport is denied", r.get("isAuthorized") is False, r)
+    r = invoke("accounts", "accounts-enable-app")
+    r = invoke("app-authorizer", "app-authorizer-v2", live)
+    check("enabled again, it is accepted", r.get("isAuthorized") is True, r)
+    for event in ["accounts-delete-app", "accounts-delete-private-app"]:
+        r = invoke("accounts", event)
+        check(event, r.get("ok") is True, r)
+    r = invoke("app-authorizer", "app-authorizer-v2", live)
+    check("a deleted app's passport is denied", r.get("isAuthorized") is False, r)
+
+
 def main():
     r = invoke("accounts", "accounts-create")
     check("accounts create", r.get("ok") is True or r.get("error") == "account_exists", r)
@@ -169,6 +240,8 @@ def main():
     check("accounts set_password", r.get("ok") is True and r.get("sessions_ended") is True, r)
     status, body, _ = http("login", "login-success")
     check("login with the password set back", status == 200, (status, body))
+
+    passports(body)
 
     r = invoke("accounts", "accounts-disable")
     check("accounts disable", r.get("ok") is True and r.get("status") == "disabled", r)

@@ -417,15 +417,15 @@ impl Store for MemoryStore {
         if !g.apps.get(&p.app).is_some_and(|a| a.enabled) {
             return Ok(PassportOutcome::AppOff);
         }
-        if let Some(old) = p.renew {
-            if let Some(r) = g.passports.get_mut(&(p.app, old)) {
-                if r.account == p.account {
-                    r.keep_until = p.keep_until;
-                    return Ok(PassportOutcome::Renewed {
-                        end_user: r.end_user,
-                    });
-                }
-            }
+        let renewable = p
+            .renew
+            .and_then(|old| g.passports.get_mut(&(p.app, old)))
+            .filter(|r| r.account == p.account);
+        if let Some(r) = renewable {
+            r.keep_until = p.keep_until;
+            return Ok(PassportOutcome::Renewed {
+                end_user: r.end_user,
+            });
         }
         if !p.create {
             return Ok(PassportOutcome::Gone);
