@@ -37,6 +37,13 @@ export async function isHeld(locks: LockManagerLike, name: string): Promise<bool
   return (state.held ?? []).some((l) => l.name === name);
 }
 
+/** Whether some tab holds a lock whose name starts with `prefix`; `false` where the manager cannot say. */
+export async function anyHeld(locks: LockManagerLike, prefix: string): Promise<boolean> {
+  if (typeof locks.query !== "function") return false;
+  const state = await locks.query();
+  return (state.held ?? []).some((l) => l.name?.startsWith(prefix));
+}
+
 /** How long a storage lock holds before others may take it over (a crashed tab's lock). */
 export const STORAGE_LOCK_MS = 10_000;
 const POLL_MS = 25;

@@ -125,3 +125,69 @@ async fn with_the_store_down_guarded_routes_are_denied_and_refresh_is_503() {
     );
     assert!(headers.contains_key("retry-after"));
 }
+
+/// The app authorizer as API Gateway runs it in front of `GET /apps/me`: both identity sources
+/// (`Authorization`, `X-App-Code`) or 401 without invoking it; a deny is 403; a passport for the
+/// app is let through with its context. `--app` makes the apps at start.
+#[tokio::test]
+async fn the_app_authorizer_gets_api_gateways_own_answers() {
+    let email = format!("app-gateway-{}@example.com", std::process::id());
+    let account = format!("{email}:{PASSWORD}");
+    let code = format!("gateway-app-{}", std::process::id());
+    let app = format!("{code}:public");
+    let api = start(
+        &["--account", &account, "--app", &app],
+        &[("REDIS_URL", &redis_url())],
+    );
+    let banner = api.output.join("\n");
+    assert!(
+        banner.contains(&format!("App (public): X-App-Code: {code}")),
+        "{banner}"
+    );
+    let http = Http::new(&api.base);
+    let with_code = [("x-app-code", code.as_str())];
+    let (status, _, grant) = http
+        .call_with(Method::POST, "/passport", &with_code, None)
+        .await;
+    assert_eq!(status, 200, "{grant}");
+    let passport = grant["passport"].as_str().unwrap();
+    let bearer = format!("Bearer {passport}");
+
+    let only_token = [("authorization", bearer.as_str())];
+    let (status, _, body) = http
+        .call_with(Method::GET, "/apps/me", &only_token, None)
+        .await;
+    assert_eq!((status.as_u16(), body), (401, unauthorized()));
+    let (status, _, body) = http
+        .call_with(Method::GET, "/apps/me", &with_code, None)
+        .await;
+    assert_eq!((status.as_u16(), body), (401, unauthorized()));
+    let both = [
+        ("authorization", bearer.as_str()),
+        ("x-app-code", code.as_str()),
+    ];
+    let (status, _, body) = http.call_with(Method::GET, "/apps/me", &both, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["end_user_id"], grant["end_user_id"]);
+    let other = [
+        ("authorization", bearer.as_str()),
+        ("x-app-code", "demo-public"),
+    ];
+    let (status, _, body) = http.call_with(Method::GET, "/apps/me", &other, None).await;
+    assert_eq!((status.as_u16(), body), (403, forbidden()));
+
+    // An account's access token is refused by the app authorizer, a passport by the account one.
+    let creds = json!({"email": email, "password": PASSWORD});
+    let (_, _, pair) = http.call(Method::POST, "/login", None, Some(creds)).await;
+    let access = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+    let account_token = [
+        ("authorization", access.as_str()),
+        ("x-app-code", code.as_str()),
+    ];
+    let (status, _, body) = http
+        .call_with(Method::GET, "/apps/me", &account_token, None)
+        .await;
+    assert_eq!((status.as_u16(), body), (403, forbidden()));
+    let (status, _, body) = http.call(Method::GET, "/me", Some(passport), None).await;
+    assert_eq!((status.as_u16(), body), (403, forbidden()));
+}

@@ -275,7 +275,10 @@ async fn keys_without_ttl(redis: &mut RedisConnection) -> Vec<String> {
             .query_async(redis)
             .await
             .unwrap();
-        let durable = key.ends_with(":acct") || key.ends_with(":email");
+        // The directory: accounts and their emails, apps, their codes and account maps.
+        let durable = [":acct", ":email", ":app", ":users", ":all"]
+            .iter()
+            .any(|end| key.ends_with(end));
         if ttl == -1 && !durable {
             missing.push(key);
         }
