@@ -128,10 +128,20 @@ $("reload").addEventListener("click", (e) => act(e.currentTarget, render));
 $("logout").addEventListener("click", (e) => act(e.currentTarget, () => session.logout()));
 $("logout-all").addEventListener("click", (e) => act(e.currentTarget, () => session.logoutEverywhere()));
 session.subscribe((state) => {
+  if (state.status === "logged-in" && goBack()) return;
   if (state.status === "logged-in" && document.body.dataset.view !== "account") render();
 });
+
+// A shared app's page sent the visitor here to sign in: back there once signed in. Only a path
+// of this page's own (never another origin: `//host` and `/\host` are refused).
+function goBack() {
+  const back = params.get("return");
+  if (!back || !/^\/app\/[A-Za-z0-9._?=&%-]*$/.test(back)) return false;
+  location.assign(back);
+  return true;
+}
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) render();
 });
 
-render();
+if (!(session.state().status === "logged-in" && goBack())) render();

@@ -22,6 +22,7 @@ const ACCESS_TTL = 4;
 const GRACE = 1;
 const accounts = [
   "page", "tabs", "logout", "revoke", "stolen", "cross", "hang", "cookie", "cookietabs", "csrf", "blocked",
+  "member",
 ].map(
   (n) => `${n}-${process.pid}@example.com`,
 );
@@ -493,4 +494,68 @@ test("with site data blocked, the client keeps the session in memory: log in, ca
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
+});
+
+/** The `POST /passport` requests `context` sends, as they happen. */
+function countPassports(context) {
+  const seen = [];
+  context.on("request", (r) => {
+    if (r.method() === "POST" && new URL(r.url()).pathname === "/passport") seen.push(r.url());
+  });
+  return seen;
+}
+
+async function visitor(page) {
+  await page.waitForSelector("body[data-view]");
+  const shown = await page.evaluate(() => document.body.dataset.view);
+  if (shown !== "visitor") {
+    const why = await page.evaluate(() => document.getElementById("shared-error")?.textContent);
+    assert.fail(`the shared app's page shows ${shown}: ${why}`);
+  }
+  return page.evaluate(() => ({
+    endUser: document.getElementById("end-user").textContent,
+    account: document.getElementById("account-id").textContent,
+  }));
+}
+
+test("a visitor opens a public app in two tabs at once and gets one passport, kept as version 2", async () => {
+  const context = await browser.newContext();
+  const passports = countPassports(context);
+  const [a, b] = await Promise.all([context.newPage(), context.newPage()]);
+  const url = `${base}/app/shared.html?app=demo-public`;
+  await Promise.all([a.goto(url), b.goto(url)]);
+  const [va, vb] = await Promise.all([visitor(a), visitor(b)]);
+  assert.equal(passports.length, 1, "one POST /passport between the two tabs");
+  assert.equal(va.endUser, vb.endUser);
+  assert.match(va.account, /anonymous/);
+  const stored = await a.evaluate((key) => JSON.parse(localStorage.getItem(key)), `passport.apps:${base}`);
+  assert.deepEqual(Object.keys(stored), ["demo-public"]);
+  assert.deepEqual(Object.keys(stored["demo-public"]), ["DEFAULT"]);
+  // A reload uses the stored passport: no new end user, no new request.
+  await a.reload();
+  assert.equal((await visitor(a)).endUser, va.endUser);
+  assert.equal(passports.length, 1);
+  await a.screenshot({ path: path.join(artifacts, "shared-public.png") });
+  await context.close();
+});
+
+test("a private app sends the visitor to sign in and back, then knows the account", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(`${base}/app/shared.html?app=demo-private`);
+  await page.waitForURL(/\/app\/\?return=/);
+  await page.waitForSelector("body[data-view=login]");
+  await page.fill("#email", accounts[11]);
+  await page.fill("#password", PASSWORD);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForURL(/\/app\/shared\.html\?app=demo-private$/);
+  const v = await visitor(page);
+  assert.match(v.account, /^[A-Za-z0-9_-]{22}$/, "the passport is bound to the account");
+  // The same account in a fresh tab of the same browser: the same end user.
+  const again = await context.newPage();
+  await again.goto(`${base}/app/shared.html?app=demo-private`);
+  assert.equal((await visitor(again)).endUser, v.endUser);
+  await page.screenshot({ path: path.join(artifacts, "shared-private.png") });
+  await context.close();
 });

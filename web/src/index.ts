@@ -8,8 +8,8 @@
  * through one refresh).
  */
 
-import { readTimes } from "./jwt.js";
-import { SPENT_MARK_MS, browserLocks, holdFor, isHeld, withLock, type LockManagerLike } from "./lock.js";
+import { readClaim, readTimes } from "./jwt.js";
+import { SPENT_MARK_MS, anyHeld, browserLocks, holdFor, isHeld, withLock, type LockManagerLike } from "./lock.js";
 import {
   SafeStorage,
   SessionStore,
@@ -18,7 +18,11 @@ import {
   type TokenStorage,
 } from "./storage.js";
 
+import { Passports } from "./passports.js";
+
 export type { TokenStorage, StoredSession, CookieHint, StorageMode } from "./storage.js";
+export type { AccessTokenJson, PassportGrant } from "./passports.js";
+export { ANONYMOUS, passportsKey, upgradeAccessTokenJson } from "./passports.js";
 export type { LockManagerLike } from "./lock.js";
 export { storageKey, legacyKey, MemoryStorage } from "./storage.js";
 
@@ -117,6 +121,16 @@ export interface Session {
   state(): SessionState;
   /** Calls `listener` on every change of state; returns the unsubscribe function. */
   subscribe(listener: (state: SessionState) => void): () => void;
+  /**
+   * A live passport to the shared web app `appCode`: the stored one, or one obtained or renewed
+   * now (as the signed-in account when there is one; a private app refuses anyone else with
+   * `PassportError` 401 `sign_in_required`). One `POST /passport` at a time across tabs.
+   */
+  passport(appCode: string): Promise<string>;
+  /** A `fetch` to a shared app's API with its passport and `X-App-Code`; renews once on 401/403. */
+  passportFetch(appCode: string, input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Ends the app's passport session and forgets its passport. */
+  passportLogout(appCode: string): Promise<void>;
   /** Stops timers and listeners (the tokens stay). */
   close(): void;
 }
@@ -176,6 +190,11 @@ function issuedAt(access: string): number {
   return t?.iat ?? t?.exp ?? 0;
 }
 
+/** The account an access token names (`sub`), to file its passports; never trusted. */
+function accountOf(access: string | undefined): string | null {
+  return access ? readClaim(access, "sub") : null;
+}
+
 async function errorOf(resp: Response): Promise<PassportError> {
   let code = "http_error";
   let message = `HTTP ${resp.status}`;
@@ -211,6 +230,7 @@ class Client implements Session {
   private memory: Held | null = null;
   /** Cookie transport: releases the Web Lock that tells other tabs this one holds a pair. */
   private releaseLive: (() => void) | null = null;
+  private readonly apps: Passports;
 
   constructor(private readonly options: SessionOptions) {
     this.base = options.baseUrl.replace(/\/+$/, "");
@@ -228,6 +248,15 @@ class Client implements Session {
       : { status: "logged-out" };
     globalThis.addEventListener?.("storage", this.onStorage);
     this.channel = openChannel(`passport:${this.base}`);
+    this.apps = new Passports({
+      base: this.base,
+      storage: this.storage,
+      locks: () => this.lockManager,
+      account: () => accountOf(this.held()?.access),
+      request: (appCode, body) => this.requestPassport(appCode, body),
+      http: this.http,
+      error: errorOf,
+    });
     this.channel?.addEventListener("message", (e: MessageEvent) => this.heard(e.data as Message));
     if (!this.cookie) {
       this.schedule(this.store.read());
@@ -252,6 +281,7 @@ class Client implements Session {
     this.timer = null;
     globalThis.removeEventListener?.("storage", this.onStorage);
     this.channel?.close();
+    this.apps.close();
     this.listeners.clear();
     this.releaseLive?.();
     this.releaseLive = null;
@@ -313,6 +343,32 @@ class Client implements Session {
       method: "DELETE",
     });
     if (!resp.ok) throw await errorOf(resp);
+  }
+
+  passport(appCode: string): Promise<string> {
+    return this.apps.passport(appCode);
+  }
+
+  passportFetch(appCode: string, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const origin = new URL(new Request(input, init).url).origin;
+    if (!this.apiOrigins.has(origin)) {
+      return Promise.reject(new PassportError(0, "origin_not_allowed", `${origin} is not one of apiOrigins`));
+    }
+    return this.apps.fetch(appCode, input, init);
+  }
+
+  passportLogout(appCode: string): Promise<void> {
+    return this.apps.logout(appCode);
+  }
+
+  /** `POST /passport`, with the account's access token (fresh) when signed in. */
+  private async requestPassport(appCode: string, body: Record<string, string>): Promise<Response> {
+    let session = this.held();
+    if (!session && this.cookie && this.current.status === "logged-in") session = await this.restore();
+    if (session && this.expiringSoon(session)) session = await this.refresh(this.presented(session), "expiry");
+    const headers: Record<string, string> = { "Content-Type": "application/json", "X-App-Code": appCode };
+    if (session) headers.Authorization = `Bearer ${session.access}`;
+    return this.http(`${this.base}/passport`, { method: "POST", headers, body: JSON.stringify(body) });
   }
 
   async me(): Promise<Me> {
@@ -427,9 +483,7 @@ class Client implements Session {
    */
   private async askOthers(): Promise<Held | null> {
     if (!this.cookie || !this.channel || typeof this.lockManager?.query !== "function") return null;
-    const state = await this.lockManager.query();
-    const prefix = `${this.liveLockPrefix()}`;
-    if (!(state.held ?? []).some((l) => l.name?.startsWith(prefix))) return null;
+    if (!(await anyHeld(this.lockManager, this.liveLockPrefix()))) return null;
     this.tell({ type: "ask" });
     const deadline = Date.now() + HAND_OVER_MS;
     while (Date.now() < deadline) {
@@ -596,6 +650,9 @@ class Client implements Session {
 
   /** Forgets the tokens and tells everyone, once per logged-in period. */
   private end(reason: LogoutReason, tellOthers = true): void {
+    // A private app's passports belong to the account that leaves: forget them on this device.
+    const account = accountOf(this.held()?.access);
+    if (account) this.apps.forgetUser(account);
     this.store.clear();
     this.memory = null;
     this.releaseLive?.();

@@ -17,17 +17,29 @@ function base64UrlDecode(part: string): string {
   return new TextDecoder().decode(bytes);
 }
 
-/** `exp` (and `iat` when present) of `token`, or `null` when it is not a readable JWT. */
-export function readTimes(token: string): TokenTimes | null {
+/** The payload of `token`, or `null` when it is not a readable JWT. */
+export function readPayload(token: string): Record<string, unknown> | null {
   const parts = token.split(".");
   if (parts.length !== 3) return null;
   try {
     const payload: unknown = JSON.parse(base64UrlDecode(parts[1]));
-    if (typeof payload !== "object" || payload === null) return null;
-    const { exp, iat } = payload as Record<string, unknown>;
-    if (typeof exp !== "number" || !Number.isFinite(exp)) return null;
-    return typeof iat === "number" && Number.isFinite(iat) ? { exp, iat } : { exp };
+    return typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+/** A string claim of `token`, or `null`. */
+export function readClaim(token: string, name: string): string | null {
+  const v = readPayload(token)?.[name];
+  return typeof v === "string" && v ? v : null;
+}
+
+/** `exp` (and `iat` when present) of `token`, or `null` when it is not a readable JWT. */
+export function readTimes(token: string): TokenTimes | null {
+  const payload = readPayload(token);
+  if (!payload) return null;
+  const { exp, iat } = payload;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return null;
+  return typeof iat === "number" && Number.isFinite(iat) ? { exp, iat } : { exp };
 }
