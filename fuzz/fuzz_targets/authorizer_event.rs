@@ -1,5 +1,5 @@
 //! Arbitrary JSON into the authorizer's three event shapes (HTTP API payload 2.0, REST TOKEN,
-//! REST REQUEST): recognising the event and finding its token never panics.
+//! REST REQUEST): recognising the event and finding its token and `X-App-Code` never panics.
 #![no_main]
 
 use aws_lambda_events::apigw::{
@@ -19,5 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let event = parse(text);
     if let Some(header) = event.as_ref().and_then(|e| e.authorization()) {
         let _ = passport::service::bearer_token(header);
+    }
+    // The app authorizer's second identity source.
+    if let Some(code) = event.as_ref().and_then(|e| e.app_code()) {
+        let _ = passport::service::valid_app_code(code);
     }
 });
