@@ -2,27 +2,17 @@
 //! web-app passports, for the app the request's `X-App-Code` names, whose app is enabled and
 //! whose passport session lives; its context is `{app_id, app_code, end_user_id, account_id?}`.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use passport_lambda::authorizer::{Kind, decide_as};
-use serde_json::value::RawValue;
-use std::sync::Arc;
+use passport_lambda::authorizer::{Kind, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = passport_lambda::init(env!("CARGO_PKG_NAME")).await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        let app = Arc::clone(&app);
-        async move {
-            Ok::<_, lambda_runtime::Error>(decide_as(Kind::App, &app, event.payload.get()).await)
-        }
-    }))
-    .await
+    run(Kind::App, env!("CARGO_PKG_NAME")).await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use passport::testing::{anonymous_passport, create_app, event, logged_in_memory_app};
+    use passport_lambda::authorizer::{Kind, decide_as};
     use serde_json::Value;
 
     async fn decide_file(app: &passport::Passport, name: &str, vars: &[(&str, &str)]) -> Value {

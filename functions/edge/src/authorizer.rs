@@ -189,6 +189,24 @@ pub enum AuthorizerAnswer {
     Policy(Box<ApiGatewayCustomAuthorizerResponse<Context>>),
 }
 
+/// Runs the authorizer function `function` (its package name) of `kind`: init, then one
+/// decision per event. The event is taken as JSON text (checked, not parsed into a tree): the
+/// decision reads only the fields it needs, and any event at all gets an answer (a deny), never
+/// an invocation error.
+pub async fn run(kind: Kind, function: &str) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{LambdaEvent, service_fn};
+    use serde_json::value::RawValue;
+    use std::sync::Arc;
+    let app = crate::init(function).await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let app = Arc::clone(&app);
+        async move {
+            Ok::<_, lambda_runtime::Error>(decide_as(kind, &app, event.payload.get()).await)
+        }
+    }))
+    .await
+}
+
 /// The account authorizer's decision on one event, given as its JSON text. Never fails:
 /// whatever goes wrong is a deny.
 pub async fn decide(app: &Passport, json: &str) -> AuthorizerAnswer {

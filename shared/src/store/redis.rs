@@ -264,39 +264,7 @@ impl Store for RedisStore {
                 ],
             )?)
             .await?;
-        let mut expected = String::new();
-        for _ in 0..3 {
-            let holder: String = self
-                .run(&CLAIM_EMAIL.invocation(
-                    &[("email_index", index.clone())],
-                    &[("account_id", id.clone()), ("expected", expected.clone())],
-                )?)
-                .await?;
-            if holder == id {
-                let mut c = self.conn();
-                let made_durable: bool = c.persist(&record).await?;
-                let still_there: bool = made_durable || c.exists(&record).await?;
-                if !still_there {
-                    return Err(StoreError::Corrupt(
-                        "the new account's record expired before its email was claimed".into(),
-                    ));
-                }
-                return Ok(true);
-            }
-            let alive = match holder.parse::<Id>() {
-                Ok(h) => self.conn().exists::<_, bool>(account_key(h)).await?,
-                Err(_) => false,
-            };
-            if alive {
-                let _: i64 = self.conn().del(&record).await?;
-                return Ok(false);
-            }
-            // The entry names an account that is gone (a delete or create cut short): take it
-            // over, unless someone else does first.
-            expected = holder;
-        }
-        let _: i64 = self.conn().del(&record).await?;
-        Ok(false)
+        self.claim(&index, &id, &record, account_key).await
     }
 
     async fn account_id(&self, email: &str) -> Result<Option<Id>, StoreError> {
@@ -649,7 +617,7 @@ impl Store for RedisStore {
 
     async fn create_app(&self, app: &App) -> Result<bool, StoreError> {
         // As `create_account`: the record first, provisional; then the code claimed with the
-        // email's compare-and-set script; the loser deletes its record.
+        // email's compare-and-set script (`claim`); the loser deletes its record.
         let record = app_key(app.id);
         let index = app_code_key(&app.code);
         let id = app.id.to_string();
@@ -666,32 +634,11 @@ impl Store for RedisStore {
                 ],
             )?)
             .await?;
-        let mut expected = String::new();
-        for _ in 0..3 {
-            let holder: String = self
-                .run(&CLAIM_EMAIL.invocation(
-                    &[("email_index", index.clone())],
-                    &[("account_id", id.clone()), ("expected", expected.clone())],
-                )?)
-                .await?;
-            if holder == id {
-                let mut c = self.conn();
-                let _: bool = c.persist(&record).await?;
-                let _: i64 = c.sadd(APPS_KEY, &id).await?;
-                return Ok(true);
-            }
-            let alive = match holder.parse::<Id>() {
-                Ok(h) => self.conn().exists::<_, bool>(app_key(h)).await?,
-                Err(_) => false,
-            };
-            if alive {
-                let _: i64 = self.conn().del(&record).await?;
-                return Ok(false);
-            }
-            expected = holder;
+        if !self.claim(&index, &id, &record, app_key).await? {
+            return Ok(false);
         }
-        let _: i64 = self.conn().del(&record).await?;
-        Ok(false)
+        let _: i64 = self.conn().sadd(APPS_KEY, &id).await?;
+        Ok(true)
     }
 
     async fn app_by_code(&self, code: &str) -> Result<Option<App>, StoreError> {
@@ -840,6 +787,54 @@ impl Store for RedisStore {
 }
 
 impl RedisStore {
+    /// Claims the directory's `index` entry (an email's, an app code's) for `id`, whose
+    /// provisional `record` was just written, and makes the record durable; `false`, with the
+    /// record deleted, when the entry names another live record (`record_of` its key). An entry
+    /// naming a record that is gone (a delete or create cut short) is taken over,
+    /// compare-and-set, unless someone else does first.
+    async fn claim(
+        &self,
+        index: &str,
+        id: &str,
+        record: &str,
+        record_of: fn(Id) -> String,
+    ) -> Result<bool, StoreError> {
+        let mut expected = String::new();
+        for _ in 0..3 {
+            let holder: String = self
+                .run(&CLAIM_EMAIL.invocation(
+                    &[("email_index", index.to_string())],
+                    &[
+                        ("account_id", id.to_string()),
+                        ("expected", expected.clone()),
+                    ],
+                )?)
+                .await?;
+            if holder == id {
+                let mut c = self.conn();
+                let made_durable: bool = c.persist(record).await?;
+                let still_there: bool = made_durable || c.exists(record).await?;
+                if !still_there {
+                    return Err(StoreError::Corrupt(
+                        "a new record expired before its index entry was claimed".into(),
+                    ));
+                }
+                return Ok(true);
+            }
+            let alive = match holder.parse::<Id>() {
+                Ok(h) => self.conn().exists::<_, bool>(record_of(h)).await?,
+                Err(_) => false,
+            };
+            if alive {
+                let _: i64 = self.conn().del(record).await?;
+                return Ok(false);
+            }
+            expected = holder;
+        }
+        let _: i64 = self.conn().del(record).await?;
+        Ok(false)
+    }
+
     async fn app(&self, id: Id) -> Result<Option<App>, StoreError> {
         let key = &app_key(id);
         let h: HashMap<String, String> =
