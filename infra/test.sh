@@ -130,6 +130,7 @@ api_port=$(free_port)
 st_password="schemathesis-$(date +%s)-password"
 start "$workdir/api.log" env REDIS_URL="redis://127.0.0.1:$redis_port/2" RUST_LOG=warn \
   LOGIN_MAX_FAILURES=100000 LOGIN_IP_MAX_FAILURES=100000 LOGIN_ACCOUNT_MAX_FAILURES=100000 \
+  PASSPORT_IP_MAX_PER_HOUR=100000 \
   "$target_dir/debug/local-api" --port "$api_port" --account "schemathesis@example.com:$st_password"
 wait_for_port "$api_port" local-api "$workdir/api.log"
 login_token() {
