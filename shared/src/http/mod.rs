@@ -6,14 +6,16 @@
 pub mod cookie;
 pub mod cors;
 pub mod csrf;
+pub mod passports;
 pub mod routes;
 
+pub use passports::{APP_CODE_HEADER, visitor_context};
 pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};
 
 use crate::error::ApiError;
 use crate::error::table;
 use crate::service::{
-    AppCaller, Caller, ClientInfo, LoginInput, Passport, PassportRequest, PasswordChange, TokenPair,
+    AppCaller, Caller, ClientInfo, LoginInput, Passport, PasswordChange, TokenPair,
 };
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -70,8 +72,8 @@ pub async fn handle<B: AsRef<[u8]>>(
         (Handler::Login, _) => login(app, req, source_ip).await,
         (Handler::Refresh, _) => refresh(app, req).await,
         (Handler::Logout, _) => logout(app, req).await,
-        (Handler::IssuePassport, _) => issue_passport(app, req, source_ip).await,
-        (Handler::EndPassport, _) => end_passport(app, req).await,
+        (Handler::IssuePassport, _) => passports::issue(app, req, source_ip).await,
+        (Handler::EndPassport, _) => passports::end(app, req).await,
         (Handler::ListSessions, Account(c)) => list_sessions(app, c).await,
         (Handler::RevokeSession, Account(c)) => {
             let id = route.param.as_deref().unwrap_or_default();
@@ -79,7 +81,7 @@ pub async fn handle<B: AsRef<[u8]>>(
         }
         (Handler::Me, Account(c)) => me(app, c).await,
         (Handler::ChangePassword, Account(c)) => change_password(app, c, req, source_ip).await,
-        (Handler::AppMe, V(v)) => Ok(app_me(&v)),
+        (Handler::AppMe, V(v)) => Ok(passports::app_me(&v)),
         // A guarded route reached without its authorizer's verdict (a misconfigured route).
         (
             Handler::ListSessions | Handler::RevokeSession | Handler::Me | Handler::ChangePassword,
@@ -88,71 +90,6 @@ pub async fn handle<B: AsRef<[u8]>>(
         | (Handler::AppMe, Verdict::None | Account(_)) => Err(ApiError::Unauthorized),
     };
     result.unwrap_or_else(|e| error_response(&e))
-}
-
-/// The `X-App-Code` header.
-pub const APP_CODE_HEADER: &str = "x-app-code";
-
-/// `POST /passport`: the app of `X-App-Code`; the body, optional, may carry the previous
-/// passport (`{"passport": "…"}`).
-async fn issue_passport<B: AsRef<[u8]>>(
-    app: &Passport,
-    req: &Request<B>,
-    source_ip: Option<String>,
-) -> Result<Response<String>, ApiError> {
-    let body = if req.body().as_ref().is_empty() {
-        Map::new()
-    } else {
-        json_body(req)?
-    };
-    let previous = string_field(&body, "passport")?;
-    let request = PassportRequest {
-        app_code: header_str(req.headers(), APP_CODE_HEADER),
-        authorization: header_str(req.headers(), "authorization"),
-        previous: previous.as_deref(),
-    };
-    let grant = app
-        .issue_passport(request, &client_info(req, source_ip))
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "passport": grant.passport,
-            "expires_in": grant.expires_in,
-            "end_user_id": grant.end_user.to_string(),
-            "app_code": grant.app_code,
-        }),
-    ))
-}
-
-/// `POST /passport/logout`: the passport as the bearer token, its app's `X-App-Code`.
-async fn end_passport<B: AsRef<[u8]>>(
-    app: &Passport,
-    req: &Request<B>,
-) -> Result<Response<String>, ApiError> {
-    app.end_passport(
-        header_str(req.headers(), "authorization"),
-        header_str(req.headers(), APP_CODE_HEADER),
-    )
-    .await?;
-    Ok(no_content())
-}
-
-/// The app authorizer's context, as `GET /apps/me` answers it.
-pub fn visitor_context(v: &AppCaller) -> Value {
-    let mut c = json!({
-        "app_id": v.app.to_string(),
-        "app_code": v.app_code,
-        "end_user_id": v.end_user.to_string(),
-    });
-    if let Some(a) = v.account {
-        c["account_id"] = json!(a.to_string());
-    }
-    c
-}
-
-fn app_me(v: &AppCaller) -> Response<String> {
-    json_response(StatusCode::OK, &visitor_context(v))
 }
 
 /// How an answer carries the refresh token: in the JSON body (mobile and server clients), or in
