@@ -10,8 +10,8 @@
   (JSON), for `make bench`.
 
 Run by infra/test.sh (both) and infra/bench.sh (RIE). Placeholders in the events
-(${ACCESS_TOKEN}, ${REFRESH_TOKEN}, ${USER_ID}, ${SESSION_ID}) are filled with what earlier
-invocations returned, as a client would.
+(${ACCESS_TOKEN}, ${REFRESH_TOKEN}, ${USER_ID}, ${SESSION_ID}, ${PASSPORT}, ${APP_CODE},
+${APP_ID}, ${END_USER_ID}) are filled with what earlier invocations returned, as a client would.
 """
 import json
 import os
