@@ -47,7 +47,8 @@ redis_url="redis://127.0.0.1:$redis_port"
 step "building with the perf profile (functions, local-api, harness)"
 # The packages the run needs, in one invocation; the harness run below names the same set, so
 # it reuses every artefact.
-packages=(-p authorizer -p login -p refresh -p logout -p sessions -p accounts -p local-api -p passport-bench)
+packages=(-p authorizer -p app-authorizer -p login -p refresh -p logout -p sessions -p passports -p accounts
+  -p local-api -p passport-bench)
 cargo build --locked --profile perf "${packages[@]}" --bins --benches
 
 step "Rust harness: authorizer, verification, refresh, login, round trips, cold starts"
