@@ -5,7 +5,7 @@
 
 use crate::ids::{Id, random_bytes};
 use crate::keys::KeyRing;
-use crate::tokens::{ALGORITHM, LEEWAY_SECONDS, TokenError, decode, sign};
+use crate::tokens::{TokenError, check_issued_at, decode, sign, validation};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Validation;
@@ -66,12 +66,7 @@ pub struct PassportIssuer {
 impl PassportIssuer {
     /// Settings for issuer `iss`.
     pub fn new(issuer: &str) -> Self {
-        let mut live = Validation::new(ALGORITHM);
-        live.algorithms = vec![ALGORITHM];
-        live.leeway = LEEWAY_SECONDS;
-        live.validate_nbf = true;
-        live.validate_aud = false;
-        live.set_issuer(&[issuer]);
+        let mut live = validation(issuer);
         live.set_required_spec_claims(&["exp", "iss", "sub"]);
         let mut any_age = live.clone();
         any_age.validate_exp = false;
@@ -123,9 +118,7 @@ impl PassportIssuer {
 }
 
 fn visitor(c: PassportClaims, now: i64) -> Result<Visitor, TokenError> {
-    if c.iat > now + LEEWAY_SECONDS as i64 {
-        return Err(TokenError::Expired);
-    }
+    check_issued_at(c.iat, now)?;
     let id = |s: &str| s.parse::<Id>().map_err(|_| TokenError::Claims);
     Ok(Visitor {
         app: id(&c.app)?,

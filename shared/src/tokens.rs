@@ -91,19 +91,12 @@ pub struct TokenIssuer {
 impl TokenIssuer {
     /// Settings for issuer `iss`, optional audience and lifetime in seconds.
     pub fn new(issuer: &str, audience: Option<&str>, ttl: i64) -> Self {
-        let mut validation = Validation::new(ALGORITHM);
-        validation.algorithms = vec![ALGORITHM];
-        validation.leeway = LEEWAY_SECONDS;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[issuer]);
+        let mut validation = validation(issuer);
         let mut required = vec!["exp", "iss", "sub"];
-        match audience {
-            Some(aud) => {
-                validation.set_audience(&[aud]);
-                required.push("aud");
-            }
-            None => validation.validate_aud = false,
+        if let Some(aud) = audience {
+            validation.validate_aud = true;
+            validation.set_audience(&[aud]);
+            required.push("aud");
         }
         validation.set_required_spec_claims(&required);
         Self {
@@ -143,9 +136,7 @@ impl TokenIssuer {
     /// `exp`/`nbf` (jsonwebtoken's clock) and `iat` (with leeway), `iss`, `aud`, and the claim set.
     pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Verified, TokenError> {
         let claims: Claims = decode(ring, token, TOKEN_TYPE, &self.validation)?;
-        if claims.iat > now + LEEWAY_SECONDS as i64 {
-            return Err(TokenError::Expired);
-        }
+        check_issued_at(claims.iat, now)?;
         if self.audience.is_some() && claims.aud != self.audience {
             return Err(TokenError::Claims);
         }
@@ -154,6 +145,27 @@ impl TokenIssuer {
             session: claims.sid.parse().map_err(|_| TokenError::Claims)?,
         })
     }
+}
+
+/// The validation every JWT Passport accepts starts from: HS256 only, the leeway, `exp` and
+/// `nbf` checked, the issuer; no audience unless the caller sets one.
+pub(crate) fn validation(issuer: &str) -> Validation {
+    let mut v = Validation::new(ALGORITHM);
+    v.algorithms = vec![ALGORITHM];
+    v.leeway = LEEWAY_SECONDS;
+    v.validate_exp = true;
+    v.validate_nbf = true;
+    v.validate_aud = false;
+    v.set_issuer(&[issuer]);
+    v
+}
+
+/// Refuses an `iat` more than the leeway after `now` (jsonwebtoken does not check `iat`).
+pub(crate) fn check_issued_at(iat: i64, now: i64) -> Result<(), TokenError> {
+    if iat > now + LEEWAY_SECONDS as i64 {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
 }
 
 /// Checks size, `alg`, `typ` (exactly `typ`, or `application/<typ>`, any case) and `kid`, then
