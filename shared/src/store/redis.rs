@@ -410,19 +410,7 @@ impl Store for RedisStore {
     }
 
     async fn record_ip_failure(&self, ip: &str, window: i64, _now: i64) -> Result<(), StoreError> {
-        let mut count = redis::cmd("EVAL");
-        count
-            .arg(COUNT_ATTEMPT)
-            .arg(1)
-            .arg(ip_fail_key(ip))
-            .arg(window);
-        // A retry after a first run that did count counts the attempt twice: stricter, never
-        // looser, and only when the connection dropped mid-call.
-        let count = &count;
-        let _: (u64, i64) = retry_once(&self.conn, move |mut c| async move {
-            count.query_async(&mut c).await
-        })
-        .await?;
+        self.count(ip_fail_key(ip), window).await?;
         Ok(())
     }
 
@@ -768,17 +756,7 @@ impl Store for RedisStore {
     }
 
     async fn count_new_visitor(&self, ip: &str, _now: i64) -> Result<Counter, StoreError> {
-        let mut count = redis::cmd("EVAL");
-        count
-            .arg(COUNT_ATTEMPT)
-            .arg(1)
-            .arg(visitors_key(ip))
-            .arg(NEW_VISITOR_WINDOW);
-        let count = &count;
-        let (n, ttl): (u64, i64) = retry_once(&self.conn, move |mut c| async move {
-            count.query_async(&mut c).await
-        })
-        .await?;
+        let (n, ttl) = self.count(visitors_key(ip), NEW_VISITOR_WINDOW).await?;
         Ok(Counter {
             count: n,
             retry_after: ttl.max(1),
@@ -787,6 +765,19 @@ impl Store for RedisStore {
 }
 
 impl RedisStore {
+    /// Counts one attempt on `key`, a counter whose `window` starts at its first count:
+    /// `(count, seconds left)`. A retry after a first run that did count counts twice: stricter,
+    /// never looser, and only when the connection dropped mid-call.
+    async fn count(&self, key: String, window: i64) -> Result<(u64, i64), StoreError> {
+        let mut count = redis::cmd("EVAL");
+        count.arg(COUNT_ATTEMPT).arg(1).arg(key).arg(window);
+        let count = &count;
+        Ok(retry_once(&self.conn, move |mut c| async move {
+            count.query_async(&mut c).await
+        })
+        .await?)
+    }
+
     /// Claims the directory's `index` entry (an email's, an app code's) for `id`, whose
     /// provisional `record` was just written, and makes the record durable; `false`, with the
     /// record deleted, when the entry names another live record (`record_of` its key). An entry
