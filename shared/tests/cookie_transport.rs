@@ -7,10 +7,9 @@
 mod common;
 
 use common::{apps, unique_email, unique_ip};
-use http::{Method, Request, Response};
+use http::{Method, Response};
 use passport::Passport;
 use passport::config::Config;
-use passport::http::{handle, route};
 use passport::testing::{create_account, test_config};
 use serde_json::{Value, json};
 
@@ -37,19 +36,9 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Response<String> {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req.body(body.as_bytes().to_vec()).unwrap();
-    let found = route(req.method(), req.uri().path()).unwrap();
-    let caller = if found.needs_authorizer() {
-        let auth = req.headers()["authorization"].to_str().unwrap().to_string();
-        Some(app.authorize(Some(&auth)).await.unwrap())
-    } else {
-        None
-    };
-    handle(app, found, &req, Some(unique_ip()), caller.into()).await
+    common::send(app, method, path, headers, body, &unique_ip())
+        .await
+        .unwrap()
 }
 
 fn json_of(r: &Response<String>) -> Value {

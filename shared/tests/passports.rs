@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{apps, unique_email, unique_ip};
-use http::{Method, Request, Response};
+use common::{apps, send, unique_code, unique_email, unique_ip};
+use http::{Method, Response};
 use passport::Passport;
 use passport::config::Config;
-use passport::http::{Guard, ROUTES, Verdict, handle, route};
+use passport::http::{Guard, ROUTES};
 use passport::ids::Id;
 use passport::keys::KeyRing;
 use passport::passport_token::{PassportIssuer, Visitor};
@@ -26,44 +26,6 @@ fn config() -> Config {
         passport_ip_max_per_hour: 3,
         ..test_config()
     }
-}
-
-/// A code no other test (or earlier run on the same Redis) uses.
-fn unique_code() -> String {
-    format!("t-{}", Id::random()).chars().take(24).collect()
-}
-
-/// Sends a request through the route table as API Gateway would: each guarded route behind its
-/// own authorizer (a refusal is `Err` with the authorizer's reason).
-async fn send(
-    app: &Passport,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-    ip: &str,
-) -> Result<Response<String>, String> {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req.body(body.as_bytes().to_vec()).unwrap();
-    let found = route(req.method(), req.uri().path()).unwrap();
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let verdict = match found.guard() {
-        Guard::Open => Verdict::None,
-        Guard::Authorizer => Verdict::Account(
-            app.authorize(header("authorization"))
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
-        Guard::AppAuthorizer => Verdict::Visitor(
-            app.authorize_visitor(header("authorization"), header("x-app-code"))
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
-    };
-    Ok(handle(app, found, &req, Some(ip.to_string()), verdict).await)
 }
 
 fn json_of(r: &Response<String>) -> Value {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{stores, unique_email, unique_ip};
+use common::{stores, unique_code, unique_email, unique_ip};
 use passport::clock;
 use passport::ids::Id;
 use passport::refresh_token::{RefreshToken, TokenDigest};
@@ -1053,10 +1053,6 @@ fn new_app(code: &str) -> App {
         enabled: true,
         created_at: clock::now(),
     }
-}
-
-fn unique_code() -> String {
-    format!("c-{}", Id::random()).chars().take(20).collect()
 }
 
 fn passport_start(app: Id, account: Option<Id>, renew: Option<Id>, create: bool) -> PassportStart {

@@ -2,6 +2,8 @@
 //! `make test` starts for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use http::{Method, Request, Response};
+use passport::http::{Guard, Verdict, handle, route};
 use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,4 +79,45 @@ pub fn unique_ip() -> String {
         group(4),
         group(6)
     )
+}
+
+/// A shared app's code no other test (or earlier run on the same Redis) uses.
+pub fn unique_code() -> String {
+    format!("t-{}", passport::ids::Id::random())
+        .chars()
+        .take(24)
+        .collect()
+}
+
+/// Sends a request from `ip` through the route table as API Gateway would: each guarded route
+/// behind its own authorizer, whose refusal is `Err` with its reason.
+pub async fn send(
+    app: &passport::Passport,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    ip: &str,
+) -> Result<Response<String>, String> {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body.as_bytes().to_vec()).unwrap();
+    let found = route(req.method(), req.uri().path()).unwrap();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let verdict = match found.guard() {
+        Guard::Open => Verdict::None,
+        Guard::Authorizer => Verdict::Account(
+            app.authorize(header("authorization"))
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        Guard::AppAuthorizer => Verdict::Visitor(
+            app.authorize_visitor(header("authorization"), header("x-app-code"))
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    Ok(handle(app, found, &req, Some(ip.to_string()), verdict).await)
 }
