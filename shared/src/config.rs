@@ -27,6 +27,26 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// How many replicas must confirm a write: `REDIS_REPLICA_ACKS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaAcks {
+    /// `auto`: one if every master of the store has a replica at start, else none.
+    Auto,
+    /// An explicit count (0 turns the wait off).
+    Count(u32),
+}
+
+impl ReplicaAcks {
+    /// Parses `auto` or a whole number.
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("auto") {
+            return Some(Self::Auto);
+        }
+        t.parse().ok().map(Self::Count)
+    }
+}
+
 /// Secret bytes whose `Debug` output never shows them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretBytes(Vec<u8>);
@@ -62,6 +82,13 @@ pub struct Config {
     pub redis_connect_timeout: Duration,
     /// `REDIS_RESPONSE_TIMEOUT_MS` (default 1000): a store call that takes longer fails.
     pub redis_response_timeout: Duration,
+    /// `REDIS_REPLICA_ACKS` (default `0`: no wait): replicas that must confirm a write before
+    /// it is acknowledged; `auto` is one where every master of the store has a replica at
+    /// start, else none (`store::durability`). Not yet the default: see README.
+    pub redis_replica_acks: ReplicaAcks,
+    /// `REDIS_REPLICA_ACK_TIMEOUT_MS` (default 500): how long a write waits for them before
+    /// it fails retryably; shorter than `REDIS_RESPONSE_TIMEOUT_MS`.
+    pub redis_replica_ack_timeout: Duration,
     /// `SIGNING_SECRET`: a literal signing key for local runs and tests.
     pub signing_secret: Option<SecretBytes>,
     /// `SIGNING_SECRET_ARN`: the Secrets Manager secret holding the signing key (deployed).
@@ -145,6 +172,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("REDIS_CLUSTER", Some("false")),
     ("REDIS_CONNECT_TIMEOUT_MS", Some("1000")),
     ("REDIS_RESPONSE_TIMEOUT_MS", Some("1000")),
+    ("REDIS_REPLICA_ACKS", Some("0")),
+    ("REDIS_REPLICA_ACK_TIMEOUT_MS", Some("500")),
     ("SIGNING_SECRET_ARN", None),
     ("SIGNING_KEY_CACHE_SECONDS", Some("300")),
     ("SIGNING_SECRET", None),
@@ -242,6 +271,16 @@ impl Config {
                 &get,
                 "REDIS_RESPONSE_TIMEOUT_MS",
             )?),
+            redis_replica_acks: match get("REDIS_REPLICA_ACKS") {
+                Some(v) => ReplicaAcks::parse(&v).ok_or_else(|| {
+                    invalid("REDIS_REPLICA_ACKS", "must be `auto` or a whole number")
+                })?,
+                None => ReplicaAcks::Count(0),
+            },
+            redis_replica_ack_timeout: Duration::from_millis(positive(
+                &get,
+                "REDIS_REPLICA_ACK_TIMEOUT_MS",
+            )?),
             signing_secret: match get("SIGNING_SECRET") {
                 Some(s) if s.len() < MIN_KEY_BYTES => {
                     return Err(invalid(
@@ -282,6 +321,12 @@ impl Config {
             return Err(invalid(
                 "REFRESH_REUSE_GRACE_SECONDS",
                 "must be shorter than REFRESH_TOKEN_TTL_SECONDS",
+            ));
+        }
+        if cfg.redis_replica_ack_timeout >= cfg.redis_response_timeout {
+            return Err(invalid(
+                "REDIS_REPLICA_ACK_TIMEOUT_MS",
+                "must be shorter than REDIS_RESPONSE_TIMEOUT_MS (the write and its wait share it)",
             ));
         }
         if !cfg.redis_cluster && cfg.redis_url.as_deref().is_some_and(|u| u.contains(',')) {

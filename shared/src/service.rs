@@ -455,15 +455,25 @@ impl Passport {
         let verified = self
             .check_password(change.current_password, Some(account.password_hash.clone()))
             .await?;
-        if !verified {
+        let phc = if verified {
+            self.hash_password(change.new_password).await?
+        } else if self
+            .check_password(change.new_password, Some(account.password_hash.clone()))
+            .await?
+        {
+            // The retry of a change that ran but was never acknowledged (its answer lost, or
+            // its replicas did not confirm it in time): the new password is already the stored
+            // one. Writing it again confirms it, and ends the other sessions if a failover had
+            // brought any back.
+            account.password_hash.clone()
+        } else {
             if let Some(ip) = &ip {
                 self.store
                     .record_ip_failure(ip, self.config.login_lockout_seconds, now)
                     .await?;
             }
             return Err(ApiError::InvalidCredentials);
-        }
-        let phc = self.hash_password(change.new_password).await?;
+        };
         let keep = SessionsAfter::KeepOnly(caller.session);
         if !self.store.set_password(account.id, &phc, keep).await? {
             return Err(ApiError::Unauthorized);
@@ -745,7 +755,7 @@ pub async fn connect_store_as(
     config: &Config,
     credentials: Option<&RedisCredentials>,
 ) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(match &config.redis_url {
+    let store: Arc<dyn Store> = match &config.redis_url {
         Some(url) => Arc::new(
             RedisStore::connect(
                 url,
@@ -754,10 +764,14 @@ pub async fn connect_store_as(
                 config.redis_connect_timeout,
                 config.redis_response_timeout,
             )
+            .await?
+            .with_durability(config.redis_replica_acks, config.redis_replica_ack_timeout)
             .await?,
         ),
         None => Arc::new(MemoryStore::new()),
-    })
+    };
+    tracing::info!(durability = %store.durability(), "session store");
+    Ok(store)
 }
 
 /// The cache user's credentials from Secrets Manager: JSON `{"username": …, "password": …}`

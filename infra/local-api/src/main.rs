@@ -123,6 +123,7 @@ async fn run() -> Result<(), String> {
     println!("Passport local API listening on {base}");
     println!("Sessions page: {base}/app/");
     println!("Store: {store_note}. Signing key: {key_note}.");
+    println!("Durability: {}.", app.store().durability());
     println!(
         "Session cookie (\"transport\": \"cookie\"): {}",
         app.config().session_cookie.name()

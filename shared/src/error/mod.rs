@@ -17,6 +17,18 @@ pub enum StoreError {
     /// A script was called with arguments it does not declare (a bug the tests catch).
     #[error("malformed store call: {0}")]
     Call(String),
+    /// The write ran on the master, but fewer replicas confirmed it in time than the
+    /// durability setting wants: it is not acknowledged (a failover could still lose it).
+    #[error("write not confirmed by enough replicas ({acks} of {wanted})")]
+    NotReplicated {
+        /// Replicas that confirmed it.
+        acks: u32,
+        /// Replicas wanted.
+        wanted: u32,
+    },
+    /// The durability setting does not fit the store (found at start).
+    #[error(transparent)]
+    Durability(#[from] crate::store::durability::Mismatch),
 }
 
 /// Why a request to the HTTP API failed.

@@ -110,6 +110,9 @@ fn ip_counter(ip: &str) -> String {
 
 #[async_trait]
 impl Store for MemoryStore {
+    fn durability(&self) -> super::durability::Durability {
+        super::durability::Durability::none(super::durability::Topology::Memory)
+    }
     async fn create_account(&self, account: &Account) -> Result<bool, StoreError> {
         let mut g = self.lock();
         if g.emails.contains_key(&account.email) {

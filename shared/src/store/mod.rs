@@ -6,6 +6,7 @@
 //! takes `now` (Unix seconds) from the caller, so both implementations judge expiry alike.
 
 pub mod connection;
+pub mod durability;
 pub mod lua;
 pub mod memory;
 pub mod redis;
@@ -344,6 +345,9 @@ pub enum PassportOutcome {
 /// exactly one account and leave no orphan, and a create cut short leaves nothing durable.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// What an acknowledged write survives: the replicas each write waits for, and what the
+    /// store reported at start (the start-up line).
+    fn durability(&self) -> durability::Durability;
     /// Adds an account; `false` if its email is taken. Not atomic on Redis (see above).
     async fn create_account(&self, account: &Account) -> Result<bool, StoreError>;
     /// The id of the account with this (normalised) email.

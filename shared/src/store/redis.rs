@@ -24,6 +24,7 @@
 //! Emails appear in key names only as a digest, so a key listing shows no addresses.
 
 use super::connection::{RedisConnection, retry_once};
+use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
 use super::{
     Account, AccountStatus, App, AppAccess, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
@@ -34,7 +35,7 @@ use crate::error::StoreError;
 use crate::ids::Id;
 use crate::refresh_token::TokenDigest;
 use async_trait::async_trait;
-use redis::{AsyncCommands, ScriptInvocation};
+use redis::{AsyncCommands, FromRedisValue, ScriptInvocation, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -163,10 +164,12 @@ fn pair_key(email: &str, ip: Option<&str>) -> String {
 
 /// The store on Redis (one node or a cluster), through one multiplexed connection that
 /// reconnects by itself. Every operation but `create_account` is retried once on a dropped
-/// connection: each is a read or an idempotent script (see `connection.rs`).
+/// connection: each is a read or an idempotent script (see `connection.rs`). Every write a
+/// caller is told succeeded is confirmed by the replicas its [`Durability`] wants first.
 #[derive(Clone)]
 pub struct RedisStore {
     conn: RedisConnection,
+    durability: Durability,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -191,13 +194,163 @@ impl RedisStore {
         Ok(Self::from_connection(conn))
     }
 
-    /// The store on an open connection.
+    /// The store on an open connection, with no replica acknowledgement (tests and benches;
+    /// [`RedisStore::with_durability`] sets it as a deployment does).
     pub fn from_connection(conn: RedisConnection) -> Self {
-        Self { conn }
+        let seen = match conn {
+            RedisConnection::Node(_) => Topology::Node { replicas: 0 },
+            RedisConnection::Cluster(_) => Topology::Cluster {
+                shards: 0,
+                min_replicas: 0,
+            },
+        };
+        Self {
+            conn,
+            durability: Durability::none(seen),
+        }
+    }
+
+    /// The same store, with the durability `setting` decides for the replicas the store
+    /// reports now; an explicit count above what it has is an error, not a 503 on every write.
+    pub async fn with_durability(
+        mut self,
+        setting: ReplicaAcks,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let seen = self.topology().await?;
+        self.durability = Durability::decide(setting, timeout, seen)?;
+        Ok(self)
+    }
+
+    /// The replicas the store has now: on one node, those connected to it (`WAIT 0 0` answers
+    /// at once with them, and needs no `INFO`, which an access-controlled cache user may lack);
+    /// on a cluster, the fewest any master has in `CLUSTER SLOTS`.
+    async fn topology(&self) -> Result<Topology, StoreError> {
+        Ok(match &self.conn {
+            RedisConnection::Node(_) => {
+                let replicas: u32 = retry_once(&self.conn, |mut c| async move {
+                    redis::cmd("WAIT").arg(0).arg(0).query_async(&mut c).await
+                })
+                .await?;
+                Topology::Node { replicas }
+            }
+            RedisConnection::Cluster(_) => {
+                let text: String = retry_once(&self.conn, |mut c| async move {
+                    redis::cmd("CLUSTER").arg("NODES").query_async(&mut c).await
+                })
+                .await?;
+                let shards = cluster_shards(&text);
+                Topology::Cluster {
+                    shards: shards.len() as u32,
+                    min_replicas: shards.iter().map(|(_, n)| *n).min().unwrap_or(0),
+                }
+            }
+        })
     }
 
     fn conn(&self) -> RedisConnection {
         self.conn.clone()
+    }
+
+    /// Runs a script that writes what a caller is told succeeded: as [`RedisStore::run`], then
+    /// confirmed by the replicas (see [`RedisStore::confirm`]).
+    async fn write<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let value: T = self.run(script).await?;
+        let key = first_key(&script_cmd(script));
+        self.confirm(key.as_deref()).await?;
+        Ok(value)
+    }
+
+    /// Runs one command that writes what a caller is told succeeded, confirmed like a script.
+    async fn write_cmd<T: FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, StoreError> {
+        let cmd = &cmd;
+        let value: T = retry_once(
+            &self.conn,
+            |mut c| async move { cmd.query_async(&mut c).await },
+        )
+        .await?;
+        self.confirm(first_key(cmd).as_deref()).await?;
+        Ok(value)
+    }
+
+    /// Confirms the write just made on `key`'s slot: a write that always replicates
+    /// (`pp:{<tag>}:sync`, beside `key`), then `WAIT`, in one pipeline to the slot's master.
+    /// The replication stream is ordered, so once the replicas have this write they have the
+    /// one before it — and everything else the request read there, even another connection's
+    /// write (a replayed rotation, a logout of a session already gone change nothing and
+    /// would propagate nothing of their own). `NotReplicated` when too few confirmed, unless
+    /// on a cluster the master now lists fewer replicas than wanted (its shard lost one to a
+    /// failover) and all of those confirmed (`store::durability`).
+    ///
+    /// The write itself goes as a single command, not in this pipeline: the cluster client
+    /// follows a single command's `MOVED` after a failover, and not a pipeline's.
+    async fn confirm(&self, key: Option<&[u8]>) -> Result<(), StoreError> {
+        let d = self.durability;
+        let Some(sync) = key.and_then(sync_key).filter(|_| d.replicas > 0) else {
+            return Ok(());
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(&sync)
+            .arg(1)
+            .arg("PX")
+            .arg(1000)
+            .ignore()
+            .cmd("WAIT")
+            .arg(d.replicas)
+            .arg(d.timeout.as_millis() as u64);
+        let pipe = &pipe;
+        let (acks,): (u32,) =
+            retry_once(
+                &self.conn,
+                |mut c| async move { pipe.query_async(&mut c).await },
+            )
+            .await?;
+        if d.acknowledged(acks, None) {
+            return Ok(());
+        }
+        let listed = match &self.conn {
+            RedisConnection::Cluster(_) => self.replicas_of_owner(sync.as_bytes()).await?,
+            RedisConnection::Node(_) => None,
+        };
+        if d.acknowledged(acks, listed) {
+            tracing::warn!(
+                acks,
+                wanted = d.replicas,
+                "a shard runs with fewer replicas than REDIS_REPLICA_ACKS wants (after a \
+                 failover, until a replica rejoins): its writes are confirmed by those it has"
+            );
+            return Ok(());
+        }
+        Err(StoreError::NotReplicated {
+            acks,
+            wanted: d.replicas,
+        })
+    }
+
+    /// How many replicas the master owning `key`'s slot lists in its own `CLUSTER NODES`
+    /// (replicas flagged `fail` by the cluster are left out; one whose replication link broke,
+    /// or that is only suspected (`fail?`), is not).
+    async fn replicas_of_owner(&self, key: &[u8]) -> Result<Option<u32>, StoreError> {
+        // Asked of any node, not the slot's owner as the client's map has it: right after a
+        // failover that map may still name the dead master.
+        let (slot, text): (u16, String) = retry_once(&self.conn, |mut c| async move {
+            let slot = redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(key)
+                .query_async(&mut c)
+                .await?;
+            let text = redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query_async(&mut c)
+                .await?;
+            Ok((slot, text))
+        })
+        .await?;
+        Ok(owner_replicas(&text, slot))
     }
 
     /// Runs a script (EVALSHA, loading it on NOSCRIPT), once more on a dropped connection.
@@ -210,6 +363,93 @@ impl RedisStore {
         })
         .await
     }
+}
+
+/// A reply as `T`; a reply of another shape is a corrupt record.
+fn parse<T: FromRedisValue>(value: Value) -> Result<T, StoreError> {
+    redis::from_redis_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The replicas (not flagged `fail`) of the master serving `slot`, in a `CLUSTER NODES` answer.
+fn owner_replicas(nodes: &str, slot: u16) -> Option<u32> {
+    let owner = nodes.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let serves = f.iter().skip(8).any(|r| match r.split_once('-') {
+            Some((a, b)) => {
+                a.parse().is_ok_and(|a: u16| a <= slot) && b.parse().is_ok_and(|b: u16| slot <= b)
+            }
+            None => r.parse() == Ok(slot),
+        });
+        serves.then(|| f[0].to_string())
+    })?;
+    cluster_shards(nodes)
+        .into_iter()
+        .find(|(id, _)| *id == owner)
+        .map(|(_, n)| n)
+}
+
+/// The EVALSHA command of a script invocation (its keys follow the key count).
+fn script_cmd(script: &ScriptInvocation<'_>) -> redis::Cmd {
+    let mut pipe = redis::pipe();
+    pipe.invoke_script(script);
+    pipe.cmd_iter()
+        .next()
+        .cloned()
+        .unwrap_or_else(redis::Cmd::new)
+}
+
+/// The first key of `cmd`: the hash slot it runs on.
+fn first_key(cmd: &redis::Cmd) -> Option<Vec<u8>> {
+    let args: Vec<&[u8]> = cmd
+        .args_iter()
+        .filter_map(|a| match a {
+            redis::Arg::Simple(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    let name = args.first()?.to_ascii_uppercase();
+    // EVALSHA sha numkeys key… ; every other write here names its key first.
+    let at = if name == b"EVALSHA" || name == b"EVAL" {
+        3
+    } else {
+        1
+    };
+    args.get(at).map(|k| k.to_vec())
+}
+
+/// `pp:{<tag>}:sync`, beside `key` in its hash slot: the write every confirmed request ends
+/// with (it lives a second).
+fn sync_key(key: &[u8]) -> Option<String> {
+    let key = std::str::from_utf8(key).ok()?;
+    let open = key.find('{')?;
+    let close = open + key[open..].find('}')?;
+    Some(format!("pp:{}:sync", &key[open..=close]))
+}
+
+/// Each master serving slots in a `CLUSTER NODES` answer, with its replicas that the cluster
+/// has not flagged `fail`. (`CLUSTER SLOTS` would not do: it leaves out a replica whose
+/// replication offset is still 0, as on a cluster that has taken no write yet.)
+fn cluster_shards(nodes: &str) -> Vec<(String, u32)> {
+    let lines: Vec<Vec<&str>> = nodes
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let failed = |f: &[&str]| {
+        f.get(2)
+            .is_some_and(|flags| flags.split(',').any(|x| x == "fail"))
+    };
+    lines
+        .iter()
+        .filter(|f| f.len() > 8 && !failed(f))
+        .filter(|f| f.get(2).is_some_and(|flags| flags.contains("master")))
+        .map(|m| {
+            let replicas = lines
+                .iter()
+                .filter(|r| r.get(3) == m.first() && !failed(r))
+                .count();
+            (m[0].to_string(), replicas as u32)
+        })
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -243,6 +483,10 @@ fn counter((count, ttl): (Option<u64>, i64)) -> Counter {
 
 #[async_trait]
 impl Store for RedisStore {
+    fn durability(&self) -> Durability {
+        self.durability
+    }
+
     async fn create_account(&self, account: &Account) -> Result<bool, StoreError> {
         // The account's record and the email's index entry live in two hash slots, so no one
         // script can write both. Order makes it safe instead: the record is written first, with
@@ -304,7 +548,7 @@ impl Store for RedisStore {
             SessionsAfter::KeepAll => "*".to_string(),
         };
         let n: i64 = self
-            .run(&SET_PASSWORD.invocation(
+            .write(&SET_PASSWORD.invocation(
                 &[("account", account_key(id)), ("sessions", sessions_key(id))],
                 &[
                     ("password_hash", password_hash.to_string()),
@@ -318,7 +562,7 @@ impl Store for RedisStore {
 
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(&SET_STATUS.invocation(
+            .write(&SET_STATUS.invocation(
                 &[("account", account_key(id)), ("sessions", sessions_key(id))],
                 &[
                     ("status", status.as_str().to_string()),
@@ -331,7 +575,7 @@ impl Store for RedisStore {
 
     async fn delete_account(&self, id: Id) -> Result<bool, StoreError> {
         let email: Option<String> = self
-            .run(&DELETE_ACCOUNT.invocation(
+            .write(&DELETE_ACCOUNT.invocation(
                 &[("account", account_key(id)), ("sessions", sessions_key(id))],
                 &[("session_prefix", session_prefix(id))],
             )?)
@@ -340,7 +584,7 @@ impl Store for RedisStore {
             return Ok(false);
         };
         let _: i64 = self
-            .run(&UNINDEX_EMAIL.invocation(
+            .write(&UNINDEX_EMAIL.invocation(
                 &[("email_index", email_key(&email))],
                 &[("account_id", id.to_string())],
             )?)
@@ -452,10 +696,7 @@ impl Store for RedisStore {
             ],
         )?;
         let clear = self.clear_attempts(email, s.ip.as_deref());
-        let (outcome, ()): (String, ()) = tokio::try_join!(
-            async { Ok::<_, StoreError>(self.run(&start).await?) },
-            clear
-        )?;
+        let (outcome, ()): (String, ()) = tokio::try_join!(self.write::<String>(&start), clear)?;
         Ok(match outcome.as_str() {
             "started" => SessionStart::Started,
             "missing" => SessionStart::AccountMissing,
@@ -468,8 +709,8 @@ impl Store for RedisStore {
         // Idempotent within the grace window: run again after a first run that did rotate,
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
-        let (outcome, expires_at): (String, Option<i64>) = self
-            .run::<Vec<redis::Value>>(&ROTATE.invocation(
+        let answer: Vec<Value> = self
+            .write(&ROTATE.invocation(
                 &[
                     ("session", session_key(r.account, r.session)),
                     ("sessions", sessions_key(r.account)),
@@ -485,19 +726,16 @@ impl Store for RedisStore {
                     ("grace", r.grace.to_string()),
                 ],
             )?)
-            .await
-            .and_then(|v| {
-                let mut it = v.into_iter();
-                let outcome: String = match it.next() {
-                    Some(v) => redis::from_redis_value(v)?,
-                    None => String::new(),
-                };
-                let exp: Option<i64> = match it.next() {
-                    Some(v) => Some(redis::from_redis_value(v)?),
-                    None => None,
-                };
-                Ok((outcome, exp))
-            })?;
+            .await?;
+        let mut it = answer.into_iter();
+        let outcome: String = match it.next() {
+            Some(v) => parse(v)?,
+            None => String::new(),
+        };
+        let expires_at: Option<i64> = match it.next() {
+            Some(v) => Some(parse(v)?),
+            None => None,
+        };
         let exp =
             || expires_at.ok_or_else(|| StoreError::Corrupt("rotation without expiry".into()));
         Ok(match outcome.as_str() {
@@ -542,7 +780,7 @@ impl Store for RedisStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(&TOKEN_MATCHES.invocation(
+            .write(&TOKEN_MATCHES.invocation(
                 &[("session", session_key(account, session))],
                 &[("digest", digest.to_hex()), ("now", now.to_string())],
             )?)
@@ -552,7 +790,7 @@ impl Store for RedisStore {
 
     async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(&REVOKE_SESSION.invocation(
+            .write(&REVOKE_SESSION.invocation(
                 &[
                     ("session", session_key(account, session)),
                     ("sessions", sessions_key(account)),
@@ -565,7 +803,7 @@ impl Store for RedisStore {
 
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
         Ok(self
-            .run(&REVOKE_ALL.invocation(
+            .write(&REVOKE_ALL.invocation(
                 &[("sessions", sessions_key(account))],
                 &[("session_prefix", session_prefix(account))],
             )?)
@@ -625,7 +863,7 @@ impl Store for RedisStore {
         if !self.claim(&index, &id, &record, app_key).await? {
             return Ok(false);
         }
-        let _: i64 = self.conn().sadd(APPS_KEY, &id).await?;
+        let _: i64 = self.write_cmd(redis::Cmd::sadd(APPS_KEY, &id)).await?;
         Ok(true)
     }
 
@@ -656,7 +894,7 @@ impl Store for RedisStore {
 
     async fn set_app_enabled(&self, id: Id, enabled: bool) -> Result<bool, StoreError> {
         let n: i64 = self
-            .run(&SET_APP_ENABLED.invocation(
+            .write(&SET_APP_ENABLED.invocation(
                 &[("app", app_key(id))],
                 &[("enabled", if enabled { "1" } else { "0" }.to_string())],
             )?)
@@ -666,7 +904,7 @@ impl Store for RedisStore {
 
     async fn delete_app(&self, id: Id) -> Result<bool, StoreError> {
         let code: Option<String> = self
-            .run(
+            .write(
                 &DELETE_APP
                     .invocation(&[("app", app_key(id)), ("users", app_users_key(id))], &[])?,
             )
@@ -675,12 +913,14 @@ impl Store for RedisStore {
             return Ok(false);
         };
         let _: i64 = self
-            .run(&UNINDEX_EMAIL.invocation(
+            .write(&UNINDEX_EMAIL.invocation(
                 &[("email_index", app_code_key(&code))],
                 &[("account_id", id.to_string())],
             )?)
             .await?;
-        let _: i64 = self.conn().srem(APPS_KEY, id.to_string()).await?;
+        let _: i64 = self
+            .write_cmd(redis::Cmd::srem(APPS_KEY, id.to_string()))
+            .await?;
         Ok(true)
     }
 
@@ -694,7 +934,7 @@ impl Store for RedisStore {
             .renew
             .map_or_else(|| new_session.clone(), |s| passport_key(p.app, s));
         let (outcome, end_user): (String, Option<String>) = self
-            .run::<Vec<String>>(&START_PASSPORT.invocation(
+            .write::<Vec<String>>(&START_PASSPORT.invocation(
                 &[
                     ("app", app_key(p.app)),
                     ("users", app_users_key(p.app)),
@@ -750,8 +990,9 @@ impl Store for RedisStore {
     }
 
     async fn end_passport(&self, app: Id, session: Id, _now: i64) -> Result<bool, StoreError> {
-        let key = &passport_key(app, session);
-        let n: i64 = retry_once(&self.conn, move |mut c| async move { c.del(key).await }).await?;
+        let n: i64 = self
+            .write_cmd(redis::Cmd::del(passport_key(app, session)))
+            .await?;
         Ok(n == 1)
     }
 
@@ -793,7 +1034,7 @@ impl RedisStore {
         let mut expected = String::new();
         for _ in 0..3 {
             let holder: String = self
-                .run(&CLAIM_EMAIL.invocation(
+                .write(&CLAIM_EMAIL.invocation(
                     &[("email_index", index.to_string())],
                     &[
                         ("account_id", id.to_string()),
@@ -802,9 +1043,8 @@ impl RedisStore {
                 )?)
                 .await?;
             if holder == id {
-                let mut c = self.conn();
-                let made_durable: bool = c.persist(record).await?;
-                let still_there: bool = made_durable || c.exists(record).await?;
+                let made_durable: bool = self.write_cmd(redis::Cmd::persist(record)).await?;
+                let still_there: bool = made_durable || self.conn().exists(record).await?;
                 if !still_there {
                     return Err(StoreError::Corrupt(
                         "a new record expired before its index entry was claimed".into(),
@@ -849,6 +1089,37 @@ impl RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_count_replicas_not_flagged_failed() {
+        let nodes = "\
+r1 127.0.0.1:7106@17106 slave m2 0 1 2 connected
+m1 127.0.0.1:7101@17101 myself,master - 0 1 1 connected 0-5460
+m2 127.0.0.1:7102@17102 master - 0 1 2 connected 5461-10922
+m3 127.0.0.1:7103@17103 master - 0 1 3 connected 10923-16383
+r3 127.0.0.1:7104@17104 slave,fail? m3 0 1 3 connected
+r0 127.0.0.1:7105@17105 slave,fail m1 0 1 1 disconnected
+old 127.0.0.1:7107@17107 master,fail - 0 1 1 disconnected
+";
+        assert_eq!(owner_replicas(nodes, 0), Some(0));
+        assert_eq!(owner_replicas(nodes, 6000), Some(1));
+        assert_eq!(owner_replicas(nodes, 16383), Some(1));
+        let shards = cluster_shards(nodes);
+        assert_eq!(
+            shards,
+            vec![("m1".into(), 0), ("m2".into(), 1), ("m3".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn the_sync_key_shares_the_write_s_slot() {
+        assert_eq!(sync_key(b"pp:{abc}:s:x").as_deref(), Some("pp:{abc}:sync"));
+        assert_eq!(
+            sync_key(b"pp:{apps}:all").as_deref(),
+            Some("pp:{apps}:sync")
+        );
+        assert_eq!(sync_key(b"plain"), None);
+    }
 
     #[test]
     fn keys_of_one_account_share_a_hash_tag() {
