@@ -217,6 +217,11 @@ impl RedisStore {
         setting: ReplicaAcks,
         timeout: Duration,
     ) -> Result<Self, StoreError> {
+        if setting == ReplicaAcks::Count(0) {
+            // No wait asked for: no probe either, so start-up is as it was before this
+            // setting existed (a store that is down at start is connected to when it is back).
+            return Ok(self);
+        }
         let seen = self.topology().await?;
         self.durability = Durability::decide(setting, timeout, seen)?;
         Ok(self)
