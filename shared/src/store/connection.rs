@@ -8,10 +8,14 @@
 //! must answer within the response timeout.
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::ClusterClientBuilder;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
-use std::time::Duration;
+use redis::{
+    Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
+};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// The user and password of the cache's access control (an ElastiCache user), read from
 /// Secrets Manager at start — never from a plaintext environment variable. `Debug` shows the
@@ -40,7 +44,104 @@ pub enum RedisConnection {
     /// A single node (or a proxy that looks like one).
     Node(ConnectionManager),
     /// A Redis Cluster: commands go to the node that owns their keys' slot.
-    Cluster(ClusterConnection),
+    Cluster(Arc<Cluster>),
+}
+
+/// A cluster client whose connection (and slot map) is made anew when the cluster has changed
+/// under it.
+///
+/// After a master dies, redis-rs 1.8 keeps sending that slot's commands to the dead address:
+/// a refused connection makes it reconnect to the same node, and it refreshes its slot map
+/// only on a `MOVED` it can still follow within its retries. So the store rebuilds the
+/// connection itself — from the seed nodes, which then report the promoted replica — when a
+/// command fails in a way that may mean the map is stale: a connection error, a timeout, or
+/// a redirection or `CLUSTERDOWN` handed back. At most one rebuild runs at a time, and at most
+/// one starts per [`Cluster::REBUILD_EVERY`]; requests meanwhile go on the current
+/// connection.
+pub struct Cluster {
+    client: ClusterClient,
+    current: RwLock<ClusterConnection>,
+    rebuilding: AtomicBool,
+    last_rebuild: Mutex<Option<Instant>>,
+    rebuilds: AtomicU64,
+}
+
+impl Cluster {
+    /// The shortest time between two rebuilds of the connection.
+    pub const REBUILD_EVERY: Duration = Duration::from_millis(250);
+
+    fn connection(&self) -> ClusterConnection {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts a rebuild in the background when `result` failed as a stale map would.
+    fn after<T>(self: &Arc<Self>, result: &RedisResult<T>) {
+        let Err(e) = result else { return };
+        if !map_may_be_stale(e) {
+            return;
+        }
+        {
+            let mut last = self
+                .last_rebuild
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < Self::REBUILD_EVERY)
+                || self.rebuilding.swap(true, Ordering::AcqRel)
+            {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            match this.client.get_async_connection().await {
+                Ok(fresh) => {
+                    *this
+                        .current
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+                    this.rebuilds.fetch_add(1, Ordering::AcqRel);
+                    tracing::warn!("redis cluster connection rebuilt after a failure");
+                }
+                Err(e) => tracing::warn!(error = %e, "redis cluster connection rebuild failed"),
+            }
+            this.rebuilding.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl RedisConnection {
+    /// How many times the cluster connection has been rebuilt (always 0 on one node): when it
+    /// changes, the cluster may have changed shape.
+    pub fn rebuilds(&self) -> u64 {
+        match self {
+            Self::Node(_) => 0,
+            Self::Cluster(c) => c.rebuilds.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// Whether `e` may come from a slot map that no longer matches the cluster.
+fn map_may_be_stale(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(
+            e.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        )
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -71,9 +172,15 @@ impl RedisConnection {
             if let Some(c) = credentials {
                 builder = builder.username(&c.username).password(&c.password);
             }
-            Ok(Self::Cluster(
-                builder.build()?.get_async_connection().await?,
-            ))
+            let client = builder.build()?;
+            let current = RwLock::new(client.get_async_connection().await?);
+            Ok(Self::Cluster(Arc::new(Cluster {
+                client,
+                current,
+                rebuilding: AtomicBool::new(false),
+                last_rebuild: Mutex::new(None),
+                rebuilds: AtomicU64::new(0),
+            })))
         } else {
             let mut info = redis::IntoConnectionInfo::into_connection_info(urls)?;
             if let Some(c) = credentials {
@@ -123,7 +230,14 @@ impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Node(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => {
+                let c = Arc::clone(c);
+                Box::pin(async move {
+                    let result = c.connection().req_packed_command(cmd).await;
+                    c.after(&result);
+                    result
+                })
+            }
         }
     }
 
@@ -135,14 +249,24 @@ impl ConnectionLike for RedisConnection {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Self::Node(c) => c.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => {
+                let c = Arc::clone(c);
+                Box::pin(async move {
+                    let result = c
+                        .connection()
+                        .req_packed_commands(pipeline, offset, count)
+                        .await;
+                    c.after(&result);
+                    result
+                })
+            }
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Self::Node(c) => c.get_db(),
-            Self::Cluster(c) => c.get_db(),
+            Self::Cluster(c) => c.connection().get_db(),
         }
     }
 }
