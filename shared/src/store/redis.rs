@@ -38,8 +38,8 @@ use async_trait::async_trait;
 use redis::{AsyncCommands, FromRedisValue, ScriptInvocation, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 macro_rules! script {
     ($name:literal) => {
@@ -170,6 +170,7 @@ fn pair_key(email: &str, ip: Option<&str>) -> String {
 pub struct RedisStore {
     conn: RedisConnection,
     durability: Durability,
+    degraded: Degraded,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -207,6 +208,7 @@ impl RedisStore {
         Self {
             conn,
             durability: Durability::none(seen),
+            degraded: Degraded::default(),
         }
     }
 
@@ -290,13 +292,29 @@ impl RedisStore {
     /// on a cluster the master now lists fewer replicas than wanted (its shard lost one to a
     /// failover) and all of those confirmed (`store::durability`).
     ///
-    /// The write itself goes as a single command, not in this pipeline: the cluster client
-    /// follows a single command's `MOVED` after a failover, and not a pipeline's.
+    /// The write itself goes before, as a single command: a script's `NOSCRIPT` reload and the
+    /// cluster client's redirections work as for any command. A cluster connection that fails
+    /// here (a dead master) is rebuilt in the background (`connection::Cluster`); the request
+    /// answers 503 and its retry finds the promoted replica.
     async fn confirm(&self, key: Option<&[u8]>) -> Result<(), StoreError> {
         let d = self.durability;
         let Some(sync) = key.and_then(sync_key).filter(|_| d.replicas > 0) else {
             return Ok(());
         };
+        let slot = slot_of(sync.as_bytes());
+        // A shard known to have fewer replicas than wanted (after a failover) is waited on for
+        // those it has, not for the full timeout on every write. The cluster is read again
+        // once the connection was rebuilt: it may be such a failover.
+        let rebuilds = self.conn.rebuilds();
+        if self.degraded.stale(rebuilds) {
+            let nodes = self.cluster_nodes().await?;
+            self.degraded.remember(&nodes, d.replicas, rebuilds);
+        }
+        let mut listed = self.degraded.listed(slot);
+        if let Some(0) = listed {
+            return Ok(());
+        }
+        let wait = listed.map_or(d.replicas, |n| n.min(d.replicas));
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(&sync)
@@ -305,7 +323,7 @@ impl RedisStore {
             .arg(1000)
             .ignore()
             .cmd("WAIT")
-            .arg(d.replicas)
+            .arg(wait)
             .arg(d.timeout.as_millis() as u64);
         let pipe = &pipe;
         let (acks,): (u32,) =
@@ -314,13 +332,14 @@ impl RedisStore {
                 |mut c| async move { pipe.query_async(&mut c).await },
             )
             .await?;
-        if d.acknowledged(acks, None) {
+        if d.acknowledged(acks, listed) {
             return Ok(());
         }
-        let listed = match &self.conn {
-            RedisConnection::Cluster(_) => self.replicas_of_owner(sync.as_bytes()).await?,
-            RedisConnection::Node(_) => None,
-        };
+        if let RedisConnection::Cluster(_) = &self.conn {
+            let nodes = self.cluster_nodes().await?;
+            listed = owner_replicas(&nodes, slot);
+            self.degraded.remember(&nodes, d.replicas, rebuilds);
+        }
         if d.acknowledged(acks, listed) {
             tracing::warn!(
                 acks,
@@ -336,26 +355,13 @@ impl RedisStore {
         })
     }
 
-    /// How many replicas the master owning `key`'s slot lists in its own `CLUSTER NODES`
-    /// (replicas flagged `fail` by the cluster are left out; one whose replication link broke,
-    /// or that is only suspected (`fail?`), is not).
-    async fn replicas_of_owner(&self, key: &[u8]) -> Result<Option<u32>, StoreError> {
-        // Asked of any node, not the slot's owner as the client's map has it: right after a
-        // failover that map may still name the dead master.
-        let (slot, text): (u16, String) = retry_once(&self.conn, |mut c| async move {
-            let slot = redis::cmd("CLUSTER")
-                .arg("KEYSLOT")
-                .arg(key)
-                .query_async(&mut c)
-                .await?;
-            let text = redis::cmd("CLUSTER")
-                .arg("NODES")
-                .query_async(&mut c)
-                .await?;
-            Ok((slot, text))
+    /// `CLUSTER NODES`, asked of any node — not the slot's owner as the client's map has it:
+    /// right after a failover that map may still name the dead master.
+    async fn cluster_nodes(&self) -> Result<String, StoreError> {
+        Ok(retry_once(&self.conn, |mut c| async move {
+            redis::cmd("CLUSTER").arg("NODES").query_async(&mut c).await
         })
-        .await?;
-        Ok(owner_replicas(&text, slot))
+        .await?)
     }
 
     /// Runs a script (EVALSHA, loading it on NOSCRIPT), once more on a dropped connection.
@@ -391,6 +397,64 @@ fn owner_replicas(nodes: &str, slot: u16) -> Option<u32> {
         .into_iter()
         .find(|(id, _)| *id == owner)
         .map(|(_, n)| n)
+}
+
+/// The hash slot of `key`, as Redis Cluster computes it (CRC16 of the hash tag, mod 16384).
+fn slot_of(key: &[u8]) -> u16 {
+    let tag = std::str::from_utf8(key)
+        .ok()
+        .and_then(|k| {
+            let open = k.find('{')?;
+            let close = open + 1 + k[open + 1..].find('}')?;
+            (close > open + 1).then(|| &key[open + 1..close])
+        })
+        .unwrap_or(key);
+    crc16::State::<crc16::XMODEM>::calculate(tag) % 16384
+}
+
+/// The `CLUSTER NODES` answer last read when a shard had fewer replicas than wanted, while it
+/// is fresh: writes on such a shard wait for the replicas it lists instead of timing out on
+/// every write. Kept [`Degraded::FOR`]; after that the next shortfall reads the cluster again.
+/// Also remembers the connection's rebuild count when it last looked.
+#[derive(Clone, Default)]
+struct Degraded(Arc<Mutex<DegradedSeen>>);
+
+#[derive(Default)]
+struct DegradedSeen {
+    nodes: Option<(Instant, Arc<str>)>,
+    rebuilds: u64,
+}
+
+impl Degraded {
+    const FOR: Duration = Duration::from_secs(2);
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, DegradedSeen> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the connection was rebuilt since the cluster was last read.
+    fn stale(&self, rebuilds: u64) -> bool {
+        self.seen().rebuilds != rebuilds
+    }
+
+    /// The replicas listed for `slot`'s master, if a fresh answer is kept.
+    fn listed(&self, slot: u16) -> Option<u32> {
+        let nodes = self.seen().nodes.clone()?;
+        (nodes.0.elapsed() < Self::FOR)
+            .then(|| owner_replicas(&nodes.1, slot))
+            .flatten()
+    }
+
+    /// Keeps `nodes` when some master there lists fewer than `wanted` replicas; forgets
+    /// otherwise.
+    fn remember(&self, nodes: &str, wanted: u32, rebuilds: u64) {
+        let short = cluster_shards(nodes).iter().any(|(_, n)| *n < wanted);
+        let mut seen = self.seen();
+        seen.nodes = short.then(|| (Instant::now(), Arc::from(nodes)));
+        seen.rebuilds = rebuilds;
+    }
 }
 
 /// The EVALSHA command of a script invocation (its keys follow the key count).
@@ -1114,6 +1178,16 @@ old 127.0.0.1:7107@17107 master,fail - 0 1 1 disconnected
             shards,
             vec![("m1".into(), 0), ("m2".into(), 1), ("m3".into(), 1)]
         );
+    }
+
+    #[test]
+    fn slots_are_computed_as_redis_cluster_does() {
+        // The examples of CLUSTER KEYSLOT's documentation (redis.io/docs/latest/commands/cluster-keyslot/).
+        assert_eq!(slot_of(b"somekey"), 11058);
+        assert_eq!(slot_of(b"foo{hash_tag}"), 2515);
+        assert_eq!(slot_of(b"pp:{abc}:sync"), slot_of(b"abc"));
+        // An empty tag is no tag: the whole key is hashed.
+        assert_ne!(slot_of(b"{}x"), slot_of(b"{}y"));
     }
 
     #[test]
