@@ -1,6 +1,7 @@
 //! Test helpers for this crate and the crates built on it (feature `testing`): a service on the
 //! in-memory store, accounts, and the sample events of `events/` with their placeholders.
 
+pub mod cluster;
 use crate::admin::{self, Command};
 use crate::config::{Config, SecretBytes};
 use crate::keys::KeyRing;
