@@ -82,9 +82,9 @@ pub struct Config {
     pub redis_connect_timeout: Duration,
     /// `REDIS_RESPONSE_TIMEOUT_MS` (default 1000): a store call that takes longer fails.
     pub redis_response_timeout: Duration,
-    /// `REDIS_REPLICA_ACKS` (default `0`: no wait): replicas that must confirm a write before
-    /// it is acknowledged; `auto` is one where every master of the store has a replica at
-    /// start, else none (`store::durability`). Not yet the default: see README.
+    /// `REDIS_REPLICA_ACKS` (default `auto`): replicas that must confirm a write before it is
+    /// acknowledged; `auto` is one where every master of the store has a replica at start, else
+    /// none (`store::durability`); `0` never waits.
     pub redis_replica_acks: ReplicaAcks,
     /// `REDIS_REPLICA_ACK_TIMEOUT_MS` (default 500): how long a write waits for them before
     /// it fails retryably; shorter than `REDIS_RESPONSE_TIMEOUT_MS`.
@@ -172,7 +172,7 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("REDIS_CLUSTER", Some("false")),
     ("REDIS_CONNECT_TIMEOUT_MS", Some("1000")),
     ("REDIS_RESPONSE_TIMEOUT_MS", Some("1000")),
-    ("REDIS_REPLICA_ACKS", Some("0")),
+    ("REDIS_REPLICA_ACKS", Some("auto")),
     ("REDIS_REPLICA_ACK_TIMEOUT_MS", Some("500")),
     ("SIGNING_SECRET_ARN", None),
     ("SIGNING_KEY_CACHE_SECONDS", Some("300")),

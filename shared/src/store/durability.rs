@@ -9,18 +9,25 @@
 //! redis.io/docs/latest/operate/oss_and_stack/management/scaling/). `WAIT numreplicas timeout`
 //! "blocks the current client until all the previous write commands are successfully
 //! transferred and acknowledged by at least the number of replicas specified"
-//! (redis.io/docs/latest/commands/wait/). The store sends each write and `WAIT` in one pipeline,
-//! so they travel on one connection to the node that ran the write (on a cluster, a pipeline
-//! goes to the node of its first keyed command): the `WAIT` counts that write.
+//! (redis.io/docs/latest/commands/wait/). `WAIT` counts the replication offset of the
+//! connection's last write, and on a cluster it must go to the node that ran the write. So after
+//! each write the store sends, in one pipeline, a small write of its own beside the written key
+//! (`pp:{<tag>}:sync`, same hash slot, so the pipeline goes to that slot's master) and `WAIT`.
+//! The replication stream is ordered: a replica that has the sync write has the write before it,
+//! and anything the request read there (`RedisStore::confirm`).
 //!
 //! When fewer replicas confirm than wanted, the write is not acknowledged: the request fails
 //! retryably (503), and every write is idempotent or safe to retry whichever node ends up master
 //! (ARCHITECTURE.md, "Durability"). One exception keeps a shard writable after a failover: on a
-//! cluster, when the cluster's own topology (`CLUSTER SLOTS`, which lists a master's replicas
-//! that are not marked failed) shows the write's master with fewer replicas than wanted —
-//! the shard lost its replica and runs on one node until a new replica joins — the write is
-//! acknowledged once every listed replica confirmed it. A replica whose replication link broke
-//! is still listed, so a broken link never relaxes the rule.
+//! cluster, when the cluster's own topology (`CLUSTER NODES`, leaving out replicas flagged
+//! `fail`) shows the write's master with fewer replicas than wanted — the shard lost its replica
+//! and runs on one node until a new replica joins — the write is acknowledged once every listed
+//! replica confirmed it. A replica whose replication link broke is still listed, so a broken
+//! link never relaxes the rule.
+//!
+//! `auto` (the default) decides at start: one replica when every master has one, none
+//! otherwise — a single `redis-server` for local use, or ElastiCache Serverless, which shows
+//! one virtual shard without replicas (docs/scale.md).
 
 pub use crate::config::ReplicaAcks;
 use std::fmt;
