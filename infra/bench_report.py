@@ -127,6 +127,21 @@ def main():
     if rust.get("login"):
         row("login (argon2id m=19456 t=2 p=1, on Redis)", rust["login"])
 
+    dur = rust.get("durability")
+    if dur:
+        # Issue 21: each write confirmed by a replica (WAIT) beside the master alone, on the
+        # same 3+3 cluster, timed alternately.
+        for what, label in (("refresh", "refresh"), ("login", "login")):
+            w, a = dur[f"{what}_wait"], dur[f"{what}_alone"]
+            row(f"{label} on a 3+3 cluster, REDIS_REPLICA_ACKS=auto (WAIT 1)", w,
+                baseline="REDIS_REPLICA_ACKS=0, same cluster", base_fig=a,
+                ratio=w["median_us"] / a["median_us"], target="report the ratio")
+        t = dur["refresh_per_second_16_clients"]
+        rows.append({"figure": "refreshes per second, 16 clients, 3+3 cluster, REDIS_REPLICA_ACKS=auto",
+                     "median": t["wait"], "p99": None, "unit": "/s",
+                     "baseline": "REDIS_REPLICA_ACKS=0, same cluster", "baseline_median": t["alone"],
+                     "ratio": t["wait"] / t["alone"], "target": "report the ratio", "met": None})
+
     trips = rust.get("requests", {})
     targets = {"authorizer": (1, "= 1"), "refresh": (1, "= 1"), "login": (3, "≤ 3 besides argon2"),
                "me": (1, "= 1, the authorizer's")}

@@ -10,6 +10,7 @@ use passport::config::SecretBytes;
 use passport::keys::KeyRing;
 use passport::service::{ClientInfo, LoginInput};
 use passport::store::{RedisConnection, RedisStore};
+use passport::testing::cluster::LocalCluster;
 use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, event, test_config};
 use passport::tokens::TokenIssuer;
 use passport_bench::cold_start;
@@ -52,6 +53,100 @@ async fn refresh_over_http(app: &Passport, token: &str, cookie: bool) -> String 
         let v: Value = serde_json::from_str(resp.body()).unwrap();
         v["refresh_token"].as_str().unwrap().to_string()
     }
+}
+
+/// What waiting for a replica costs (issue 21): on one private cluster of 3 masters with a
+/// replica each, refresh and login with `REDIS_REPLICA_ACKS=auto` (each write confirmed by a
+/// replica with `WAIT`) beside `0` (the master alone), latency timed alternately, then
+/// refreshes per second with 16 clients at once for each.
+async fn durability_costs(scale: usize) -> Value {
+    use passport::store::durability::ReplicaAcks;
+    eprintln!("measuring: durability (a 3+3 cluster, REDIS_REPLICA_ACKS=auto vs 0)");
+    let cluster = tokio::task::spawn_blocking(|| LocalCluster::start(3, 1, 1000))
+        .await
+        .unwrap();
+    let urls = cluster.urls();
+    let app = |acks| {
+        let urls = urls.clone();
+        async move {
+            let t = Duration::from_secs(2);
+            let store = RedisStore::connect(&urls, true, None, t, t)
+                .await
+                .unwrap()
+                .with_durability(acks, Duration::from_millis(500))
+                .await
+                .unwrap();
+            Arc::new(app_on(Arc::new(store), test_config()))
+        }
+    };
+    let (wait, alone) = (
+        app(ReplicaAcks::Auto).await,
+        app(ReplicaAcks::Count(0)).await,
+    );
+    assert_eq!(wait.store().durability().replicas, 1);
+    create_account(&wait, "durability@example.com", PASSWORD).await;
+    let input = || LoginInput {
+        email: "durability@example.com".into(),
+        password: PASSWORD.into(),
+        device: None,
+    };
+    let client = ClientInfo::default();
+    let chain = |app: &Arc<Passport>| {
+        let app = Arc::clone(app);
+        let client = client.clone();
+        async move {
+            let token = app.login(input(), &client).await.unwrap().refresh_token;
+            (app, Arc::new(tokio::sync::Mutex::new(token)))
+        }
+    };
+    let (w, wt) = chain(&wait).await;
+    let (a, at) = chain(&alone).await;
+    let step = |app: Arc<Passport>, token: Arc<tokio::sync::Mutex<String>>| async move {
+        let mut t = token.lock().await;
+        *t = app.refresh(&t).await.unwrap().refresh_token;
+    };
+    let (refresh_wait, refresh_alone) = time_interleaved(
+        200,
+        2_000 * scale,
+        || step(Arc::clone(&w), Arc::clone(&wt)),
+        || step(Arc::clone(&a), Arc::clone(&at)),
+    )
+    .await;
+    let login = |app: &Arc<Passport>| {
+        let (app, client) = (Arc::clone(app), client.clone());
+        async move {
+            app.login(input(), &client).await.unwrap();
+        }
+    };
+    let (login_wait, login_alone) =
+        time_interleaved(3, 30 * scale, || login(&wait), || login(&alone)).await;
+    let mut throughput = Map::new();
+    for (name, app) in [("wait", &wait), ("alone", &alone)] {
+        let per_client = 300 * scale;
+        let started = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (app, token) = chain(app).await;
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..per_client {
+                    step(Arc::clone(&app), Arc::clone(&token)).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let rate = (16 * per_client) as f64 / started.elapsed().as_secs_f64();
+        throughput.insert(name.into(), json!(rate));
+    }
+    drop(cluster);
+    json!({
+        "refresh_wait": refresh_wait.json(),
+        "refresh_alone": refresh_alone.json(),
+        "login_wait": login_wait.json(),
+        "login_alone": login_alone.json(),
+        "refresh_per_second_16_clients": throughput,
+    })
 }
 
 /// Refresh through the HTTP layer in both transports, each on its own session, alternately:
@@ -312,6 +407,7 @@ async fn main() {
     figures.insert("login".into(), login.json());
     figures.insert("refresh_http_body".into(), http_body.json());
     figures.insert("refresh_http_cookie".into(), http_cookie.json());
+    figures.insert("durability".into(), durability_costs(scale).await);
     figures.insert(
         "requests".into(),
         json!({
