@@ -11,8 +11,8 @@ use crate::passport_token::PassportIssuer;
 use crate::refresh_token::RefreshToken;
 use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
 use crate::store::{
-    AccountStatus, LoginState, MemoryStore, NewSession, RedisCredentials, RedisStore, Rotate,
-    Rotation, SessionInfo, SessionStart, SessionsAfter, Store,
+    AccountStatus, CheckToken, LoginState, MemoryStore, NewSession, RedisCredentials, RedisStore,
+    Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 
@@ -584,9 +584,13 @@ impl Passport {
         }
     }
 
-    /// `POST /logout`: ends the session named by a valid bearer token, else by a refresh token
-    /// that is the session's current (or just-rotated) one; with `all`, every session of the
-    /// account. Idempotent: a credential for a session that has already ended still answers Ok.
+    /// `POST /logout`: ends the session named by a valid bearer token whose session is alive,
+    /// else by a refresh token that is the session's current one (or the just-rotated one within
+    /// the grace window); with `all`, every session of the account. A credential of a session
+    /// that has ended ends nothing and still answers Ok (logout is idempotent, and a revoked
+    /// session's access token must not end the owner's other sessions). An older refresh token
+    /// of the family is reuse, handled as at `/refresh-token`: the session ends, the event is
+    /// raised, and the answer is `refresh_token_reused`.
     pub async fn logout(
         &self,
         bearer: Option<&str>,
@@ -599,18 +603,44 @@ impl Passport {
             None => None,
         };
         let (account, session) = match (bearer, refresh.and_then(RefreshToken::parse)) {
-            (Some(v), _) => (v.account, v.session),
-            (None, Some(t)) => {
-                let live = self
+            (Some(v), _) => {
+                if self
                     .store
-                    .token_matches(t.account(), t.session(), &t.digest(), now)
-                    .await?;
-                if !live {
-                    // A well-formed token for a session that has ended: nothing left to end.
-                    // It cannot be told apart from a forged one, so it ends nothing either.
+                    .live_session(v.account, v.session, now)
+                    .await?
+                    .is_none()
+                {
                     return Ok(());
                 }
-                (t.account(), t.session())
+                (v.account, v.session)
+            }
+            (None, Some(t)) => {
+                let check = self
+                    .store
+                    .check_token(&CheckToken {
+                        account: t.account(),
+                        session: t.session(),
+                        presented: t.digest(),
+                        family: t.family_digest(),
+                        now,
+                        grace: self.config.refresh_reuse_grace,
+                    })
+                    .await?;
+                match check {
+                    TokenCheck::Current | TokenCheck::Previous => (t.account(), t.session()),
+                    // A well-formed token for a session that has ended: nothing left to end.
+                    // It cannot be told apart from a forged one, so it ends nothing either.
+                    TokenCheck::Invalid => return Ok(()),
+                    TokenCheck::Reused => {
+                        self.security_event(
+                            SecurityEvent::RefreshTokenReused,
+                            Some(t.account()),
+                            Some(t.session()),
+                            &[],
+                        );
+                        return Err(ApiError::RefreshTokenReused);
+                    }
+                }
             }
             (None, None) => return Err(ApiError::Unauthorized),
         };

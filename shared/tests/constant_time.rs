@@ -146,7 +146,10 @@ fn every_script_that_takes_a_digest_names_it_so() {
         .filter(|s| s.argv().iter().any(|a| a.ends_with("digest")))
         .map(|s| s.name)
         .collect();
-    assert_eq!(takes, ["create_session", "rotate", "token_matches"]);
+    assert_eq!(
+        takes,
+        ["create_session", "rotate", "token_matches", "check_token"]
+    );
     let rotate = script("rotate");
     for a in ["presented_digest", "successor_digest", "family_digest"] {
         assert!(rotate.argv().contains(&a), "rotate.lua takes {a}");

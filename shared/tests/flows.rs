@@ -153,6 +153,104 @@ async fn logout_by_refresh_token_ends_only_a_matching_session() {
 }
 
 #[tokio::test]
+async fn a_revoked_sessions_access_token_ends_nothing_at_logout() {
+    use passport::service::PasswordChange;
+    for (name, app) in apps(test_config()).await {
+        let (email, owner) = login(&app).await;
+        let thief = app
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
+            .await
+            .unwrap();
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", owner.access_token)))
+            .await
+            .unwrap();
+        let change = PasswordChange {
+            current_password: PASSWORD.into(),
+            new_password: "the owner's new and longer password".into(),
+        };
+        app.change_password(&caller, change, &client(&unique_ip()))
+            .await
+            .unwrap();
+        assert!(!live(&app, &thief).await, "{name}");
+        // The thief's access token still verifies until it expires, but its session is gone.
+        for all in [true, false] {
+            app.logout(Some(&thief.access_token), None, all)
+                .await
+                .unwrap();
+            assert!(
+                live(&app, &owner).await,
+                "{name}: a revoked session's access token logged the owner out (all: {all})"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_spent_refresh_token_at_logout_is_reuse() {
+    for (name, app) in apps(test_config()).await {
+        // The just-rotated token within the grace window still logs out.
+        let (_, a) = login(&app).await;
+        let b = app.refresh(&a.refresh_token).await.unwrap();
+        app.logout(None, Some(&a.refresh_token), false)
+            .await
+            .unwrap();
+        assert!(
+            !live(&app, &b).await,
+            "{name}: the previous token did not log out"
+        );
+
+        // Two generations back: reuse, as at /refresh-token; the session ends.
+        let (_, a) = login(&app).await;
+        let b = app.refresh(&a.refresh_token).await.unwrap();
+        let c = app.refresh(&b.refresh_token).await.unwrap();
+        let err = app
+            .logout(None, Some(&a.refresh_token), false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::RefreshTokenReused),
+            "{name}: {err:?}"
+        );
+        assert!(!live(&app, &c).await, "{name}: the session survived reuse");
+        assert!(
+            matches!(
+                app.refresh(&c.refresh_token).await,
+                Err(ApiError::InvalidRefreshToken)
+            ),
+            "{name}"
+        );
+    }
+    let config = Config {
+        refresh_reuse_grace: 0,
+        ..test_config()
+    };
+    for (name, app) in apps(config).await {
+        // Without a grace window the just-rotated token is reuse too, and logout-all with it
+        // ends nothing but the session it came from.
+        let (email, a) = login(&app).await;
+        let other = app
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
+            .await
+            .unwrap();
+        let b = app.refresh(&a.refresh_token).await.unwrap();
+        let err = app
+            .logout(None, Some(&a.refresh_token), true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::RefreshTokenReused),
+            "{name}: {err:?}"
+        );
+        assert!(!live(&app, &b).await, "{name}");
+        assert!(
+            live(&app, &other).await,
+            "{name}: a spent token ended the account's other sessions"
+        );
+    }
+}
+
+#[tokio::test]
 async fn logout_all_ends_every_session_of_the_account_only() {
     for (name, app) in apps(test_config()).await {
         let (email, a) = login(&app).await;

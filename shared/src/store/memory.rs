@@ -2,9 +2,9 @@
 //! One mutex over plain maps; every method is one critical section, hence atomic.
 
 use super::{
-    Account, AccountStatus, App, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW, NewSession,
-    PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter,
-    Store,
+    Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
+    NewSession, PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo, SessionStart,
+    SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -347,6 +347,32 @@ impl Store for MemoryStore {
             let previous = rec.previous.is_some_and(|(p, _)| p.ct_eq(digest));
             current | previous
         }))
+    }
+
+    async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
+        let mut g = self.lock();
+        let Some(rec) = g.live_session(c.account, c.session, c.now) else {
+            return Ok(TokenCheck::Invalid);
+        };
+        if rec.current.ct_eq(&c.presented) {
+            return Ok(TokenCheck::Current);
+        }
+        let reused = match rec.previous {
+            Some((prev, rotated_at)) if prev.ct_eq(&c.presented) => {
+                if c.grace > 0 && c.now - rotated_at <= c.grace {
+                    return Ok(TokenCheck::Previous);
+                }
+                true
+            }
+            _ => rec.family.ct_eq(&c.family),
+        };
+        if !reused {
+            return Ok(TokenCheck::Invalid);
+        }
+        if let Some(sessions) = g.sessions.get_mut(&c.account) {
+            sessions.remove(&c.session);
+        }
+        Ok(TokenCheck::Reused)
     }
 
     async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {

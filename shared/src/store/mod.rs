@@ -214,6 +214,36 @@ pub enum Rotation {
     Invalid,
 }
 
+/// A refresh token presented as a credential (logout), to be classified without spending it.
+#[derive(Debug, Clone)]
+pub struct CheckToken {
+    /// The session's account.
+    pub account: Id,
+    /// The session.
+    pub session: Id,
+    /// Digest of the presented token.
+    pub presented: TokenDigest,
+    /// Digest of the presented token's family.
+    pub family: TokenDigest,
+    /// Now (Unix seconds).
+    pub now: i64,
+    /// The grace window in which the just-rotated token still counts (seconds).
+    pub grace: i64,
+}
+
+/// What a presented refresh token is to its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// The session's current token.
+    Current,
+    /// The just-rotated token, within the grace window.
+    Previous,
+    /// A spent token of the session's family, as at rotation: the session is now revoked.
+    Reused,
+    /// Unknown session, expired, or not of the session's family.
+    Invalid,
+}
+
 /// A live session as listed to its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
@@ -419,6 +449,9 @@ pub trait Store: Send + Sync {
         digest: &TokenDigest,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// Classifies a refresh token presented as a credential without spending it; a spent
+    /// token of the family ends the session, as at rotation (see [`TokenCheck`]).
+    async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError>;
     /// Ends one session; `false` if it did not exist or had expired by `now` (whether or not
     /// its record was pruned yet).
     async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError>;

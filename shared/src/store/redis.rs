@@ -27,9 +27,9 @@ use super::connection::{RedisConnection, retry_once};
 use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
 use super::{
-    Account, AccountStatus, App, AppAccess, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
-    NewSession, PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo, SessionStart,
-    SessionsAfter, Store,
+    Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginState,
+    NEW_VISITOR_WINDOW, NewSession, PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo,
+    SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -50,6 +50,7 @@ macro_rules! script {
 static CREATE_SESSION: LazyLock<LuaScript> = script!("create_session");
 static ROTATE: LazyLock<LuaScript> = script!("rotate");
 static TOKEN_MATCHES: LazyLock<LuaScript> = script!("token_matches");
+static CHECK_TOKEN: LazyLock<LuaScript> = script!("check_token");
 static REVOKE_SESSION: LazyLock<LuaScript> = script!("revoke_session");
 static REVOKE_ALL: LazyLock<LuaScript> = script!("revoke_all");
 static SET_STATUS: LazyLock<LuaScript> = script!("set_status");
@@ -67,11 +68,12 @@ static DELETE_APP: LazyLock<LuaScript> = script!("delete_app");
 static START_PASSPORT: LazyLock<LuaScript> = script!("start_passport");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 18] {
+pub fn scripts() -> [&'static LuaScript; 19] {
     [
         &CREATE_SESSION,
         &ROTATE,
         &TOKEN_MATCHES,
+        &CHECK_TOKEN,
         &REVOKE_SESSION,
         &REVOKE_ALL,
         &SET_STATUS,
@@ -855,6 +857,33 @@ impl Store for RedisStore {
             )?)
             .await?;
         Ok(n == 1)
+    }
+
+    async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
+        let outcome: String = self
+            .write(&CHECK_TOKEN.invocation(
+                &[
+                    ("session", session_key(c.account, c.session)),
+                    ("sessions", sessions_key(c.account)),
+                ],
+                &[
+                    ("sid", c.session.to_string()),
+                    ("presented_digest", c.presented.to_hex()),
+                    ("family_digest", c.family.to_hex()),
+                    ("now", c.now.to_string()),
+                    ("grace", c.grace.to_string()),
+                ],
+            )?)
+            .await?;
+        match outcome.as_str() {
+            "current" => Ok(TokenCheck::Current),
+            "previous" => Ok(TokenCheck::Previous),
+            "reused" => Ok(TokenCheck::Reused),
+            "invalid" => Ok(TokenCheck::Invalid),
+            other => Err(StoreError::Corrupt(format!(
+                "check_token answered {other:?}"
+            ))),
+        }
     }
 
     async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
