@@ -330,3 +330,49 @@ async fn a_body_session_moves_to_the_cookie_with_one_refresh() {
         assert_eq!(r.status(), 401, "{name}: the body token was spent");
     }
 }
+
+#[tokio::test]
+async fn two_session_cookies_in_one_request_are_refused_and_cleared() {
+    // Cookie tossing: a sibling subdomain plants its own session cookie (the attacker's
+    // account) with a longer path, which the browser sends before the victim's.
+    let config = Config {
+        session_cookie: passport::http::cookie::SessionCookie::new(None, Some("/auth")).unwrap(),
+        ..config(30)
+    };
+    for (name, app) in apps(config).await {
+        let (victim_login, victim) = cookie_login(&app).await;
+        let (_, attacker) = cookie_login(&app).await;
+        let both = format!("{attacker}; {victim}");
+        assert!(both.starts_with("__Secure-passport_refresh="), "{both}");
+        for path in ["/refresh-token", "/logout"] {
+            let mut h = SAME_ORIGIN.to_vec();
+            h.push(("cookie", &both));
+            let r = send(&app, Method::POST, path, &h, "{}").await;
+            assert_eq!(r.status(), 403, "{name} {path}: {}", r.body());
+            assert_eq!(json_of(&r)["error"], "csrf_rejected", "{name} {path}");
+            let cleared = set_cookies(&r);
+            assert!(
+                cleared.iter().any(|c| c.contains("Path=/auth;"))
+                    && cleared.iter().any(|c| c.contains(&format!("Path={path};")))
+                    && cleared.iter().all(|c| c.contains("Max-Age=0")),
+                "{name} {path}: {cleared:?}"
+            );
+        }
+        // Neither session was touched: each cookie alone still refreshes.
+        let access = json_of(&victim_login)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(live(&app, &access).await, "{name}");
+        assert_eq!(
+            refresh_by_cookie(&app, &victim).await.status(),
+            200,
+            "{name}"
+        );
+        assert_eq!(
+            refresh_by_cookie(&app, &attacker).await.status(),
+            200,
+            "{name}"
+        );
+    }
+}

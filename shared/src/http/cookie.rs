@@ -85,18 +85,65 @@ impl SessionCookie {
     }
 
     /// The cookie's value in the request's `Cookie` headers; the first one when several have
-    /// the name (the browser sends the most specific path first).
+    /// the name (the browser sends the most specific path first). The HTTP layer reads it with
+    /// [`SessionCookie::read_one`], which refuses several.
     pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        self.values(headers).next()
+    }
+
+    /// The cookie's value, or [`Tossed`] when the request carries more than one cookie of this
+    /// name. Only one can be this deployment's: a `__Secure-` cookie on `COOKIE_PATH_PREFIX` can
+    /// be shadowed by one a sibling subdomain plants with `Domain=` and a longer path, which the
+    /// browser sends first ("cookie tossing"); taking either would let the attacker choose
+    /// whose session the victim's browser works in.
+    pub fn read_one<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, Tossed> {
+        let mut values = self.values_or_empty(headers);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Tossed);
+        }
+        Ok(first.filter(|v| !v.is_empty()))
+    }
+
+    /// `Set-Cookie` headers that delete every copy this deployment can name after [`Tossed`]:
+    /// its own cookie, and one of the same name on `request_path` (the most specific path a
+    /// planted copy sent with this request can have). A copy planted with another `Domain`
+    /// cannot be named from here; refusing every request that carries it is the defence.
+    pub fn clear_tossed(&self, request_path: &str) -> Vec<HeaderValue> {
+        let mut out = vec![self.clear()];
+        if request_path != self.path && request_path.starts_with('/') {
+            let planted = Cookie::build((self.name.clone(), String::new()))
+                .path(request_path.to_string())
+                .secure(true)
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .max_age(cookie::time::Duration::seconds(0))
+                .build();
+            out.push(header(&planted));
+        }
+        out
+    }
+
+    fn values_or_empty<'s, 'a>(
+        &'s self,
+        headers: &'a HeaderMap,
+    ) -> impl Iterator<Item = &'a str> + use<'s, 'a> {
         headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(Cookie::split_parse)
             .filter_map(Result::ok)
-            .find(|c| c.name() == self.name)
-            .and_then(|c| c.value_raw())
+            .filter(|c| c.name() == self.name)
+            .filter_map(|c| c.value_raw())
             .map(|v| v.trim_matches('"'))
-            .filter(|v| !v.is_empty())
+    }
+
+    fn values<'s, 'a>(
+        &'s self,
+        headers: &'a HeaderMap,
+    ) -> impl Iterator<Item = &'a str> + use<'s, 'a> {
+        self.values_or_empty(headers).filter(|v| !v.is_empty())
     }
 
     fn build(&self, value: &str, max_age: i64) -> Cookie<'static> {
@@ -114,6 +161,10 @@ fn header(cookie: &Cookie<'_>) -> HeaderValue {
     // Name, path and value are checked ASCII (the token is base64url): this always parses.
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
+
+/// More than one session cookie in one request: see [`SessionCookie::read_one`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tossed;
 
 /// What a browser would refuse or silently drop in a cookie setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

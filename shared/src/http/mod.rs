@@ -233,7 +233,9 @@ async fn refresh<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let cookie = app.config().session_cookie.read(req.headers());
+    let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
+        return Ok(tossed(app, req));
+    };
     if cookie.is_some() {
         csrf::check(req.headers(), &app.config().allowed_origins)?;
     }
@@ -260,7 +262,9 @@ async fn logout<B: AsRef<[u8]>>(
     app: &Passport,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let cookie = app.config().session_cookie.read(req.headers());
+    let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
+        return Ok(tossed(app, req));
+    };
     if cookie.is_some() {
         csrf::check(req.headers(), &app.config().allowed_origins)?;
     }
@@ -275,6 +279,18 @@ async fn logout<B: AsRef<[u8]>>(
             .append(SET_COOKIE, app.config().session_cookie.clear());
     }
     Ok(resp)
+}
+
+/// The answer to a request carrying several session cookies (`cookie::Tossed`): refused as a
+/// cross-site attempt, and every copy this deployment can name deleted.
+fn tossed<B>(app: &Passport, req: &Request<B>) -> Response<String> {
+    let mut resp = error_response(&ApiError::CsrfRejected(
+        "more than one session cookie (a planted copy shadows this site's)",
+    ));
+    for clear in app.config().session_cookie.clear_tossed(req.uri().path()) {
+        resp.headers_mut().append(SET_COOKIE, clear);
+    }
+    resp
 }
 
 async fn change_password<B: AsRef<[u8]>>(
