@@ -86,8 +86,9 @@ pub struct Config {
     /// acknowledged; `auto` is one where every master of the store has a replica at start, else
     /// none (`store::durability`); `0` never waits.
     pub redis_replica_acks: ReplicaAcks,
-    /// `REDIS_REPLICA_ACK_TIMEOUT_MS` (default 500): how long a write waits for them before
-    /// it fails retryably; shorter than `REDIS_RESPONSE_TIMEOUT_MS`.
+    /// `REDIS_REPLICA_ACK_TIMEOUT_MS` (default 500, or half of `REDIS_RESPONSE_TIMEOUT_MS` when
+    /// that is not longer): how long a write waits for them before it fails retryably; set
+    /// explicitly, it must be shorter than `REDIS_RESPONSE_TIMEOUT_MS`.
     pub redis_replica_ack_timeout: Duration,
     /// `SIGNING_SECRET`: a literal signing key for local runs and tests.
     pub signing_secret: Option<SecretBytes>,
@@ -323,11 +324,17 @@ impl Config {
                 "must be shorter than REFRESH_TOKEN_TTL_SECONDS",
             ));
         }
+        let mut cfg = cfg;
         if cfg.redis_replica_ack_timeout >= cfg.redis_response_timeout {
-            return Err(invalid(
-                "REDIS_REPLICA_ACK_TIMEOUT_MS",
-                "must be shorter than REDIS_RESPONSE_TIMEOUT_MS (the write and its wait share it)",
-            ));
+            // `WAIT` is one command: it must answer within the response timeout.
+            if lookup("REDIS_REPLICA_ACK_TIMEOUT_MS").is_some_and(|v| !v.trim().is_empty()) {
+                return Err(invalid(
+                    "REDIS_REPLICA_ACK_TIMEOUT_MS",
+                    "must be shorter than REDIS_RESPONSE_TIMEOUT_MS (WAIT must answer within it)",
+                ));
+            }
+            // Left at its default under a short response timeout: half of it.
+            cfg.redis_replica_ack_timeout = cfg.redis_response_timeout / 2;
         }
         if !cfg.redis_cluster && cfg.redis_url.as_deref().is_some_and(|u| u.contains(',')) {
             return Err(invalid(
@@ -464,6 +471,23 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_replica_wait_fits_inside_the_response_timeout() {
+        let c = from(&[("REDIS_RESPONSE_TIMEOUT_MS", "400")]).unwrap();
+        assert_eq!(c.redis_replica_ack_timeout, Duration::from_millis(200));
+        let c = from(&[]).unwrap();
+        assert_eq!(c.redis_replica_ack_timeout, Duration::from_millis(500));
+        let err = from(&[
+            ("REDIS_RESPONSE_TIMEOUT_MS", "400"),
+            ("REDIS_REPLICA_ACK_TIMEOUT_MS", "400"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("REDIS_REPLICA_ACK_TIMEOUT_MS"),
+            "{err}"
+        );
     }
 
     #[test]
