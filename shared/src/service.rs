@@ -318,7 +318,6 @@ impl Passport {
         };
         let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
         let now = clock::now();
-        let window = self.config.login_lockout_seconds;
 
         let state = self.begin_attempt(&email, ip.as_deref(), now).await?;
 
@@ -333,13 +332,12 @@ impl Passport {
 
         let account = match account {
             Some(a) if verified => a,
-            _ => {
-                if let Some(ip) = &ip {
-                    self.store.record_ip_failure(ip, window, now).await?;
-                }
-                return Err(ApiError::InvalidCredentials);
-            }
+            // The failure was counted toward the address when the gate reserved it.
+            _ => return Err(ApiError::InvalidCredentials),
         };
+        if let Some(ip) = &ip {
+            self.store.release_ip_attempt(ip, now).await?;
+        }
 
         if account.status == AccountStatus::Disabled {
             return Err(ApiError::AccountDisabled);
@@ -453,27 +451,25 @@ impl Passport {
         self.begin_attempt(&account.email, ip.as_deref(), now)
             .await?;
         let verified = self
-            .check_password(change.current_password, Some(account.password_hash.clone()))
+            .check_password(
+                change.current_password.clone(),
+                Some(account.password_hash.clone()),
+            )
             .await?;
         let phc = if verified {
             self.hash_password(change.new_password).await?
-        } else if self
-            .check_password(change.new_password, Some(account.password_hash.clone()))
-            .await?
-        {
+        } else if self.is_applied_change(&account, &change, now).await? {
             // The retry of a change that ran but was never acknowledged (its answer lost, or
-            // its replicas did not confirm it in time): the new password is already the stored
-            // one. Writing it again confirms it, and ends the other sessions if a failover had
-            // brought any back.
+            // its replicas did not confirm it in time). Writing the stored hash again confirms
+            // it, and ends the other sessions if a failover had brought any back.
             account.password_hash.clone()
         } else {
-            if let Some(ip) = &ip {
-                self.store
-                    .record_ip_failure(ip, self.config.login_lockout_seconds, now)
-                    .await?;
-            }
+            // Counted toward the address when the gate reserved it.
             return Err(ApiError::InvalidCredentials);
         };
+        if let Some(ip) = &ip {
+            self.store.release_ip_attempt(ip, now).await?;
+        }
         let keep = SessionsAfter::KeepOnly(caller.session);
         if !self.store.set_password(account.id, &phc, keep).await? {
             return Err(ApiError::Unauthorized);
@@ -511,7 +507,7 @@ impl Passport {
         let c = &self.config;
         let state = self
             .store
-            .begin_login(
+            .reserve_login(
                 email,
                 ip,
                 c.login_lockout_seconds,
@@ -657,6 +653,29 @@ impl Passport {
             tracing::info!(account = %account, session = %session, "logout");
         }
         Ok(())
+    }
+
+    /// Whether `change` repeats the account's last password change, made within
+    /// [`PREVIOUS_PASSWORD_SECONDS`]: its current password is the one that change replaced and
+    /// its new password the one stored now. Anything else is a wrong current password.
+    async fn is_applied_change(
+        &self,
+        account: &crate::store::Account,
+        change: &PasswordChange,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        let Some(previous) = self.store.previous_password_hash(account.id, now).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .check_password(change.current_password.clone(), Some(previous))
+            .await?
+            && self
+                .check_password(
+                    change.new_password.clone(),
+                    Some(account.password_hash.clone()),
+                )
+                .await?)
     }
 
     /// The authorizer's decision: verify the bearer token, then check the session is live.

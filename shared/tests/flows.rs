@@ -446,6 +446,43 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
     }
 }
 
+/// A retried password change whose first run was applied (its answer lost, or not confirmed
+/// by a replica in time) answers as the first would have; a wrong current password with the
+/// stored one as "new" is still a wrong password.
+#[tokio::test]
+async fn a_retried_password_change_is_idempotent() {
+    use passport::service::PasswordChange;
+    for (name, app) in apps(test_config()).await {
+        let (email, mine) = login(&app).await;
+        let caller = app
+            .authorize(Some(&format!("Bearer {}", mine.access_token)))
+            .await
+            .unwrap();
+        let change = |current: &str| PasswordChange {
+            current_password: current.into(),
+            new_password: "the changed and longer password".into(),
+        };
+        let here = client(&unique_ip());
+        app.change_password(&caller, change(PASSWORD), &here)
+            .await
+            .unwrap();
+        let again = app.change_password(&caller, change(PASSWORD), &here).await;
+        assert!(again.is_ok(), "{name}: the retry answered {again:?}");
+        let wrong = app
+            .change_password(&caller, change("never the password"), &here)
+            .await;
+        assert!(
+            matches!(wrong, Err(ApiError::InvalidCredentials)),
+            "{name}: {wrong:?}"
+        );
+        let new = input(&email, "the changed and longer password");
+        assert!(
+            app.login(new, &client(&unique_ip())).await.is_ok(),
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn disable_ends_sessions_and_refuses_login_with_403() {
     use passport::admin::{Command, execute};
@@ -547,6 +584,72 @@ async fn a_successful_login_clears_the_count() {
                 app.login(input(&email, PASSWORD), &ip).await.is_ok(),
                 "{name}: round {round}"
             );
+        }
+    }
+}
+
+/// A burst of parallel wrong logins cannot pass a limit: each attempt is counted in the gate,
+/// before its password check, and given back only on success.
+#[tokio::test]
+async fn a_concurrent_burst_cannot_pass_the_login_limits() {
+    let config = Config {
+        login_ip_max_failures: 5,
+        login_max_failures: 5,
+        login_account_max_failures: 5,
+        ..test_config()
+    };
+    for (name, app) in apps(config).await {
+        let burst = |attempts: Vec<(String, ClientInfo)>| {
+            let app = Arc::clone(&app);
+            async move {
+                let tasks: Vec<_> = attempts
+                    .into_iter()
+                    .map(|(email, from)| {
+                        let app = Arc::clone(&app);
+                        tokio::spawn(async move {
+                            app.login(input(&email, "a wrong guess, long enough"), &from)
+                                .await
+                        })
+                    })
+                    .collect();
+                let mut checked = 0;
+                for t in tasks {
+                    match t.await.unwrap() {
+                        Err(ApiError::InvalidCredentials) => checked += 1,
+                        Err(ApiError::TooManyAttempts { .. }) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                checked
+            }
+        };
+        // One address, forty emails: the per-address limit.
+        let from = client(&unique_ip());
+        let checked = burst((0..40).map(|_| (unique_email(), from.clone())).collect()).await;
+        assert_eq!(
+            checked, 5,
+            "{name}: wrong passwords checked from one address"
+        );
+        // One account, forty addresses: the account-wide limit.
+        let email = unique_email();
+        create_account(&app, &email, PASSWORD).await;
+        let checked = burst(
+            (0..40)
+                .map(|_| (email.clone(), client(&unique_ip())))
+                .collect(),
+        )
+        .await;
+        assert_eq!(
+            checked, 5,
+            "{name}: wrong passwords checked for one account"
+        );
+        // A right password gives its reservation back: ten logins from one address pass a
+        // limit of five.
+        let (email, home) = (unique_email(), client(&unique_ip()));
+        create_account(&app, &email, PASSWORD).await;
+        for round in 0..10 {
+            let ok = app.login(input(&email, PASSWORD), &home).await;
+            assert!(ok.is_ok(), "{name}: round {round}: {ok:?}");
         }
     }
 }

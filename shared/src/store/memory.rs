@@ -3,8 +3,8 @@
 
 use super::{
     Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
-    NewSession, PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo, SessionStart,
-    SessionsAfter, Store, TokenCheck,
+    NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart, Rotate, Rotation,
+    SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -30,6 +30,8 @@ struct SessionRecord {
 struct Inner {
     emails: HashMap<String, Id>,
     accounts: HashMap<Id, Account>,
+    /// Per account, the hash its last password change replaced, and until when it is kept.
+    previous_passwords: HashMap<Id, (String, i64)>,
     /// Per account, its sessions by id.
     sessions: HashMap<Id, BTreeMap<Id, SessionRecord>>,
     /// Failure counters by key: (count, window end).
@@ -65,6 +67,39 @@ impl Inner {
                 retry_after: ends - now,
             },
             _ => Counter::default(),
+        }
+    }
+
+    /// The login gate of `begin_login` and `reserve_login` (`reserve`: count the attempt
+    /// toward the address's failures too).
+    fn gate(
+        &mut self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        ip_max_failures: u64,
+        reserve: bool,
+        now: i64,
+    ) -> LoginState {
+        let ip_failures = ip
+            .map(|ip| self.counter(&ip_counter(ip), now))
+            .unwrap_or_default();
+        let ip_blocked = ip_failures.count >= ip_max_failures;
+        if !ip_blocked {
+            self.bump(pair_counter(email, ip), window, now);
+            self.bump(email_counter(email), window, now);
+            if let Some(ip) = ip.filter(|_| reserve) {
+                self.bump(ip_counter(ip), window, now);
+            }
+        }
+        LoginState {
+            account: self.emails.get(email).copied(),
+            pair_attempts: self.counter(&pair_counter(email, ip), now),
+            account_attempts: self.counter(&email_counter(email), now),
+            ip_failures: ip
+                .map(|ip| self.counter(&ip_counter(ip), now))
+                .unwrap_or_default(),
+            ip_blocked,
         }
     }
 
@@ -141,7 +176,14 @@ impl Store for MemoryStore {
         let Some(a) = g.accounts.get_mut(&id) else {
             return Ok(false);
         };
-        a.password_hash = password_hash.to_string();
+        if a.password_hash != password_hash {
+            let old = std::mem::replace(&mut a.password_hash, password_hash.to_string());
+            g.previous_passwords
+                .insert(id, (old, crate::clock::now() + PREVIOUS_PASSWORD_SECONDS));
+        }
+        let Some(a) = g.accounts.get_mut(&id) else {
+            return Ok(false);
+        };
         a.password_version += 1;
         match sessions {
             SessionsAfter::EndAll => {
@@ -155,6 +197,15 @@ impl Store for MemoryStore {
             SessionsAfter::KeepAll => {}
         }
         Ok(true)
+    }
+
+    async fn previous_password_hash(&self, id: Id, now: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .previous_passwords
+            .get(&id)
+            .filter(|(_, until)| *until > now)
+            .map(|(hash, _)| hash.clone()))
     }
 
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError> {
@@ -187,22 +238,32 @@ impl Store for MemoryStore {
         ip_max_failures: u64,
         now: i64,
     ) -> Result<LoginState, StoreError> {
+        Ok(self
+            .lock()
+            .gate(email, ip, window, ip_max_failures, false, now))
+    }
+
+    async fn reserve_login(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        ip_max_failures: u64,
+        now: i64,
+    ) -> Result<LoginState, StoreError> {
+        Ok(self
+            .lock()
+            .gate(email, ip, window, ip_max_failures, true, now))
+    }
+
+    async fn release_ip_attempt(&self, ip: &str, now: i64) -> Result<(), StoreError> {
         let mut g = self.lock();
-        let ip_failures = ip
-            .map(|ip| g.counter(&ip_counter(ip), now))
-            .unwrap_or_default();
-        let ip_blocked = ip_failures.count >= ip_max_failures;
-        if !ip_blocked {
-            g.bump(pair_counter(email, ip), window, now);
-            g.bump(email_counter(email), window, now);
+        if let Some(entry) = g.counters.get_mut(&ip_counter(ip))
+            && entry.1 > now
+        {
+            entry.0 = entry.0.saturating_sub(1);
         }
-        Ok(LoginState {
-            account: g.emails.get(email).copied(),
-            pair_attempts: g.counter(&pair_counter(email, ip), now),
-            account_attempts: g.counter(&email_counter(email), now),
-            ip_failures,
-            ip_blocked,
-        })
+        Ok(())
     }
 
     async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError> {

@@ -367,6 +367,9 @@ pub enum PassportOutcome {
     AppOff,
 }
 
+/// How long a replaced password hash is kept after a change ([`Store::previous_password_hash`]).
+pub const PREVIOUS_PASSWORD_SECONDS: i64 = 60;
+
 /// The session store. Every method but `create_account` is atomic: it does all of its writes or
 /// none, and concurrent calls behave as if run one after the other (one Lua script, or one
 /// command, on Redis). `create_account` is several steps on Redis, since the account's record
@@ -392,6 +395,9 @@ pub trait Store: Send + Sync {
         password_hash: &str,
         sessions: SessionsAfter,
     ) -> Result<bool, StoreError>;
+    /// The password hash the last change replaced, for [`PREVIOUS_PASSWORD_SECONDS`] after it:
+    /// only to recognise the retry of a change that was applied but never acknowledged.
+    async fn previous_password_hash(&self, id: Id, now: i64) -> Result<Option<String>, StoreError>;
     /// Sets the status; disabling also revokes every session in the same atomic step.
     /// `false` if there is no such account.
     async fn set_status(&self, id: Id, status: AccountStatus) -> Result<bool, StoreError>;
@@ -410,6 +416,21 @@ pub trait Store: Send + Sync {
         ip_max_failures: u64,
         now: i64,
     ) -> Result<LoginState, StoreError>;
+    /// As [`Store::begin_login`], and when the address is not at its limit, the attempt also
+    /// counts toward `ip`'s failures at once, before the password is checked: a reservation, so
+    /// that a burst of parallel attempts cannot all pass the limit while their checks run. The
+    /// service gives it back with [`Store::release_ip_attempt`] when the password was right.
+    async fn reserve_login(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        ip_max_failures: u64,
+        now: i64,
+    ) -> Result<LoginState, StoreError>;
+    /// Takes back one attempt [`Store::reserve_login`] counted toward `ip`'s failures (never
+    /// below zero, the window unchanged).
+    async fn release_ip_attempt(&self, ip: &str, now: i64) -> Result<(), StoreError>;
     /// Counts a failed login from `ip`.
     async fn record_ip_failure(&self, ip: &str, window: i64, now: i64) -> Result<(), StoreError>;
     /// Clears `email`'s attempt counters (from `ip` and from anywhere): the password was right.

@@ -5,7 +5,7 @@
 //!
 //! | key | type | TTL |
 //! |---|---|---|
-//! | `pp:{<account>}:acct` | hash: email, pw, status, created | none (the directory is durable) |
+//! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
 //! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs | at `exp` |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
 //! | `pp:{e:<sha256(email)>}:email` | string: account id | none |
@@ -28,8 +28,8 @@ use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
 use super::{
     Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginState,
-    NEW_VISITOR_WINDOW, NewSession, PassportOutcome, PassportStart, Rotate, Rotation, SessionInfo,
-    SessionStart, SessionsAfter, Store, TokenCheck,
+    NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart,
+    Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -366,6 +366,69 @@ impl RedisStore {
         .await?)
     }
 
+    /// The login gate of [`Store::begin_login`] and [`Store::reserve_login`].
+    async fn gate(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        ip_max_failures: u64,
+        reserve: bool,
+    ) -> Result<LoginState, StoreError> {
+        // Plain EVAL (not EVALSHA) so the script rides in the pipeline without a NOSCRIPT round
+        // trip; it is a few hundred bytes. The address's keys live in another slot, so on a
+        // cluster they cannot share the pipeline: both go out at once instead, and when the
+        // address turns out to be at its limit the account-wide count is taken back.
+        let mut by_email = redis::pipe();
+        by_email
+            .get(email_key(email))
+            .cmd("EVAL")
+            .arg(COUNT_ATTEMPT)
+            .arg(1)
+            .arg(email_fail_key(email))
+            .arg(window);
+        let by_email = &by_email;
+        let email_part = retry_once(&self.conn, move |mut c| async move {
+            by_email
+                .query_async::<(Option<String>, (u64, i64))>(&mut c)
+                .await
+        });
+        let gate = IP_GATE.invocation(
+            &[
+                ("ip_failures", ip_fail_key(ip.unwrap_or("-"))),
+                ("pair", pair_key(email, ip)),
+            ],
+            &[
+                ("window", window.to_string()),
+                ("ip_max", ip_max_failures.to_string()),
+                ("reserve", u8::from(reserve).to_string()),
+            ],
+        )?;
+        let ip_part = self.run::<(i64, u64, i64, u64, i64)>(&gate);
+        let ((account, (count, ttl)), (blocked, ip_count, ip_ttl, pair_count, pair_ttl)) =
+            tokio::try_join!(email_part, ip_part)?;
+        let ip_blocked = blocked == 1;
+        if ip_blocked {
+            let _: i64 = self
+                .run(&UNCOUNT.invocation(&[("counter", email_fail_key(email))], &[])?)
+                .await?;
+        }
+        Ok(LoginState {
+            account: account.and_then(|s| s.parse().ok()),
+            pair_attempts: counter((Some(pair_count), pair_ttl)),
+            account_attempts: Counter {
+                count: if ip_blocked {
+                    count.saturating_sub(1)
+                } else {
+                    count
+                },
+                retry_after: ttl,
+            },
+            ip_failures: counter((Some(ip_count), ip_ttl)),
+            ip_blocked,
+        })
+    }
+
     /// Runs a script (EVALSHA, loading it on NOSCRIPT), once more on a dropped connection.
     async fn run<T: redis::FromRedisValue>(
         &self,
@@ -607,6 +670,21 @@ impl Store for RedisStore {
         }))
     }
 
+    async fn previous_password_hash(&self, id: Id, now: i64) -> Result<Option<String>, StoreError> {
+        let key = &account_key(id);
+        let (hash, until): (Option<String>, Option<i64>) =
+            retry_once(&self.conn, move |mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("pwprev")
+                    .arg("pwprev_until")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(hash.filter(|_| until.is_some_and(|u| u > now)))
+    }
+
     async fn set_password(
         &self,
         id: Id,
@@ -625,6 +703,8 @@ impl Store for RedisStore {
                     ("password_hash", password_hash.to_string()),
                     ("keep", keep),
                     ("session_prefix", session_prefix(id)),
+                    ("now", crate::clock::now().to_string()),
+                    ("previous_for", PREVIOUS_PASSWORD_SECONDS.to_string()),
                 ],
             )?)
             .await?;
@@ -671,57 +751,26 @@ impl Store for RedisStore {
         ip_max_failures: u64,
         _now: i64,
     ) -> Result<LoginState, StoreError> {
-        // Plain EVAL (not EVALSHA) so the script rides in the pipeline without a NOSCRIPT round
-        // trip; it is a few hundred bytes. The address's keys live in another slot, so on a
-        // cluster they cannot share the pipeline: both go out at once instead, and when the
-        // address turns out to be at its limit the account-wide count is taken back.
-        let mut by_email = redis::pipe();
-        by_email
-            .get(email_key(email))
-            .cmd("EVAL")
-            .arg(COUNT_ATTEMPT)
-            .arg(1)
-            .arg(email_fail_key(email))
-            .arg(window);
-        let by_email = &by_email;
-        let email_part = retry_once(&self.conn, move |mut c| async move {
-            by_email
-                .query_async::<(Option<String>, (u64, i64))>(&mut c)
-                .await
-        });
-        let gate = IP_GATE.invocation(
-            &[
-                ("ip_failures", ip_fail_key(ip.unwrap_or("-"))),
-                ("pair", pair_key(email, ip)),
-            ],
-            &[
-                ("window", window.to_string()),
-                ("ip_max", ip_max_failures.to_string()),
-            ],
-        )?;
-        let ip_part = self.run::<(i64, u64, i64, u64, i64)>(&gate);
-        let ((account, (count, ttl)), (blocked, ip_count, ip_ttl, pair_count, pair_ttl)) =
-            tokio::try_join!(email_part, ip_part)?;
-        let ip_blocked = blocked == 1;
-        if ip_blocked {
-            let _: i64 = self
-                .run(&UNCOUNT.invocation(&[("counter", email_fail_key(email))], &[])?)
-                .await?;
-        }
-        Ok(LoginState {
-            account: account.and_then(|s| s.parse().ok()),
-            pair_attempts: counter((Some(pair_count), pair_ttl)),
-            account_attempts: Counter {
-                count: if ip_blocked {
-                    count.saturating_sub(1)
-                } else {
-                    count
-                },
-                retry_after: ttl,
-            },
-            ip_failures: counter((Some(ip_count), ip_ttl)),
-            ip_blocked,
-        })
+        self.gate(email, ip, window, ip_max_failures, false).await
+    }
+
+    async fn reserve_login(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        window: i64,
+        ip_max_failures: u64,
+        _now: i64,
+    ) -> Result<LoginState, StoreError> {
+        self.gate(email, ip, window, ip_max_failures, ip.is_some())
+            .await
+    }
+
+    async fn release_ip_attempt(&self, ip: &str, _now: i64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .run(&UNCOUNT.invocation(&[("counter", ip_fail_key(ip))], &[])?)
+            .await?;
+        Ok(())
     }
 
     async fn record_ip_failure(&self, ip: &str, window: i64, _now: i64) -> Result<(), StoreError> {

@@ -1,12 +1,18 @@
 -- Replaces the password hash, moves the password version on, and ends the account's sessions
--- but `keep` (a session id; '' ends all, '*' ends none). Returns 1, or 0 when there is no such
+-- but `keep` (a session id; '' ends all, '*' ends none). The hash it replaces is kept for
+-- `previous_for` seconds (`pwprev`, `pwprev_until`): a retried change whose first run was applied
+-- but not acknowledged still proves the old password. Returns 1, or 0 when there is no such
 -- account.
 local account, sessions = unpack(KEYS)
-local password_hash, keep, session_prefix = unpack(ARGV)
-if redis.call('EXISTS', account) == 0 then
+local password_hash, keep, session_prefix, now, previous_for = unpack(ARGV)
+local old = redis.call('HGET', account, 'pw')
+if not old then
   return 0
 end
-redis.call('HSET', account, 'pw', password_hash)
+if old ~= password_hash then
+  redis.call('HSET', account, 'pw', password_hash, 'pwprev', old,
+    'pwprev_until', tonumber(now) + tonumber(previous_for))
+end
 redis.call('HINCRBY', account, 'pwv', 1)
 if keep ~= '*' then
   local ids = redis.call('ZRANGE', sessions, 0, -1)
