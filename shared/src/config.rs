@@ -139,6 +139,12 @@ pub struct Config {
     /// `PASSPORT_IP_MAX_PER_HOUR` (default 60): new anonymous end users per source IP per
     /// hour (renewals that keep an identity do not count).
     pub passport_ip_max_per_hour: u64,
+    /// `PRIVATE_PASSPORTS_PER_APP` (default 5): live passport sessions one account keeps in one
+    /// private app; a new one ends the oldest beyond it.
+    pub private_passports_per_app: u64,
+    /// `PRIVATE_PASSPORT_MAX_TTL_SECONDS` (default 86400): the longest a private app's passport
+    /// lives, whatever the app's own lifetime (each renewal needs a live account session).
+    pub private_passport_max_ttl: i64,
 }
 
 /// How a function logs: read by its log subscriber before [`Config`] exists, and never part of
@@ -195,6 +201,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("COOKIE_PATH_PREFIX", None),
     ("PASSPORT_RETENTION_SECONDS", Some("2592000")),
     ("PASSPORT_IP_MAX_PER_HOUR", Some("60")),
+    ("PRIVATE_PASSPORTS_PER_APP", Some("5")),
+    ("PRIVATE_PASSPORT_MAX_TTL_SECONDS", Some("86400")),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -317,6 +325,8 @@ impl Config {
             )?,
             passport_retention: seconds(&get, "PASSPORT_RETENTION_SECONDS")?,
             passport_ip_max_per_hour: positive(&get, "PASSPORT_IP_MAX_PER_HOUR")?,
+            private_passports_per_app: positive(&get, "PRIVATE_PASSPORTS_PER_APP")?,
+            private_passport_max_ttl: seconds(&get, "PRIVATE_PASSPORT_MAX_TTL_SECONDS")?,
         };
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(

@@ -483,3 +483,98 @@ async fn bad_passport_requests_are_client_errors() {
         assert_eq!(r.status(), 413, "{name}");
     }
 }
+
+/// A private app's passport lives only while its account's sessions do: logout-all, a password
+/// change, disable and delete end it at once (issue 22).
+#[tokio::test]
+async fn a_private_passport_ends_with_its_accounts_sessions() {
+    use passport::service::PasswordChange;
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "private").await;
+        for how in ["logout_all", "password", "disable", "delete"] {
+            let pair = sign_in(&app).await;
+            let caller = app
+                .authorize(Some(&format!("Bearer {}", pair.access_token)))
+                .await
+                .unwrap();
+            let granted = granted(&app, &code, Some(&pair.access_token), None).await;
+            let passport = granted["passport"].as_str().unwrap();
+            assert!(app_me(&app, &code, passport).await.is_ok(), "{name} {how}");
+            match how {
+                "logout_all" => app
+                    .logout(Some(&pair.access_token), None, true)
+                    .await
+                    .unwrap(),
+                "password" => app
+                    .change_password(
+                        &caller,
+                        PasswordChange {
+                            current_password: PASSWORD.into(),
+                            new_password: "another long enough password".into(),
+                        },
+                        &ClientInfo::default(),
+                    )
+                    .await
+                    .unwrap(),
+                "disable" => {
+                    app.store()
+                        .set_status(caller.account, passport::store::AccountStatus::Disabled)
+                        .await
+                        .unwrap();
+                }
+                _ => {
+                    app.store().delete_account(caller.account).await.unwrap();
+                }
+            }
+            assert!(
+                app_me(&app, &code, passport).await.is_err(),
+                "{name}: the private passport outlived {how}"
+            );
+        }
+    }
+}
+
+/// One account keeps at most `PRIVATE_PASSPORTS_PER_APP` passport sessions in a private app:
+/// the oldest end when a new one starts, and a renewal keeps its session.
+#[tokio::test]
+async fn private_passports_are_capped_per_account_and_app() {
+    let config = Config {
+        private_passports_per_app: 3,
+        private_passport_max_ttl: 600,
+        ..config()
+    };
+    for (name, app) in apps(config).await {
+        let code = unique_code();
+        create_app(&app, &code, "private").await;
+        let pair = sign_in(&app).await;
+        let mut passports = Vec::new();
+        for _ in 0..5 {
+            let g = granted(&app, &code, Some(&pair.access_token), None).await;
+            assert_eq!(g["expires_in"], 600, "{name}: the private bound");
+            passports.push(g["passport"].as_str().unwrap().to_string());
+        }
+        let live: Vec<bool> = {
+            let mut live = Vec::new();
+            for p in &passports {
+                live.push(app_me(&app, &code, p).await.is_ok());
+            }
+            live
+        };
+        assert_eq!(live, [false, false, true, true, true], "{name}");
+        // Renewing the newest keeps its session: still three live, the renewed one included.
+        let renewed = granted(
+            &app,
+            &code,
+            Some(&pair.access_token),
+            passports.last().map(String::as_str),
+        )
+        .await;
+        let renewed = renewed["passport"].as_str().unwrap();
+        assert!(app_me(&app, &code, renewed).await.is_ok(), "{name}");
+        assert!(
+            app_me(&app, &code, &passports[2]).await.is_ok(),
+            "{name}: a renewal ended another"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::clock;
 use crate::error::ApiError;
 use crate::ids::Id;
 use crate::passport_token::Visitor;
-use crate::store::{App, AppAccess, PassportOutcome, PassportStart};
+use crate::store::{App, AppAccess, PassportOutcome, PassportStart, PrivatePassport};
 
 /// Shortest app code.
 pub const MIN_APP_CODE_CHARS: usize = 8;
@@ -109,7 +109,11 @@ impl Passport {
                 .filter(|v| v.app == app.id && v.account == account),
             None => None,
         };
-        let expires_at = now + app.passport_ttl;
+        let ttl = match account {
+            Some(_) => app.passport_ttl.min(self.config.private_passport_max_ttl),
+            None => app.passport_ttl,
+        };
+        let expires_at = now + ttl;
         let mut start = PassportStart {
             app: app.id,
             renew: previous.as_ref().map(|v| v.session),
@@ -121,6 +125,26 @@ impl Passport {
             expires_at,
             keep_until: expires_at + retention,
         };
+        if let Some(account) = account {
+            // Recorded under the account first, so that a revocation racing this issue ends
+            // the passport rather than missing it.
+            let track = |renew, session| PrivatePassport {
+                account,
+                app: app.id,
+                renew,
+                session,
+                keep_until: start.keep_until,
+                cap: self.config.private_passports_per_app,
+                now,
+            };
+            if !self
+                .store
+                .track_private_passport(&track(start.renew, start.session))
+                .await?
+            {
+                start.renew = None;
+            }
+        }
         let mut outcome = PassportOutcome::Gone;
         if start.renew.is_some() || start.create {
             outcome = self.store.start_passport(&start, now).await?;
@@ -139,6 +163,23 @@ impl Passport {
             // Disabled or deleted since it was read.
             PassportOutcome::AppOff | PassportOutcome::Gone => return Err(ApiError::AppNotFound),
         };
+        if let (Some(account), Some(renewed)) = (account, start.renew)
+            && session != renewed
+        {
+            // The recorded session's record had expired on the app's slot: the new one is
+            // recorded instead.
+            self.store
+                .track_private_passport(&PrivatePassport {
+                    account,
+                    app: app.id,
+                    renew: None,
+                    session,
+                    keep_until: start.keep_until,
+                    cap: self.config.private_passports_per_app,
+                    now,
+                })
+                .await?;
+        }
         let visitor = Visitor {
             app: app.id,
             app_code: app.code.clone(),
@@ -153,7 +194,7 @@ impl Passport {
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(PassportGrant {
             passport,
-            expires_in: app.passport_ttl,
+            expires_in: ttl,
             end_user,
             app_code: app.code,
         })
@@ -177,11 +218,20 @@ impl Passport {
         if app_code != Some(visitor.app_code.as_str()) {
             return Err(Denied::WrongApp);
         }
-        if !self
-            .store
-            .passport_live(visitor.app, visitor.session, now)
-            .await?
-        {
+        // A private app's passport also lives only while its account's sessions do (their
+        // revocation ends its record under the account): two slots, asked at once.
+        let on_app = self.store.passport_live(visitor.app, visitor.session, now);
+        let live = match visitor.account {
+            Some(account) => {
+                let on_account =
+                    self.store
+                        .private_passport_live(account, visitor.app, visitor.session, now);
+                let (a, b) = tokio::try_join!(on_app, on_account)?;
+                a && b
+            }
+            None => on_app.await?,
+        };
+        if !live {
             return Err(Denied::SessionEnded);
         }
         Ok(visitor.into())

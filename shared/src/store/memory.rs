@@ -3,8 +3,8 @@
 
 use super::{
     Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
-    NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart, Rotate, Rotation,
-    SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
+    NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart, PrivatePassport, Rotate,
+    Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -12,6 +12,10 @@ use crate::refresh_token::TokenDigest;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
+
+/// One account's private-app passport sessions: (app, session) → (when the record ends, the
+/// order it was recorded in).
+type PrivatePassports = BTreeMap<(Id, Id), (i64, u64)>;
 
 #[derive(Debug, Clone)]
 struct SessionRecord {
@@ -41,6 +45,11 @@ struct Inner {
     app_codes: HashMap<String, Id>,
     /// Per app, each account's end user.
     app_users: HashMap<Id, HashMap<Id, Id>>,
+    /// Per account, its private apps' passport sessions: (app, session) → (when the record
+    /// ends, the order it was recorded in).
+    private_passports: HashMap<Id, PrivatePassports>,
+    /// Orders the recordings of `private_passports`.
+    recordings: u64,
     /// Passport sessions by (app, session).
     passports: HashMap<(Id, Id), PassportRecord>,
 }
@@ -185,6 +194,9 @@ impl Store for MemoryStore {
             return Ok(false);
         };
         a.password_version += 1;
+        if sessions != SessionsAfter::KeepAll {
+            g.private_passports.remove(&id);
+        }
         match sessions {
             SessionsAfter::EndAll => {
                 g.sessions.remove(&id);
@@ -216,6 +228,7 @@ impl Store for MemoryStore {
         a.status = status;
         if status == AccountStatus::Disabled {
             g.sessions.remove(&id);
+            g.private_passports.remove(&id);
         }
         Ok(true)
     }
@@ -227,6 +240,7 @@ impl Store for MemoryStore {
         };
         g.emails.remove(&a.email);
         g.sessions.remove(&id);
+        g.private_passports.remove(&id);
         Ok(true)
     }
 
@@ -446,6 +460,7 @@ impl Store for MemoryStore {
 
     async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
         let mut g = self.lock();
+        g.private_passports.remove(&account);
         Ok(g.sessions.remove(&account).map_or(0, |s| s.len() as u64))
     }
 
@@ -553,6 +568,45 @@ impl Store for MemoryStore {
         Ok(g.passports
             .remove(&(app, session))
             .is_some_and(|r| r.keep_until > now))
+    }
+
+    async fn track_private_passport(&self, p: &PrivatePassport) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        g.recordings += 1;
+        let order = g.recordings;
+        let recorded = g.private_passports.entry(p.account).or_default();
+        recorded.retain(|_, (until, _)| *until > p.now);
+        if let Some(entry) = p.renew.and_then(|s| recorded.get_mut(&(p.app, s))) {
+            *entry = (p.keep_until, order);
+            return Ok(true);
+        }
+        let mut mine: Vec<((i64, u64), Id)> = recorded
+            .iter()
+            .filter(|((app, _), _)| *app == p.app)
+            .map(|((_, s), at)| (*at, *s))
+            .collect();
+        mine.sort();
+        let over = (mine.len() + 1).saturating_sub(p.cap.max(1) as usize);
+        for (_, s) in mine.into_iter().take(over) {
+            recorded.remove(&(p.app, s));
+        }
+        recorded.insert((p.app, p.session), (p.keep_until, order));
+        Ok(false)
+    }
+
+    async fn private_passport_live(
+        &self,
+        account: Id,
+        app: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .private_passports
+            .get(&account)
+            .and_then(|r| r.get(&(app, session)))
+            .is_some_and(|(until, _)| *until > now))
     }
 
     async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError> {

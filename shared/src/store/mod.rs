@@ -348,6 +348,26 @@ pub struct PassportStart {
     pub keep_until: i64,
 }
 
+/// A private app's passport session, recorded under its account so that ending the account's
+/// sessions ends it too ([`Store::track_private_passport`]).
+#[derive(Debug, Clone)]
+pub struct PrivatePassport {
+    /// The signed-in account.
+    pub account: Id,
+    /// The app.
+    pub app: Id,
+    /// The session to renew, if the visitor sent a passport of one.
+    pub renew: Option<Id>,
+    /// The new session's id, used when `renew` is not recorded (any more).
+    pub session: Id,
+    /// When the session's record ends.
+    pub keep_until: i64,
+    /// Most sessions one account keeps in one app: a new one ends the oldest beyond it.
+    pub cap: u64,
+    /// Now (Unix seconds).
+    pub now: i64,
+}
+
 /// What starting a passport session found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassportOutcome {
@@ -506,6 +526,20 @@ pub trait Store: Send + Sync {
     async fn passport_live(&self, app: Id, session: Id, now: i64) -> Result<bool, StoreError>;
     /// Ends a passport session; `false` if there was none.
     async fn end_passport(&self, app: Id, session: Id, now: i64) -> Result<bool, StoreError>;
+    /// Records a private app's passport session under its account, before the session is
+    /// started on the app's slot: `true` when `renew` is still recorded (and is renewed), else
+    /// `session` is recorded and the account's oldest sessions in this app beyond `cap` end.
+    /// Ending the account's sessions (logout-all, a password change, disable, delete) ends
+    /// these records in the same atomic step.
+    async fn track_private_passport(&self, p: &PrivatePassport) -> Result<bool, StoreError>;
+    /// Whether a private app's passport session is still recorded under its account.
+    async fn private_passport_live(
+        &self,
+        account: Id,
+        app: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Counts one new anonymous end user from `ip` in an hour-long window that starts at its
     /// first count.
     async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError>;

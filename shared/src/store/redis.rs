@@ -8,6 +8,8 @@
 //! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
 //! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs | at `exp` |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
+//! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
+//! | `pp:{<account>}:passports:seq` | counter ordering the above | with the last recording |
 //! | `pp:{e:<sha256(email)>}:email` | string: account id | none |
 //! | `pp:{e:<sha256(email)>}:fail` | counter | the lockout window |
 //! | `pp:{ip:<address>}:fail` | counter | the lockout window |
@@ -29,7 +31,7 @@ use super::lua::LuaScript;
 use super::{
     Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginState,
     NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart,
-    Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
+    PrivatePassport, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -66,9 +68,10 @@ static CREATE_APP: LazyLock<LuaScript> = script!("create_app");
 static SET_APP_ENABLED: LazyLock<LuaScript> = script!("set_app_enabled");
 static DELETE_APP: LazyLock<LuaScript> = script!("delete_app");
 static START_PASSPORT: LazyLock<LuaScript> = script!("start_passport");
+static TRACK_PASSPORT: LazyLock<LuaScript> = script!("track_passport");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 19] {
+pub fn scripts() -> [&'static LuaScript; 20] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -89,6 +92,7 @@ pub fn scripts() -> [&'static LuaScript; 19] {
         &SET_APP_ENABLED,
         &DELETE_APP,
         &START_PASSPORT,
+        &TRACK_PASSPORT,
     ]
 }
 
@@ -123,6 +127,12 @@ fn email_hash(email: &str) -> String {
 
 fn email_tag(email: &str) -> String {
     format!("pp:{{e:{}}}", email_hash(email))
+}
+
+/// A private app's passports of one account: beside the account's sessions, so that every
+/// script that ends them ends these too.
+fn private_passports_key(a: Id) -> String {
+    format!("pp:{{{a}}}:passports")
 }
 
 fn email_key(email: &str) -> String {
@@ -1141,6 +1151,44 @@ impl Store for RedisStore {
             .write_cmd(redis::Cmd::del(passport_key(app, session)))
             .await?;
         Ok(n == 1)
+    }
+
+    async fn track_private_passport(&self, p: &PrivatePassport) -> Result<bool, StoreError> {
+        let outcome: String = self
+            .write(&TRACK_PASSPORT.invocation(
+                &[
+                    ("passports", private_passports_key(p.account)),
+                    (
+                        "sequence",
+                        format!("{}:seq", private_passports_key(p.account)),
+                    ),
+                ],
+                &[
+                    ("app", p.app.to_string()),
+                    ("renew", p.renew.map(|s| s.to_string()).unwrap_or_default()),
+                    ("session", p.session.to_string()),
+                    ("keep_until", p.keep_until.to_string()),
+                    ("cap", p.cap.max(1).to_string()),
+                    ("now", p.now.to_string()),
+                ],
+            )?)
+            .await?;
+        Ok(outcome == "renew")
+    }
+
+    async fn private_passport_live(
+        &self,
+        account: Id,
+        app: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (key, member) = (&private_passports_key(account), &format!("{app}:{session}"));
+        let until: Option<f64> = retry_once(&self.conn, move |mut c| async move {
+            c.zscore(key, member).await
+        })
+        .await?;
+        Ok(until.is_some_and(|u| u > now as f64))
     }
 
     async fn count_new_visitor(&self, ip: &str, _now: i64) -> Result<Counter, StoreError> {

@@ -23,7 +23,14 @@ local function track(set, sid, now, exp)
   end
 end
 
--- Deletes every session listed in the account's set, then the set; returns how many.
+-- Ends the account's private-app passports: their index beside the account's session set
+-- (`pp:{<account>}:passports`, same hash tag), which the app authorizer checks for them.
+local function end_private_passports(sessions_set)
+  redis.call('DEL', (string.gsub(sessions_set, ':sessions$', ':passports')))
+end
+
+-- Deletes every session listed in the account's set, then the set, and ends the account's
+-- private-app passports; returns how many sessions.
 -- Session keys are derived from the set's members and share the account's hash tag.
 local function revoke_all(set, prefix)
   local ids = redis.call('ZRANGE', set, 0, -1)
@@ -31,5 +38,6 @@ local function revoke_all(set, prefix)
     redis.call('DEL', prefix .. id)
   end
   redis.call('DEL', set)
+  end_private_passports(set)
   return #ids
 end

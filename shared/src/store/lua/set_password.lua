@@ -1,8 +1,8 @@
 -- Replaces the password hash, moves the password version on, and ends the account's sessions
--- but `keep` (a session id; '' ends all, '*' ends none). The hash it replaces is kept for
--- `previous_for` seconds (`pwprev`, `pwprev_until`): a retried change whose first run was applied
--- but not acknowledged still proves the old password. Returns 1, or 0 when there is no such
--- account.
+-- but `keep` (a session id; '' ends all, '*' ends none) and, unless '*', its private-app
+-- passports. The hash it replaces is kept for `previous_for` seconds (`pwprev`, `pwprev_until`):
+-- a retried change whose first run was applied but not acknowledged still proves the old
+-- password. Returns 1, or 0 when there is no such account.
 local account, sessions = unpack(KEYS)
 local password_hash, keep, session_prefix, now, previous_for = unpack(ARGV)
 local old = redis.call('HGET', account, 'pw')
@@ -15,6 +15,7 @@ if old ~= password_hash then
 end
 redis.call('HINCRBY', account, 'pwv', 1)
 if keep ~= '*' then
+  end_private_passports(sessions)
   local ids = redis.call('ZRANGE', sessions, 0, -1)
   for _, id in ipairs(ids) do
     if id ~= keep then
