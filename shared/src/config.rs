@@ -139,6 +139,13 @@ pub struct Config {
     /// `PASSPORT_IP_MAX_PER_HOUR` (default 60): new anonymous end users per source IP per
     /// hour (renewals that keep an identity do not count).
     pub passport_ip_max_per_hour: u64,
+    /// `TRUSTED_ORIGIN_SECRET` (unset): the value of `X-Passport-Origin-Secret` that the
+    /// deployment's CloudFront adds to its origin requests; with it, such a request's client
+    /// address is the viewer's (`CloudFront-Viewer-Address`, `http::client_address`).
+    pub trusted_origin_secret: Option<SecretBytes>,
+    /// `IPV6_LIMIT_PREFIX` (default 64): per-address limits count an IPv6 client by this many
+    /// leading bits of its address (a host usually holds a whole /64).
+    pub ipv6_limit_prefix: u8,
     /// `PRIVATE_PASSPORTS_PER_APP` (default 5): live passport sessions one account keeps in one
     /// private app; a new one ends the oldest beyond it.
     pub private_passports_per_app: u64,
@@ -201,6 +208,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("COOKIE_PATH_PREFIX", None),
     ("PASSPORT_RETENTION_SECONDS", Some("2592000")),
     ("PASSPORT_IP_MAX_PER_HOUR", Some("60")),
+    ("TRUSTED_ORIGIN_SECRET", None),
+    ("IPV6_LIMIT_PREFIX", Some("64")),
     ("PRIVATE_PASSPORTS_PER_APP", Some("5")),
     ("PRIVATE_PASSPORT_MAX_TTL_SECONDS", Some("86400")),
 ];
@@ -325,6 +334,19 @@ impl Config {
             )?,
             passport_retention: seconds(&get, "PASSPORT_RETENTION_SECONDS")?,
             passport_ip_max_per_hour: positive(&get, "PASSPORT_IP_MAX_PER_HOUR")?,
+            trusted_origin_secret: match get("TRUSTED_ORIGIN_SECRET") {
+                Some(s) if s.len() < MIN_KEY_BYTES => {
+                    return Err(invalid(
+                        "TRUSTED_ORIGIN_SECRET",
+                        format!("must be at least {MIN_KEY_BYTES} bytes long"),
+                    ));
+                }
+                s => s.map(|s| SecretBytes::new(s.into_bytes())),
+            },
+            ipv6_limit_prefix: match number(&get, "IPV6_LIMIT_PREFIX")? {
+                n @ 1..=128 => n as u8,
+                _ => return Err(invalid("IPV6_LIMIT_PREFIX", "must be 1 to 128")),
+            },
             private_passports_per_app: positive(&get, "PRIVATE_PASSPORTS_PER_APP")?,
             private_passport_max_ttl: seconds(&get, "PRIVATE_PASSPORT_MAX_TTL_SECONDS")?,
         };

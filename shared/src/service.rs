@@ -317,9 +317,10 @@ impl Passport {
             d => d,
         };
         let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
+        let limited = self.limit_key(ip.as_deref());
         let now = clock::now();
 
-        let state = self.begin_attempt(&email, ip.as_deref(), now).await?;
+        let state = self.begin_attempt(&email, limited.as_deref(), now).await?;
 
         // An unknown email still reads an (absent) account, so both paths make the same store
         // round trips before the hash check.
@@ -335,7 +336,7 @@ impl Passport {
             // The failure was counted toward the address when the gate reserved it.
             _ => return Err(ApiError::InvalidCredentials),
         };
-        if let Some(ip) = &ip {
+        if let Some(ip) = &limited {
             self.store.release_ip_attempt(ip, now).await?;
         }
 
@@ -373,8 +374,20 @@ impl Passport {
                 return Err(ApiError::InvalidCredentials);
             }
         }
+        if limited != new.ip {
+            // create_session cleared the counts under the address itself; an IPv6 client's
+            // are under its network.
+            self.store
+                .clear_attempts(&email, limited.as_deref())
+                .await?;
+        }
         tracing::info!(account = %account.id, session = %session, "login");
         self.pair(account.id, session, &refresh, expires_at, now)
+    }
+
+    /// What per-address limits count `ip` by (`http::client_address::limit_key`).
+    fn limit_key(&self, ip: Option<&str>) -> Option<String> {
+        ip.map(|ip| crate::http::client_address::limit_key(ip, self.config.ipv6_limit_prefix))
     }
 
     /// Runs argon2 work on a blocking thread, at most one per CPU at once.
@@ -447,6 +460,7 @@ impl Passport {
             .await?
             .ok_or(ApiError::Unauthorized)?;
         let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
+        let ip = self.limit_key(ip.as_deref());
         let now = clock::now();
         self.begin_attempt(&account.email, ip.as_deref(), now)
             .await?;

@@ -11,6 +11,7 @@ use passport::error::ApiError;
 use passport::service::{Caller, ClientInfo, LoginInput, TokenPair};
 use passport::store::Store;
 use passport::testing::{create_account, test_config};
+use serde_json::json;
 use std::sync::Arc;
 
 const PASSWORD: &str = "a long enough password";
@@ -651,6 +652,105 @@ async fn a_concurrent_burst_cannot_pass_the_login_limits() {
             let ok = app.login(input(&email, PASSWORD), &home).await;
             assert!(ok.is_ok(), "{name}: round {round}: {ok:?}");
         }
+    }
+}
+
+/// Per-address limits count an IPv6 client by its /64 (one host holds a whole one) and, behind
+/// the deployment's CloudFront, by the viewer's address — only when the request carries the
+/// origin secret.
+#[tokio::test]
+async fn per_address_limits_see_the_real_client() {
+    use passport::config::SecretBytes;
+    const SECRET: &str = "the origin secret cloudfront adds, long enough";
+    let config = Config {
+        login_ip_max_failures: 3,
+        ipv6_limit_prefix: 64,
+        trusted_origin_secret: Some(SecretBytes::new(SECRET.as_bytes().to_vec())),
+        ..test_config()
+    };
+    let wrong =
+        |email: &str| json!({"email": email, "password": "not the password at all"}).to_string();
+    let login = async |app: &Passport, headers: &[(&str, &str)], ip: &str| {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        let r = common::send(
+            app,
+            http::Method::POST,
+            "/login",
+            &h,
+            &wrong(&unique_email()),
+            ip,
+        )
+        .await
+        .unwrap();
+        r.status().as_u16()
+    };
+    // A /64 no other test or run uses: 2001:db8:<random>:<random>.
+    let fresh_net = || {
+        let b = passport::ids::random_bytes::<4>();
+        let group = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+        format!("2001:db8:{:x}:{:x}", group(0), group(2))
+    };
+    for (name, app) in apps(config).await {
+        // Four addresses of one /64: one client.
+        let net = fresh_net();
+        for host in 1..=3 {
+            assert_eq!(
+                login(&app, &[], &format!("{net}::{host}")).await,
+                401,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            login(&app, &[], &format!("{net}::4")).await,
+            429,
+            "{name}: same /64"
+        );
+        let elsewhere = format!("{}::4", fresh_net());
+        assert_eq!(
+            login(&app, &[], &elsewhere).await,
+            401,
+            "{name}: another /64"
+        );
+
+        // Behind CloudFront: every request comes from one edge address; the viewer counts.
+        let edge = unique_ip();
+        let viewer = format!("{}::7:443", fresh_net());
+        let via = [
+            ("x-passport-origin-secret", SECRET),
+            ("cloudfront-viewer-address", viewer.as_str()),
+        ];
+        for _ in 0..3 {
+            assert_eq!(login(&app, &via, &edge).await, 401, "{name}");
+        }
+        assert_eq!(
+            login(&app, &via, &edge).await,
+            429,
+            "{name}: the viewer is at its limit"
+        );
+        // Other viewers behind the same edge are not.
+        let other = format!("{}::7:443", fresh_net());
+        let via_other = [
+            ("x-passport-origin-secret", SECRET),
+            ("cloudfront-viewer-address", other.as_str()),
+        ];
+        assert_eq!(
+            login(&app, &via_other, &edge).await,
+            401,
+            "{name}: another viewer"
+        );
+        // Without the secret the header is anyone's to forge: the edge's own address counts.
+        let forged = [("cloudfront-viewer-address", other.as_str())];
+        let direct = unique_ip();
+        for _ in 0..3 {
+            assert_eq!(login(&app, &forged, &direct).await, 401, "{name}");
+        }
+        assert_eq!(
+            login(&app, &via_other, &edge).await,
+            401,
+            "{name}: forging counted elsewhere"
+        );
+        assert_eq!(login(&app, &forged, &direct).await, 429, "{name}");
     }
 }
 

@@ -3,6 +3,7 @@
 //! crate's types, so a Lambda function (whose `lambda_http::Request` is an `http::Request`) and
 //! `local-api` run the same code.
 
+pub mod client_address;
 pub mod cookie;
 pub mod cors;
 pub mod csrf;
@@ -223,7 +224,7 @@ async fn login<B: AsRef<[u8]>>(
     if transport == Transport::Cookie {
         csrf::check(req.headers(), &app.config().allowed_origins)?;
     }
-    let client = client_info(req, source_ip);
+    let client = client_info(app, req, source_ip);
     let pair = app.login(input, &client).await?;
     Ok(token_response(app, &pair, transport))
 }
@@ -300,7 +301,7 @@ async fn change_password<B: AsRef<[u8]>>(
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
     let change = parse_password(req)?;
-    let client = client_info(req, source_ip);
+    let client = client_info(app, req, source_ip);
     app.change_password(&caller, change, &client).await?;
     Ok(no_content())
 }
@@ -417,10 +418,11 @@ fn transport_field(body: &Map<String, Value>) -> Result<Option<Transport>, ApiEr
     }
 }
 
-/// Where a request came from: the address the edge saw, and its `User-Agent`.
-fn client_info<B>(req: &Request<B>, source_ip: Option<String>) -> ClientInfo {
+/// Where a request came from: the client's address (`client_address`), and its `User-Agent`.
+fn client_info<B>(app: &Passport, req: &Request<B>, source_ip: Option<String>) -> ClientInfo {
+    let trusted = app.config().trusted_origin_secret.as_ref();
     ClientInfo {
-        ip: source_ip,
+        ip: client_address::client_address(req.headers(), source_ip, trusted),
         user_agent: header_str(req.headers(), "user-agent").map(str::to_string),
     }
 }

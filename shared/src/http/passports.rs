@@ -29,7 +29,7 @@ pub(super) async fn issue<B: AsRef<[u8]>>(
         previous: previous.as_deref(),
     };
     let grant = app
-        .issue_passport(request, &client_info(req, source_ip))
+        .issue_passport(request, &client_info(app, req, source_ip))
         .await?;
     Ok(json_response(
         StatusCode::OK,

@@ -278,10 +278,11 @@ impl Passport {
 
     async fn count_new_visitor(&self, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
         let ip = client.ip.as_deref().unwrap_or("-");
-        let counter = self
-            .store
-            .count_new_visitor(&super::truncate(ip, super::MAX_IP_CHARS), now)
-            .await?;
+        let ip = crate::http::client_address::limit_key(
+            &super::truncate(ip, super::MAX_IP_CHARS),
+            self.config.ipv6_limit_prefix,
+        );
+        let counter = self.store.count_new_visitor(&ip, now).await?;
         if counter.count > self.config.passport_ip_max_per_hour {
             return Err(ApiError::RateLimited {
                 retry_after: counter.retry_after,

@@ -16,10 +16,13 @@ pub const EVENT_EMAIL: &str = "ada@example.com";
 /// Its password.
 pub const EVENT_PASSWORD: &str = "correct horse battery staple";
 
-/// The default configuration with the test signing key.
+/// The default configuration with the test signing key, and every IPv6 address counted on its
+/// own: the tests' distinct clients (`unique_ip()` in their helpers) share one documentation
+/// /64, which the deployed default would count as one client.
 pub fn test_config() -> Config {
     Config {
         signing_secret: Some(SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec())),
+        ipv6_limit_prefix: 128,
         ..Config::default()
     }
 }
