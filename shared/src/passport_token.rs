@@ -5,7 +5,9 @@
 
 use crate::ids::{Id, random_bytes};
 use crate::keys::KeyRing;
-use crate::tokens::{TokenError, check_issued_at, decode, sign, validation};
+use crate::tokens::{
+    TokenError, check_issued_at, decode, decode_legacy_passport, sign, validation,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Validation;
@@ -19,6 +21,9 @@ pub const PASSPORT_TYPE: &str = "passport+jwt";
 pub struct PassportClaims {
     /// Issuer (`TOKEN_ISSUER`, as access tokens).
     pub iss: String,
+    /// Audience: `passport:<app code>` — never an access token's.
+    #[serde(default)]
+    pub aud: Option<String>,
     /// The end user.
     pub sub: String,
     /// The app's id.
@@ -81,6 +86,7 @@ impl PassportIssuer {
     pub fn issue(&self, ring: &KeyRing, v: &Visitor, now: i64) -> Result<String, TokenError> {
         let claims = PassportClaims {
             iss: self.issuer.clone(),
+            aud: Some(audience(&v.app_code)),
             sub: v.end_user.to_string(),
             app: v.app.to_string(),
             app_code: v.app_code.clone(),
@@ -95,7 +101,10 @@ impl PassportIssuer {
 
     /// Verifies a passport that must be live at `now` (the app authorizer).
     pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Visitor, TokenError> {
-        let claims = decode(ring, token, PASSPORT_TYPE, &self.live)?;
+        let claims: PassportClaims = decode(ring, token, PASSPORT_TYPE, &self.live)?;
+        if claims.aud.as_deref() != Some(audience(&claims.app_code).as_str()) {
+            return Err(TokenError::Claims);
+        }
         visitor(claims, now)
     }
 
@@ -109,12 +118,26 @@ impl PassportIssuer {
         now: i64,
         retention: i64,
     ) -> Result<Visitor, TokenError> {
-        let claims: PassportClaims = decode(ring, token, PASSPORT_TYPE, &self.any_age)?;
+        // A passport from before passports had their own key and audience still renews into
+        // a new one for the same end user (the app authorizer refuses it).
+        let claims: PassportClaims = decode_legacy_passport(ring, token, &self.any_age)?;
+        if claims
+            .aud
+            .as_deref()
+            .is_some_and(|aud| aud != audience(&claims.app_code))
+        {
+            return Err(TokenError::Claims);
+        }
         if claims.exp + retention < now {
             return Err(TokenError::Expired);
         }
         visitor(claims, now)
     }
+}
+
+/// A passport's `aud`: the app it is for.
+fn audience(app_code: &str) -> String {
+    format!("passport:{app_code}")
 }
 
 fn visitor(c: PassportClaims, now: i64) -> Result<Visitor, TokenError> {

@@ -1,7 +1,7 @@
 //! Access tokens: HS256 JWTs with `kid` and `typ: at+jwt`, issued and verified against a key ring.
 
 use crate::ids::{Id, random_bytes};
-use crate::keys::KeyRing;
+use crate::keys::{Key, KeyRing, PASSPORT_KID_PREFIX};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Header, Validation};
@@ -177,6 +177,32 @@ pub(crate) fn decode<C: serde::de::DeserializeOwned>(
     typ: &str,
     validation: &Validation,
 ) -> Result<C, TokenError> {
+    decode_as(ring, token, typ, validation, false)
+}
+
+/// [`decode`], also accepting a passport signed before passports had their own key (its `kid`
+/// unprefixed, under the key itself): only to renew or end one, never at the app authorizer.
+pub(crate) fn decode_legacy_passport<C: serde::de::DeserializeOwned>(
+    ring: &KeyRing,
+    token: &str,
+    validation: &Validation,
+) -> Result<C, TokenError> {
+    decode_as(
+        ring,
+        token,
+        crate::passport_token::PASSPORT_TYPE,
+        validation,
+        true,
+    )
+}
+
+fn decode_as<C: serde::de::DeserializeOwned>(
+    ring: &KeyRing,
+    token: &str,
+    typ: &str,
+    validation: &Validation,
+    legacy: bool,
+) -> Result<C, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::TooLong);
     }
@@ -192,12 +218,19 @@ pub(crate) fn decode<C: serde::de::DeserializeOwned>(
     if !typ_ok {
         return Err(TokenError::Type);
     }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| ring.get(kid))
-        .ok_or(TokenError::UnknownKey)?;
-    jsonwebtoken::decode::<C>(token, key.decoding(), validation)
+    let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
+    // A passport's kid is `p-<kid>` and its key derived; an access token's is the key's own.
+    let decoding = if typ == crate::passport_token::PASSPORT_TYPE {
+        match kid.strip_prefix(PASSPORT_KID_PREFIX) {
+            Some(kid) => ring.get(kid).map(Key::passport_decoding),
+            None if legacy => ring.get(kid).map(Key::decoding),
+            None => None,
+        }
+    } else {
+        ring.get(kid).map(Key::decoding)
+    };
+    let decoding = decoding.ok_or(TokenError::UnknownKey)?;
+    jsonwebtoken::decode::<C>(token, decoding, validation)
         .map(|data| data.claims)
         .map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
@@ -222,8 +255,14 @@ pub(crate) fn sign<C: Serialize>(
     let key = ring.signing();
     let mut header = Header::new(ALGORITHM);
     header.typ = Some(typ.to_string());
-    header.kid = Some(key.kid().to_string());
-    jsonwebtoken::encode(&header, claims, key.encoding()).map_err(|_| TokenError::Signing)
+    let encoding = if typ == crate::passport_token::PASSPORT_TYPE {
+        header.kid = Some(format!("{PASSPORT_KID_PREFIX}{}", key.kid()));
+        key.passport_encoding()
+    } else {
+        header.kid = Some(key.kid().to_string());
+        key.encoding()
+    };
+    jsonwebtoken::encode(&header, claims, encoding).map_err(|_| TokenError::Signing)
 }
 
 #[cfg(test)]

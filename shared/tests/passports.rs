@@ -578,3 +578,67 @@ async fn private_passports_are_capped_per_account_and_app() {
         );
     }
 }
+
+/// A passport is signed under its own key (derived, `kid` `p-<kid>`) and names its app as
+/// `aud`: even a verifier that checks only the signature with the access-token key refuses it.
+/// One signed the old way (the access-token key itself) still renews for its end user, and is
+/// refused by the app authorizer.
+#[tokio::test]
+async fn a_passport_has_its_own_key_and_audience() {
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+    for (name, app) in apps(config()).await {
+        let code = unique_code();
+        create_app(&app, &code, "public").await;
+        let first = granted(&app, &code, None, None).await;
+        let passport = first["passport"].as_str().unwrap();
+        let header = jsonwebtoken::decode_header(passport).unwrap();
+        let kid = ring().signing().kid().to_string();
+        assert_eq!(header.kid, Some(format!("p-{kid}")), "{name}");
+        // A careless verifier: the access-token key, no typ, no audience, no issuer.
+        let mut careless = Validation::new(Algorithm::HS256);
+        careless.validate_aud = false;
+        careless.required_spec_claims.clear();
+        let as_access = jsonwebtoken::decode::<Value>(
+            passport,
+            &DecodingKey::from_secret(TEST_SIGNING_KEY.as_bytes()),
+            &careless,
+        );
+        assert!(
+            as_access.is_err(),
+            "{name}: verified under the access-token key"
+        );
+        let claims: Value = {
+            use base64::Engine as _;
+            let part = passport.split('.').nth(1).unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(claims["aud"], format!("passport:{code}"), "{name}");
+
+        // The old way: the access-token key, its own kid, no aud.
+        let mut old_claims = claims.clone();
+        old_claims.as_object_mut().unwrap().remove("aud");
+        let mut old_header = Header::new(Algorithm::HS256);
+        old_header.typ = Some("passport+jwt".into());
+        old_header.kid = Some(kid);
+        let old = jsonwebtoken::encode(
+            &old_header,
+            &old_claims,
+            &EncodingKey::from_secret(TEST_SIGNING_KEY.as_bytes()),
+        )
+        .unwrap();
+        assert!(
+            app_me(&app, &code, &old).await.is_err(),
+            "{name}: old passport accepted live"
+        );
+        let renewed = granted(&app, &code, None, Some(&old)).await;
+        assert_eq!(
+            renewed["end_user_id"], first["end_user_id"],
+            "{name}: identity lost"
+        );
+    }
+}

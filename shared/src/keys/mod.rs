@@ -40,13 +40,19 @@ pub enum KeyError {
     },
 }
 
-/// One HMAC key with its id.
+/// One HMAC key with its id, and the keys derived from it.
 pub struct Key {
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
     refresh_key: [u8; 32],
+    passport_encoding: EncodingKey,
+    passport_decoding: DecodingKey,
 }
+
+/// The prefix of a web-app passport's `kid`: `p-<kid of the key it derives from>`. No access
+/// token's `kid` has it, so no verifier finds an access-token key for a passport.
+pub const PASSPORT_KID_PREFIX: &str = "p-";
 
 impl Key {
     /// Builds a key named `kid` from `secret`; `source_name` names it in errors.
@@ -58,14 +64,20 @@ impl Key {
                 len: bytes.len(),
             });
         }
-        #[allow(clippy::expect_used)]
-        let mut mac = Hmac::<Sha256>::new_from_slice(bytes).expect("HMAC takes any key length");
-        mac.update(b"passport/refresh-successor/v1");
+        let derive = |label: &[u8]| -> [u8; 32] {
+            #[allow(clippy::expect_used)]
+            let mut mac = Hmac::<Sha256>::new_from_slice(bytes).expect("HMAC takes any key length");
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
+        let passport = derive(b"passport/web-app-passport/v1");
         Ok(Self {
             kid,
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
-            refresh_key: mac.finalize().into_bytes().into(),
+            refresh_key: derive(b"passport/refresh-successor/v1"),
+            passport_encoding: EncodingKey::from_secret(&passport),
+            passport_decoding: DecodingKey::from_secret(&passport),
         })
     }
 
@@ -87,6 +99,17 @@ impl Key {
     /// A key derived from this one for refresh-token successors (never the signing key itself).
     pub fn refresh_key(&self) -> &[u8; 32] {
         &self.refresh_key
+    }
+
+    /// The key web-app passports are signed with: derived from this one, so that a passport
+    /// never verifies under the access-token key, even for a verifier that ignores `typ`.
+    pub fn passport_encoding(&self) -> &EncodingKey {
+        &self.passport_encoding
+    }
+
+    /// The key web-app passports are verified with.
+    pub fn passport_decoding(&self) -> &DecodingKey {
+        &self.passport_decoding
     }
 }
 
