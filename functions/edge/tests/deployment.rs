@@ -403,3 +403,63 @@ fn template_egress_throttling_and_cache_protection() {
     let default = &t["Resources"]["CacheDefaultUser"]["Properties"];
     assert!(default["AccessString"].as_str().unwrap().starts_with("off"));
 }
+
+/// Each function connects to the created cache as its own user (`store::acl`): the template's
+/// users have exactly the access strings the ACL test checks on a real `redis-server`, and each
+/// function reads only its own user's secret.
+#[test]
+fn each_function_has_its_own_cache_user() {
+    use passport::store::acl::{CACHE_USERS, user_of};
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let users: BTreeMap<String, String> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::ElastiCache::User"))
+        .filter(|r| r["Properties"]["UserName"].as_str() != Some("default"))
+        .map(|r| {
+            (
+                r["Properties"]["UserName"].as_str().unwrap().to_string(),
+                r["Properties"]["AccessString"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = CACHE_USERS
+        .iter()
+        .map(|u| (u.name.to_string(), u.access_string()))
+        .collect();
+    assert_eq!(users, expected, "template.yaml's cache users");
+    for (id, res) in resources {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = res["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let user = user_of(binary).unwrap_or_else(|| panic!("{binary} has no cache user"));
+        // `!If [CreateCache, !Ref <secret>, !Ref AWS::NoValue]`
+        let secret = res["Properties"]["Environment"]["Variables"]["REDIS_AUTH_SECRET_ARN"][1]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id:?}: no REDIS_AUTH_SECRET_ARN of its own"))
+            .to_string();
+        assert_eq!(
+            t["Resources"][secret.as_str()]["Properties"]["GenerateSecretString"]
+                ["SecretStringTemplate"]
+                .as_str()
+                .unwrap(),
+            format!("{{\"username\": \"{}\"}}", user.name),
+            "{id:?}: its secret is another user's"
+        );
+        let readable = serde_yaml::to_string(&res["Properties"]["Policies"]).unwrap();
+        for other in resources.keys().filter_map(|k| k.as_str()) {
+            if other.starts_with("CacheUser") && other.ends_with("Secret") && other != secret {
+                assert!(
+                    !readable.contains(&format!("Resource: {other}\n")),
+                    "{id:?} may read {other}"
+                );
+            }
+        }
+    }
+}

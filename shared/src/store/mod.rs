@@ -5,6 +5,7 @@
 //! sessions, the account directory, and login-failure counters. Every time-dependent method
 //! takes `now` (Unix seconds) from the caller, so both implementations judge expiry alike.
 
+pub mod acl;
 pub mod connection;
 pub mod durability;
 pub mod lua;

@@ -1,0 +1,120 @@
+//! The cache users: one per function, each with only the commands and keys that function's
+//! store calls use. `template.yaml` creates exactly these (a test compares them), and
+//! `shared/tests/cache_acl.rs` runs every function's use cases as its user on an ACL'd
+//! `redis-server` and checks that writes outside its role are refused.
+//!
+//! Redis checks a script's commands and keys against the calling user too
+//! (redis.io/docs/latest/operate/oss_and_stack/management/security/acl/), so the command lists
+//! include what the Lua scripts call. `%R~` grants read-only access to keys (Redis 7 and
+//! Valkey); the key patterns follow the layout in `store/redis.rs`. A key a script declares
+//! counts as written (`EVALSHA`'s key specification is read-write), so `login`, whose
+//! `create_session` script reads the account, holds the account's keys read-write.
+
+/// Commands every user needs around its own work: the cluster client's topology, the
+/// durability probe and confirmation (`CLUSTER NODES`, a sync write and `WAIT`), scripts
+/// loaded on `NOSCRIPT`, and what the client sends on connecting.
+const COMMON: &str = "+ping +cluster|slots +cluster|nodes +wait +set +evalsha +eval \
+                      +script|load +asking ~pp:{*}:sync";
+
+/// Reading and writing a session and the account's set of sessions (scripts).
+const SESSIONS_RW: &str = "~pp:{*}:s:* ~pp:{*}:sessions ~pp:{*}:passports* \
+     +hmget +hget +hgetall +hset +hincrby +expireat +expire +del +exists +zadd +zrem \
+     +zrange +zremrangebyscore +zscore +zcard +incr";
+
+/// One cache user: its name, the functions that connect as it, and its ACL rules.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheUser {
+    /// The user name (and the template's `UserName`).
+    pub name: &'static str,
+    /// The functions (packages under `functions/`) that connect as this user.
+    pub functions: &'static [&'static str],
+    /// The rules, after `on` and the password: commands and key patterns.
+    pub rules: &'static [&'static str],
+}
+
+/// Every cache user.
+pub const CACHE_USERS: &[CacheUser] = &[
+    CacheUser {
+        name: "passport-authorizer",
+        functions: &["authorizer"],
+        rules: &[
+            COMMON,
+            "-set -eval -evalsha -script|load %R~pp:{*}:s:* +hmget",
+        ],
+    },
+    CacheUser {
+        name: "passport-app-authorizer",
+        functions: &["app-authorizer"],
+        rules: &[
+            COMMON,
+            "-set -eval -evalsha -script|load %R~pp:{app:*}:app %R~pp:{app:*}:p:* \
+             %R~pp:{*}:passports +hget +exists +zscore",
+        ],
+    },
+    CacheUser {
+        name: "passport-login",
+        functions: &["login"],
+        rules: &[
+            COMMON,
+            SESSIONS_RW,
+            "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail ~pp:{ip:*}:fail ~pp:{ip:*}:e:* \
+             +get +ttl +decr",
+        ],
+    },
+    CacheUser {
+        name: "passport-refresh",
+        functions: &["refresh"],
+        rules: &[COMMON, SESSIONS_RW],
+    },
+    CacheUser {
+        name: "passport-logout",
+        functions: &["logout"],
+        rules: &[COMMON, SESSIONS_RW],
+    },
+    CacheUser {
+        name: "passport-sessions",
+        functions: &["sessions"],
+        rules: &[
+            COMMON,
+            SESSIONS_RW,
+            "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail ~pp:{ip:*}:fail ~pp:{ip:*}:e:* \
+             +get +ttl +decr",
+        ],
+    },
+    CacheUser {
+        name: "passport-passports",
+        functions: &["passports"],
+        rules: &[
+            COMMON,
+            "%R~pp:{*}:s:* ~pp:{*}:passports* %R~pp:{ac:*}:app ~pp:{app:*}:* \
+             ~pp:{ip:*}:visitors +hmget +hget +hgetall +hset +hsetnx +get +exists +expireat \
+             +expire +del +ttl +incr +zadd +zrem +zrange +zremrangebyscore +zscore",
+        ],
+    },
+    CacheUser {
+        // The operators' function: accounts and apps, the whole key space (no dangerous
+        // commands). It keeps the name the single user had.
+        name: "passport",
+        functions: &["accounts"],
+        rules: &["~pp:* +@all -@dangerous +cluster|slots +cluster|nodes"],
+    },
+];
+
+/// The cache user `function` connects as.
+pub fn user_of(function: &str) -> Option<&'static CacheUser> {
+    CACHE_USERS.iter().find(|u| u.functions.contains(&function))
+}
+
+impl CacheUser {
+    /// The access string: `on`, then the rules (the password is set apart).
+    pub fn access_string(&self) -> String {
+        let mut s = String::from("on");
+        for rule in self.rules {
+            for word in rule.split_whitespace() {
+                s.push(' ');
+                s.push_str(word);
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,248 @@
+//! Each function's cache user (`store::acl`) on a real `redis-server` with those ACL users: the
+//! function's use cases work as its user, and a write (or a read of password hashes) outside
+//! its role is refused by Redis itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use passport::Passport;
+use passport::config::Config;
+use passport::service::{
+    ClientInfo, LoginInput, PassportRequest, PasswordChange, connect_store_as,
+};
+use passport::store::RedisCredentials;
+use passport::store::acl::{CACHE_USERS, user_of};
+use passport::testing::{app_on, create_account, create_app, private_redis_server, test_config};
+
+const PASSWORD: &str = "a long enough password";
+
+fn cli(port: u16, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The service of `function`, connected as its cache user.
+async fn as_function(port: u16, function: &str) -> Passport {
+    let user = user_of(function).expect("every function has a cache user");
+    let config = Config {
+        redis_url: Some(format!("redis://127.0.0.1:{port}")),
+        ..test_config()
+    };
+    let creds = RedisCredentials {
+        username: user.name.into(),
+        password: format!("{}-password", user.name),
+    };
+    let store = connect_store_as(&config, Some(&creds))
+        .await
+        .unwrap_or_else(|e| panic!("{function} cannot start as {}: {e}", user.name));
+    app_on(store, config)
+}
+
+/// A raw command as `function`'s user: its answer or its error text.
+async fn raw(port: u16, function: &str, args: &[&str]) -> Result<redis::Value, String> {
+    let user = user_of(function).unwrap();
+    let url = format!(
+        "redis://{}:{}-password@127.0.0.1:{port}",
+        user.name, user.name
+    );
+    let mut c = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query_async(&mut c).await.map_err(|e| e.to_string())
+}
+
+/// `result`'s value; on an error, a panic naming what Redis refused (its `ACL LOG`).
+fn ok<T, E: std::fmt::Debug>(result: Result<T, E>, port: u16, what: &str) -> T {
+    result.unwrap_or_else(|e| {
+        panic!(
+            "{what}: {e:?}\nACL LOG: {}",
+            cli(port, &["ACL", "LOG", "3"]).replace('\n', " ")
+        )
+    })
+}
+
+/// Stops the server however the test ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn every_function_works_as_its_cache_user_and_nothing_more() {
+    let (server, port) = private_redis_server();
+    let _server = Server(server);
+    for user in CACHE_USERS {
+        let mut args = vec!["ACL", "SETUSER", user.name, "reset"];
+        let access = user.access_string();
+        args.extend(access.split_whitespace());
+        let password = format!(">{}-password", user.name);
+        args.push(&password);
+        assert_eq!(cli(port, &args), "OK", "{}: {access}", user.name);
+    }
+
+    let accounts = as_function(port, "accounts").await;
+    let email = format!("acl-{}@example.com", passport::ids::Id::random());
+    create_account(&accounts, &email, PASSWORD).await;
+    let public = format!("aclpub{}", &passport::ids::Id::random().to_string()[..8]);
+    let private = format!("aclpriv{}", &passport::ids::Id::random().to_string()[..8]);
+    create_app(&accounts, &public, "public").await;
+    create_app(&accounts, &private, "private").await;
+
+    let client = ClientInfo {
+        ip: Some("2001:db8::7".into()),
+        user_agent: Some("acl-test".into()),
+    };
+    let login = as_function(port, "login").await;
+    let input = |password: &str| LoginInput {
+        email: email.clone(),
+        password: password.into(),
+        device: Some("acl".into()),
+    };
+    // A failure counts, a success clears: every counter path.
+    assert!(
+        login
+            .login(input("a wrong guess, long enough"), &client)
+            .await
+            .is_err()
+    );
+    let pair = ok(login.login(input(PASSWORD), &client).await, port, "login");
+    let bearer = format!("Bearer {}", pair.access_token);
+
+    let authorizer = as_function(port, "authorizer").await;
+    let caller = ok(authorizer.authorize(Some(&bearer)).await, port, "authorize");
+
+    let refresh = as_function(port, "refresh").await;
+    let pair = ok(refresh.refresh(&pair.refresh_token).await, port, "refresh");
+    let bearer = format!("Bearer {}", pair.access_token);
+
+    let sessions = as_function(port, "sessions").await;
+    assert_eq!(
+        ok(sessions.sessions(&caller).await, port, "sessions").len(),
+        1
+    );
+    ok(sessions.me(&caller).await, port, "me");
+    let other = ok(login.login(input(PASSWORD), &client).await, port, "login");
+    let other_id = authorizer
+        .authorize(Some(&format!("Bearer {}", other.access_token)))
+        .await
+        .unwrap()
+        .session;
+    sessions
+        .revoke(&caller, &other_id.to_string())
+        .await
+        .unwrap();
+
+    let passports = as_function(port, "passports").await;
+    let ask = |code: &str, auth: Option<&str>| {
+        let (code, auth) = (code.to_string(), auth.map(str::to_string));
+        let passports = &passports;
+        let client = client.clone();
+        async move {
+            passports
+                .issue_passport(
+                    PassportRequest {
+                        app_code: Some(&code),
+                        authorization: auth.as_deref(),
+                        previous: None,
+                    },
+                    &client,
+                )
+                .await
+                .map_err(|e| format!("{e:?}"))
+        }
+    };
+    let anonymous = ok(ask(&public, None).await, port, "public passport");
+    let mine = ok(ask(&private, Some(&bearer)).await, port, "private passport");
+    let app_authorizer = as_function(port, "app-authorizer").await;
+    let pass = |p: &str| format!("Bearer {p}");
+    ok(
+        app_authorizer
+            .authorize_visitor(Some(&pass(&anonymous.passport)), Some(&public))
+            .await,
+        port,
+        "app authorizer, public",
+    );
+    ok(
+        app_authorizer
+            .authorize_visitor(Some(&pass(&mine.passport)), Some(&private))
+            .await,
+        port,
+        "app authorizer, private",
+    );
+    ok(
+        passports
+            .end_passport(Some(&pass(&anonymous.passport)), Some(&public))
+            .await,
+        port,
+        "passport logout",
+    );
+
+    ok(
+        sessions
+            .change_password(
+                &caller,
+                PasswordChange {
+                    current_password: PASSWORD.into(),
+                    new_password: "the new and longer password".into(),
+                },
+                &client,
+            )
+            .await,
+        port,
+        "password change",
+    );
+    let logout = as_function(port, "logout").await;
+    ok(
+        logout.logout(Some(&pair.access_token), None, true).await,
+        port,
+        "logout all",
+    );
+    assert!(authorizer.authorize(Some(&bearer)).await.is_err());
+    assert!(
+        app_authorizer
+            .authorize_visitor(Some(&pass(&mine.passport)), Some(&private))
+            .await
+            .is_err()
+    );
+
+    // Outside each role: refused by Redis.
+    let account_key = format!("pp:{{{}}}:acct", caller.account);
+    let session_key = format!("pp:{{{}}}:s:{}", caller.account, caller.session);
+    let app_key = "pp:{app:x}:app";
+    let refusals: &[(&str, &[&str])] = &[
+        ("authorizer", &["HSET", &session_key, "cur", "x"]),
+        ("authorizer", &["HGET", &account_key, "pw"]),
+        ("app-authorizer", &["DEL", "pp:{app:x}:p:y"]),
+        ("app-authorizer", &["HGET", &account_key, "pw"]),
+        ("refresh", &["HGET", &account_key, "pw"]),
+        ("logout", &["HGET", &account_key, "pw"]),
+        ("login", &["HSET", app_key, "enabled", "1"]),
+        ("login", &["SET", "pp:{e:x}:email", "someone"]),
+        ("passports", &["HGET", &account_key, "pw"]),
+        ("passports", &["HSET", &session_key, "cur", "x"]),
+        ("sessions", &["HSET", app_key, "enabled", "1"]),
+        ("login", &["FLUSHALL"]),
+        ("accounts", &["FLUSHALL"]),
+        ("accounts", &["GET", "not-passports-key"]),
+    ];
+    let mut allowed = Vec::new();
+    for (function, args) in refusals {
+        match raw(port, function, args).await {
+            Err(e) if e.contains("NOPERM") || e.contains("no permissions") => {}
+            other => allowed.push(format!("{function} {args:?}: {other:?}")),
+        }
+    }
+    assert!(allowed.is_empty(), "allowed outside the role: {allowed:#?}");
+}
