@@ -11,8 +11,8 @@ use crate::passport_token::PassportIssuer;
 use crate::refresh_token::RefreshToken;
 use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
 use crate::store::{
-    AccountStatus, CheckToken, LoginState, MemoryStore, NewSession, RedisCredentials, RedisStore,
-    Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
+    AccountStatus, CheckToken, LoginAttempt, LoginState, MemoryStore, NewSession, RedisCredentials,
+    RedisStore, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
 };
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 
@@ -521,13 +521,13 @@ impl Passport {
         let c = &self.config;
         let state = self
             .store
-            .reserve_login(
+            .reserve_login(&LoginAttempt {
                 email,
                 ip,
-                c.login_lockout_seconds,
-                c.login_ip_max_failures,
+                window: c.login_lockout_seconds,
+                ip_max_failures: c.login_ip_max_failures,
                 now,
-            )
+            })
             .await?;
         let over = if state.ip_blocked {
             Some(("address", state.ip_failures))
@@ -581,15 +581,7 @@ impl Passport {
                 expires_at,
                 now,
             ),
-            Rotation::Reused => {
-                self.security_event(
-                    SecurityEvent::RefreshTokenReused,
-                    Some(token.account()),
-                    Some(token.session()),
-                    &[],
-                );
-                Err(ApiError::RefreshTokenReused)
-            }
+            Rotation::Reused => Err(self.reused(&token)),
             Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
         }
     }
@@ -641,15 +633,7 @@ impl Passport {
                     // A well-formed token for a session that has ended: nothing left to end.
                     // It cannot be told apart from a forged one, so it ends nothing either.
                     TokenCheck::Invalid => return Ok(()),
-                    TokenCheck::Reused => {
-                        self.security_event(
-                            SecurityEvent::RefreshTokenReused,
-                            Some(t.account()),
-                            Some(t.session()),
-                            &[],
-                        );
-                        return Err(ApiError::RefreshTokenReused);
-                    }
+                    TokenCheck::Reused => return Err(self.reused(&t)),
                 }
             }
             (None, None) => return Err(ApiError::Unauthorized),
@@ -667,6 +651,18 @@ impl Passport {
             tracing::info!(account = %account, session = %session, "logout");
         }
         Ok(())
+    }
+
+    /// A spent token of `token`'s family was presented and its session ended: the security
+    /// event, and the answer.
+    fn reused(&self, token: &RefreshToken) -> ApiError {
+        self.security_event(
+            SecurityEvent::RefreshTokenReused,
+            Some(token.account()),
+            Some(token.session()),
+            &[],
+        );
+        ApiError::RefreshTokenReused
     }
 
     /// Whether `change` repeats the account's last password change, made within

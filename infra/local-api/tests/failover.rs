@@ -122,6 +122,19 @@ impl Run {
         }
     }
 
+    /// A refresh with `token`, retried on 503.
+    async fn refresh(&self, token: &str) -> (StatusCode, Value) {
+        self.until_answered(
+            "refresh",
+            Method::POST,
+            "/refresh-token",
+            None,
+            Some(json!({ "refresh_token": token })),
+            &[StatusCode::OK],
+        )
+        .await
+    }
+
     async fn login(&self, email: &str, password: &str) -> Option<Pair> {
         let (status, body) = self
             .until_answered(
@@ -149,16 +162,7 @@ impl Run {
     /// the session was refused.
     async fn refresher(&self, mut p: Pair, watched: bool) -> Option<Pair> {
         while !self.stop.load(Ordering::Relaxed) {
-            let (status, body) = self
-                .until_answered(
-                    "refresh",
-                    Method::POST,
-                    "/refresh-token",
-                    None,
-                    Some(json!({"refresh_token": p.refresh})),
-                    &[StatusCode::OK],
-                )
-                .await;
+            let (status, body) = self.refresh(&p.refresh).await;
             if status != StatusCode::OK {
                 return None;
             }
@@ -394,16 +398,7 @@ async fn a_failover_that_loses_the_replication_tail_loses_nothing_acknowledged()
             lost.push(email(*i));
             continue;
         };
-        let (status, body) = run
-            .until_answered(
-                "refresh",
-                Method::POST,
-                "/refresh-token",
-                None,
-                Some(json!({"refresh_token": p.refresh})),
-                &[StatusCode::OK],
-            )
-            .await;
+        let (status, body) = run.refresh(&p.refresh).await;
         if status != StatusCode::OK {
             lost.push(email(*i));
             continue;

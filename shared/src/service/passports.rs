@@ -8,7 +8,7 @@ use crate::clock;
 use crate::error::ApiError;
 use crate::ids::Id;
 use crate::passport_token::Visitor;
-use crate::store::{App, AppAccess, PassportOutcome, PassportStart, PrivatePassport};
+use crate::store::{App, AppAccess, PassportOf, PassportOutcome, PassportStart, PrivatePassport};
 
 /// Shortest app code.
 pub const MIN_APP_CODE_CHARS: usize = 8;
@@ -223,9 +223,12 @@ impl Passport {
         let on_app = self.store.passport_live(visitor.app, visitor.session, now);
         let live = match visitor.account {
             Some(account) => {
-                let on_account =
-                    self.store
-                        .private_passport_live(account, visitor.app, visitor.session, now);
+                let of = PassportOf {
+                    account,
+                    app: visitor.app,
+                    session: visitor.session,
+                };
+                let on_account = self.store.private_passport_live(of, now);
                 let (a, b) = tokio::try_join!(on_app, on_account)?;
                 a && b
             }

@@ -21,6 +21,10 @@ const SESSIONS_RW: &str = "~pp:{*}:s:* ~pp:{*}:sessions ~pp:{*}:passports* \
      +hmget +hget +hgetall +hset +hincrby +expireat +expire +del +exists +zadd +zrem \
      +zrange +zremrangebyscore +zscore +zcard +incr";
 
+/// The accounts (checking a password) and the failed-login counters (counting, clearing).
+const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail \
+     ~pp:{ip:*}:fail ~pp:{ip:*}:e:* +get +ttl +decr";
+
 /// One cache user: its name, the functions that connect as it, and its ACL rules.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheUser {
@@ -54,12 +58,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
     CacheUser {
         name: "passport-login",
         functions: &["login"],
-        rules: &[
-            COMMON,
-            SESSIONS_RW,
-            "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail ~pp:{ip:*}:fail ~pp:{ip:*}:e:* \
-             +get +ttl +decr",
-        ],
+        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS],
     },
     CacheUser {
         name: "passport-refresh",
@@ -74,12 +73,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
     CacheUser {
         name: "passport-sessions",
         functions: &["sessions"],
-        rules: &[
-            COMMON,
-            SESSIONS_RW,
-            "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail ~pp:{ip:*}:fail ~pp:{ip:*}:e:* \
-             +get +ttl +decr",
-        ],
+        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS],
     },
     CacheUser {
         name: "passport-passports",

@@ -2,9 +2,10 @@
 //! One mutex over plain maps; every method is one critical section, hence atomic.
 
 use super::{
-    Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginState, NEW_VISITOR_WINDOW,
-    NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart, PrivatePassport, Rotate,
-    Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
+    Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginAttempt, LoginState,
+    NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOf, PassportOutcome,
+    PassportStart, PrivatePassport, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter,
+    Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -81,19 +82,12 @@ impl Inner {
 
     /// The login gate of `begin_login` and `reserve_login` (`reserve`: count the attempt
     /// toward the address's failures too).
-    fn gate(
-        &mut self,
-        email: &str,
-        ip: Option<&str>,
-        window: i64,
-        ip_max_failures: u64,
-        reserve: bool,
-        now: i64,
-    ) -> LoginState {
+    fn gate(&mut self, a: &LoginAttempt<'_>, reserve: bool) -> LoginState {
+        let (email, ip, window, now) = (a.email, a.ip, a.window, a.now);
         let ip_failures = ip
             .map(|ip| self.counter(&ip_counter(ip), now))
             .unwrap_or_default();
-        let ip_blocked = ip_failures.count >= ip_max_failures;
+        let ip_blocked = ip_failures.count >= a.ip_max_failures;
         if !ip_blocked {
             self.bump(pair_counter(email, ip), window, now);
             self.bump(email_counter(email), window, now);
@@ -110,6 +104,14 @@ impl Inner {
                 .unwrap_or_default(),
             ip_blocked,
         }
+    }
+
+    /// Ends the session when a spent token of its family was presented; whether it did.
+    fn end_if_reused(&mut self, account: Id, session: Id, reused: bool) -> bool {
+        if reused && let Some(sessions) = self.sessions.get_mut(&account) {
+            sessions.remove(&session);
+        }
+        reused
     }
 
     fn bump(&mut self, key: String, window: i64, now: i64) {
@@ -252,22 +254,12 @@ impl Store for MemoryStore {
         ip_max_failures: u64,
         now: i64,
     ) -> Result<LoginState, StoreError> {
-        Ok(self
-            .lock()
-            .gate(email, ip, window, ip_max_failures, false, now))
+        let attempt = LoginAttempt::new(email, ip, window, ip_max_failures, now);
+        Ok(self.lock().gate(&attempt, false))
     }
 
-    async fn reserve_login(
-        &self,
-        email: &str,
-        ip: Option<&str>,
-        window: i64,
-        ip_max_failures: u64,
-        now: i64,
-    ) -> Result<LoginState, StoreError> {
-        Ok(self
-            .lock()
-            .gate(email, ip, window, ip_max_failures, true, now))
+    async fn reserve_login(&self, a: &LoginAttempt<'_>) -> Result<LoginState, StoreError> {
+        Ok(self.lock().gate(a, true))
     }
 
     async fn release_ip_attempt(&self, ip: &str, now: i64) -> Result<(), StoreError> {
@@ -386,13 +378,11 @@ impl Store for MemoryStore {
             }
             _ => rec.family.ct_eq(&r.family),
         };
-        if !reused {
-            return Ok(Rotation::Invalid);
-        }
-        if let Some(sessions) = g.sessions.get_mut(&r.account) {
-            sessions.remove(&r.session);
-        }
-        Ok(Rotation::Reused)
+        Ok(if g.end_if_reused(r.account, r.session, reused) {
+            Rotation::Reused
+        } else {
+            Rotation::Invalid
+        })
     }
 
     async fn live_session(
@@ -441,13 +431,11 @@ impl Store for MemoryStore {
             }
             _ => rec.family.ct_eq(&c.family),
         };
-        if !reused {
-            return Ok(TokenCheck::Invalid);
-        }
-        if let Some(sessions) = g.sessions.get_mut(&c.account) {
-            sessions.remove(&c.session);
-        }
-        Ok(TokenCheck::Reused)
+        Ok(if g.end_if_reused(c.account, c.session, reused) {
+            TokenCheck::Reused
+        } else {
+            TokenCheck::Invalid
+        })
     }
 
     async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
@@ -594,18 +582,12 @@ impl Store for MemoryStore {
         Ok(false)
     }
 
-    async fn private_passport_live(
-        &self,
-        account: Id,
-        app: Id,
-        session: Id,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError> {
         Ok(self
             .lock()
             .private_passports
-            .get(&account)
-            .and_then(|r| r.get(&(app, session)))
+            .get(&p.account)
+            .and_then(|r| r.get(&(p.app, p.session)))
             .is_some_and(|(until, _)| *until > now))
     }
 

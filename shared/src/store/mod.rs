@@ -215,6 +215,51 @@ pub enum Rotation {
     Invalid,
 }
 
+/// A private app's passport session, and the account it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassportOf {
+    /// The account.
+    pub account: Id,
+    /// The app.
+    pub app: Id,
+    /// The passport session.
+    pub session: Id,
+}
+
+/// A login attempt at the gate ([`Store::reserve_login`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// The (normalised) email.
+    pub email: &'a str,
+    /// The client's address as limits count it, if known.
+    pub ip: Option<&'a str>,
+    /// The failure-counting window (seconds).
+    pub window: i64,
+    /// The address's failure limit.
+    pub ip_max_failures: u64,
+    /// Now (Unix seconds).
+    pub now: i64,
+}
+
+impl<'a> LoginAttempt<'a> {
+    /// The attempt of `begin_login`'s arguments.
+    pub fn new(
+        email: &'a str,
+        ip: Option<&'a str>,
+        window: i64,
+        ip_max_failures: u64,
+        now: i64,
+    ) -> Self {
+        Self {
+            email,
+            ip,
+            window,
+            ip_max_failures,
+            now,
+        }
+    }
+}
+
 /// A refresh token presented as a credential (logout), to be classified without spending it.
 #[derive(Debug, Clone)]
 pub struct CheckToken {
@@ -441,14 +486,7 @@ pub trait Store: Send + Sync {
     /// counts toward `ip`'s failures at once, before the password is checked: a reservation, so
     /// that a burst of parallel attempts cannot all pass the limit while their checks run. The
     /// service gives it back with [`Store::release_ip_attempt`] when the password was right.
-    async fn reserve_login(
-        &self,
-        email: &str,
-        ip: Option<&str>,
-        window: i64,
-        ip_max_failures: u64,
-        now: i64,
-    ) -> Result<LoginState, StoreError>;
+    async fn reserve_login(&self, a: &LoginAttempt<'_>) -> Result<LoginState, StoreError>;
     /// Takes back one attempt [`Store::reserve_login`] counted toward `ip`'s failures (never
     /// below zero, the window unchanged).
     async fn release_ip_attempt(&self, ip: &str, now: i64) -> Result<(), StoreError>;
@@ -534,13 +572,7 @@ pub trait Store: Send + Sync {
     /// these records in the same atomic step.
     async fn track_private_passport(&self, p: &PrivatePassport) -> Result<bool, StoreError>;
     /// Whether a private app's passport session is still recorded under its account.
-    async fn private_passport_live(
-        &self,
-        account: Id,
-        app: Id,
-        session: Id,
-        now: i64,
-    ) -> Result<bool, StoreError>;
+    async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError>;
     /// Counts one new anonymous end user from `ip` in an hour-long window that starts at its
     /// first count.
     async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError>;

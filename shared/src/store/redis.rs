@@ -29,9 +29,10 @@ use super::connection::{RedisConnection, retry_once};
 use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
 use super::{
-    Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginState,
-    NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOutcome, PassportStart,
-    PrivatePassport, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter, Store, TokenCheck,
+    Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginAttempt,
+    LoginState, NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOf,
+    PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation, SessionInfo, SessionStart,
+    SessionsAfter, Store, TokenCheck,
 };
 use crate::error::StoreError;
 use crate::ids::Id;
@@ -113,6 +114,15 @@ fn session_prefix(a: Id) -> String {
 
 fn session_key(a: Id, s: Id) -> String {
     format!("pp:{{{a}}}:s:{s}")
+}
+
+/// A session's key and its account's set of sessions: the KEYS of the scripts that spend or
+/// check a refresh token.
+fn session_keys(a: Id, s: Id) -> [(&'static str, String); 2] {
+    [
+        ("session", session_key(a, s)),
+        ("sessions", sessions_key(a)),
+    ]
 }
 
 fn sessions_key(a: Id) -> String {
@@ -377,14 +387,8 @@ impl RedisStore {
     }
 
     /// The login gate of [`Store::begin_login`] and [`Store::reserve_login`].
-    async fn gate(
-        &self,
-        email: &str,
-        ip: Option<&str>,
-        window: i64,
-        ip_max_failures: u64,
-        reserve: bool,
-    ) -> Result<LoginState, StoreError> {
+    async fn gate(&self, a: &LoginAttempt<'_>, reserve: bool) -> Result<LoginState, StoreError> {
+        let (email, ip, window, ip_max_failures) = (a.email, a.ip, a.window, a.ip_max_failures);
         // Plain EVAL (not EVALSHA) so the script rides in the pipeline without a NOSCRIPT round
         // trip; it is a few hundred bytes. The address's keys live in another slot, so on a
         // cluster they cannot share the pipeline: both go out at once instead, and when the
@@ -759,21 +763,14 @@ impl Store for RedisStore {
         ip: Option<&str>,
         window: i64,
         ip_max_failures: u64,
-        _now: i64,
+        now: i64,
     ) -> Result<LoginState, StoreError> {
-        self.gate(email, ip, window, ip_max_failures, false).await
+        let attempt = LoginAttempt::new(email, ip, window, ip_max_failures, now);
+        self.gate(&attempt, false).await
     }
 
-    async fn reserve_login(
-        &self,
-        email: &str,
-        ip: Option<&str>,
-        window: i64,
-        ip_max_failures: u64,
-        _now: i64,
-    ) -> Result<LoginState, StoreError> {
-        self.gate(email, ip, window, ip_max_failures, ip.is_some())
-            .await
+    async fn reserve_login(&self, a: &LoginAttempt<'_>) -> Result<LoginState, StoreError> {
+        self.gate(a, a.ip.is_some()).await
     }
 
     async fn release_ip_attempt(&self, ip: &str, _now: i64) -> Result<(), StoreError> {
@@ -841,10 +838,7 @@ impl Store for RedisStore {
         // answers `replayed` with the same successor.
         let answer: Vec<Value> = self
             .write(&ROTATE.invocation(
-                &[
-                    ("session", session_key(r.account, r.session)),
-                    ("sessions", sessions_key(r.account)),
-                ],
+                &session_keys(r.account, r.session),
                 &[
                     ("sid", r.session.to_string()),
                     ("presented_digest", r.presented.to_hex()),
@@ -921,10 +915,7 @@ impl Store for RedisStore {
     async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
         let outcome: String = self
             .write(&CHECK_TOKEN.invocation(
-                &[
-                    ("session", session_key(c.account, c.session)),
-                    ("sessions", sessions_key(c.account)),
-                ],
+                &session_keys(c.account, c.session),
                 &[
                     ("sid", c.session.to_string()),
                     ("presented_digest", c.presented.to_hex()),
@@ -1176,14 +1167,9 @@ impl Store for RedisStore {
         Ok(outcome == "renew")
     }
 
-    async fn private_passport_live(
-        &self,
-        account: Id,
-        app: Id,
-        session: Id,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let (key, member) = (&private_passports_key(account), &format!("{app}:{session}"));
+    async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError> {
+        let key = &private_passports_key(p.account);
+        let member = &format!("{}:{}", p.app, p.session);
         let until: Option<f64> = retry_once(&self.conn, move |mut c| async move {
             c.zscore(key, member).await
         })
