@@ -463,3 +463,36 @@ fn each_function_has_its_own_cache_user() {
         }
     }
 }
+
+/// With `TrustedOriginSecret`, the template's CloudFront distribution sets the origin secret
+/// the functions check (`TRUSTED_ORIGIN_SECRET`) and forwards the viewer's address.
+#[test]
+fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
+    let t = template();
+    let r = &t["Resources"];
+    let origin = &r["ApiDistribution"]["Properties"]["DistributionConfig"]["Origins"][0];
+    let header = &origin["OriginCustomHeaders"][0];
+    assert_eq!(
+        header["HeaderName"]
+            .as_str()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some(passport::http::client_address::ORIGIN_SECRET)
+    );
+    assert_eq!(header["HeaderValue"].as_str(), Some("TrustedOriginSecret"));
+    assert_eq!(
+        t["Globals"]["Function"]["Environment"]["Variables"]["TRUSTED_ORIGIN_SECRET"].as_str(),
+        Some("TrustedOriginSecret")
+    );
+    let forwarded =
+        serde_yaml::to_string(
+            &r["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
+                ["Headers"],
+        )
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        forwarded.contains(passport::http::client_address::VIEWER_ADDRESS),
+        "{forwarded}"
+    );
+}
