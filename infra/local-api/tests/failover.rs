@@ -61,6 +61,16 @@ struct Run {
     killed_at: Mutex<Option<Instant>>,
 }
 
+/// One request of a client that retries on 503: what `Run::call` takes.
+struct Ask<'a> {
+    route: &'a str,
+    method: Method,
+    path: &'a str,
+    bearer: Option<&'a str>,
+    body: Option<Value>,
+    allowed: &'a [StatusCode],
+}
+
 #[derive(Clone, Debug)]
 struct Pair {
     access: String,
@@ -97,26 +107,26 @@ impl Run {
     }
 
     /// `call`, again after each 503 (the client keeps what it holds), until another answer.
-    async fn until_answered(
-        &self,
-        route: &str,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-        allowed: &[StatusCode],
-    ) -> (StatusCode, Value) {
+    async fn until_answered(&self, ask: Ask<'_>) -> (StatusCode, Value) {
         let start = Instant::now();
         loop {
             let (status, answer) = self
-                .call(route, method.clone(), path, bearer, body.clone(), allowed)
+                .call(
+                    ask.route,
+                    ask.method.clone(),
+                    ask.path,
+                    ask.bearer,
+                    ask.body.clone(),
+                    ask.allowed,
+                )
                 .await;
             if status != StatusCode::SERVICE_UNAVAILABLE {
                 return (status, answer);
             }
             assert!(
                 start.elapsed() < RETRY_FOR,
-                "{route} still 503 after {RETRY_FOR:?}"
+                "{} still 503 after {RETRY_FOR:?}",
+                ask.route
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -124,27 +134,27 @@ impl Run {
 
     /// A refresh with `token`, retried on 503.
     async fn refresh(&self, token: &str) -> (StatusCode, Value) {
-        self.until_answered(
-            "refresh",
-            Method::POST,
-            "/refresh-token",
-            None,
-            Some(json!({ "refresh_token": token })),
-            &[StatusCode::OK],
-        )
+        self.until_answered(Ask {
+            route: "refresh",
+            method: Method::POST,
+            path: "/refresh-token",
+            bearer: None,
+            body: Some(json!({ "refresh_token": token })),
+            allowed: &[StatusCode::OK],
+        })
         .await
     }
 
     async fn login(&self, email: &str, password: &str) -> Option<Pair> {
         let (status, body) = self
-            .until_answered(
-                "login",
-                Method::POST,
-                "/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-                &[StatusCode::OK, StatusCode::UNAUTHORIZED],
-            )
+            .until_answered(Ask {
+                route: "login",
+                method: Method::POST,
+                path: "/login",
+                bearer: None,
+                body: Some(json!({"email": email, "password": password})),
+                allowed: &[StatusCode::OK, StatusCode::UNAUTHORIZED],
+            })
             .await;
         (status == StatusCode::OK).then(|| pair(&body))
     }
@@ -193,14 +203,14 @@ impl Run {
                 return;
             };
             let (status, _) = self
-                .until_answered(
-                    "logout",
-                    Method::POST,
-                    "/logout",
-                    Some(&p.access),
-                    Some(json!({})),
-                    &[StatusCode::NO_CONTENT],
-                )
+                .until_answered(Ask {
+                    route: "logout",
+                    method: Method::POST,
+                    path: "/logout",
+                    bearer: Some(&p.access),
+                    body: Some(json!({})),
+                    allowed: &[StatusCode::NO_CONTENT],
+                })
                 .await;
             if status == StatusCode::NO_CONTENT {
                 self.tally.lock().unwrap().ended.push((p.access, p.refresh));
@@ -347,14 +357,16 @@ async fn a_failover_that_loses_the_replication_tail_loses_nothing_acknowledged()
             let start = Instant::now();
             loop {
                 let (status, _) = run
-                    .until_answered(
-                        "password",
-                        Method::POST,
-                        "/password",
-                        Some(&access),
-                        Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
-                        &[StatusCode::NO_CONTENT, StatusCode::FORBIDDEN],
-                    )
+                    .until_answered(Ask {
+                        route: "password",
+                        method: Method::POST,
+                        path: "/password",
+                        bearer: Some(&access),
+                        body: Some(
+                            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+                        ),
+                        allowed: &[StatusCode::NO_CONTENT, StatusCode::FORBIDDEN],
+                    })
                     .await;
                 if status != StatusCode::FORBIDDEN || start.elapsed() > RETRY_FOR {
                     return status;
@@ -418,14 +430,14 @@ async fn a_failover_that_loses_the_replication_tail_loses_nothing_acknowledged()
     let mut resurrected = Vec::new();
     for (access, refresh) in &ended {
         let (status, _) = run
-            .until_answered(
-                "refresh after logout",
-                Method::POST,
-                "/refresh-token",
-                None,
-                Some(json!({"refresh_token": refresh})),
-                &[StatusCode::UNAUTHORIZED],
-            )
+            .until_answered(Ask {
+                route: "refresh after logout",
+                method: Method::POST,
+                path: "/refresh-token",
+                bearer: None,
+                body: Some(json!({"refresh_token": refresh})),
+                allowed: &[StatusCode::UNAUTHORIZED],
+            })
             .await;
         let (me, _, _) = run.http.call(Method::GET, "/me", Some(access), None).await;
         if status != StatusCode::UNAUTHORIZED || me != StatusCode::FORBIDDEN {
@@ -436,14 +448,14 @@ async fn a_failover_that_loses_the_replication_tail_loses_nothing_acknowledged()
         resurrected.push(format!("password change answered {changed}"));
     }
     let (status, _) = run
-        .until_answered(
-            "refresh after password change",
-            Method::POST,
-            "/refresh-token",
-            None,
-            Some(json!({"refresh_token": other_session.refresh})),
-            &[StatusCode::UNAUTHORIZED],
-        )
+        .until_answered(Ask {
+            route: "refresh after password change",
+            method: Method::POST,
+            path: "/refresh-token",
+            bearer: None,
+            body: Some(json!({"refresh_token": other_session.refresh})),
+            allowed: &[StatusCode::UNAUTHORIZED],
+        })
         .await;
     if status != StatusCode::UNAUTHORIZED {
         resurrected.push(format!(

@@ -494,7 +494,10 @@ fn slot_of(key: &[u8]) -> u16 {
 /// The `CLUSTER NODES` answer last read when a shard had fewer replicas than wanted, while it
 /// is fresh: writes on such a shard wait for the replicas it lists instead of timing out on
 /// every write. Kept [`Degraded::FOR`]; after that the next shortfall reads the cluster again.
-/// Also remembers the connection's rebuild count when it last looked.
+/// Also remembers the connection's rebuild count when it last looked: after a rebuild (a
+/// failover may be under way) the cluster is read again before writes, at most every
+/// [`Degraded::REREAD`] for [`Degraded::UNSETTLED`], so that a replica promoted after the last
+/// rebuild is seen without its first writes each waiting out the timeout.
 #[derive(Clone, Default)]
 struct Degraded(Arc<Mutex<DegradedSeen>>);
 
@@ -502,10 +505,14 @@ struct Degraded(Arc<Mutex<DegradedSeen>>);
 struct DegradedSeen {
     nodes: Option<(Instant, Arc<str>)>,
     rebuilds: u64,
+    read_at: Option<Instant>,
+    unsettled_until: Option<Instant>,
 }
 
 impl Degraded {
     const FOR: Duration = Duration::from_secs(2);
+    const UNSETTLED: Duration = Duration::from_secs(10);
+    const REREAD: Duration = Duration::from_millis(250);
 
     fn seen(&self) -> std::sync::MutexGuard<'_, DegradedSeen> {
         self.0
@@ -513,9 +520,15 @@ impl Degraded {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether the connection was rebuilt since the cluster was last read.
+    /// Whether the cluster should be read before this write: the connection was rebuilt since
+    /// it was last read, or was rebuilt lately and the last read is older than `REREAD`.
     fn stale(&self, rebuilds: u64) -> bool {
-        self.seen().rebuilds != rebuilds
+        let seen = self.seen();
+        let unsettled = seen
+            .unsettled_until
+            .is_some_and(|until| Instant::now() < until);
+        seen.rebuilds != rebuilds
+            || (unsettled && seen.read_at.is_none_or(|at| at.elapsed() >= Self::REREAD))
     }
 
     /// The replicas listed for `slot`'s master, if a fresh answer is kept.
@@ -531,8 +544,13 @@ impl Degraded {
     fn remember(&self, nodes: &str, wanted: u32, rebuilds: u64) {
         let short = cluster_shards(nodes).iter().any(|(_, n)| *n < wanted);
         let mut seen = self.seen();
-        seen.nodes = short.then(|| (Instant::now(), Arc::from(nodes)));
+        let now = Instant::now();
+        seen.nodes = short.then(|| (now, Arc::from(nodes)));
+        if seen.rebuilds != rebuilds {
+            seen.unsettled_until = Some(now + Self::UNSETTLED);
+        }
         seen.rebuilds = rebuilds;
+        seen.read_at = Some(now);
     }
 }
 
