@@ -293,7 +293,7 @@ impl Config {
                 Some(v) => ReplicaAcks::parse(&v).ok_or_else(|| {
                     invalid("REDIS_REPLICA_ACKS", "must be `auto` or a whole number")
                 })?,
-                None => ReplicaAcks::Count(0),
+                None => ReplicaAcks::Auto,
             },
             redis_replica_ack_timeout: Duration::from_millis(positive(
                 &get,

@@ -125,21 +125,23 @@ impl Passport {
             expires_at,
             keep_until: expires_at + retention,
         };
+        // A private passport's record under its account (`Store::track_private_passport`).
+        let (app_id, keep_until) = (app.id, start.keep_until);
+        let track = |account, renew, session| PrivatePassport {
+            account,
+            app: app_id,
+            renew,
+            session,
+            keep_until,
+            cap: self.config.private_passports_per_app,
+            now,
+        };
         if let Some(account) = account {
             // Recorded under the account first, so that a revocation racing this issue ends
             // the passport rather than missing it.
-            let track = |renew, session| PrivatePassport {
-                account,
-                app: app.id,
-                renew,
-                session,
-                keep_until: start.keep_until,
-                cap: self.config.private_passports_per_app,
-                now,
-            };
             if !self
                 .store
-                .track_private_passport(&track(start.renew, start.session))
+                .track_private_passport(&track(account, start.renew, start.session))
                 .await?
             {
                 start.renew = None;
@@ -169,15 +171,7 @@ impl Passport {
             // The recorded session's record had expired on the app's slot: the new one is
             // recorded instead.
             self.store
-                .track_private_passport(&PrivatePassport {
-                    account,
-                    app: app.id,
-                    renew: None,
-                    session,
-                    keep_until: start.keep_until,
-                    cap: self.config.private_passports_per_app,
-                    now,
-                })
+                .track_private_passport(&track(account, None, session))
                 .await?;
         }
         let visitor = Visitor {
@@ -280,11 +274,8 @@ impl Passport {
     }
 
     async fn count_new_visitor(&self, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
-        let ip = client.ip.as_deref().unwrap_or("-");
-        let ip = crate::http::client_address::limit_key(
-            &super::truncate(ip, super::MAX_IP_CHARS),
-            self.config.ipv6_limit_prefix,
-        );
+        let ip = super::truncate(client.ip.as_deref().unwrap_or("-"), super::MAX_IP_CHARS);
+        let ip = self.limit_key(Some(&ip)).unwrap_or(ip);
         let counter = self.store.count_new_visitor(&ip, now).await?;
         if counter.count > self.config.passport_ip_max_per_hour {
             return Err(ApiError::RateLimited {

@@ -187,15 +187,12 @@ impl Store for MemoryStore {
         let Some(a) = g.accounts.get_mut(&id) else {
             return Ok(false);
         };
+        a.password_version += 1;
         if a.password_hash != password_hash {
             let old = std::mem::replace(&mut a.password_hash, password_hash.to_string());
             g.previous_passwords
                 .insert(id, (old, crate::clock::now() + PREVIOUS_PASSWORD_SECONDS));
         }
-        let Some(a) = g.accounts.get_mut(&id) else {
-            return Ok(false);
-        };
-        a.password_version += 1;
         if sessions != SessionsAfter::KeepAll {
             g.private_passports.remove(&id);
         }

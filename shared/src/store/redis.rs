@@ -253,7 +253,7 @@ impl RedisStore {
 
     /// The replicas the store has now: on one node, those connected to it (`WAIT 0 0` answers
     /// at once with them, and needs no `INFO`, which an access-controlled cache user may lack);
-    /// on a cluster, the fewest any master has in `CLUSTER SLOTS`.
+    /// on a cluster, the fewest any master has in `CLUSTER NODES` (see [`cluster_shards`]).
     async fn topology(&self) -> Result<Topology, StoreError> {
         Ok(match &self.conn {
             RedisConnection::Node(_) => {
@@ -264,11 +264,7 @@ impl RedisStore {
                 Topology::Node { replicas }
             }
             RedisConnection::Cluster(_) => {
-                let text: String = retry_once(&self.conn, |mut c| async move {
-                    redis::cmd("CLUSTER").arg("NODES").query_async(&mut c).await
-                })
-                .await?;
-                let shards = cluster_shards(&text);
+                let shards = cluster_shards(&self.cluster_nodes().await?);
                 Topology::Cluster {
                     shards: shards.len() as u32,
                     min_replicas: shards.iter().map(|(_, n)| *n).min().unwrap_or(0),
@@ -288,8 +284,10 @@ impl RedisStore {
         script: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
         let value: T = self.run(script).await?;
-        let key = first_key(&script_cmd(script));
-        self.confirm(key.as_deref()).await?;
+        if self.waits() {
+            self.confirm(first_key(&script_cmd(script)).as_deref())
+                .await?;
+        }
         Ok(value)
     }
 
@@ -301,8 +299,15 @@ impl RedisStore {
             |mut c| async move { cmd.query_async(&mut c).await },
         )
         .await?;
-        self.confirm(first_key(cmd).as_deref()).await?;
+        if self.waits() {
+            self.confirm(first_key(cmd).as_deref()).await?;
+        }
         Ok(value)
+    }
+
+    /// Whether writes wait for replicas: without, the write's key is not even looked for.
+    fn waits(&self) -> bool {
+        self.durability.replicas > 0
     }
 
     /// Confirms the write just made on `key`'s slot: a write that always replicates
@@ -320,7 +325,7 @@ impl RedisStore {
     /// answers 503 and its retry finds the promoted replica.
     async fn confirm(&self, key: Option<&[u8]>) -> Result<(), StoreError> {
         let d = self.durability;
-        let Some(sync) = key.and_then(sync_key).filter(|_| d.replicas > 0) else {
+        let Some(sync) = key.and_then(sync_key) else {
             return Ok(());
         };
         let slot = slot_of(sync.as_bytes());
@@ -922,7 +927,7 @@ impl Store for RedisStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let n: i64 = self
-            .write(&TOKEN_MATCHES.invocation(
+            .run(&TOKEN_MATCHES.invocation(
                 &[("session", session_key(account, session))],
                 &[("digest", digest.to_hex()), ("now", now.to_string())],
             )?)
@@ -1163,15 +1168,11 @@ impl Store for RedisStore {
     }
 
     async fn track_private_passport(&self, p: &PrivatePassport) -> Result<bool, StoreError> {
+        let passports = private_passports_key(p.account);
+        let sequence = format!("{passports}:seq");
         let outcome: String = self
             .write(&TRACK_PASSPORT.invocation(
-                &[
-                    ("passports", private_passports_key(p.account)),
-                    (
-                        "sequence",
-                        format!("{}:seq", private_passports_key(p.account)),
-                    ),
-                ],
+                &[("passports", passports), ("sequence", sequence)],
                 &[
                     ("app", p.app.to_string()),
                     ("renew", p.renew.map(|s| s.to_string()).unwrap_or_default()),
