@@ -13,6 +13,7 @@ Run by infra/test.sh (both) and infra/bench.sh (RIE). Placeholders in the events
 (${ACCESS_TOKEN}, ${REFRESH_TOKEN}, ${USER_ID}, ${SESSION_ID}, ${PASSPORT}, ${APP_CODE},
 ${APP_ID}, ${END_USER_ID}) are filled with what earlier invocations returned, as a client would.
 """
+import base64
 import json
 import os
 import pathlib
@@ -174,6 +175,15 @@ def main():
     check("authorizer REST REQUEST allow", r["policyDocument"]["Statement"][0]["Effect"] == "Allow", r)
     r = invoke("authorizer", "authorizer-rest-request-deny", {"ACCESS_TOKEN": a["access_token"]})
     check("authorizer REST REQUEST deny", r["policyDocument"]["Statement"][0]["Effect"] == "Deny", r)
+
+    kid = json.loads(base64.urlsafe_b64decode(a["access_token"].split(".")[0] + "=="))["kid"]
+    status, jwks, headers = http("sessions", "sessions-jwks")
+    check("jwks lists the signing key", status == 200
+          and kid in [k["kid"] for k in jwks["keys"]]
+          and headers.get("cache-control", "").startswith("public, max-age="), (status, jwks))
+    status, body, _ = http("sessions", "sessions-openid-configuration")
+    check("discovery document", status == 200
+          and body["jwks_uri"].endswith("/.well-known/jwks.json"), (status, body))
 
     status, body, _ = http("sessions", "sessions-me", ids)
     check("me", status == 200 and body["email"] == "ada@example.com", (status, body))

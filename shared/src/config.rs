@@ -47,6 +47,40 @@ impl ReplicaAcks {
     }
 }
 
+/// The algorithm access tokens and passports are signed with: `SIGNING_ALGORITHM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// ECDSA on P-256 (RFC 7518 §3.4): only the signers hold the private key; verifiers read
+    /// the published public keys. The default.
+    Es256,
+    /// HMAC-SHA256: every verifier holds the secret (existing deployments).
+    Hs256,
+}
+
+impl SigningAlgorithm {
+    /// Parses `ES256` or `HS256` (any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "ES256" => Some(Self::Es256),
+            "HS256" => Some(Self::Hs256),
+            _ => None,
+        }
+    }
+
+    /// Its JOSE name (`alg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Hs256 => "HS256",
+        }
+    }
+
+    /// Whether verifying needs only public keys.
+    pub fn is_asymmetric(self) -> bool {
+        self == Self::Es256
+    }
+}
+
 /// Secret bytes whose `Debug` output never shows them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretBytes(Vec<u8>);
@@ -90,6 +124,9 @@ pub struct Config {
     /// that is not longer): how long a write waits for them before it fails retryably; set
     /// explicitly, it must be shorter than `REDIS_RESPONSE_TIMEOUT_MS`.
     pub redis_replica_ack_timeout: Duration,
+    /// `SIGNING_ALGORITHM` (default `ES256`; `HS256` for existing deployments): how tokens are
+    /// signed. The key material is the same secret either way (see `keys`).
+    pub signing_algorithm: SigningAlgorithm,
     /// `SIGNING_SECRET`: a literal signing key for local runs and tests.
     pub signing_secret: Option<SecretBytes>,
     /// `SIGNING_SECRET_ARN`: the Secrets Manager secret holding the signing key (deployed).
@@ -188,6 +225,7 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("REDIS_RESPONSE_TIMEOUT_MS", Some("1000")),
     ("REDIS_REPLICA_ACKS", Some("auto")),
     ("REDIS_REPLICA_ACK_TIMEOUT_MS", Some("500")),
+    ("SIGNING_ALGORITHM", Some("ES256")),
     ("SIGNING_SECRET_ARN", None),
     ("SIGNING_KEY_CACHE_SECONDS", Some("300")),
     ("SIGNING_SECRET", None),
@@ -299,6 +337,11 @@ impl Config {
                 &get,
                 "REDIS_REPLICA_ACK_TIMEOUT_MS",
             )?),
+            signing_algorithm: match get("SIGNING_ALGORITHM") {
+                Some(v) => SigningAlgorithm::parse(&v)
+                    .ok_or_else(|| invalid("SIGNING_ALGORITHM", "must be `ES256` or `HS256`"))?,
+                None => SigningAlgorithm::Es256,
+            },
             signing_secret: match get("SIGNING_SECRET") {
                 Some(s) if s.len() < MIN_KEY_BYTES => {
                     return Err(invalid(

@@ -1,10 +1,11 @@
-//! Web-app passports: HS256 JWTs with `typ: passport+jwt`, naming a shared app and one of its end
+//! Web-app passports: JWTs (ES256 or HS256, as access tokens) with `typ: passport+jwt`, naming a
+//! shared app and one of its end
 //! users, signed by the same key ring as access tokens and verified by the same path
 //! (`tokens::decode`). The `typ` keeps the two apart: an access token is never a passport, and a
 //! passport never an access token (each verifier refuses the other's `typ` before any claim).
 
 use crate::ids::{Id, random_bytes};
-use crate::keys::KeyRing;
+use crate::keys::{KeyRing, VerifyingKeys};
 use crate::tokens::{
     TokenError, check_issued_at, decode, decode_legacy_passport, sign, validation,
 };
@@ -100,8 +101,13 @@ impl PassportIssuer {
     }
 
     /// Verifies a passport that must be live at `now` (the app authorizer).
-    pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Visitor, TokenError> {
-        let claims: PassportClaims = decode(ring, token, PASSPORT_TYPE, &self.live)?;
+    pub fn verify<K: VerifyingKeys + ?Sized>(
+        &self,
+        keys: &K,
+        token: &str,
+        now: i64,
+    ) -> Result<Visitor, TokenError> {
+        let claims: PassportClaims = decode(keys, token, PASSPORT_TYPE, &self.live)?;
         if claims.aud.as_deref() != Some(audience(&claims.app_code).as_str()) {
             return Err(TokenError::Claims);
         }
@@ -111,16 +117,16 @@ impl PassportIssuer {
     /// Verifies a passport whatever its age, then refuses one that expired more than
     /// `retention` seconds before `now`: a previous passport sent to renew, or one ending its
     /// session. The signature, `typ`, `kid` and issuer are checked as for a live one.
-    pub fn verify_within(
+    pub fn verify_within<K: VerifyingKeys + ?Sized>(
         &self,
-        ring: &KeyRing,
+        keys: &K,
         token: &str,
         now: i64,
         retention: i64,
     ) -> Result<Visitor, TokenError> {
         // A passport from before passports had their own key and audience still renews into
         // a new one for the same end user (the app authorizer refuses it).
-        let claims: PassportClaims = decode_legacy_passport(ring, token, &self.any_age)?;
+        let claims: PassportClaims = decode_legacy_passport(keys, token, &self.any_age)?;
         if claims
             .aud
             .as_deref()

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::error::{ApiError, StoreError};
 use crate::ids::Id;
-use crate::keys::{KeyError, KeyProvider, KeyRing};
+use crate::keys::{self, KeyError, KeyProvider, KeyRing, VerifyingKeys};
 use crate::passport_token::PassportIssuer;
 use crate::refresh_token::RefreshToken;
 use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
@@ -17,8 +17,10 @@ use crate::store::{
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 
 mod passports;
+pub mod public_keys;
 
 pub use passports::{AppCaller, PassportGrant, PassportRequest, valid_app_code};
+use public_keys::{PublishedKeys, Publisher};
 use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -152,6 +154,11 @@ pub enum Denied {
 pub struct Passport {
     config: Config,
     keys: KeyProvider,
+    /// What checks signatures: the ring of `keys`, or (an ES256 function that only verifies)
+    /// the public keys the signers published.
+    verifier: Verifier,
+    /// Publishes the ring's public keys before the first token it signs (ES256).
+    publisher: Publisher,
     tokens: TokenIssuer,
     passports: PassportIssuer,
     store: Arc<dyn Store>,
@@ -164,6 +171,14 @@ pub struct Passport {
     workspaces: Arc<std::sync::Mutex<Vec<accounts::Workspace>>>,
     /// Where security events go (standard output unless a test captures them).
     events: EventSink,
+}
+
+/// Where a function's verifying keys come from.
+enum Verifier {
+    /// Its own ring (it signs, or HS256).
+    Ring,
+    /// The signers' published public keys (ES256, a function that only verifies).
+    Published(PublishedKeys),
 }
 
 impl std::fmt::Debug for Passport {
@@ -192,6 +207,8 @@ impl Passport {
         Self {
             config,
             keys,
+            verifier: Verifier::Ring,
+            publisher: Publisher::default(),
             tokens,
             passports,
             store,
@@ -233,14 +250,68 @@ impl Passport {
             _ => Some(secrets_manager().await),
         };
         let keys = match (&config.signing_secret_arn, &config.signing_secret, &client) {
-            (Some(arn), _, Some(client)) => {
-                KeyProvider::secrets_manager(client.clone(), arn, config.signing_key_cache).await?
+            (Some(arn), _, Some(client)) => managed_keys(&config, client.clone(), arn).await?,
+            (None, Some(secret), _) => {
+                KeyProvider::fixed(KeyRing::from_literal_for(config.signing_algorithm, secret)?)
             }
-            (None, Some(secret), _) => KeyProvider::fixed(KeyRing::from_literal(secret)?),
             _ => return Err(KeyError::Missing.into()),
         };
         let store = connect_configured_store(&config, client.as_ref()).await?;
         Ok(Self::with_keys(config, keys, store))
+    }
+
+    /// Builds the service for a function that verifies tokens and signs none (the authorizers,
+    /// logout). With HS256 that takes the secret, as [`Passport::from_config`]; with ES256 it
+    /// reads only the public keys the signers published in the store, and never the secret
+    /// (the template gives it no access to it).
+    pub async fn from_config_verifying(config: Config) -> Result<Self, InitError> {
+        if !config.signing_algorithm.is_asymmetric() {
+            return Self::from_config(config).await;
+        }
+        let store = connect_configured_store(&config, None).await?;
+        Ok(Self::with_published_keys(config, store).await)
+    }
+
+    /// The service of a function that only verifies, on `store`, with the public keys the
+    /// signers published there (read now) and a ring of one random key that signs nothing
+    /// anyone accepts.
+    pub async fn with_published_keys(config: Config, store: Arc<dyn Store>) -> Self {
+        let published = PublishedKeys::load(Arc::clone(&store), config.signing_key_cache).await;
+        let mut app = Self::new(config, KeyRing::random(), store);
+        app.verifier = Verifier::Published(published);
+        app
+    }
+
+    /// Publishes the ring's public keys now (ES256; nothing for HS256): a signer calls it at
+    /// start, so that verifiers and `GET /.well-known/jwks.json` know its keys before its first
+    /// token. Signing publishes anyway when the ring has changed since.
+    pub async fn publish_keys(&self) -> Result<(), StoreError> {
+        self.signing_ring().await.map(drop)
+    }
+
+    /// The ring to sign with, its public keys published first when it is new to this process.
+    async fn signing_ring(&self) -> Result<Arc<KeyRing>, StoreError> {
+        let ring = self.keys.current();
+        self.publisher.publish(&ring, self.store.as_ref()).await?;
+        Ok(ring)
+    }
+
+    /// How many times a function that only verifies (ES256) has read the published keys;
+    /// `None` for one that verifies with its own ring (tests and diagnostics).
+    pub fn published_key_reads(&self) -> Option<u64> {
+        match &self.verifier {
+            Verifier::Ring => None,
+            Verifier::Published(p) => Some(p.reads()),
+        }
+    }
+
+    /// The public JWK Set (`GET /.well-known/jwks.json`): the access-token keys the signers
+    /// published; empty under HS256, whose keys are secret.
+    pub async fn public_key_set(&self) -> Result<jsonwebtoken::jwk::JwkSet, ApiError> {
+        if !self.config.signing_algorithm.is_asymmetric() {
+            return Ok(jsonwebtoken::jwk::JwkSet { keys: Vec::new() });
+        }
+        Ok(public_keys::read(self.store.as_ref()).await?.jwks())
     }
 
     /// Builds the service for a function that neither signs nor verifies tokens (it trusts the
@@ -279,18 +350,27 @@ impl Passport {
             .await
     }
 
-    /// Runs `verify` on the ring in force; when it names a `kid` the ring lacks, reloads the keys
-    /// once (rate-limited by the provider) and runs it again.
+    /// Runs `verify` on the keys in force; when it names a `kid` they lack, reloads them once
+    /// (rate-limited: by the provider, or [`public_keys::UNKNOWN_KID_REFETCH`]) and runs it again.
     async fn with_ring<T>(
         &self,
-        verify: impl Fn(&KeyRing) -> Result<T, TokenError>,
+        verify: impl Fn(&dyn VerifyingKeys) -> Result<T, TokenError>,
     ) -> Result<T, TokenError> {
-        match verify(&self.keys.current()) {
-            Err(TokenError::UnknownKey) => match self.keys.reload_for_unknown_kid().await {
-                Some(ring) => verify(&ring),
-                None => Err(TokenError::UnknownKey),
+        match &self.verifier {
+            Verifier::Ring => match verify(&*self.keys.current()) {
+                Err(TokenError::UnknownKey) => match self.keys.reload_for_unknown_kid().await {
+                    Some(ring) => verify(&*ring),
+                    None => Err(TokenError::UnknownKey),
+                },
+                other => other,
             },
-            other => other,
+            Verifier::Published(published) => match verify(&*published.current().await) {
+                Err(TokenError::UnknownKey) => match published.refetch_for_unknown_kid().await {
+                    Some(keys) => verify(&*keys),
+                    None => Err(TokenError::UnknownKey),
+                },
+                other => other,
+            },
         }
     }
 
@@ -344,6 +424,8 @@ impl Passport {
             return Err(ApiError::AccountDisabled);
         }
 
+        // Before the session exists: keys that cannot be published fail the login whole.
+        let ring = self.signing_ring().await?;
         let session = Id::random();
         let refresh = RefreshToken::new(account.id, session);
         let absolute_expires_at = now + self.config.session_max_age;
@@ -382,7 +464,7 @@ impl Passport {
                 .await?;
         }
         tracing::info!(account = %account.id, session = %session, "login");
-        self.pair(account.id, session, &refresh, expires_at, now)
+        self.pair(&ring, account.id, session, &refresh, expires_at, now)
     }
 
     /// What per-address limits count `ip` by (`http::client_address::limit_key`).
@@ -557,7 +639,8 @@ impl Passport {
     /// `POST /refresh-token`.
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ApiError> {
         let token = RefreshToken::parse(presented).ok_or(ApiError::InvalidRefreshToken)?;
-        let successor = token.successor(self.keys.current().signing().refresh_key());
+        let ring = self.signing_ring().await?;
+        let successor = token.successor(ring.signing().refresh_key());
         let now = clock::now();
         let rotation = self
             .store
@@ -575,6 +658,7 @@ impl Passport {
             .await?;
         match rotation {
             Rotation::Rotated { expires_at } | Rotation::Replayed { expires_at } => self.pair(
+                &ring,
                 token.account(),
                 token.session(),
                 &successor,
@@ -751,6 +835,7 @@ impl Passport {
 
     fn pair(
         &self,
+        ring: &KeyRing,
         account: Id,
         session: Id,
         refresh: &RefreshToken,
@@ -759,7 +844,7 @@ impl Passport {
     ) -> Result<TokenPair, ApiError> {
         let access_token = self
             .tokens
-            .issue(&self.keys.current(), account, session, now)
+            .issue(ring, account, session, now)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(TokenPair {
             access_token,
@@ -769,6 +854,29 @@ impl Passport {
             session_id: session,
         })
     }
+}
+
+/// The keys of secret `secret_id` (`SIGNING_SECRET_ARN`) for `config`'s algorithm, reloaded
+/// after `SIGNING_KEY_CACHE_SECONDS`; `client` is [`secrets_manager_client`]'s, or a test's.
+pub async fn managed_keys(
+    config: &Config,
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<KeyProvider, KeyError> {
+    KeyProvider::secrets_manager_for(
+        config.signing_algorithm,
+        client,
+        secret_id,
+        config.signing_key_cache,
+        keys::provider::UNKNOWN_KID_RELOAD_INTERVAL,
+    )
+    .await
+}
+
+/// A Secrets Manager client through the default AWS configuration chain (what a deployed
+/// function, and `local-api` given `SIGNING_SECRET_ARN`, use).
+pub async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
+    secrets_manager().await
 }
 
 /// A Secrets Manager client through the default AWS configuration chain.

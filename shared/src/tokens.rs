@@ -1,13 +1,15 @@
-//! Access tokens: HS256 JWTs with `kid` and `typ: at+jwt`, issued and verified against a key ring.
+//! Access tokens: ES256 (or HS256) JWTs with `kid` and `typ: at+jwt`, issued with a key ring and
+//! verified against it or against the published public keys.
 
 use crate::ids::{Id, random_bytes};
-use crate::keys::{Key, KeyRing, PASSPORT_KID_PREFIX};
+use crate::keys::{KeyRing, PASSPORT_KID_PREFIX, VerifyingKeys};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-/// The only algorithm issued and accepted.
+/// The algorithm of HS256 deployments. Each set of keys accepts exactly one algorithm, its own
+/// ([`VerifyingKeys::algorithm`]): ES256 keys never take an HS256 token, nor the reverse.
 pub const ALGORITHM: Algorithm = Algorithm::HS256;
 /// The `typ` header of an access token (RFC 9068).
 pub const TOKEN_TYPE: &str = "at+jwt";
@@ -46,7 +48,7 @@ pub enum TokenError {
     /// Not a JWT, or a header or claim set that does not parse.
     #[error("malformed token")]
     Malformed,
-    /// `alg` is not the configured algorithm.
+    /// `alg` is not the algorithm of the keys in force.
     #[error("algorithm not allowed")]
     Algorithm,
     /// `typ` is not the one expected (`at+jwt` for an access token, `passport+jwt` for a
@@ -134,8 +136,13 @@ impl TokenIssuer {
 
     /// Verifies `token` against `ring` at time `now`: size, `alg`, `typ`, `kid`, signature,
     /// `exp`/`nbf` (jsonwebtoken's clock) and `iat` (with leeway), `iss`, `aud`, and the claim set.
-    pub fn verify(&self, ring: &KeyRing, token: &str, now: i64) -> Result<Verified, TokenError> {
-        let claims: Claims = decode(ring, token, TOKEN_TYPE, &self.validation)?;
+    pub fn verify<K: VerifyingKeys + ?Sized>(
+        &self,
+        keys: &K,
+        token: &str,
+        now: i64,
+    ) -> Result<Verified, TokenError> {
+        let claims: Claims = decode(keys, token, TOKEN_TYPE, &self.validation)?;
         check_issued_at(claims.iat, now)?;
         if self.audience.is_some() && claims.aud != self.audience {
             return Err(TokenError::Claims);
@@ -147,8 +154,9 @@ impl TokenIssuer {
     }
 }
 
-/// The validation every JWT Passport accepts starts from: HS256 only, the leeway, `exp` and
-/// `nbf` checked, the issuer; no audience unless the caller sets one.
+/// The validation every JWT Passport accepts starts from: the leeway, `exp` and `nbf` checked,
+/// the issuer; no audience unless the caller sets one. It names HS256; `decode` refuses any
+/// `alg` but the one of the keys in force, and names that one instead for ES256 keys.
 pub(crate) fn validation(issuer: &str) -> Validation {
     let mut v = Validation::new(ALGORITHM);
     v.algorithms = vec![ALGORITHM];
@@ -171,24 +179,24 @@ pub(crate) fn check_issued_at(iat: i64, now: i64) -> Result<(), TokenError> {
 /// Checks size, `alg`, `typ` (exactly `typ`, or `application/<typ>`, any case) and `kid`, then
 /// decodes and validates: the one verification path of every JWT Passport accepts, so an
 /// access token and a web-app passport differ only in `typ`, claims and validation.
-pub(crate) fn decode<C: serde::de::DeserializeOwned>(
-    ring: &KeyRing,
+pub(crate) fn decode<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
+    keys: &K,
     token: &str,
     typ: &str,
     validation: &Validation,
 ) -> Result<C, TokenError> {
-    decode_as(ring, token, typ, validation, false)
+    decode_as(keys, token, typ, validation, false)
 }
 
 /// [`decode`], also accepting a passport signed before passports had their own key (its `kid`
 /// unprefixed, under the key itself): only to renew or end one, never at the app authorizer.
-pub(crate) fn decode_legacy_passport<C: serde::de::DeserializeOwned>(
-    ring: &KeyRing,
+pub(crate) fn decode_legacy_passport<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
+    keys: &K,
     token: &str,
     validation: &Validation,
 ) -> Result<C, TokenError> {
     decode_as(
-        ring,
+        keys,
         token,
         crate::passport_token::PASSPORT_TYPE,
         validation,
@@ -196,8 +204,8 @@ pub(crate) fn decode_legacy_passport<C: serde::de::DeserializeOwned>(
     )
 }
 
-fn decode_as<C: serde::de::DeserializeOwned>(
-    ring: &KeyRing,
+fn decode_as<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
+    keys: &K,
     token: &str,
     typ: &str,
     validation: &Validation,
@@ -207,7 +215,8 @@ fn decode_as<C: serde::de::DeserializeOwned>(
         return Err(TokenError::TooLong);
     }
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-    if header.alg != ALGORITHM {
+    let algorithm = keys.algorithm();
+    if header.alg != algorithm {
         return Err(TokenError::Algorithm);
     }
     let typ_ok = header.typ.as_deref().is_some_and(|t| {
@@ -222,14 +231,25 @@ fn decode_as<C: serde::de::DeserializeOwned>(
     // A passport's kid is `p-<kid>` and its key derived; an access token's is the key's own.
     let decoding = if typ == crate::passport_token::PASSPORT_TYPE {
         match kid.strip_prefix(PASSPORT_KID_PREFIX) {
-            Some(kid) => ring.get(kid).map(Key::passport_decoding),
-            None if legacy => ring.get(kid).map(Key::decoding),
+            Some(kid) => keys.passport_key(kid),
+            None if legacy => keys.legacy_passport_key(kid),
             None => None,
         }
     } else {
-        ring.get(kid).map(Key::decoding)
+        keys.access_key(kid)
     };
     let decoding = decoding.ok_or(TokenError::UnknownKey)?;
+    let es256;
+    let validation = if algorithm == ALGORITHM {
+        validation
+    } else {
+        // jsonwebtoken wants every algorithm it is given to fit the key.
+        es256 = Validation {
+            algorithms: vec![algorithm],
+            ..validation.clone()
+        };
+        &es256
+    };
     jsonwebtoken::decode::<C>(token, decoding, validation)
         .map(|data| data.claims)
         .map_err(|e| {
@@ -253,7 +273,7 @@ pub(crate) fn sign<C: Serialize>(
     claims: &C,
 ) -> Result<String, TokenError> {
     let key = ring.signing();
-    let mut header = Header::new(ALGORITHM);
+    let mut header = Header::new(key.algorithm());
     header.typ = Some(typ.to_string());
     let encoding = if typ == crate::passport_token::PASSPORT_TYPE {
         header.kid = Some(format!("{PASSPORT_KID_PREFIX}{}", key.kid()));

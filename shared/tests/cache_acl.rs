@@ -5,6 +5,7 @@
 
 use passport::Passport;
 use passport::config::Config;
+use passport::http::{KeyUse, key_use_of};
 use passport::service::{
     ClientInfo, LoginInput, PassportRequest, PasswordChange, connect_store_as,
 };
@@ -37,6 +38,10 @@ async fn as_function(port: u16, function: &str) -> Passport {
     let store = connect_store_as(&config, Some(&creds))
         .await
         .unwrap_or_else(|e| panic!("{function} cannot start as {}: {e}", user.name));
+    // As deployed: with ES256 a function that only verifies reads the published public keys.
+    if key_use_of(function) == KeyUse::Verify && config.signing_algorithm.is_asymmetric() {
+        return Passport::with_published_keys(config, store).await;
+    }
     app_on(store, config)
 }
 
@@ -128,6 +133,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     let bearer = format!("Bearer {}", pair.access_token);
 
     let sessions = as_function(port, "sessions").await;
+    ok(sessions.public_key_set().await, port, "the JWKS");
     assert_eq!(
         ok(sessions.sessions(&caller).await, port, "sessions").len(),
         1
@@ -233,6 +239,17 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         ("passports", &["HGET", &account_key, "pw"]),
         ("passports", &["HSET", &session_key, "cur", "x"]),
         ("sessions", &["HSET", app_key, "enabled", "1"]),
+        // Only the signers publish public keys.
+        (
+            "authorizer",
+            &["HSET", "pp:{keys}:public", "document", "{}"],
+        ),
+        (
+            "app-authorizer",
+            &["HSET", "pp:{keys}:public", "document", "{}"],
+        ),
+        ("logout", &["HSET", "pp:{keys}:public", "document", "{}"]),
+        ("sessions", &["HSET", "pp:{keys}:public", "document", "{}"]),
         ("login", &["FLUSHALL"]),
         ("accounts", &["FLUSHALL"]),
         ("accounts", &["GET", "not-passports-key"]),

@@ -1,5 +1,6 @@
-//! Lambda glue for the HTTP functions (`login`, `refresh`, `logout`, `sessions`): start-up, and
-//! the translation of an API Gateway HTTP API request into what `passport::http` takes.
+//! Lambda glue for the HTTP functions (`login`, `refresh`, `logout`, `sessions`, `passports`):
+//! start-up, and the translation of an API Gateway HTTP API request into what `passport::http`
+//! takes.
 //! The one library under `functions/`; it has no binary and no SAM function of its own.
 //! `authorizer` holds the Lambda authorizer's event handling.
 
@@ -8,34 +9,38 @@ pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{Guard, ROUTES, Verdict, handle, no_route, route};
+use passport::http::{Guard, KeyUse, Verdict, handle, key_use_of, no_route, route};
 use passport::ids::Id;
 use passport::service::{AppCaller, Caller};
 use passport::{Config, Passport};
 use std::sync::Arc;
 
-/// Whether `function` signs or verifies tokens, and so needs the signing key: the authorizer,
-/// and the functions of open routes (login, refresh, logout read or issue tokens themselves).
-/// The others trust the authorizer's verdict or have no route; `template.yaml` gives only the
-/// former access to the signing secret (checked by `tests/deployment.rs`).
+/// Whether `function` signs or verifies tokens, and so may need the signing secret: the
+/// authorizers, and the functions whose routes check or issue tokens themselves
+/// (`passport::http::key_use_of`). With HS256 each of them reads it; with ES256 only those that
+/// sign do, and `template.yaml` gives the verifiers no access to it (checked by
+/// `tests/deployment.rs`). The others trust the authorizer's verdict or have no route.
 pub fn needs_signing_key(function: &str) -> bool {
-    function == "authorizer"
-        || function == "app-authorizer"
-        || ROUTES
-            .iter()
-            .any(|r| r.function == function && r.guard == Guard::Open)
+    key_use_of(function) != KeyUse::None
 }
 
 /// Cold-start initialisation of `function`: logging, configuration, the store connection, and
-/// the signing keys when it needs them. A failure here is a fault Lambda must see (the
-/// function fails its init).
+/// the keys its routes use (`passport::http::key_use_of`). A failure here is a fault Lambda
+/// must see (the function fails its init). A signer publishes its public keys here (ES256), so
+/// verifiers know them before its first token; a failure to publish is retried before it signs.
 pub async fn init(function: &str) -> Result<Arc<Passport>, lambda_http::Error> {
     logging::init();
     let config = Config::from_env()?;
-    let app = if needs_signing_key(function) {
-        Passport::from_config(config).await?
-    } else {
-        Passport::from_config_without_keys(config).await?
+    let app = match key_use_of(function) {
+        KeyUse::Sign => {
+            let app = Passport::from_config(config).await?;
+            if let Err(e) = app.publish_keys().await {
+                tracing::warn!(error = %e, "public keys not published at start");
+            }
+            app
+        }
+        KeyUse::Verify => Passport::from_config_verifying(config).await?,
+        KeyUse::None => Passport::from_config_without_keys(config).await?,
     };
     Ok(Arc::new(app))
 }

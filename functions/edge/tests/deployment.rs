@@ -320,11 +320,13 @@ fn template_cors_is_the_cors_policy() {
     );
 }
 
-/// Least privilege: with HS256 every reader of the signing secret can mint tokens, so only the
-/// functions that sign or verify may read it. Every function may read the cache user's secret
-/// (when the stack creates the cache), and nothing else.
+/// Least privilege: every reader of the signing secret can mint tokens, so only the functions
+/// that sign or verify may read it — and with ES256 only those that sign: the verifiers' access
+/// stands under `SignsWithHs256`, so an ES256 stack gives them none. Every function may read
+/// the cache user's secret (when the stack creates the cache), and nothing else.
 #[test]
 fn only_functions_that_sign_or_verify_read_the_signing_secret() {
+    use passport::http::{KeyUse, key_use_of};
     let t = template();
     for (_, res) in t["Resources"].as_mapping().unwrap() {
         if res["Type"].as_str() != Some("AWS::Serverless::Function") {
@@ -340,6 +342,32 @@ fn only_functions_that_sign_or_verify_read_the_signing_secret() {
             passport_lambda::needs_signing_key(binary),
             "{binary}: reads the signing secret: {reads}"
         );
+        // The statements that name the signing secret, and whether they stand under HS256.
+        let unconditional = res["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| {
+                serde_yaml::to_string(&p["Statement"])
+                    .unwrap()
+                    .contains("SigningSecret")
+            });
+        let under_hs256 = res["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| {
+                // `!If [SignsWithHs256, {Statement: …}, !Ref AWS::NoValue]`, tags read away.
+                p[0].as_str() == Some("SignsWithHs256")
+                    && serde_yaml::to_string(&p[1])
+                        .unwrap()
+                        .contains("SigningSecret")
+            });
+        match key_use_of(binary) {
+            KeyUse::Sign => assert!(unconditional && !under_hs256, "{binary}: {policies}"),
+            KeyUse::Verify => assert!(!unconditional && under_hs256, "{binary}: {policies}"),
+            KeyUse::None => assert!(!reads, "{binary}: {policies}"),
+        }
         assert!(policies.contains("CacheUserSecret"), "{binary}: {policies}");
         let actions: Vec<&str> = policies
             .lines()
@@ -353,6 +381,43 @@ fn only_functions_that_sign_or_verify_read_the_signing_secret() {
             "{binary}: {actions:?}"
         );
     }
+}
+
+/// API Gateway's JWT authorizer, when enabled: the issuer and audience Passport's access tokens
+/// carry, the bearer header, ES256 and an audience required by the stack's rules, and its one
+/// example route behind it.
+#[test]
+fn the_jwt_authorizer_checks_what_passport_signs() {
+    let t = template();
+    let r = &t["Resources"];
+    let authorizer = &r["JwtAuthorizer"];
+    assert_eq!(authorizer["Condition"].as_str(), Some("UseJwtAuthorizer"));
+    let p = &authorizer["Properties"];
+    assert_eq!(p["AuthorizerType"].as_str(), Some("JWT"));
+    assert_eq!(
+        p["JwtConfiguration"]["Issuer"].as_str(),
+        Some("TokenIssuer")
+    );
+    assert_eq!(
+        p["JwtConfiguration"]["Audience"][0].as_str(),
+        Some("TokenAudience")
+    );
+    assert_eq!(
+        p["IdentitySource"][0].as_str(),
+        Some("$request.header.Authorization")
+    );
+    let route = &r["JwtExampleRoute"]["Properties"];
+    assert_eq!(route["AuthorizationType"].as_str(), Some("JWT"));
+    assert_eq!(route["AuthorizerId"].as_str(), Some("JwtAuthorizer"));
+    let rules = serde_yaml::to_string(&t["Rules"]).unwrap();
+    assert!(
+        rules.contains("ES256") && rules.contains("TokenAudience"),
+        "{rules}"
+    );
+    assert_eq!(
+        t["Parameters"]["SigningAlgorithm"]["Default"].as_str(),
+        Some("ES256")
+    );
 }
 
 /// The rest of the deployed edge as the template states it: no security group lets anything

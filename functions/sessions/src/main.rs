@@ -1,6 +1,7 @@
 //! `sessions`: the Lambda function for the caller's sessions and identity (its routes:
-//! `function: "sessions"` in `passport::http::ROUTES`), all behind the authorizer, whose verdict
-//! arrives in the request context.
+//! `function: "sessions"` in `passport::http::ROUTES`), behind the authorizer, whose verdict
+//! arrives in the request context; and for the public keys and discovery document (open), read
+//! from the store: it holds no key.
 
 /// This function's name in the route table.
 const FUNCTION: &str = env!("CARGO_PKG_NAME");
@@ -162,6 +163,45 @@ mod tests {
             handle_event(&app, req, FUNCTION).await.status().as_u16(),
             401
         );
+    }
+
+    #[tokio::test]
+    async fn the_public_keys_and_discovery_events_answer_cacheable_documents() {
+        let config = passport::Config {
+            signing_algorithm: passport::config::SigningAlgorithm::Es256,
+            ..passport::testing::test_config()
+        };
+        let signer = passport::testing::app_on(
+            std::sync::Arc::new(passport::store::MemoryStore::new()),
+            config,
+        );
+        signer.publish_keys().await.unwrap();
+        let req = lambda_http::request::from_str(&event("sessions-jwks", &[])).unwrap();
+        let resp = handle_event(&signer, req, FUNCTION).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+        let jwks: Value = serde_json::from_str(resp.body()).unwrap();
+        let kid = signer.keys().current().signing().kid().to_string();
+        assert_eq!(jwks["keys"][0]["kid"], kid.as_str(), "{jwks}");
+        assert_eq!(jwks["keys"][0]["alg"], "ES256", "{jwks}");
+
+        let (status, doc) = run(&signer, "sessions-openid-configuration", &[]).await;
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(doc["issuer"], "passport");
+        assert_eq!(
+            doc["jwks_uri"],
+            "https://abcdef1234.execute-api.us-east-1.amazonaws.com/.well-known/jwks.json"
+        );
+        // HS256 keys are never published.
+        let hs256 = passport::testing::app_on(
+            std::sync::Arc::new(passport::store::MemoryStore::new()),
+            passport::Config {
+                signing_algorithm: passport::config::SigningAlgorithm::Hs256,
+                ..passport::testing::test_config()
+            },
+        );
+        let (status, jwks) = run(&hs256, "sessions-jwks", &[]).await;
+        assert_eq!((status, jwks), (200, serde_json::json!({"keys": []})));
     }
 
     #[tokio::test]

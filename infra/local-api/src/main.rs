@@ -8,7 +8,7 @@ mod server;
 mod web_app;
 
 use passport::admin::{self, AdminError, Command};
-use passport::keys::KeyRing;
+use passport::keys::{KeyProvider, KeyRing};
 use passport::service::connect_store;
 use passport::{Config, Passport};
 use std::process::ExitCode;
@@ -49,13 +49,25 @@ async fn run() -> Result<(), String> {
         (name == "COOKIE_NAME_SUFFIX").then(|| format!("_{}", addr.port()))
     })
     .map_err(|e| format!("configuration: {e}"))?;
-    let (keys, key_note) = match &config.signing_secret {
-        Some(secret) => (
-            KeyRing::from_literal(secret).map_err(|e| e.to_string())?,
+    let algorithm = config.signing_algorithm;
+    let (keys, key_note) = match (&config.signing_secret_arn, &config.signing_secret) {
+        (Some(arn), _) => {
+            let client = passport::service::secrets_manager_client().await;
+            (
+                passport::service::managed_keys(&config, client, arn)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                "from SIGNING_SECRET_ARN (Secrets Manager)",
+            )
+        }
+        (None, Some(secret)) => (
+            KeyProvider::fixed(
+                KeyRing::from_literal_for(algorithm, secret).map_err(|e| e.to_string())?,
+            ),
             "from SIGNING_SECRET",
         ),
-        None => (
-            KeyRing::random(),
+        (None, None) => (
+            KeyProvider::fixed(KeyRing::generated(algorithm)),
             "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)",
         ),
     };
@@ -68,7 +80,10 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot reach the store: {e}"))?;
     let cors = gateway::Cors::new(config.allowed_origins.clone());
-    let app = Arc::new(Passport::new(config, keys, store));
+    let app = Arc::new(Passport::with_keys(config, keys, store));
+    app.publish_keys()
+        .await
+        .map_err(|e| format!("cannot publish the public keys: {e}"))?;
 
     let mut accounts = args.accounts.clone();
     let demo = accounts.is_empty();
@@ -122,7 +137,10 @@ async fn run() -> Result<(), String> {
     // The first line is read by scripts and tests: keep its shape.
     println!("Passport local API listening on {base}");
     println!("Sessions page: {base}/app/");
-    println!("Store: {store_note}. Signing key: {key_note}.");
+    println!(
+        "Store: {store_note}. Signing key ({}): {key_note}.",
+        algorithm.name()
+    );
     println!("Durability: {}.", app.store().durability());
     println!(
         "Session cookie (\"transport\": \"cookie\"): {}",

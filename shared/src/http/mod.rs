@@ -7,11 +7,12 @@ pub mod client_address;
 pub mod cookie;
 pub mod cors;
 pub mod csrf;
+pub mod discovery;
 pub mod passports;
 pub mod routes;
 
 pub use passports::{APP_CODE_HEADER, visitor_context};
-pub use routes::{Guard, Handler, NoRoute, ROUTES, Route, RouteSpec, route};
+pub use routes::{Guard, Handler, KeyUse, NoRoute, ROUTES, Route, RouteSpec, key_use_of, route};
 
 use crate::error::ApiError;
 use crate::error::table;
@@ -83,6 +84,8 @@ pub async fn handle<B: AsRef<[u8]>>(
         (Handler::Me, Account(c)) => me(app, c).await,
         (Handler::ChangePassword, Account(c)) => change_password(app, c, req, source_ip).await,
         (Handler::AppMe, V(v)) => Ok(passports::app_me(&v)),
+        (Handler::Jwks, _) => discovery::jwks(app).await,
+        (Handler::OpenIdConfiguration, _) => Ok(discovery::openid_configuration(app, req)),
         // A guarded route reached without its authorizer's verdict (a misconfigured route).
         (
             Handler::ListSessions | Handler::RevokeSession | Handler::Me | Handler::ChangePassword,

@@ -31,6 +31,39 @@ pub enum Handler {
     EndPassport,
     /// A shared app's demo route: the passport's context.
     AppMe,
+    /// The public keys tokens are verified with (JWK Set, RFC 7517).
+    Jwks,
+    /// The discovery document: `issuer` and `jwks_uri` (what API Gateway's JWT authorizer and
+    /// JWT libraries look up).
+    OpenIdConfiguration,
+}
+
+/// What a handler does with the signing keys, which decides what its function may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyUse {
+    /// Nothing (it trusts an authorizer's verdict, or reads the published public keys).
+    None,
+    /// Verifies tokens: with HS256 it holds the secret, with ES256 only public keys.
+    Verify,
+    /// Signs tokens: it holds the secret.
+    Sign,
+}
+
+impl Handler {
+    /// What it does with the signing keys.
+    pub fn key_use(self) -> KeyUse {
+        match self {
+            Handler::Login | Handler::Refresh | Handler::IssuePassport => KeyUse::Sign,
+            Handler::Logout | Handler::EndPassport => KeyUse::Verify,
+            Handler::ListSessions
+            | Handler::RevokeSession
+            | Handler::Me
+            | Handler::ChangePassword
+            | Handler::AppMe
+            | Handler::Jwks
+            | Handler::OpenIdConfiguration => KeyUse::None,
+        }
+    }
 }
 
 /// What stands in front of a route's handler.
@@ -158,7 +191,39 @@ pub static ROUTES: &[RouteSpec] = &[
         operation_id: "appMe",
         summary: "a shared app's demo route: the passport's context",
     },
+    RouteSpec {
+        method: Method::GET,
+        path: "/.well-known/jwks.json",
+        handler: Handler::Jwks,
+        guard: Guard::Open,
+        function: "sessions",
+        operation_id: "jwks",
+        summary: "the public keys that verify access tokens (ES256)",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/.well-known/openid-configuration",
+        handler: Handler::OpenIdConfiguration,
+        guard: Guard::Open,
+        function: "sessions",
+        operation_id: "openidConfiguration",
+        summary: "the issuer and where its public keys are",
+    },
 ];
+
+/// What the function `function` does with the signing keys: the most any of its routes does,
+/// and `Verify` for the two authorizers.
+pub fn key_use_of(function: &str) -> KeyUse {
+    if function == "authorizer" || function == "app-authorizer" {
+        return KeyUse::Verify;
+    }
+    ROUTES
+        .iter()
+        .filter(|r| r.function == function)
+        .map(|r| r.handler.key_use())
+        .max()
+        .unwrap_or(KeyUse::None)
+}
 
 impl RouteSpec {
     /// `"METHOD /path"`, the shape of API Gateway's route keys.

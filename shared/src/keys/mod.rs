@@ -1,16 +1,26 @@
 //! The signing key ring: which key signs, which keys verify, looked up by `kid`.
 //!
-//! Token code only sees a [`KeyRing`]; where its keys come from (a literal `SIGNING_SECRET`, or
-//! Secrets Manager versions through [`KeyProvider`]) is the business of whoever builds it.
+//! Token code only sees a [`KeyRing`] (or, where nothing signs, the [`published::PublicKeys`]
+//! the signers publish); where its keys come from (a literal `SIGNING_SECRET`, or Secrets
+//! Manager versions through [`KeyProvider`]) is the business of whoever builds it.
+//!
+//! One secret makes every key of a version, whatever `SIGNING_ALGORITHM` says: with HS256 it is
+//! the HMAC key itself; with ES256 two P-256 private keys (access tokens, passports) are derived
+//! from it with HKDF-SHA256 (RFC 5869), so a new key version is the same one command as ever and
+//! CloudFormation's generated secret serves both algorithms. Refresh-token successors use a key
+//! derived with HMAC either way.
 
+pub mod es256;
 pub mod provider;
+pub mod published;
 pub mod secrets_manager;
 
 pub use provider::KeyProvider;
 
-use crate::config::{MIN_KEY_BYTES, SecretBytes};
+use crate::config::{MIN_KEY_BYTES, SecretBytes, SigningAlgorithm};
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -30,6 +40,10 @@ pub enum KeyError {
         "no signing key configured: set SIGNING_SECRET_ARN (deployed) or SIGNING_SECRET (local runs and tests)"
     )]
     Missing,
+    /// An ES256 key could not be made from the secret (a fault of this code, never of the
+    /// secret's value).
+    #[error("ES256 key derivation: {0}")]
+    Derive(String),
     /// Secrets Manager could not be read, or the secret has no usable value.
     #[error("signing key from secret {secret}: {reason}")]
     Secret {
@@ -40,14 +54,18 @@ pub enum KeyError {
     },
 }
 
-/// One HMAC key with its id, and the keys derived from it.
+/// One key version with its id: the access-token key pair, the passport key pair and the
+/// refresh-successor key, all made from the version's secret.
 pub struct Key {
     kid: String,
+    algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     refresh_key: [u8; 32],
     passport_encoding: EncodingKey,
     passport_decoding: DecodingKey,
+    /// ES256: the public halves as JWKs (access token, passport); none for HS256.
+    public: Option<(Jwk, Jwk)>,
 }
 
 /// The prefix of a web-app passport's `kid`: `p-<kid of the key it derives from>`. No access
@@ -55,8 +73,18 @@ pub struct Key {
 pub const PASSPORT_KID_PREFIX: &str = "p-";
 
 impl Key {
-    /// Builds a key named `kid` from `secret`; `source_name` names it in errors.
+    /// Builds an HS256 key named `kid` from `secret`; `source_name` names it in errors.
     pub fn new(kid: String, secret: &SecretBytes, source_name: &str) -> Result<Self, KeyError> {
+        Self::for_algorithm(SigningAlgorithm::Hs256, kid, secret, source_name)
+    }
+
+    /// Builds the `algorithm` keys named `kid` from `secret`; `source_name` names it in errors.
+    pub fn for_algorithm(
+        algorithm: SigningAlgorithm,
+        kid: String,
+        secret: &SecretBytes,
+        source_name: &str,
+    ) -> Result<Self, KeyError> {
         let bytes = secret.expose();
         if bytes.len() < MIN_KEY_BYTES {
             return Err(KeyError::TooShort {
@@ -70,15 +98,51 @@ impl Key {
             mac.update(label);
             mac.finalize().into_bytes().into()
         };
+        let refresh_key = derive(b"passport/refresh-successor/v1");
+        if algorithm == SigningAlgorithm::Es256 {
+            let access = es256::KeyPair::derive(bytes, es256::ACCESS_TOKEN_LABEL, &kid)?;
+            let passport = es256::KeyPair::derive(
+                bytes,
+                es256::PASSPORT_LABEL,
+                &format!("{PASSPORT_KID_PREFIX}{kid}"),
+            )?;
+            return Ok(Self {
+                kid,
+                algorithm: Algorithm::ES256,
+                encoding: access.encoding,
+                decoding: access.decoding,
+                refresh_key,
+                passport_encoding: passport.encoding,
+                passport_decoding: passport.decoding,
+                public: Some((access.jwk, passport.jwk)),
+            });
+        }
         let passport = derive(b"passport/web-app-passport/v1");
         Ok(Self {
             kid,
+            algorithm: Algorithm::HS256,
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
-            refresh_key: derive(b"passport/refresh-successor/v1"),
+            refresh_key,
             passport_encoding: EncodingKey::from_secret(&passport),
             passport_decoding: DecodingKey::from_secret(&passport),
+            public: None,
         })
+    }
+
+    /// The JWT algorithm of its tokens.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// ES256: the public access-token key as a JWK (`kid`, `alg`, `use: sig`); none for HS256.
+    pub fn public_jwk(&self) -> Option<&Jwk> {
+        self.public.as_ref().map(|(access, _)| access)
+    }
+
+    /// ES256: the public passport key as a JWK (its `kid` is `p-<kid>`); none for HS256.
+    pub fn public_passport_jwk(&self) -> Option<&Jwk> {
+        self.public.as_ref().map(|(_, passport)| passport)
     }
 
     /// The key id, written into each token's `kid` header.
@@ -124,6 +188,44 @@ impl fmt::Debug for Key {
 pub struct KeyRing {
     signing: Key,
     verify_only: Vec<Key>,
+    created_ms: i64,
+}
+
+/// What verifies tokens: a [`KeyRing`] (a process that signs, or any process under HS256), or
+/// the public keys the signers published ([`published::PublicKeys`], ES256 verifiers).
+pub trait VerifyingKeys {
+    /// The one algorithm accepted.
+    fn algorithm(&self) -> Algorithm;
+    /// The access-token key named `kid`.
+    fn access_key(&self, kid: &str) -> Option<&DecodingKey>;
+    /// The passport key of version `kid` (the passport's own `kid` without its `p-`).
+    fn passport_key(&self, kid: &str) -> Option<&DecodingKey>;
+    /// The key a passport signed before passports had their own key verifies with (HS256
+    /// rings only).
+    fn legacy_passport_key(&self, kid: &str) -> Option<&DecodingKey> {
+        let _ = kid;
+        None
+    }
+}
+
+impl VerifyingKeys for KeyRing {
+    fn algorithm(&self) -> Algorithm {
+        self.signing.algorithm
+    }
+
+    fn access_key(&self, kid: &str) -> Option<&DecodingKey> {
+        self.get(kid).map(Key::decoding)
+    }
+
+    fn passport_key(&self, kid: &str) -> Option<&DecodingKey> {
+        self.get(kid).map(Key::passport_decoding)
+    }
+
+    fn legacy_passport_key(&self, kid: &str) -> Option<&DecodingKey> {
+        (self.signing.algorithm == Algorithm::HS256)
+            .then(|| self.access_key(kid))
+            .flatten()
+    }
 }
 
 impl KeyRing {
@@ -132,6 +234,36 @@ impl KeyRing {
         Self {
             signing: current,
             verify_only: previous,
+            created_ms: crate::clock::now() * 1000,
+        }
+    }
+
+    /// The same ring, its current version made at `created_ms` (Unix milliseconds): the order
+    /// in which published key sets replace each other (see [`published`]).
+    pub fn created_at(mut self, created_ms: i64) -> Self {
+        self.created_ms = created_ms;
+        self
+    }
+
+    /// When its current version was made (Unix milliseconds; load time for a literal key).
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
+
+    /// A one-key ring of a key made for this process alone, signing with `algorithm`
+    /// (`local-api` without `SIGNING_SECRET`).
+    pub fn generated(algorithm: SigningAlgorithm) -> Self {
+        let bytes = crate::ids::random_bytes::<32>();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let kid: String = hex[..16].to_string();
+        match Key::for_algorithm(
+            algorithm,
+            format!("generated-{kid}"),
+            &SecretBytes::new(hex.into_bytes()),
+            "generated key",
+        ) {
+            Ok(k) => Self::new(k, Vec::new()),
+            Err(e) => unreachable!("a generated key was refused: {e}"),
         }
     }
 
@@ -155,13 +287,26 @@ impl KeyRing {
     /// A one-key ring from a literal secret (`SIGNING_SECRET`). Its `kid` is derived from the key
     /// with a one-way hash, so every process given the same secret names it the same way.
     pub fn from_literal(secret: &SecretBytes) -> Result<Self, KeyError> {
+        Self::from_literal_for(SigningAlgorithm::Hs256, secret)
+    }
+
+    /// [`KeyRing::from_literal`], signing with `algorithm`.
+    pub fn from_literal_for(
+        algorithm: SigningAlgorithm,
+        secret: &SecretBytes,
+    ) -> Result<Self, KeyError> {
         let digest = Sha256::new()
             .chain_update(b"passport/kid/v1")
             .chain_update(secret.expose())
             .finalize();
         let kid: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         Ok(Self::new(
-            Key::new(format!("literal-{kid}"), secret, "SIGNING_SECRET")?,
+            Key::for_algorithm(
+                algorithm,
+                format!("literal-{kid}"),
+                secret,
+                "SIGNING_SECRET",
+            )?,
             Vec::new(),
         ))
     }
@@ -173,9 +318,18 @@ impl KeyRing {
 
     /// The key named `kid`, if it is in the ring.
     pub fn get(&self, kid: &str) -> Option<&Key> {
-        std::iter::once(&self.signing)
-            .chain(&self.verify_only)
-            .find(|k| k.kid == kid)
+        self.keys().find(|k| k.kid == kid)
+    }
+
+    /// Every key, the signing one first.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.signing).chain(&self.verify_only)
+    }
+
+    /// ES256: the public keys of the ring, as the signers publish them (see [`published`]);
+    /// none for HS256, whose keys are never published.
+    pub fn public_keys(&self) -> Option<published::PublicKeys> {
+        published::PublicKeys::of_ring(self)
     }
 }
 

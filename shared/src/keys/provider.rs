@@ -3,6 +3,7 @@
 //! on with the cached one; a token with an unknown `kid` may trigger one reload per interval.
 
 use super::{KeyError, KeyRing, secrets_manager};
+use crate::config::SigningAlgorithm;
 use aws_sdk_secretsmanager::Client;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,6 +27,7 @@ struct Inner {
 }
 
 struct Managed {
+    algorithm: SigningAlgorithm,
     client: Client,
     secret_id: String,
     ttl: Duration,
@@ -82,11 +84,31 @@ impl KeyProvider {
         ttl: Duration,
         reload_interval: Duration,
     ) -> Result<Self, KeyError> {
-        let ring = secrets_manager::load(&client, secret_id).await?;
+        Self::secrets_manager_for(
+            SigningAlgorithm::Hs256,
+            client,
+            secret_id,
+            ttl,
+            reload_interval,
+        )
+        .await
+    }
+
+    /// As [`KeyProvider::secrets_manager_with_interval`], the keys made for `algorithm` (the
+    /// two functions above make HS256 keys).
+    pub async fn secrets_manager_for(
+        algorithm: SigningAlgorithm,
+        client: Client,
+        secret_id: &str,
+        ttl: Duration,
+        reload_interval: Duration,
+    ) -> Result<Self, KeyError> {
+        let ring = secrets_manager::load_for(algorithm, &client, secret_id).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 ring: RwLock::new(Arc::new(ring)),
                 source: Some(Managed {
+                    algorithm,
                     client,
                     secret_id: secret_id.to_string(),
                     ttl,
@@ -146,7 +168,7 @@ impl KeyProvider {
             return false;
         };
         m.loads.fetch_add(1, Ordering::Relaxed);
-        match secrets_manager::load(&m.client, &m.secret_id).await {
+        match secrets_manager::load_for(m.algorithm, &m.client, &m.secret_id).await {
             Ok(ring) => {
                 *self.inner.ring.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
                 *lock(&m.next_refresh) = Instant::now() + m.ttl;

@@ -2,21 +2,40 @@
 //! `AWSPREVIOUS`, when there is one, only verifies.
 
 use super::{Key, KeyError, KeyRing};
-use crate::config::SecretBytes;
+use crate::config::{SecretBytes, SigningAlgorithm};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde::Deserialize;
 
-/// Reads the ring from secret `secret_id` (ARN or name).
+/// Reads the HS256 ring from secret `secret_id` (ARN or name).
 pub async fn load(client: &Client, secret_id: &str) -> Result<KeyRing, KeyError> {
-    let current = version(client, secret_id, "AWSCURRENT")
-        .await?
-        .ok_or_else(|| secret_error(secret_id, "it has no AWSCURRENT version"))?;
-    let previous = version(client, secret_id, "AWSPREVIOUS").await?;
-    Ok(KeyRing::new(current, previous.into_iter().collect()))
+    load_for(SigningAlgorithm::Hs256, client, secret_id).await
 }
 
-async fn version(client: &Client, secret_id: &str, stage: &str) -> Result<Option<Key>, KeyError> {
+/// Reads the ring of `algorithm` keys from secret `secret_id` (ARN or name). The ring's
+/// creation time is `AWSCURRENT`'s `CreatedDate`: the order its published keys take.
+pub async fn load_for(
+    algorithm: SigningAlgorithm,
+    client: &Client,
+    secret_id: &str,
+) -> Result<KeyRing, KeyError> {
+    let (current, created_ms) = version(algorithm, client, secret_id, "AWSCURRENT")
+        .await?
+        .ok_or_else(|| secret_error(secret_id, "it has no AWSCURRENT version"))?;
+    let previous = version(algorithm, client, secret_id, "AWSPREVIOUS").await?;
+    let ring = KeyRing::new(current, previous.into_iter().map(|(k, _)| k).collect());
+    Ok(match created_ms {
+        Some(ms) => ring.created_at(ms),
+        None => ring,
+    })
+}
+
+async fn version(
+    algorithm: SigningAlgorithm,
+    client: &Client,
+    secret_id: &str,
+    stage: &str,
+) -> Result<Option<(Key, Option<i64>)>, KeyError> {
     let out = match client
         .get_secret_value()
         .secret_id(secret_id)
@@ -56,7 +75,8 @@ async fn version(client: &Client, secret_id: &str, stage: &str) -> Result<Option
         (None, None) => return Err(secret_error(secret_id, &format!("{stage} has no value"))),
     };
     let name = format!("secret {secret_id} ({stage})");
-    Key::new(kid, &SecretBytes::new(raw), &name).map(Some)
+    let created_ms = out.created_date().and_then(|d| d.to_millis().ok());
+    Key::for_algorithm(algorithm, kid, &SecretBytes::new(raw), &name).map(|k| Some((k, created_ms)))
 }
 
 /// A secret string is the key itself, or JSON `{"key": "..."}`.

@@ -114,6 +114,8 @@ impl Passport {
             None => app.passport_ttl,
         };
         let expires_at = now + ttl;
+        // Before anything is recorded: keys that cannot be published fail the request whole.
+        let ring = self.signing_ring().await?;
         let mut start = PassportStart {
             app: app.id,
             renew: previous.as_ref().map(|v| v.session),
@@ -184,7 +186,7 @@ impl Passport {
         };
         let passport = self
             .passports
-            .issue(&self.keys.current(), &visitor, now)
+            .issue(&ring, &visitor, now)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(PassportGrant {
             passport,

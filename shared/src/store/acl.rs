@@ -25,6 +25,11 @@ const SESSIONS_RW: &str = "~pp:{*}:s:* ~pp:{*}:sessions ~pp:{*}:passports* \
 const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail \
      ~pp:{ip:*}:fail ~pp:{ip:*}:e:* +get +ttl +decr";
 
+/// The signers' public key document (`service::public_keys`): signers write it (and only
+/// they), the functions that only verify, and the one answering the JWKS route, read it.
+const PUBLIC_KEYS_RW: &str = "~pp:{keys}:public +hget +hset";
+const PUBLIC_KEYS_R: &str = "%R~pp:{keys}:public +hget";
+
 /// One cache user: its name, the functions that connect as it, and its ACL rules.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheUser {
@@ -44,6 +49,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
         rules: &[
             COMMON,
             "-set -eval -evalsha -script|load %R~pp:{*}:s:* +hmget",
+            PUBLIC_KEYS_R,
         ],
     },
     CacheUser {
@@ -53,27 +59,28 @@ pub const CACHE_USERS: &[CacheUser] = &[
             COMMON,
             "-set -eval -evalsha -script|load %R~pp:{app:*}:app %R~pp:{app:*}:p:* \
              %R~pp:{*}:passports +hget +exists +zscore",
+            PUBLIC_KEYS_R,
         ],
     },
     CacheUser {
         name: "passport-login",
         functions: &["login"],
-        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS],
+        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS, PUBLIC_KEYS_RW],
     },
     CacheUser {
         name: "passport-refresh",
         functions: &["refresh"],
-        rules: &[COMMON, SESSIONS_RW],
+        rules: &[COMMON, SESSIONS_RW, PUBLIC_KEYS_RW],
     },
     CacheUser {
         name: "passport-logout",
         functions: &["logout"],
-        rules: &[COMMON, SESSIONS_RW],
+        rules: &[COMMON, SESSIONS_RW, PUBLIC_KEYS_R],
     },
     CacheUser {
         name: "passport-sessions",
         functions: &["sessions"],
-        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS],
+        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS, PUBLIC_KEYS_R],
     },
     CacheUser {
         name: "passport-passports",
@@ -83,6 +90,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             "%R~pp:{*}:s:* ~pp:{*}:passports* %R~pp:{ac:*}:app ~pp:{app:*}:* \
              ~pp:{ip:*}:visitors +hmget +hget +hgetall +hset +hsetnx +get +exists +expireat \
              +expire +del +ttl +incr +zadd +zrem +zrange +zremrangebyscore +zscore",
+            PUBLIC_KEYS_RW,
         ],
     },
     CacheUser {

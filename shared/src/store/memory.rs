@@ -53,6 +53,8 @@ struct Inner {
     recordings: u64,
     /// Passport sessions by (app, session).
     passports: HashMap<(Id, Id), PassportRecord>,
+    /// The signers' public key document and the creation time of its key version.
+    public_keys: Option<(i64, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -586,6 +588,19 @@ impl Store for MemoryStore {
             .get(&p.account)
             .and_then(|r| r.get(&(p.app, p.session)))
             .is_some_and(|(until, _)| *until > now))
+    }
+
+    async fn publish_keys(&self, document: &str, created_ms: i64) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        if g.public_keys.as_ref().is_some_and(|(c, _)| *c > created_ms) {
+            return Ok(false);
+        }
+        g.public_keys = Some((created_ms, document.to_string()));
+        Ok(true)
+    }
+
+    async fn published_keys(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().public_keys.as_ref().map(|(_, d)| d.clone()))
     }
 
     async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError> {

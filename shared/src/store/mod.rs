@@ -576,6 +576,11 @@ pub trait Store: Send + Sync {
     /// Counts one new anonymous end user from `ip` in an hour-long window that starts at its
     /// first count.
     async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError>;
+    /// Publishes the signers' public key document (`keys::published`), made from the key
+    /// version created at `created_ms`, unless one from a newer version is there (`false`).
+    async fn publish_keys(&self, document: &str, created_ms: i64) -> Result<bool, StoreError>;
+    /// The published public key document, if a signer has published one.
+    async fn published_keys(&self) -> Result<Option<String>, StoreError>;
 }
 
 /// The window of [`Store::count_new_visitor`], in seconds.

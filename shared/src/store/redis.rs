@@ -70,9 +70,10 @@ static SET_APP_ENABLED: LazyLock<LuaScript> = script!("set_app_enabled");
 static DELETE_APP: LazyLock<LuaScript> = script!("delete_app");
 static START_PASSPORT: LazyLock<LuaScript> = script!("start_passport");
 static TRACK_PASSPORT: LazyLock<LuaScript> = script!("track_passport");
+static PUBLISH_KEYS: LazyLock<LuaScript> = script!("publish_keys");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 20] {
+pub fn scripts() -> [&'static LuaScript; 21] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -94,6 +95,7 @@ pub fn scripts() -> [&'static LuaScript; 20] {
         &DELETE_APP,
         &START_PASSPORT,
         &TRACK_PASSPORT,
+        &PUBLISH_KEYS,
     ]
 }
 
@@ -156,6 +158,9 @@ fn email_fail_key(email: &str) -> String {
 fn ip_fail_key(ip: &str) -> String {
     format!("pp:{{ip:{ip}}}:fail")
 }
+
+/// The signers' public key document (ES256): the one key outside any account or app.
+pub const PUBLIC_KEYS_KEY: &str = "pp:{keys}:public";
 
 fn app_key(app: Id) -> String {
     format!("pp:{{app:{app}}}:app")
@@ -1194,6 +1199,27 @@ impl Store for RedisStore {
         })
         .await?;
         Ok(until.is_some_and(|u| u > now as f64))
+    }
+
+    async fn publish_keys(&self, document: &str, created_ms: i64) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .write(&PUBLISH_KEYS.invocation(
+                &[("keys", PUBLIC_KEYS_KEY.to_string())],
+                &[
+                    ("created", created_ms.to_string()),
+                    ("document", document.to_string()),
+                ],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn published_keys(&self) -> Result<Option<String>, StoreError> {
+        retry_once(&self.conn, move |mut c| async move {
+            c.hget(PUBLIC_KEYS_KEY, "document").await
+        })
+        .await
+        .map_err(Into::into)
     }
 
     async fn count_new_visitor(&self, ip: &str, _now: i64) -> Result<Counter, StoreError> {

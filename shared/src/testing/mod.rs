@@ -3,7 +3,7 @@
 
 pub mod cluster;
 use crate::admin::{self, Command};
-use crate::config::{Config, SecretBytes};
+use crate::config::{Config, SecretBytes, SigningAlgorithm};
 use crate::keys::KeyRing;
 use crate::service::{ClientInfo, LoginInput, Passport, TokenPair};
 use crate::store::{MemoryStore, Store};
@@ -16,22 +16,33 @@ pub const EVENT_EMAIL: &str = "ada@example.com";
 /// Its password.
 pub const EVENT_PASSWORD: &str = "correct horse battery staple";
 
-/// The default configuration with the test signing key, and every IPv6 address counted on its
-/// own: the tests' distinct clients (`unique_ip()` in their helpers) share one documentation
-/// /64, which the deployed default would count as one client.
+/// The algorithm the test services sign with: HS256, or ES256 when the suite runs again with
+/// `PASSPORT_TEST_SIGNING_ALGORITHM=ES256` (`make test` runs the service-level tests both ways).
+pub fn test_algorithm() -> SigningAlgorithm {
+    std::env::var("PASSPORT_TEST_SIGNING_ALGORITHM")
+        .ok()
+        .and_then(|v| SigningAlgorithm::parse(&v))
+        .unwrap_or(SigningAlgorithm::Hs256)
+}
+
+/// The default configuration with the test signing key and algorithm ([`test_algorithm`]), and
+/// every IPv6 address counted on its own: the tests' distinct clients (`unique_ip()` in their
+/// helpers) share one documentation /64, which the deployed default would count as one client.
 pub fn test_config() -> Config {
     Config {
         signing_secret: Some(SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec())),
+        signing_algorithm: test_algorithm(),
         ipv6_limit_prefix: 128,
         ..Config::default()
     }
 }
 
-/// A service on `store` with `config`'s settings and the test key.
+/// A service on `store` with `config`'s settings and the test key, for `config`'s algorithm.
 pub fn app_on(store: Arc<dyn Store>, config: Config) -> Passport {
     let secret = SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
     #[allow(clippy::expect_used)]
-    let keys = KeyRing::from_literal(&secret).expect("the test key is long enough");
+    let keys = KeyRing::from_literal_for(config.signing_algorithm, &secret)
+        .expect("the test key is long enough");
     Passport::new(config, keys, store)
 }
 
