@@ -63,6 +63,10 @@ step "template.yaml: cfn-lint (with cfn-lint-serverless rules) and sam validate 
 cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 (cd "$workdir" && sam validate --lint --template-file "$root/template.yaml")
 
+# Before the cargo tests: infra/local-api/tests/jwks.rs verifies tokens with `jose` from here.
+step "web client (web/): npm ci"
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
+
 step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
 target_dir=$(cargo_target_dir)
 load_report=$target_dir/tmp/load-report.md
@@ -70,6 +74,16 @@ rm -f "$load_report"
 # The test CA is the only root the tests trust: none of them leaves loopback.
 SSL_CERT_FILE="$workdir/ca.crt" cargo test --workspace --locked "$@"
 [ -f "$load_report" ] && cat "$load_report"
+
+# The service-level tests sign with HS256 (test_config); run them again with ES256 keys. The
+# tests that forge HS256 tokens by hand (jwt_attacks, two of passports) are HS256's alone;
+# tests/es256.rs holds ES256's own attacks.
+step "service-level tests again, signing with ES256"
+PASSPORT_TEST_SIGNING_ALGORITHM=ES256 cargo test --locked -p passport --test flows \
+  --test cookie_transport --test store_contract --test expiry --test enumeration \
+  --test constant_time --test cache_acl --test security_events --test logs --test store_outage \
+  --test passports -- --skip a_passport_has_its_own_key_and_audience \
+  --skip a_visitor_keeps_its_identity_across_expiry_within_the_retention_window
 
 cluster_ports=()
 step "local Redis Cluster: 3 masters on loopback"
@@ -117,8 +131,8 @@ for t in token_verify http_edge authorizer_event; do
   echo "$t: $(grep -E '^Done' "$workdir/fuzz-$t.log")"
 done
 
-step "web client (web/): npm ci, build, unit tests (Vitest)"
-(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm test --silent)
+step "web client (web/): build, unit tests (Vitest)"
+(cd web && npm run --silent build && npm test --silent)
 step "browser tests: the sessions page in headless Chromium against local-api on Redis"
 rm -rf target/web-artifacts
 LOCAL_API_BIN="$target_dir/debug/local-api" WEB_ARTIFACTS="$root/target/web-artifacts" \

@@ -124,6 +124,11 @@ async fn route_request(
             )));
         }
     };
-    let req = Request::from_parts(parts, bytes);
+    let mut req = Request::from_parts(parts, bytes);
+    // API Gateway tells the function the scheme the client used (`X-Forwarded-Proto`, always
+    // `https` there; docs.aws.amazon.com/apigateway/latest/developerguide/
+    // http-api-develop-integrations-lambda.html); here it is plain http.
+    req.headers_mut()
+        .insert("x-forwarded-proto", http::HeaderValue::from_static("http"));
     handle(app, found, &req, Some(peer.ip().to_string()), verdict).await
 }
