@@ -123,6 +123,8 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 (cd infra/peers/node && npm ci --no-audit --no-fund --loglevel=error)
 sed "s|^REDIS_URL=.*|REDIS_URL=$redis_url/5|" "$workdir/rie.env" > "$workdir/peers.env"
+# The peers verify HS256 with the secret: so does Passport beside them (its ES256 run sets its own).
+echo "SIGNING_ALGORITHM=HS256" >> "$workdir/peers.env"
 "$venv_bin/python" infra/peers.py --rie "$(rie_binary "$venv_bin/python")" \
   --bin-dir "$root/target/perf" --env-file "$workdir/peers.env" --python "$venv_bin/python" \
   --out "$out" --warm "${BENCH_PEER_INVOCATIONS:-1000}"

@@ -11,7 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
-FUNCTIONS = ["authorizer", "login", "refresh", "logout", "sessions", "accounts"]
+FUNCTIONS = ["authorizer", "app-authorizer", "login", "refresh", "logout", "sessions", "passports",
+             "accounts"]
 
 
 def load(path):
@@ -105,6 +106,26 @@ def main():
                      "median": dec["median_us"] - floor["median_us"], "p99": None, "unit": "µs",
                      "baseline": None, "baseline_median": None, "ratio": None,
                      "target": "a few µs", "met": None})
+    sig = rust.get("signing")
+    if sig:
+        # Issue 23: what each algorithm costs, and the ES256 authorizer against its floor (one
+        # bare ES256 decode + EXISTS, timed alternately with it).
+        row("sign an access token, HS256", sig["sign_hs256"])
+        row("sign an access token, ES256", sig["sign_es256"], baseline="HS256, same run",
+            base_fig=sig["sign_hs256"],
+            ratio=sig["sign_es256"]["median_us"] / sig["sign_hs256"]["median_us"],
+            target="report the ratio")
+        row("verify an access token, HS256 (secret)", sig["verify_hs256"])
+        row("verify an access token, ES256 (published public key)", sig["verify_es256"],
+            baseline="HS256, same run", base_fig=sig["verify_hs256"],
+            ratio=sig["verify_es256"]["median_us"] / sig["verify_hs256"]["median_us"],
+            target="report the ratio")
+        row("bare jsonwebtoken::decode, ES256 (for reference)", sig["jsonwebtoken_decode_es256"])
+        d, f = sig["authorizer_decision_es256"], sig["authorizer_floor_es256"]
+        r = d["median_us"] / f["median_us"]
+        row("authorizer decision, ES256 (public keys read from the store)", d,
+            baseline="floor: ES256 jsonwebtoken::decode + EXISTS", base_fig=f, ratio=r,
+            target="≤ 1.3 × floor", met=r <= 1.3)
     ver, pyjwt = rust.get("verify"), py.get("pyjwt_verify")
     if ver and pyjwt:
         r = pyjwt["median_us"] / ver["median_us"]
@@ -233,7 +254,10 @@ def main():
 
     # The authorizers a team would pick instead, under the same emulator (infra/peers.py).
     peers = load(out / "peers.json") or {}
-    for name, label in [("passport", "Passport (Rust)"), ("node", "Node.js: jsonwebtoken + ioredis"),
+    for name, label in [("floor", "floor (Rust handler, one Redis round trip)"),
+                        ("passport", "Passport (Rust), HS256"),
+                        ("passport_es256", "Passport (Rust), ES256"),
+                        ("node", "Node.js: jsonwebtoken + ioredis"),
                         ("python", "Python: PyJWT + redis-py, awslambdaric")]:
         p = peers.get(name)
         if not p:
@@ -249,6 +273,19 @@ def main():
             rows.append({"figure": f"authorizer under aws-lambda-rie, {label}: {what}", "median": median,
                          "p99": p99, "unit": "ms", "baseline": None, "baseline_median": None,
                          "ratio": None, "target": None, "met": None})
+    # Issue 23: Passport's warm invocations as ratios to the floor under the same emulator: is
+    # anything left to win warm?
+    floor_run = peers.get("floor")
+    for name, label in [("passport", "HS256"), ("passport_es256", "ES256")]:
+        p = peers.get(name)
+        if not (p and floor_run):
+            continue
+        for stat in ("median", "p99"):
+            r = p["warm_duration_ms"][stat] / floor_run["warm_duration_ms"][stat]
+            rows.append({"figure": f"Passport's authorizer ({label}) : the emulator floor, warm {stat}",
+                         "median": r, "p99": None, "unit": "ratio", "baseline": None,
+                         "baseline_median": floor_run["warm_duration_ms"][stat], "ratio": r,
+                         "target": "≤ 1.2 (goal)", "met": r <= 1.2})
     ours = peers.get("passport")
     for name, label in [("node", "Node.js"), ("python", "Python")]:
         theirs = peers.get(name)

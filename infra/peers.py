@@ -3,7 +3,10 @@
 (jsonwebtoken + ioredis, infra/peers/node) and Python (PyJWT + redis-py under AWS's
 `awslambdaric`, infra/peers/python) — each under AWS's Runtime Interface Emulator (from the SAM
 CLI package), on the same Redis, with the same event (events/authorizer-v2-allow.json) and the
-same token, issued by Passport's own `login` binary under the emulator.
+same HS256 token, issued by Passport's own `login` binary under the emulator. Beside them:
+Passport's authorizer with ES256 (its token from `login` with ES256, its keys read from what
+that login published), and the floor — a Rust handler doing one Redis round trip and nothing
+else (infra/bench/src/bin/authorizer-floor.rs) — to which the others are compared.
 
 Per runtime: the emulator's init (`INIT REPORT`: process start to the runtime's first request for
 an event, what Lambda reports as `Init Duration`), the first invocation (the emulator's `INVOKE
@@ -99,19 +102,27 @@ def main():
         login = fleet.invoke("login", event("login-success", {}))
         token = json.loads(login["body"])["access_token"]
         payload = event("authorizer-v2-allow", {"ACCESS_TOKEN": token})
+        es256 = {"SIGNING_ALGORITHM": "ES256"}
+        fleet.start("login-es256", script=f'exec "{a.bin_dir}/login"', extra_env=es256)
+        login = fleet.invoke("login-es256", event("login-success", {}))
+        es256_token = json.loads(login["body"])["access_token"]
+        es256_payload = event("authorizer-v2-allow", {"ACCESS_TOKEN": es256_token})
         node_dir = ROOT / "infra" / "peers" / "node"
         python_dir = ROOT / "infra" / "peers" / "python"
         runs = {
+            "floor": (f'exec "{a.bin_dir}/authorizer-floor"', {}),
             "passport": (None, {}),
+            "passport_es256": (f'exec "{a.bin_dir}/authorizer"', es256),
             "node": (f'exec node "{node_dir}/runtime.mjs"', {"LAMBDA_TASK_ROOT": str(node_dir)}),
             "python": (f'cd "{python_dir}" && exec "{a.python}" -m awslambdaric handler.handler',
                        {"LAMBDA_TASK_ROOT": str(python_dir)}),
         }
         results = {}
         for name, (script, env) in runs.items():
-            # Passport's authorizer is the binary itself; the peers start through a script.
+            # Passport's authorizer is the binary itself; the others start through a script.
             fn = "authorizer" if name == "passport" else f"authorizer-{name}"
-            results[name] = measure(fleet, fn, script, env, payload, a.warm)
+            body = es256_payload if name == "passport_es256" else payload
+            results[name] = measure(fleet, fn, script, env, body, a.warm)
             w = results[name]["warm_duration_ms"]
             print(f"{name}: init {results[name]['init_ms']} ms, first {results[name]['first_duration_ms']} ms, "
                   f"warm median {w['median']} ms p99 {w['p99']} ms")

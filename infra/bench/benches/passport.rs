@@ -6,7 +6,7 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use passport::Passport;
-use passport::config::SecretBytes;
+use passport::config::{Config, SecretBytes, SigningAlgorithm};
 use passport::keys::KeyRing;
 use passport::service::{ClientInfo, LoginInput};
 use passport::store::{RedisConnection, RedisStore};
@@ -22,6 +22,118 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const PASSWORD: &str = "bench password, long enough";
+
+/// What each algorithm costs: signing and verifying an access token with HS256 and ES256
+/// (through `TokenIssuer`, as the functions do, and ES256 also with the published public keys
+/// as the authorizer holds them), a bare `jsonwebtoken` ES256 decode with a prepared key; then
+/// the ES256 authorizer's full decision, built as deployed (public keys read from the store),
+/// beside its floor: that bare ES256 decode plus one `EXISTS`.
+async fn signing_costs(
+    store: Arc<dyn passport::store::Store>,
+    floor_conn: RedisConnection,
+    scale: usize,
+) -> Value {
+    let secret = SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
+    let hs = KeyRing::from_literal_for(SigningAlgorithm::Hs256, &secret).unwrap();
+    let es = KeyRing::from_literal_for(SigningAlgorithm::Es256, &secret).unwrap();
+    let es_public = es.public_keys().unwrap();
+    let issuer = TokenIssuer::new("passport", None, 900);
+    let now = passport::clock::now();
+    let (a, s) = (passport::ids::Id::random(), passport::ids::Id::random());
+    let hs_token = issuer.issue(&hs, a, s, now).unwrap();
+    let es_token = issuer.issue(&es, a, s, now).unwrap();
+    let n = 20_000 * scale;
+    let sign_hs = time_sync(2_000, n, || {
+        std::hint::black_box(issuer.issue(&hs, a, s, now).unwrap());
+    });
+    let sign_es = time_sync(2_000, n, || {
+        std::hint::black_box(issuer.issue(&es, a, s, now).unwrap());
+    });
+    let verify_hs = time_sync(2_000, n, || {
+        std::hint::black_box(issuer.verify(&hs, &hs_token, now).unwrap());
+    });
+    let verify_es = time_sync(2_000, n, || {
+        std::hint::black_box(issuer.verify(&es_public, &es_token, now).unwrap());
+    });
+    let jwk = serde_json::to_value(es_public.jwks()).unwrap()["keys"][0].clone();
+    let es_key =
+        DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
+            .unwrap();
+    let mut es_validation = Validation::new(Algorithm::ES256);
+    es_validation.set_issuer(&["passport"]);
+    es_validation.validate_aud = false;
+    let bare_es = time_sync(2_000, n, || {
+        std::hint::black_box(
+            jsonwebtoken::decode::<Value>(&es_token, &es_key, &es_validation).unwrap(),
+        );
+    });
+
+    // The deployed shape: a signer logs in (and publishes), the authorizer reads public keys.
+    let config = Config {
+        signing_algorithm: SigningAlgorithm::Es256,
+        ..test_config()
+    };
+    let signer = app_on(Arc::clone(&store), config.clone());
+    let pair = signer
+        .login(
+            LoginInput {
+                email: "bench@example.com".into(),
+                password: PASSWORD.into(),
+                device: None,
+            },
+            &ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let authorizer = Arc::new(Passport::with_published_keys(config, store).await);
+    let token = pair.access_token;
+    let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token.as_str())]);
+    let session_key = {
+        let v = authorizer.verify_access_token(&token, now).await.unwrap();
+        format!("pp:{{{}}}:s:{}", v.account, v.session)
+    };
+    let (decision, floor) = time_interleaved(
+        1_000,
+        5_000 * scale,
+        || {
+            let app = Arc::clone(&authorizer);
+            let payload = payload.as_bytes();
+            async move {
+                let event: Box<serde_json::value::RawValue> =
+                    serde_json::from_slice(payload).unwrap();
+                let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
+                let bytes = serde_json::to_vec(&answer).unwrap();
+                assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
+                std::hint::black_box(bytes);
+            }
+        },
+        || {
+            let mut c = floor_conn.clone();
+            let (token, key, validation, session_key) =
+                (&token, &es_key, &es_validation, &session_key);
+            async move {
+                let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
+                std::hint::black_box(data.claims);
+                let live: bool = redis::cmd("EXISTS")
+                    .arg(session_key)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                assert!(live);
+            }
+        },
+    )
+    .await;
+    json!({
+        "sign_hs256": sign_hs.json(),
+        "sign_es256": sign_es.json(),
+        "verify_hs256": verify_hs.json(),
+        "verify_es256": verify_es.json(),
+        "jsonwebtoken_decode_es256": bare_es.json(),
+        "authorizer_decision_es256": decision.json(),
+        "authorizer_floor_es256": floor.json(),
+    })
+}
 
 /// One refresh through the HTTP layer (`route` + `handle`), presenting `token` in the body or in
 /// the session cookie (with what a browser sends beside it); the token it hands back.
@@ -256,8 +368,14 @@ async fn main() {
     let timeouts = (Duration::from_secs(2), Duration::from_secs(2));
     let open = || RedisConnection::open(&redis_url, false, None, timeouts.0, timeouts.1);
 
-    let store = RedisStore::from_connection(open().await.unwrap());
-    let app: Arc<Passport> = Arc::new(app_on(Arc::new(store), test_config()));
+    let store: Arc<dyn passport::store::Store> =
+        Arc::new(RedisStore::from_connection(open().await.unwrap()));
+    // The HS256 figures are comparable with earlier runs; `signing_costs` measures ES256.
+    let hs256 = Config {
+        signing_algorithm: SigningAlgorithm::Hs256,
+        ..test_config()
+    };
+    let app: Arc<Passport> = Arc::new(app_on(Arc::clone(&store), hs256));
     create_account(&app, "bench@example.com", PASSWORD).await;
     let login_input = || LoginInput {
         email: "bench@example.com".into(),
@@ -408,6 +526,11 @@ async fn main() {
     figures.insert("refresh_http_body".into(), http_body.json());
     figures.insert("refresh_http_cookie".into(), http_cookie.json());
     figures.insert("durability".into(), durability_costs(scale).await);
+    eprintln!("measuring: HS256 and ES256, signing, verifying, the ES256 authorizer");
+    figures.insert(
+        "signing".into(),
+        signing_costs(Arc::clone(&store), open().await.unwrap(), scale).await,
+    );
     figures.insert(
         "requests".into(),
         json!({
