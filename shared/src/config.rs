@@ -125,7 +125,8 @@ pub struct Config {
     /// explicitly, it must be shorter than `REDIS_RESPONSE_TIMEOUT_MS`.
     pub redis_replica_ack_timeout: Duration,
     /// `SIGNING_ALGORITHM` (default `ES256`; `HS256` for existing deployments): how tokens are
-    /// signed. The key material is the same secret either way (see `keys`).
+    /// signed. The key material is the same secret either way (see `keys`). Unset with a
+    /// literal `SIGNING_SECRET` (and no `SIGNING_SECRET_ARN`), it is `HS256`, as before ES256.
     pub signing_algorithm: SigningAlgorithm,
     /// `SIGNING_SECRET`: a literal signing key for local runs and tests.
     pub signing_secret: Option<SecretBytes>,
@@ -337,9 +338,13 @@ impl Config {
                 &get,
                 "REDIS_REPLICA_ACK_TIMEOUT_MS",
             )?),
-            signing_algorithm: match get("SIGNING_ALGORITHM") {
+            signing_algorithm: match lookup("SIGNING_ALGORITHM").filter(|v| !v.trim().is_empty()) {
                 Some(v) => SigningAlgorithm::parse(&v)
                     .ok_or_else(|| invalid("SIGNING_ALGORITHM", "must be `ES256` or `HS256`"))?,
+                // A literal key alone signs as it always has; set the variable to change that.
+                None if get("SIGNING_SECRET").is_some() && get("SIGNING_SECRET_ARN").is_none() => {
+                    SigningAlgorithm::Hs256
+                }
                 None => SigningAlgorithm::Es256,
             },
             signing_secret: match get("SIGNING_SECRET") {
@@ -546,6 +551,30 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_algorithm_is_es256_unless_a_literal_key_alone_or_the_variable_says_hs256() {
+        let literal = ("SIGNING_SECRET", "0123456789abcdef0123456789abcdef");
+        let arn = (
+            "SIGNING_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:k",
+        );
+        let alg = |pairs: &[(&str, &str)]| from(pairs).unwrap().signing_algorithm;
+        assert_eq!(alg(&[]), SigningAlgorithm::Es256);
+        assert_eq!(alg(&[arn]), SigningAlgorithm::Es256);
+        assert_eq!(alg(&[literal]), SigningAlgorithm::Hs256);
+        assert_eq!(alg(&[literal, arn]), SigningAlgorithm::Es256);
+        assert_eq!(
+            alg(&[literal, ("SIGNING_ALGORITHM", "es256")]),
+            SigningAlgorithm::Es256
+        );
+        assert_eq!(
+            alg(&[arn, ("SIGNING_ALGORITHM", "HS256")]),
+            SigningAlgorithm::Hs256
+        );
+        let err = from(&[("SIGNING_ALGORITHM", "RS256")]).unwrap_err();
+        assert!(err.to_string().contains("SIGNING_ALGORITHM"), "{err}");
     }
 
     #[test]
