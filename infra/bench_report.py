@@ -121,6 +121,10 @@ def main():
             ratio=sig["verify_es256"]["median_us"] / sig["verify_hs256"]["median_us"],
             target="report the ratio")
         row("bare jsonwebtoken::decode, ES256 (for reference)", sig["jsonwebtoken_decode_es256"])
+        row("P-256 signature check alone, key parsed once (p256 crate)", sig["p256_verify_prepared_key"],
+            baseline="jsonwebtoken::decode, ES256", base_fig=sig["jsonwebtoken_decode_es256"],
+            ratio=sig["p256_verify_prepared_key"]["median_us"] / sig["jsonwebtoken_decode_es256"]["median_us"],
+            target="report the ratio")
         d, f = sig["authorizer_decision_es256"], sig["authorizer_floor_es256"]
         r = d["median_us"] / f["median_us"]
         row("authorizer decision, ES256 (public keys read from the store)", d,

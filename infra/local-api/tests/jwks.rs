@@ -180,7 +180,7 @@ async fn independent_libraries_verify_through_the_jwks_and_refuse_what_they_must
     assert!(
         api.output
             .iter()
-            .any(|l| l.contains("Signing key (ES256)") && l.contains("SIGNING_SECRET_ARN")),
+            .any(|l| l.contains("SIGNING_SECRET_ARN") && l.contains("Tokens: ES256")),
         "{:?}",
         api.output
     );
