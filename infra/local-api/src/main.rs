@@ -138,7 +138,7 @@ async fn run() -> Result<(), String> {
     println!("Passport local API listening on {base}");
     println!("Sessions page: {base}/app/");
     println!(
-        "Store: {store_note}. Signing key ({}): {key_note}.",
+        "Store: {store_note}. Signing key: {key_note}. Tokens: {}.",
         algorithm.name()
     );
     println!("Durability: {}.", app.store().durability());
