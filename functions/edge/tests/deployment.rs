@@ -164,6 +164,30 @@ fn template_wires_exactly_the_route_table() {
     );
 }
 
+/// README's route table has a row for every route of the table, and for nothing else.
+#[test]
+fn readme_lists_exactly_the_route_table() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Routes\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a Routes section");
+    let listed: BTreeSet<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect();
+    let table: BTreeSet<String> = ROUTES.iter().map(|r| r.key()).collect();
+    for key in table.difference(&listed) {
+        panic!("{key}: in the route table, missing from README's Routes table");
+    }
+    for key in listed.difference(&table) {
+        panic!("{key}: in README's Routes table, missing from the route table");
+    }
+}
+
 /// `openapi.yaml` documents every row under its path, method and operationId, with the bearer
 /// scheme alone exactly on the routes behind the authorizer; and documents nothing else.
 #[test]
