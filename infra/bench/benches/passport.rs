@@ -586,6 +586,18 @@ async fn main() {
                 .unwrap();
             cold.insert(f.to_string(), s.json());
         }
+        // ES256: a signer derives its key pairs and publishes them at init; a verifier reads them.
+        let es256 = [
+            ("SIGNING_SECRET", TEST_SIGNING_KEY),
+            ("SIGNING_ALGORITHM", "ES256"),
+            ("REDIS_URL", redis_url.as_str()),
+        ];
+        for f in ["login", "authorizer"] {
+            eprintln!("measuring: cold start of {f} with ES256 ({starts} starts)");
+            let bin = PathBuf::from(&dir).join(f);
+            let s = cold_start::measure(&bin, &es256, starts).await.unwrap();
+            cold.insert(format!("{f}_es256"), s.json());
+        }
         // What init costs without the Redis connection (the in-memory store), for the breakdown.
         let bin = PathBuf::from(&dir).join("authorizer");
         let s = cold_start::measure(&bin, &[("SIGNING_SECRET", TEST_SIGNING_KEY)], starts)
