@@ -86,6 +86,26 @@ async fn signing_costs(
             key.verify(signed.as_bytes(), &sig).unwrap();
         })
     };
+    // The same check with ring (assembly P-256), the key parsed once too.
+    let ring_verify = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let point = [
+            &[4u8][..],
+            &b64.decode(jwk["x"].as_str().unwrap()).unwrap(),
+            &b64.decode(jwk["y"].as_str().unwrap()).unwrap(),
+        ]
+        .concat();
+        let key = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            point,
+        );
+        let (signed, sig) = es_token.rsplit_once('.').unwrap();
+        let sig = b64.decode(sig).unwrap();
+        time_sync(2_000, n, || {
+            key.verify(signed.as_bytes(), &sig).unwrap();
+        })
+    };
 
     // The deployed shape: a signer logs in (and publishes), the authorizer reads public keys.
     let config = Config {
@@ -150,6 +170,7 @@ async fn signing_costs(
         "verify_es256": verify_es.json(),
         "jsonwebtoken_decode_es256": bare_es.json(),
         "p256_verify_prepared_key": p256_verify.json(),
+        "ring_verify_prepared_key": ring_verify.json(),
         "authorizer_decision_es256": decision.json(),
         "authorizer_floor_es256": floor.json(),
     })

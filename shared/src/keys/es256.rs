@@ -29,6 +29,8 @@ pub struct KeyPair {
 impl KeyPair {
     /// The key pair `label` of `secret`, named `kid`.
     pub fn derive(secret: &[u8], label: &str, kid: &str) -> Result<Self, KeyError> {
+        // Before jsonwebtoken's first use below fixes its backend for the process.
+        super::crypto::install();
         let hkdf = Hkdf::<Sha256>::new(Some(b"passport/es256"), secret);
         let private = (0u8..=255)
             .find_map(|attempt| {

@@ -10,6 +10,7 @@
 //! CloudFormation's generated secret serves both algorithms. Refresh-token successors use a key
 //! derived with HMAC either way.
 
+pub mod crypto;
 pub mod es256;
 pub mod provider;
 pub mod published;
