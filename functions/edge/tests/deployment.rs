@@ -180,10 +180,10 @@ fn readme_lists_exactly_the_route_table() {
         .map(str::to_string)
         .collect();
     let table: BTreeSet<String> = ROUTES.iter().map(|r| r.key()).collect();
-    for key in table.difference(&listed) {
+    if let Some(key) = table.difference(&listed).next() {
         panic!("{key}: in the route table, missing from README's Routes table");
     }
-    for key in listed.difference(&table) {
+    if let Some(key) = listed.difference(&table).next() {
         panic!("{key}: in README's Routes table, missing from the route table");
     }
 }
