@@ -242,8 +242,8 @@ impl Passport {
     }
 
     /// Builds the service as a deployed function does: keys from `SIGNING_SECRET_ARN` (Secrets
-    /// Manager, through the default AWS configuration) or else `SIGNING_SECRET`; the Redis store
-    /// when `REDIS_URL` is set, the in-memory store otherwise.
+    /// Manager, credentials and region from the environment) or else `SIGNING_SECRET`; the Redis
+    /// store when `REDIS_URL` is set, the in-memory store otherwise.
     pub async fn from_config(config: Config) -> Result<Self, InitError> {
         // One AWS configuration per cold start, shared by the key and the cache user's secret.
         let client = match (&config.signing_secret_arn, &config.redis_auth_secret_arn) {
@@ -308,9 +308,9 @@ impl Passport {
 
     /// The public JWK Set (`GET /.well-known/jwks.json`): the access-token keys the signers
     /// published; empty under HS256, whose keys are secret.
-    pub async fn public_key_set(&self) -> Result<jsonwebtoken::jwk::JwkSet, ApiError> {
+    pub async fn public_key_set(&self) -> Result<keys::published::JwkSet, ApiError> {
         if !self.config.signing_algorithm.is_asymmetric() {
-            return Ok(jsonwebtoken::jwk::JwkSet { keys: Vec::new() });
+            return Ok(keys::published::JwkSet::default());
         }
         Ok(public_keys::read(self.store.as_ref()).await?.jwks())
     }
@@ -874,19 +874,37 @@ pub async fn managed_keys(
     .await
 }
 
-/// A Secrets Manager client through the default AWS configuration chain (what a deployed
-/// function, and `local-api` given `SIGNING_SECRET_ARN`, use).
+/// The Secrets Manager client a deployed function, and `local-api` given `SIGNING_SECRET_ARN`,
+/// use (see `secrets_manager` below: credentials and region from the environment).
 pub async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
     secrets_manager().await
 }
 
-/// A Secrets Manager client through the default AWS configuration chain.
+/// A Secrets Manager client.
+///
+/// Credentials and region come from the environment alone (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`), which is where Lambda puts them
+/// (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html), and the endpoint
+/// from `AWS_ENDPOINT_URL` when set (the tests' `moto_server`). `aws_config::defaults` would
+/// also bring the profile, SSO, web-identity (STS) and instance-metadata providers none of
+/// which a function uses: leaving them out keeps each bootstrap under 8 MB (docs/performance.md).
 async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(aws_http_client())
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&aws)
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_config::meta::region::ProvideRegion;
+    let provider = aws_config::provider_config::ProviderConfig::without_region();
+    let mut conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(EnvironmentVariableRegionProvider::new().region().await)
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .http_client(aws_http_client());
+    if let Some(url) =
+        aws_config::default_provider::endpoint_url::endpoint_url_provider(&provider).await
+    {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(conf.build())
 }
 
 /// The AWS SDK's HTTPS client: hyper with rustls on `ring`, the TLS stack the Redis connection

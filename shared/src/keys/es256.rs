@@ -5,16 +5,40 @@
 //! and the `kid` stays the version's name.
 
 use super::KeyError;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
-use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use p256::pkcs8::EncodePrivateKey;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// The HKDF `info` of the access-token key.
 pub const ACCESS_TOKEN_LABEL: &str = "passport/es256/access-token/v1";
 /// The HKDF `info` of the web-app passport key.
 pub const PASSPORT_LABEL: &str = "passport/es256/web-app-passport/v1";
+
+/// A P-256 public key as a JWK (RFC 7517 §4, RFC 7518 §6.2.1): exactly the members Passport
+/// publishes and reads, nothing else (jsonwebtoken's general `Jwk`, with every key type's
+/// serde code, made each bootstrap about 40–50 KB larger for these seven strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicJwk {
+    /// `EC`.
+    pub kty: String,
+    /// `P-256`.
+    pub crv: String,
+    /// The point's x coordinate, base64url.
+    pub x: String,
+    /// The point's y coordinate, base64url.
+    pub y: String,
+    /// The key's id: the secret's version (`p-<version>` for a passport key).
+    pub kid: String,
+    /// `ES256`.
+    pub alg: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+}
 
 /// One derived key pair, in the forms jsonwebtoken signs and verifies with, and its JWK.
 pub struct KeyPair {
@@ -23,7 +47,7 @@ pub struct KeyPair {
     /// The public key (SEC1 uncompressed point, as its verifier reads it).
     pub decoding: DecodingKey,
     /// The public key as a JWK with `kid`, `alg: ES256` and `use: sig`.
-    pub jwk: Jwk,
+    pub jwk: PublicJwk,
 }
 
 impl KeyPair {
@@ -46,10 +70,19 @@ impl KeyPair {
         let encoding = EncodingKey::from_ec_der(der.as_bytes());
         let point = p256::EncodedPoint::from(private.public_key());
         let decoding = DecodingKey::from_ec_der(point.as_bytes());
-        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256)
-            .map_err(|_| derive_error("JWK encoding failed"))?;
-        jwk.common.key_id = Some(kid.to_string());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let (x, y) = match (point.x(), point.y()) {
+            (Some(x), Some(y)) => (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)),
+            _ => return Err(derive_error("the public point is not uncompressed")),
+        };
+        let jwk = PublicJwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x,
+            y,
+            kid: kid.to_string(),
+            alg: "ES256".into(),
+            use_: "sig".into(),
+        };
         Ok(Self {
             encoding,
             decoding,

@@ -19,8 +19,8 @@ pub mod secrets_manager;
 pub use provider::KeyProvider;
 
 use crate::config::{MIN_KEY_BYTES, SecretBytes, SigningAlgorithm};
+use es256::PublicJwk;
 use hmac::{Hmac, Mac};
-use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -66,7 +66,7 @@ pub struct Key {
     passport_encoding: EncodingKey,
     passport_decoding: DecodingKey,
     /// ES256: the public halves as JWKs (access token, passport); none for HS256.
-    public: Option<(Jwk, Jwk)>,
+    public: Option<(PublicJwk, PublicJwk)>,
 }
 
 /// The prefix of a web-app passport's `kid`: `p-<kid of the key it derives from>`. No access
@@ -137,12 +137,12 @@ impl Key {
     }
 
     /// ES256: the public access-token key as a JWK (`kid`, `alg`, `use: sig`); none for HS256.
-    pub fn public_jwk(&self) -> Option<&Jwk> {
+    pub fn public_jwk(&self) -> Option<&PublicJwk> {
         self.public.as_ref().map(|(access, _)| access)
     }
 
     /// ES256: the public passport key as a JWK (its `kid` is `p-<kid>`); none for HS256.
-    pub fn public_passport_jwk(&self) -> Option<&Jwk> {
+    pub fn public_passport_jwk(&self) -> Option<&PublicJwk> {
         self.public.as_ref().map(|(_, passport)| passport)
     }
 

@@ -4,8 +4,8 @@
 //! apart, the passport keys (`passport_keys`), which the public JWKS never shows: a passport is
 //! then not verifiable as an access token by anyone's library, whatever it checks.
 
+use super::es256::PublicJwk;
 use super::{KeyRing, PASSPORT_KID_PREFIX, VerifyingKeys};
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +16,15 @@ const MAX_KEYS: usize = 8;
 /// The document as stored.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Document {
-    keys: Vec<Jwk>,
-    passport_keys: Vec<Jwk>,
+    keys: Vec<PublicJwk>,
+    passport_keys: Vec<PublicJwk>,
+}
+
+/// A JWK Set of access-token keys: the body of `GET /.well-known/jwks.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JwkSet {
+    /// The keys, current first.
+    pub keys: Vec<PublicJwk>,
 }
 
 /// A set of public keys: what an ES256 verifier checks signatures with.
@@ -64,7 +71,7 @@ impl PublicKeys {
     }
 
     fn from_document(document: Document) -> Result<Self, String> {
-        let decode = |jwks: &[Jwk]| -> Result<Vec<(String, DecodingKey)>, String> {
+        let decode = |jwks: &[PublicJwk]| -> Result<Vec<(String, DecodingKey)>, String> {
             if jwks.len() > MAX_KEYS {
                 return Err(format!("{} keys, at most {MAX_KEYS}", jwks.len()));
             }
@@ -95,18 +102,15 @@ impl PublicKeys {
     }
 }
 
-/// An ES256 public key with a `kid`; anything else is refused.
-fn es256_key(jwk: &Jwk) -> Result<(String, DecodingKey), String> {
-    let kid = jwk.common.key_id.clone().ok_or("a key without kid")?;
-    let es256 = matches!(jwk.common.key_algorithm, Some(KeyAlgorithm::ES256));
-    match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(p) if es256 && p.curve == EllipticCurve::P256 => {
-            let key = DecodingKey::from_ec_components(&p.x, &p.y)
-                .map_err(|_| format!("key {kid}: bad coordinates"))?;
-            Ok((kid, key))
-        }
-        _ => Err(format!("key {kid}: not an ES256 (P-256) key")),
+/// An ES256 public key; anything else is refused.
+fn es256_key(jwk: &PublicJwk) -> Result<(String, DecodingKey), String> {
+    let kid = &jwk.kid;
+    if (jwk.kty.as_str(), jwk.crv.as_str(), jwk.alg.as_str()) != ("EC", "P-256", "ES256") {
+        return Err(format!("key {kid}: not an ES256 (P-256) key"));
     }
+    let key = DecodingKey::from_ec_components(&jwk.x, &jwk.y)
+        .map_err(|_| format!("key {kid}: bad coordinates"))?;
+    Ok((kid.clone(), key))
 }
 
 impl VerifyingKeys for PublicKeys {
