@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use passport::Passport;
 use passport::config::Config;
 use passport::ids::Id;
@@ -20,14 +19,7 @@ fn endpoint() -> String {
 }
 
 fn client_at(endpoint: &str) -> Client {
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .http_client(passport::service::aws_http_client())
-        .build();
-    Client::from_conf(conf)
+    passport::testing::secrets_manager_at(endpoint)
 }
 
 #[tokio::test]

@@ -23,6 +23,60 @@ use std::time::Duration;
 
 const PASSWORD: &str = "bench password, long enough";
 
+/// The authorizer's handler in full on `token`'s event (event bytes in, parse, verify, the
+/// store's check, response bytes out) beside its floor: a bare decode of the same token with a
+/// prepared key and validation, then one `EXISTS` of the same session key on `floor_conn`.
+/// Timed alternately, so both see the same loopback.
+async fn decision_against_floor(
+    app: Arc<Passport>,
+    token: &str,
+    key: &DecodingKey,
+    validation: &Validation,
+    floor_conn: RedisConnection,
+    (warmup, n): (usize, usize),
+) -> (Stats, Stats) {
+    let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token)]);
+    let session_key = {
+        let v = app
+            .verify_access_token(token, passport::clock::now())
+            .await
+            .unwrap();
+        format!("pp:{{{}}}:s:{}", v.account, v.session)
+    };
+    time_interleaved(
+        warmup,
+        n,
+        || {
+            let app = Arc::clone(&app);
+            let payload = payload.as_bytes();
+            async move {
+                // As lambda_runtime hands it over: the event checked as JSON text, not parsed.
+                let event: Box<serde_json::value::RawValue> =
+                    serde_json::from_slice(payload).unwrap();
+                let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
+                let bytes = serde_json::to_vec(&answer).unwrap();
+                assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
+                std::hint::black_box(bytes);
+            }
+        },
+        || {
+            let mut c = floor_conn.clone();
+            let session_key = &session_key;
+            async move {
+                let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
+                std::hint::black_box(data.claims);
+                let live: bool = redis::cmd("EXISTS")
+                    .arg(session_key)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                assert!(live);
+            }
+        },
+    )
+    .await
+}
+
 /// What each algorithm costs: signing and verifying an access token with HS256 and ES256
 /// (through `TokenIssuer`, as the functions do, and ES256 also with the published public keys
 /// as the authorizer holds them), a bare `jsonwebtoken` ES256 decode with a prepared key; then
@@ -67,41 +121,29 @@ async fn signing_costs(
             jsonwebtoken::decode::<Value>(&es_token, &es_key, &es_validation).unwrap(),
         );
     });
-    // The signature check alone with a key parsed once (jsonwebtoken parses it on every call):
-    // what another crate stack could at best save.
-    let p256_verify = {
+    // The signature check alone with a key parsed once, with `p256` (RustCrypto) and with ring
+    // (assembly P-256): the two crate stacks, jsonwebtoken's work aside.
+    let (point, signed, sig) = {
         use base64::Engine as _;
-        use p256::ecdsa::signature::Verifier as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let point = [
-            &[4u8][..],
-            &b64.decode(jwk["x"].as_str().unwrap()).unwrap(),
-            &b64.decode(jwk["y"].as_str().unwrap()).unwrap(),
-        ]
-        .concat();
-        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+        let coordinate = |c: &str| b64.decode(jwk[c].as_str().unwrap()).unwrap();
+        let point = [&[4u8][..], &coordinate("x"), &coordinate("y")].concat();
         let (signed, sig) = es_token.rsplit_once('.').unwrap();
-        let sig = p256::ecdsa::Signature::from_slice(&b64.decode(sig).unwrap()).unwrap();
+        (point, signed, b64.decode(sig).unwrap())
+    };
+    let p256_verify = {
+        use p256::ecdsa::signature::Verifier as _;
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+        let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
         time_sync(2_000, n, || {
             key.verify(signed.as_bytes(), &sig).unwrap();
         })
     };
-    // The same check with ring (assembly P-256), the key parsed once too.
     let ring_verify = {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let point = [
-            &[4u8][..],
-            &b64.decode(jwk["x"].as_str().unwrap()).unwrap(),
-            &b64.decode(jwk["y"].as_str().unwrap()).unwrap(),
-        ]
-        .concat();
         let key = ring::signature::UnparsedPublicKey::new(
             &ring::signature::ECDSA_P256_SHA256_FIXED,
-            point,
+            &point,
         );
-        let (signed, sig) = es_token.rsplit_once('.').unwrap();
-        let sig = b64.decode(sig).unwrap();
         time_sync(2_000, n, || {
             key.verify(signed.as_bytes(), &sig).unwrap();
         })
@@ -125,42 +167,13 @@ async fn signing_costs(
         .await
         .unwrap();
     let authorizer = Arc::new(Passport::with_published_keys(config, store).await);
-    let token = pair.access_token;
-    let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token.as_str())]);
-    let session_key = {
-        let v = authorizer.verify_access_token(&token, now).await.unwrap();
-        format!("pp:{{{}}}:s:{}", v.account, v.session)
-    };
-    let (decision, floor) = time_interleaved(
-        1_000,
-        5_000 * scale,
-        || {
-            let app = Arc::clone(&authorizer);
-            let payload = payload.as_bytes();
-            async move {
-                let event: Box<serde_json::value::RawValue> =
-                    serde_json::from_slice(payload).unwrap();
-                let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
-                let bytes = serde_json::to_vec(&answer).unwrap();
-                assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
-                std::hint::black_box(bytes);
-            }
-        },
-        || {
-            let mut c = floor_conn.clone();
-            let (token, key, validation, session_key) =
-                (&token, &es_key, &es_validation, &session_key);
-            async move {
-                let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
-                std::hint::black_box(data.claims);
-                let live: bool = redis::cmd("EXISTS")
-                    .arg(session_key)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                assert!(live);
-            }
-        },
+    let (decision, floor) = decision_against_floor(
+        authorizer,
+        &pair.access_token,
+        &es_key,
+        &es_validation,
+        floor_conn,
+        (1_000, 5_000 * scale),
     )
     .await;
     json!({
@@ -432,53 +445,19 @@ async fn main() {
     let mut figures = Map::new();
     eprintln!("measuring: authorizer decision, its floor, token verification");
 
-    // The authorizer's handler in full (event bytes in, parse, verify, HMGET, response bytes
-    // out) beside its floor: a bare decode of the same token with a prepared key and
-    // validation, then one EXISTS of the same session key on a connection opened the same way.
-    // Timed alternately, so both see the same loopback.
+    // The authorizer's decision beside its floor (`decision_against_floor`).
     let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token.as_str())]);
-    let floor_conn = open().await.unwrap();
     let key = DecodingKey::from_secret(TEST_SIGNING_KEY.as_bytes());
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&["passport"]);
     validation.validate_aud = false;
-    let session_key = {
-        let v = app
-            .verify_access_token(&token, passport::clock::now())
-            .await
-            .unwrap();
-        format!("pp:{{{}}}:s:{}", v.account, v.session)
-    };
-    let (decision, floor) = time_interleaved(
-        2_000,
-        20_000 * scale,
-        || {
-            let app = Arc::clone(&app);
-            let payload = payload.as_bytes();
-            async move {
-                // As lambda_runtime hands it over: the event checked as JSON text, not parsed.
-                let event: Box<serde_json::value::RawValue> =
-                    serde_json::from_slice(payload).unwrap();
-                let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
-                let bytes = serde_json::to_vec(&answer).unwrap();
-                assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
-                std::hint::black_box(bytes);
-            }
-        },
-        || {
-            let mut c = floor_conn.clone();
-            let (token, key, validation, session_key) = (&token, &key, &validation, &session_key);
-            async move {
-                let data = jsonwebtoken::decode::<Value>(token, key, validation).unwrap();
-                std::hint::black_box(data.claims);
-                let live: bool = redis::cmd("EXISTS")
-                    .arg(session_key)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                assert!(live);
-            }
-        },
+    let (decision, floor) = decision_against_floor(
+        Arc::clone(&app),
+        &token,
+        &key,
+        &validation,
+        open().await.unwrap(),
+        (2_000, 20_000 * scale),
     )
     .await;
 

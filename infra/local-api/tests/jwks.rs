@@ -8,7 +8,6 @@
 mod common;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use common::{Http, start};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -75,14 +74,7 @@ fn secrets_manager() -> Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect(
         "AWS_ENDPOINT_URL is not set: run the tests with `make test`, which starts moto_server",
     );
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .http_client(passport::service::aws_http_client())
-        .build();
-    Client::from_conf(conf)
+    passport::testing::secrets_manager_at(&endpoint)
 }
 
 fn secret_value(n: u8) -> String {

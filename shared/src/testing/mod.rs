@@ -46,6 +46,20 @@ pub fn app_on(store: Arc<dyn Store>, config: Config) -> Passport {
     Passport::new(config, keys, store)
 }
 
+/// A Secrets Manager client for `endpoint` (the tests' `moto_server`): dummy credentials, a
+/// region, and the HTTPS client every function uses.
+pub fn secrets_manager_at(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .http_client(crate::service::aws_http_client())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
+
 /// A service on a fresh in-memory store.
 pub fn memory_app() -> Passport {
     app_on(Arc::new(MemoryStore::new()), test_config())
