@@ -134,7 +134,7 @@ impl TokenIssuer {
         sign(ring, TOKEN_TYPE, &claims)
     }
 
-    /// Verifies `token` against `ring` at time `now`: size, `alg`, `typ`, `kid`, signature,
+    /// Verifies `token` against `keys` at time `now`: size, `alg`, `typ`, `kid`, signature,
     /// `exp`/`nbf` (jsonwebtoken's clock) and `iat` (with leeway), `iss`, `aud`, and the claim set.
     pub fn verify<K: VerifyingKeys + ?Sized>(
         &self,
