@@ -268,3 +268,35 @@ async fn independent_libraries_verify_through_the_jwks_and_refuse_what_they_must
     let (status, _, _) = http.call(Method::GET, "/me", Some(&old), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// README's first command as it is: no key configured. local-api makes an ES256 key for the
+/// run, serves the JWKS and the discovery document, and README's snippets verify its tokens.
+#[tokio::test]
+async fn with_no_key_configured_local_api_signs_es256_and_the_snippets_verify_its_tokens() {
+    let email = format!("jwks-demo-{}@example.com", std::process::id());
+    let api = start(&["--account", &format!("{email}:{PASSWORD}")], &[]);
+    assert!(
+        api.output
+            .iter()
+            .any(|l| l.contains("Signing key: generated") && l.contains("Tokens: ES256")),
+        "{:?}",
+        api.output
+    );
+    let http = Http::new(&api.base);
+    let (status, _, doc) = http
+        .call(Method::GET, "/.well-known/openid-configuration", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    let jwks_url = doc["jwks_uri"].as_str().unwrap().to_string();
+    assert_eq!(jwks_url, format!("{}/.well-known/jwks.json", api.base));
+    let pair = login(&http, &email).await;
+    let token = pair["access_token"].as_str().unwrap();
+    assert_eq!(jwks_kids(&http).await, [kid_of(token)]);
+    for lib in ["node", "python"] {
+        let out = verify_with(lib, &jwks_url, token).unwrap_or_else(|e| panic!("{lib}: {e}"));
+        assert!(
+            out.ends_with(pair["session_id"].as_str().unwrap()),
+            "{lib}: {out}"
+        );
+    }
+}
