@@ -79,7 +79,7 @@ SSL_CERT_FILE="$workdir/ca.crt" cargo test --workspace --locked "$@"
 # tests that forge HS256 tokens by hand (jwt_attacks, two of passports) are HS256's alone;
 # tests/es256.rs holds ES256's own attacks.
 step "service-level tests again, signing with ES256"
-PASSPORT_TEST_SIGNING_ALGORITHM=ES256 cargo test --locked -p passport --test flows \
+cargo test --locked -p passport --features testing-es256 --test flows \
   --test cookie_transport --test store_contract --test expiry --test enumeration \
   --test constant_time --test cache_acl --test security_events --test logs --test store_outage \
   --test passports -- --skip a_passport_has_its_own_key_and_audience \

@@ -16,13 +16,14 @@ pub const EVENT_EMAIL: &str = "ada@example.com";
 /// Its password.
 pub const EVENT_PASSWORD: &str = "correct horse battery staple";
 
-/// The algorithm the test services sign with: HS256, or ES256 when the suite runs again with
-/// `PASSPORT_TEST_SIGNING_ALGORITHM=ES256` (`make test` runs the service-level tests both ways).
+/// The algorithm the test services sign with: HS256, or ES256 with the feature `testing-es256`
+/// (`make test` runs the service-level tests both ways).
 pub fn test_algorithm() -> SigningAlgorithm {
-    std::env::var("PASSPORT_TEST_SIGNING_ALGORITHM")
-        .ok()
-        .and_then(|v| SigningAlgorithm::parse(&v))
-        .unwrap_or(SigningAlgorithm::Hs256)
+    if cfg!(feature = "testing-es256") {
+        SigningAlgorithm::Es256
+    } else {
+        SigningAlgorithm::Hs256
+    }
 }
 
 /// The default configuration with the test signing key and algorithm ([`test_algorithm`]), and

@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let url = std::env::var("REDIS_URL")?;
+    // `REDIS_URL`, read as every function reads it.
+    let url = passport::Config::from_env()?
+        .redis_url
+        .ok_or("REDIS_URL is not set")?;
     let conn = redis::Client::open(url)?
         .get_multiplexed_async_connection()
         .await?;
