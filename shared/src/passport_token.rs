@@ -7,11 +7,10 @@
 use crate::ids::{Id, random_bytes};
 use crate::keys::{KeyRing, VerifyingKeys};
 use crate::tokens::{
-    TokenError, check_issued_at, decode, decode_legacy_passport, sign, validation,
+    Checks, TokenError, check_issued_at, decode, decode_legacy_passport, sign, validation,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 
 /// The `typ` header of a passport.
@@ -65,8 +64,8 @@ pub struct Visitor {
 #[derive(Debug, Clone)]
 pub struct PassportIssuer {
     issuer: String,
-    live: Validation,
-    any_age: Validation,
+    live: Checks,
+    any_age: Checks,
 }
 
 impl PassportIssuer {
@@ -78,8 +77,8 @@ impl PassportIssuer {
         any_age.validate_exp = false;
         Self {
             issuer: issuer.to_string(),
-            live,
-            any_age,
+            live: Checks::from(live),
+            any_age: Checks::from(any_age),
         }
     }
 

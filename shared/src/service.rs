@@ -197,7 +197,6 @@ impl Passport {
 
     /// Assembles the service from its parts.
     pub fn with_keys(config: Config, keys: KeyProvider, store: Arc<dyn Store>) -> Self {
-        keys::crypto::install();
         let tokens = TokenIssuer::new(
             &config.token_issuer,
             config.token_audience.as_deref(),

@@ -87,7 +87,7 @@ pub struct TokenIssuer {
     issuer: String,
     audience: Option<String>,
     ttl: i64,
-    validation: Validation,
+    validation: Checks,
 }
 
 impl TokenIssuer {
@@ -105,7 +105,7 @@ impl TokenIssuer {
             issuer: issuer.to_string(),
             audience: audience.map(str::to_string),
             ttl,
-            validation,
+            validation: Checks::from(validation),
         }
     }
 
@@ -154,9 +154,41 @@ impl TokenIssuer {
     }
 }
 
+/// One set of claim checks, prepared for each algorithm a key set may have: jsonwebtoken wants
+/// every algorithm a `Validation` names to fit the key, so each verification takes the one of
+/// its keys' algorithm. Built once, beside the issuer that uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct Checks {
+    hs256: Validation,
+    es256: Validation,
+}
+
+impl From<Validation> for Checks {
+    fn from(v: Validation) -> Self {
+        let with = |alg| Validation {
+            algorithms: vec![alg],
+            ..v.clone()
+        };
+        Self {
+            hs256: with(Algorithm::HS256),
+            es256: with(Algorithm::ES256),
+        }
+    }
+}
+
+impl Checks {
+    /// The checks for keys of `algorithm` (HS256 or ES256, the two Passport signs with).
+    fn of(&self, algorithm: Algorithm) -> &Validation {
+        if algorithm == Algorithm::ES256 {
+            &self.es256
+        } else {
+            &self.hs256
+        }
+    }
+}
+
 /// The validation every JWT Passport accepts starts from: the leeway, `exp` and `nbf` checked,
-/// the issuer; no audience unless the caller sets one. It names HS256; `decode` refuses any
-/// `alg` but the one of the keys in force, and names that one instead for ES256 keys.
+/// the issuer; no audience unless the caller sets one. [`Checks`] makes one per algorithm.
 pub(crate) fn validation(issuer: &str) -> Validation {
     let mut v = Validation::new(ALGORITHM);
     v.algorithms = vec![ALGORITHM];
@@ -183,7 +215,7 @@ pub(crate) fn decode<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
     keys: &K,
     token: &str,
     typ: &str,
-    validation: &Validation,
+    validation: &Checks,
 ) -> Result<C, TokenError> {
     decode_as(keys, token, typ, validation, false)
 }
@@ -193,7 +225,7 @@ pub(crate) fn decode<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
 pub(crate) fn decode_legacy_passport<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
     keys: &K,
     token: &str,
-    validation: &Validation,
+    validation: &Checks,
 ) -> Result<C, TokenError> {
     decode_as(
         keys,
@@ -208,7 +240,7 @@ fn decode_as<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
     keys: &K,
     token: &str,
     typ: &str,
-    validation: &Validation,
+    validation: &Checks,
     legacy: bool,
 ) -> Result<C, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
@@ -239,18 +271,7 @@ fn decode_as<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
         keys.access_key(kid)
     };
     let decoding = decoding.ok_or(TokenError::UnknownKey)?;
-    let es256;
-    let validation = if algorithm == ALGORITHM {
-        validation
-    } else {
-        // jsonwebtoken wants every algorithm it is given to fit the key.
-        es256 = Validation {
-            algorithms: vec![algorithm],
-            ..validation.clone()
-        };
-        &es256
-    };
-    jsonwebtoken::decode::<C>(token, decoding, validation)
+    jsonwebtoken::decode::<C>(token, decoding, validation.of(algorithm))
         .map(|data| data.claims)
         .map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;

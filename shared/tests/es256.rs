@@ -101,9 +101,9 @@ fn hmac_token(header: &Value, claims: &Value, key: &[u8]) -> String {
     )
 }
 
+/// A token's claims, unverified (copied into forgeries that must be refused).
 fn claims_of(token: &str) -> Value {
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    jsonwebtoken::dangerous::insecure_decode_claims(token).unwrap()
 }
 
 #[tokio::test]

@@ -8,8 +8,10 @@
 //! is already in every binary (rustls, under the Redis and AWS clients), so it adds no size.
 //! jsonwebtoken still parses, checks and encodes every token; `ring` only signs and verifies the
 //! bytes it is handed ([`jsonwebtoken::crypto::CryptoProvider`], the crate's documented way to
-//! bring another backend). A process that never calls [`install`] gets jsonwebtoken's default,
-//! which verifies the same tokens, only slower.
+//! bring another backend). Whatever makes ES256 key material installs it first: a derived key
+//! pair (`es256::KeyPair::derive`) or a published key set (`published::PublicKeys`), neither of
+//! which touches jsonwebtoken's backend before. A process that never calls [`install`] gets
+//! jsonwebtoken's default, which verifies the same tokens, only slower.
 
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier};

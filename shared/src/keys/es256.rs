@@ -53,7 +53,7 @@ pub struct KeyPair {
 impl KeyPair {
     /// The key pair `label` of `secret`, named `kid`.
     pub fn derive(secret: &[u8], label: &str, kid: &str) -> Result<Self, KeyError> {
-        // Before jsonwebtoken's first use below fixes its backend for the process.
+        // ES256 keys are signed and verified through ring (see `keys::crypto`).
         super::crypto::install();
         let hkdf = Hkdf::<Sha256>::new(Some(b"passport/es256"), secret);
         let private = (0u8..=255)

@@ -71,6 +71,8 @@ impl PublicKeys {
     }
 
     fn from_document(document: Document) -> Result<Self, String> {
+        // ES256 keys are verified through ring (see `keys::crypto`).
+        super::crypto::install();
         let decode = |jwks: &[PublicJwk]| -> Result<Vec<(String, DecodingKey)>, String> {
             if jwks.len() > MAX_KEYS {
                 return Err(format!("{} keys, at most {MAX_KEYS}", jwks.len()));
