@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod error;

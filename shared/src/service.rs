@@ -19,7 +19,8 @@ use crate::tokens::{TokenError, TokenIssuer, Verified};
 mod passports;
 pub mod public_keys;
 
-pub use passports::{AppCaller, PassportGrant, PassportRequest, valid_app_code};
+pub use crate::caller::{AppCaller, Caller};
+pub use passports::{PassportGrant, PassportRequest, valid_app_code};
 use public_keys::{PublishedKeys, Publisher};
 use serde_json::json;
 use std::sync::Arc;
@@ -105,18 +106,6 @@ impl std::fmt::Debug for TokenPair {
             .field("expires_in", &self.expires_in)
             .finish_non_exhaustive()
     }
-}
-
-/// Who is calling an authorised route, as the authorizer established.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Account id.
-    pub account: Id,
-    /// Session id.
-    pub session: Id,
-    /// The account's email, as the session keeps it (read in the authorizer's one round trip
-    /// and passed in its context); `None` for a session that does not keep it.
-    pub email: Option<String>,
 }
 
 /// What `GET /me` answers.

@@ -64,7 +64,7 @@ async fn a_full_session_logs_no_secret() {
             let app = &app;
             async move {
                 let r = route(req.method(), req.uri().path()).unwrap();
-                let caller = if r.needs_authorizer() {
+                let caller = if r.guard() == passport::http::Guard::Authorizer {
                     let h = req
                         .headers()
                         .get("authorization")

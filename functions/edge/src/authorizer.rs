@@ -14,7 +14,8 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use passport::Passport;
-use passport::service::{AppCaller, Caller, Denied};
+use passport::caller::Verdict;
+use passport::service::Denied;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -152,32 +153,9 @@ pub enum Kind {
     App,
 }
 
-/// What the authorizer puts in the request context for the routes behind it: the account, the
-/// session, and the account's email (so `GET /me` needs no store call).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Context {
-    /// The account id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// The session id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
-    /// The account's email, when the session keeps it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// The shared app's id (app authorizer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    /// The shared app's code (app authorizer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// The app's end user (app authorizer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_user_id: Option<String>,
-    /// The account a private app's passport is bound to (app authorizer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-}
+/// What the authorizer puts in the request context for the routes behind it: the caller it
+/// established (`passport::caller`), the same type the function behind reads back.
+pub type Context = Verdict;
 
 /// The answer, in the shape the event expects.
 #[derive(Debug, Serialize)]
@@ -223,14 +201,14 @@ pub async fn decide_as(kind: Kind, app: &Passport, json: &str) -> AuthorizerAnsw
     let allowed = match kind {
         Kind::Account => app.authorize(event.authorization()).await.map(|c| Allowed {
             principal: c.account.to_string(),
-            context: account_context(&c),
+            context: Verdict::Account(c),
         }),
         Kind::App => app
             .authorize_visitor(event.authorization(), event.app_code())
             .await
             .map(|v| Allowed {
                 principal: v.end_user.to_string(),
-                context: app_context(&v),
+                context: Verdict::Visitor(v),
             }),
     };
     let allowed = match allowed {
@@ -254,25 +232,6 @@ pub async fn decide_as(kind: Kind, app: &Passport, json: &str) -> AuthorizerAnsw
 struct Allowed {
     principal: String,
     context: Context,
-}
-
-fn account_context(c: &Caller) -> Context {
-    Context {
-        user_id: Some(c.account.to_string()),
-        session_id: Some(c.session.to_string()),
-        email: c.email.clone(),
-        ..Context::default()
-    }
-}
-
-fn app_context(v: &AppCaller) -> Context {
-    Context {
-        app_id: Some(v.app.to_string()),
-        app_code: Some(v.app_code.clone()),
-        end_user_id: Some(v.end_user.to_string()),
-        account_id: v.account.map(|a| a.to_string()),
-        ..Context::default()
-    }
 }
 
 fn simple(allowed: Option<Allowed>) -> AuthorizerAnswer {

@@ -9,9 +9,7 @@ pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{Guard, KeyUse, Verdict, handle, key_use_of, no_route, route};
-use passport::ids::Id;
-use passport::service::{AppCaller, Caller};
+use passport::http::{KeyUse, Verdict, handle, key_use_of, no_route, route};
 use passport::{Config, Passport};
 use std::sync::Arc;
 
@@ -67,12 +65,7 @@ pub async fn handle_event(app: &Passport, req: Request, function: &str) -> Respo
         Err(e) => return no_route(e),
     };
     let ip = source_ip(ctx);
-    let verdict = match found.guard() {
-        Guard::Open => Verdict::None,
-        Guard::Authorizer => authorizer_caller(ctx).into(),
-        Guard::AppAuthorizer => app_caller(ctx).map_or(Verdict::None, Verdict::Visitor),
-    };
-    handle(app, found, &req, ip, verdict).await
+    handle(app, found, &req, ip, verdict(ctx)).await
 }
 
 /// The request path without the stage prefix lambda_http puts on non-default stages.
@@ -99,41 +92,17 @@ fn source_ip(ctx: Option<&RequestContext>) -> Option<String> {
     }
 }
 
-/// The identity the Lambda authorizer put in the request context (`user_id`, `session_id`,
-/// `email`).
-fn authorizer_caller(ctx: Option<&RequestContext>) -> Option<Caller> {
-    let Some(RequestContext::ApiGatewayV2(c)) = ctx else {
-        return None;
-    };
-    let fields = &c.authorizer.as_ref()?.fields;
-    let get = |k: &str| -> Option<Id> { fields.get(k)?.as_str()?.parse().ok() };
-    Some(Caller {
-        account: get("user_id")?,
-        session: get("session_id")?,
-        email: fields
-            .get("email")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-    })
-}
-
-/// The visitor the app authorizer put in the request context (`app_id`, `app_code`,
-/// `end_user_id`, `account_id`).
-fn app_caller(ctx: Option<&RequestContext>) -> Option<AppCaller> {
-    let Some(RequestContext::ApiGatewayV2(c)) = ctx else {
-        return None;
-    };
-    let fields = &c.authorizer.as_ref()?.fields;
-    let text = |k: &str| -> Option<&str> { fields.get(k)?.as_str() };
-    Some(AppCaller {
-        app: text("app_id")?.parse().ok()?,
-        app_code: text("app_code")?.to_string(),
-        end_user: text("end_user_id")?.parse().ok()?,
-        account: match text("account_id") {
-            Some(a) => Some(a.parse().ok()?),
-            None => None,
-        },
-    })
+/// The caller the authorizer in front put in the request context (`passport::caller`);
+/// `Verdict::None` for an open route, or a context that names no caller (which a guarded route
+/// refuses).
+fn verdict(ctx: Option<&RequestContext>) -> Verdict {
+    match ctx {
+        Some(RequestContext::ApiGatewayV2(c)) => c
+            .authorizer
+            .as_ref()
+            .map_or(Verdict::None, |a| Verdict::from_context(&a.fields)),
+        _ => Verdict::None,
+    }
 }
 
 #[cfg(test)]
@@ -163,7 +132,9 @@ mod tests {
         let ctx = req.request_context_ref();
         assert_eq!(api_path(ctx, req.uri().path()), "/me");
         assert_eq!(source_ip(ctx).as_deref(), Some("203.0.113.7"));
-        let caller = authorizer_caller(ctx).unwrap();
+        let Verdict::Account(caller) = verdict(ctx) else {
+            panic!("no caller")
+        };
         assert_eq!(caller.account.to_string(), "AAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(caller.session.to_string(), "AQEBAQEBAQEBAQEBAQEBAQ");
     }
@@ -171,9 +142,12 @@ mod tests {
     #[test]
     fn missing_or_malformed_authorizer_context_is_no_caller() {
         let no_ctx = EVENT.replace(r#""user_id": "AAAAAAAAAAAAAAAAAAAAAA", "#, "");
-        assert!(authorizer_caller(request(&no_ctx).request_context_ref()).is_none());
+        assert_eq!(
+            verdict(request(&no_ctx).request_context_ref()),
+            Verdict::None
+        );
         let bad = EVENT.replace("AAAAAAAAAAAAAAAAAAAAAA", "not-an-id");
-        assert!(authorizer_caller(request(&bad).request_context_ref()).is_none());
+        assert_eq!(verdict(request(&bad).request_context_ref()), Verdict::None);
     }
 
     #[test]

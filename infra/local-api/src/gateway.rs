@@ -21,6 +21,7 @@ use http::header::{
 use http::{Method, Response, StatusCode};
 use passport::Passport;
 use passport::http::cors;
+use passport::http::{Guard, Verdict};
 use passport::service::{AppCaller, Caller, Denied};
 use std::time::Duration;
 
@@ -47,6 +48,25 @@ fn identity<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.trim().is_empty())
+}
+
+/// What API Gateway does before a route's function runs: the route's authorizer, if any, whose
+/// context reaches the function as JSON (`requestContext.authorizer.lambda`) and is read back
+/// there; or API Gateway's own answer when it refuses.
+pub async fn guard(
+    app: &Passport,
+    guard: Guard,
+    headers: &HeaderMap,
+) -> Result<Verdict, Response<String>> {
+    let verdict = match guard {
+        Guard::Open => return Ok(Verdict::None),
+        Guard::Authorizer => Verdict::Account(authorize(app, headers).await?),
+        Guard::AppAuthorizer => Verdict::Visitor(authorize_app(app, headers).await?),
+    };
+    let context = serde_json::to_value(&verdict).unwrap_or_default();
+    Ok(context
+        .as_object()
+        .map_or(Verdict::None, Verdict::from_context))
 }
 
 /// The authorizer in front of a guarded route, as API Gateway runs it.

@@ -8,9 +8,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use passport::Passport;
 use passport::error::ApiError;
-use passport::http::{
-    Guard, MAX_BODY_BYTES, Verdict, error_response, handle, json_response, no_route, route,
-};
+use passport::http::{MAX_BODY_BYTES, error_response, handle, json_response, no_route, route};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -99,16 +97,9 @@ async fn route_request(
     };
     // What API Gateway does before the function runs: the authorizer on guarded routes, with
     // API Gateway's own answers when it refuses (see gateway.rs).
-    let verdict = match found.guard() {
-        Guard::Open => Verdict::None,
-        Guard::Authorizer => match gateway::authorize(app, req.headers()).await {
-            Ok(caller) => Verdict::Account(caller),
-            Err(refused) => return refused,
-        },
-        Guard::AppAuthorizer => match gateway::authorize_app(app, req.headers()).await {
-            Ok(visitor) => Verdict::Visitor(visitor),
-            Err(refused) => return refused,
-        },
+    let verdict = match gateway::guard(app, found.guard(), req.headers()).await {
+        Ok(verdict) => verdict,
+        Err(refused) => return refused,
     };
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {

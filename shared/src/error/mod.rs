@@ -86,6 +86,12 @@ pub enum ApiError {
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
+    /// The path exists with other methods: these, the value of the `Allow` header.
+    #[error("use {allow}")]
+    MethodNotAllowed {
+        /// The methods the path takes, as `Allow` lists them.
+        allow: String,
+    },
     /// The store is down; the client may retry later.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] StoreError),

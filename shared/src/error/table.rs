@@ -83,6 +83,12 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         ),
         ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, Debug),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
+        ApiError::MethodNotAllowed { .. } => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+            Debug,
+        ),
         ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Some(1), Error),
         ApiError::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,6 +103,54 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         retry_after,
         level,
     }
+}
+
+/// One error of each kind, for the checks that hold documents (`openapi.yaml`, README) to the
+/// table. The `match` below is exhaustive, so a new variant fails to compile until it is listed.
+pub fn one_of_each() -> Vec<ApiError> {
+    let all = vec![
+        ApiError::InvalidRequest(String::new()),
+        ApiError::UnsupportedMediaType,
+        ApiError::PayloadTooLarge { limit: 0 },
+        ApiError::InvalidCredentials,
+        ApiError::AccountDisabled,
+        ApiError::TooManyAttempts { retry_after: 1 },
+        ApiError::InvalidRefreshToken,
+        ApiError::RefreshTokenReused,
+        ApiError::CsrfRejected(""),
+        ApiError::AppNotFound,
+        ApiError::SignInRequired,
+        ApiError::RateLimited { retry_after: 1 },
+        ApiError::Unauthorized,
+        ApiError::NotFound,
+        ApiError::MethodNotAllowed {
+            allow: String::new(),
+        },
+        ApiError::Unavailable(crate::StoreError::Corrupt(String::new())),
+        ApiError::Internal(String::new()),
+    ];
+    for e in &all {
+        match e {
+            ApiError::InvalidRequest(_)
+            | ApiError::UnsupportedMediaType
+            | ApiError::PayloadTooLarge { .. }
+            | ApiError::InvalidCredentials
+            | ApiError::AccountDisabled
+            | ApiError::TooManyAttempts { .. }
+            | ApiError::InvalidRefreshToken
+            | ApiError::RefreshTokenReused
+            | ApiError::CsrfRejected(_)
+            | ApiError::AppNotFound
+            | ApiError::SignInRequired
+            | ApiError::RateLimited { .. }
+            | ApiError::Unauthorized
+            | ApiError::NotFound
+            | ApiError::MethodNotAllowed { .. }
+            | ApiError::Unavailable(_)
+            | ApiError::Internal(_) => {}
+        }
+    }
+    all
 }
 
 /// The code of an operator command's error.
@@ -129,5 +183,19 @@ pub fn log(err: &ApiError) {
             }
             other => tracing::error!(code, error = ?other, "request failed"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_of_each_has_every_code_once() {
+        let mut codes: Vec<&str> = one_of_each().iter().map(|e| api_error(e).code).collect();
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "one error per code: {codes:?}");
     }
 }

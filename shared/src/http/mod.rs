@@ -11,8 +11,12 @@ pub mod discovery;
 pub mod passports;
 pub mod routes;
 
+pub use crate::caller::Verdict;
 pub use passports::{APP_CODE_HEADER, visitor_context};
-pub use routes::{Guard, Handler, KeyUse, NoRoute, ROUTES, Route, RouteSpec, key_use_of, route};
+pub use routes::{
+    AUTHORIZERS, AccountHandler, AppHandler, AuthorizerSpec, Guard, Handler, KeyUse, NoRoute,
+    OpenHandler, ROUTES, Route, RouteSpec, key_use_of, route,
+};
 
 use crate::error::ApiError;
 use crate::error::table;
@@ -31,11 +35,9 @@ pub fn no_route(no: NoRoute) -> Response<String> {
     match no {
         NoRoute::NotFound => error_response(&ApiError::NotFound),
         NoRoute::MethodNotAllowed(allow) => {
-            let mut r = json_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &json!({"error": "method_not_allowed", "message": format!("use {allow}")}),
-            );
-            if let Ok(v) = HeaderValue::from_str(&allow) {
+            let value = HeaderValue::from_str(&allow).ok();
+            let mut r = error_response(&ApiError::MethodNotAllowed { allow });
+            if let Some(v) = value {
                 r.headers_mut().insert(http::header::ALLOW, v);
             }
             r
@@ -43,25 +45,9 @@ pub fn no_route(no: NoRoute) -> Response<String> {
     }
 }
 
-/// What the authorizer in front of a route established (from the request context).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// No authorizer ran (an open route), or its context is missing.
-    None,
-    /// The account authorizer's caller.
-    Account(Caller),
-    /// The app authorizer's visitor.
-    Visitor(AppCaller),
-}
-
-impl From<Option<Caller>> for Verdict {
-    fn from(caller: Option<Caller>) -> Self {
-        caller.map_or(Verdict::None, Verdict::Account)
-    }
-}
-
-/// Runs the handler of `route`. `verdict` is the authorizer's, for routes behind one; a route
-/// takes only its own authorizer's kind (an account route never a visitor, and the reverse).
+/// Runs the handler of `route`. `verdict` is the authorizer's, for routes behind one: it is
+/// checked against the route's guard here, once, and each handler gets the caller its guard
+/// establishes (an account route never a visitor, and the reverse).
 pub async fn handle<B: AsRef<[u8]>>(
     app: &Passport,
     route: Route,
@@ -69,31 +55,58 @@ pub async fn handle<B: AsRef<[u8]>>(
     source_ip: Option<String>,
     verdict: Verdict,
 ) -> Response<String> {
-    use Verdict::{Account, Visitor as V};
     let result = match (route.handler(), verdict) {
-        (Handler::Login, _) => login(app, req, source_ip).await,
-        (Handler::Refresh, _) => refresh(app, req).await,
-        (Handler::Logout, _) => logout(app, req).await,
-        (Handler::IssuePassport, _) => passports::issue(app, req, source_ip).await,
-        (Handler::EndPassport, _) => passports::end(app, req).await,
-        (Handler::ListSessions, Account(c)) => list_sessions(app, c).await,
-        (Handler::RevokeSession, Account(c)) => {
-            let id = route.param.as_deref().unwrap_or_default();
-            app.revoke(&c, id).await.map(|()| no_content())
+        (Handler::Open(h), _) => open_route(app, h, req, source_ip).await,
+        (Handler::Account(h), Verdict::Account(c)) => {
+            account_route(app, h, &route, c, req, source_ip).await
         }
-        (Handler::Me, Account(c)) => me(app, c).await,
-        (Handler::ChangePassword, Account(c)) => change_password(app, c, req, source_ip).await,
-        (Handler::AppMe, V(v)) => Ok(passports::app_me(&v)),
-        (Handler::Jwks, _) => discovery::jwks(app).await,
-        (Handler::OpenIdConfiguration, _) => Ok(discovery::openid_configuration(app, req)),
+        (Handler::App(h), Verdict::Visitor(v)) => Ok(app_route(h, &v)),
         // A guarded route reached without its authorizer's verdict (a misconfigured route).
-        (
-            Handler::ListSessions | Handler::RevokeSession | Handler::Me | Handler::ChangePassword,
-            Verdict::None | V(_),
-        )
-        | (Handler::AppMe, Verdict::None | Account(_)) => Err(ApiError::Unauthorized),
+        (Handler::Account(_) | Handler::App(_), _) => Err(ApiError::Unauthorized),
     };
     result.unwrap_or_else(|e| error_response(&e))
+}
+
+async fn open_route<B: AsRef<[u8]>>(
+    app: &Passport,
+    handler: OpenHandler,
+    req: &Request<B>,
+    source_ip: Option<String>,
+) -> Result<Response<String>, ApiError> {
+    match handler {
+        OpenHandler::Login => login(app, req, source_ip).await,
+        OpenHandler::Refresh => refresh(app, req).await,
+        OpenHandler::Logout => logout(app, req).await,
+        OpenHandler::IssuePassport => passports::issue(app, req, source_ip).await,
+        OpenHandler::EndPassport => passports::end(app, req).await,
+        OpenHandler::Jwks => discovery::jwks(app).await,
+        OpenHandler::OpenIdConfiguration => Ok(discovery::openid_configuration(app, req)),
+    }
+}
+
+async fn account_route<B: AsRef<[u8]>>(
+    app: &Passport,
+    handler: AccountHandler,
+    route: &Route,
+    caller: Caller,
+    req: &Request<B>,
+    source_ip: Option<String>,
+) -> Result<Response<String>, ApiError> {
+    match handler {
+        AccountHandler::ListSessions => list_sessions(app, caller).await,
+        AccountHandler::RevokeSession => {
+            let id = route.param.as_deref().unwrap_or_default();
+            app.revoke(&caller, id).await.map(|()| no_content())
+        }
+        AccountHandler::Me => me(app, caller).await,
+        AccountHandler::ChangePassword => change_password(app, caller, req, source_ip).await,
+    }
+}
+
+fn app_route(handler: AppHandler, caller: &AppCaller) -> Response<String> {
+    match handler {
+        AppHandler::AppMe => passports::app_me(caller),
+    }
 }
 
 /// How an answer carries the refresh token: in the JSON body (mobile and server clients), or in
@@ -597,6 +610,13 @@ mod tests {
             ),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::NotFound, 404, "not_found"),
+            (
+                ApiError::MethodNotAllowed {
+                    allow: "GET".into(),
+                },
+                405,
+                "method_not_allowed",
+            ),
             (
                 ApiError::UnsupportedMediaType,
                 415,

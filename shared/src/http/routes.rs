@@ -1,22 +1,51 @@
 //! The route table: every route of the HTTP API, declared once.
 //!
-//! Routing ([`route`]), the authorizer's guard ([`Route::needs_authorizer`]), which Lambda
+//! Routing ([`route`]), the guard in front of each route ([`Guard`], [`AUTHORIZERS`]), which Lambda
 //! function serves a route ([`RouteSpec::function`]), `local-api`'s start-up banner and the
 //! deployment checks against `template.yaml` and `openapi.yaml` all read [`ROUTES`]. Adding a
-//! route is a row here plus its [`Handler`] arm in `handle` (which the compiler checks).
+//! route is a row here plus its [`Handler`] arm in `handle` (which the compiler checks); the
+//! files it touches are listed in ARCHITECTURE.md and checked by `functions/edge/tests/deployment.rs`.
 
 use http::Method;
 
-/// What runs for a route. `http::handle` matches on it with no catch-all arm, so a new handler
-/// that is not wired fails to compile.
+/// What runs for a route, grouped by the guard in front of it: an open handler takes no
+/// caller, an account handler the account authorizer's [`Caller`](crate::caller::Caller), an
+/// app handler the app authorizer's [`AppCaller`](crate::caller::AppCaller). `http::handle`
+/// checks the verdict against the group once, then matches each group with no catch-all arm,
+/// so a new handler that is not wired fails to compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Handler {
+    /// A route with no authorizer in front.
+    Open(OpenHandler),
+    /// A route behind the account authorizer.
+    Account(AccountHandler),
+    /// A shared app's route, behind the app authorizer.
+    App(AppHandler),
+}
+
+/// The handlers of open routes: each checks whatever credential its route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpenHandler {
     /// Email and password for a token pair.
     Login,
     /// Refresh token for a new pair (rotation).
     Refresh,
     /// End this session or every session of the account.
     Logout,
+    /// A passport to a shared web app (`X-App-Code`), new or renewed.
+    IssuePassport,
+    /// End a passport's session.
+    EndPassport,
+    /// The public keys tokens are verified with (JWK Set, RFC 7517).
+    Jwks,
+    /// The discovery document: `issuer` and `jwks_uri` (what API Gateway's JWT authorizer and
+    /// JWT libraries look up).
+    OpenIdConfiguration,
+}
+
+/// The handlers of routes behind the account authorizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountHandler {
     /// The caller's live sessions.
     ListSessions,
     /// End one of the caller's sessions (path parameter: its id).
@@ -25,17 +54,13 @@ pub enum Handler {
     Me,
     /// The caller changes its password; its other sessions end.
     ChangePassword,
-    /// A passport to a shared web app (`X-App-Code`), new or renewed.
-    IssuePassport,
-    /// End a passport's session.
-    EndPassport,
+}
+
+/// The handlers of shared apps' routes, behind the app authorizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppHandler {
     /// A shared app's demo route: the passport's context.
     AppMe,
-    /// The public keys tokens are verified with (JWK Set, RFC 7517).
-    Jwks,
-    /// The discovery document: `issuer` and `jwks_uri` (what API Gateway's JWT authorizer and
-    /// JWT libraries look up).
-    OpenIdConfiguration,
 }
 
 /// What a handler does with the signing keys, which decides what its function may read.
@@ -53,15 +78,22 @@ impl Handler {
     /// What it does with the signing keys.
     pub fn key_use(self) -> KeyUse {
         match self {
-            Handler::Login | Handler::Refresh | Handler::IssuePassport => KeyUse::Sign,
-            Handler::Logout | Handler::EndPassport => KeyUse::Verify,
-            Handler::ListSessions
-            | Handler::RevokeSession
-            | Handler::Me
-            | Handler::ChangePassword
-            | Handler::AppMe
-            | Handler::Jwks
-            | Handler::OpenIdConfiguration => KeyUse::None,
+            Handler::Open(
+                OpenHandler::Login | OpenHandler::Refresh | OpenHandler::IssuePassport,
+            ) => KeyUse::Sign,
+            Handler::Open(OpenHandler::Logout | OpenHandler::EndPassport) => KeyUse::Verify,
+            Handler::Open(OpenHandler::Jwks | OpenHandler::OpenIdConfiguration)
+            | Handler::Account(_)
+            | Handler::App(_) => KeyUse::None,
+        }
+    }
+
+    /// The guard its group stands behind.
+    pub fn guard(self) -> Guard {
+        match self {
+            Handler::Open(_) => Guard::Open,
+            Handler::Account(_) => Guard::Authorizer,
+            Handler::App(_) => Guard::AppAuthorizer,
         }
     }
 }
@@ -104,7 +136,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::POST,
         path: "/login",
-        handler: Handler::Login,
+        handler: Handler::Open(OpenHandler::Login),
         guard: Guard::Open,
         function: "login",
         operation_id: "login",
@@ -113,7 +145,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::POST,
         path: "/refresh-token",
-        handler: Handler::Refresh,
+        handler: Handler::Open(OpenHandler::Refresh),
         guard: Guard::Open,
         function: "refresh",
         operation_id: "refresh",
@@ -122,7 +154,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::POST,
         path: "/logout",
-        handler: Handler::Logout,
+        handler: Handler::Open(OpenHandler::Logout),
         guard: Guard::Open,
         function: "logout",
         operation_id: "logout",
@@ -131,7 +163,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::GET,
         path: "/sessions",
-        handler: Handler::ListSessions,
+        handler: Handler::Account(AccountHandler::ListSessions),
         guard: Guard::Authorizer,
         function: "sessions",
         operation_id: "listSessions",
@@ -140,7 +172,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::DELETE,
         path: "/sessions/{id}",
-        handler: Handler::RevokeSession,
+        handler: Handler::Account(AccountHandler::RevokeSession),
         guard: Guard::Authorizer,
         function: "sessions",
         operation_id: "revokeSession",
@@ -149,7 +181,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::GET,
         path: "/me",
-        handler: Handler::Me,
+        handler: Handler::Account(AccountHandler::Me),
         guard: Guard::Authorizer,
         function: "sessions",
         operation_id: "me",
@@ -158,7 +190,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::POST,
         path: "/password",
-        handler: Handler::ChangePassword,
+        handler: Handler::Account(AccountHandler::ChangePassword),
         guard: Guard::Authorizer,
         function: "sessions",
         operation_id: "changePassword",
@@ -167,7 +199,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::POST,
         path: "/passport",
-        handler: Handler::IssuePassport,
+        handler: Handler::Open(OpenHandler::IssuePassport),
         guard: Guard::Open,
         function: "passports",
         operation_id: "issuePassport",
@@ -176,7 +208,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::POST,
         path: "/passport/logout",
-        handler: Handler::EndPassport,
+        handler: Handler::Open(OpenHandler::EndPassport),
         guard: Guard::Open,
         function: "passports",
         operation_id: "endPassport",
@@ -185,7 +217,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::GET,
         path: "/apps/me",
-        handler: Handler::AppMe,
+        handler: Handler::App(AppHandler::AppMe),
         guard: Guard::AppAuthorizer,
         function: "sessions",
         operation_id: "appMe",
@@ -194,7 +226,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::GET,
         path: "/.well-known/jwks.json",
-        handler: Handler::Jwks,
+        handler: Handler::Open(OpenHandler::Jwks),
         guard: Guard::Open,
         function: "sessions",
         operation_id: "jwks",
@@ -203,7 +235,7 @@ pub static ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: Method::GET,
         path: "/.well-known/openid-configuration",
-        handler: Handler::OpenIdConfiguration,
+        handler: Handler::Open(OpenHandler::OpenIdConfiguration),
         guard: Guard::Open,
         function: "sessions",
         operation_id: "openidConfiguration",
@@ -211,10 +243,42 @@ pub static ROUTES: &[RouteSpec] = &[
     },
 ];
 
+/// A Lambda authorizer: the function API Gateway runs as a route's guard.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthorizerSpec {
+    /// The guard it is.
+    pub guard: Guard,
+    /// Its package (and `bootstrap` binary).
+    pub function: &'static str,
+    /// Its name under the `HttpApi`'s `Auth.Authorizers` in `template.yaml`.
+    pub template_name: &'static str,
+}
+
+/// The two authorizers. Both verify tokens (`KeyUse::Verify`).
+pub static AUTHORIZERS: &[AuthorizerSpec] = &[
+    AuthorizerSpec {
+        guard: Guard::Authorizer,
+        function: "authorizer",
+        template_name: "PassportAuthorizer",
+    },
+    AuthorizerSpec {
+        guard: Guard::AppAuthorizer,
+        function: "app-authorizer",
+        template_name: "AppAuthorizer",
+    },
+];
+
+impl Guard {
+    /// The authorizer that is this guard; `None` for an open route.
+    pub fn authorizer(self) -> Option<&'static AuthorizerSpec> {
+        AUTHORIZERS.iter().find(|a| a.guard == self)
+    }
+}
+
 /// What the function `function` does with the signing keys: the most any of its routes does,
-/// and `Verify` for the two authorizers.
+/// and `Verify` for an authorizer.
 pub fn key_use_of(function: &str) -> KeyUse {
-    if function == "authorizer" || function == "app-authorizer" {
+    if AUTHORIZERS.iter().any(|a| a.function == function) {
         return KeyUse::Verify;
     }
     ROUTES
@@ -245,11 +309,6 @@ impl Route {
     /// What runs.
     pub fn handler(&self) -> Handler {
         self.spec.handler
-    }
-
-    /// Whether API Gateway runs the (account) authorizer in front of this route.
-    pub fn needs_authorizer(&self) -> bool {
-        self.spec.guard == Guard::Authorizer
     }
 
     /// What API Gateway runs in front of this route.
@@ -323,16 +382,16 @@ mod tests {
     fn routes_match_methods_and_paths() {
         assert_eq!(
             route(&Method::POST, "/login").unwrap().handler(),
-            Handler::Login
+            Handler::Open(OpenHandler::Login)
         );
         assert_eq!(
             route(&Method::POST, "/refresh-token/").unwrap().handler(),
-            Handler::Refresh
+            Handler::Open(OpenHandler::Refresh)
         );
         assert_eq!(
             route(&Method::DELETE, "/sessions/abc"),
             Ok(Route {
-                spec: spec(Handler::RevokeSession),
+                spec: spec(Handler::Account(AccountHandler::RevokeSession)),
                 param: Some("abc".into())
             })
         );
@@ -355,16 +414,19 @@ mod tests {
                 "{path}"
             );
         }
-        assert!(route(&Method::GET, "/me").unwrap().needs_authorizer());
+        assert_eq!(
+            route(&Method::GET, "/me").unwrap().guard(),
+            Guard::Authorizer
+        );
         assert_eq!(
             route(&Method::GET, "/apps/me").unwrap().guard(),
             Guard::AppAuthorizer
         );
         assert_eq!(
             route(&Method::POST, "/passport/logout").unwrap().handler(),
-            Handler::EndPassport
+            Handler::Open(OpenHandler::EndPassport)
         );
-        assert!(!route(&Method::POST, "/login").unwrap().needs_authorizer());
+        assert_eq!(route(&Method::POST, "/login").unwrap().guard(), Guard::Open);
     }
 
     #[test]
@@ -415,6 +477,12 @@ mod tests {
                 s.path
             );
             assert!(!s.function.is_empty() && !s.summary.is_empty());
+            assert_eq!(
+                s.guard,
+                s.handler.guard(),
+                "{}: the guard of its handler",
+                s.key()
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 //! gives one to anyone (a new anonymous end user, rate-limited per address), a private app only
 //! to a signed-in account (always the same end user per account and app).
 
-use super::{ClientInfo, Denied, Passport, bearer_token};
+use super::{AppCaller, ClientInfo, Denied, Passport, bearer_token};
 use crate::clock;
 use crate::error::ApiError;
 use crate::ids::Id;
@@ -21,20 +21,6 @@ pub fn valid_app_code(code: &str) -> bool {
         && code
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Who is calling a shared app's route, as the app authorizer established: its context
-/// `{app_id, app_code, end_user_id, account_id?}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppCaller {
-    /// The app's id.
-    pub app: Id,
-    /// The app's code.
-    pub app_code: String,
-    /// The end user.
-    pub end_user: Id,
-    /// The signed-in account (private apps).
-    pub account: Option<Id>,
 }
 
 impl From<Visitor> for AppCaller {
