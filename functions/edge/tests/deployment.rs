@@ -585,3 +585,91 @@ fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
         "{forwarded}"
     );
 }
+
+/// ARCHITECTURE.md's "How to add a route", checked: every row of the route table is in each
+/// place the recipe names. On failure it lists, per route, every place still missing, so one run
+/// says all that is left to do.
+#[test]
+fn every_route_is_in_every_place_the_recipe_names() {
+    let wired: Vec<Wired> = template_functions().into_values().flatten().collect();
+    let openapi = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let invoke = std::fs::read_to_string(root().join("infra/lambda_invoke.py")).unwrap();
+    let events: Vec<(String, serde_json::Value)> = events()
+        .into_iter()
+        .map(|(name, text)| (name, serde_json::from_str(&text).unwrap()))
+        .collect();
+    let mut missing = Vec::new();
+    for r in ROUTES {
+        let key = r.key();
+        let mut places = Vec::new();
+        if !wired.iter().any(|w| w.key == key && w.binary == r.function) {
+            places.push(format!(
+                "template.yaml: an HttpApi event on `{}`",
+                r.function
+            ));
+        }
+        if !openapi.contains(&format!("operationId: {}\n", r.operation_id)) {
+            places.push(format!("openapi.yaml: an operation `{}`", r.operation_id));
+        }
+        if !readme.contains(&format!("| `{key}")) {
+            places.push("README.md: a row in the Routes table".into());
+        }
+        let samples: Vec<&str> = events
+            .iter()
+            .filter(|(name, json)| {
+                json["routeKey"] == key.as_str() && name.starts_with(&format!("{}-", r.function))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if samples.is_empty() {
+            places.push(format!(
+                "events/{}-<name>.json: a sample event with routeKey `{key}`",
+                r.function
+            ));
+        }
+        let main =
+            std::fs::read_to_string(root().join(format!("functions/{}/src/main.rs", r.function)))
+                .unwrap_or_default();
+        if !samples.iter().any(|s| main.contains(&format!("\"{s}\""))) {
+            places.push(format!(
+                "functions/{}/src/main.rs: a handler test on its sample event",
+                r.function
+            ));
+        }
+        if !samples.iter().any(|s| invoke.contains(&format!("\"{s}\""))) {
+            places.push("infra/lambda_invoke.py: an invocation of its sample event".into());
+        }
+        if !places.is_empty() {
+            missing.push(format!("{key}:\n  - {}", places.join("\n  - ")));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes missing from places the recipe names:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// `openapi.yaml`'s error codes are exactly the error table's.
+#[test]
+fn openapi_error_codes_are_the_error_table() {
+    use passport::error::table;
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let spec: Value = serde_yaml::from_str(&text).unwrap();
+    let documented: BTreeSet<String> =
+        spec["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+            .as_sequence()
+            .expect("openapi.yaml's Error lists its codes")
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+    let table: BTreeSet<String> = table::one_of_each()
+        .iter()
+        .map(|e| table::api_error(e).code.to_string())
+        .collect();
+    assert_eq!(
+        documented, table,
+        "openapi.yaml's Error codes (left) against the error table (right)"
+    );
+}
