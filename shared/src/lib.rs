@@ -14,15 +14,19 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
-pub mod passport_token;
-pub mod refresh_token;
 pub mod security_events;
 pub mod service;
+pub mod session_cookie;
 pub mod store;
 pub mod tokens;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+
+/// The web-app passport tokens, by their earlier path.
+pub use tokens::passport as passport_token;
+/// Refresh tokens, by their earlier path.
+pub use tokens::refresh as refresh_token;
 
 pub use config::Config;
 pub use error::{ApiError, StoreError};

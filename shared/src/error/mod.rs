@@ -26,9 +26,10 @@ pub enum StoreError {
         /// Replicas wanted.
         wanted: u32,
     },
-    /// The durability setting does not fit the store (found at start).
-    #[error(transparent)]
-    Durability(#[from] crate::store::durability::Mismatch),
+    /// The durability setting does not fit the store (found at start): what
+    /// `store::durability::Mismatch` says.
+    #[error("{0}")]
+    Durability(String),
 }
 
 /// Why a request to the HTTP API failed.

@@ -4,7 +4,8 @@
 //! `local-api` run the same code.
 
 pub mod client_address;
-pub mod cookie;
+/// The session cookie, by its earlier path.
+pub use crate::session_cookie as cookie;
 pub mod cors;
 pub mod csrf;
 pub mod discovery;

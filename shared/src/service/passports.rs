@@ -7,8 +7,8 @@ use super::{AppCaller, ClientInfo, Denied, Passport, bearer_token};
 use crate::clock;
 use crate::error::ApiError;
 use crate::ids::Id;
-use crate::passport_token::Visitor;
 use crate::store::{App, AppAccess, PassportOf, PassportOutcome, PassportStart, PrivatePassport};
+use crate::tokens::passport::Visitor;
 
 /// Shortest app code.
 pub const MIN_APP_CODE_CHARS: usize = 8;

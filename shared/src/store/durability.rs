@@ -89,6 +89,12 @@ pub struct Mismatch {
     pub seen: Topology,
 }
 
+impl From<Mismatch> for crate::error::StoreError {
+    fn from(m: Mismatch) -> Self {
+        Self::Durability(m.to_string())
+    }
+}
+
 impl Durability {
     /// Decides the durability from the setting and the store's topology at start.
     pub fn decide(

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::error::StoreError;
 use crate::ids::Id;
-use crate::refresh_token::TokenDigest;
+use crate::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};

@@ -14,7 +14,7 @@ pub mod redis;
 
 use crate::error::StoreError;
 use crate::ids::Id;
-use crate::refresh_token::TokenDigest;
+use crate::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 
 pub use self::connection::{RedisConnection, RedisCredentials};

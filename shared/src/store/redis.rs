@@ -36,7 +36,7 @@ use super::{
 };
 use crate::error::StoreError;
 use crate::ids::Id;
-use crate::refresh_token::TokenDigest;
+use crate::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 use redis::{AsyncCommands, FromRedisValue, ScriptInvocation, Value};
 use sha2::{Digest, Sha256};

@@ -176,8 +176,11 @@ pub fn new_session(
     account: crate::ids::Id,
     session: crate::ids::Id,
     now: i64,
-) -> (crate::store::NewSession, crate::refresh_token::RefreshToken) {
-    let token = crate::refresh_token::RefreshToken::new(account, session);
+) -> (
+    crate::store::NewSession,
+    crate::tokens::refresh::RefreshToken,
+) {
+    let token = crate::tokens::refresh::RefreshToken::new(account, session);
     let new = crate::store::NewSession {
         account,
         session,

@@ -1,20 +1,18 @@
 //! Web-app passports: JWTs (ES256 or HS256, as access tokens) with `typ: passport+jwt`, naming a
 //! shared app and one of its end
 //! users, signed by the same key ring as access tokens and verified by the same path
-//! (`tokens::decode`). The `typ` keeps the two apart: an access token is never a passport, and a
+//! (`tokens::jwt`). The `typ` keeps the two apart: an access token is never a passport, and a
 //! passport never an access token (each verifier refuses the other's `typ` before any claim).
 
-use crate::ids::{Id, random_bytes};
-use crate::keys::{KeyRing, VerifyingKeys};
-use crate::tokens::{
+pub use super::jwt::PASSPORT_TYPE;
+use super::jwt::{
     Checks, TokenError, check_issued_at, decode, decode_legacy_passport, sign, validation,
 };
+use crate::ids::{Id, random_bytes};
+use crate::keys::{KeyRing, VerifyingKeys};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-
-/// The `typ` header of a passport.
-pub const PASSPORT_TYPE: &str = "passport+jwt";
 
 /// The claims of a passport. Every field but `acct` is required on verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
