@@ -56,52 +56,32 @@ pub async fn handle<B: AsRef<[u8]>>(
     source_ip: Option<String>,
     verdict: Verdict,
 ) -> Response<String> {
+    // One match, its groups inline: each async fn in between would deepen every caller's
+    // future type (the bench harness hit the compiler's query depth limit).
     let result = match (route.handler(), verdict) {
-        (Handler::Open(h), _) => open_route(app, h, req, source_ip).await,
-        (Handler::Account(h), Verdict::Account(c)) => {
-            account_route(app, h, &route, c, req, source_ip).await
-        }
-        (Handler::App(h), Verdict::Visitor(v)) => Ok(app_route(h, &v)),
+        (Handler::Open(h), _) => match h {
+            OpenHandler::Login => login(app, req, source_ip).await,
+            OpenHandler::Refresh => refresh(app, req).await,
+            OpenHandler::Logout => logout(app, req).await,
+            OpenHandler::IssuePassport => passports::issue(app, req, source_ip).await,
+            OpenHandler::EndPassport => passports::end(app, req).await,
+            OpenHandler::Jwks => discovery::jwks(app).await,
+            OpenHandler::OpenIdConfiguration => Ok(discovery::openid_configuration(app, req)),
+        },
+        (Handler::Account(h), Verdict::Account(caller)) => match h {
+            AccountHandler::ListSessions => list_sessions(app, caller).await,
+            AccountHandler::RevokeSession => {
+                let id = route.param.as_deref().unwrap_or_default();
+                app.revoke(&caller, id).await.map(|()| no_content())
+            }
+            AccountHandler::Me => me(app, caller).await,
+            AccountHandler::ChangePassword => change_password(app, caller, req, source_ip).await,
+        },
+        (Handler::App(h), Verdict::Visitor(caller)) => Ok(app_route(h, &caller)),
         // A guarded route reached without its authorizer's verdict (a misconfigured route).
         (Handler::Account(_) | Handler::App(_), _) => Err(ApiError::Unauthorized),
     };
     result.unwrap_or_else(|e| error_response(&e))
-}
-
-async fn open_route<B: AsRef<[u8]>>(
-    app: &Passport,
-    handler: OpenHandler,
-    req: &Request<B>,
-    source_ip: Option<String>,
-) -> Result<Response<String>, ApiError> {
-    match handler {
-        OpenHandler::Login => login(app, req, source_ip).await,
-        OpenHandler::Refresh => refresh(app, req).await,
-        OpenHandler::Logout => logout(app, req).await,
-        OpenHandler::IssuePassport => passports::issue(app, req, source_ip).await,
-        OpenHandler::EndPassport => passports::end(app, req).await,
-        OpenHandler::Jwks => discovery::jwks(app).await,
-        OpenHandler::OpenIdConfiguration => Ok(discovery::openid_configuration(app, req)),
-    }
-}
-
-async fn account_route<B: AsRef<[u8]>>(
-    app: &Passport,
-    handler: AccountHandler,
-    route: &Route,
-    caller: Caller,
-    req: &Request<B>,
-    source_ip: Option<String>,
-) -> Result<Response<String>, ApiError> {
-    match handler {
-        AccountHandler::ListSessions => list_sessions(app, caller).await,
-        AccountHandler::RevokeSession => {
-            let id = route.param.as_deref().unwrap_or_default();
-            app.revoke(&caller, id).await.map(|()| no_content())
-        }
-        AccountHandler::Me => me(app, caller).await,
-        AccountHandler::ChangePassword => change_password(app, caller, req, source_ip).await,
-    }
 }
 
 fn app_route(handler: AppHandler, caller: &AppCaller) -> Response<String> {
