@@ -2,7 +2,6 @@
 
 use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest email accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -24,7 +23,10 @@ pub const ARGON2_P: u32 = 1;
 /// verifies against it for unknown emails so they cost the same work as a wrong password.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cGFzc3BvcnQtZHVtbXktc2FsdA$Pf2X8jYoUHA5zkDkGu+OZ3W7nuMdgpnrA3jcYFP1OjQ";
 
-static VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
+/// Password verifications run by this process, for tests (feature `testing`): release builds
+/// count nothing in the login path.
+#[cfg(any(test, feature = "testing"))]
+static VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// An email or password that breaks the rules. Each message names the rule broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,7 +123,8 @@ pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
 /// string; the hash is recomputed with `hash_password_into_with_memory` and compared in
 /// constant time (`password_hash::Output`'s `==`).
 pub fn verify_password_in(workspace: &mut Workspace, password: &str, phc: Option<&str>) -> bool {
-    VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
+    #[cfg(any(test, feature = "testing"))]
+    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let real = phc.is_some();
     let Ok(parsed) = PasswordHash::new(phc.unwrap_or(DUMMY_HASH)) else {
         return false;
@@ -156,8 +159,9 @@ fn recompute_matches(ws: &mut Workspace, password: &str, hash: &PasswordHash) ->
 
 /// How many password verifications this process has run (real and dummy alike): lets tests
 /// show that an unknown email costs the same hashing work as a wrong password.
+#[cfg(any(test, feature = "testing"))]
 pub fn verification_count() -> u64 {
-    VERIFICATIONS.load(Ordering::Relaxed)
+    VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -1,6 +1,57 @@
-//! Wall-clock time as Unix seconds, and its RFC 3339 rendering for API responses.
+//! Wall-clock time as Unix seconds, its RFC 3339 rendering for API responses, and [`Clock`]: the
+//! time a service is handed (the system's, or in tests one that moves only when told).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a service reads the time. Deployed, it is the system clock; a test of the in-memory
+/// store hands the service a manual one and moves it across an expiry instead of sleeping
+/// (Redis keeps its own clock for its TTLs, so tests of those still wait in real time).
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that starts at the system's time and moves only by [`Clock::advance`]; its
+    /// clones share it.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn manual() -> Self {
+        Self {
+            manual: Some(Arc::new(AtomicI64::new(now()))),
+        }
+    }
+
+    /// Moves a manual clock `seconds` ahead; `false` (and nothing moves) for the system clock.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn advance(&self, seconds: i64) -> bool {
+        match &self.manual {
+            Some(t) => {
+                t.fetch_add(seconds, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether it is a manual clock (a test's).
+    pub fn is_manual(&self) -> bool {
+        self.manual.is_some()
+    }
+
+    /// The current time in whole seconds since the Unix epoch.
+    pub fn now(&self) -> i64 {
+        self.manual
+            .as_ref()
+            .map_or_else(now, |t| t.load(Ordering::SeqCst))
+    }
+}
 
 /// The current time in whole seconds since the Unix epoch.
 pub fn now() -> i64 {
@@ -40,6 +91,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_its_clones_share_it() {
+        let clock = Clock::manual();
+        let start = clock.now();
+        let clone = clock.clone();
+        assert!(clone.advance(30));
+        assert_eq!(clock.now(), start + 30);
+        assert!(!Clock::system().advance(30));
+        assert!((Clock::system().now() - now()).abs() <= 1);
+    }
 
     #[test]
     fn renders_known_instants() {

@@ -172,7 +172,7 @@ async fn a_thief_replaying_an_old_cookie_after_grace_ends_the_session() {
         let r2 = refresh_by_cookie(&app, &gen1).await;
         let gen2 = cookie_of(&r2);
         let access = json_of(&r2)["access_token"].as_str().unwrap().to_string();
-        tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+        common::pass(&app, std::time::Duration::from_millis(2_100)).await;
         let stolen = refresh_by_cookie(&app, &gen0).await;
         assert_eq!(stolen.status(), 401, "{name}");
         assert_eq!(json_of(&stolen)["error"], "refresh_token_reused", "{name}");

@@ -2,7 +2,7 @@
 //! store. No Lambda types and no HTTP: `http/` turns requests into these calls.
 
 use crate::accounts::{self, MAX_DEVICE_CHARS, MAX_PASSWORD_CHARS};
-use crate::clock;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{ApiError, StoreError};
 use crate::ids::Id;
@@ -147,6 +147,8 @@ pub struct Passport {
     workspaces: Arc<std::sync::Mutex<Vec<accounts::Workspace>>>,
     /// Where security events go (standard output unless a test captures them).
     events: EventSink,
+    /// Where the time comes from: the system's, or a test's manual clock.
+    clock: Clock,
 }
 
 /// Where a function's verifying keys come from.
@@ -191,7 +193,20 @@ impl Passport {
             password_checks: Arc::new(Semaphore::new(cpus)),
             workspaces: Arc::default(),
             events: stdout_sink(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same service, reading the time from `clock` (a test's manual clock moves it across
+    /// an expiry of the in-memory store without sleeping).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the service reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The same service, with security events sent to `sink` (tests capture them).
@@ -333,7 +348,7 @@ impl Passport {
         };
         let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
         let limited = self.limit_key(ip.as_deref());
-        let now = clock::now();
+        let now = self.clock.now();
 
         let state = self.begin_attempt(&email, limited.as_deref(), now).await?;
 
@@ -478,7 +493,7 @@ impl Passport {
             .ok_or(ApiError::Unauthorized)?;
         let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
         let ip = self.limit_key(ip.as_deref());
-        let now = clock::now();
+        let now = self.clock.now();
         self.begin_attempt(&account.email, ip.as_deref(), now)
             .await?;
         let verified = self
@@ -576,7 +591,7 @@ impl Passport {
         let token = RefreshToken::parse(presented).ok_or(ApiError::InvalidRefreshToken)?;
         let ring = self.signing_ring().await?;
         let successor = token.successor(ring.signing().refresh_key());
-        let now = clock::now();
+        let now = self.clock.now();
         let rotation = self
             .store
             .rotate(&Rotate {
@@ -618,7 +633,7 @@ impl Passport {
         refresh: Option<&str>,
         all: bool,
     ) -> Result<(), ApiError> {
-        let now = clock::now();
+        let now = self.clock.now();
         let bearer = match bearer {
             Some(t) => self.verify_access_token(t, now).await.ok(),
             None => None,
@@ -712,7 +727,7 @@ impl Passport {
         let token = authorization
             .and_then(bearer_token)
             .ok_or(Denied::NoToken)?;
-        let now = clock::now();
+        let now = self.clock.now();
         let Verified { account, session } = self.verify_access_token(token, now).await?;
         match self.store.live_session(account, session, now).await? {
             Some(live) => Ok(Caller {
@@ -728,7 +743,7 @@ impl Passport {
     pub async fn sessions(&self, caller: &Caller) -> Result<Vec<SessionInfo>, ApiError> {
         Ok(self
             .store
-            .list_sessions(caller.account, clock::now())
+            .list_sessions(caller.account, self.clock.now())
             .await?)
     }
 
@@ -737,7 +752,7 @@ impl Passport {
         let id: Id = id.parse().map_err(|_| ApiError::NotFound)?;
         if self
             .store
-            .revoke_session(caller.account, id, clock::now())
+            .revoke_session(caller.account, id, self.clock.now())
             .await?
         {
             Ok(())

@@ -4,7 +4,6 @@
 //! to a signed-in account (always the same end user per account and app).
 
 use super::{AppCaller, ClientInfo, Denied, Passport, bearer_token};
-use crate::clock;
 use crate::error::ApiError;
 use crate::ids::Id;
 use crate::store::{App, AppAccess, PassportOf, PassportOutcome, PassportStart, PrivatePassport};
@@ -74,7 +73,7 @@ impl Passport {
         req: PassportRequest<'_>,
         client: &ClientInfo,
     ) -> Result<PassportGrant, ApiError> {
-        let now = clock::now();
+        let now = self.clock.now();
         let app = self.live_app(req.app_code).await?;
         let account = match app.access {
             AppAccess::Public => None,
@@ -193,7 +192,7 @@ impl Passport {
         let token = authorization
             .and_then(bearer_token)
             .ok_or(Denied::NoToken)?;
-        let now = clock::now();
+        let now = self.clock.now();
         let visitor = self
             .with_ring(|ring| self.passports.verify(ring, token, now))
             .await?;
@@ -233,7 +232,7 @@ impl Passport {
         let token = authorization
             .and_then(bearer_token)
             .ok_or(ApiError::Unauthorized)?;
-        let now = clock::now();
+        let now = self.clock.now();
         let retention = self.config.passport_retention;
         let visitor = self
             .with_ring(|ring| self.passports.verify_within(ring, token, now, retention))

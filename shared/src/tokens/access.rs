@@ -1,7 +1,9 @@
 //! Access tokens: ES256 (or HS256) JWTs with `kid` and `typ: at+jwt`, issued with a key ring and
 //! verified against it or against the published public keys.
 
-use super::jwt::{Checks, TOKEN_TYPE, TokenError, check_issued_at, decode, sign, validation};
+use super::jwt::{
+    Checks, TOKEN_TYPE, TokenError, check_expiry, check_issued_at, decode, sign, validation,
+};
 use crate::ids::{Id, random_bytes};
 use crate::keys::{KeyRing, VerifyingKeys};
 use base64::Engine as _;
@@ -91,7 +93,7 @@ impl TokenIssuer {
     }
 
     /// Verifies `token` against `keys` at time `now`: size, `alg`, `typ`, `kid`, signature,
-    /// `exp`/`nbf` (jsonwebtoken's clock) and `iat` (with leeway), `iss`, `aud`, and the claim set.
+    /// `exp` and `iat` (with leeway, at `now`), `nbf` (jsonwebtoken's clock), `iss`, `aud`, and the claim set.
     pub fn verify<K: VerifyingKeys + ?Sized>(
         &self,
         keys: &K,
@@ -100,6 +102,7 @@ impl TokenIssuer {
     ) -> Result<Verified, TokenError> {
         let claims: Claims = decode(keys, token, TOKEN_TYPE, &self.validation)?;
         check_issued_at(claims.iat, now)?;
+        check_expiry(claims.exp, now)?;
         if self.audience.is_some() && claims.aud != self.audience {
             return Err(TokenError::Claims);
         }

@@ -87,17 +87,28 @@ impl Checks {
     }
 }
 
-/// The validation every JWT Passport accepts starts from: the leeway, `exp` and `nbf` checked,
-/// the issuer; no audience unless the caller sets one. [`Checks`] makes one per algorithm.
+/// The validation every JWT Passport accepts starts from: the leeway, `exp` required, `nbf`
+/// checked, the issuer; no audience unless the caller sets one. [`Checks`] makes one per
+/// algorithm. `exp` is compared by [`check_expiry`] with the service's clock, not jsonwebtoken's
+/// (so a test can move the time).
 pub(crate) fn validation(issuer: &str) -> Validation {
     let mut v = Validation::new(ALGORITHM);
     v.algorithms = vec![ALGORITHM];
     v.leeway = LEEWAY_SECONDS;
-    v.validate_exp = true;
+    v.validate_exp = false;
     v.validate_nbf = true;
     v.validate_aud = false;
     v.set_issuer(&[issuer]);
     v
+}
+
+/// Refuses an `exp` more than the leeway before `now`, as jsonwebtoken's own check would
+/// (`exp < now - leeway`).
+pub(crate) fn check_expiry(exp: i64, now: i64) -> Result<(), TokenError> {
+    if exp < now - LEEWAY_SECONDS as i64 {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
 }
 
 /// Refuses an `iat` more than the leeway after `now` (jsonwebtoken does not check `iat`).

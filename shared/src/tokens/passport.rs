@@ -6,7 +6,8 @@
 
 pub use super::jwt::PASSPORT_TYPE;
 use super::jwt::{
-    Checks, TokenError, check_issued_at, decode, decode_legacy_passport, sign, validation,
+    Checks, TokenError, check_expiry, check_issued_at, decode, decode_legacy_passport, sign,
+    validation,
 };
 use crate::ids::{Id, random_bytes};
 use crate::keys::{KeyRing, VerifyingKeys};
@@ -105,6 +106,7 @@ impl PassportIssuer {
         now: i64,
     ) -> Result<Visitor, TokenError> {
         let claims: PassportClaims = decode(keys, token, PASSPORT_TYPE, &self.live)?;
+        check_expiry(claims.exp, now)?;
         if claims.aud.as_deref() != Some(audience(&claims.app_code).as_str()) {
             return Err(TokenError::Claims);
         }

@@ -48,18 +48,33 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
     ]
 }
 
-/// A service with `config` on each store, named for failure messages.
+/// A service with `config` on each store, named for failure messages. The in-memory store's
+/// service reads a manual clock, which [`pass`] moves; Redis's reads the system clock, as its
+/// TTLs do.
 pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::Passport>)> {
     stores()
         .await
         .into_iter()
-        .map(|(name, store)| {
-            (
-                name,
-                Arc::new(passport::testing::app_on(store, config.clone())),
-            )
-        })
+        .map(|(name, store)| (name, Arc::new(app_for(name, store, config.clone()))))
         .collect()
+}
+
+/// `passport::testing::app_on`, with a manual clock on the in-memory store (named `memory`).
+pub fn app_for(name: &str, store: Arc<dyn Store>, config: passport::Config) -> passport::Passport {
+    let app = passport::testing::app_on(store, config);
+    if name == "memory" {
+        app.with_clock(passport::clock::Clock::manual())
+    } else {
+        app
+    }
+}
+
+/// Lets `time` pass for `app`: its manual clock moves (rounded up to whole seconds, the
+/// store's unit), or, on the system clock (Redis, whose TTLs run on it), the test waits.
+pub async fn pass(app: &passport::Passport, time: Duration) {
+    if !app.clock().advance(time.as_secs_f64().ceil() as i64) {
+        tokio::time::sleep(time).await;
+    }
 }
 
 /// A unique email per call, so tests sharing one Redis never meet.
