@@ -96,7 +96,7 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 const MAX_VERIFY_M_KIB: u32 = 4 * ARGON2_M_KIB;
 
 /// argon2's working memory for one verification at a time, kept and reused. A process holds
-/// one per worker (`Passport` keeps one per CPU) instead of allocating 19 MiB per verification,
+/// one per worker (`Service` keeps one per CPU) instead of allocating 19 MiB per verification,
 /// which glibc's allocator then keeps per thread (505 MiB after a login load, before this).
 pub struct Workspace(Vec<Block>);
 

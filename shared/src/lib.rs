@@ -24,10 +24,13 @@ pub mod tokens;
 pub mod testing;
 
 /// The web-app passport tokens, by their earlier path.
-pub use tokens::passport as passport_token;
+pub use tokens::app_passport as passport_token;
 /// Refresh tokens, by their earlier path.
 pub use tokens::refresh as refresh_token;
 
 pub use config::Config;
 pub use error::{ApiError, StoreError};
-pub use service::Passport;
+pub use service::Service;
+/// The service by its earlier name, so code written against it still builds.
+#[doc(hidden)]
+pub use service::Service as Passport;

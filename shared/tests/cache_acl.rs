@@ -3,7 +3,7 @@
 //! its role is refused by Redis itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use passport::Passport;
+use passport::Service;
 use passport::config::Config;
 use passport::http::{KeyUse, key_use_of};
 use passport::service::{
@@ -25,7 +25,7 @@ fn cli(port: u16, args: &[&str]) -> String {
 }
 
 /// The service of `function`, connected as its cache user.
-async fn as_function(port: u16, function: &str) -> Passport {
+async fn as_function(port: u16, function: &str) -> Service {
     let user = user_of(function).expect("every function has a cache user");
     let config = Config {
         redis_url: Some(format!("redis://127.0.0.1:{port}")),
@@ -40,7 +40,7 @@ async fn as_function(port: u16, function: &str) -> Passport {
         .unwrap_or_else(|e| panic!("{function} cannot start as {}: {e}", user.name));
     // As deployed: with ES256 a function that only verifies reads the published public keys.
     if key_use_of(function) == KeyUse::Verify && config.signing_algorithm.is_asymmetric() {
-        return Passport::with_published_keys(config, store).await;
+        return Service::with_published_keys(config, store).await;
     }
     app_on(store, config)
 }

@@ -8,7 +8,7 @@ mod common;
 
 use common::{apps, unique_email, unique_ip};
 use http::{Method, Response};
-use passport::Passport;
+use passport::Service;
 use passport::config::Config;
 use passport::testing::{create_account, test_config};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ fn config(grace: i64) -> Config {
 }
 
 async fn send(
-    app: &Passport,
+    app: &Service,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
@@ -62,7 +62,7 @@ fn cookie_of(r: &Response<String>) -> String {
 }
 
 /// A cookie-transport login: the answer and the `Cookie` header to send back.
-async fn cookie_login(app: &Passport) -> (Response<String>, String) {
+async fn cookie_login(app: &Service) -> (Response<String>, String) {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
     let body = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
@@ -72,13 +72,13 @@ async fn cookie_login(app: &Passport) -> (Response<String>, String) {
     (r, cookie)
 }
 
-async fn refresh_by_cookie(app: &Passport, cookie: &str) -> Response<String> {
+async fn refresh_by_cookie(app: &Service, cookie: &str) -> Response<String> {
     let mut h = SAME_ORIGIN.to_vec();
     h.push(("cookie", cookie));
     send(app, Method::POST, "/refresh-token", &h, "{}").await
 }
 
-async fn live(app: &Passport, access: &str) -> bool {
+async fn live(app: &Service, access: &str) -> bool {
     app.authorize(Some(&format!("Bearer {access}")))
         .await
         .is_ok()

@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use passport::Passport;
+use passport::Service;
 use passport::config::{Config, SecretBytes, SigningAlgorithm};
 use passport::keys::{Key, KeyProvider, KeyRing};
 use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};
@@ -67,7 +67,7 @@ async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, Server) {
     (stores, Server(child))
 }
 
-async fn login(app: &Passport) -> passport::service::TokenPair {
+async fn login(app: &Service) -> passport::service::TokenPair {
     let input = passport::service::LoginInput {
         email: EVENT_EMAIL.into(),
         password: EVENT_PASSWORD.into(),
@@ -81,7 +81,7 @@ fn bearer(token: &str) -> String {
 }
 
 /// Whether `app`'s authorizer takes `token`.
-async fn takes(app: &Passport, token: &str) -> bool {
+async fn takes(app: &Service, token: &str) -> bool {
     app.authorize(Some(&bearer(token))).await.is_ok()
 }
 
@@ -117,7 +117,7 @@ async fn verifiers_take_the_signers_tokens_from_published_public_keys_only() {
         assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256, "{name}");
 
         // The verifier is built as the authorizer is: the store, no secret.
-        let verifier = Passport::with_published_keys(config(), Arc::clone(&store)).await;
+        let verifier = Service::with_published_keys(config(), Arc::clone(&store)).await;
         let caller = verifier
             .authorize(Some(&bearer(&pair.access_token)))
             .await
@@ -161,7 +161,7 @@ async fn each_key_set_takes_its_one_algorithm() {
         let signer = passport::testing::app_on(Arc::clone(&store), config());
         create_account(&signer, EVENT_EMAIL, EVENT_PASSWORD).await;
         let pair = login(&signer).await;
-        let verifier = Passport::with_published_keys(config(), Arc::clone(&store)).await;
+        let verifier = Service::with_published_keys(config(), Arc::clone(&store)).await;
         let claims = claims_of(&pair.access_token);
         let kid = jsonwebtoken::decode_header(&pair.access_token)
             .unwrap()
@@ -242,12 +242,12 @@ async fn a_rotation_reaches_the_verifiers_and_a_dropped_key_stops_verifying() {
             .created_at(created)
         };
         let signer_at =
-            |r: KeyRing| Passport::with_keys(config(), KeyProvider::fixed(r), Arc::clone(&store));
+            |r: KeyRing| Service::with_keys(config(), KeyProvider::fixed(r), Arc::clone(&store));
         let v1 = signer_at(ring("v1", None, 1));
         create_account(&v1, EVENT_EMAIL, EVENT_PASSWORD).await;
         let old = login(&v1).await;
         // Verifiers re-read the keys on every request here (a TTL of zero).
-        let verifier = Passport::with_published_keys(
+        let verifier = Service::with_published_keys(
             Config {
                 signing_key_cache: Duration::ZERO,
                 ..config()
@@ -286,7 +286,7 @@ async fn a_flood_of_unknown_kids_reads_the_store_once_per_interval() {
     let signer = passport::testing::app_on(Arc::clone(&store), config());
     create_account(&signer, EVENT_EMAIL, EVENT_PASSWORD).await;
     let pair = login(&signer).await;
-    let verifier = Passport::with_published_keys(config(), Arc::clone(&store)).await;
+    let verifier = Service::with_published_keys(config(), Arc::clone(&store)).await;
     let at_start = verifier.published_key_reads().unwrap();
     let (_, rest) = pair.access_token.split_once('.').unwrap();
     for i in 0..200 {

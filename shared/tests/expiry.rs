@@ -8,7 +8,7 @@
 mod common;
 
 use common::{raw_redis, redis_cluster, stores, unique_email};
-use passport::Passport;
+use passport::Service;
 use passport::config::Config;
 use passport::ids::Id;
 use passport::refresh_token::RefreshToken;
@@ -33,7 +33,7 @@ fn config() -> Config {
 /// Lets time pass for `app` until the whole second `at` (Unix time): its manual clock moves
 /// there (the in-memory store), or the test sleeps until then (Redis, whose TTLs run on the
 /// system clock).
-async fn until(app: &Passport, at: i64) {
+async fn until(app: &Service, at: i64) {
     let clock = app.clock();
     if clock.is_manual() {
         clock.advance((at - clock.now()).max(0));
@@ -46,7 +46,7 @@ async fn until(app: &Passport, at: i64) {
     }
 }
 
-async fn login(app: &Passport, email: &str, device: &str) -> TokenPair {
+async fn login(app: &Service, email: &str, device: &str) -> TokenPair {
     let input = LoginInput {
         email: email.into(),
         password: PASSWORD.into(),
@@ -55,7 +55,7 @@ async fn login(app: &Passport, email: &str, device: &str) -> TokenPair {
     app.login(input, &ClientInfo::default()).await.unwrap()
 }
 
-async fn authorized(app: &Passport, pair: &TokenPair) -> Result<Caller, Denied> {
+async fn authorized(app: &Service, pair: &TokenPair) -> Result<Caller, Denied> {
     app.authorize(Some(&format!("Bearer {}", pair.access_token)))
         .await
 }
@@ -70,7 +70,7 @@ fn caller(pair: &TokenPair) -> Caller {
 }
 
 /// The session's login time and expiry, as its owner's session list reports them.
-async fn listed(app: &Passport, pair: &TokenPair) -> (i64, i64) {
+async fn listed(app: &Service, pair: &TokenPair) -> (i64, i64) {
     let me = caller(pair);
     let list = app.sessions(&me).await.unwrap();
     let s = list.iter().find(|s| s.id == me.session).unwrap();
@@ -78,7 +78,7 @@ async fn listed(app: &Passport, pair: &TokenPair) -> (i64, i64) {
 }
 
 /// Alive through the second before `expires_at`, dead from the second after it.
-async fn alive_then_dead(name: &str, app: &Passport, pair: &TokenPair, expires_at: i64) {
+async fn alive_then_dead(name: &str, app: &Service, pair: &TokenPair, expires_at: i64) {
     until(app, expires_at - 1).await;
     assert!(
         authorized(app, pair).await.is_ok(),
@@ -94,7 +94,7 @@ async fn alive_then_dead(name: &str, app: &Passport, pair: &TokenPair, expires_a
 }
 
 /// Idle: a session not refreshed for `IDLE` seconds ends then.
-async fn idle_expiry(name: &str, app: &Passport) {
+async fn idle_expiry(name: &str, app: &Service) {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
     let pair = login(app, &email, "idle").await;
@@ -104,7 +104,7 @@ async fn idle_expiry(name: &str, app: &Passport) {
 }
 
 /// Absolute: refreshing slides the idle expiry, never past `ABSOLUTE` after login.
-async fn absolute_expiry(name: &str, app: &Passport) {
+async fn absolute_expiry(name: &str, app: &Service) {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
     let pair = login(app, &email, "absolute").await;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{apps, stores, unique_email, unique_ip};
-use passport::Passport;
+use passport::Service;
 use passport::config::Config;
 use passport::error::ApiError;
 use passport::service::{Caller, ClientInfo, LoginInput, TokenPair};
@@ -31,7 +31,7 @@ fn client(ip: &str) -> ClientInfo {
     }
 }
 
-async fn login(app: &Passport) -> (String, TokenPair) {
+async fn login(app: &Service) -> (String, TokenPair) {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
     let pair = app
@@ -43,7 +43,7 @@ async fn login(app: &Passport) -> (String, TokenPair) {
 
 /// `times` logins with `password` from `from`, each refused as `invalid_credentials`.
 async fn refused_logins(
-    app: &Passport,
+    app: &Service,
     name: &str,
     email: &str,
     password: &str,
@@ -59,7 +59,7 @@ async fn refused_logins(
     }
 }
 
-async fn live(app: &Passport, pair: &TokenPair) -> bool {
+async fn live(app: &Service, pair: &TokenPair) -> bool {
     app.authorize(Some(&format!("Bearer {}", pair.access_token)))
         .await
         .is_ok()
@@ -304,7 +304,7 @@ async fn reuse_after_grace_revokes_the_session() {
 }
 
 /// A service on `store` whose ring signs with `current` and still verifies `previous`.
-fn app_with_keys(store: Arc<dyn Store>, current: &str, previous: Option<&str>) -> Passport {
+fn app_with_keys(store: Arc<dyn Store>, current: &str, previous: Option<&str>) -> Service {
     use passport::config::SecretBytes;
     use passport::keys::{Key, KeyRing};
     let key = |kid: &str| {
@@ -313,7 +313,7 @@ fn app_with_keys(store: Arc<dyn Store>, current: &str, previous: Option<&str>) -
         Key::new(kid.to_string(), &secret, kid).unwrap()
     };
     let ring = KeyRing::new(key(current), previous.map(key).into_iter().collect());
-    Passport::new(test_config(), ring, store)
+    Service::new(test_config(), ring, store)
 }
 
 /// The thief's escape (issue #12): T0 stolen and refreshed twice, the owner's T0 is then
@@ -670,7 +670,7 @@ async fn per_address_limits_see_the_real_client() {
     };
     let wrong =
         |email: &str| json!({"email": email, "password": "not the password at all"}).to_string();
-    let login = async |app: &Passport, headers: &[(&str, &str)], ip: &str| {
+    let login = async |app: &Service, headers: &[(&str, &str)], ip: &str| {
         let mut h = vec![("content-type", "application/json")];
         h.extend_from_slice(headers);
         let r = common::send(

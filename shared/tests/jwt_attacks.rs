@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use passport::Passport;
+use passport::Service;
 use passport::ids::Id;
 use passport::service::Denied;
 use passport::testing::{TEST_SIGNING_KEY, logged_in_memory_app};
@@ -39,7 +39,7 @@ fn sign(header: &Value, claims: &Value) -> String {
 /// A live session on the memory store, so that a token with its claims and a good signature is
 /// authorized: the attack under test is then the only reason for a deny.
 struct Target {
-    app: Passport,
+    app: Service,
     kid: String,
     now: i64,
     sub: String,

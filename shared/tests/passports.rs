@@ -8,7 +8,7 @@ mod common;
 
 use common::{apps, send, unique_code, unique_email, unique_ip};
 use http::{Method, Response};
-use passport::Passport;
+use passport::Service;
 use passport::config::Config;
 use passport::http::{Guard, ROUTES};
 use passport::ids::Id;
@@ -34,7 +34,7 @@ fn json_of(r: &Response<String>) -> Value {
 
 /// `POST /passport` for `code`, with optional account bearer and previous passport.
 async fn ask(
-    app: &Passport,
+    app: &Service,
     code: &str,
     bearer: Option<&str>,
     previous: Option<&str>,
@@ -51,19 +51,14 @@ async fn ask(
         .unwrap()
 }
 
-async fn granted(
-    app: &Passport,
-    code: &str,
-    bearer: Option<&str>,
-    previous: Option<&str>,
-) -> Value {
+async fn granted(app: &Service, code: &str, bearer: Option<&str>, previous: Option<&str>) -> Value {
     let r = ask(app, code, bearer, previous, &unique_ip()).await;
     assert_eq!(r.status(), 200, "{}", r.body());
     json_of(&r)
 }
 
 /// `GET /apps/me` behind the app authorizer.
-async fn app_me(app: &Passport, code: &str, passport: &str) -> Result<Value, String> {
+async fn app_me(app: &Service, code: &str, passport: &str) -> Result<Value, String> {
     let auth = format!("Bearer {passport}");
     let headers = [("authorization", auth.as_str()), ("x-app-code", code)];
     let r = send(app, Method::GET, "/apps/me", &headers, "", &unique_ip()).await?;
@@ -71,7 +66,7 @@ async fn app_me(app: &Passport, code: &str, passport: &str) -> Result<Value, Str
     Ok(json_of(&r))
 }
 
-async fn sign_in(app: &Passport) -> TokenPair {
+async fn sign_in(app: &Service) -> TokenPair {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
     let input = LoginInput {

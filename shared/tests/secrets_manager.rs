@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_secretsmanager::Client;
-use passport::Passport;
+use passport::Service;
 use passport::config::Config;
 use passport::ids::Id;
 use passport::keys::{KeyError, KeyProvider};
@@ -92,8 +92,8 @@ async fn rotate(arn: &str, value: &str) -> String {
     out.version_id().unwrap().to_string()
 }
 
-fn app(keys: KeyProvider) -> Passport {
-    Passport::with_keys(Config::default(), keys, Arc::new(MemoryStore::new()))
+fn app(keys: KeyProvider) -> Service {
+    Service::with_keys(Config::default(), keys, Arc::new(MemoryStore::new()))
 }
 
 fn issue(keys: &KeyProvider) -> String {
@@ -294,7 +294,7 @@ async fn from_config_loads_keys_through_the_default_aws_chain() {
         signing_secret_arn: Some(arn.clone()),
         ..Config::default()
     };
-    let app = Passport::from_config(config)
+    let app = Service::from_config(config)
         .await
         .expect("cold start from SIGNING_SECRET_ARN");
     let current_version = current_version(&arn).await;
@@ -336,18 +336,18 @@ async fn the_store_is_reached_as_the_cache_user_kept_in_secrets_manager() {
         r#"{{"username":"passport","password":"{password}"}}"#
     ))
     .await;
-    let app = Passport::from_config(config(Some(secret))).await.unwrap();
+    let app = Service::from_config(config(Some(secret))).await.unwrap();
     passport::testing::create_account(&app, "cache-user@example.com", "a long enough password")
         .await;
 
     // Without the credentials the cache refuses the connection or its first command.
-    match Passport::from_config(config(None)).await {
+    match Service::from_config(config(None)).await {
         Err(_) => {}
         Ok(anonymous) => assert!(anonymous.store().account_id("x@example.com").await.is_err()),
     }
     // A secret that is not the expected JSON is named, and its value is not echoed.
     let bad = create_secret("just-a-password-value").await;
-    let err = Passport::from_config(config(Some(bad)))
+    let err = Service::from_config(config(Some(bad)))
         .await
         .unwrap_err()
         .to_string();

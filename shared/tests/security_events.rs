@@ -5,7 +5,7 @@
 mod common;
 
 use common::{stores, unique_email, unique_ip};
-use passport::Passport;
+use passport::Service;
 use passport::admin::{Command, execute};
 use passport::config::Config;
 use passport::security_events::{NAMESPACE, SecurityEvent};
@@ -18,7 +18,7 @@ const PASSWORD: &str = "security events password";
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
-async fn apps(config: Config) -> Vec<(&'static str, Passport, Lines)> {
+async fn apps(config: Config) -> Vec<(&'static str, Service, Lines)> {
     let mut out = Vec::new();
     for (name, store) in stores().await {
         let lines: Lines = Arc::default();
@@ -38,7 +38,7 @@ fn client() -> ClientInfo {
     }
 }
 
-async fn login(app: &Passport, email: &str) -> TokenPair {
+async fn login(app: &Service, email: &str) -> TokenPair {
     let input = LoginInput {
         email: email.into(),
         password: PASSWORD.into(),

@@ -7,7 +7,7 @@
 use passport::config::Config;
 use passport::error::ApiError;
 use passport::refresh_token::RefreshToken;
-use passport::service::{ClientInfo, Denied, LoginInput, Passport, TokenPair};
+use passport::service::{ClientInfo, Denied, LoginInput, Service, TokenPair};
 use passport::store::RedisStore;
 use passport::testing::{app_on, create_account, test_config};
 use std::process::{Child, Command};
@@ -92,7 +92,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// A service on `redis` with short timeouts and `grace` seconds of reuse grace.
-async fn app(redis: &PrivateRedis, grace: i64) -> Passport {
+async fn app(redis: &PrivateRedis, grace: i64) -> Service {
     let store = RedisStore::connect(
         &redis.url(),
         false,
@@ -120,7 +120,7 @@ fn login_input() -> LoginInput {
     }
 }
 
-async fn login(app: &Passport) -> Result<TokenPair, ApiError> {
+async fn login(app: &Service) -> Result<TokenPair, ApiError> {
     app.login(login_input(), &ClientInfo::default()).await
 }
 
@@ -129,7 +129,7 @@ fn bearer(pair: &TokenPair) -> String {
 }
 
 /// Every entry point fails closed while the store does not answer, each within the bound.
-async fn assert_unavailable(app: &Passport, pair: &TokenPair) {
+async fn assert_unavailable(app: &Service, pair: &TokenPair) {
     let started = Instant::now();
     let err = login(app).await.unwrap_err();
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
@@ -250,7 +250,7 @@ fn hex(token: &str) -> String {
 
 /// Pauses Redis, sends a refresh of `pair` (503), resumes; then waits until the rotation ran
 /// or surely will not, and says which.
-async fn interrupt_rotation(redis: &PrivateRedis, app: &Passport, pair: &TokenPair) -> bool {
+async fn interrupt_rotation(redis: &PrivateRedis, app: &Service, pair: &TokenPair) -> bool {
     redis.pause();
     let err = app.refresh(&pair.refresh_token).await.unwrap_err();
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
@@ -352,7 +352,7 @@ async fn rotation_that_ran_unanswered_retried_after_grace_ends_the_session() {
     login(&app).await.unwrap();
 }
 
-async fn retry_until_answered(app: &Passport, token: &str) -> Result<TokenPair, ApiError> {
+async fn retry_until_answered(app: &Service, token: &str) -> Result<TokenPair, ApiError> {
     for _ in 0..20 {
         match app.refresh(token).await {
             Err(ApiError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(100)).await,

@@ -1,12 +1,12 @@
 //! Runs one operator command. A bad command is answered with a JSON error naming it; a store
 //! failure is a fault returned to Lambda, so the invoker sees a function error.
 
-use passport::Passport;
+use passport::Service;
 use passport::admin::{self, AdminError};
 use serde_json::Value;
 
 /// Handles one invocation.
-pub async fn handle(app: &Passport, event: Value) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(app: &Service, event: Value) -> Result<Value, lambda_runtime::Error> {
     let outcome = match admin::parse(event) {
         Ok(command) => admin::execute(app, command).await,
         Err(e) => Err(e),
@@ -24,7 +24,7 @@ mod tests {
     use passport::service::{ClientInfo, LoginInput};
     use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, event, memory_app};
 
-    async fn run(app: &Passport, name: &str) -> Value {
+    async fn run(app: &Service, name: &str) -> Value {
         let v: Value = serde_json::from_str(&event(name, &[])).unwrap();
         handle(app, v).await.unwrap()
     }

@@ -15,7 +15,7 @@ mod tests {
     use passport_lambda::authorizer::{Kind, decide_as};
     use serde_json::Value;
 
-    async fn decide_file(app: &passport::Passport, name: &str, vars: &[(&str, &str)]) -> Value {
+    async fn decide_file(app: &passport::Service, name: &str, vars: &[(&str, &str)]) -> Value {
         serde_json::to_value(decide_as(Kind::App, app, &event(name, vars)).await).unwrap()
     }
 

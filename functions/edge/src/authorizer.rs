@@ -1,6 +1,6 @@
 //! The authorizer's event handling: which of the three event shapes arrived, where its token
 //! is, and the answer in the shape that event expects. The decision itself is
-//! `Passport::authorize`, shared with `local-api`. Lives in this library (not the `authorizer`
+//! `Service::authorize`, shared with `local-api`. Lives in this library (not the `authorizer`
 //! binary) so the fuzz targets can reach the event parsing.
 //!
 //! The event is read into [`AuthorizerEvent`], the handful of fields the decision needs, straight
@@ -13,7 +13,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use passport::Passport;
+use passport::Service;
 use passport::caller::Verdict;
 use passport::service::Denied;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
@@ -146,10 +146,10 @@ impl AuthorizerEvent {
 /// Which authorizer runs: the same event handling, two decisions, two binaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `authorizer`: account access tokens (`Passport::authorize`).
+    /// `authorizer`: account access tokens (`Service::authorize`).
     Account,
     /// `app-authorizer`: web-app passports for the app of `X-App-Code`
-    /// (`Passport::authorize_visitor`).
+    /// (`Service::authorize_visitor`).
     App,
 }
 
@@ -187,13 +187,13 @@ pub async fn run(kind: Kind, function: &str) -> Result<(), lambda_runtime::Error
 
 /// The account authorizer's decision on one event, given as its JSON text. Never fails:
 /// whatever goes wrong is a deny.
-pub async fn decide(app: &Passport, json: &str) -> AuthorizerAnswer {
+pub async fn decide(app: &Service, json: &str) -> AuthorizerAnswer {
     decide_as(Kind::Account, app, json).await
 }
 
 /// `kind`'s decision on one event, given as its JSON text. Never fails: whatever goes wrong is a
 /// deny.
-pub async fn decide_as(kind: Kind, app: &Passport, json: &str) -> AuthorizerAnswer {
+pub async fn decide_as(kind: Kind, app: &Service, json: &str) -> AuthorizerAnswer {
     let Some(event) = parse(json) else {
         tracing::warn!("authorizer event of unknown shape; denied");
         return simple(None);
@@ -280,12 +280,12 @@ mod tests {
     use passport::testing::{event, logged_in_memory_app, memory_app};
     use serde_json::{Value, json};
 
-    async fn logged_in() -> (Passport, TokenPair) {
+    async fn logged_in() -> (Service, TokenPair) {
         let (app, pair) = logged_in_memory_app(None).await;
         (app, pair)
     }
 
-    async fn decide_file(app: &Passport, name: &str, token: &str) -> Value {
+    async fn decide_file(app: &Service, name: &str, token: &str) -> Value {
         let text = event(name, &[("ACCESS_TOKEN", token)]);
         serde_json::to_value(decide(app, &text).await).unwrap()
     }

@@ -10,7 +10,7 @@ pub mod logging;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
 use passport::http::{KeyUse, Verdict, handle, key_use_of, no_route, route};
-use passport::{Config, Passport};
+use passport::{Config, Service};
 use std::sync::Arc;
 
 /// Whether `function` signs or verifies tokens, and so may need the signing secret: the
@@ -26,19 +26,19 @@ pub fn needs_signing_key(function: &str) -> bool {
 /// the keys its routes use (`passport::http::key_use_of`). A failure here is a fault Lambda
 /// must see (the function fails its init). A signer publishes its public keys here (ES256), so
 /// verifiers know them before its first token; a failure to publish is retried before it signs.
-pub async fn init(function: &str) -> Result<Arc<Passport>, lambda_http::Error> {
+pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
     logging::init();
     let config = Config::from_env()?;
     let app = match key_use_of(function) {
         KeyUse::Sign => {
-            let app = Passport::from_config(config).await?;
+            let app = Service::from_config(config).await?;
             if let Err(e) = app.publish_keys().await {
                 tracing::warn!(error = %e, "public keys not published at start");
             }
             app
         }
-        KeyUse::Verify => Passport::from_config_verifying(config).await?,
-        KeyUse::None => Passport::from_config_without_keys(config).await?,
+        KeyUse::Verify => Service::from_config_verifying(config).await?,
+        KeyUse::None => Service::from_config_without_keys(config).await?,
     };
     Ok(Arc::new(app))
 }
@@ -56,7 +56,7 @@ pub async fn run(function: &'static str) -> Result<(), lambda_http::Error> {
 
 /// Answers one API Gateway request for `function`; a route the table gives another function is a
 /// 404.
-pub async fn handle_event(app: &Passport, req: Request, function: &str) -> Response<String> {
+pub async fn handle_event(app: &Service, req: Request, function: &str) -> Response<String> {
     let ctx = req.request_context_ref();
     let path = api_path(ctx, req.uri().path());
     let found = match route(req.method(), path) {
@@ -170,8 +170,8 @@ mod tests {
     #[tokio::test]
     async fn a_function_without_the_key_starts_without_any_key_setting() {
         let none = passport::Config::default();
-        assert!(Passport::from_config(none.clone()).await.is_err());
-        assert!(Passport::from_config_without_keys(none).await.is_ok());
+        assert!(Service::from_config(none.clone()).await.is_err());
+        assert!(Service::from_config_without_keys(none).await.is_ok());
     }
 
     #[test]

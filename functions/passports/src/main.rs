@@ -16,7 +16,7 @@ mod tests {
     use passport_lambda::handle_event;
     use serde_json::Value;
 
-    async fn send(app: &passport::Passport, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
+    async fn send(app: &passport::Service, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
         let req = lambda_http::request::from_str(&event(name, vars)).unwrap();
         let resp = handle_event(app, req, FUNCTION).await;
         let body = if resp.body().is_empty() {

@@ -14,14 +14,14 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::Passport;
+    use passport::Service;
     use passport::ids::Id;
     use passport::service::TokenPair;
     use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
     use passport_lambda::handle_event;
     use serde_json::Value;
 
-    async fn logged_in() -> (Passport, TokenPair, String) {
+    async fn logged_in() -> (Service, TokenPair, String) {
         let (app, pair) = logged_in_memory_app(Some("laptop")).await;
         let caller = app
             .authorize(Some(&format!("Bearer {}", pair.access_token)))
@@ -30,7 +30,7 @@ mod tests {
         (app, pair, caller.account.to_string())
     }
 
-    async fn run(app: &Passport, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
+    async fn run(app: &Service, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
         let req = lambda_http::request::from_str(&event(name, vars)).unwrap();
         let resp = handle_event(app, req, FUNCTION).await;
         let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);

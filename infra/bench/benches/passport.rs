@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use passport::Passport;
+use passport::Service;
 use passport::config::{Config, SecretBytes, SigningAlgorithm};
 use passport::keys::KeyRing;
 use passport::service::{ClientInfo, LoginInput};
@@ -28,7 +28,7 @@ const PASSWORD: &str = "bench password, long enough";
 /// prepared key and validation, then one `EXISTS` of the same session key on `floor_conn`.
 /// Timed alternately, so both see the same loopback.
 async fn decision_against_floor(
-    app: Arc<Passport>,
+    app: Arc<Service>,
     token: &str,
     key: &DecodingKey,
     validation: &Validation,
@@ -166,7 +166,7 @@ async fn signing_costs(
         )
         .await
         .unwrap();
-    let authorizer = Arc::new(Passport::with_published_keys(config, store).await);
+    let authorizer = Arc::new(Service::with_published_keys(config, store).await);
     let (decision, floor) = decision_against_floor(
         authorizer,
         &pair.access_token,
@@ -191,7 +191,7 @@ async fn signing_costs(
 
 /// One refresh through the HTTP layer (`route` + `handle`), presenting `token` in the body or in
 /// the session cookie (with what a browser sends beside it); the token it hands back.
-async fn refresh_over_http(app: &Passport, token: &str, cookie: bool) -> String {
+async fn refresh_over_http(app: &Service, token: &str, cookie: bool) -> String {
     let mut req = http::Request::builder()
         .method(http::Method::POST)
         .uri("/refresh-token")
@@ -257,7 +257,7 @@ async fn durability_costs(scale: usize) -> Value {
         device: None,
     };
     let client = ClientInfo::default();
-    let chain = |app: &Arc<Passport>| {
+    let chain = |app: &Arc<Service>| {
         let app = Arc::clone(app);
         let client = client.clone();
         async move {
@@ -267,7 +267,7 @@ async fn durability_costs(scale: usize) -> Value {
     };
     let (w, wt) = chain(&wait).await;
     let (a, at) = chain(&alone).await;
-    let step = |app: Arc<Passport>, token: Arc<tokio::sync::Mutex<String>>| async move {
+    let step = |app: Arc<Service>, token: Arc<tokio::sync::Mutex<String>>| async move {
         let mut t = token.lock().await;
         *t = app.refresh(&t).await.unwrap().refresh_token;
     };
@@ -278,7 +278,7 @@ async fn durability_costs(scale: usize) -> Value {
         || step(Arc::clone(&a), Arc::clone(&at)),
     )
     .await;
-    let login = |app: &Arc<Passport>| {
+    let login = |app: &Arc<Service>| {
         let (app, client) = (Arc::clone(app), client.clone());
         async move {
             app.login(input(), &client).await.unwrap();
@@ -318,7 +318,7 @@ async fn durability_costs(scale: usize) -> Value {
 /// Refresh through the HTTP layer in both transports, each on its own session, alternately:
 /// the body's JSON, or the session cookie with its CSRF check and `Set-Cookie` (issue 14).
 async fn http_refreshes(
-    app: &Arc<Passport>,
+    app: &Arc<Service>,
     login_input: &impl Fn() -> LoginInput,
     client: &ClientInfo,
     scale: usize,
@@ -429,7 +429,7 @@ async fn main() {
         signing_algorithm: SigningAlgorithm::Hs256,
         ..test_config()
     };
-    let app: Arc<Passport> = Arc::new(app_on(Arc::clone(&store), hs256));
+    let app: Arc<Service> = Arc::new(app_on(Arc::clone(&store), hs256));
     create_account(&app, "bench@example.com", PASSWORD).await;
     let login_input = || LoginInput {
         email: "bench@example.com".into(),

@@ -19,7 +19,7 @@ use http::header::{
     CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, VARY,
 };
 use http::{Method, Response, StatusCode};
-use passport::Passport;
+use passport::Service;
 use passport::http::cors;
 use passport::http::{Guard, Verdict};
 use passport::service::{AppCaller, Caller, Denied};
@@ -54,7 +54,7 @@ fn identity<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// context reaches the function as JSON (`requestContext.authorizer.lambda`) and is read back
 /// there; or API Gateway's own answer when it refuses.
 pub async fn guard(
-    app: &Passport,
+    app: &Service,
     guard: Guard,
     headers: &HeaderMap,
 ) -> Result<Verdict, Response<String>> {
@@ -70,7 +70,7 @@ pub async fn guard(
 }
 
 /// The authorizer in front of a guarded route, as API Gateway runs it.
-pub async fn authorize(app: &Passport, headers: &HeaderMap) -> Result<Caller, Response<String>> {
+pub async fn authorize(app: &Service, headers: &HeaderMap) -> Result<Caller, Response<String>> {
     let Some(header) = identity(headers, "authorization") else {
         return Err(gateway_answer(StatusCode::UNAUTHORIZED));
     };
@@ -81,7 +81,7 @@ pub async fn authorize(app: &Passport, headers: &HeaderMap) -> Result<Caller, Re
 /// `Authorization` and `X-App-Code` (`template.yaml`): with either missing, API Gateway answers
 /// 401 without invoking it ("if any of the identity sources is missing, null or empty").
 pub async fn authorize_app(
-    app: &Passport,
+    app: &Service,
     headers: &HeaderMap,
 ) -> Result<AppCaller, Response<String>> {
     let (Some(header), Some(code)) = (

@@ -1,4 +1,4 @@
-//! `local-api`: Passport's HTTP API on 127.0.0.1, for trying it out and for end-to-end tests.
+//! `local-api`: Service's HTTP API on 127.0.0.1, for trying it out and for end-to-end tests.
 //! The embedded store unless `REDIS_URL` is set; the authorizer's code in front of the routes
 //! that API Gateway guards with it.
 
@@ -10,7 +10,7 @@ mod web_app;
 use passport::admin::{self, AdminError, Command};
 use passport::keys::{KeyProvider, KeyRing};
 use passport::service::connect_store;
-use passport::{Config, Passport};
+use passport::{Config, Service};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -80,7 +80,7 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot reach the store: {e}"))?;
     let cors = gateway::Cors::new(config.allowed_origins.clone());
-    let app = Arc::new(Passport::with_keys(config, keys, store));
+    let app = Arc::new(Service::with_keys(config, keys, store));
     app.publish_keys()
         .await
         .map_err(|e| format!("cannot publish the public keys: {e}"))?;

@@ -6,7 +6,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use passport::Passport;
+use passport::Service;
 use passport::error::ApiError;
 use passport::http::{MAX_BODY_BYTES, error_response, handle, json_response, no_route, route};
 use std::convert::Infallible;
@@ -20,7 +20,7 @@ use crate::web_app::WebApp;
 /// Serves until the process ends.
 pub async fn serve(
     listener: TcpListener,
-    app: Arc<Passport>,
+    app: Arc<Service>,
     web: Arc<WebApp>,
     cors: Arc<Cors>,
 ) -> std::io::Result<()> {
@@ -55,7 +55,7 @@ pub async fn serve(
 }
 
 async fn answer(
-    app: &Passport,
+    app: &Service,
     web: &WebApp,
     cors: &Cors,
     req: Request<Incoming>,
@@ -80,7 +80,7 @@ async fn answer(
 }
 
 async fn route_request(
-    app: &Passport,
+    app: &Service,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<String> {

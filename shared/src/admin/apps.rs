@@ -3,7 +3,7 @@
 use super::AdminError;
 use crate::clock;
 use crate::ids::{Id, random_bytes};
-use crate::service::{Passport, valid_app_code};
+use crate::service::{Service, valid_app_code};
 use crate::store::{App, AppAccess};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,7 +18,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 
 /// `create_app`.
 pub async fn create(
-    app: &Passport,
+    app: &Service,
     code: Option<String>,
     name: String,
     access: &str,
@@ -61,7 +61,7 @@ pub async fn create(
 }
 
 /// The app `code` names.
-pub async fn find(app: &Passport, code: &str) -> Result<App, AdminError> {
+pub async fn find(app: &Service, code: &str) -> Result<App, AdminError> {
     if !valid_app_code(code) {
         return Err(AdminError::AppNotFound);
     }
@@ -72,7 +72,7 @@ pub async fn find(app: &Passport, code: &str) -> Result<App, AdminError> {
 }
 
 /// `disable_app` and `enable_app`.
-pub async fn set_enabled(app: &Passport, code: &str, enabled: bool) -> Result<Value, AdminError> {
+pub async fn set_enabled(app: &Service, code: &str, enabled: bool) -> Result<Value, AdminError> {
     let found = find(app, code).await?;
     if !app.store().set_app_enabled(found.id, enabled).await? {
         return Err(AdminError::AppNotFound);

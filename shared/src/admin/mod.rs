@@ -7,7 +7,7 @@ use crate::clock;
 pub use crate::error::AdminError;
 use crate::ids::Id;
 use crate::security_events::SecurityEvent;
-use crate::service::Passport;
+use crate::service::Service;
 use crate::store::{Account, AccountStatus, SessionsAfter};
 use serde::Deserialize;
 
@@ -133,7 +133,7 @@ pub fn parse(event: Value) -> Result<Command, AdminError> {
 }
 
 /// Runs a command and returns its JSON answer.
-pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminError> {
+pub async fn execute(app: &Service, command: Command) -> Result<Value, AdminError> {
     tracing::info!(command = ?command, "accounts command");
     let store = app.store();
     match command {
@@ -249,7 +249,7 @@ pub async fn execute(app: &Passport, command: Command) -> Result<Value, AdminErr
     }
 }
 
-async fn find(app: &Passport, email: &str) -> Result<Id, AdminError> {
+async fn find(app: &Service, email: &str) -> Result<Id, AdminError> {
     let email = accounts::normalize_email(email)?;
     app.store()
         .account_id(&email)
@@ -258,7 +258,7 @@ async fn find(app: &Passport, email: &str) -> Result<Id, AdminError> {
 }
 
 async fn set_status(
-    app: &Passport,
+    app: &Service,
     email: &str,
     status: AccountStatus,
 ) -> Result<Value, AdminError> {

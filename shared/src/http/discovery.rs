@@ -1,13 +1,13 @@
 //! The public, cacheable documents that let anyone verify Passport's tokens without its secret:
 //! the JWK Set of `GET /.well-known/jwks.json` (RFC 7517 §5) and the discovery document of
 //! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3, of which only
-//! `issuer` and `jwks_uri` apply: Passport is no OpenID provider). API Gateway's JWT authorizer
+//! `issuer` and `jwks_uri` apply: Service is no OpenID provider). API Gateway's JWT authorizer
 //! reads `{issuer}/.well-known/openid-configuration`, then `jwks_uri`
 //! (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
 
 use super::{header_str, json_response};
 use crate::error::ApiError;
-use crate::service::Passport;
+use crate::service::Service;
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::{Request, Response, StatusCode};
 use serde_json::json;
@@ -20,7 +20,7 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// `GET /.well-known/jwks.json`: the access-token keys in force (current and previous
 /// versions), cacheable for `SIGNING_KEY_CACHE_SECONDS` — the time a new or dropped key takes
 /// to reach the functions too. Empty under HS256, whose key is secret.
-pub async fn jwks(app: &Passport) -> Result<Response<String>, ApiError> {
+pub async fn jwks(app: &Service) -> Result<Response<String>, ApiError> {
     let set = app.public_key_set().await?;
     let body = serde_json::to_value(&set).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(cacheable(app, json_response(StatusCode::OK, &body)))
@@ -29,7 +29,7 @@ pub async fn jwks(app: &Passport) -> Result<Response<String>, ApiError> {
 /// `GET /.well-known/openid-configuration`: `issuer` (`TOKEN_ISSUER`) and `jwks_uri`. An issuer
 /// that is an `https://` (or `http://`) URL is where the JWK Set lives, as OpenID Connect
 /// Discovery requires; any other issuer gets the URL this request came to.
-pub fn openid_configuration<B>(app: &Passport, req: &Request<B>) -> Response<String> {
+pub fn openid_configuration<B>(app: &Service, req: &Request<B>) -> Response<String> {
     let issuer = &app.config().token_issuer;
     let jwks_uri = if issuer.starts_with("https://") || issuer.starts_with("http://") {
         format!("{}{JWKS_PATH}", issuer.trim_end_matches('/'))
@@ -49,7 +49,7 @@ pub fn openid_configuration<B>(app: &Passport, req: &Request<B>) -> Response<Str
     cacheable(app, json_response(StatusCode::OK, &body))
 }
 
-fn cacheable(app: &Passport, mut resp: Response<String>) -> Response<String> {
+fn cacheable(app: &Service, mut resp: Response<String>) -> Response<String> {
     let seconds = app.config().signing_key_cache.as_secs();
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={seconds}")) {
         resp.headers_mut().insert(CACHE_CONTROL, v);

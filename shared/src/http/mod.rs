@@ -22,7 +22,7 @@ pub use routes::{
 use crate::error::ApiError;
 use crate::error::table;
 use crate::service::{
-    AppCaller, Caller, ClientInfo, LoginInput, Passport, PasswordChange, TokenPair,
+    AppCaller, Caller, ClientInfo, LoginInput, PasswordChange, Service, TokenPair,
 };
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -50,7 +50,7 @@ pub fn no_route(no: NoRoute) -> Response<String> {
 /// checked against the route's guard here, once, and each handler gets the caller its guard
 /// establishes (an account route never a visitor, and the reverse).
 pub async fn handle<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     route: Route,
     req: &Request<B>,
     source_ip: Option<String>,
@@ -213,7 +213,7 @@ pub fn parse_logout<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LogoutRequest<'_
 }
 
 async fn login<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     req: &Request<B>,
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
@@ -228,7 +228,7 @@ async fn login<B: AsRef<[u8]>>(
 
 /// Every request that reads or sets the session cookie passes [`csrf::check`] first.
 async fn refresh<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
     let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
@@ -257,7 +257,7 @@ async fn refresh<B: AsRef<[u8]>>(
 }
 
 async fn logout<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
     let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
@@ -281,7 +281,7 @@ async fn logout<B: AsRef<[u8]>>(
 
 /// The answer to a request carrying several session cookies (`cookie::Tossed`): refused as a
 /// cross-site attempt, and every copy this deployment can name deleted.
-fn tossed<B>(app: &Passport, req: &Request<B>) -> Response<String> {
+fn tossed<B>(app: &Service, req: &Request<B>) -> Response<String> {
     let mut resp = error_response(&ApiError::CsrfRejected(
         "more than one session cookie (a planted copy shadows this site's)",
     ));
@@ -292,7 +292,7 @@ fn tossed<B>(app: &Passport, req: &Request<B>) -> Response<String> {
 }
 
 async fn change_password<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     caller: Caller,
     req: &Request<B>,
     source_ip: Option<String>,
@@ -303,7 +303,7 @@ async fn change_password<B: AsRef<[u8]>>(
     Ok(no_content())
 }
 
-async fn list_sessions(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError> {
+async fn list_sessions(app: &Service, caller: Caller) -> Result<Response<String>, ApiError> {
     let current = caller.session;
     let sessions: Vec<Value> = app
         .sessions(&caller)
@@ -321,7 +321,7 @@ async fn list_sessions(app: &Passport, caller: Caller) -> Result<Response<String
     ))
 }
 
-async fn me(app: &Passport, caller: Caller) -> Result<Response<String>, ApiError> {
+async fn me(app: &Service, caller: Caller) -> Result<Response<String>, ApiError> {
     let me = app.me(&caller).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -379,7 +379,7 @@ fn no_content() -> Response<String> {
 
 /// The answer to a login or refresh. In the cookie transport the refresh token goes only into
 /// the session cookie, living as long as the session, and the body does not carry it.
-fn token_response(app: &Passport, pair: &TokenPair, transport: Transport) -> Response<String> {
+fn token_response(app: &Service, pair: &TokenPair, transport: Transport) -> Response<String> {
     let mut body = json!({
         "access_token": pair.access_token,
         "token_type": "Bearer",
@@ -416,7 +416,7 @@ fn transport_field(body: &Map<String, Value>) -> Result<Option<Transport>, ApiEr
 }
 
 /// Where a request came from: the client's address (`client_address`), and its `User-Agent`.
-fn client_info<B>(app: &Passport, req: &Request<B>, source_ip: Option<String>) -> ClientInfo {
+fn client_info<B>(app: &Service, req: &Request<B>, source_ip: Option<String>) -> ClientInfo {
     let trusted = app.config().trusted_origin_secret.as_ref();
     ClientInfo {
         ip: client_address::client_address(req.headers(), source_ip, trusted),

@@ -3,7 +3,7 @@
 
 use super::{client_info, header_str, json_body, json_response, no_content, string_field};
 use crate::error::ApiError;
-use crate::service::{AppCaller, Passport, PassportRequest};
+use crate::service::{AppCaller, PassportRequest, Service};
 use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -13,7 +13,7 @@ pub const APP_CODE_HEADER: &str = "x-app-code";
 /// `POST /passport`: the app of `X-App-Code`; the body, optional, may carry the previous
 /// passport (`{"passport": "…"}`).
 pub(super) async fn issue<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     req: &Request<B>,
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
@@ -44,7 +44,7 @@ pub(super) async fn issue<B: AsRef<[u8]>>(
 
 /// `POST /passport/logout`: the passport as the bearer token, its app's `X-App-Code`.
 pub(super) async fn end<B: AsRef<[u8]>>(
-    app: &Passport,
+    app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
     app.end_passport(

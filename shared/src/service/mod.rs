@@ -12,7 +12,7 @@ use crate::store::{
     AccountStatus, CheckToken, LoginAttempt, LoginState, NewSession, Rotate, Rotation, SessionInfo,
     SessionStart, SessionsAfter, Store, TokenCheck,
 };
-use crate::tokens::passport::PassportIssuer;
+use crate::tokens::app_passport::PassportIssuer;
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 
@@ -126,8 +126,14 @@ pub enum Denied {
     Store(#[from] StoreError),
 }
 
-/// The service: configuration, keys, token settings and the store.
-pub struct Passport {
+/// The service by its earlier name, so code written against it still builds.
+#[doc(hidden)]
+pub use self::Service as Passport;
+
+/// The service: configuration, keys, token settings and the store; every use case of Passport
+/// (the product) is a method. Not to be confused with a web-app passport, the token
+/// (`tokens::app_passport`).
+pub struct Service {
     config: Config,
     keys: KeyProvider,
     /// What checks signatures: the ring of `keys`, or (an ES256 function that only verifies)
@@ -159,15 +165,15 @@ enum Verifier {
     Published(PublishedKeys),
 }
 
-impl std::fmt::Debug for Passport {
+impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Passport")
+        f.debug_struct("Service")
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-impl Passport {
+impl Service {
     /// Assembles the service from its parts, with a fixed key ring.
     pub fn new(config: Config, keys: KeyRing, store: Arc<dyn Store>) -> Self {
         Self::with_keys(config, KeyProvider::fixed(keys), store)

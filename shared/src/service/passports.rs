@@ -3,11 +3,11 @@
 //! gives one to anyone (a new anonymous end user, rate-limited per address), a private app only
 //! to a signed-in account (always the same end user per account and app).
 
-use super::{AppCaller, ClientInfo, Denied, Passport, bearer_token};
+use super::{AppCaller, ClientInfo, Denied, Service, bearer_token};
 use crate::error::ApiError;
 use crate::ids::Id;
 use crate::store::{App, AppAccess, PassportOf, PassportOutcome, PassportStart, PrivatePassport};
-use crate::tokens::passport::Visitor;
+use crate::tokens::app_passport::Visitor;
 
 /// Shortest app code.
 pub const MIN_APP_CODE_CHARS: usize = 8;
@@ -66,7 +66,7 @@ impl std::fmt::Debug for PassportGrant {
     }
 }
 
-impl Passport {
+impl Service {
     /// `POST /passport`.
     pub async fn issue_passport(
         &self,

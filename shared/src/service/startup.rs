@@ -2,7 +2,7 @@
 //! configuration — the signing keys (Secrets Manager or a literal), the AWS client, the Redis
 //! connection (as its cache user) — and what can fail on the way.
 
-use super::Passport;
+use super::Service;
 use crate::config::Config;
 use crate::error::StoreError;
 use crate::keys::{self, KeyError, KeyProvider, KeyRing};
@@ -28,7 +28,7 @@ pub enum InitError {
     },
 }
 
-impl Passport {
+impl Service {
     /// Builds the service as a deployed function does: keys from `SIGNING_SECRET_ARN` (Secrets
     /// Manager, credentials and region from the environment) or else `SIGNING_SECRET`; the Redis
     /// store when `REDIS_URL` is set, the in-memory store otherwise.
@@ -50,7 +50,7 @@ impl Passport {
     }
 
     /// Builds the service for a function that verifies tokens and signs none (the authorizers,
-    /// logout). With HS256 that takes the secret, as [`Passport::from_config`]; with ES256 it
+    /// logout). With HS256 that takes the secret, as [`Service::from_config`]; with ES256 it
     /// reads only the public keys the signers published in the store, and never the secret
     /// (the template gives it no access to it).
     pub async fn from_config_verifying(config: Config) -> Result<Self, InitError> {

@@ -5,7 +5,7 @@ pub mod cluster;
 use crate::admin::{self, Command};
 use crate::config::{Config, SecretBytes, SigningAlgorithm};
 use crate::keys::KeyRing;
-use crate::service::{ClientInfo, LoginInput, Passport, TokenPair};
+use crate::service::{ClientInfo, LoginInput, Service, TokenPair};
 use crate::store::{MemoryStore, Store};
 use std::sync::Arc;
 
@@ -39,12 +39,12 @@ pub fn test_config() -> Config {
 }
 
 /// A service on `store` with `config`'s settings and the test key, for `config`'s algorithm.
-pub fn app_on(store: Arc<dyn Store>, config: Config) -> Passport {
+pub fn app_on(store: Arc<dyn Store>, config: Config) -> Service {
     let secret = SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
     #[allow(clippy::expect_used)]
     let keys = KeyRing::from_literal_for(config.signing_algorithm, &secret)
         .expect("the test key is long enough");
-    Passport::new(config, keys, store)
+    Service::new(config, keys, store)
 }
 
 /// A Secrets Manager client for `endpoint` (the tests' `moto_server`): dummy credentials, a
@@ -62,7 +62,7 @@ pub fn secrets_manager_at(endpoint: &str) -> aws_sdk_secretsmanager::Client {
 }
 
 /// A service on a fresh in-memory store.
-pub fn memory_app() -> Passport {
+pub fn memory_app() -> Service {
     app_on(Arc::new(MemoryStore::new()), test_config())
 }
 
@@ -70,7 +70,7 @@ pub fn memory_app() -> Passport {
 ///
 /// # Panics
 /// If the command fails: a test setup error.
-pub async fn create_account(app: &Passport, email: &str, password: &str) {
+pub async fn create_account(app: &Service, email: &str, password: &str) {
     let cmd = Command::Create {
         email: email.to_string(),
         password: password.to_string(),
@@ -84,7 +84,7 @@ pub async fn create_account(app: &Passport, email: &str, password: &str) {
 ///
 /// # Panics
 /// If the login fails: a test setup error.
-pub async fn logged_in_memory_app(device: Option<&str>) -> (Passport, TokenPair) {
+pub async fn logged_in_memory_app(device: Option<&str>) -> (Service, TokenPair) {
     let app = memory_app();
     create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
     let input = LoginInput {
@@ -203,7 +203,7 @@ pub fn new_session(
 ///
 /// # Panics
 /// If the command fails: a test setup error.
-pub async fn create_app(app: &Passport, code: &str, access: &str) -> crate::store::App {
+pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::store::App {
     let cmd = Command::CreateApp {
         code: Some(code.to_string()),
         name: format!("test app {code}"),
@@ -225,7 +225,7 @@ pub async fn create_app(app: &Passport, code: &str, access: &str) -> crate::stor
 /// # Panics
 /// If it is refused: a test setup error.
 pub async fn anonymous_passport(
-    app: &Passport,
+    app: &Service,
     code: &str,
     ip: &str,
 ) -> crate::service::PassportGrant {

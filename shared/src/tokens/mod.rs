@@ -1,10 +1,10 @@
 //! Every token Passport issues: the JWT core ([`jwt`]: one signing and one verification
-//! path), access tokens ([`access`]), web-app passports ([`passport`], the shared apps' JWT) and
+//! path), access tokens ([`access`]), web-app passports ([`app_passport`], the shared apps' JWT) and
 //! opaque refresh tokens ([`refresh`]).
 
 pub mod access;
+pub mod app_passport;
 pub mod jwt;
-pub mod passport;
 pub mod refresh;
 
 pub use access::{Claims, TokenIssuer, Verified};

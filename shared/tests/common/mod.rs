@@ -51,7 +51,7 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
 /// A service with `config` on each store, named for failure messages. The in-memory store's
 /// service reads a manual clock, which [`pass`] moves; Redis's reads the system clock, as its
 /// TTLs do.
-pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::Passport>)> {
+pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::Service>)> {
     stores()
         .await
         .into_iter()
@@ -60,7 +60,7 @@ pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::
 }
 
 /// `passport::testing::app_on`, with a manual clock on the in-memory store (named `memory`).
-pub fn app_for(name: &str, store: Arc<dyn Store>, config: passport::Config) -> passport::Passport {
+pub fn app_for(name: &str, store: Arc<dyn Store>, config: passport::Config) -> passport::Service {
     let app = passport::testing::app_on(store, config);
     if name == "memory" {
         app.with_clock(passport::clock::Clock::manual())
@@ -71,7 +71,7 @@ pub fn app_for(name: &str, store: Arc<dyn Store>, config: passport::Config) -> p
 
 /// Lets `time` pass for `app`: its manual clock moves (rounded up to whole seconds, the
 /// store's unit), or, on the system clock (Redis, whose TTLs run on it), the test waits.
-pub async fn pass(app: &passport::Passport, time: Duration) {
+pub async fn pass(app: &passport::Service, time: Duration) {
     if !app.clock().advance(time.as_secs_f64().ceil() as i64) {
         tokio::time::sleep(time).await;
     }
@@ -107,7 +107,7 @@ pub fn unique_code() -> String {
 /// Sends a request from `ip` through the route table as API Gateway would: each guarded route
 /// behind its own authorizer, whose refusal is `Err` with its reason.
 pub async fn send(
-    app: &passport::Passport,
+    app: &passport::Service,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
