@@ -110,11 +110,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         user_agent: Some("acl-test".into()),
     };
     let login = as_function(port, "login").await;
-    let input = |password: &str| LoginInput {
-        email: email.clone(),
-        password: password.into(),
-        device: Some("acl".into()),
-    };
+    let input = |password: &str| LoginInput::new(email.clone(), password).on_device("acl");
     // A failure counts, a success clears: every counter path.
     assert!(
         login

@@ -13,11 +13,7 @@ use passport::service::{ClientInfo, LoginInput};
 use passport::testing::{app_on, create_account, test_config};
 
 fn input(email: &str) -> LoginInput {
-    LoginInput {
-        email: email.into(),
-        password: "not the right password".into(),
-        device: None,
-    }
+    LoginInput::new(email, "not the right password")
 }
 
 #[tokio::test]

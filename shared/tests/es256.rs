@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use passport::Service;
 use passport::config::{Config, SecretBytes, SigningAlgorithm};
 use passport::keys::{Key, KeyProvider, KeyRing};
-use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};
+use passport::store::{MemoryStore, RedisStore, Store};
 use passport::testing::{
     EVENT_EMAIL, EVENT_PASSWORD, TEST_SIGNING_KEY, anonymous_passport, create_account, create_app,
     private_redis_server, test_config,
@@ -48,15 +48,7 @@ impl Drop for Server {
 /// per deployment: other tests' signers must not replace it under this one).
 async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, Server) {
     let (child, port) = private_redis_server();
-    let conn = RedisConnection::open(
-        &format!("redis://127.0.0.1:{port}"),
-        false,
-        None,
-        Duration::from_secs(2),
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let conn = passport::testing::redis_at(&format!("redis://127.0.0.1:{port}"), false).await;
     let stores = vec![
         ("memory", Arc::new(MemoryStore::new()) as Arc<dyn Store>),
         (
@@ -68,11 +60,7 @@ async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, Server) {
 }
 
 async fn login(app: &Service) -> passport::service::TokenPair {
-    let input = passport::service::LoginInput {
-        email: EVENT_EMAIL.into(),
-        password: EVENT_PASSWORD.into(),
-        device: None,
-    };
+    let input = passport::service::LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
     app.login(input, &Default::default()).await.unwrap()
 }
 

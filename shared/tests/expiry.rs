@@ -47,11 +47,7 @@ async fn until(app: &Service, at: i64) {
 }
 
 async fn login(app: &Service, email: &str, device: &str) -> TokenPair {
-    let input = LoginInput {
-        email: email.into(),
-        password: PASSWORD.into(),
-        device: Some(device.into()),
-    };
+    let input = LoginInput::new(email, PASSWORD).on_device(device);
     app.login(input, &ClientInfo::default()).await.unwrap()
 }
 
@@ -208,11 +204,7 @@ async fn redis_memory_per_session_is_bounded() {
         user_agent: Some("u".repeat(passport::service::MAX_USER_AGENT_CHARS)),
     };
     let device = "d".repeat(passport::accounts::MAX_DEVICE_CHARS);
-    let input = || LoginInput {
-        email: email.clone(),
-        password: PASSWORD.into(),
-        device: Some(device.clone()),
-    };
+    let input = || LoginInput::new(email.clone(), PASSWORD).on_device(device.clone());
     let mut redis = raw_redis().await;
     let n = 50;
     let mut session_bytes = 0;

@@ -17,11 +17,7 @@ use std::sync::Arc;
 const PASSWORD: &str = "a long enough password";
 
 fn input(email: &str, password: &str) -> LoginInput {
-    LoginInput {
-        email: email.into(),
-        password: password.into(),
-        device: Some("test".into()),
-    }
+    LoginInput::new(email, password).on_device("test")
 }
 
 fn client(ip: &str) -> ClientInfo {
@@ -489,14 +485,7 @@ async fn disable_ends_sessions_and_refuses_login_with_403() {
     use passport::admin::{Command, execute};
     for (name, app) in apps(test_config()).await {
         let (email, a) = login(&app).await;
-        execute(
-            &app,
-            Command::Disable {
-                email: email.clone(),
-            },
-        )
-        .await
-        .unwrap();
+        passport::testing::disable(&app, &email).await;
         assert!(!live(&app, &a).await, "{name}");
         assert!(app.refresh(&a.refresh_token).await.is_err(), "{name}");
         let err = app

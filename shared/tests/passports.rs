@@ -69,11 +69,7 @@ async fn app_me(app: &Service, code: &str, passport: &str) -> Result<Value, Stri
 async fn sign_in(app: &Service) -> TokenPair {
     let email = unique_email();
     create_account(app, &email, PASSWORD).await;
-    let input = LoginInput {
-        email,
-        password: PASSWORD.into(),
-        device: None,
-    };
+    let input = LoginInput::new(email, PASSWORD);
     app.login(input, &ClientInfo::default()).await.unwrap()
 }
 

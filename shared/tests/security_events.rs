@@ -6,7 +6,6 @@ mod common;
 
 use common::{stores, unique_email, unique_ip};
 use passport::Service;
-use passport::admin::{Command, execute};
 use passport::config::Config;
 use passport::security_events::{NAMESPACE, SecurityEvent};
 use passport::service::{ClientInfo, LoginInput, PasswordChange, TokenPair};
@@ -39,11 +38,7 @@ fn client() -> ClientInfo {
 }
 
 async fn login(app: &Service, email: &str) -> TokenPair {
-    let input = LoginInput {
-        email: email.into(),
-        password: PASSWORD.into(),
-        device: None,
-    };
+    let input = LoginInput::new(email, PASSWORD);
     app.login(input, &client()).await.unwrap()
 }
 
@@ -96,11 +91,7 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
 
         // login_locked
         let ip = client();
-        let wrong = || LoginInput {
-            email: email.clone(),
-            password: "wrong wrong wrong".into(),
-            device: None,
-        };
+        let wrong = || LoginInput::new(email.clone(), "wrong wrong wrong");
         let _ = app.login(wrong(), &ip).await;
         let _ = app.login(wrong(), &ip).await;
         let locked = events(&lines, SecurityEvent::LoginLocked);
@@ -145,14 +136,7 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         );
 
         // account_disabled + sessions_revoked (an operator)
-        execute(
-            &app,
-            Command::Disable {
-                email: email.clone(),
-            },
-        )
-        .await
-        .unwrap();
+        passport::testing::disable(&app, &email).await;
         let disabled = events(&lines, SecurityEvent::AccountDisabled);
         assert_eq!(disabled.len(), 1, "{name}");
         assert_eq!(

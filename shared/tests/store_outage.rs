@@ -113,11 +113,7 @@ async fn app(redis: &PrivateRedis, grace: i64) -> Service {
 }
 
 fn login_input() -> LoginInput {
-    LoginInput {
-        email: EMAIL.into(),
-        password: PASSWORD.into(),
-        device: None,
-    }
+    LoginInput::new(EMAIL, PASSWORD)
 }
 
 async fn login(app: &Service) -> Result<TokenPair, ApiError> {

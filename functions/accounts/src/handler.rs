@@ -46,11 +46,7 @@ mod tests {
     async fn disable_revokes_sessions_and_blocks_login() {
         let app = memory_app();
         run(&app, "accounts-create").await;
-        let login = || LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: EVENT_PASSWORD.into(),
-            device: None,
-        };
+        let login = || LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
         let pair = app.login(login(), &ClientInfo::default()).await.unwrap();
         let bearer = format!("Bearer {}", pair.access_token);
         assert!(app.authorize(Some(&bearer)).await.is_ok());
@@ -72,11 +68,7 @@ mod tests {
     async fn set_password_ends_every_session() {
         let app = memory_app();
         run(&app, "accounts-create").await;
-        let login = LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: EVENT_PASSWORD.into(),
-            device: None,
-        };
+        let login = LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
         let pair = app.login(login, &ClientInfo::default()).await.unwrap();
         let r = run(&app, "accounts-set-password").await;
         assert_eq!(

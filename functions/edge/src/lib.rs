@@ -68,6 +68,35 @@ pub async fn handle_event(app: &Service, req: Request, function: &str) -> Respon
     handle(app, found, &req, ip, verdict(ctx)).await
 }
 
+/// The handler tests' one call: the API Gateway event in `text` answered by `function` on `app`.
+///
+/// # Panics
+/// When `text` is not an API Gateway HTTP event (a broken sample).
+#[cfg(any(test, feature = "testing"))]
+#[allow(clippy::expect_used)]
+pub async fn answer_event(app: &Service, function: &str, text: &str) -> Response<String> {
+    let req = lambda_http::request::from_str(text).expect("an API Gateway HTTP event");
+    handle_event(app, req, function).await
+}
+
+/// [`answer_event`] on the sample `events/<name>.json`, its `${…}` placeholders filled from
+/// `vars` (`passport::testing::event`).
+#[cfg(any(test, feature = "testing"))]
+pub async fn answer_sample(
+    app: &Service,
+    function: &str,
+    name: &str,
+    vars: &[(&str, &str)],
+) -> Response<String> {
+    answer_event(app, function, &passport::testing::event(name, vars)).await
+}
+
+/// An answer's JSON body; `Null` when it has none.
+#[cfg(any(test, feature = "testing"))]
+pub fn json_body(resp: &Response<String>) -> serde_json::Value {
+    serde_json::from_str(resp.body()).unwrap_or(serde_json::Value::Null)
+}
+
 /// The request path without the stage prefix lambda_http puts on non-default stages.
 fn api_path<'a>(ctx: Option<&RequestContext>, path: &'a str) -> &'a str {
     let stage = match ctx {

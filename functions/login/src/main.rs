@@ -12,17 +12,19 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, event, memory_app};
-    use passport_lambda::handle_event;
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, create_account, memory_app};
+    use passport_lambda::{answer_sample, json_body};
     use serde_json::Value;
 
     async fn run(name: &str) -> (u16, Value, lambda_http::http::HeaderMap) {
         let app = memory_app();
         create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
-        let req = lambda_http::request::from_str(&event(name, &[])).unwrap();
-        let resp = handle_event(&app, req, FUNCTION).await;
-        let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
-        (resp.status().as_u16(), body, resp.headers().clone())
+        let resp = answer_sample(&app, FUNCTION, name, &[]).await;
+        (
+            resp.status().as_u16(),
+            json_body(&resp),
+            resp.headers().clone(),
+        )
     }
 
     #[tokio::test]
@@ -64,14 +66,8 @@ mod tests {
     #[tokio::test]
     async fn other_routes_are_not_served() {
         let app = memory_app();
-        let req = lambda_http::request::from_str(&event(
-            "sessions-me",
-            &[("USER_ID", "x"), ("SESSION_ID", "y")],
-        ))
-        .unwrap();
-        assert_eq!(
-            handle_event(&app, req, FUNCTION).await.status().as_u16(),
-            404
-        );
+        let vars = [("USER_ID", "x"), ("SESSION_ID", "y")];
+        let resp = answer_sample(&app, FUNCTION, "sessions-me", &vars).await;
+        assert_eq!(resp.status().as_u16(), 404);
     }
 }

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
 mod tests {
     use super::*;
     use passport::testing::{event, logged_in_memory_app, memory_app};
-    use passport_lambda::handle_event;
+    use passport_lambda::{answer_event, answer_sample};
 
     #[tokio::test]
     async fn bearer_event_ends_the_session() {
@@ -21,23 +21,18 @@ mod tests {
         let bearer = format!("Bearer {}", pair.access_token);
         assert!(app.authorize(Some(&bearer)).await.is_ok());
         let text = event("logout-bearer", &[("ACCESS_TOKEN", &pair.access_token)]);
-        let req = lambda_http::request::from_str(&text).unwrap();
-        let resp = handle_event(&app, req, FUNCTION).await;
+        let resp = answer_event(&app, FUNCTION, &text).await;
         assert_eq!(resp.status().as_u16(), 204, "{}", resp.body());
         assert!(app.authorize(Some(&bearer)).await.is_err());
         // Idempotent: the same request again is still a 204.
-        let req = lambda_http::request::from_str(&text).unwrap();
-        assert_eq!(
-            handle_event(&app, req, FUNCTION).await.status().as_u16(),
-            204
-        );
+        let resp = answer_event(&app, FUNCTION, &text).await;
+        assert_eq!(resp.status().as_u16(), 204);
     }
 
     #[tokio::test]
     async fn no_credential_event_is_unauthorized() {
         let app = memory_app();
-        let req = lambda_http::request::from_str(&event("logout-unauthorized", &[])).unwrap();
-        let resp = handle_event(&app, req, FUNCTION).await;
+        let resp = answer_sample(&app, FUNCTION, "logout-unauthorized", &[]).await;
         assert_eq!(resp.status().as_u16(), 401);
         assert!(resp.body().contains("\"unauthorized\""));
     }

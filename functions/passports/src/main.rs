@@ -12,19 +12,13 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::testing::{create_app, event, logged_in_memory_app};
-    use passport_lambda::handle_event;
+    use passport::testing::{create_app, logged_in_memory_app};
+    use passport_lambda::{answer_sample, json_body};
     use serde_json::Value;
 
     async fn send(app: &passport::Service, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
-        let req = lambda_http::request::from_str(&event(name, vars)).unwrap();
-        let resp = handle_event(app, req, FUNCTION).await;
-        let body = if resp.body().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(resp.body()).unwrap()
-        };
-        (resp.status().as_u16(), body)
+        let resp = answer_sample(app, FUNCTION, name, vars).await;
+        (resp.status().as_u16(), json_body(&resp))
     }
 
     #[tokio::test]

@@ -12,20 +12,15 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::testing::{event, logged_in_memory_app, memory_app};
-    use passport_lambda::handle_event;
+    use passport::testing::{logged_in_memory_app, memory_app};
+    use passport_lambda::answer_sample;
     use serde_json::Value;
 
     #[tokio::test]
     async fn success_event_rotates_the_token() {
         let (app, pair) = logged_in_memory_app(None).await;
-        let text = event("refresh-success", &[("REFRESH_TOKEN", &pair.refresh_token)]);
-        let resp = handle_event(
-            &app,
-            lambda_http::request::from_str(&text).unwrap(),
-            FUNCTION,
-        )
-        .await;
+        let vars = [("REFRESH_TOKEN", pair.refresh_token.as_str())];
+        let resp = answer_sample(&app, FUNCTION, "refresh-success", &vars).await;
         assert_eq!(resp.status().as_u16(), 200, "{}", resp.body());
         let body: Value = serde_json::from_str(resp.body()).unwrap();
         assert_ne!(
@@ -41,12 +36,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_token_event_is_invalid_refresh_token() {
         let app = memory_app();
-        let resp = handle_event(
-            &app,
-            lambda_http::request::from_str(&event("refresh-invalid", &[])).unwrap(),
-            FUNCTION,
-        )
-        .await;
+        let resp = answer_sample(&app, FUNCTION, "refresh-invalid", &[]).await;
         assert_eq!(resp.status().as_u16(), 401);
         let body: Value = serde_json::from_str(resp.body()).unwrap();
         assert_eq!(body["error"], "invalid_refresh_token");

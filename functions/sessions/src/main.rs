@@ -18,7 +18,7 @@ mod tests {
     use passport::ids::Id;
     use passport::service::TokenPair;
     use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
-    use passport_lambda::handle_event;
+    use passport_lambda::{answer_event, answer_sample, json_body};
     use serde_json::Value;
 
     async fn logged_in() -> (Service, TokenPair, String) {
@@ -31,10 +31,8 @@ mod tests {
     }
 
     async fn run(app: &Service, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {
-        let req = lambda_http::request::from_str(&event(name, vars)).unwrap();
-        let resp = handle_event(app, req, FUNCTION).await;
-        let body = serde_json::from_str(resp.body()).unwrap_or(Value::Null);
-        (resp.status().as_u16(), body)
+        let resp = answer_sample(app, FUNCTION, name, vars).await;
+        (resp.status().as_u16(), json_body(&resp))
     }
 
     #[tokio::test]
@@ -105,11 +103,7 @@ mod tests {
         let sid = pair.session_id.to_string();
         let other = app
             .login(
-                passport::service::LoginInput {
-                    email: EVENT_EMAIL.into(),
-                    password: passport::testing::EVENT_PASSWORD.into(),
-                    device: None,
-                },
+                passport::service::LoginInput::new(EVENT_EMAIL, passport::testing::EVENT_PASSWORD),
                 &Default::default(),
             )
             .await
@@ -125,11 +119,8 @@ mod tests {
         // The caller's session lives on, refresh token included; the other one is over.
         assert!(app.refresh(&pair.refresh_token).await.is_ok());
         assert!(app.refresh(&other.refresh_token).await.is_err());
-        let new_login = passport::service::LoginInput {
-            email: EVENT_EMAIL.into(),
-            password: "a brand new passphrase of mine".into(),
-            device: None,
-        };
+        let new_login =
+            passport::service::LoginInput::new(EVENT_EMAIL, "a brand new passphrase of mine");
         assert!(app.login(new_login, &Default::default()).await.is_ok());
     }
 
@@ -150,19 +141,13 @@ mod tests {
         );
         // An account authorizer's context on the app route, and an app context on /me, are 401.
         let text = event("sessions-app-me", &vars).replace("\"app_id\"", "\"user_id\"");
-        let req = lambda_http::request::from_str(&text).unwrap();
-        assert_eq!(
-            handle_event(&app, req, FUNCTION).await.status().as_u16(),
-            401
-        );
+        let resp = answer_event(&app, FUNCTION, &text).await;
+        assert_eq!(resp.status().as_u16(), 401);
         let text = event("sessions-app-me", &vars)
             .replace("/apps/me", "/me")
             .replace("\"end_user_id\"", "\"session_id\"");
-        let req = lambda_http::request::from_str(&text).unwrap();
-        assert_eq!(
-            handle_event(&app, req, FUNCTION).await.status().as_u16(),
-            401
-        );
+        let resp = answer_event(&app, FUNCTION, &text).await;
+        assert_eq!(resp.status().as_u16(), 401);
     }
 
     #[tokio::test]
@@ -176,8 +161,7 @@ mod tests {
             config,
         );
         signer.publish_keys().await.unwrap();
-        let req = lambda_http::request::from_str(&event("sessions-jwks", &[])).unwrap();
-        let resp = handle_event(&signer, req, FUNCTION).await;
+        let resp = answer_sample(&signer, FUNCTION, "sessions-jwks", &[]).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
         let jwks: Value = serde_json::from_str(resp.body()).unwrap();

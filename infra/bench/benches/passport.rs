@@ -157,11 +157,7 @@ async fn signing_costs(
     let signer = app_on(Arc::clone(&store), config.clone());
     let pair = signer
         .login(
-            LoginInput {
-                email: "bench@example.com".into(),
-                password: PASSWORD.into(),
-                device: None,
-            },
+            LoginInput::new("bench@example.com", PASSWORD),
             &ClientInfo::default(),
         )
         .await
@@ -251,11 +247,7 @@ async fn durability_costs(scale: usize) -> Value {
     );
     assert_eq!(wait.store().durability().replicas, 1);
     create_account(&wait, "durability@example.com", PASSWORD).await;
-    let input = || LoginInput {
-        email: "durability@example.com".into(),
-        password: PASSWORD.into(),
-        device: None,
-    };
+    let input = || LoginInput::new("durability@example.com", PASSWORD);
     let client = ClientInfo::default();
     let chain = |app: &Arc<Service>| {
         let app = Arc::clone(app);
@@ -431,11 +423,7 @@ async fn main() {
     };
     let app: Arc<Service> = Arc::new(app_on(Arc::clone(&store), hs256));
     create_account(&app, "bench@example.com", PASSWORD).await;
-    let login_input = || LoginInput {
-        email: "bench@example.com".into(),
-        password: PASSWORD.into(),
-        device: Some("bench".into()),
-    };
+    let login_input = || LoginInput::new("bench@example.com", PASSWORD).on_device("bench");
     let client = ClientInfo {
         ip: Some("198.51.100.7".into()),
         user_agent: Some("bench".into()),

@@ -325,15 +325,7 @@ async fn concurrent_clients_keep_every_invariant() {
     let accounts = env_or("LOAD_ACCOUNTS", clients.div_ceil(3)).max(1);
     // A database of its own, so the key scans see only this run's keys.
     let url = format!("{}/5", redis_url().trim_end_matches('/'));
-    let mut redis = RedisConnection::open(
-        &url,
-        false,
-        None,
-        Duration::from_secs(2),
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let mut redis = passport::testing::redis_at(&url, false).await;
     let _: () = redis::cmd("FLUSHDB").query_async(&mut redis).await.unwrap();
 
     let emails: Vec<String> = (0..accounts)

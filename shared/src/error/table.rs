@@ -109,7 +109,7 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
 /// table. The `match` below is exhaustive, so a new variant fails to compile until it is listed.
 pub fn one_of_each() -> Vec<ApiError> {
     let all = vec![
-        ApiError::InvalidRequest(String::new()),
+        ApiError::InvalidRequest("x".into()),
         ApiError::UnsupportedMediaType,
         ApiError::PayloadTooLarge { limit: 0 },
         ApiError::InvalidCredentials,
@@ -117,17 +117,15 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::TooManyAttempts { retry_after: 1 },
         ApiError::InvalidRefreshToken,
         ApiError::RefreshTokenReused,
-        ApiError::CsrfRejected(""),
+        ApiError::CsrfRejected("x"),
         ApiError::AppNotFound,
         ApiError::SignInRequired,
         ApiError::RateLimited { retry_after: 1 },
         ApiError::Unauthorized,
         ApiError::NotFound,
-        ApiError::MethodNotAllowed {
-            allow: String::new(),
-        },
-        ApiError::Unavailable(crate::StoreError::Corrupt(String::new())),
-        ApiError::Internal(String::new()),
+        ApiError::MethodNotAllowed { allow: "x".into() },
+        ApiError::Unavailable(crate::StoreError::Corrupt("x".into())),
+        ApiError::Internal("x".into()),
     ];
     for e in &all {
         match e {

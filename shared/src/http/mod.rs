@@ -231,12 +231,10 @@ async fn refresh<B: AsRef<[u8]>>(
     app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
-        return Ok(tossed(app, req));
+    let cookie = match checked_cookie(app, req) {
+        Ok(cookie) => cookie,
+        Err(answer) => return Ok(*answer),
     };
-    if cookie.is_some() {
-        csrf::check(req.headers(), &app.config().allowed_origins)?;
-    }
     let r = parse_refresh(req, cookie)?;
     if r.transport == Transport::Cookie && cookie.is_none() {
         csrf::check(req.headers(), &app.config().allowed_origins)?;
@@ -260,12 +258,10 @@ async fn logout<B: AsRef<[u8]>>(
     app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
-        return Ok(tossed(app, req));
+    let cookie = match checked_cookie(app, req) {
+        Ok(cookie) => cookie,
+        Err(answer) => return Ok(*answer),
     };
-    if cookie.is_some() {
-        csrf::check(req.headers(), &app.config().allowed_origins)?;
-    }
     let r = parse_logout(req)?;
     let refresh = r.refresh_token.as_deref().or(cookie);
     let result = app.logout(r.bearer, refresh, r.all).await;
@@ -277,6 +273,22 @@ async fn logout<B: AsRef<[u8]>>(
             .append(SET_COOKIE, app.config().session_cookie.clear());
     }
     Ok(resp)
+}
+
+/// The session cookie a request carries, if any, once [`csrf::check`] has passed it; `Err` is
+/// the answer instead: several cookies ([`tossed`]) or a CSRF refusal.
+fn checked_cookie<'r, B>(
+    app: &Service,
+    req: &'r Request<B>,
+) -> Result<Option<&'r str>, Box<Response<String>>> {
+    let Ok(cookie) = app.config().session_cookie.read_one(req.headers()) else {
+        return Err(Box::new(tossed(app, req)));
+    };
+    if cookie.is_some() {
+        csrf::check(req.headers(), &app.config().allowed_origins)
+            .map_err(|e| Box::new(error_response(&e)))?;
+    }
+    Ok(cookie)
 }
 
 /// The answer to a request carrying several session cookies (`cookie::Tossed`): refused as a
@@ -565,56 +577,34 @@ mod tests {
 
     #[test]
     fn every_error_maps_to_its_contract_status() {
-        let cases: Vec<(ApiError, u16, &str)> = vec![
-            (ApiError::InvalidRequest("x".into()), 400, "invalid_request"),
-            (
-                ApiError::PayloadTooLarge { limit: 1 },
-                413,
-                "payload_too_large",
-            ),
-            (ApiError::InvalidCredentials, 401, "invalid_credentials"),
-            (ApiError::AccountDisabled, 403, "account_disabled"),
-            (
-                ApiError::TooManyAttempts { retry_after: 7 },
-                429,
-                "too_many_attempts",
-            ),
-            (ApiError::InvalidRefreshToken, 401, "invalid_refresh_token"),
-            (ApiError::RefreshTokenReused, 401, "refresh_token_reused"),
-            (ApiError::CsrfRejected("x"), 403, "csrf_rejected"),
-            (ApiError::AppNotFound, 404, "app_not_found"),
-            (ApiError::SignInRequired, 401, "sign_in_required"),
-            (
-                ApiError::RateLimited { retry_after: 3 },
-                429,
-                "rate_limited",
-            ),
-            (ApiError::Unauthorized, 401, "unauthorized"),
-            (ApiError::NotFound, 404, "not_found"),
-            (
-                ApiError::MethodNotAllowed {
-                    allow: "GET".into(),
-                },
-                405,
-                "method_not_allowed",
-            ),
-            (
-                ApiError::UnsupportedMediaType,
-                415,
-                "unsupported_media_type",
-            ),
-            (
-                ApiError::Unavailable(crate::StoreError::Corrupt("x".into())),
-                503,
-                "unavailable",
-            ),
-            (ApiError::Internal("x".into()), 500, "internal_error"),
-        ];
-        for (err, status, code) in cases {
+        // The contract, spelled here apart from the table: each code's status.
+        let contract: std::collections::BTreeMap<&str, u16> = [
+            ("invalid_request", 400),
+            ("payload_too_large", 413),
+            ("invalid_credentials", 401),
+            ("account_disabled", 403),
+            ("too_many_attempts", 429),
+            ("invalid_refresh_token", 401),
+            ("refresh_token_reused", 401),
+            ("csrf_rejected", 403),
+            ("app_not_found", 404),
+            ("sign_in_required", 401),
+            ("rate_limited", 429),
+            ("unauthorized", 401),
+            ("not_found", 404),
+            ("method_not_allowed", 405),
+            ("unsupported_media_type", 415),
+            ("unavailable", 503),
+            ("internal_error", 500),
+        ]
+        .into();
+        let every = table::one_of_each();
+        assert_eq!(every.len(), contract.len(), "one contract row per error");
+        for err in every {
             let r = error_response(&err);
-            assert_eq!(r.status().as_u16(), status, "{code}");
             let body: Value = serde_json::from_str(r.body()).unwrap();
-            assert_eq!(body["error"], code);
+            let code = body["error"].as_str().unwrap();
+            assert_eq!(contract.get(code), Some(&r.status().as_u16()), "{code}");
             assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
             assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
         }

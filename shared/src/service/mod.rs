@@ -57,6 +57,23 @@ pub struct LoginInput {
     pub device: Option<String>,
 }
 
+impl LoginInput {
+    /// A login with `email` and `password`, from an unnamed device.
+    pub fn new(email: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            password: password.into(),
+            device: None,
+        }
+    }
+
+    /// The same login, naming its device.
+    pub fn on_device(mut self, device: impl Into<String>) -> Self {
+        self.device = Some(device.into());
+        self
+    }
+}
+
 /// What `POST /password` asks.
 pub struct PasswordChange {
     /// The password the caller has now.
@@ -352,7 +369,7 @@ impl Service {
             Some(d) if d.trim().is_empty() => None,
             d => d,
         };
-        let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
+        let ip = kept_address(client);
         let limited = self.limit_key(ip.as_deref());
         let now = self.clock.now();
 
@@ -497,8 +514,7 @@ impl Service {
             .account(caller.account)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        let ip = client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS));
-        let ip = self.limit_key(ip.as_deref());
+        let ip = self.limit_key(kept_address(client).as_deref());
         let now = self.clock.now();
         self.begin_attempt(&account.email, ip.as_deref(), now)
             .await?;
@@ -730,9 +746,7 @@ impl Service {
 
     /// The authorizer's decision: verify the bearer token, then check the session is live.
     pub async fn authorize(&self, authorization: Option<&str>) -> Result<Caller, Denied> {
-        let token = authorization
-            .and_then(bearer_token)
-            .ok_or(Denied::NoToken)?;
+        let token = presented(authorization)?;
         let now = self.clock.now();
         let Verified { account, session } = self.verify_access_token(token, now).await?;
         match self.store.live_session(account, session, now).await? {
@@ -818,6 +832,16 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
         .then_some(token)
+}
+
+/// The bearer token an authorizer was given; a deny when there is none.
+fn presented(authorization: Option<&str>) -> Result<&str, Denied> {
+    authorization.and_then(bearer_token).ok_or(Denied::NoToken)
+}
+
+/// The client's address as a session keeps it (cut to [`MAX_IP_CHARS`]).
+fn kept_address(client: &ClientInfo) -> Option<String> {
+    client.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS))
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {

@@ -189,9 +189,7 @@ impl Service {
         authorization: Option<&str>,
         app_code: Option<&str>,
     ) -> Result<AppCaller, Denied> {
-        let token = authorization
-            .and_then(bearer_token)
-            .ok_or(Denied::NoToken)?;
+        let token = super::presented(authorization)?;
         let now = self.clock.now();
         let visitor = self
             .with_ring(|ring| self.passports.verify(ring, token, now))
@@ -261,8 +259,9 @@ impl Service {
     }
 
     async fn count_new_visitor(&self, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
-        let ip = super::truncate(client.ip.as_deref().unwrap_or("-"), super::MAX_IP_CHARS);
-        let ip = self.limit_key(Some(&ip)).unwrap_or(ip);
+        let ip = self
+            .limit_key(super::kept_address(client).as_deref())
+            .unwrap_or_else(|| "-".into());
         let counter = self.store.count_new_visitor(&ip, now).await?;
         if counter.count > self.config.passport_ip_max_per_hour {
             return Err(ApiError::RateLimited {

@@ -87,10 +87,9 @@ pub async fn create_account(app: &Service, email: &str, password: &str) {
 pub async fn logged_in_memory_app(device: Option<&str>) -> (Service, TokenPair) {
     let app = memory_app();
     create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
-    let input = LoginInput {
-        email: EVENT_EMAIL.to_string(),
-        password: EVENT_PASSWORD.to_string(),
-        device: device.map(str::to_string),
+    let input = match device {
+        Some(d) => LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD).on_device(d),
+        None => LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD),
     };
     #[allow(clippy::expect_used)]
     let pair = app
@@ -112,6 +111,33 @@ pub fn event(name: &str, vars: &[(&str, &str)]) -> String {
         text = text.replace(&format!("${{{k}}}"), v);
     }
     text
+}
+
+/// A connection to the test Redis at `url` (a cluster client when `cluster`), with the tests'
+/// two-second timeouts.
+///
+/// # Panics
+/// When it cannot connect: `make test` starts the servers.
+pub async fn redis_at(url: &str, cluster: bool) -> crate::store::RedisConnection {
+    let two = std::time::Duration::from_secs(2);
+    #[allow(clippy::expect_used)]
+    crate::store::RedisConnection::open(url, cluster, None, two, two)
+        .await
+        .expect("connect to the test redis-server")
+}
+
+/// Disables the account of `email`, as an operator does (`accounts`' `disable`).
+///
+/// # Panics
+/// When the command fails.
+pub async fn disable(app: &Service, email: &str) {
+    let command = Command::Disable {
+        email: email.to_string(),
+    };
+    #[allow(clippy::expect_used)]
+    admin::execute(app, command)
+        .await
+        .expect("disable the account");
 }
 
 /// Starts `redis-server` (no persistence) on `port`; `None` if it did not come up there as

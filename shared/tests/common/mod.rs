@@ -29,15 +29,7 @@ pub async fn redis_store() -> RedisStore {
 /// A raw connection to the test Redis (a cluster client on the cluster), for checks the
 /// store's API does not offer.
 pub async fn raw_redis() -> RedisConnection {
-    RedisConnection::open(
-        &redis_url(),
-        redis_cluster(),
-        None,
-        Duration::from_secs(2),
-        Duration::from_secs(2),
-    )
-    .await
-    .expect("connect to the test redis-server")
+    passport::testing::redis_at(&redis_url(), redis_cluster()).await
 }
 
 /// Both implementations, named for failure messages.
