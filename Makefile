@@ -3,7 +3,7 @@
 
 ## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
 test:
-	bash infra/test.sh
+	bash infra/test/test.sh
 
 ## The API on 127.0.0.1:3000 with the embedded store and a demo account.
 run:
@@ -19,17 +19,17 @@ fmt:
 
 ## Every fuzz target for FUZZ_SECONDS (default 60) each, with libFuzzer on nightly.
 fuzz:
-	bash infra/fuzz.sh
+	bash infra/test/fuzz.sh
 
 ## The load test with invariants, bigger than in `make test` (LOAD_CLIENTS, LOAD_ROUNDS).
 load:
-	bash infra/load.sh
+	bash infra/bench/load.sh
 
 ## Benchmarks beside their baselines: target/bench/results.json and summary.md.
 bench:
-	bash infra/bench.sh
+	bash infra/bench/bench.sh
 
 ## README's "SAM locally" recipe end to end: Docker, qemu, an offline base image, sam build,
 ## sam local invoke and start-api with a private Redis, and the session flow (slow: not in test).
 sam-local:
-	bash infra/sam-local.sh
+	bash infra/emulators/sam-local.sh

@@ -1,4 +1,4 @@
-# Shared by infra/test.sh and infra/load.sh: progress lines, system packages, free loopback
+# Shared by infra/test/test.sh and infra/bench/load.sh: progress lines, system packages, free loopback
 # ports, and background services that are stopped (process group and all) on exit.
 # Sourced, not run; expects `set -euo pipefail` and the repository root as the working directory.
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Creates .venv (ignored by git) with the Python-packaged test tools of
-# infra/requirements-test.txt: moto_server, cfn-lint (+ serverless rules), sam, cargo-lambda.
+# infra/test/requirements-test.txt: moto_server, cfn-lint (+ serverless rules), sam, cargo-lambda.
 # Re-installs only when the requirements file changed. Prints the venv's bin directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv
-req=infra/requirements-test.txt
+req=infra/test/requirements-test.txt
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$req" | cut -d' ' -f1)
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then

@@ -594,7 +594,7 @@ fn every_route_is_in_every_place_the_recipe_names() {
     let wired: Vec<Wired> = template_functions().into_values().flatten().collect();
     let openapi = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let invoke = std::fs::read_to_string(root().join("infra/lambda_invoke.py")).unwrap();
+    let invoke = std::fs::read_to_string(root().join("infra/emulators/lambda_invoke.py")).unwrap();
     let events: Vec<(String, serde_json::Value)> = events()
         .into_iter()
         .map(|(name, text)| (name, serde_json::from_str(&text).unwrap()))
@@ -638,7 +638,7 @@ fn every_route_is_in_every_place_the_recipe_names() {
             ));
         }
         if !samples.iter().any(|s| invoke.contains(&format!("\"{s}\""))) {
-            places.push("infra/lambda_invoke.py: an invocation of its sample event".into());
+            places.push("infra/emulators/lambda_invoke.py: an invocation of its sample event".into());
         }
         if !places.is_empty() {
             missing.push(format!("{key}:\n  - {}", places.join("\n  - ")));

@@ -8,7 +8,7 @@ use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The private Redis started by `make test` (infra/test.sh).
+/// The private Redis started by `make test` (infra/test/test.sh).
 pub fn redis_url() -> String {
     std::env::var("PASSPORT_TEST_REDIS_URL").expect(
         "PASSPORT_TEST_REDIS_URL is not set: run the tests with `make test`, which starts a \

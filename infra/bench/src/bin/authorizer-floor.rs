@@ -1,5 +1,5 @@
 //! The floor of an authorizer under AWS's Runtime Interface Emulator (`make bench`,
-//! infra/peers.py): a Rust Lambda handler that does nothing but one Redis round trip (`EXISTS`
+//! infra/bench/peers.py): a Rust Lambda handler that does nothing but one Redis round trip (`EXISTS`
 //! of a fixed key) and allows. What any authorizer that asks a store pays for the runtime, the
 //! emulator and the round trip; Passport's warm invocations are reported as ratios to it.
 

@@ -208,7 +208,7 @@ def main():
                      "ratio": None, "target": None, "met": None})
 
     # AWS's Runtime Interface Emulator: its own measure of each function's init (the perf build
-    # as `bootstrap`, every events/ file invoked through it by infra/lambda_invoke.py).
+    # as `bootstrap`, every events/ file invoked through it by infra/emulators/lambda_invoke.py).
     rie = load(out / "rie-init.json") if (out / "rie-init.json").exists() else {}
     for f in FUNCTIONS:
         if f in rie and rie[f].get("init_report_ms") is not None:
@@ -230,7 +230,7 @@ def main():
                      "baseline_median": rb["rps"], "ratio": r, "target": "≥ 0.6 × Redis GET rate",
                      "met": r >= 0.6, "latency_ms": {"p50": me["p50_ms"], "p99": me["p99_ms"]},
                      "non_2xx": me["non_2xx"]})
-    # The login floor, measured just before and just after the login load (infra/bench.sh).
+    # The login floor, measured just before and just after the login load (infra/bench/bench.sh).
     floors = [f for f in (load(out / "argon2-floor-before.json"), load(out / "argon2-floor-after.json")) if f]
     floor = ({"per_second": sum(f["per_second"] for f in floors) / len(floors),
               "workers": floors[0]["workers"], "each": [f["per_second"] for f in floors]}
@@ -268,7 +268,7 @@ def main():
                          "baseline": None, "baseline_median": None, "ratio": None, "target": target,
                          "met": None if limit_kb is None else rss[key] <= limit_kb})
 
-    # The authorizers a team would pick instead, under the same emulator (infra/peers.py).
+    # The authorizers a team would pick instead, under the same emulator (infra/bench/peers.py).
     peers = load(out / "peers.json") or {}
     for name, label in [("floor", "floor (Rust handler, one Redis round trip)"),
                         ("passport", "Passport (Rust), HS256"),

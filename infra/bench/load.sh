@@ -3,7 +3,7 @@
 # LOAD_CLIENTS (default 200), LOAD_ROUNDS (default 50), LOAD_ACCOUNTS (default a third of the
 # clients) and LOAD_IDLE_TTL (session idle lifetime, default 20 s) size it; the report is printed and kept in target/tmp/load-report.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # shellcheck source=infra/lib.sh
 source infra/lib.sh
 

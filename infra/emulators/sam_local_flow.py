@@ -1,4 +1,4 @@
-"""The session flow against `sam local start-api` (infra/sam-local.sh): login, /me through the
+"""The session flow against `sam local start-api` (infra/emulators/sam-local.sh): login, /me through the
 Lambda authorizer, a denied token (API Gateway's 403), refresh, logout, and the ended session
 denied. Every step prints; the first failure exits 1.
 

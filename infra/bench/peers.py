@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: Passport's authorizer beside the two a team would pick instead — Node.js
-(jsonwebtoken + ioredis, infra/peers/node) and Python (PyJWT + redis-py under AWS's
-`awslambdaric`, infra/peers/python) — each under AWS's Runtime Interface Emulator (from the SAM
+(jsonwebtoken + ioredis, infra/bench/peers/node) and Python (PyJWT + redis-py under AWS's
+`awslambdaric`, infra/bench/peers/python) — each under AWS's Runtime Interface Emulator (from the SAM
 CLI package), on the same Redis, with the same event (events/authorizer-v2-allow.json) and the
 same HS256 token, issued by Passport's own `login` binary under the emulator. Beside them:
 Passport's authorizer with ES256 (its token from `login` with ES256, its keys read from what
@@ -19,11 +19,13 @@ import os
 import pathlib
 import re
 import statistics
+import sys
 import time
 
-from rie import RieFleet
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The emulator fleet is the test harness's (infra/emulators/rie.py).
+sys.path.insert(0, str(ROOT / "infra" / "emulators"))
+from rie import RieFleet  # noqa: E402
 EVENTS = ROOT / "events"
 
 
@@ -107,8 +109,8 @@ def main():
         login = fleet.invoke("login-es256", event("login-success", {}))
         es256_token = json.loads(login["body"])["access_token"]
         es256_payload = event("authorizer-v2-allow", {"ACCESS_TOKEN": es256_token})
-        node_dir = ROOT / "infra" / "peers" / "node"
-        python_dir = ROOT / "infra" / "peers" / "python"
+        node_dir = ROOT / "infra" / "bench" / "peers" / "node"
+        python_dir = ROOT / "infra" / "bench" / "peers" / "python"
         runs = {
             "floor": (f'exec "{a.bin_dir}/authorizer-floor"', {}),
             "passport": (None, {}),

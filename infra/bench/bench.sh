@@ -13,11 +13,11 @@
 #     Runtime Interface Emulator (every events/ file invoked through it);
 #  6. the authorizers a team would pick instead — Node.js (jsonwebtoken + ioredis) and Python
 #     (PyJWT + redis-py under awslambdaric) — beside Passport's, each under the emulator with
-#     the same event, token and Redis (infra/peers.py);
-#  7. infra/bench_report.py turns it all into the two files, with ratios and targets.
+#     the same event, token and Redis (infra/bench/peers.py);
+#  7. infra/bench/bench_report.py turns it all into the two files, with ratios and targets.
 # BENCH_SECONDS (default 10) is the length of each load run; BENCH_SCALE multiplies iterations.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root=$PWD
 # shellcheck source=infra/lib.sh
 source infra/lib.sh
@@ -39,7 +39,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 step "Python baselines' packages (.venv)"
 venv_bin=$(bash infra/venv.sh)
-"$venv_bin/python" -m pip install --quiet --progress-bar off -r infra/requirements-bench.txt
+"$venv_bin/python" -m pip install --quiet --progress-bar off -r infra/bench/requirements-bench.txt
 
 start_private_redis
 redis_url="redis://127.0.0.1:$redis_port"
@@ -56,7 +56,7 @@ PASSPORT_BENCH_REDIS_URL=$redis_url PASSPORT_BENCH_OUT=$out PASSPORT_BENCH_BIN_D
   BENCH_SCALE=${BENCH_SCALE:-1} cargo bench --locked --profile perf "${packages[@]}" --bench passport
 
 step "Python baselines: PyJWT verify, the redis-py refresh flow"
-"$venv_bin/python" infra/bench_baselines.py --redis-url "$redis_url/1" \
+"$venv_bin/python" infra/bench/bench_baselines.py --redis-url "$redis_url/1" \
   --token-file "$out/token.txt" --key "passport-tests-only-signing-key-0123456789" --out "$out" \
   --scale "${BENCH_SCALE:-1}"
 
@@ -114,21 +114,21 @@ RUST_LOG=error
 ENV
 LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$root/target/perf" \
   LAMBDA_ENV_FILE="$workdir/rie.env" RIE_REPORT="$out/rie-init.json" \
-  "$venv_bin/python" infra/lambda_invoke.py > "$out/rie.txt"
+  "$venv_bin/python" infra/emulators/lambda_invoke.py > "$out/rie.txt"
 
 step "peers: Passport's authorizer beside Node.js and Python ones under aws-lambda-rie"
 if ! command -v node >/dev/null 2>&1; then
   echo "node (20 or later) is needed for the Node.js peer authorizer" >&2
   exit 1
 fi
-(cd infra/peers/node && npm ci --no-audit --no-fund --loglevel=error)
+(cd infra/bench/peers/node && npm ci --no-audit --no-fund --loglevel=error)
 sed "s|^REDIS_URL=.*|REDIS_URL=$redis_url/5|" "$workdir/rie.env" > "$workdir/peers.env"
 # The peers verify HS256 with the secret: so does Passport beside them (its ES256 run sets its own).
 echo "SIGNING_ALGORITHM=HS256" >> "$workdir/peers.env"
-"$venv_bin/python" infra/peers.py --rie "$(rie_binary "$venv_bin/python")" \
+"$venv_bin/python" infra/bench/peers.py --rie "$(rie_binary "$venv_bin/python")" \
   --bin-dir "$root/target/perf" --env-file "$workdir/peers.env" --python "$venv_bin/python" \
   --out "$out" --warm "${BENCH_PEER_INVOCATIONS:-1000}"
 
 step "report"
-"$venv_bin/python" infra/bench_report.py --out "$out" --root "$root"
+"$venv_bin/python" infra/bench/bench_report.py --out "$out" --root "$root"
 cat "$out/summary.md"

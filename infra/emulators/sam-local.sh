@@ -16,7 +16,7 @@
 #     refresh, logout, and the logged-out token denied;
 #  6. stops what it started and prints each step's time and the bootstraps' sizes.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root=$PWD
 # shellcheck source=infra/lib.sh
 source infra/lib.sh
@@ -121,7 +121,7 @@ times+=("start-api up: $(($(date +%s) - started)) s")
 
 step "the flow through API Gateway's emulation and the Lambda authorizer"
 started=$(date +%s)
-if ! "$venv_bin/python" infra/sam_local_flow.py "http://127.0.0.1:$api_port"; then
+if ! "$venv_bin/python" infra/emulators/sam_local_flow.py "http://127.0.0.1:$api_port"; then
   tail -60 "$workdir/start-api.log" >&2
   exit 1
 fi

@@ -7,7 +7,7 @@ import hmac
 import json
 import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "fuzz" / "corpus"
 KEY = b"passport-fuzzing-only-signing-key-0123456789"  # fuzz/fuzz_targets/token_verify.rs
 NOW = 1_795_860_000

@@ -15,10 +15,10 @@
 #     target/web-artifacts); runs Schemathesis against local-api;
 #  5. runs the real function binaries under `cargo lambda watch`, then each as `bootstrap` under
 #     AWS's Runtime Interface Emulator (from the SAM CLI package), and invokes every events/
-#     file through each (infra/lambda_invoke.py, infra/rie.py);
+#     file through each (infra/emulators/lambda_invoke.py, infra/emulators/rie.py);
 #  6. stops everything it started, whatever happens.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root=$PWD
 
 # shellcheck source=infra/lib.sh
@@ -191,7 +191,7 @@ ENV
 start "$workdir/lambda.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
   --env-file "$workdir/lambda.env" --ignore-changes
 wait_for_port "$lambda_port" "cargo lambda watch" "$workdir/lambda.log"
-if ! LAMBDA_PORT=$lambda_port python3 infra/lambda_invoke.py; then
+if ! LAMBDA_PORT=$lambda_port python3 infra/emulators/lambda_invoke.py; then
   echo "--- cargo lambda watch log ---" >&2
   tail -80 "$workdir/lambda.log" >&2
   exit 1
@@ -200,4 +200,4 @@ fi
 step "real binaries under AWS's Runtime Interface Emulator (aws-lambda-rie from the SAM CLI package)"
 sed "s|^REDIS_URL=.*|REDIS_URL=redis://127.0.0.1:$redis_port/3|" "$workdir/lambda.env" > "$workdir/rie.env"
 LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$target_dir/debug" \
-  LAMBDA_ENV_FILE="$workdir/rie.env" "$venv_bin/python" infra/lambda_invoke.py
+  LAMBDA_ENV_FILE="$workdir/rie.env" "$venv_bin/python" infra/emulators/lambda_invoke.py

@@ -7,7 +7,7 @@
 # fuzz/corpus/<target> are copied to target/fuzz-corpus/<target>, which grows as it runs; a crash
 # lands in fuzz/artifacts/<target> (then: add it to fuzz/regressions/<target> and fix the code).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-"token_verify http_edge authorizer_event"}
 

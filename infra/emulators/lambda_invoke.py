@@ -9,7 +9,7 @@
   RIE_REPORT set, each function's init duration as the emulator reports it is written there
   (JSON), for `make bench`.
 
-Run by infra/test.sh (both) and infra/bench.sh (RIE). Placeholders in the events
+Run by infra/test/test.sh (both) and infra/bench/bench.sh (RIE). Placeholders in the events
 (${ACCESS_TOKEN}, ${REFRESH_TOKEN}, ${USER_ID}, ${SESSION_ID}, ${PASSPORT}, ${APP_CODE},
 ${APP_ID}, ${END_USER_ID}) are filled with what earlier invocations returned, as a client would.
 """
@@ -23,7 +23,7 @@ import tempfile
 
 from rie import RieFleet
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 TRANSPORT = os.environ.get("LAMBDA_TRANSPORT", "cargo-lambda")
 results = {"passed": 0, "failed": 0}
