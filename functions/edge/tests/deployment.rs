@@ -638,7 +638,8 @@ fn every_route_is_in_every_place_the_recipe_names() {
             ));
         }
         if !samples.iter().any(|s| invoke.contains(&format!("\"{s}\""))) {
-            places.push("infra/emulators/lambda_invoke.py: an invocation of its sample event".into());
+            places
+                .push("infra/emulators/lambda_invoke.py: an invocation of its sample event".into());
         }
         if !places.is_empty() {
             missing.push(format!("{key}:\n  - {}", places.join("\n  - ")));

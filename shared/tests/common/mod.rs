@@ -110,7 +110,17 @@ pub async fn send(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let req = req.body(body.as_bytes().to_vec()).unwrap();
+    through_gateway(app, req.body(body.as_bytes().to_vec()).unwrap(), ip).await
+}
+
+/// The gateway model of these tests: `req` from `ip` through the route table, a guarded route
+/// behind its own authorizer (whose refusal is `Err` with its reason), then the handler with
+/// the verdict. `local-api`'s `gateway.rs` plays the same part with API Gateway's own answers.
+pub async fn through_gateway(
+    app: &passport::Service,
+    req: Request<Vec<u8>>,
+    ip: &str,
+) -> Result<Response<String>, String> {
     let found = route(req.method(), req.uri().path()).unwrap();
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let verdict = match found.guard() {
