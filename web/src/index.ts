@@ -9,7 +9,8 @@
  */
 
 import { readClaim, readTimes } from "./jwt.js";
-import { SPENT_MARK_MS, anyHeld, browserLocks, holdFor, isHeld, withLock, type LockManagerLike } from "./lock.js";
+import { browserLocks, type LockManagerLike } from "./lock.js";
+import { ObtainOnce, type ObtainStep } from "./obtain.js";
 import {
   SafeStorage,
   SessionStore,
@@ -19,11 +20,13 @@ import {
 } from "./storage.js";
 
 import { Passports } from "./passports.js";
+import { BodyTransport, CookieTransport, type Held, type PairJson, type TransportStrategy } from "./transports.js";
 
 export type { TokenStorage, StoredSession, CookieHint, StorageMode } from "./storage.js";
 export type { AccessTokenJson, PassportGrant } from "./passports.js";
 export { ANONYMOUS, passportsKey, upgradeAccessTokenJson } from "./passports.js";
 export type { LockManagerLike } from "./lock.js";
+export type { ObtainStep } from "./obtain.js";
 export { storageKey, legacyKey, MemoryStorage } from "./storage.js";
 
 /** Why the session ended on this side. */
@@ -74,6 +77,11 @@ export interface SessionOptions {
   apiOrigins?: string[];
   /** How long a refresh may take before it is abandoned, in ms (default 10 000). */
   refreshTimeoutMs?: number;
+  /**
+   * Sees each step of every cross-tab obtain (a refresh, a restore, a passport), with the
+   * obtain's key: README.md, "Across tabs". For tests and debugging.
+   */
+  onObtainStep?: (key: string, step: ObtainStep) => void;
 }
 
 /** A device in the sessions list. */
@@ -142,8 +150,6 @@ const RESTORE = "";
 const DENIED = new Set([401, 403]);
 /** Backoff for a failed proactive refresh: 1 s, 2 s, 4 s, … up to this, then the next call's. */
 const RETRY_MAX_MS = 30_000;
-/** How long a tab that finds its refresh token spent waits for the new pair to reach it. */
-const HAND_OVER_MS = 5_000;
 
 /** A short, non-secret name for a refresh token (lock names are listed by `locks.query()`). */
 async function fingerprint(token: string): Promise<string | null> {
@@ -151,13 +157,6 @@ async function fingerprint(token: string): Promise<string | null> {
   if (!subtle) return null;
   const digest = await subtle.digest("SHA-256", new TextEncoder().encode(token));
   return Array.from(new Uint8Array(digest).slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The tokens a tab holds; in the cookie transport `refresh` is `null` (the cookie has it). */
-interface Held {
-  access: string;
-  refresh: string | null;
-  sessionId: string | null;
 }
 
 /**
@@ -184,12 +183,6 @@ function openChannel(name: string): BroadcastChannel | null {
   }
 }
 
-/** The token's `iat`, to tell a newer pair from an older one. */
-function issuedAt(access: string): number {
-  const t = readTimes(access);
-  return t?.iat ?? t?.exp ?? 0;
-}
-
 /** The account an access token names (`sub`), to file its passports; never trusted. */
 function accountOf(access: string | undefined): string | null {
   return access ? readClaim(access, "sub") : null;
@@ -210,13 +203,13 @@ async function errorOf(resp: Response): Promise<PassportError> {
 
 class Client implements Session {
   private readonly base: string;
-  private readonly cookie: boolean;
+  private readonly transport: TransportStrategy;
   private readonly store: SessionStore;
   private readonly storage: SafeStorage;
   private readonly webLocks: LockManagerLike | null;
   private readonly http: typeof fetch;
   private readonly listeners = new Set<(s: SessionState) => void>();
-  private inflight: Promise<Held | null> | null = null;
+  private readonly once: ObtainOnce;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private current: Status;
   private readonly apiOrigins: Set<string>;
@@ -226,18 +219,17 @@ class Client implements Session {
   /** Pairs other tabs announced, by the fingerprint of the token they spent. */
   private readonly announced = new Map<string, Held>();
   private readonly channel: BroadcastChannel | null;
-  /** Cookie transport: the pair, in this tab's memory only. */
-  private memory: Held | null = null;
-  /** Cookie transport: releases the Web Lock that tells other tabs this one holds a pair. */
-  private releaseLive: (() => void) | null = null;
   private readonly apps: Passports;
 
   constructor(private readonly options: SessionOptions) {
     this.base = options.baseUrl.replace(/\/+$/, "");
-    this.cookie = options.transport === "cookie";
     this.storage = new SafeStorage(options.storage ?? browserStorage(), () => this.emit(this.current));
     this.store = new SessionStore(this.storage, this.base);
     this.webLocks = options.locks === undefined ? browserLocks() : options.locks;
+    this.transport =
+      options.transport === "cookie"
+        ? new CookieTransport(this.store, () => this.lockManager, this.liveLockPrefix())
+        : new BodyTransport(this.store);
     this.http = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.apiOrigins = new Set(
       (options.apiOrigins ?? [this.base]).map((o) => new URL(o).origin),
@@ -248,17 +240,18 @@ class Client implements Session {
       : { status: "logged-out" };
     globalThis.addEventListener?.("storage", this.onStorage);
     this.channel = openChannel(`passport:${this.base}`);
+    this.once = new ObtainOnce(() => this.lockManager, this.storage, options.onObtainStep);
     this.apps = new Passports({
       base: this.base,
+      once: this.once,
       storage: this.storage,
-      locks: () => this.lockManager,
       account: () => accountOf(this.held()?.access),
       request: (appCode, body) => this.requestPassport(appCode, body),
       http: this.http,
       error: errorOf,
     });
     this.channel?.addEventListener("message", (e: MessageEvent) => this.heard(e.data as Message));
-    if (!this.cookie) {
+    if (!this.transport.inCookie) {
       this.schedule(this.store.read());
     } else if (stored || this.storage.mode === "memory") {
       // A reload or a new tab: take the pair from another tab, or restore it through the cookie
@@ -283,23 +276,21 @@ class Client implements Session {
     this.channel?.close();
     this.apps.close();
     this.listeners.clear();
-    this.releaseLive?.();
-    this.releaseLive = null;
+    this.transport.close();
   }
 
   async login(email: string, password: string, device?: string): Promise<void> {
-    const body: Record<string, string> = { email, password };
+    const body: Record<string, string> = { email, password, ...this.transport.loginFields };
     if (device) body.device = device;
-    if (this.cookie) body.transport = "cookie";
     const resp = await this.post("/login", body);
     if (!resp.ok) throw await errorOf(resp);
     const session = await this.save(await resp.json());
-    if (this.cookie) this.tell({ type: "rotated", spent: null, session });
+    if (this.transport.inCookie) this.tell({ type: "rotated", spent: null, session });
   }
 
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     let session = this.held();
-    if (!session && this.cookie && this.current.status === "logged-in") session = await this.restore();
+    if (!session && this.transport.inCookie && this.current.status === "logged-in") session = await this.restore();
     if (!session) throw new PassportError(401, "logged_out", "not logged in");
     if (this.expiringSoon(session)) {
       session = await this.refresh(this.presented(session), "expiry");
@@ -364,7 +355,7 @@ class Client implements Session {
   /** `POST /passport`, with the account's access token (fresh) when signed in. */
   private async requestPassport(appCode: string, body: Record<string, string>): Promise<Response> {
     let session = this.held();
-    if (!session && this.cookie && this.current.status === "logged-in") session = await this.restore();
+    if (!session && this.transport.inCookie && this.current.status === "logged-in") session = await this.restore();
     if (session && this.expiringSoon(session)) session = await this.refresh(this.presented(session), "expiry");
     const headers: Record<string, string> = { "Content-Type": "application/json", "X-App-Code": appCode };
     if (session) headers.Authorization = `Bearer ${session.access}`;
@@ -388,12 +379,12 @@ class Client implements Session {
 
   /** The pair this tab holds: from storage (body transport) or memory (cookie transport). */
   private held(): Held | null {
-    return this.cookie ? this.memory : this.store.read();
+    return this.transport.held();
   }
 
   /** What a refresh of `session` presents, and what names it across tabs. */
   private presented(session: Held): string {
-    return this.cookie ? session.access : (session.refresh ?? RESTORE);
+    return this.transport.presented(session);
   }
 
   /** Cookie transport: the pair from another tab, or one refresh through the cookie. */
@@ -403,61 +394,49 @@ class Client implements Session {
 
   /**
    * Trades `presented` for a new pair, once per tab (callers share one promise) and once across
-   * tabs (under a lock; a tab that waited finds the pair another tab got and uses it).
-   * Resolves to `null` when the session is over.
+   * tabs (`ObtainOnce`: a tab that waited uses the pair another tab got). A cookie session's
+   * restore (`presented` is `RESTORE`) first asks a tab that holds a pair. Resolves to `null`
+   * when the session is over.
    */
-  private refresh(presented: string, why: "expiry" | "unauthorized" | "restore"): Promise<Held | null> {
-    if (!this.inflight) {
-      this.inflight = withLock(`passport-refresh:${this.base}`, this.lockManager, this.storage, () =>
-        this.refreshHoldingLock(presented, why),
-      ).finally(() => {
-        this.inflight = null;
-      });
-    }
-    return this.inflight;
+  private async refresh(presented: string, why: "expiry" | "unauthorized" | "restore"): Promise<Held | null> {
+    // A spent token is named by its fingerprint, in mark names any tab can list; the hand-over
+    // needs a lock manager that can list them.
+    const canList = typeof this.lockManager?.query === "function";
+    const spent = presented !== RESTORE && canList ? await fingerprint(presented) : null;
+    const restoring = presented === RESTORE;
+    const got = await this.once.run<Held>({
+      key: "refresh",
+      lock: `passport-refresh:${this.base}`,
+      waitOn: restoring ? (this.transport.inCookie && this.channel ? this.liveLockPrefix() : null) : spent && this.spentMark(spent),
+      leave: () => (spent ? this.spentMark(spent) : null),
+      usable: () => {
+        const held = this.held();
+        // Another tab rotated (or answered) while this one waited, or the pair is not due yet.
+        if (held && (restoring || this.presented(held) !== presented)) return held;
+        if (held && why === "expiry" && !this.expiringSoon(held)) return held;
+        return (spent && this.announced.get(spent)) || null;
+      },
+      gone: () => !restoring && !this.held(),
+      handingOver: restoring ? () => this.tell({ type: "ask" }) : undefined,
+      obtain: () => this.rotate(),
+      announce: (session) => {
+        if (this.transport.inCookie || spent) this.tell({ type: "rotated", spent, session });
+      },
+    });
+    if (got) this.adopt(got);
+    else if (!restoring) this.end("other-tab");
+    return got;
   }
 
-  private async refreshHoldingLock(
-    presented: string,
-    why: "expiry" | "unauthorized" | "restore",
-  ): Promise<Held | null> {
+  /** `POST /refresh-token`: the new pair, or `null` when the session is over. */
+  private async rotate(): Promise<Held | null> {
     const held = this.held();
-    if (held && (presented === RESTORE || this.presented(held) !== presented)) {
-      // Another tab rotated (or answered) while this one waited: use its pair.
-      this.adopt(held);
-      return held;
-    }
-    if (!held && presented !== RESTORE) {
-      this.end("other-tab");
-      return null;
-    }
-    if (presented === RESTORE) {
-      const told = await this.askOthers();
-      if (told) return told;
-    }
-    // The hand-over needs a lock manager that can say which locks are held.
-    const spent =
-      presented !== RESTORE && typeof this.lockManager?.query === "function" ? await fingerprint(presented) : null;
-    if (spent && this.lockManager && (await isHeld(this.lockManager, this.spentLock(spent)))) {
-      // Another tab spent this token before releasing the lock, and its new pair has not
-      // reached this tab yet: wait for it rather than refreshing again.
-      const handed = await this.handOver(spent, presented);
-      if (handed) {
-        this.adopt(handed);
-        return handed;
-      }
-    }
-    if (why === "expiry" && held && !this.expiringSoon(held)) return held;
-    const resp = await this.postWithin(REFRESH_PATH, this.refreshBody(held), this.options.refreshTimeoutMs ?? 10_000);
-    if (resp.ok) {
-      const session = await this.save(await resp.json());
-      if (this.cookie || spent) this.tell({ type: "rotated", spent, session });
-      if (spent && this.lockManager) {
-        // Held before the refresh lock is released, so the next holder knows.
-        await holdFor(this.lockManager, this.spentLock(spent), SPENT_MARK_MS);
-      }
-      return session;
-    }
+    const resp = await this.postWithin(
+      REFRESH_PATH,
+      this.transport.refreshBody(held),
+      this.options.refreshTimeoutMs ?? 10_000,
+    );
+    if (resp.ok) return this.save(await resp.json());
     if (resp.status === 400 || resp.status === 401) {
       this.end("refresh-failed");
       return null;
@@ -466,60 +445,21 @@ class Client implements Session {
     throw await errorOf(resp);
   }
 
-  /**
-   * The body of a refresh: the stored token (body transport); nothing, the cookie carries it
-   * (cookie transport); or a body-transport token left in storage, moved to the cookie.
-   */
-  private refreshBody(held: Held | null): Record<string, string> {
-    if (!this.cookie) return { refresh_token: held?.refresh ?? "" };
-    const left = this.store.read();
-    return left ? { refresh_token: left.refresh, transport: "cookie" } : {};
+  /** The marks that say "this refresh token was just spent" (by its fingerprint). */
+  private spentMark(spent: string): string {
+    return `passport-spent:${this.base}:${spent}:`;
   }
 
-  /**
-   * Cookie transport, before a restore: when another tab holds a pair (its Web Lock says so),
-   * ask for it and wait for the answer. Lock state is ordered in the browser process, so a tab
-   * that just got a pair is seen here even if its announcement is still on the way.
-   */
-  private async askOthers(): Promise<Held | null> {
-    if (!this.cookie || !this.channel || typeof this.lockManager?.query !== "function") return null;
-    if (!(await anyHeld(this.lockManager, this.liveLockPrefix()))) return null;
-    this.tell({ type: "ask" });
-    const deadline = Date.now() + HAND_OVER_MS;
-    while (Date.now() < deadline) {
-      if (this.memory) return this.memory;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return null;
-  }
-
-  private spentLock(spent: string): string {
-    return `passport-spent:${this.base}:${spent}`;
-  }
-
+  /** The Web Locks of tabs that hold a cookie session's pair. */
   private liveLockPrefix(): string {
     return `passport-live:${this.base}:`;
-  }
-
-  /** The pair another tab got for `presented`: from its announcement, storage or memory. */
-  private async handOver(spent: string, presented: string): Promise<Held | null> {
-    const deadline = Date.now() + HAND_OVER_MS;
-    while (Date.now() < deadline) {
-      const told = this.announced.get(spent);
-      if (told) return told;
-      const held = this.held();
-      if (!held) return null;
-      if (this.presented(held) !== presented) return held;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return null;
   }
 
   private async endOnServer(extra: Record<string, unknown>, reason: LogoutReason): Promise<void> {
     const session = this.held();
     try {
       // In the cookie transport the cookie names the session even before this tab has a pair.
-      if (session || this.cookie) {
+      if (session || this.transport.inCookie) {
         const headers: Record<string, string> = { "Content-Type": "application/json" };
         if (session) headers.Authorization = `Bearer ${session.access}`;
         const body = session?.refresh ? { refresh_token: session.refresh, ...extra } : extra;
@@ -568,7 +508,7 @@ class Client implements Session {
 
   /** The session cookie goes along (to another origin of the site too) in the cookie transport. */
   private credentials(): RequestCredentials {
-    return this.cookie ? "include" : "same-origin";
+    return this.transport.credentials;
   }
 
   private authorized(request: Request, access: string): Request {
@@ -584,45 +524,12 @@ class Client implements Session {
     });
   }
 
-  /**
-   * Keeps a login's or refresh's answer: both tokens in storage (body transport), or the access
-   * token in memory and only a hint in storage (cookie transport: the answer carries no refresh
-   * token, and whatever a body-transport session left in storage is overwritten).
-   */
-  private async save(pair: { access_token: string; refresh_token?: string; session_id?: string }): Promise<Held> {
+  /** Keeps a login's or refresh's answer, as the transport keeps it, and adopts it. */
+  private async save(pair: PairJson): Promise<Held> {
     const sessionId = pair.session_id ?? this.held()?.sessionId ?? null;
-    if (this.cookie) {
-      const session: Held = { access: pair.access_token, refresh: null, sessionId };
-      this.store.write({ v: 2, transport: "cookie", sessionId });
-      await this.take(session);
-      return session;
-    }
-    const session = { v: 2 as const, access: pair.access_token, refresh: pair.refresh_token ?? "", sessionId };
-    this.store.write(session);
-    this.adopt(session);
+    const { session, taken } = await this.transport.keep(pair, sessionId);
+    if (taken) this.adopt(session);
     return session;
-  }
-
-  /** Cookie transport: holds `session` in memory (unless this tab holds a newer one). */
-  private async take(session: Held): Promise<void> {
-    if (this.memory && issuedAt(this.memory.access) > issuedAt(session.access)) return;
-    this.memory = session;
-    await this.markLive();
-    this.adopt(session);
-  }
-
-  /** Cookie transport: a Web Lock, held while this tab has a pair, that other tabs can see. */
-  private markLive(): Promise<void> {
-    if (this.releaseLive || !this.lockManager) return Promise.resolve();
-    const name = `${this.liveLockPrefix()}${Math.random().toString(36).slice(2)}`;
-    return new Promise<void>((granted) => {
-      void this.lockManager?.request(name, () => {
-        granted();
-        return new Promise<void>((release) => {
-          this.releaseLive = release;
-        });
-      });
-    });
   }
 
   private tell(message: Message): void {
@@ -631,11 +538,13 @@ class Client implements Session {
 
   private heard(m: Message | null): void {
     if (m?.type === "rotated" && isHeldPair(m.session)) {
-      if (typeof m.spent === "string") this.announced.set(m.spent, m.session);
-      if (this.cookie) void this.take(m.session);
-    } else if (m?.type === "ask" && this.cookie && this.memory) {
-      this.tell({ type: "rotated", spent: null, session: this.memory });
-    } else if (m?.type === "ended" && this.cookie) {
+      const session = m.session;
+      if (typeof m.spent === "string") this.announced.set(m.spent, session);
+      void this.transport.take(session).then((taken) => taken && this.adopt(session));
+    } else if (m?.type === "ask") {
+      const mine = this.transport.answerAsk();
+      if (mine) this.tell({ type: "rotated", spent: null, session: mine });
+    } else if (m?.type === "ended" && this.transport.inCookie) {
       this.end("other-tab", false);
     }
   }
@@ -654,14 +563,12 @@ class Client implements Session {
     const account = accountOf(this.held()?.access);
     if (account) this.apps.forgetUser(account);
     this.store.clear();
-    this.memory = null;
-    this.releaseLive?.();
-    this.releaseLive = null;
+    this.transport.forget();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.current.status === "logged-out") return;
     // Cookie transport: the other tabs share this session and have no storage event to see.
-    if (this.cookie && tellOthers) this.tell({ type: "ended" });
+    if (this.transport.inCookie && tellOthers) this.tell({ type: "ended" });
     this.emit({ status: "logged-out", reason });
     this.options.onLogout?.(reason);
   }
@@ -677,11 +584,10 @@ class Client implements Session {
     const stored = this.store.readAny();
     if (!stored) {
       this.end("other-tab", false);
-    } else if (!this.cookie) {
-      const session = this.store.read();
-      if (session) this.adopt(session);
+      return;
     }
-    // Cookie transport: a new hint means another tab logged in; its pair comes on the channel.
+    const session = this.transport.fromStorage();
+    if (session) this.adopt(session);
   }
 
   /** Seconds before expiry at which a refresh is due for `access`. */

@@ -6,7 +6,7 @@
  */
 
 import { readClaim, readTimes } from "./jwt.js";
-import { SPENT_MARK_MS, anyHeld, holdFor, withLock, type LockManagerLike } from "./lock.js";
+import type { ObtainOnce } from "./obtain.js";
 import type { TokenStorage } from "./storage.js";
 
 /** The user key of an anonymous visitor (Dify's `DEFAULT`). */
@@ -73,8 +73,9 @@ export interface PassportGrant {
 /** What the passports need from the session client. */
 export interface PassportDeps {
   base: string;
+  /** The client's cross-tab obtains, shared with its token refresh. */
+  once: ObtainOnce;
   storage: TokenStorage;
-  locks: () => LockManagerLike | null;
   /** The signed-in account's id, or `null` (read from the access token, to file passports). */
   account: () => string | null;
   /** `POST /passport` with `body`, as the signed-in account when there is one. */
@@ -87,15 +88,12 @@ export interface PassportDeps {
 
 /** Seconds before expiry at which a passport is renewed. */
 const RENEW_SKEW_SECONDS = 60;
-/** How long a tab that finds another tab's fresh issue waits for the passport to reach it. */
-const HAND_OVER_MS = 5_000;
 
 type Message = { type: "passport"; app: string; user: string; passport: string } | { type: "forget"; app: string; user: string };
 
 /** One deployment's passports, for every app. */
 export class Passports {
   private readonly key: string;
-  private readonly inflight = new Map<string, Promise<string>>();
   private readonly channel: BroadcastChannel | null;
   /** Passports other tabs announced, by `app user`. */
   private readonly told = new Map<string, string>();
@@ -183,56 +181,48 @@ export class Passports {
   }
 
   /**
-   * `POST /passport` once per tab (callers share the promise) and once across tabs (a lock; a
-   * tab that waited uses the passport another tab got: from storage, or, since storage writes
-   * reach other tabs' processes late in Chromium, from its announcement, which a Web Lock mark
-   * held before the issuing tab releases the lock tells it to wait for).
+   * `POST /passport` once per tab and once across tabs (`ObtainOnce`): a tab that waited uses
+   * the passport another tab got, from storage or, since storage writes reach other tabs'
+   * processes late in Chromium, from its announcement. `force` asks for a new one even when the
+   * stored one looks live (the app refused it).
    */
-  private obtain(appCode: string, previous: string | null, force = false): Promise<string> {
-    const key = `${appCode}${force ? " force" : ""}`;
-    let p = this.inflight.get(key);
-    if (!p) {
-      const locks = this.deps.locks();
-      p = withLock(`passport-issue:${this.deps.base}:${appCode}`, locks, this.deps.storage, () =>
-        this.obtainHoldingLock(appCode, previous, force),
-      ).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
-    }
-    return p;
+  private async obtain(appCode: string, previous: string | null, force = false): Promise<string> {
+    const user = this.deps.account() ?? ANONYMOUS;
+    const got = await this.deps.once.run<string>({
+      key: `passport ${appCode}${force ? " force" : ""}`,
+      lock: `passport-issue:${this.deps.base}:${appCode}`,
+      waitOn: this.markPrefix(appCode, user),
+      leave: (passport) => this.markPrefix(appCode, userKeyOf(passport)),
+      usable: () => {
+        const seen = this.told.get(`${appCode} ${user}`) ?? this.stored(appCode);
+        return seen && !expiringSoon(seen) && (seen !== previous || !force) ? seen : null;
+      },
+      gone: () => false,
+      obtain: () => this.issue(appCode, this.told.get(`${appCode} ${user}`) ?? previous),
+      announce: (passport) =>
+        this.channel?.postMessage({
+          type: "passport",
+          app: appCode,
+          user: userKeyOf(passport),
+          passport,
+        } satisfies Message),
+    });
+    // `issue` throws rather than answer `null`; `gone` never holds.
+    if (got === null) throw new Error("no passport");
+    return got;
   }
 
-  private async obtainHoldingLock(appCode: string, previous: string | null, force: boolean): Promise<string> {
-    const user = this.deps.account() ?? ANONYMOUS;
-    const mark = this.markPrefix(appCode, user);
-    const locks = this.deps.locks();
-    const fresh = (t: string | null): t is string => !!t && t !== previous && !expiringSoon(t);
-    let now = this.stored(appCode);
-    if (fresh(now)) return now;
-    if (locks && (await anyHeld(locks, mark))) {
-      const deadline = Date.now() + HAND_OVER_MS;
-      while (Date.now() < deadline) {
-        now = this.told.get(`${appCode} ${user}`) ?? this.stored(appCode);
-        if (fresh(now)) return now;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-    if (!force && now && !expiringSoon(now)) return now;
+  /** `POST /passport`, keeping the end user of the stored (or `previous`) passport; files it. */
+  private async issue(appCode: string, previous: string | null): Promise<string> {
     const body: Record<string, string> = {};
-    const keep = now ?? previous;
+    const keep = this.stored(appCode) ?? previous;
     if (keep) body.passport = keep;
     const resp = await this.deps.request(appCode, body);
     if (!resp.ok) throw await this.deps.error(resp);
     const grant = (await resp.json()) as PassportGrant;
-    const filed = userKeyOf(grant.passport);
     const all = this.read();
-    all[appCode] = { ...(all[appCode] ?? {}), [filed]: grant.passport };
+    all[appCode] = { ...(all[appCode] ?? {}), [userKeyOf(grant.passport)]: grant.passport };
     this.write(all);
-    this.channel?.postMessage({ type: "passport", app: appCode, user: filed, passport: grant.passport } satisfies Message);
-    if (locks) {
-      // Each tab its own name: a mark another tab still holds never delays this one.
-      const name = `${this.markPrefix(appCode, filed)}${Math.random().toString(36).slice(2)}`;
-      await holdFor(locks, name, SPENT_MARK_MS);
-    }
     return grant.passport;
   }
 

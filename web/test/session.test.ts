@@ -148,6 +148,7 @@ function open(
     refreshTimeoutMs?: number;
     transport?: "body" | "cookie";
     storage?: TokenStorage;
+    onObtainStep?: (key: string, step: string) => void;
   } = {},
 ) {
   const s = createSession({
@@ -160,6 +161,7 @@ function open(
     proactiveRefresh: opts.proactive ?? false,
     apiOrigins: opts.apiOrigins,
     refreshTimeoutMs: opts.refreshTimeoutMs,
+    onObtainStep: opts.onObtainStep,
   });
   sessions.push(s);
   return s;
@@ -206,6 +208,19 @@ describe("single flight", () => {
     await Promise.all([a.me(), b.me(), a.me(), b.me()]);
     expect(server.refreshes).toBe(1);
     expect(b.state()).toEqual({ status: "logged-in", sessionId: "session-1", storage: "local" });
+  });
+
+  it("walks the documented steps: one tab obtains, the other calls join or reuse its pair", async () => {
+    const locks = new Locks();
+    const steps: Record<string, string[]> = { a: [], b: [] };
+    const a = open({ locks, onObtainStep: (_, step) => steps.a.push(step) });
+    await a.login("a@example.com", "pw");
+    const b = open({ locks, onObtainStep: (_, step) => steps.b.push(step) });
+    expireStoredAccess();
+    await Promise.all([a.me(), a.me(), b.me()]);
+    expect(server.refreshes).toBe(1);
+    expect(steps.a).toEqual(["joined", "locked", "obtaining", "announced"]);
+    expect(steps.b).toEqual(["locked", "reused"]);
   });
 
   it("refreshes once across tabs with the storage lock where Web Locks is missing", async () => {
