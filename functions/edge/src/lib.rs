@@ -181,14 +181,8 @@ mod tests {
 
     #[test]
     fn only_the_authorizer_and_open_routes_need_the_signing_key() {
-        for f in [
-            "authorizer",
-            "app-authorizer",
-            "login",
-            "refresh",
-            "logout",
-            "passports",
-        ] {
+        let authorizers = passport::http::AUTHORIZERS.iter().map(|a| a.function);
+        for f in authorizers.chain(["login", "refresh", "logout", "passports"]) {
             assert!(needs_signing_key(f), "{f}");
         }
         for f in ["sessions", "accounts"] {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod common;
 
 use common::{root, template};
-use passport::http::{Guard, ROUTES};
+use passport::http::{AUTHORIZERS, Guard, ROUTES};
 
 /// Function binaries: the packages under functions/ that build a binary.
 fn binaries() -> BTreeSet<String> {
@@ -36,14 +36,27 @@ struct Wired {
     authorizer: Option<String>,
 }
 
-/// The guard a template event's `Auth` gives a route.
+/// The guard a template event's `Auth` gives a route: `NONE`, an authorizer of
+/// `passport::http::AUTHORIZERS` by its template name, or (absent) the default authorizer.
 fn guard_of(w: &Wired) -> Option<Guard> {
-    match w.authorizer.as_deref() {
-        Some("NONE") => Some(Guard::Open),
-        None | Some("PassportAuthorizer") => Some(Guard::Authorizer),
-        Some("AppAuthorizer") => Some(Guard::AppAuthorizer),
-        Some(_) => None,
-    }
+    let default = default_authorizer();
+    let name = match w.authorizer.as_deref() {
+        Some("NONE") => return Some(Guard::Open),
+        Some(name) => name,
+        None => default.as_str(),
+    };
+    AUTHORIZERS
+        .iter()
+        .find(|a| a.template_name == name)
+        .map(|a| a.guard)
+}
+
+/// The `HttpApi`'s `DefaultAuthorizer`.
+fn default_authorizer() -> String {
+    template()["Resources"]["HttpApi"]["Properties"]["Auth"]["DefaultAuthorizer"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Template functions: Binary name → its HTTP API events.
@@ -142,11 +155,9 @@ fn template_wires_exactly_the_route_table() {
     }
     let t = template();
     let auth = &t["Resources"]["HttpApi"]["Properties"]["Auth"];
-    assert_eq!(
-        auth["DefaultAuthorizer"].as_str(),
-        Some("PassportAuthorizer")
-    );
-    let authorizer = &auth["Authorizers"]["PassportAuthorizer"];
+    let account = Guard::Authorizer.authorizer().unwrap().template_name;
+    assert_eq!(auth["DefaultAuthorizer"].as_str(), Some(account));
+    let authorizer = &auth["Authorizers"][account];
     assert_eq!(
         authorizer["AuthorizerPayloadFormatVersion"].as_str(),
         Some("2.0")
@@ -154,7 +165,7 @@ fn template_wires_exactly_the_route_table() {
     assert_eq!(authorizer["EnableSimpleResponses"].as_bool(), Some(true));
     // The app authorizer: both headers are identity sources, so API Gateway answers 401
     // itself when either is missing (as local-api's gateway does), and caches per app.
-    let app = &auth["Authorizers"]["AppAuthorizer"];
+    let app = &auth["Authorizers"][Guard::AppAuthorizer.authorizer().unwrap().template_name];
     assert_eq!(app["AuthorizerPayloadFormatVersion"].as_str(), Some("2.0"));
     assert_eq!(app["EnableSimpleResponses"].as_bool(), Some(true));
     let sources = serde_yaml::to_string(&app["Identity"]["Headers"]).unwrap();
