@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   ANONYMOUS,
   MemoryStorage,
@@ -75,8 +75,15 @@ class Server {
   };
 }
 
-function client(server: Server, storage = new MemoryStorage()) {
-  return createSession({ baseUrl: BASE, storage, locks: null, fetch: server.fetch, proactiveRefresh: false });
+function client(server: Server, storage = new MemoryStorage(), steps: string[] = []) {
+  return createSession({
+    baseUrl: BASE,
+    storage,
+    locks: null,
+    fetch: server.fetch,
+    proactiveRefresh: false,
+    onObtainStep: (_, step) => steps.push(step),
+  });
 }
 
 describe("accessTokenJson", () => {
@@ -113,9 +120,11 @@ describe("session.passport", () => {
     let open!: () => void;
     server.gate = new Promise((r) => (open = r));
     const storage = new MemoryStorage();
-    const [a, b] = [client(server, storage), client(server, storage)];
+    const steps: string[] = [];
+    const [a, b] = [client(server, storage, steps), client(server, storage, steps)];
     const asks = [a.passport("demo-app"), a.passport("demo-app"), b.passport("demo-app"), b.passport("demo-app")];
-    await new Promise((r) => setTimeout(r, 50));
+    // Held at the server's gate: one tab is asking, every other call waits on it or the lock.
+    await vi.waitFor(() => expect(steps).toContain("obtaining"));
     open();
     const got = await Promise.all(asks);
     expect(server.issued).toBe(1);

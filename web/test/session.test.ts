@@ -478,8 +478,6 @@ function everythingStored(): string {
     .join("\n");
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 30));
-
 describe("cookie transport", () => {
   it("logs in without any token in localStorage and sends the cookie along", async () => {
     const s = open({ transport: "cookie" });
@@ -537,8 +535,7 @@ describe("cookie transport", () => {
     const onLogout = vi.fn();
     b.subscribe((st) => onLogout(st.status));
     await a.logout();
-    await settle();
-    expect(onLogout).toHaveBeenCalledWith("logged-out");
+    await vi.waitFor(() => expect(onLogout).toHaveBeenCalledWith("logged-out"));
     expect(server.cookie).toBeNull();
     expect(stored()).toBeNull();
   });
