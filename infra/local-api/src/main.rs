@@ -5,6 +5,7 @@
 mod args;
 mod gateway;
 mod server;
+mod typescript;
 mod web_app;
 
 use passport::admin::{self, AdminError, Command};

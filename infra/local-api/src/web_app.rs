@@ -1,10 +1,12 @@
-//! The sessions page at `/app/`: the hand-written page in `web/app/` and the built session
-//! client in `web/dist/`, served from an allow-list of names (nothing else under the directory
-//! is reachable), with a content security policy that allows only this origin.
+//! The sessions page at `/app/`: the hand-written page in `web/app/` and the session client from
+//! its TypeScript sources in `web/src/` (made JavaScript at each request by
+//! [`crate::typescript`], so a fresh clone needs no Node.js and an edit shows on reload), served
+//! from an allow-list of names (nothing else under the directory is reachable), with a content
+//! security policy that allows only this origin.
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, Response, StatusCode};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where the page's files are (`web/` of this repository unless `--web-dir` says otherwise).
 #[derive(Debug, Clone)]
@@ -46,15 +48,16 @@ impl WebApp {
         let Some((file, content_type)) = self.file(path) else {
             return text(StatusCode::NOT_FOUND, "no such file");
         };
-        let client = self.dir.join("dist/index.js");
-        if !client.is_file() {
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The web client is not built. Run `npm ci && npm run build` in web/ (make test \
-                 does), then reload.",
-            );
-        }
-        match std::fs::read_to_string(&file) {
+        let Ok(source) = std::fs::read_to_string(&file) else {
+            return text(StatusCode::NOT_FOUND, "no such file");
+        };
+        let is_typescript = file.extension().is_some_and(|x| x == "ts");
+        let served = if is_typescript {
+            crate::typescript::to_javascript(&file, &source)
+        } else {
+            Ok(source)
+        };
+        match served {
             Ok(body) => {
                 let mut r = Response::new(body);
                 let h = r.headers_mut();
@@ -68,7 +71,8 @@ impl WebApp {
                 h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
                 r
             }
-            Err(_) => text(StatusCode::NOT_FOUND, "no such file"),
+            // A syntax error in web/src while someone edits it: say where, as a dev server does.
+            Err(why) => text(StatusCode::INTERNAL_SERVER_ERROR, &why),
         }
     }
 
@@ -90,7 +94,7 @@ impl WebApp {
                     && stem
                         .bytes()
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-                plain.then(|| (Path::new(&self.dir).join("dist").join(name), JS))
+                plain.then(|| (self.dir.join("src").join(format!("{stem}.ts")), JS))
             }
         }
     }
@@ -119,10 +123,14 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("passport-web-{}", passport::ids::Id::random()));
         std::fs::create_dir_all(dir.join("app")).unwrap();
-        std::fs::create_dir_all(dir.join("dist")).unwrap();
+        std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("app/index.html"), "<!doctype html>").unwrap();
         std::fs::write(dir.join("app/app.js"), "// page").unwrap();
-        std::fs::write(dir.join("dist/index.js"), "// client").unwrap();
+        std::fs::write(
+            dir.join("src/index.ts"),
+            "export const client: string = \"client\";\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("secret.txt"), "not for you").unwrap();
         (WebApp::new(&dir), dir)
     }
@@ -140,7 +148,13 @@ mod tests {
                 .unwrap()
                 .contains("script-src 'self'")
         );
-        assert_eq!(get("/app/client/index.js").body(), "// client");
+        let client = get("/app/client/index.js");
+        assert_eq!(client.status(), 200);
+        assert_eq!(
+            client.headers()[CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(client.body().trim(), "export const client = \"client\";");
         assert_eq!(get("/app").status(), 308);
         for bad in [
             "/app/../secret.txt",
@@ -158,12 +172,30 @@ mod tests {
     }
 
     #[test]
-    fn says_how_to_build_the_client_when_it_is_missing() {
+    fn a_client_source_that_does_not_parse_is_a_500_naming_it() {
         let (web, dir) = site();
-        std::fs::remove_file(dir.join("dist/index.js")).unwrap();
-        let r = web.answer(&Method::GET, "/app/");
-        assert_eq!(r.status(), 503);
-        assert!(r.body().contains("npm run build"));
+        std::fs::write(dir.join("src/index.ts"), "export const = ;").unwrap();
+        let r = web.answer(&Method::GET, "/app/client/index.js");
+        assert_eq!(r.status(), 500);
+        assert!(r.body().contains("index.ts"), "{}", r.body());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_real_client_is_served_from_its_sources() {
+        let web = WebApp::new(DEFAULT_DIR);
+        for name in [
+            "index",
+            "jwt",
+            "lock",
+            "obtain",
+            "passports",
+            "storage",
+            "transports",
+        ] {
+            let r = web.answer(&Method::GET, &format!("/app/client/{name}.js"));
+            assert_eq!(r.status(), 200, "{name}: {}", r.body());
+            assert!(!r.body().contains("interface "), "{name}: types left");
+        }
     }
 }
