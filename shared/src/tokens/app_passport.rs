@@ -63,21 +63,20 @@ pub struct Visitor {
 #[derive(Debug, Clone)]
 pub struct PassportIssuer {
     issuer: String,
-    live: Checks,
-    any_age: Checks,
+    /// The claim checks of every passport. `exp` is the caller's to judge, at its `now`:
+    /// [`PassportIssuer::verify`] wants it live, [`PassportIssuer::verify_within`] within the
+    /// retention window.
+    checks: Checks,
 }
 
 impl PassportIssuer {
     /// Settings for issuer `iss`.
     pub fn new(issuer: &str) -> Self {
-        let mut live = validation(issuer);
-        live.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let mut any_age = live.clone();
-        any_age.validate_exp = false;
+        let mut checks = validation(issuer);
+        checks.set_required_spec_claims(&["exp", "iss", "sub"]);
         Self {
             issuer: issuer.to_string(),
-            live: Checks::from(live),
-            any_age: Checks::from(any_age),
+            checks: Checks::from(checks),
         }
     }
 
@@ -105,7 +104,7 @@ impl PassportIssuer {
         token: &str,
         now: i64,
     ) -> Result<Visitor, TokenError> {
-        let claims: PassportClaims = decode(keys, token, PASSPORT_TYPE, &self.live)?;
+        let claims: PassportClaims = decode(keys, token, PASSPORT_TYPE, &self.checks)?;
         check_expiry(claims.exp, now)?;
         if claims.aud.as_deref() != Some(audience(&claims.app_code).as_str()) {
             return Err(TokenError::Claims);
@@ -125,7 +124,7 @@ impl PassportIssuer {
     ) -> Result<Visitor, TokenError> {
         // A passport from before passports had their own key and audience still renews into
         // a new one for the same end user (the app authorizer refuses it).
-        let claims: PassportClaims = decode_legacy_passport(keys, token, &self.any_age)?;
+        let claims: PassportClaims = decode_legacy_passport(keys, token, &self.checks)?;
         if claims
             .aud
             .as_deref()
