@@ -20,7 +20,14 @@ import {
 } from "./storage.js";
 
 import { Passports } from "./passports.js";
-import { BodyTransport, CookieTransport, type Held, type PairJson, type TransportStrategy } from "./transports.js";
+import {
+  BodyTransport,
+  CookieTransport,
+  RESTORE,
+  type Held,
+  type PairJson,
+  type TransportStrategy,
+} from "./transports.js";
 
 export type { TokenStorage, StoredSession, CookieHint, StorageMode } from "./storage.js";
 export type { AccessTokenJson, PassportGrant } from "./passports.js";
@@ -144,8 +151,6 @@ export interface Session {
 }
 
 const REFRESH_PATH = "/refresh-token";
-/** What a tab restoring a cookie session presents: it holds no token yet. */
-const RESTORE = "";
 /** What a guarded route answers for a token it does not take: the authorizer's refusal. */
 const DENIED = new Set([401, 403]);
 /** Backoff for a failed proactive refresh: 1 s, 2 s, 4 s, … up to this, then the next call's. */

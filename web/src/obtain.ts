@@ -41,8 +41,8 @@ export interface Obtaining<T> {
   leave(value: T): string | null;
   /** What this tab can use now, if anything: its storage, its memory, an announcement. */
   usable(): T | null;
-  /** Whether there is nothing left to obtain for. */
-  gone(): boolean;
+  /** Whether there is nothing left to obtain for (absent: there always is). */
+  gone?(): boolean;
   /** Called on entering `handing-over` (a cookie session's restore asks the other tabs). */
   handingOver?(): void;
   /** Asks Passport; `null` when the answer ends the session. */
@@ -78,30 +78,29 @@ export class ObtainOnce {
   private async holdingLock<T>(o: Obtaining<T>): Promise<T | null> {
     const step = (s: ObtainStep) => this.onStep(o.key, s);
     step("locked");
-    const seen = o.usable();
-    if (seen !== null) {
-      step("reused");
-      return seen;
-    }
-    if (o.gone()) {
-      step("gone");
+    // What this tab can already answer with: a usable credential, or nothing left to obtain.
+    const settled = (): { value: T | null } | null => {
+      const seen = o.usable();
+      if (seen !== null) {
+        step("reused");
+        return { value: seen };
+      }
+      if (o.gone?.()) {
+        step("gone");
+        return { value: null };
+      }
       return null;
-    }
+    };
+    const now = settled();
+    if (now) return now.value;
     const locks = this.locks();
     if (o.waitOn !== null && locks && (await anyHeld(locks, o.waitOn))) {
       step("handing-over");
       o.handingOver?.();
       const deadline = Date.now() + HAND_OVER_MS;
       while (Date.now() < deadline) {
-        const handed = o.usable();
-        if (handed !== null) {
-          step("reused");
-          return handed;
-        }
-        if (o.gone()) {
-          step("gone");
-          return null;
-        }
+        const handed = settled();
+        if (handed) return handed.value;
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
     }

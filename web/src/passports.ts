@@ -197,7 +197,6 @@ export class Passports {
         const seen = this.told.get(`${appCode} ${user}`) ?? this.stored(appCode);
         return seen && !expiringSoon(seen) && (seen !== previous || !force) ? seen : null;
       },
-      gone: () => false,
       obtain: () => this.issue(appCode, this.told.get(`${appCode} ${user}`) ?? previous),
       announce: (passport) =>
         this.channel?.postMessage({
@@ -207,7 +206,7 @@ export class Passports {
           passport,
         } satisfies Message),
     });
-    // `issue` throws rather than answer `null`; `gone` never holds.
+    // `issue` throws rather than answer `null`, and there is no `gone`: never null.
     if (got === null) throw new Error("no passport");
     return got;
   }

@@ -9,6 +9,9 @@ import type { LockManagerLike } from "./lock.js";
 import { readTimes } from "./jwt.js";
 import type { SessionStore } from "./storage.js";
 
+/** What a tab with no pair presents to restore a cookie session: it holds no token yet. */
+export const RESTORE = "";
+
 /** The tokens a tab holds; in the cookie transport `refresh` is `null` (the cookie has it). */
 export interface Held {
   access: string;
@@ -69,7 +72,7 @@ export class BodyTransport implements TransportStrategy {
   }
 
   presented(held: Held): string {
-    return held.refresh ?? "";
+    return held.refresh ?? RESTORE;
   }
 
   refreshBody(held: Held | null): Record<string, string> {
