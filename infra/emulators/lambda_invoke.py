@@ -188,7 +188,29 @@ def main():
           and body["jwks_uri"].endswith("/.well-known/jwks.json"), (status, body))
 
     status, body, _ = http("sessions", "sessions-me", ids)
-    check("me", status == 200 and body["email"] == "ada@example.com", (status, body))
+    check("me", status == 200 and body["email"] == "ada@example.com"
+          and body["amr"] == ["pwd"] and body["auth_time"], (status, body))
+    # Passkeys and recent authentication (PASSKEY_ORIGINS is set in the env file): the options
+    # of both ceremonies, and the refusals a fixture can reach without an authenticator.
+    status, body, _ = http("login", "login-passkey-options")
+    check("passkey sign-in options", status == 200 and body["ceremony"]
+          and body["publicKey"]["rpId"] == "app.example.com", (status, body))
+    status, body, _ = http("login", "login-passkey-unknown-ceremony")
+    check("passkey sign-in, unknown ceremony", status == 401
+          and body["error"] == "invalid_credentials", (status, body))
+    status, body, _ = http("sessions", "sessions-reauthenticate", ids)
+    check("reauthenticate", status == 200 and body["amr"] == ["pwd"], (status, body))
+    status, body, _ = http("sessions", "sessions-passkey-options", ids)
+    check("passkey registration options", status == 200 and body["ceremony"]
+          and body["publicKey"]["authenticatorSelection"]["residentKey"] == "required",
+          (status, body))
+    status, body, _ = http("sessions", "sessions-passkey-register-unknown-ceremony", ids)
+    check("passkey registration, unknown ceremony", status == 400
+          and body["error"] == "invalid_request", (status, body))
+    status, body, _ = http("sessions", "sessions-passkeys", ids)
+    check("passkeys", status == 200 and body == {"passkeys": []}, (status, body))
+    status, body, _ = http("sessions", "sessions-passkey-remove-not-found", ids)
+    check("passkey removal, unknown", status == 404 and body["error"] == "not_found", (status, body))
     status, body, _ = http("sessions", "sessions-list", ids)
     check("sessions list", status == 200 and len(body["sessions"]) == 2
           and sum(s["current"] for s in body["sessions"]) == 1, (status, body))

@@ -190,6 +190,15 @@ pub struct Config {
     /// `PRIVATE_PASSPORT_MAX_TTL_SECONDS` (default 86400): the longest a private app's passport
     /// lives, whatever the app's own lifetime (each renewal needs a live account session).
     pub private_passport_max_ttl: i64,
+    /// `REAUTH_MAX_AGE_SECONDS` (default 600): the dangerous routes (the route table's
+    /// `recent_auth`) need the session to have authenticated within this many seconds.
+    pub reauth_max_age: i64,
+    /// `PASSKEY_ORIGINS` (default: `ALLOWED_ORIGINS`): the origins of the pages where passkeys
+    /// are registered and used; none turns passkeys off.
+    pub passkey_origins: Vec<String>,
+    /// `PASSKEY_RP_ID` (default: the host of the first passkey origin): the WebAuthn
+    /// relying-party id, a registrable suffix of every passkey origin's host.
+    pub passkey_rp_id: Option<String>,
 }
 
 /// How a function logs: read by its log subscriber before [`Config`] exists, and never part of
@@ -251,6 +260,9 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("IPV6_LIMIT_PREFIX", Some("64")),
     ("PRIVATE_PASSPORTS_PER_APP", Some("5")),
     ("PRIVATE_PASSPORT_MAX_TTL_SECONDS", Some("86400")),
+    ("REAUTH_MAX_AGE_SECONDS", Some("600")),
+    ("PASSKEY_ORIGINS", None),
+    ("PASSKEY_RP_ID", None),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -374,7 +386,7 @@ impl Config {
             login_ip_max_failures: positive(&get, "LOGIN_IP_MAX_FAILURES")?,
             login_account_max_failures: positive(&get, "LOGIN_ACCOUNT_MAX_FAILURES")?,
             max_sessions_per_account: positive(&get, "MAX_SESSIONS_PER_ACCOUNT")?,
-            allowed_origins: origins(get("ALLOWED_ORIGINS").as_deref())?,
+            allowed_origins: origins("ALLOWED_ORIGINS", get("ALLOWED_ORIGINS").as_deref())?,
             redis_auth_secret_arn: get("REDIS_AUTH_SECRET_ARN"),
             session_cookie: session_cookie(
                 get("COOKIE_NAME_SUFFIX").as_deref(),
@@ -397,7 +409,26 @@ impl Config {
             },
             private_passports_per_app: positive(&get, "PRIVATE_PASSPORTS_PER_APP")?,
             private_passport_max_ttl: seconds(&get, "PRIVATE_PASSPORT_MAX_TTL_SECONDS")?,
+            reauth_max_age: seconds(&get, "REAUTH_MAX_AGE_SECONDS")?,
+            passkey_origins: match get("PASSKEY_ORIGINS") {
+                Some(list) => origins("PASSKEY_ORIGINS", Some(&list))?,
+                None => crate::passkeys::origins_within(
+                    &origins("ALLOWED_ORIGINS", get("ALLOWED_ORIGINS").as_deref())?,
+                    get("PASSKEY_RP_ID").as_deref(),
+                ),
+            },
+            passkey_rp_id: get("PASSKEY_RP_ID").map(|id| id.trim().to_string()),
         };
+        if let Err(why) =
+            crate::passkeys::relying_party(&cfg.passkey_origins, cfg.passkey_rp_id.as_deref())
+        {
+            let name = if cfg.passkey_rp_id.is_some() {
+                "PASSKEY_RP_ID"
+            } else {
+                "PASSKEY_ORIGINS"
+            };
+            return Err(invalid(name, why));
+        }
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(
                 "REFRESH_REUSE_GRACE_SECONDS",
@@ -467,8 +498,7 @@ fn loopback(host_port: &str) -> bool {
 
 /// Exact origins: `http(s)://host[:port]` with nothing after it. A wildcard is refused: with
 /// credentials allowed, a browser refuses `*`, and a pattern would let any matching site in.
-fn origins(value: Option<&str>) -> Result<Vec<String>, ConfigError> {
-    let name = "ALLOWED_ORIGINS";
+fn origins(name: &'static str, value: Option<&str>) -> Result<Vec<String>, ConfigError> {
     let mut out = Vec::new();
     for raw in value
         .unwrap_or("")

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod authentication;
 pub mod caller;
 pub mod clock;
 pub mod config;
@@ -14,11 +15,13 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod passkeys;
 pub mod security_events;
 pub mod service;
 pub mod session_cookie;
 pub mod store;
 pub mod tokens;
+pub mod user_agent;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -3,11 +3,16 @@
 //! its role is refused by Redis itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::recorded::{ceremony, recorded, reset_account};
 use passport::Service;
+use passport::caller::Caller;
 use passport::config::Config;
 use passport::http::{KeyUse, key_use_of};
 use passport::service::{
-    ClientInfo, LoginInput, PassportRequest, PasswordChange, connect_store_as,
+    ClientInfo, LoginInput, PasskeyLogin, PassportRequest, PasswordChange, Reauthentication,
+    connect_store_as,
 };
 use passport::store::RedisCredentials;
 use passport::store::acl::{CACHE_USERS, user_of};
@@ -29,6 +34,8 @@ async fn as_function(port: u16, function: &str) -> Service {
     let user = user_of(function).expect("every function has a cache user");
     let config = Config {
         redis_url: Some(format!("redis://127.0.0.1:{port}")),
+        // Where the recorded passkey ceremonies were made.
+        passkey_origins: vec![recorded().origin],
         ..test_config()
     };
     let creds = RedisCredentials {
@@ -135,6 +142,52 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         1
     );
     ok(sessions.me(&caller).await, port, "me");
+    let again = Reauthentication::Password(PASSWORD.into());
+    let reauth = sessions.reauthenticate(&caller, again, &client).await;
+    ok(reauth, port, "reauthenticate");
+    let options = sessions.passkey_registration_options(&caller).await;
+    ok(options, port, "passkey registration options");
+    ok(
+        login.passkey_login_options().await,
+        port,
+        "passkey sign-in options",
+    );
+    // A passkey registered as `sessions` and signed in with as `login`: the recorded ceremonies
+    // (made for an account of their own, which the operators' user creates).
+    let r = recorded();
+    reset_account(&**accounts.store(), &r).await;
+    let owner = Caller {
+        account: r.account,
+        session: r.session,
+        email: None,
+    };
+    let id = ceremony(&sessions, &r.registration_state).await;
+    let credential = serde_json::from_value(r.registration.clone()).unwrap();
+    let added = sessions
+        .register_passkey(&owner, id, &credential, None)
+        .await;
+    let added = ok(added, port, "passkey registration");
+    let id = ceremony(&login, &r.authentication_state).await;
+    let credential = serde_json::from_value(r.authentication.clone()).unwrap();
+    let signed_in = login
+        .login_with_passkey(
+            PasskeyLogin {
+                ceremony: id,
+                credential: Box::new(credential),
+                email: None,
+                device: None,
+            },
+            &client,
+        )
+        .await;
+    ok(signed_in, port, "passkey sign-in");
+    ok(sessions.list_passkeys(&owner).await, port, "passkeys");
+    let passkey = added["id"].as_str().unwrap();
+    ok(
+        sessions.remove_passkey(&owner, passkey).await,
+        port,
+        "passkey removal",
+    );
     let other = ok(login.login(input(PASSWORD), &client).await, port, "login");
     let other_id = authorizer
         .authorize(Some(&format!("Bearer {}", other.access_token)))

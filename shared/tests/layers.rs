@@ -9,7 +9,15 @@ use std::path::Path;
 /// name each other.
 const LAYERS: &[&[&str]] = &[
     &["ids", "clock"],
-    &["caller", "session_cookie", "security_events", "accounts"],
+    &[
+        "caller",
+        "session_cookie",
+        "security_events",
+        "accounts",
+        "authentication",
+        "passkeys",
+        "user_agent",
+    ],
     &["config"],
     &["error"],
     &["keys"],

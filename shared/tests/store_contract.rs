@@ -5,13 +5,16 @@
 mod common;
 
 use common::{stores, unique_code, unique_email, unique_ip};
+use passport::authentication::Authentication;
 use passport::clock;
 use passport::ids::Id;
 use passport::refresh_token::{RefreshToken, TokenDigest};
 use passport::store::{
-    Account, AccountStatus, App, AppAccess, NewSession, PassportOutcome, PassportStart, Rotate,
-    Rotation, SessionStart, SessionsAfter, Store,
+    Account, AccountStatus, App, AppAccess, NewSession, PasskeyAdded, PasskeyRemoved,
+    PassportOutcome, PassportStart, Rotate, Rotation, SessionStart, SessionsAfter, Store,
+    StoredPasskey,
 };
+use std::sync::Arc;
 
 async fn account(store: &dyn Store) -> Account {
     let a = Account {
@@ -1223,4 +1226,160 @@ async fn redis_passport_sessions_expire_and_share_the_apps_slot() {
         .await
         .unwrap();
     assert_eq!(ttl, -1);
+}
+
+#[tokio::test]
+async fn passkeys_are_kept_per_account_within_their_rules() {
+    for (name, store) in stores().await {
+        let a = account(&*store).await;
+        let key = |id: &str, at: i64| StoredPasskey {
+            id: id.into(),
+            name: format!("key {id}"),
+            created_at: at,
+            last_used_at: 0,
+            credential: "{\"cred\": 1}".into(),
+        };
+        let add = |k: StoredPasskey| {
+            let store = Arc::clone(&store);
+            async move { store.add_passkey(a.id, &k, 2).await.unwrap() }
+        };
+        assert_eq!(add(key("b", 20)).await, PasskeyAdded::Added, "{name}");
+        assert_eq!(add(key("a", 10)).await, PasskeyAdded::Added, "{name}");
+        assert_eq!(add(key("a", 30)).await, PasskeyAdded::Exists, "{name}");
+        assert_eq!(add(key("c", 40)).await, PasskeyAdded::Full, "{name}");
+        let nobody = store.add_passkey(Id::random(), &key("x", 1), 2).await;
+        assert_eq!(nobody.unwrap(), PasskeyAdded::NoAccount, "{name}");
+        let listed = store.passkeys(a.id).await.unwrap();
+        assert_eq!(
+            listed,
+            vec![key("a", 10), key("b", 20)],
+            "{name}: oldest first"
+        );
+
+        let used = StoredPasskey {
+            last_used_at: 99,
+            ..key("a", 10)
+        };
+        assert!(store.update_passkey(a.id, &used).await.unwrap(), "{name}");
+        assert!(
+            !store.update_passkey(a.id, &key("z", 1)).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(store.passkeys(a.id).await.unwrap()[0], used, "{name}");
+
+        // Without a password, the last passkey stays; with one, it may go.
+        assert!(
+            store
+                .set_password(a.id, "", SessionsAfter::KeepAll)
+                .await
+                .unwrap()
+        );
+        let remove = |id: &'static str| {
+            let store = Arc::clone(&store);
+            async move { store.remove_passkey(a.id, id).await.unwrap() }
+        };
+        assert_eq!(remove("a").await, PasskeyRemoved::Removed, "{name}");
+        assert_eq!(remove("a").await, PasskeyRemoved::Missing, "{name}");
+        assert_eq!(remove("b").await, PasskeyRemoved::Last, "{name}");
+        assert!(
+            store
+                .set_password(a.id, "x", SessionsAfter::KeepAll)
+                .await
+                .unwrap()
+        );
+        assert_eq!(remove("b").await, PasskeyRemoved::Removed, "{name}");
+
+        // Deleting the account deletes its passkeys.
+        assert_eq!(add(key("d", 50)).await, PasskeyAdded::Added, "{name}");
+        assert!(store.delete_account(a.id).await.unwrap());
+        assert!(store.passkeys(a.id).await.unwrap().is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_ceremony_is_taken_once() {
+    for (name, store) in stores().await {
+        let id = Id::random();
+        let now = clock::now();
+        store.put_ceremony(id, "state", 60, now).await.unwrap();
+        assert_eq!(
+            store.take_ceremony(id, now).await.unwrap().as_deref(),
+            Some("state"),
+            "{name}"
+        );
+        assert_eq!(store.take_ceremony(id, now).await.unwrap(), None, "{name}");
+        assert_eq!(store.take_ceremony(Id::random(), now).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
+    for (name, store) in stores().await {
+        let a = account(&*store).await;
+        let now = clock::now();
+        let token = RefreshToken::new(a.id, Id::random());
+        let new = NewSession {
+            account: a.id,
+            session: token.session(),
+            digest: token.digest(),
+            family: token.family_digest(),
+            device: None,
+            user_agent: Some("Mozilla/5.0".into()),
+            ip: None,
+            now,
+            expires_at: now + 60,
+            absolute_expires_at: now + 600,
+            password_version: 0,
+            max_sessions: 10,
+        };
+        let by_passkey = Authentication::passkey(now - 5, false);
+        let started = store
+            .start_session(&new, &a.email, &by_passkey, Some("Chrome 156 on Linux"))
+            .await
+            .unwrap();
+        assert_eq!(started, SessionStart::Started, "{name}");
+        let s = token.session();
+        let read = store.session_authentication(a.id, s, now).await.unwrap();
+        assert_eq!(read, Some(by_passkey.clone()), "{name}");
+        let listed = store.list_sessions(a.id, now).await.unwrap();
+        assert_eq!(
+            listed[0].agent.as_deref(),
+            Some("Chrome 156 on Linux"),
+            "{name}"
+        );
+        assert_eq!(listed[0].authentication, by_passkey, "{name}");
+
+        // A rotation hands the authentication on, unchanged.
+        let successor = token.successor(&[7; 32]);
+        let (rotation, carried) = store
+            .rotate_session(&Rotate {
+                account: a.id,
+                session: s,
+                presented: token.digest(),
+                successor: successor.digest(),
+                family: token.family_digest(),
+                request_id: [1; 16],
+                now,
+                idle_ttl: 60,
+                grace: 5,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(rotation, Rotation::Rotated { .. }), "{name}");
+        assert_eq!(carried, Some(by_passkey), "{name}");
+
+        let again = Authentication::password(now);
+        assert!(store.reauthenticate(a.id, s, &again, now).await.unwrap());
+        let read = store.session_authentication(a.id, s, now).await.unwrap();
+        assert_eq!(read, Some(again.clone()), "{name}");
+        assert!(store.revoke_session(a.id, s, now).await.unwrap());
+        assert!(
+            !store.reauthenticate(a.id, s, &again, now).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.session_authentication(a.id, s, now).await.unwrap(),
+            None
+        );
+    }
 }

@@ -64,6 +64,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn passkey_options_event_opens_a_discoverable_ceremony() {
+        let (status, body, _) = run("login-passkey-options").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["ceremony"].as_str().map(str::len), Some(22), "{body}");
+        assert_eq!(body["publicKey"]["rpId"], "app.example.com");
+        assert_eq!(body["publicKey"]["userVerification"], "required");
+        assert!(
+            body["publicKey"]["allowCredentials"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+        );
+    }
+
+    #[tokio::test]
+    async fn passkey_event_for_an_unknown_ceremony_is_invalid_credentials() {
+        let (status, body, _) = run("login-passkey-unknown-ceremony").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_credentials")),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
     async fn other_routes_are_not_served() {
         let app = memory_app();
         let vars = [("USER_ID", "x"), ("SESSION_ID", "y")];

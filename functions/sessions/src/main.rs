@@ -189,6 +189,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn me_and_list_events_say_how_the_session_signed_in() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let vars = [("USER_ID", user.as_str()), ("SESSION_ID", sid.as_str())];
+        let (_, me) = run(&app, "sessions-me", &vars).await;
+        assert_eq!(me["amr"], serde_json::json!(["pwd"]), "{me}");
+        let (_, list) = run(&app, "sessions-list", &vars).await;
+        assert_eq!(list["sessions"][0]["auth_time"], me["auth_time"], "{list}");
+        assert_eq!(list["sessions"][0]["amr"], serde_json::json!(["pwd"]));
+    }
+
+    #[tokio::test]
+    async fn reauthenticate_event_checks_the_password() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let vars = [("USER_ID", user.as_str()), ("SESSION_ID", sid.as_str())];
+        let (status, body) = run(&app, "sessions-reauthenticate", &vars).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["amr"], serde_json::json!(["pwd"]));
+        let wrong = event("sessions-reauthenticate", &vars).replace("correct horse", "wrong horse");
+        let resp = answer_event(&app, FUNCTION, &wrong).await;
+        assert_eq!(resp.status().as_u16(), 401);
+    }
+
+    #[tokio::test]
+    async fn passkey_events_open_a_ceremony_list_and_refuse_what_is_not_there() {
+        let (app, pair, user) = logged_in().await;
+        let sid = pair.session_id.to_string();
+        let vars = [("USER_ID", user.as_str()), ("SESSION_ID", sid.as_str())];
+        let (status, body) = run(&app, "sessions-passkey-options", &vars).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["publicKey"]["rp"]["id"], "app.example.com", "{body}");
+        assert_eq!(
+            body["publicKey"]["authenticatorSelection"]["residentKey"],
+            "required"
+        );
+        let (status, body) = run(&app, "sessions-passkey-register-unknown-ceremony", &vars).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        let (status, body) = run(&app, "sessions-passkeys", &vars).await;
+        assert_eq!((status, body), (200, serde_json::json!({"passkeys": []})));
+        let (status, body) = run(&app, "sessions-passkey-remove-not-found", &vars).await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    }
+
+    #[tokio::test]
     async fn no_authorizer_context_is_401() {
         let app = memory_app();
         let (status, body) = run(&app, "sessions-no-context", &[]).await;

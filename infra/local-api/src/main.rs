@@ -46,8 +46,12 @@ async fn run() -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // Cookies do not isolate by port: two local-apis on one host would read (and rotate) each
     // other's session cookie. Each port gets its own name unless COOKIE_NAME_SUFFIX says.
-    let config = Config::from_env_or(|name| {
-        (name == "COOKIE_NAME_SUFFIX").then(|| format!("_{}", addr.port()))
+    // Passkeys need a domain for their relying-party id (never an IP address): the page at
+    // http://localhost:<port>/app/ is a secure context, so passkeys work there out of the box.
+    let config = Config::from_env_or(|name| match name {
+        "COOKIE_NAME_SUFFIX" => Some(format!("_{}", addr.port())),
+        "PASSKEY_ORIGINS" => Some(format!("http://localhost:{}", addr.port())),
+        _ => None,
     })
     .map_err(|e| format!("configuration: {e}"))?;
     let algorithm = config.signing_algorithm;

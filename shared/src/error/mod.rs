@@ -84,6 +84,25 @@ pub enum ApiError {
     /// No credential was sent, or none verifies.
     #[error("a valid access token or refresh token is required")]
     Unauthorized,
+    /// A dangerous route, and the session did not authenticate recently enough
+    /// (`REAUTH_MAX_AGE_SECONDS`): `POST /reauthenticate`, then retry.
+    #[error("this action needs a recent sign-in: reauthenticate, then retry")]
+    ReauthenticationRequired,
+    /// Passkeys are not configured on this deployment (`PASSKEY_ORIGINS`).
+    #[error("passkeys are not enabled on this deployment")]
+    PasskeysDisabled,
+    /// The account already has this passkey.
+    #[error("this passkey is already registered")]
+    PasskeyExists,
+    /// The account has as many passkeys as it may keep.
+    #[error("this account has as many passkeys as it may keep ({max}); remove one first")]
+    TooManyPasskeys {
+        /// The limit.
+        max: u64,
+    },
+    /// Removing it would leave the account no way to sign in.
+    #[error("this is the account's last way to sign in")]
+    LastSignInMethod,
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,

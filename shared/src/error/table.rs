@@ -82,6 +82,18 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
             Warn,
         ),
         ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None, Debug),
+        ApiError::ReauthenticationRequired => (
+            StatusCode::FORBIDDEN,
+            "reauthentication_required",
+            None,
+            Debug,
+        ),
+        ApiError::PasskeysDisabled => (StatusCode::NOT_FOUND, "passkeys_disabled", None, Debug),
+        ApiError::PasskeyExists => (StatusCode::CONFLICT, "passkey_exists", None, Debug),
+        ApiError::TooManyPasskeys { .. } => {
+            (StatusCode::CONFLICT, "too_many_passkeys", None, Debug)
+        }
+        ApiError::LastSignInMethod => (StatusCode::CONFLICT, "last_sign_in_method", None, Debug),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::MethodNotAllowed { .. } => (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -122,6 +134,11 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::SignInRequired,
         ApiError::RateLimited { retry_after: 1 },
         ApiError::Unauthorized,
+        ApiError::ReauthenticationRequired,
+        ApiError::PasskeysDisabled,
+        ApiError::PasskeyExists,
+        ApiError::TooManyPasskeys { max: 1 },
+        ApiError::LastSignInMethod,
         ApiError::NotFound,
         ApiError::MethodNotAllowed { allow: "x".into() },
         ApiError::Unavailable(crate::StoreError::Corrupt("x".into())),
@@ -142,6 +159,11 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::SignInRequired
             | ApiError::RateLimited { .. }
             | ApiError::Unauthorized
+            | ApiError::ReauthenticationRequired
+            | ApiError::PasskeysDisabled
+            | ApiError::PasskeyExists
+            | ApiError::TooManyPasskeys { .. }
+            | ApiError::LastSignInMethod
             | ApiError::NotFound
             | ApiError::MethodNotAllowed { .. }
             | ApiError::Unavailable(_)

@@ -9,14 +9,16 @@ pub use crate::session_cookie as cookie;
 pub mod cors;
 pub mod csrf;
 pub mod discovery;
+mod passkeys;
 pub mod passports;
+pub mod recent;
 pub mod routes;
 
 pub use crate::caller::Verdict;
 pub use passports::{APP_CODE_HEADER, visitor_context};
 pub use routes::{
     AUTHORIZERS, AccountHandler, AppHandler, AuthorizerSpec, Guard, Handler, KeyUse, NoRoute,
-    OpenHandler, ROUTES, Route, RouteSpec, key_use_of, route,
+    OpenHandler, ROUTES, RecentAuth, Route, RouteSpec, key_use_of, route,
 };
 
 use crate::error::ApiError;
@@ -62,21 +64,43 @@ pub async fn handle<B: AsRef<[u8]>>(
         (Handler::Open(h), _) => match h {
             OpenHandler::Login => login(app, req, source_ip).await,
             OpenHandler::Refresh => refresh(app, req).await,
-            OpenHandler::Logout => logout(app, req).await,
+            OpenHandler::Logout => logout(app, route.spec, req).await,
             OpenHandler::IssuePassport => passports::issue(app, req, source_ip).await,
             OpenHandler::EndPassport => passports::end(app, req).await,
             OpenHandler::Jwks => discovery::jwks(app).await,
             OpenHandler::OpenIdConfiguration => Ok(discovery::openid_configuration(app, req)),
+            OpenHandler::PasskeyLoginOptions => passkeys::login_options(app, req).await,
+            OpenHandler::PasskeyLogin => passkeys::login(app, req, source_ip).await,
         },
-        (Handler::Account(h), Verdict::Account(caller)) => match h {
-            AccountHandler::ListSessions => list_sessions(app, caller).await,
-            AccountHandler::RevokeSession => {
-                let id = route.param.as_deref().unwrap_or_default();
-                app.revoke(&caller, id).await.map(|()| no_content())
+        (Handler::Account(h), Verdict::Account(caller)) => {
+            let param = route.param.as_deref().unwrap_or_default();
+            // Ends another session: the one request whose need depends on what it asks.
+            let ends_others = h == AccountHandler::RevokeSession
+                && param.parse::<crate::ids::Id>().ok() != Some(caller.session);
+            match recent::check(app, route.spec, caller.account, caller.session, ends_others).await
+            {
+                Err(e) => Err(e),
+                Ok(()) => match h {
+                    AccountHandler::ListSessions => list_sessions(app, caller).await,
+                    AccountHandler::RevokeSession => {
+                        app.revoke(&caller, param).await.map(|()| no_content())
+                    }
+                    AccountHandler::Me => me(app, caller).await,
+                    AccountHandler::ChangePassword => {
+                        change_password(app, caller, req, source_ip).await
+                    }
+                    AccountHandler::Reauthenticate => {
+                        passkeys::reauthenticate(app, caller, req, source_ip).await
+                    }
+                    AccountHandler::PasskeyRegistrationOptions => {
+                        passkeys::registration_options(app, caller).await
+                    }
+                    AccountHandler::RegisterPasskey => passkeys::register(app, caller, req).await,
+                    AccountHandler::ListPasskeys => passkeys::list(app, caller).await,
+                    AccountHandler::RemovePasskey => passkeys::remove(app, caller, param).await,
+                },
             }
-            AccountHandler::Me => me(app, caller).await,
-            AccountHandler::ChangePassword => change_password(app, caller, req, source_ip).await,
-        },
+        }
         (Handler::App(h), Verdict::Visitor(caller)) => Ok(app_route(h, &caller)),
         // A guarded route reached without its authorizer's verdict (a misconfigured route).
         (Handler::Account(_) | Handler::App(_), _) => Err(ApiError::Unauthorized),
@@ -256,6 +280,7 @@ async fn refresh<B: AsRef<[u8]>>(
 
 async fn logout<B: AsRef<[u8]>>(
     app: &Service,
+    spec: &RouteSpec,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
     let cookie = match checked_cookie(app, req) {
@@ -264,7 +289,8 @@ async fn logout<B: AsRef<[u8]>>(
     };
     let r = parse_logout(req)?;
     let refresh = r.refresh_token.as_deref().or(cookie);
-    let result = app.logout(r.bearer, refresh, r.all).await;
+    let recent = recent::needed(spec, r.all);
+    let result = app.logout_checked(r.bearer, refresh, r.all, recent).await;
     let mut resp = result.map_or_else(|e| error_response(&e), |()| no_content());
     if cookie.is_some() {
         // The user asked to leave: the browser forgets the cookie whatever the store said,
@@ -335,14 +361,16 @@ async fn list_sessions(app: &Service, caller: Caller) -> Result<Response<String>
 
 async fn me(app: &Service, caller: Caller) -> Result<Response<String>, ApiError> {
     let me = app.me(&caller).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "user_id": me.user_id.to_string(),
-            "email": me.email,
-            "session_id": me.session_id.to_string(),
-        }),
-    ))
+    let mut body = json!({
+        "user_id": me.user_id.to_string(),
+        "email": me.email,
+        "session_id": me.session_id.to_string(),
+    });
+    if let Some(a) = &me.authentication {
+        body["auth_time"] = json!(crate::clock::rfc3339(a.time));
+        body["amr"] = json!(a.methods);
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// The JSON error response for `err`, as the error table says, logged at its level.
@@ -591,6 +619,11 @@ mod tests {
             ("sign_in_required", 401),
             ("rate_limited", 429),
             ("unauthorized", 401),
+            ("reauthentication_required", 403),
+            ("passkeys_disabled", 404),
+            ("passkey_exists", 409),
+            ("too_many_passkeys", 409),
+            ("last_sign_in_method", 409),
             ("not_found", 404),
             ("method_not_allowed", 405),
             ("unsupported_media_type", 415),

@@ -41,6 +41,10 @@ pub enum OpenHandler {
     /// The discovery document: `issuer` and `jwks_uri` (what API Gateway's JWT authorizer and
     /// JWT libraries look up).
     OpenIdConfiguration,
+    /// A passkey sign-in's challenge (also a passkey reauthentication's).
+    PasskeyLoginOptions,
+    /// A passkey assertion for a token pair.
+    PasskeyLogin,
 }
 
 /// The handlers of routes behind the account authorizer.
@@ -54,6 +58,16 @@ pub enum AccountHandler {
     Me,
     /// The caller changes its password; its other sessions end.
     ChangePassword,
+    /// The caller proves itself again (password or passkey): its session's `auth_time` moves on.
+    Reauthenticate,
+    /// A passkey registration's challenge.
+    PasskeyRegistrationOptions,
+    /// The browser's new credential, registered to the caller's account.
+    RegisterPasskey,
+    /// The caller's passkeys.
+    ListPasskeys,
+    /// Remove one of the caller's passkeys (path parameter: its id).
+    RemovePasskey,
 }
 
 /// The handlers of shared apps' routes, behind the app authorizer.
@@ -79,10 +93,17 @@ impl Handler {
     pub fn key_use(self) -> KeyUse {
         match self {
             Handler::Open(
-                OpenHandler::Login | OpenHandler::Refresh | OpenHandler::IssuePassport,
+                OpenHandler::Login
+                | OpenHandler::PasskeyLogin
+                | OpenHandler::Refresh
+                | OpenHandler::IssuePassport,
             ) => KeyUse::Sign,
             Handler::Open(OpenHandler::Logout | OpenHandler::EndPassport) => KeyUse::Verify,
-            Handler::Open(OpenHandler::Jwks | OpenHandler::OpenIdConfiguration)
+            Handler::Open(
+                OpenHandler::Jwks
+                | OpenHandler::OpenIdConfiguration
+                | OpenHandler::PasskeyLoginOptions,
+            )
             | Handler::Account(_)
             | Handler::App(_) => KeyUse::None,
         }
@@ -112,6 +133,20 @@ pub enum Guard {
     AppAuthorizer,
 }
 
+/// Whether a route needs the session to have authenticated recently (within
+/// `REAUTH_MAX_AGE_SECONDS`; 403 `reauthentication_required` otherwise): the actions a thief
+/// holding a session wants most. The HTTP layer checks it (`http::recent`), and only there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecentAuth {
+    /// Any live session will do.
+    No,
+    /// Always.
+    Yes,
+    /// When the request ends sessions other than the caller's own (`POST /logout` with
+    /// `{"all": true}`, `DELETE /sessions/{id}` of another session).
+    ToEndOthers,
+}
+
 /// One route of the HTTP API.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RouteSpec {
@@ -123,6 +158,8 @@ pub struct RouteSpec {
     pub handler: Handler,
     /// What runs first.
     pub guard: Guard,
+    /// Whether it needs a recent authentication.
+    pub recent_auth: RecentAuth,
     /// The package (and `bootstrap` binary) of the Lambda function that serves it.
     pub function: &'static str,
     /// Its `operationId` in `openapi.yaml`.
@@ -138,6 +175,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/login",
         handler: Handler::Open(OpenHandler::Login),
         guard: Guard::Open,
+        recent_auth: RecentAuth::No,
         function: "login",
         operation_id: "login",
         summary: "email and password for a token pair",
@@ -147,6 +185,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/refresh-token",
         handler: Handler::Open(OpenHandler::Refresh),
         guard: Guard::Open,
+        recent_auth: RecentAuth::No,
         function: "refresh",
         operation_id: "refresh",
         summary: "a refresh token for a new pair",
@@ -156,6 +195,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/logout",
         handler: Handler::Open(OpenHandler::Logout),
         guard: Guard::Open,
+        recent_auth: RecentAuth::ToEndOthers,
         function: "logout",
         operation_id: "logout",
         summary: "end this session, or all with {\"all\": true}",
@@ -165,6 +205,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/sessions",
         handler: Handler::Account(AccountHandler::ListSessions),
         guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
         function: "sessions",
         operation_id: "listSessions",
         summary: "the caller's live sessions",
@@ -174,6 +215,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/sessions/{id}",
         handler: Handler::Account(AccountHandler::RevokeSession),
         guard: Guard::Authorizer,
+        recent_auth: RecentAuth::ToEndOthers,
         function: "sessions",
         operation_id: "revokeSession",
         summary: "end one of the caller's sessions",
@@ -183,6 +225,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/me",
         handler: Handler::Account(AccountHandler::Me),
         guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
         function: "sessions",
         operation_id: "me",
         summary: "the caller's identity",
@@ -192,6 +235,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/password",
         handler: Handler::Account(AccountHandler::ChangePassword),
         guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
         function: "sessions",
         operation_id: "changePassword",
         summary: "change the password; every other session ends",
@@ -201,6 +245,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/passport",
         handler: Handler::Open(OpenHandler::IssuePassport),
         guard: Guard::Open,
+        recent_auth: RecentAuth::No,
         function: "passports",
         operation_id: "issuePassport",
         summary: "a passport to the shared app of X-App-Code",
@@ -210,6 +255,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/passport/logout",
         handler: Handler::Open(OpenHandler::EndPassport),
         guard: Guard::Open,
+        recent_auth: RecentAuth::No,
         function: "passports",
         operation_id: "endPassport",
         summary: "end a passport's session",
@@ -219,6 +265,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/apps/me",
         handler: Handler::App(AppHandler::AppMe),
         guard: Guard::AppAuthorizer,
+        recent_auth: RecentAuth::No,
         function: "sessions",
         operation_id: "appMe",
         summary: "a shared app's demo route: the passport's context",
@@ -228,6 +275,7 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/.well-known/jwks.json",
         handler: Handler::Open(OpenHandler::Jwks),
         guard: Guard::Open,
+        recent_auth: RecentAuth::No,
         function: "sessions",
         operation_id: "jwks",
         summary: "the public keys that verify access tokens (ES256)",
@@ -237,9 +285,80 @@ pub static ROUTES: &[RouteSpec] = &[
         path: "/.well-known/openid-configuration",
         handler: Handler::Open(OpenHandler::OpenIdConfiguration),
         guard: Guard::Open,
+        recent_auth: RecentAuth::No,
         function: "sessions",
         operation_id: "openidConfiguration",
         summary: "the issuer and where its public keys are",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/passkey/options",
+        handler: Handler::Open(OpenHandler::PasskeyLoginOptions),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "passkeyLoginOptions",
+        summary: "a passkey sign-in's challenge",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/passkey",
+        handler: Handler::Open(OpenHandler::PasskeyLogin),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "passkeyLogin",
+        summary: "a passkey assertion for a token pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/reauthenticate",
+        handler: Handler::Account(AccountHandler::Reauthenticate),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "reauthenticate",
+        summary: "prove it is you again (password or passkey)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passkeys/registration/options",
+        handler: Handler::Account(AccountHandler::PasskeyRegistrationOptions),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "passkeyRegistrationOptions",
+        summary: "a passkey registration's challenge",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passkeys",
+        handler: Handler::Account(AccountHandler::RegisterPasskey),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "registerPasskey",
+        summary: "register the browser's new passkey",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/passkeys",
+        handler: Handler::Account(AccountHandler::ListPasskeys),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "listPasskeys",
+        summary: "the caller's passkeys",
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/passkeys/{id}",
+        handler: Handler::Account(AccountHandler::RemovePasskey),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "removePasskey",
+        summary: "remove one of the caller's passkeys",
     },
 ];
 
@@ -442,7 +561,9 @@ mod tests {
             let path = s.path.replace("{id}", "AAAAAAAAAAAAAAAAAAAAAA");
             for m in &methods {
                 match route(m, &path) {
-                    Ok(r) => assert_eq!((m, r.spec), (&s.method, s), "{m} {path}"),
+                    // Its own method finds its row; another finds that method's row of the path.
+                    Ok(r) if *m == s.method => assert_eq!(r.spec, s, "{m} {path}"),
+                    Ok(r) => assert_eq!((&r.spec.method, r.spec.path), (m, s.path), "{m} {path}"),
                     Err(NoRoute::MethodNotAllowed(allow)) => {
                         assert_ne!(*m, s.method, "{m} {path}");
                         assert!(allow.split(", ").any(|a| a == s.method.as_str()), "{allow}");

@@ -2,6 +2,7 @@
 //! store. No Lambda types and no HTTP: `http/` turns requests into these calls.
 
 use crate::accounts::{self, MAX_DEVICE_CHARS, MAX_PASSWORD_CHARS};
+use crate::authentication::Authentication;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{ApiError, StoreError};
@@ -17,13 +18,17 @@ use crate::tokens::refresh::RefreshToken;
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 
 mod limit_key;
+mod passkeys;
 mod passports;
 pub mod public_keys;
+mod recent;
 mod startup;
 
 pub use crate::caller::{AppCaller, Caller};
+pub use passkeys::PasskeyLogin;
 pub use passports::{PassportGrant, PassportRequest, valid_app_code};
 use public_keys::{PublishedKeys, Publisher};
+pub use recent::Reauthentication;
 use serde_json::json;
 pub use startup::{
     InitError, aws_http_client, connect_store, connect_store_as, load_redis_credentials,
@@ -74,6 +79,16 @@ impl LoginInput {
     }
 }
 
+/// A session about to start: whose, from where, and how its owner proved who they are.
+struct Started<'a> {
+    account: &'a crate::store::Account,
+    email: &'a str,
+    device: Option<String>,
+    client: &'a ClientInfo,
+    ip: Option<String>,
+    authentication: Authentication,
+}
+
 /// What `POST /password` asks.
 pub struct PasswordChange {
     /// The password the caller has now.
@@ -121,6 +136,9 @@ pub struct Me {
     pub email: String,
     /// The caller's session.
     pub session_id: Id,
+    /// When and how the caller's session last authenticated; `None` when the session's record
+    /// is gone by the time `/me` reads it (ended since its authorizer ran).
+    pub authentication: Option<Authentication>,
 }
 
 /// Why the authorizer denies. Every variant is a deny; `Store` is also logged as an error.
@@ -172,6 +190,8 @@ pub struct Service {
     events: EventSink,
     /// Where the time comes from: the system's, or a test's manual clock.
     clock: Clock,
+    /// The WebAuthn relying party, when passkeys are configured (`PASSKEY_ORIGINS`).
+    relying_party: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// Where a function's verifying keys come from.
@@ -205,6 +225,14 @@ impl Service {
         );
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let passports = PassportIssuer::new(&config.token_issuer);
+        // Config::from_lookup has built it once already: an error here cannot happen.
+        let relying_party = crate::passkeys::relying_party(
+            &config.passkey_origins,
+            config.passkey_rp_id.as_deref(),
+        )
+        .ok()
+        .flatten()
+        .map(Arc::new);
         Self {
             config,
             keys,
@@ -217,6 +245,7 @@ impl Service {
             workspaces: Arc::default(),
             events: stdout_sink(),
             clock: Clock::system(),
+            relying_party,
         }
     }
 
@@ -360,15 +389,7 @@ impl Service {
                 "password must be at most {MAX_PASSWORD_CHARS} characters"
             )));
         }
-        let device = match input.device {
-            Some(d) if d.chars().count() > MAX_DEVICE_CHARS => {
-                return Err(ApiError::InvalidRequest(format!(
-                    "device must be at most {MAX_DEVICE_CHARS} characters"
-                )));
-            }
-            Some(d) if d.trim().is_empty() => None,
-            d => d,
-        };
+        let device = device_name(input.device)?;
         let ip = kept_address(client);
         let limited = self.limit_key(ip.as_deref());
         let now = self.clock.now();
@@ -397,30 +418,60 @@ impl Service {
             return Err(ApiError::AccountDisabled);
         }
 
+        let started = Started {
+            account: &account,
+            email: &email,
+            device,
+            client,
+            ip: ip.clone(),
+            authentication: Authentication::password(now),
+        };
+        let pair = self.start_session(started, now).await?;
+        if limited != ip {
+            // start_session cleared the counts under the address itself; an IPv6 client's
+            // are under its network.
+            self.store
+                .clear_attempts(&email, limited.as_deref())
+                .await?;
+        }
+        Ok(pair)
+    }
+
+    /// Starts a session for an account whose owner has just proved who they are (a password,
+    /// a passkey): the session pair, the same for every way of signing in.
+    async fn start_session(&self, s: Started<'_>, now: i64) -> Result<TokenPair, ApiError> {
+        let account = s.account;
         // Before the session exists: keys that cannot be published fail the login whole.
         let ring = self.signing_ring().await?;
         let session = Id::random();
         let refresh = RefreshToken::new(account.id, session);
         let absolute_expires_at = now + self.config.session_max_age;
         let expires_at = (now + self.config.refresh_token_ttl).min(absolute_expires_at);
+        let user_agent = s
+            .client
+            .user_agent
+            .as_deref()
+            .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS));
         let new = NewSession {
             account: account.id,
             session,
             digest: refresh.digest(),
             family: refresh.family_digest(),
-            device,
-            user_agent: client
-                .user_agent
-                .as_deref()
-                .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS)),
-            ip,
+            device: s.device,
+            user_agent: user_agent.clone(),
+            ip: s.ip,
             now,
             expires_at,
             absolute_expires_at,
             password_version: account.password_version,
             max_sessions: self.config.max_sessions_per_account,
         };
-        match self.store.create_session(&new, &email).await? {
+        let agent = user_agent.as_deref().and_then(crate::user_agent::describe);
+        let start = self
+            .store
+            .start_session(&new, s.email, &s.authentication, agent.as_deref())
+            .await?;
+        match start {
             SessionStart::Started => {}
             SessionStart::AccountDisabled => return Err(ApiError::AccountDisabled),
             // Deleted, or its password changed after this one was checked: the password this
@@ -429,15 +480,17 @@ impl Service {
                 return Err(ApiError::InvalidCredentials);
             }
         }
-        if limited != new.ip {
-            // create_session cleared the counts under the address itself; an IPv6 client's
-            // are under its network.
-            self.store
-                .clear_attempts(&email, limited.as_deref())
-                .await?;
-        }
-        tracing::info!(account = %account.id, session = %session, "login");
-        self.pair(&ring, account.id, session, &refresh, expires_at, now)
+        let methods = s.authentication.methods_text();
+        tracing::info!(account = %account.id, session = %session, amr = %methods, "login");
+        self.pair(
+            &ring,
+            account.id,
+            session,
+            &refresh,
+            expires_at,
+            &s.authentication,
+            now,
+        )
     }
 
     /// What per-address limits count `ip` by ([`limit_key::limit_key`]).
@@ -509,15 +562,8 @@ impl Service {
         }
         accounts::check_new_password(&change.new_password)
             .map_err(|e| ApiError::InvalidRequest(format!("new_{e}")))?;
-        let account = self
-            .store
-            .account(caller.account)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let ip = self.limit_key(kept_address(client).as_deref());
         let now = self.clock.now();
-        self.begin_attempt(&account.email, ip.as_deref(), now)
-            .await?;
+        let (account, ip) = self.caller_attempt(caller, client, now).await?;
         let verified = self
             .check_password(
                 change.current_password.clone(),
@@ -562,6 +608,25 @@ impl Service {
             ],
         );
         Ok(())
+    }
+
+    /// A signed-in caller's password check, counted as a login attempt first (see
+    /// [`Service::begin_attempt`]): its account, and the address its limits count.
+    async fn caller_attempt(
+        &self,
+        caller: &Caller,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<(crate::store::Account, Option<String>), ApiError> {
+        let account = self
+            .store
+            .account(caller.account)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let ip = self.limit_key(kept_address(client).as_deref());
+        self.begin_attempt(&account.email, ip.as_deref(), now)
+            .await?;
+        Ok((account, ip))
     }
 
     /// Counts a login attempt (or a password change's check of the current password) before
@@ -614,9 +679,9 @@ impl Service {
         let ring = self.signing_ring().await?;
         let successor = token.successor(ring.signing().refresh_key());
         let now = self.clock.now();
-        let rotation = self
+        let (rotation, authentication) = self
             .store
-            .rotate(&Rotate {
+            .rotate_session(&Rotate {
                 account: token.account(),
                 session: token.session(),
                 presented: token.digest(),
@@ -635,6 +700,7 @@ impl Service {
                 token.session(),
                 &successor,
                 expires_at,
+                &authentication.unwrap_or_else(|| Authentication::password(now)),
                 now,
             ),
             Rotation::Reused => Err(self.reused(&token)),
@@ -654,6 +720,19 @@ impl Service {
         bearer: Option<&str>,
         refresh: Option<&str>,
         all: bool,
+    ) -> Result<(), ApiError> {
+        self.logout_checked(bearer, refresh, all, false).await
+    }
+
+    /// [`Service::logout`]; with `recent_for_all`, ending every session needs the session whose
+    /// credential was presented to have authenticated recently (the route table's rule for
+    /// `POST /logout`, applied by the HTTP layer).
+    pub async fn logout_checked(
+        &self,
+        bearer: Option<&str>,
+        refresh: Option<&str>,
+        all: bool,
+        recent_for_all: bool,
     ) -> Result<(), ApiError> {
         let now = self.clock.now();
         let bearer = match bearer {
@@ -695,6 +774,9 @@ impl Service {
             (None, None) => return Err(ApiError::Unauthorized),
         };
         if all {
+            if recent_for_all {
+                self.require_recent_authentication(account, session).await?;
+            }
             let n = self.store.revoke_all(account).await?;
             self.security_event(
                 SecurityEvent::SessionsRevoked,
@@ -781,14 +863,20 @@ impl Service {
         }
     }
 
-    /// `GET /me`: from what the authorizer established, with no store call; only a caller
-    /// whose session does not keep the email costs a read of the account.
+    /// `GET /me`: from what the authorizer established, and the session's authentication (one
+    /// read of the session); only a caller whose session does not keep the email costs a read
+    /// of the account.
     pub async fn me(&self, caller: &Caller) -> Result<Me, ApiError> {
+        let authentication = self
+            .store
+            .session_authentication(caller.account, caller.session, self.clock.now())
+            .await?;
         if let Some(email) = &caller.email {
             return Ok(Me {
                 user_id: caller.account,
                 email: email.clone(),
                 session_id: caller.session,
+                authentication,
             });
         }
         let account = self
@@ -800,9 +888,11 @@ impl Service {
             user_id: account.id,
             email: account.email,
             session_id: caller.session,
+            authentication,
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn pair(
         &self,
         ring: &KeyRing,
@@ -810,11 +900,12 @@ impl Service {
         session: Id,
         refresh: &RefreshToken,
         expires_at: i64,
+        authentication: &Authentication,
         now: i64,
     ) -> Result<TokenPair, ApiError> {
         let access_token = self
             .tokens
-            .issue(ring, account, session, now)
+            .issue_authenticated(ring, account, session, authentication, now)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(TokenPair {
             access_token,
@@ -823,6 +914,17 @@ impl Service {
             refresh_token_expires_in: (expires_at - now).max(0),
             session_id: session,
         })
+    }
+}
+
+/// A device name as given: within [`MAX_DEVICE_CHARS`], blank meaning none.
+fn device_name(device: Option<String>) -> Result<Option<String>, ApiError> {
+    match device {
+        Some(d) if d.chars().count() > MAX_DEVICE_CHARS => Err(ApiError::InvalidRequest(format!(
+            "device must be at most {MAX_DEVICE_CHARS} characters"
+        ))),
+        Some(d) if d.trim().is_empty() => Ok(None),
+        d => Ok(d),
     }
 }
 

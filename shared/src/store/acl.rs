@@ -25,6 +25,10 @@ const SESSIONS_RW: &str = "~pp:{*}:s:* ~pp:{*}:sessions ~pp:{*}:passports* \
 const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail \
      ~pp:{ip:*}:fail ~pp:{ip:*}:e:* +get +ttl +decr";
 
+/// Passkeys (an account's, beside its sessions) and WebAuthn ceremonies' states: the functions
+/// that sign in with a passkey (`login`) and that register, list and remove them (`sessions`).
+const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +getdel";
+
 /// The signers' public key document (`service::public_keys`): signers write it (and only
 /// they), the functions that only verify, and the one answering the JWKS route, read it.
 const PUBLIC_KEYS_RW: &str = "~pp:{keys}:public +hget +hset";
@@ -65,7 +69,13 @@ pub const CACHE_USERS: &[CacheUser] = &[
     CacheUser {
         name: "passport-login",
         functions: &["login"],
-        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS, PUBLIC_KEYS_RW],
+        rules: &[
+            COMMON,
+            SESSIONS_RW,
+            ACCOUNTS_AND_COUNTERS,
+            PASSKEYS_RW,
+            PUBLIC_KEYS_RW,
+        ],
     },
     CacheUser {
         name: "passport-refresh",
@@ -80,7 +90,13 @@ pub const CACHE_USERS: &[CacheUser] = &[
     CacheUser {
         name: "passport-sessions",
         functions: &["sessions"],
-        rules: &[COMMON, SESSIONS_RW, ACCOUNTS_AND_COUNTERS, PUBLIC_KEYS_R],
+        rules: &[
+            COMMON,
+            SESSIONS_RW,
+            ACCOUNTS_AND_COUNTERS,
+            PASSKEYS_RW,
+            PUBLIC_KEYS_R,
+        ],
     },
     CacheUser {
         name: "passport-passports",

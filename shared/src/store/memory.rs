@@ -3,10 +3,11 @@
 
 use super::{
     Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginAttempt, LoginState,
-    NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOf, PassportOutcome,
-    PassportStart, PrivatePassport, Rotate, Rotation, SessionInfo, SessionStart, SessionsAfter,
-    Store, TokenCheck,
+    NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PasskeyAdded, PasskeyRemoved,
+    PassportOf, PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation, SessionInfo,
+    SessionStart, SessionsAfter, Store, StoredPasskey, TokenCheck,
 };
+use crate::authentication::Authentication;
 use crate::error::StoreError;
 use crate::ids::Id;
 use crate::tokens::refresh::TokenDigest;
@@ -55,6 +56,10 @@ struct Inner {
     passports: HashMap<(Id, Id), PassportRecord>,
     /// The signers' public key document and the creation time of its key version.
     public_keys: Option<(i64, String)>,
+    /// Per account, its passkeys.
+    passkeys: HashMap<Id, Vec<StoredPasskey>>,
+    /// WebAuthn ceremonies' states and when each expires.
+    ceremonies: HashMap<Id, (String, i64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +127,49 @@ impl Inner {
             *entry = (0, now + window);
         }
         entry.0 += 1;
+    }
+}
+
+/// The rotation itself ([`Store::rotate`]), in one critical section.
+fn rotate_record(g: &mut Inner, r: &Rotate) -> Rotation {
+    let Some(rec) = g.live_session(r.account, r.session, r.now) else {
+        return Rotation::Invalid;
+    };
+    if rec.current.ct_eq(&r.presented) {
+        let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
+        rec.previous = Some((rec.current, r.now));
+        rec.current = r.successor;
+        rec.rotated_by = Some(r.request_id);
+        rec.info.last_used_at = r.now;
+        rec.info.expires_at = expires_at;
+        return Rotation::Rotated { expires_at };
+    }
+    let reused = match rec.previous {
+        Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
+            let same_successor = rec.current.ct_eq(&r.successor);
+            if same_successor && rec.rotated_by == Some(r.request_id) {
+                // The store's own retry of the rotation that ran.
+                return Rotation::Replayed {
+                    expires_at: rec.info.expires_at,
+                };
+            }
+            if r.grace > 0 && r.now - rotated_at <= r.grace {
+                return if same_successor {
+                    Rotation::Replayed {
+                        expires_at: rec.info.expires_at,
+                    }
+                } else {
+                    Rotation::Invalid
+                };
+            }
+            true
+        }
+        _ => rec.family.ct_eq(&r.family),
+    };
+    if g.end_if_reused(r.account, r.session, reused) {
+        Rotation::Reused
+    } else {
+        Rotation::Invalid
     }
 }
 
@@ -242,6 +290,7 @@ impl Store for MemoryStore {
         g.emails.remove(&a.email);
         g.sessions.remove(&id);
         g.private_passports.remove(&id);
+        g.passkeys.remove(&id);
         Ok(true)
     }
 
@@ -283,10 +332,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn create_session(
+    async fn start_session(
         &self,
         s: &NewSession,
         email: &str,
+        authentication: &Authentication,
+        agent: Option<&str>,
     ) -> Result<SessionStart, StoreError> {
         let mut g = self.lock();
         g.counters.remove(&email_counter(email));
@@ -316,6 +367,8 @@ impl Store for MemoryStore {
                 created_at: s.now,
                 last_used_at: s.now,
                 expires_at: s.expires_at,
+                agent: agent.map(str::to_string),
+                authentication: authentication.clone(),
             },
             absolute_expires_at: s.absolute_expires_at,
             email: account_email,
@@ -341,46 +394,137 @@ impl Store for MemoryStore {
         Ok(SessionStart::Started)
     }
 
-    async fn rotate(&self, r: &Rotate) -> Result<Rotation, StoreError> {
+    async fn rotate_session(
+        &self,
+        r: &Rotate,
+    ) -> Result<(Rotation, Option<Authentication>), StoreError> {
         let mut g = self.lock();
-        let Some(rec) = g.live_session(r.account, r.session, r.now) else {
-            return Ok(Rotation::Invalid);
+        let rotation = rotate_record(&mut g, r);
+        let authentication = match rotation {
+            Rotation::Rotated { .. } | Rotation::Replayed { .. } => g
+                .live_session(r.account, r.session, r.now)
+                .map(|rec| rec.info.authentication.clone()),
+            Rotation::Reused | Rotation::Invalid => None,
         };
-        if rec.current.ct_eq(&r.presented) {
-            let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
-            rec.previous = Some((rec.current, r.now));
-            rec.current = r.successor;
-            rec.rotated_by = Some(r.request_id);
-            rec.info.last_used_at = r.now;
-            rec.info.expires_at = expires_at;
-            return Ok(Rotation::Rotated { expires_at });
-        }
-        let reused = match rec.previous {
-            Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
-                let same_successor = rec.current.ct_eq(&r.successor);
-                if same_successor && rec.rotated_by == Some(r.request_id) {
-                    // The store's own retry of the rotation that ran.
-                    return Ok(Rotation::Replayed {
-                        expires_at: rec.info.expires_at,
-                    });
-                }
-                if r.grace > 0 && r.now - rotated_at <= r.grace {
-                    return Ok(if same_successor {
-                        Rotation::Replayed {
-                            expires_at: rec.info.expires_at,
-                        }
-                    } else {
-                        Rotation::Invalid
-                    });
-                }
+        Ok((rotation, authentication))
+    }
+
+    async fn session_authentication(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<Authentication>, StoreError> {
+        Ok(self
+            .lock()
+            .live_session(account, session, now)
+            .map(|rec| rec.info.authentication.clone()))
+    }
+
+    async fn reauthenticate(
+        &self,
+        account: Id,
+        session: Id,
+        authentication: &Authentication,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(match g.live_session(account, session, now) {
+            Some(rec) => {
+                rec.info.authentication = authentication.clone();
                 true
             }
-            _ => rec.family.ct_eq(&r.family),
+            None => false,
+        })
+    }
+
+    async fn passkeys(&self, account: Id) -> Result<Vec<StoredPasskey>, StoreError> {
+        let mut list = self
+            .lock()
+            .passkeys
+            .get(&account)
+            .cloned()
+            .unwrap_or_default();
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(list)
+    }
+
+    async fn add_passkey(
+        &self,
+        account: Id,
+        passkey: &StoredPasskey,
+        max: u64,
+    ) -> Result<PasskeyAdded, StoreError> {
+        let mut g = self.lock();
+        if !g.accounts.contains_key(&account) {
+            return Ok(PasskeyAdded::NoAccount);
+        }
+        let keys = g.passkeys.entry(account).or_default();
+        if keys.iter().any(|k| k.id == passkey.id) {
+            return Ok(PasskeyAdded::Exists);
+        }
+        if keys.len() as u64 >= max {
+            return Ok(PasskeyAdded::Full);
+        }
+        keys.push(passkey.clone());
+        Ok(PasskeyAdded::Added)
+    }
+
+    async fn update_passkey(
+        &self,
+        account: Id,
+        passkey: &StoredPasskey,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let kept = g
+            .passkeys
+            .get_mut(&account)
+            .and_then(|keys| keys.iter_mut().find(|k| k.id == passkey.id));
+        Ok(match kept {
+            Some(k) => {
+                *k = passkey.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError> {
+        let mut g = self.lock();
+        let has_password = g
+            .accounts
+            .get(&account)
+            .is_some_and(|a| !a.password_hash.is_empty());
+        let Some(keys) = g.passkeys.get_mut(&account) else {
+            return Ok(PasskeyRemoved::Missing);
         };
-        Ok(if g.end_if_reused(r.account, r.session, reused) {
-            Rotation::Reused
-        } else {
-            Rotation::Invalid
+        let Some(at) = keys.iter().position(|k| k.id == id) else {
+            return Ok(PasskeyRemoved::Missing);
+        };
+        if keys.len() == 1 && !has_password {
+            return Ok(PasskeyRemoved::Last);
+        }
+        keys.remove(at);
+        Ok(PasskeyRemoved::Removed)
+    }
+
+    async fn put_ceremony(
+        &self,
+        id: Id,
+        state: &str,
+        ttl: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        g.ceremonies.retain(|_, (_, until)| *until > now);
+        g.ceremonies.insert(id, (state.to_string(), now + ttl));
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, id: Id, now: i64) -> Result<Option<String>, StoreError> {
+        Ok(match self.lock().ceremonies.remove(&id) {
+            Some((state, until)) if until > now => Some(state),
+            _ => None,
         })
     }
 

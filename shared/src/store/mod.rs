@@ -12,6 +12,7 @@ pub mod lua;
 pub mod memory;
 pub mod redis;
 
+use crate::authentication::Authentication;
 use crate::error::StoreError;
 use crate::ids::Id;
 use crate::tokens::refresh::TokenDigest;
@@ -307,6 +308,10 @@ pub struct SessionInfo {
     pub last_used_at: i64,
     /// When it ends unless refreshed.
     pub expires_at: i64,
+    /// What the server made of the `User-Agent` at login ("Chrome 156 on Linux"), if anything.
+    pub agent: Option<String>,
+    /// When and how the session last authenticated.
+    pub authentication: Authentication,
 }
 
 impl SessionInfo {
@@ -314,8 +319,11 @@ impl SessionInfo {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "session_id": self.id.to_string(),
-            "device": self.device,
+            "device": self.device.as_ref().or(self.agent.as_ref()),
+            "agent": self.agent,
             "user_agent": self.user_agent,
+            "auth_time": crate::clock::rfc3339(self.authentication.time),
+            "amr": self.authentication.methods,
             "ip": self.ip,
             "created_at": crate::clock::rfc3339(self.created_at),
             "last_used_at": crate::clock::rfc3339(self.last_used_at),
@@ -503,12 +511,72 @@ pub trait Store: Send + Sync {
         &self,
         session: &NewSession,
         email: &str,
+    ) -> Result<SessionStart, StoreError> {
+        let password = Authentication::password(session.now);
+        self.start_session(session, email, &password, None).await
+    }
+    /// [`Store::create_session`], recording how the session authenticated and what the server
+    /// made of its user agent (`agent`).
+    async fn start_session(
+        &self,
+        session: &NewSession,
+        email: &str,
+        authentication: &Authentication,
+        agent: Option<&str>,
     ) -> Result<SessionStart, StoreError>;
     /// Rotates a refresh token in one atomic step (see [`Rotation`]). A presented token of the
     /// session's family that is neither current nor, within the grace window, just rotated is
     /// reuse: the session ends. Run again with the same `request_id` after it rotated, it
     /// answers `Replayed` whatever the grace (a retry is not reuse).
-    async fn rotate(&self, request: &Rotate) -> Result<Rotation, StoreError>;
+    async fn rotate(&self, request: &Rotate) -> Result<Rotation, StoreError> {
+        Ok(self.rotate_session(request).await?.0)
+    }
+    /// [`Store::rotate`], with the session's authentication when it rotated or replayed (what
+    /// the new access token carries: a refresh keeps the session's `auth_time` and `amr`).
+    async fn rotate_session(
+        &self,
+        request: &Rotate,
+    ) -> Result<(Rotation, Option<Authentication>), StoreError>;
+    /// When and how a live session last authenticated; `None` if it has ended.
+    async fn session_authentication(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<Authentication>, StoreError>;
+    /// Records a new authentication of a live session (`POST /reauthenticate`); `false` if the
+    /// session has ended.
+    async fn reauthenticate(
+        &self,
+        account: Id,
+        session: Id,
+        authentication: &Authentication,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// The account's passkeys, oldest first.
+    async fn passkeys(&self, account: Id) -> Result<Vec<StoredPasskey>, StoreError>;
+    /// Registers a passkey if the account exists, does not have it and has fewer than `max`.
+    async fn add_passkey(
+        &self,
+        account: Id,
+        passkey: &StoredPasskey,
+        max: u64,
+    ) -> Result<PasskeyAdded, StoreError>;
+    /// Replaces a registered passkey's record (its counter and flags after a sign-in); `false`
+    /// if it was removed meanwhile.
+    async fn update_passkey(
+        &self,
+        account: Id,
+        passkey: &StoredPasskey,
+    ) -> Result<bool, StoreError>;
+    /// Removes a passkey, unless it is the account's last way to sign in.
+    async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError>;
+    /// Keeps a WebAuthn ceremony's state for `ttl` seconds.
+    async fn put_ceremony(&self, id: Id, state: &str, ttl: i64, now: i64)
+    -> Result<(), StoreError>;
+    /// Takes a ceremony's state: it answers once, then never again (single use).
+    async fn take_ceremony(&self, id: Id, now: i64) -> Result<Option<String>, StoreError>;
     /// The session, if it exists and has not expired: what the authorizer reads, in one round
     /// trip, so that routes behind it (`GET /me`) need no store call of their own.
     async fn live_session(
@@ -581,6 +649,45 @@ pub trait Store: Send + Sync {
     async fn publish_keys(&self, document: &str, created_ms: i64) -> Result<bool, StoreError>;
     /// The published public key document, if a signer has published one.
     async fn published_keys(&self) -> Result<Option<String>, StoreError>;
+}
+
+/// A passkey registered to an account, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    /// The credential id, base64url: its key in the account's passkeys.
+    pub id: String,
+    /// The name its owner sees.
+    pub name: String,
+    /// When it was registered.
+    pub created_at: i64,
+    /// When it last signed in or reauthenticated (0: never).
+    pub last_used_at: i64,
+    /// The credential as `webauthn-rs` serialises it (public key, counter, backup flags).
+    pub credential: String,
+}
+
+/// What adding a passkey found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyAdded {
+    /// Added.
+    Added,
+    /// The account already has a passkey with this credential id.
+    Exists,
+    /// The account has as many passkeys as it may.
+    Full,
+    /// The account does not exist (any more).
+    NoAccount,
+}
+
+/// What removing a passkey found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyRemoved {
+    /// Removed.
+    Removed,
+    /// The account has no passkey with this id.
+    Missing,
+    /// It is the account's last way to sign in (no password, no other passkey): kept.
+    Last,
 }
 
 /// The window of [`Store::count_new_visitor`], in seconds.

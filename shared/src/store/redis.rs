@@ -6,7 +6,9 @@
 //! | key | type | TTL |
 //! |---|---|---|
 //! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
-//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs | at `exp` |
+//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs, email, at, amr, agent | at `exp` |
+//! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred) | none |
+//! | `pp:{cer:<id>}:c` | string: a WebAuthn ceremony's state, taken once (`GETDEL`) | the ceremony's timeout |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
 //! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
 //! | `pp:{<account>}:passports:seq` | counter ordering the above | with the last recording |
@@ -30,10 +32,11 @@ use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
 use super::{
     Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginAttempt,
-    LoginState, NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PassportOf,
-    PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation, SessionInfo, SessionStart,
-    SessionsAfter, Store, TokenCheck,
+    LoginState, NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PasskeyAdded,
+    PasskeyRemoved, PassportOf, PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation,
+    SessionInfo, SessionStart, SessionsAfter, Store, StoredPasskey, TokenCheck,
 };
+use crate::authentication::Authentication;
 use crate::error::StoreError;
 use crate::ids::Id;
 use crate::tokens::refresh::TokenDigest;
@@ -71,9 +74,13 @@ static DELETE_APP: LazyLock<LuaScript> = script!("delete_app");
 static START_PASSPORT: LazyLock<LuaScript> = script!("start_passport");
 static TRACK_PASSPORT: LazyLock<LuaScript> = script!("track_passport");
 static PUBLISH_KEYS: LazyLock<LuaScript> = script!("publish_keys");
+static REAUTHENTICATE: LazyLock<LuaScript> = script!("reauthenticate");
+static ADD_PASSKEY: LazyLock<LuaScript> = script!("add_passkey");
+static UPDATE_PASSKEY: LazyLock<LuaScript> = script!("update_passkey");
+static REMOVE_PASSKEY: LazyLock<LuaScript> = script!("remove_passkey");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 21] {
+pub fn scripts() -> [&'static LuaScript; 25] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -96,6 +103,10 @@ pub fn scripts() -> [&'static LuaScript; 21] {
         &START_PASSPORT,
         &TRACK_PASSPORT,
         &PUBLISH_KEYS,
+        &REAUTHENTICATE,
+        &ADD_PASSKEY,
+        &UPDATE_PASSKEY,
+        &REMOVE_PASSKEY,
     ]
 }
 
@@ -129,6 +140,14 @@ fn session_keys(a: Id, s: Id) -> [(&'static str, String); 2] {
 
 fn sessions_key(a: Id) -> String {
     format!("pp:{{{a}}}:sessions")
+}
+
+fn passkeys_key(a: Id) -> String {
+    format!("pp:{{{a}}}:passkeys")
+}
+
+fn ceremony_key(id: Id) -> String {
+    format!("pp:{{cer:{id}}}:c")
 }
 
 /// An email as it appears in key names: half its SHA-256, so a key listing shows no address.
@@ -647,6 +666,47 @@ fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// A session's authentication from its `at`, `amr` and `created` fields.
+fn stored_authentication(
+    at: Option<&str>,
+    amr: Option<&str>,
+    created: Option<&str>,
+) -> Result<Authentication, StoreError> {
+    let created = int(created.unwrap_or("0"))?;
+    let at = at.filter(|a| !a.is_empty()).map(int).transpose()?;
+    Ok(Authentication::from_stored(at, amr, created))
+}
+
+/// A passkey's record in the account's passkeys hash.
+fn passkey_record(p: &StoredPasskey) -> String {
+    serde_json::json!({
+        "name": p.name,
+        "created": p.created_at,
+        "last": p.last_used_at,
+        "cred": p.credential,
+    })
+    .to_string()
+}
+
+fn passkey_from_record(id: String, record: &str) -> Result<StoredPasskey, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Record {
+        name: String,
+        created: i64,
+        last: i64,
+        cred: String,
+    }
+    let r: Record = serde_json::from_str(record)
+        .map_err(|e| StoreError::Corrupt(format!("passkey record: {e}")))?;
+    Ok(StoredPasskey {
+        id,
+        name: r.name,
+        created_at: r.created,
+        last_used_at: r.last,
+        credential: r.cred,
+    })
+}
+
 fn counter((count, ttl): (Option<u64>, i64)) -> Counter {
     match count {
         Some(count) if ttl > 0 => Counter {
@@ -769,7 +829,11 @@ impl Store for RedisStore {
     async fn delete_account(&self, id: Id) -> Result<bool, StoreError> {
         let email: Option<String> = self
             .write(&DELETE_ACCOUNT.invocation(
-                &[("account", account_key(id)), ("sessions", sessions_key(id))],
+                &[
+                    ("account", account_key(id)),
+                    ("sessions", sessions_key(id)),
+                    ("passkeys", passkeys_key(id)),
+                ],
                 &[("session_prefix", session_prefix(id))],
             )?)
             .await?;
@@ -825,10 +889,12 @@ impl Store for RedisStore {
         Ok(())
     }
 
-    async fn create_session(
+    async fn start_session(
         &self,
         s: &NewSession,
         email: &str,
+        authentication: &Authentication,
+        agent: Option<&str>,
     ) -> Result<SessionStart, StoreError> {
         let start = CREATE_SESSION.invocation(
             &[
@@ -848,6 +914,9 @@ impl Store for RedisStore {
                 ("absolute_expires_at", s.absolute_expires_at.to_string()),
                 ("password_version", s.password_version.to_string()),
                 ("max_sessions", s.max_sessions.to_string()),
+                ("auth_time", authentication.time.to_string()),
+                ("amr", authentication.methods_text()),
+                ("agent", agent.unwrap_or_default().to_string()),
             ],
         )?;
         let clear = self.clear_attempts(email, s.ip.as_deref());
@@ -860,7 +929,10 @@ impl Store for RedisStore {
         })
     }
 
-    async fn rotate(&self, r: &Rotate) -> Result<Rotation, StoreError> {
+    async fn rotate_session(
+        &self,
+        r: &Rotate,
+    ) -> Result<(Rotation, Option<Authentication>), StoreError> {
         // Idempotent within the grace window: run again after a first run that did rotate,
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
@@ -890,12 +962,170 @@ impl Store for RedisStore {
         };
         let exp =
             || expires_at.ok_or_else(|| StoreError::Corrupt("rotation without expiry".into()));
-        Ok(match outcome.as_str() {
+        let rotation = match outcome.as_str() {
             "rotated" => Rotation::Rotated { expires_at: exp()? },
             "replayed" => Rotation::Replayed { expires_at: exp()? },
             "reused" => Rotation::Reused,
             _ => Rotation::Invalid,
+        };
+        let authentication = match rotation {
+            Rotation::Rotated { .. } | Rotation::Replayed { .. } => {
+                let mut field = || -> Result<Option<String>, StoreError> {
+                    it.next().map_or(Ok(None), parse::<Option<String>>)
+                };
+                let (at, amr, created) = (field()?, field()?, field()?);
+                Some(stored_authentication(
+                    at.as_deref(),
+                    amr.as_deref(),
+                    created.as_deref(),
+                )?)
+            }
+            Rotation::Reused | Rotation::Invalid => None,
+        };
+        Ok((rotation, authentication))
+    }
+
+    async fn session_authentication(
+        &self,
+        account: Id,
+        session: Id,
+        _now: i64,
+    ) -> Result<Option<Authentication>, StoreError> {
+        let key = &session_key(account, session);
+        let (exp, at, amr, created): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = retry_once(&self.conn, move |c| {
+            let mut c = c;
+            async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg(&["exp", "at", "amr", "created"])
+                    .query_async(&mut c)
+                    .await
+            }
         })
+        .await?;
+        if exp.is_none() {
+            return Ok(None);
+        }
+        stored_authentication(at.as_deref(), amr.as_deref(), created.as_deref()).map(Some)
+    }
+
+    async fn reauthenticate(
+        &self,
+        account: Id,
+        session: Id,
+        authentication: &Authentication,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .write(&REAUTHENTICATE.invocation(
+                &[("session", session_key(account, session))],
+                &[
+                    ("auth_time", authentication.time.to_string()),
+                    ("amr", authentication.methods_text()),
+                ],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn passkeys(&self, account: Id) -> Result<Vec<StoredPasskey>, StoreError> {
+        let key = &passkeys_key(account);
+        let all: HashMap<String, String> =
+            retry_once(&self.conn, move |mut c| async move { c.hgetall(key).await }).await?;
+        let mut list = all
+            .into_iter()
+            .map(|(id, record)| passkey_from_record(id, &record))
+            .collect::<Result<Vec<_>, _>>()?;
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(list)
+    }
+
+    async fn add_passkey(
+        &self,
+        account: Id,
+        passkey: &StoredPasskey,
+        max: u64,
+    ) -> Result<PasskeyAdded, StoreError> {
+        let outcome: String = self
+            .write(&ADD_PASSKEY.invocation(
+                &[
+                    ("account", account_key(account)),
+                    ("passkeys", passkeys_key(account)),
+                ],
+                &[
+                    ("id", passkey.id.clone()),
+                    ("record", passkey_record(passkey)),
+                    ("max", max.to_string()),
+                ],
+            )?)
+            .await?;
+        Ok(match outcome.as_str() {
+            "added" => PasskeyAdded::Added,
+            "exists" => PasskeyAdded::Exists,
+            "full" => PasskeyAdded::Full,
+            _ => PasskeyAdded::NoAccount,
+        })
+    }
+
+    async fn update_passkey(
+        &self,
+        account: Id,
+        passkey: &StoredPasskey,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .write(&UPDATE_PASSKEY.invocation(
+                &[("passkeys", passkeys_key(account))],
+                &[
+                    ("id", passkey.id.clone()),
+                    ("record", passkey_record(passkey)),
+                ],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError> {
+        let outcome: String = self
+            .write(&REMOVE_PASSKEY.invocation(
+                &[
+                    ("account", account_key(account)),
+                    ("passkeys", passkeys_key(account)),
+                ],
+                &[("id", id.to_string())],
+            )?)
+            .await?;
+        Ok(match outcome.as_str() {
+            "removed" => PasskeyRemoved::Removed,
+            "last" => PasskeyRemoved::Last,
+            _ => PasskeyRemoved::Missing,
+        })
+    }
+
+    async fn put_ceremony(
+        &self,
+        id: Id,
+        state: &str,
+        ttl: i64,
+        _now: i64,
+    ) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(ceremony_key(id))
+            .arg(state)
+            .arg("EX")
+            .arg(ttl.max(1));
+        self.write_cmd::<()>(cmd).await
+    }
+
+    async fn take_ceremony(&self, id: Id, _now: i64) -> Result<Option<String>, StoreError> {
+        // A write: the deletion must survive a failover, or the state could be taken twice.
+        let mut cmd = redis::cmd("GETDEL");
+        cmd.arg(ceremony_key(id));
+        self.write_cmd(cmd).await
     }
 
     async fn live_session(
@@ -997,9 +1227,9 @@ impl Store for RedisStore {
             )?)
             .await?;
         let mut list = flat
-            .chunks(7)
+            .chunks(10)
             .map(|t| match t {
-                [id, dev, ua, ip, created, last, exp] => Ok(SessionInfo {
+                [id, dev, ua, ip, created, last, exp, agent, at, amr] => Ok(SessionInfo {
                     id: id
                         .parse()
                         .map_err(|_| StoreError::Corrupt("bad session id".into()))?,
@@ -1009,6 +1239,12 @@ impl Store for RedisStore {
                     created_at: int(created)?,
                     last_used_at: int(last)?,
                     expires_at: int(exp)?,
+                    agent: opt(agent),
+                    authentication: stored_authentication(
+                        opt(at).as_deref(),
+                        opt(amr).as_deref(),
+                        Some(created),
+                    )?,
                 }),
                 _ => Err(StoreError::Corrupt("short session tuple".into())),
             })

@@ -26,14 +26,18 @@ pub fn test_algorithm() -> SigningAlgorithm {
     }
 }
 
-/// The default configuration with the test signing key and algorithm ([`test_algorithm`]), and
-/// every IPv6 address counted on its own: the tests' distinct clients (`unique_ip()` in their
-/// helpers) share one documentation /64, which the deployed default would count as one client.
+/// The page origin of the test services' passkeys (the sample events' too).
+pub const PASSKEY_ORIGIN: &str = "https://app.example.com";
+
+/// The default configuration with the test signing key and algorithm ([`test_algorithm`]),
+/// passkeys for [`PASSKEY_ORIGIN`], and every IPv6 address counted on its own: the tests'
+/// distinct clients (`unique_ip()` in their helpers) share one documentation /64, which the deployed default would count as one client.
 pub fn test_config() -> Config {
     Config {
         signing_secret: Some(SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec())),
         signing_algorithm: test_algorithm(),
         ipv6_limit_prefix: 128,
+        passkey_origins: vec![PASSKEY_ORIGIN.to_string()],
         ..Config::default()
     }
 }

@@ -4,6 +4,7 @@
 use super::jwt::{
     Checks, TOKEN_TYPE, TokenError, check_expiry, check_issued_at, decode, sign, validation,
 };
+use crate::authentication::{Amr, Authentication};
 use crate::ids::{Id, random_bytes};
 use crate::keys::{KeyRing, VerifyingKeys};
 use base64::Engine as _;
@@ -28,6 +29,13 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at (Unix seconds).
     pub exp: i64,
+    /// When the session last authenticated (OpenID Connect Core §2): login or reauthentication,
+    /// kept across refreshes. Absent only from tokens issued before sessions kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// How it authenticated (RFC 8176).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<Amr>>,
 }
 
 /// The identity a verified access token carries.
@@ -72,12 +80,25 @@ impl TokenIssuer {
         self.ttl
     }
 
-    /// Signs a token for `account`'s `session`, valid from `now` for the configured lifetime.
+    /// Signs a token for `account`'s `session`, valid from `now` for the configured lifetime,
+    /// for a session that signed in with a password at `now`.
     pub fn issue(
         &self,
         ring: &KeyRing,
         account: Id,
         session: Id,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        self.issue_authenticated(ring, account, session, &Authentication::password(now), now)
+    }
+
+    /// Signs a token for `account`'s `session`, carrying how and when it authenticated.
+    pub fn issue_authenticated(
+        &self,
+        ring: &KeyRing,
+        account: Id,
+        session: Id,
+        authentication: &Authentication,
         now: i64,
     ) -> Result<String, TokenError> {
         let claims = Claims {
@@ -88,6 +109,8 @@ impl TokenIssuer {
             jti: URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
             iat: now,
             exp: now + self.ttl,
+            auth_time: Some(authentication.time),
+            amr: Some(authentication.methods.clone()),
         };
         sign(ring, TOKEN_TYPE, &claims)
     }

@@ -2,6 +2,8 @@
 //! `make test` starts for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod recorded;
+
 use http::{Method, Request, Response};
 use passport::http::{Guard, Verdict, handle, route};
 use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};

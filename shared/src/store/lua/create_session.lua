@@ -1,9 +1,11 @@
 -- Starts a session if the account is active and its password version is the one checked;
 -- beyond the cap, ends the sessions that expire first (the least recently used), never the new
 -- one. The session keeps the account's email, for the authorizer to hand to the routes behind it.
+-- The session also keeps how and when it authenticated (`at`, `amr`) and what the server made of
+-- its user agent (`agent`).
 -- Returns 'started', 'missing', 'stale' or the status.
 local account, session, sessions = unpack(KEYS)
-local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions = unpack(ARGV)
+local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions, auth_time, amr, agent = unpack(ARGV)
 local a = redis.call('HMGET', account, 'status', 'pwv', 'email')
 if not a[1] then
   return 'missing'
@@ -16,7 +18,7 @@ if (a[2] or '0') ~= password_version then
 end
 redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'dev', device, 'ua', user_agent,
   'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
-  'email', a[3] or '')
+  'email', a[3] or '', 'at', auth_time, 'amr', amr, 'agent', agent)
 redis.call('EXPIREAT', session, expires_at)
 track(sessions, sid, tonumber(now), tonumber(expires_at))
 local over = redis.call('ZCARD', sessions) - tonumber(max_sessions)

@@ -1,10 +1,10 @@
 -- Returns the account's email (to drop its index entry next), or false if there was none.
-local account, sessions = unpack(KEYS)
+local account, sessions, passkeys = unpack(KEYS)
 local session_prefix = unpack(ARGV)
 local email = redis.call('HGET', account, 'email')
 if not email then
   return false
 end
 revoke_all(sessions, session_prefix)
-redis.call('DEL', account)
+redis.call('DEL', account, passkeys)
 return email

@@ -1,14 +1,16 @@
--- Returns flat 7-tuples: id, device, user agent, ip, created, last used, expires.
+-- Returns flat 10-tuples: id, device, user agent, ip, created, last used, expires, agent,
+-- authenticated at, authentication methods.
 local sessions = unpack(KEYS)
 local now, session_prefix = unpack(ARGV)
 redis.call('ZREMRANGEBYSCORE', sessions, '-inf', now)
 local ids = redis.call('ZRANGE', sessions, 0, -1)
 local out = {}
 for _, id in ipairs(ids) do
-  local h = redis.call('HMGET', session_prefix .. id, 'dev', 'ua', 'ip', 'created', 'last', 'exp')
+  local h = redis.call('HMGET', session_prefix .. id, 'dev', 'ua', 'ip', 'created', 'last', 'exp',
+    'agent', 'at', 'amr')
   if h[6] and tonumber(h[6]) > tonumber(now) then
     table.insert(out, id)
-    for i = 1, 6 do
+    for i = 1, 9 do
       table.insert(out, h[i] or '')
     end
   else

@@ -1,0 +1,127 @@
+//! How and when a session's owner last proved who they are: OpenID Connect's `auth_time` and
+//! the `amr` values of RFC 8176, kept with the session and carried in its access tokens.
+
+use serde::{Deserialize, Serialize};
+
+/// An authentication method reference (RFC 8176, section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Amr {
+    /// A password.
+    Pwd,
+    /// Proof of possession of a hardware-secured key (a passkey on a device authenticator).
+    Hwk,
+    /// Proof of possession of a software-secured key (a synced passkey: its key can leave the
+    /// device, so RFC 8176's "software" is the honest name).
+    Swk,
+    /// User presence and verification were tested (a passkey's UV flag: PIN or biometric).
+    User,
+}
+
+impl Amr {
+    /// The RFC 8176 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Amr::Pwd => "pwd",
+            Amr::Hwk => "hwk",
+            Amr::Swk => "swk",
+            Amr::User => "user",
+        }
+    }
+
+    /// Parses an RFC 8176 name this service writes.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pwd" => Some(Amr::Pwd),
+            "hwk" => Some(Amr::Hwk),
+            "swk" => Some(Amr::Swk),
+            "user" => Some(Amr::User),
+            _ => None,
+        }
+    }
+}
+
+/// When and how a session last authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    /// The time of the last authentication (Unix seconds): login, or a later reauthentication.
+    pub time: i64,
+    /// The methods it used.
+    pub methods: Vec<Amr>,
+}
+
+impl Authentication {
+    /// A password checked at `time`.
+    pub fn password(time: i64) -> Self {
+        Self {
+            time,
+            methods: vec![Amr::Pwd],
+        }
+    }
+
+    /// A passkey assertion with user verification at `time`; `synced` when the credential is
+    /// backed up (its key may leave the device).
+    pub fn passkey(time: i64, synced: bool) -> Self {
+        let key = if synced { Amr::Swk } else { Amr::Hwk };
+        Self {
+            time,
+            methods: vec![key, Amr::User],
+        }
+    }
+
+    /// The methods as stored: RFC 8176 names joined by commas.
+    pub fn methods_text(&self) -> String {
+        let names: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
+        names.join(",")
+    }
+
+    /// Reads a stored record: `time` and [`Authentication::methods_text`]'s form. A session
+    /// written before sessions kept these fields authenticated by password when it started
+    /// (`created`).
+    pub fn from_stored(time: Option<i64>, methods: Option<&str>, created: i64) -> Self {
+        let methods: Vec<Amr> = methods
+            .unwrap_or("")
+            .split(',')
+            .filter_map(Amr::parse)
+            .collect();
+        Self {
+            time: time.unwrap_or(created),
+            methods: if methods.is_empty() {
+                vec![Amr::Pwd]
+            } else {
+                methods
+            },
+        }
+    }
+
+    /// Whether it happened within `max_age` seconds before `now`.
+    pub fn is_recent(&self, now: i64, max_age: i64) -> bool {
+        now.saturating_sub(self.time) <= max_age
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_form_round_trips_and_old_records_read_as_a_password_login() {
+        let a = Authentication::passkey(100, true);
+        assert_eq!(a.methods_text(), "swk,user");
+        assert_eq!(
+            Authentication::from_stored(Some(100), Some(&a.methods_text()), 5),
+            a
+        );
+        assert_eq!(
+            Authentication::from_stored(None, None, 5),
+            Authentication::password(5)
+        );
+    }
+
+    #[test]
+    fn recent_means_within_max_age() {
+        let a = Authentication::password(1000);
+        assert!(a.is_recent(1600, 600));
+        assert!(!a.is_recent(1601, 600));
+    }
+}

@@ -1,0 +1,147 @@
+//! The passkey routes and `POST /reauthenticate`: their bodies in, their answers out.
+
+use super::{
+    Transport, client_info, csrf, json_body, json_response, missing, no_content, string_field,
+    token_response, transport_field, wrong_type,
+};
+use crate::caller::Caller;
+use crate::error::ApiError;
+use crate::ids::Id;
+use crate::service::{PasskeyLogin, Reauthentication, Service};
+use http::{Request, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+/// The `ceremony` field: the id the options answer named.
+fn ceremony_field(body: &Map<String, Value>) -> Result<Id, ApiError> {
+    string_field(body, "ceremony")?
+        .ok_or_else(|| missing("ceremony"))?
+        .parse()
+        .map_err(|_| wrong_type("ceremony", "the id the options answer named"))
+}
+
+/// The `credential` field: the browser's `PublicKeyCredential`, as its `toJSON()` writes it.
+fn credential_field<T: DeserializeOwned>(body: &Map<String, Value>) -> Result<T, ApiError> {
+    let value = body
+        .get("credential")
+        .ok_or_else(|| missing("credential"))?;
+    serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::InvalidRequest(format!(
+            "field `credential` is not a WebAuthn credential: {e}"
+        ))
+    })
+}
+
+/// A body that may be absent (the options routes take none).
+fn optional_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, ApiError> {
+    if req.body().as_ref().is_empty() {
+        Ok(Map::new())
+    } else {
+        json_body(req)
+    }
+}
+
+pub(super) async fn login_options<B: AsRef<[u8]>>(
+    app: &Service,
+    req: &Request<B>,
+) -> Result<Response<String>, ApiError> {
+    // `email` may be sent; the challenge never depends on it (no account is looked up).
+    let body = optional_body(req)?;
+    string_field(&body, "email")?;
+    Ok(json_response(
+        StatusCode::OK,
+        &app.passkey_login_options().await?,
+    ))
+}
+
+pub(super) async fn login<B: AsRef<[u8]>>(
+    app: &Service,
+    req: &Request<B>,
+    source_ip: Option<String>,
+) -> Result<Response<String>, ApiError> {
+    let body = json_body(req)?;
+    let transport = transport_field(&body)?.unwrap_or(Transport::Body);
+    let login = PasskeyLogin {
+        ceremony: ceremony_field(&body)?,
+        credential: Box::new(credential_field(&body)?),
+        email: string_field(&body, "email")?,
+        device: string_field(&body, "device")?,
+    };
+    if transport == Transport::Cookie {
+        csrf::check(req.headers(), &app.config().allowed_origins)?;
+    }
+    let client = client_info(app, req, source_ip);
+    let pair = app.login_with_passkey(login, &client).await?;
+    Ok(token_response(app, &pair, transport))
+}
+
+pub(super) async fn reauthenticate<B: AsRef<[u8]>>(
+    app: &Service,
+    caller: Caller,
+    req: &Request<B>,
+    source_ip: Option<String>,
+) -> Result<Response<String>, ApiError> {
+    let body = json_body(req)?;
+    let proof = match string_field(&body, "password")? {
+        Some(password) => Reauthentication::Password(password),
+        None if body.contains_key("credential") => Reauthentication::Passkey {
+            ceremony: ceremony_field(&body)?,
+            credential: Box::new(credential_field(&body)?),
+        },
+        None => {
+            return Err(ApiError::InvalidRequest(
+                "send `password`, or `ceremony` and `credential` (a passkey assertion)".into(),
+            ));
+        }
+    };
+    let client = client_info(app, req, source_ip);
+    let a = app.reauthenticate(&caller, proof, &client).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "auth_time": crate::clock::rfc3339(a.time),
+            "amr": a.methods,
+        }),
+    ))
+}
+
+pub(super) async fn registration_options(
+    app: &Service,
+    caller: Caller,
+) -> Result<Response<String>, ApiError> {
+    Ok(json_response(
+        StatusCode::OK,
+        &app.passkey_registration_options(&caller).await?,
+    ))
+}
+
+pub(super) async fn register<B: AsRef<[u8]>>(
+    app: &Service,
+    caller: Caller,
+    req: &Request<B>,
+) -> Result<Response<String>, ApiError> {
+    let body = json_body(req)?;
+    let ceremony = ceremony_field(&body)?;
+    let credential = credential_field(&body)?;
+    let name = string_field(&body, "name")?;
+    let passkey = app
+        .register_passkey(&caller, ceremony, &credential, name)
+        .await?;
+    Ok(json_response(StatusCode::CREATED, &passkey))
+}
+
+pub(super) async fn list(app: &Service, caller: Caller) -> Result<Response<String>, ApiError> {
+    Ok(json_response(
+        StatusCode::OK,
+        &app.list_passkeys(&caller).await?,
+    ))
+}
+
+pub(super) async fn remove(
+    app: &Service,
+    caller: Caller,
+    id: &str,
+) -> Result<Response<String>, ApiError> {
+    app.remove_passkey(&caller, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,66 @@
+//! The recorded passkey ceremonies (`fixtures/passkey_ceremonies.json`, made by
+//! `web/e2e/record-passkey-ceremonies.mjs`) and the account they were made for.
+
+use passport::Service;
+use passport::ids::Id;
+use passport::passkeys::CEREMONY_SECONDS;
+use passport::store::{Account, AccountStatus, Store};
+use serde_json::Value;
+
+/// The recorded account's password (the recording's own is not needed: the account is made
+/// afresh with this one).
+pub const PASSWORD: &str = "the recorded account's password";
+
+/// One registration and one sign-in, as Chromium's virtual authenticator made them, and the
+/// server's state of each ceremony.
+pub struct Recorded {
+    pub origin: String,
+    pub email: String,
+    pub account: Id,
+    pub session: Id,
+    pub registration_state: String,
+    pub registration: Value,
+    pub authentication_state: String,
+    pub authentication: Value,
+}
+
+pub fn recorded() -> Recorded {
+    let f: Value =
+        serde_json::from_str(include_str!("../fixtures/passkey_ceremonies.json")).unwrap();
+    let reg = &f["registration"]["state"];
+    Recorded {
+        origin: f["origin"].as_str().unwrap().into(),
+        email: f["email"].as_str().unwrap().into(),
+        account: reg["account"].as_str().unwrap().parse().unwrap(),
+        session: reg["session"].as_str().unwrap().parse().unwrap(),
+        registration_state: reg.to_string(),
+        registration: f["registration"]["credential"].clone(),
+        authentication_state: f["authentication"]["state"].to_string(),
+        authentication: f["authentication"]["credential"].clone(),
+    }
+}
+
+/// The recorded account, made afresh (its id is the user handle the authenticator keeps).
+pub async fn reset_account(store: &dyn Store, r: &Recorded) {
+    store.delete_account(r.account).await.unwrap();
+    let account = Account {
+        id: r.account,
+        email: r.email.clone(),
+        password_hash: passport::accounts::hash_password(PASSWORD).unwrap(),
+        status: AccountStatus::Active,
+        created_at: 0,
+        password_version: 0,
+    };
+    assert!(store.create_account(&account).await.unwrap());
+}
+
+/// A ceremony holding `state`, as its options route would have left it.
+pub async fn ceremony(app: &Service, state: &str) -> Id {
+    let id = Id::random();
+    let now = app.clock().now();
+    app.store()
+        .put_ceremony(id, state, CEREMONY_SECONDS, now)
+        .await
+        .unwrap();
+    id
+}

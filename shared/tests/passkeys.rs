@@ -1,0 +1,245 @@
+//! Passkeys against recorded ceremonies: one registration and one sign-in that Chromium's
+//! virtual authenticator made at `http://app.localhost:8123`, with the server's half of each
+//! as the store kept it (`web/e2e/record-passkey-ceremonies.mjs` recorded them). Replayed here,
+//! they check what no honest browser sends: another origin, another relying-party id, a
+//! ceremony used twice or expired, another session's ceremony, an assertion for another
+//! account. On memory, Redis and the cluster (`make test`). The honest path runs in a real
+//! browser too (`web/e2e/passkeys.test.mjs`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::recorded::{PASSWORD, Recorded, ceremony, recorded, reset_account};
+use common::{app_for, pass, stores};
+use passport::ApiError;
+use passport::caller::Caller;
+use passport::ids::Id;
+use passport::passkeys::{CEREMONY_SECONDS, PublicKeyCredential, RegisterPublicKeyCredential};
+use passport::service::{ClientInfo, PasskeyLogin, Service};
+use passport::store::{MemoryStore, SessionsAfter, Store};
+use passport::testing::{app_on, test_config};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn config(origin: &str, rp_id: Option<&str>) -> passport::Config {
+    passport::Config {
+        passkey_origins: vec![origin.to_string()],
+        passkey_rp_id: rp_id.map(str::to_string),
+        ..test_config()
+    }
+}
+
+async fn register(app: &Service, r: &Recorded, caller: &Caller, id: Id) -> Result<Value, ApiError> {
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_value(r.registration.clone()).unwrap();
+    app.register_passkey(caller, id, &credential, Some("recorded".into()))
+        .await
+}
+
+async fn sign_in(
+    app: &Service,
+    r: &Recorded,
+    id: Id,
+    email: Option<&str>,
+) -> Result<passport::service::TokenPair, ApiError> {
+    let credential: PublicKeyCredential = serde_json::from_value(r.authentication.clone()).unwrap();
+    let login = PasskeyLogin {
+        ceremony: id,
+        credential: Box::new(credential),
+        email: email.map(str::to_string),
+        device: None,
+    };
+    app.login_with_passkey(login, &ClientInfo::default()).await
+}
+
+fn amr(access_token: &str) -> Value {
+    let payload = access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["amr"].clone()
+}
+
+#[tokio::test]
+async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
+    let r = recorded();
+    for (name, store) in stores().await {
+        reset_account(&*store, &r).await;
+        let good = app_for(name, Arc::clone(&store), config(&r.origin, None));
+        let other_origin = app_on(
+            Arc::clone(&store),
+            config("http://app.localhost:9999", None),
+        );
+        // A relying-party id the origin fits (localhost is a suffix of app.localhost), but not
+        // the one the authenticator signed for.
+        let other_rp = app_on(Arc::clone(&store), config(&r.origin, Some("localhost")));
+        let caller = Caller {
+            account: r.account,
+            session: r.session,
+            email: None,
+        };
+        let invalid = |e: ApiError| matches!(e, ApiError::InvalidRequest(_));
+
+        // Registration: refused at another origin, for another RP id, for another session.
+        let id = ceremony(&good, &r.registration_state).await;
+        assert!(
+            invalid(register(&other_origin, &r, &caller, id).await.unwrap_err()),
+            "{name}"
+        );
+        let id = ceremony(&good, &r.registration_state).await;
+        assert!(
+            invalid(register(&other_rp, &r, &caller, id).await.unwrap_err()),
+            "{name}"
+        );
+        let id = ceremony(&good, &r.registration_state).await;
+        let thief = Caller {
+            session: Id::random(),
+            ..caller.clone()
+        };
+        assert!(
+            invalid(register(&good, &r, &thief, id).await.unwrap_err()),
+            "{name}"
+        );
+        // The ceremony went with that refusal: single use, whatever the outcome.
+        assert!(
+            invalid(register(&good, &r, &caller, id).await.unwrap_err()),
+            "{name}"
+        );
+
+        let id = ceremony(&good, &r.registration_state).await;
+        let added = register(&good, &r, &caller, id).await.unwrap();
+        assert_eq!(added["name"], "recorded", "{name}");
+        assert!(
+            invalid(register(&good, &r, &caller, id).await.unwrap_err()),
+            "{name}: reused"
+        );
+        let again = ceremony(&good, &r.registration_state).await;
+        assert!(
+            matches!(
+                register(&good, &r, &caller, again).await,
+                Err(ApiError::PasskeyExists)
+            ),
+            "{name}"
+        );
+
+        // Sign-in: refused at another origin, for another RP id, with another account's email,
+        // with a registration's ceremony.
+        let refused = |e: Result<_, ApiError>| matches!(e, Err(ApiError::InvalidCredentials));
+        let id = ceremony(&good, &r.authentication_state).await;
+        assert!(
+            refused(sign_in(&other_origin, &r, id, None).await),
+            "{name}: origin"
+        );
+        let id = ceremony(&good, &r.authentication_state).await;
+        assert!(
+            refused(sign_in(&other_rp, &r, id, None).await),
+            "{name}: rp id"
+        );
+        let id = ceremony(&good, &r.authentication_state).await;
+        let typed = Some("someone.else@example.com");
+        assert!(
+            refused(sign_in(&good, &r, id, typed).await),
+            "{name}: email"
+        );
+        let id = ceremony(&good, &r.registration_state).await;
+        assert!(
+            refused(sign_in(&good, &r, id, None).await),
+            "{name}: ceremony kind"
+        );
+
+        // The honest sign-in, with the typed email in any case: a session like a password's.
+        let id = ceremony(&good, &r.authentication_state).await;
+        let typed = r.email.to_uppercase();
+        let pair = sign_in(&good, &r, id, Some(&typed)).await.unwrap();
+        let methods = amr(&pair.access_token);
+        assert!(
+            methods == json!(["hwk", "user"]) || methods == json!(["swk", "user"]),
+            "{name}: {methods}"
+        );
+        assert!(good.refresh(&pair.refresh_token).await.is_ok(), "{name}");
+        // Replayed: its ceremony is spent.
+        assert!(
+            refused(sign_in(&good, &r, id, None).await),
+            "{name}: replay"
+        );
+        // Replayed into a new ceremony with the same challenge (only a server could): the
+        // authenticator's counter has moved past it.
+        let id = ceremony(&good, &r.authentication_state).await;
+        assert!(
+            refused(sign_in(&good, &r, id, None).await),
+            "{name}: counter"
+        );
+
+        let listed = good.list_passkeys(&caller).await.unwrap();
+        assert_eq!(listed["passkeys"].as_array().unwrap().len(), 1, "{name}");
+        assert!(
+            listed["passkeys"][0]["last_used_at"].is_string(),
+            "{name}: {listed}"
+        );
+
+        // The last way to sign in stays: with no password, the one passkey cannot go.
+        let passkey = listed["passkeys"][0]["id"].as_str().unwrap().to_string();
+        store
+            .set_password(r.account, "", SessionsAfter::KeepAll)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                good.remove_passkey(&caller, &passkey).await,
+                Err(ApiError::LastSignInMethod)
+            ),
+            "{name}"
+        );
+        let hash = passport::accounts::hash_password(PASSWORD).unwrap();
+        store
+            .set_password(r.account, &hash, SessionsAfter::KeepAll)
+            .await
+            .unwrap();
+        good.remove_passkey(&caller, &passkey).await.unwrap();
+        assert!(
+            matches!(
+                good.remove_passkey(&caller, &passkey).await,
+                Err(ApiError::NotFound)
+            ),
+            "{name}"
+        );
+        store.delete_account(r.account).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_ceremony_expires() {
+    let r = recorded();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    reset_account(&*store, &r).await;
+    let app = app_for("memory", Arc::clone(&store), config(&r.origin, None));
+    let caller = Caller {
+        account: r.account,
+        session: r.session,
+        email: None,
+    };
+    let id = ceremony(&app, &r.registration_state).await;
+    register(&app, &r, &caller, id).await.unwrap();
+    let id = ceremony(&app, &r.authentication_state).await;
+    pass(&app, Duration::from_secs(CEREMONY_SECONDS as u64 + 1)).await;
+    assert!(matches!(
+        sign_in(&app, &r, id, None).await,
+        Err(ApiError::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn without_passkey_origins_the_routes_say_so() {
+    let app = app_on(
+        Arc::new(MemoryStore::new()),
+        passport::Config {
+            passkey_origins: Vec::new(),
+            ..test_config()
+        },
+    );
+    assert!(matches!(
+        app.passkey_login_options().await,
+        Err(ApiError::PasskeysDisabled)
+    ));
+}
