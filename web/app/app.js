@@ -1,5 +1,6 @@
-// The sessions page: log in, see who you are and your devices, revoke one, log out here or
-// everywhere. Uses the session client exactly as a web app would.
+// The sessions page: log in (password or passkey), see who you are, your devices and how each
+// signed in, your passkeys, revoke one, log out here or everywhere (after confirming it is you).
+// Uses the session client exactly as a web app would.
 import { createSession } from "/app/client/index.js";
 
 const params = new URLSearchParams(location.search);
@@ -14,6 +15,8 @@ const session = createSession({
   // two tabs on an expired token).
   proactiveRefresh: params.get("proactive") !== "0",
   onLogout: () => showLogin(),
+  // A dangerous action and an old sign-in: ask again, then the client retries once.
+  reauthenticationPrompt: () => askAgain("This needs a recent sign-in."),
 });
 // For the browser tests and for poking at it from the console.
 window.passportSession = session;
@@ -38,12 +41,39 @@ function showLogin(message) {
 
 const when = (iso) => new Date(iso).toLocaleString();
 
+/** How a session signed in, from its RFC 8176 `amr`. */
+const method = (amr) => (amr?.includes("hwk") || amr?.includes("swk") ? "Passkey" : "Password");
+
+/**
+ * Asks the person to prove it is them: the password, or a passkey. Resolves to the proof for
+ * `session.reauthenticate`, or null when they cancel.
+ */
+function askAgain(why) {
+  const dialog = $("reauth");
+  $("reauth-why").textContent = why;
+  $("reauth-password").value = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => {
+        const password = $("reauth-password").value;
+        $("reauth-password").value = "";
+        if (dialog.returnValue === "passkey") resolve({ passkey: true });
+        else if (dialog.returnValue === "password" && password) resolve({ password });
+        else resolve(null);
+      },
+      { once: true },
+    );
+  });
+}
+
 function deviceItem(s) {
   const li = document.createElement("li");
   li.className = "device" + (s.current ? " current" : "");
   li.dataset.sessionId = s.session_id;
   const h = document.createElement("h3");
-  h.textContent = s.device ?? "Unnamed device";
+  h.textContent = s.device ?? s.agent ?? "Unnamed device";
   if (s.current) {
     const badge = document.createElement("span");
     badge.className = "badge";
@@ -67,8 +97,9 @@ function deviceItem(s) {
   li.append(revoke);
   const dl = document.createElement("dl");
   for (const [k, v] of [
-    ["Browser", s.user_agent ?? "—"],
+    ["Browser", s.agent ?? s.user_agent ?? "—"],
     ["IP address", s.ip ?? "—"],
+    ["Signed in with", method(s.amr)],
     ["Signed in", when(s.created_at)],
     ["Last used", when(s.last_used_at)],
   ]) {
@@ -82,12 +113,38 @@ function deviceItem(s) {
   return li;
 }
 
+function passkeyItem(p) {
+  const li = document.createElement("li");
+  li.className = "passkey";
+  li.dataset.passkeyId = p.id;
+  const name = document.createElement("span");
+  name.className = "passkey-name";
+  name.textContent = p.name;
+  const used = document.createElement("span");
+  used.className = "muted";
+  used.textContent = ` added ${when(p.created_at)}` + (p.last_used_at ? `, last used ${when(p.last_used_at)}` : "");
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "secondary remove-passkey";
+  remove.textContent = "Remove";
+  remove.addEventListener("click", () =>
+    act(remove, async () => {
+      await session.removePasskey(p.id);
+      await render();
+    }),
+  );
+  li.append(name, used, remove);
+  return li;
+}
+
 async function render() {
   if (session.state().status !== "logged-in") return showLogin();
   try {
-    const [me, devices] = await Promise.all([session.me(), session.sessions()]);
+    const [me, devices, passkeys] = await Promise.all([session.me(), session.sessions(), session.passkeys()]);
     $("who").textContent = me.email;
     $("devices").replaceChildren(...devices.map(deviceItem));
+    $("passkeys").replaceChildren(...passkeys.map(passkeyItem));
+    $("no-passkeys").hidden = passkeys.length > 0;
     $("account-error").hidden = true;
     show("account");
   } catch (e) {
@@ -124,9 +181,38 @@ $("login-form").addEventListener("submit", async (e) => {
     button.disabled = false;
   }
 });
+$("passkey-login").addEventListener("click", async (e) => {
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    await session.loginWithPasskey($("email").value || undefined, $("device").value || undefined);
+  } catch (err) {
+    showLogin(err.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+$("passkey-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const button = e.target.querySelector("button");
+  act(button, async () => {
+    await session.registerPasskey($("passkey-name").value || undefined);
+    $("passkey-name").value = "";
+    await render();
+  });
+});
 $("reload").addEventListener("click", (e) => act(e.currentTarget, render));
 $("logout").addEventListener("click", (e) => act(e.currentTarget, () => session.logout()));
-$("logout-all").addEventListener("click", (e) => act(e.currentTarget, () => session.logoutEverywhere()));
+// Ending every session is what a thief holding this one would want most: ask again first,
+// whatever the server's window says.
+$("logout-all").addEventListener("click", (e) =>
+  act(e.currentTarget, async () => {
+    const proof = await askAgain("Signing out everywhere ends every session of your account.");
+    if (!proof) return;
+    await session.reauthenticate(proof);
+    await session.logoutEverywhere();
+  }),
+);
 session.subscribe((state) => {
   if (state.status === "logged-in" && goBack()) return;
   if (state.status === "logged-in" && document.body.dataset.view !== "account") render();

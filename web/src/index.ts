@@ -89,12 +89,39 @@ export interface SessionOptions {
    * obtain's key: README.md, "Across tabs". For tests and debugging.
    */
   onObtainStep?: (key: string, step: ObtainStep) => void;
+  /**
+   * Asked when Passport answers 403 `reauthentication_required` (a dangerous action and an old
+   * sign-in): resolve to the proof to send to `POST /reauthenticate` — `{ password }` or
+   * `{ passkey: true }` — or `null` to give up. The action is then retried once.
+   */
+  reauthenticationPrompt?: () => Promise<ReauthenticationProof | null>;
+}
+
+/** How a session proves itself again: its password, or a passkey of the account. */
+export type ReauthenticationProof = { password: string } | { passkey: true };
+
+/** How and when a session authenticated (RFC 8176 method names). */
+export interface Authentication {
+  auth_time: string;
+  amr: string[];
+}
+
+/** A passkey of the account. */
+export interface PasskeyInfo {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
 }
 
 /** A device in the sessions list. */
 export interface DeviceSession {
   session_id: string;
   device: string | null;
+  /** What the server read from the User-Agent at login ("Chrome 156 on Linux"). */
+  agent: string | null;
+  auth_time: string;
+  amr: string[];
   user_agent: string | null;
   ip: string | null;
   created_at: string;
@@ -104,7 +131,7 @@ export interface DeviceSession {
 }
 
 /** Who the caller is. */
-export interface Me {
+export interface Me extends Authentication {
   user_id: string;
   email: string;
   session_id: string;
@@ -132,6 +159,14 @@ export interface Session {
   sessions(): Promise<DeviceSession[]>;
   revoke(sessionId: string): Promise<void>;
   me(): Promise<Me>;
+  /** Proves the session again (`POST /reauthenticate`): its `auth_time` becomes now. */
+  reauthenticate(proof: ReauthenticationProof): Promise<Authentication>;
+  /** Signs in with a passkey (discoverable: `email` is optional; when given, it must match). */
+  loginWithPasskey(email?: string, device?: string): Promise<void>;
+  /** Registers a new passkey with the browser's authenticator. */
+  registerPasskey(name?: string): Promise<PasskeyInfo>;
+  passkeys(): Promise<PasskeyInfo[]>;
+  removePasskey(id: string): Promise<void>;
   /** The current state. */
   state(): SessionState;
   /** Calls `listener` on every change of state; returns the unsubscribe function. */
@@ -191,6 +226,28 @@ function openChannel(name: string): BroadcastChannel | null {
 /** The account an access token names (`sub`), to file its passports; never trusted. */
 function accountOf(access: string | undefined): string | null {
   return access ? readClaim(access, "sub") : null;
+}
+
+/** A ceremony's options as Passport sends them. */
+interface CeremonyJson {
+  ceremony: string;
+  publicKey: unknown;
+}
+
+/** Passport's refusals of what a request asked, not of its token: refreshing changes nothing. */
+const ANSWERS = new Set(["reauthentication_required", "invalid_credentials"]);
+
+/**
+ * Whether a 401/403 is Passport's own answer about the request (a wrong password to
+ * `/reauthenticate`, `reauthentication_required`), not a refused token.
+ */
+async function isPassportAnswer(resp: Response): Promise<boolean> {
+  try {
+    const body = (await resp.clone().json()) as { error?: unknown };
+    return typeof body.error === "string" && ANSWERS.has(body.error);
+  } catch {
+    return false;
+  }
 }
 
 async function errorOf(resp: Response): Promise<PassportError> {
@@ -310,7 +367,7 @@ class Client implements Session {
     const retry = request.clone();
     const first = await this.http(this.authorized(request, session.access));
     // Behind API Gateway a refused token is 403 (401 only without a token); local-api too.
-    if (!DENIED.has(first.status)) return first;
+    if (!DENIED.has(first.status) || (await isPassportAnswer(first))) return first;
 
     // One refresh, then the original request once more; a second refusal ends the session.
     const renewed = await this.refresh(this.presented(session), "unauthorized");
@@ -325,7 +382,109 @@ class Client implements Session {
   }
 
   async logoutEverywhere(): Promise<void> {
-    await this.endOnServer({ all: true }, "logout-everywhere");
+    // Ending every session needs a recent sign-in: the prompt, then once more. Refused for
+    // that alone, nothing ended and this tab stays signed in; otherwise this side forgets the
+    // tokens whatever the server said, as `logout` does.
+    try {
+      await this.withRecentAuthentication(async () => {
+        const resp = await this.logoutRequest({ all: true });
+        if (resp && !resp.ok && resp.status !== 401) throw await errorOf(resp);
+      });
+    } catch (e) {
+      if (e instanceof PassportError && e.code === "reauthentication_required") throw e;
+      this.end("logout-everywhere");
+      throw e;
+    }
+    this.end("logout-everywhere");
+  }
+
+  async reauthenticate(proof: ReauthenticationProof): Promise<Authentication> {
+    let body: Record<string, unknown>;
+    if ("password" in proof) {
+      body = { password: proof.password };
+    } else {
+      const { ceremony, credential } = await this.passkeyAssertion();
+      body = { ceremony, credential };
+    }
+    const resp = await this.fetch(`${this.base}/reauthenticate`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!resp.ok) throw await errorOf(resp);
+    return (await resp.json()) as Authentication;
+  }
+
+  async loginWithPasskey(email?: string, device?: string): Promise<void> {
+    const { ceremony, credential } = await this.passkeyAssertion();
+    const body: Record<string, unknown> = { ceremony, credential, ...this.transport.loginFields };
+    if (email) body.email = email;
+    if (device) body.device = device;
+    const resp = await this.post("/login/passkey", body);
+    if (!resp.ok) throw await errorOf(resp);
+    const session = await this.save(await resp.json());
+    if (this.transport.inCookie) this.tell({ type: "rotated", spent: null, session });
+  }
+
+  async registerPasskey(name?: string): Promise<PasskeyInfo> {
+    return this.withRecentAuthentication(async () => {
+      const options = await this.fetch(`${this.base}/passkeys/registration/options`, { method: "POST" });
+      if (!options.ok) throw await errorOf(options);
+      const { ceremony, publicKey } = (await options.json()) as CeremonyJson;
+      const created = (await navigator.credentials.create({
+        publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(publicKey as PublicKeyCredentialCreationOptionsJSON),
+      })) as PublicKeyCredential | null;
+      if (!created) throw new PassportError(0, "cancelled", "no passkey was created");
+      const resp = await this.fetch(`${this.base}/passkeys`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ceremony, credential: created.toJSON(), ...(name ? { name } : {}) }),
+      });
+      if (!resp.ok) throw await errorOf(resp);
+      return (await resp.json()) as PasskeyInfo;
+    });
+  }
+
+  async passkeys(): Promise<PasskeyInfo[]> {
+    const resp = await this.fetch(`${this.base}/passkeys`);
+    if (!resp.ok) throw await errorOf(resp);
+    return ((await resp.json()) as { passkeys: PasskeyInfo[] }).passkeys;
+  }
+
+  async removePasskey(id: string): Promise<void> {
+    await this.withRecentAuthentication(async () => {
+      const resp = await this.fetch(`${this.base}/passkeys/${encodeURIComponent(id)}`, { method: "DELETE" });
+      if (!resp.ok) throw await errorOf(resp);
+    });
+  }
+
+  /** A passkey's answer to a fresh sign-in challenge (`POST /login/passkey/options`). */
+  private async passkeyAssertion(): Promise<{ ceremony: string; credential: unknown }> {
+    const options = await this.post("/login/passkey/options", {});
+    if (!options.ok) throw await errorOf(options);
+    const { ceremony, publicKey } = (await options.json()) as CeremonyJson;
+    const got = (await navigator.credentials.get({
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(publicKey as PublicKeyCredentialRequestOptionsJSON),
+    })) as PublicKeyCredential | null;
+    if (!got) throw new PassportError(0, "cancelled", "no passkey answered");
+    return { ceremony, credential: got.toJSON() };
+  }
+
+  /**
+   * Runs `action`; when Passport answers `reauthentication_required`, asks the app's prompt
+   * for a proof, reauthenticates, and runs `action` once more.
+   */
+  private async withRecentAuthentication<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (e) {
+      const prompt = this.options.reauthenticationPrompt;
+      if (!(e instanceof PassportError) || e.code !== "reauthentication_required" || !prompt) throw e;
+      const proof = await prompt();
+      if (!proof) throw e;
+      await this.reauthenticate(proof);
+      return action();
+    }
   }
 
   async sessions(): Promise<DeviceSession[]> {
@@ -335,10 +494,12 @@ class Client implements Session {
   }
 
   async revoke(sessionId: string): Promise<void> {
-    const resp = await this.fetch(`${this.base}/sessions/${encodeURIComponent(sessionId)}`, {
-      method: "DELETE",
+    await this.withRecentAuthentication(async () => {
+      const resp = await this.fetch(`${this.base}/sessions/${encodeURIComponent(sessionId)}`, {
+        method: "DELETE",
+      });
+      if (!resp.ok) throw await errorOf(resp);
     });
-    if (!resp.ok) throw await errorOf(resp);
   }
 
   passport(appCode: string): Promise<string> {
@@ -461,25 +622,29 @@ class Client implements Session {
   }
 
   private async endOnServer(extra: Record<string, unknown>, reason: LogoutReason): Promise<void> {
-    const session = this.held();
     try {
-      // In the cookie transport the cookie names the session even before this tab has a pair.
-      if (session || this.transport.inCookie) {
-        const headers: Record<string, string> = { "Content-Type": "application/json" };
-        if (session) headers.Authorization = `Bearer ${session.access}`;
-        const body = session?.refresh ? { refresh_token: session.refresh, ...extra } : extra;
-        const resp = await this.http(`${this.base}/logout`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify(body),
-          credentials: this.credentials(),
-        });
-        if (!resp.ok && resp.status !== 401) throw await errorOf(resp);
-      }
+      const resp = await this.logoutRequest(extra);
+      if (resp && !resp.ok && resp.status !== 401) throw await errorOf(resp);
     } finally {
       // The user asked to leave: this side forgets the tokens whatever the server said.
       this.end(reason);
     }
+  }
+
+  /** `POST /logout` with this tab's credentials (none to send: `null`). */
+  private async logoutRequest(extra: Record<string, unknown>): Promise<Response | null> {
+    const session = this.held();
+    // In the cookie transport the cookie names the session even before this tab has a pair.
+    if (!session && !this.transport.inCookie) return null;
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (session) headers.Authorization = `Bearer ${session.access}`;
+    const body = session?.refresh ? { refresh_token: session.refresh, ...extra } : extra;
+    return this.http(`${this.base}/logout`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      credentials: this.credentials(),
+    });
   }
 
   /**

@@ -49,6 +49,8 @@ class Server {
 
   /** The access token of the last pair handed out. */
   lastAccess = "";
+  /** The dangerous routes answer 403 `reauthentication_required` until a reauthentication. */
+  needsReauth = false;
 
   pair(prefix = "t") {
     this.n += 1;
@@ -110,6 +112,16 @@ class Server {
       this.deadRefresh.add(refresh_token);
       return json(200, this.answer(this.pair(), byCookie || body.transport === "cookie"));
     }
+    if (path === "/reauthenticate") {
+      const { password } = (await req.json()) as { password?: string };
+      if (password !== "pw") return json(401, { error: "invalid_credentials", message: "wrong" });
+      this.needsReauth = false;
+      return json(200, { auth_time: "2026-12-02T10:00:00Z", amr: ["pwd"] });
+    }
+    const dangerous = req.method === "DELETE" || (path === "/logout" && init?.body?.toString().includes('"all":true'));
+    if (this.needsReauth && dangerous) {
+      return json(403, { error: "reauthentication_required", message: "sign in again" });
+    }
     if (path === "/logout") {
       this.logoutBodies.push(await req.json());
       if (init?.credentials === "include") this.cookie = null;
@@ -149,6 +161,7 @@ function open(
     transport?: "body" | "cookie";
     storage?: TokenStorage;
     onObtainStep?: (key: string, step: string) => void;
+    prompt?: () => Promise<{ password: string } | null>;
   } = {},
 ) {
   const s = createSession({
@@ -162,6 +175,7 @@ function open(
     apiOrigins: opts.apiOrigins,
     refreshTimeoutMs: opts.refreshTimeoutMs,
     onObtainStep: opts.onObtainStep,
+    reauthenticationPrompt: opts.prompt,
   });
   sessions.push(s);
   return s;
@@ -449,6 +463,50 @@ describe("across tabs", () => {
     await s.logoutEverywhere();
     expect(server.logoutBodies.map((b) => b.all)).toEqual([undefined, true]);
     expect(server.logoutBodies[1].refresh_token).toMatch(/^refresh-/);
+    expect(stored()).toBeNull();
+  });
+});
+
+describe("recent authentication", () => {
+  it("asks the app's prompt on reauthentication_required, reauthenticates, and retries once", async () => {
+    const prompt = vi.fn(async () => ({ password: "pw" }));
+    const s = open({ prompt });
+    await s.login("a@example.com", "pw");
+    server.needsReauth = true;
+    await s.revoke("other");
+    expect(prompt).toHaveBeenCalledTimes(1);
+    expect(server.calls.slice(-3)).toEqual(["DELETE /sessions/other", "POST /reauthenticate", "DELETE /sessions/other"]);
+    expect(server.refreshes).toBe(0);
+    expect(stored()).not.toBeNull();
+  });
+
+  it("a cancelled prompt throws reauthentication_required and keeps the session", async () => {
+    const s = open({ prompt: async () => null });
+    await s.login("a@example.com", "pw");
+    server.needsReauth = true;
+    await expect(s.revoke("other")).rejects.toMatchObject({ code: "reauthentication_required", status: 403 });
+    await expect(s.logoutEverywhere()).rejects.toMatchObject({ code: "reauthentication_required" });
+    expect(server.refreshes).toBe(0);
+    expect(stored()).not.toBeNull();
+  });
+
+  it("a wrong password is the request's refusal, not the token's: no refresh, no logout", async () => {
+    const onLogout = vi.fn();
+    const s = open({ prompt: async () => ({ password: "wrong" }), onLogout });
+    await s.login("a@example.com", "pw");
+    server.needsReauth = true;
+    await expect(s.revoke("other")).rejects.toMatchObject({ code: "invalid_credentials", status: 401 });
+    expect(server.refreshes).toBe(0);
+    expect(onLogout).not.toHaveBeenCalled();
+    expect(stored()).not.toBeNull();
+  });
+
+  it("logoutEverywhere asks, then ends every session", async () => {
+    const s = open({ prompt: async () => ({ password: "pw" }) });
+    await s.login("a@example.com", "pw");
+    server.needsReauth = true;
+    await s.logoutEverywhere();
+    expect(server.logoutBodies.map((b) => b.all)).toEqual([true]);
     expect(stored()).toBeNull();
   });
 });
