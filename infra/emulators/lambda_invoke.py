@@ -227,6 +227,11 @@ def main():
     fresh = body
     status, body, _ = http("refresh", "refresh-invalid")
     check("refresh invalid", status == 401 and body["error"] == "invalid_refresh_token", body)
+    status, body, _ = http("refresh", "refresh-dbsc-register-bad-proof")
+    check("DBSC registration, bad proof", status == 401
+          and body["error"] == "invalid_session_proof", (status, body))
+    status, body, _ = http("refresh", "refresh-dbsc-refresh-ended")
+    check("DBSC refresh of no session", status == 200 and body["continue"] is False, (status, body))
 
     status, _, _ = http("logout", "logout-bearer", {"ACCESS_TOKEN": fresh["access_token"]})
     check("logout", status == 204, status)

@@ -199,6 +199,25 @@ pub struct Config {
     /// `PASSKEY_RP_ID` (default: the host of the first passkey origin): the WebAuthn
     /// relying-party id, a registrable suffix of every passkey origin's host.
     pub passkey_rp_id: Option<String>,
+    /// `DBSC_BINDING` (default `offered`): whether cookie-transport sessions are offered Device
+    /// Bound Session Credentials, and whether a session bound once must keep presenting its
+    /// bound cookie to refresh (`required`).
+    pub dbsc_binding: DbscBinding,
+    /// `DBSC_COOKIE_SECONDS` (default 600): the lifetime of the device-bound cookie; the
+    /// browser renews it with a proof signed by its device key.
+    pub dbsc_cookie_seconds: i64,
+}
+
+/// Device Bound Session Credentials for the cookie transport (`DBSC_BINDING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbscBinding {
+    /// Not offered.
+    Off,
+    /// Offered at each cookie-transport login; a browser without DBSC keeps today's cookie.
+    Offered,
+    /// Offered, and a session bound once refreshes only with a live bound cookie (a copied
+    /// refresh cookie alone cannot downgrade it).
+    Required,
 }
 
 /// How a function logs: read by its log subscriber before [`Config`] exists, and never part of
@@ -263,6 +282,8 @@ pub const VARIABLES: &[(&str, Option<&str>)] = &[
     ("REAUTH_MAX_AGE_SECONDS", Some("600")),
     ("PASSKEY_ORIGINS", None),
     ("PASSKEY_RP_ID", None),
+    ("DBSC_BINDING", Some("offered")),
+    ("DBSC_COOKIE_SECONDS", Some("600")),
 ];
 
 fn default_of(name: &str) -> Option<String> {
@@ -418,6 +439,16 @@ impl Config {
                 ),
             },
             passkey_rp_id: get("PASSKEY_RP_ID").map(|id| id.trim().to_string()),
+            dbsc_binding: match get("DBSC_BINDING")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                Some("off") => DbscBinding::Off,
+                Some("offered") | None => DbscBinding::Offered,
+                Some("required") => DbscBinding::Required,
+                Some(_) => return Err(invalid("DBSC_BINDING", "must be off, offered or required")),
+            },
+            dbsc_cookie_seconds: seconds(&get, "DBSC_COOKIE_SECONDS")?,
         };
         if let Err(why) =
             crate::passkeys::relying_party(&cfg.passkey_origins, cfg.passkey_rp_id.as_deref())

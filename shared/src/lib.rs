@@ -11,6 +11,7 @@ pub mod authentication;
 pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod dbsc;
 pub mod error;
 pub mod http;
 pub mod ids;

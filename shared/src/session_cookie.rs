@@ -14,6 +14,10 @@ use http::header::{COOKIE, HeaderValue};
 /// The name the cookie has before its prefix and suffix.
 pub const BASE_NAME: &str = "passport_refresh";
 
+/// The base name of the device-bound cookie (DBSC): short-lived, renewed only with a proof
+/// signed by the browser's device key.
+pub const BOUND_BASE_NAME: &str = "passport_bound";
+
 /// Longest `COOKIE_NAME_SUFFIX` accepted.
 pub const MAX_SUFFIX_LEN: usize = 32;
 
@@ -61,6 +65,21 @@ impl SessionCookie {
         let built = cookie.build("x", 1);
         browser_rules(&built)?;
         Ok(cookie)
+    }
+
+    /// The device-bound cookie beside this one (DBSC): the same prefix, suffix, path and
+    /// attributes, named [`BOUND_BASE_NAME`].
+    pub fn bound(&self) -> SessionCookie {
+        SessionCookie {
+            name: self.name.replacen(BASE_NAME, BOUND_BASE_NAME, 1),
+            path: self.path.clone(),
+        }
+    }
+
+    /// The attributes of `Set-Cookie` after name and value, as DBSC's session instructions
+    /// state them (`credentials[].attributes`).
+    pub fn attributes(&self) -> String {
+        format!("Path={}; Secure; HttpOnly; SameSite=Strict", self.path)
     }
 
     /// The cookie's name, prefix included.

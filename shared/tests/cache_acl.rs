@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::device::{device, proof};
 use common::recorded::{ceremony, recorded, reset_account};
 use passport::Service;
 use passport::caller::Caller;
@@ -132,6 +133,38 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     let caller = ok(authorizer.authorize(Some(&bearer)).await, port, "authorize");
 
     let refresh = as_function(port, "refresh").await;
+    // Device binding (DBSC): offered by `login`, registered and renewed at `refresh`.
+    let offer = ok(login.offer_binding(&pair).await, port, "DBSC offer").unwrap();
+    let jti = offer
+        .split("challenge=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let laptop = device();
+    let registration = proof(&laptop, jti, Some(&laptop));
+    let (instructions, bound) = ok(
+        refresh.register_binding(Some(&registration)).await,
+        port,
+        "DBSC registration",
+    );
+    let id = instructions["session_identifier"].as_str().unwrap();
+    let asked = ok(
+        refresh.renew_binding(Some(id), None).await,
+        port,
+        "DBSC challenge",
+    );
+    let passport::service::Renewal::Challenge(challenge) = asked else {
+        panic!("{asked:?}");
+    };
+    let c = challenge.trim_start_matches('"').split('"').next().unwrap();
+    let renewed = refresh
+        .renew_binding(Some(id), Some(&proof(&laptop, c, None)))
+        .await;
+    ok(renewed, port, "DBSC renewal");
+    let checked = refresh
+        .check_binding(&pair.refresh_token, Some(&bound))
+        .await;
+    ok(checked, port, "DBSC check");
     let pair = ok(refresh.refresh(&pair.refresh_token).await, port, "refresh");
     let bearer = format!("Bearer {}", pair.access_token);
 

@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
         "security_events",
         "accounts",
         "authentication",
+        "dbsc",
         "passkeys",
         "user_agent",
     ],

@@ -41,4 +41,19 @@ mod tests {
         let body: Value = serde_json::from_str(resp.body()).unwrap();
         assert_eq!(body["error"], "invalid_refresh_token");
     }
+
+    #[tokio::test]
+    async fn dbsc_events_refuse_a_bad_proof_and_end_an_unknown_session() {
+        let app = memory_app();
+        let resp = answer_sample(&app, FUNCTION, "refresh-dbsc-register-bad-proof", &[]).await;
+        let body: Value = serde_json::from_str(resp.body()).unwrap();
+        assert_eq!(
+            (resp.status().as_u16(), body["error"].as_str()),
+            (401, Some("invalid_session_proof"))
+        );
+        let resp = answer_sample(&app, FUNCTION, "refresh-dbsc-refresh-ended", &[]).await;
+        let body: Value = serde_json::from_str(resp.body()).unwrap();
+        assert_eq!(resp.status(), 200, "{body}");
+        assert_eq!(body["continue"], false);
+    }
 }

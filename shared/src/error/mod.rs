@@ -103,6 +103,18 @@ pub enum ApiError {
     /// Removing it would leave the account no way to sign in.
     #[error("this is the account's last way to sign in")]
     LastSignInMethod,
+    /// A device-binding proof (DBSC) that does not verify, answers no live challenge of its
+    /// session, or registers a session bound to another key.
+    #[error("the session proof was refused")]
+    SessionProofRejected,
+    /// A refresh of a bound session's cookie (DBSC) without a proof: the answer carries the
+    /// challenge to sign (`Secure-Session-Challenge`).
+    #[error("sign the challenge in Secure-Session-Challenge with this session's device key")]
+    SessionChallenged,
+    /// A session bound to a device key refreshed without its live bound cookie
+    /// (`DBSC_BINDING=required`).
+    #[error("this session is bound to a device: its bound cookie is required")]
+    BoundCookieRequired,
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,

@@ -94,6 +94,18 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
             (StatusCode::CONFLICT, "too_many_passkeys", None, Debug)
         }
         ApiError::LastSignInMethod => (StatusCode::CONFLICT, "last_sign_in_method", None, Debug),
+        ApiError::SessionProofRejected => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_session_proof",
+            None,
+            Warn,
+        ),
+        ApiError::SessionChallenged => {
+            (StatusCode::FORBIDDEN, "session_proof_required", None, Debug)
+        }
+        ApiError::BoundCookieRequired => {
+            (StatusCode::FORBIDDEN, "bound_cookie_required", None, Warn)
+        }
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::MethodNotAllowed { .. } => (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -139,6 +151,9 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::PasskeyExists,
         ApiError::TooManyPasskeys { max: 1 },
         ApiError::LastSignInMethod,
+        ApiError::SessionProofRejected,
+        ApiError::SessionChallenged,
+        ApiError::BoundCookieRequired,
         ApiError::NotFound,
         ApiError::MethodNotAllowed { allow: "x".into() },
         ApiError::Unavailable(crate::StoreError::Corrupt("x".into())),
@@ -164,6 +179,9 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::PasskeyExists
             | ApiError::TooManyPasskeys { .. }
             | ApiError::LastSignInMethod
+            | ApiError::SessionProofRejected
+            | ApiError::SessionChallenged
+            | ApiError::BoundCookieRequired
             | ApiError::NotFound
             | ApiError::MethodNotAllowed { .. }
             | ApiError::Unavailable(_)

@@ -8,6 +8,7 @@ pub mod client_address;
 pub use crate::session_cookie as cookie;
 pub mod cors;
 pub mod csrf;
+mod dbsc;
 pub mod discovery;
 mod passkeys;
 pub mod passports;
@@ -71,6 +72,8 @@ pub async fn handle<B: AsRef<[u8]>>(
             OpenHandler::OpenIdConfiguration => Ok(discovery::openid_configuration(app, req)),
             OpenHandler::PasskeyLoginOptions => passkeys::login_options(app, req).await,
             OpenHandler::PasskeyLogin => passkeys::login(app, req, source_ip).await,
+            OpenHandler::DbscRegister => dbsc::register(app, req).await,
+            OpenHandler::DbscRefresh => dbsc::refresh(app, req).await,
         },
         (Handler::Account(h), Verdict::Account(caller)) => {
             let param = route.param.as_deref().unwrap_or_default();
@@ -247,7 +250,17 @@ async fn login<B: AsRef<[u8]>>(
     }
     let client = client_info(app, req, source_ip);
     let pair = app.login(input, &client).await?;
-    Ok(token_response(app, &pair, transport))
+    Ok(answer_pair(app, &pair, transport).await)
+}
+
+/// A login's answer: the pair as the transport carries it, and in the cookie transport the
+/// offer of device binding (DBSC).
+async fn answer_pair(app: &Service, pair: &TokenPair, transport: Transport) -> Response<String> {
+    let mut resp = token_response(app, pair, transport);
+    if transport == Transport::Cookie {
+        dbsc::offer(app, pair, &mut resp).await;
+    }
+    resp
 }
 
 /// Every request that reads or sets the session cookie passes [`csrf::check`] first.
@@ -263,6 +276,11 @@ async fn refresh<B: AsRef<[u8]>>(
     if r.transport == Transport::Cookie && cookie.is_none() {
         csrf::check(req.headers(), &app.config().allowed_origins)?;
     }
+    if r.from_cookie {
+        let bound = app.config().session_cookie.bound();
+        let presented = bound.read_one(req.headers()).ok().flatten();
+        app.check_binding(&r.token, presented).await?;
+    }
     match app.refresh(&r.token).await {
         Ok(pair) => Ok(token_response(app, &pair, r.transport)),
         // A cookie that will never refresh again is deleted, so the browser stops sending it.
@@ -270,8 +288,7 @@ async fn refresh<B: AsRef<[u8]>>(
             if r.from_cookie =>
         {
             let mut resp = error_response(&e);
-            resp.headers_mut()
-                .append(SET_COOKIE, app.config().session_cookie.clear());
+            clear_cookies(app, &mut resp);
             Ok(resp)
         }
         Err(e) => Err(e),
@@ -295,10 +312,17 @@ async fn logout<B: AsRef<[u8]>>(
     if cookie.is_some() {
         // The user asked to leave: the browser forgets the cookie whatever the store said,
         // as the body-transport client forgets its tokens.
-        resp.headers_mut()
-            .append(SET_COOKIE, app.config().session_cookie.clear());
+        clear_cookies(app, &mut resp);
     }
     Ok(resp)
+}
+
+/// Deletes the session cookie and the device-bound one beside it.
+fn clear_cookies(app: &Service, resp: &mut Response<String>) {
+    let cookie = &app.config().session_cookie;
+    resp.headers_mut().append(SET_COOKIE, cookie.clear());
+    resp.headers_mut()
+        .append(SET_COOKIE, cookie.bound().clear());
 }
 
 /// The session cookie a request carries, if any, once [`csrf::check`] has passed it; `Err` is
@@ -624,6 +648,9 @@ mod tests {
             ("passkey_exists", 409),
             ("too_many_passkeys", 409),
             ("last_sign_in_method", 409),
+            ("invalid_session_proof", 401),
+            ("session_proof_required", 403),
+            ("bound_cookie_required", 403),
             ("not_found", 404),
             ("method_not_allowed", 405),
             ("unsupported_media_type", 415),

@@ -1,8 +1,8 @@
 //! The passkey routes and `POST /reauthenticate`: their bodies in, their answers out.
 
 use super::{
-    Transport, client_info, csrf, json_body, json_response, missing, no_content, string_field,
-    token_response, transport_field, wrong_type,
+    Transport, answer_pair, client_info, csrf, json_body, json_response, missing, no_content,
+    string_field, transport_field, wrong_type,
 };
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -72,7 +72,7 @@ pub(super) async fn login<B: AsRef<[u8]>>(
     }
     let client = client_info(app, req, source_ip);
     let pair = app.login_with_passkey(login, &client).await?;
-    Ok(token_response(app, &pair, transport))
+    Ok(answer_pair(app, &pair, transport).await)
 }
 
 pub(super) async fn reauthenticate<B: AsRef<[u8]>>(

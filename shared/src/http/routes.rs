@@ -45,6 +45,10 @@ pub enum OpenHandler {
     PasskeyLoginOptions,
     /// A passkey assertion for a token pair.
     PasskeyLogin,
+    /// Device Bound Session Credentials: the browser registers its session's device key.
+    DbscRegister,
+    /// Device Bound Session Credentials: the browser renews the bound cookie with a proof.
+    DbscRefresh,
 }
 
 /// The handlers of routes behind the account authorizer.
@@ -102,7 +106,9 @@ impl Handler {
             Handler::Open(
                 OpenHandler::Jwks
                 | OpenHandler::OpenIdConfiguration
-                | OpenHandler::PasskeyLoginOptions,
+                | OpenHandler::PasskeyLoginOptions
+                | OpenHandler::DbscRegister
+                | OpenHandler::DbscRefresh,
             )
             | Handler::Account(_)
             | Handler::App(_) => KeyUse::None,
@@ -359,6 +365,26 @@ pub static ROUTES: &[RouteSpec] = &[
         function: "sessions",
         operation_id: "removePasskey",
         summary: "remove one of the caller's passkeys",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/dbsc/register",
+        handler: Handler::Open(OpenHandler::DbscRegister),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "refresh",
+        operation_id: "dbscRegister",
+        summary: "bind a cookie session to the browser's device key (DBSC)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/dbsc/refresh",
+        handler: Handler::Open(OpenHandler::DbscRefresh),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "refresh",
+        operation_id: "dbscRefresh",
+        summary: "renew the device-bound cookie with a proof of the device key (DBSC)",
     },
 ];
 

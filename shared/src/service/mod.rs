@@ -17,6 +17,8 @@ use crate::tokens::app_passport::PassportIssuer;
 use crate::tokens::refresh::RefreshToken;
 use crate::tokens::{TokenError, TokenIssuer, Verified};
 
+mod ceremonies;
+mod dbsc;
 mod limit_key;
 mod passkeys;
 mod passports;
@@ -25,6 +27,7 @@ mod recent;
 mod startup;
 
 pub use crate::caller::{AppCaller, Caller};
+pub use dbsc::Renewal;
 pub use passkeys::PasskeyLogin;
 pub use passports::{PassportGrant, PassportRequest, valid_app_code};
 use public_keys::{PublishedKeys, Publisher};

@@ -44,25 +44,11 @@ impl Service {
         ceremony: &Ceremony,
         mut options: Value,
     ) -> Result<Value, ApiError> {
-        let id = Id::random();
-        let state =
-            serde_json::to_string(ceremony).map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.store
-            .put_ceremony(id, &state, CEREMONY_SECONDS, self.clock.now())
-            .await?;
+        let id = self.keep_state(ceremony, CEREMONY_SECONDS).await?;
         if let Some(o) = options.as_object_mut() {
             o.insert("ceremony".into(), json!(id.to_string()));
         }
         Ok(options)
-    }
-
-    /// Takes a ceremony's state: once, while it lives.
-    async fn take_ceremony(&self, id: Id, now: i64) -> Result<Option<Ceremony>, ApiError> {
-        Ok(self
-            .store
-            .take_ceremony(id, now)
-            .await?
-            .and_then(|state| serde_json::from_str(&state).ok()))
     }
 
     /// `POST /passkeys/registration/options`: a registration challenge for the caller's account,
@@ -115,7 +101,7 @@ impl Service {
             _ => "Passkey".to_string(),
         };
         let now = self.clock.now();
-        let state = match self.take_ceremony(ceremony, now).await? {
+        let state = match self.take_state::<Ceremony>(ceremony).await? {
             Some(Ceremony::Register {
                 account,
                 session,
@@ -259,7 +245,7 @@ impl Service {
         now: i64,
     ) -> Result<(Id, Authentication), ApiError> {
         let rp = self.relying_party()?;
-        let Some(Ceremony::Authenticate { state }) = self.take_ceremony(ceremony, now).await?
+        let Some(Ceremony::Authenticate { state }) = self.take_state::<Ceremony>(ceremony).await?
         else {
             return Err(ApiError::InvalidCredentials);
         };

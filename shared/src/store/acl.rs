@@ -29,6 +29,9 @@ const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fa
 /// that sign in with a passkey (`login`) and that register, list and remove them (`sessions`).
 const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +getdel";
 
+/// Challenges of the device binding (DBSC), which `refresh` issues and takes.
+const CHALLENGES_RW: &str = "~pp:{cer:*}:c +getdel";
+
 /// The signers' public key document (`service::public_keys`): signers write it (and only
 /// they), the functions that only verify, and the one answering the JWKS route, read it.
 const PUBLIC_KEYS_RW: &str = "~pp:{keys}:public +hget +hset";
@@ -80,7 +83,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
     CacheUser {
         name: "passport-refresh",
         functions: &["refresh"],
-        rules: &[COMMON, SESSIONS_RW, PUBLIC_KEYS_RW],
+        rules: &[COMMON, SESSIONS_RW, CHALLENGES_RW, PUBLIC_KEYS_RW],
     },
     CacheUser {
         name: "passport-logout",

@@ -2,10 +2,10 @@
 //! One mutex over plain maps; every method is one critical section, hence atomic.
 
 use super::{
-    Account, AccountStatus, App, CheckToken, Counter, LiveSession, LoginAttempt, LoginState,
-    NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PasskeyAdded, PasskeyRemoved,
-    PassportOf, PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation, SessionInfo,
-    SessionStart, SessionsAfter, Store, StoredPasskey, TokenCheck,
+    Account, AccountStatus, App, BindOutcome, CheckToken, Counter, LiveSession, LoginAttempt,
+    LoginState, NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PasskeyAdded,
+    PasskeyRemoved, PassportOf, PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation,
+    SessionBinding, SessionInfo, SessionStart, SessionsAfter, Store, StoredPasskey, TokenCheck,
 };
 use crate::authentication::Authentication;
 use crate::error::StoreError;
@@ -30,6 +30,8 @@ struct SessionRecord {
     absolute_expires_at: i64,
     /// The account's email when the session started.
     email: String,
+    /// Its device binding (DBSC).
+    binding: SessionBinding,
 }
 
 #[derive(Debug, Default)]
@@ -372,6 +374,7 @@ impl Store for MemoryStore {
             },
             absolute_expires_at: s.absolute_expires_at,
             email: account_email,
+            binding: SessionBinding::default(),
         };
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
@@ -506,6 +509,61 @@ impl Store for MemoryStore {
         }
         keys.remove(at);
         Ok(PasskeyRemoved::Removed)
+    }
+
+    async fn bind_session(
+        &self,
+        account: Id,
+        session: Id,
+        key: &str,
+        cookie: &str,
+        cookie_expires_at: i64,
+        now: i64,
+    ) -> Result<BindOutcome, StoreError> {
+        let mut g = self.lock();
+        let Some(rec) = g.live_session(account, session, now) else {
+            return Ok(BindOutcome::Gone);
+        };
+        if rec.binding.key.as_deref().is_some_and(|k| k != key) {
+            return Ok(BindOutcome::Taken);
+        }
+        rec.binding = SessionBinding {
+            key: Some(key.to_string()),
+            cookie: Some(cookie.to_string()),
+            cookie_expires_at,
+        };
+        Ok(BindOutcome::Bound)
+    }
+
+    async fn renew_bound_cookie(
+        &self,
+        account: Id,
+        session: Id,
+        cookie: &str,
+        cookie_expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(match g.live_session(account, session, now) {
+            Some(rec) if rec.binding.key.is_some() => {
+                rec.binding.cookie = Some(cookie.to_string());
+                rec.binding.cookie_expires_at = cookie_expires_at;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn session_binding(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<SessionBinding>, StoreError> {
+        Ok(self
+            .lock()
+            .live_session(account, session, now)
+            .map(|rec| rec.binding.clone()))
     }
 
     async fn put_ceremony(

@@ -572,6 +572,34 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes a passkey, unless it is the account's last way to sign in.
     async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError>;
+    /// Binds a live session to a device key (DBSC registration) and records its first bound
+    /// cookie's digest (hex) and expiry, unless it is bound to another key.
+    async fn bind_session(
+        &self,
+        account: Id,
+        session: Id,
+        key: &str,
+        cookie: &str,
+        cookie_expires_at: i64,
+        now: i64,
+    ) -> Result<BindOutcome, StoreError>;
+    /// Records a bound session's new bound cookie (digest, hex); `false` if the session has
+    /// ended or is not bound.
+    async fn renew_bound_cookie(
+        &self,
+        account: Id,
+        session: Id,
+        cookie: &str,
+        cookie_expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// A live session's binding (default when unbound); `None` if the session has ended.
+    async fn session_binding(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<SessionBinding>, StoreError>;
     /// Keeps a WebAuthn ceremony's state for `ttl` seconds.
     async fn put_ceremony(&self, id: Id, state: &str, ttl: i64, now: i64)
     -> Result<(), StoreError>;
@@ -677,6 +705,28 @@ pub enum PasskeyAdded {
     Full,
     /// The account does not exist (any more).
     NoAccount,
+}
+
+/// A session's device binding (DBSC), as the store keeps it with the session.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionBinding {
+    /// The public key (JWK, JSON) the session is bound to; `None` while unbound.
+    pub key: Option<String>,
+    /// The SHA-256 digest (hex) of the bound cookie in force.
+    pub cookie: Option<String>,
+    /// When that cookie stops counting (Unix seconds).
+    pub cookie_expires_at: i64,
+}
+
+/// What binding a session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// Bound to the key (or already bound to this same key), with the new cookie.
+    Bound,
+    /// Already bound to another key: nothing changed.
+    Taken,
+    /// The session has ended.
+    Gone,
 }
 
 /// What removing a passkey found.

@@ -6,7 +6,7 @@
 //! | key | type | TTL |
 //! |---|---|---|
 //! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
-//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs, email, at, amr, agent | at `exp` |
+//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; dbk, dbc, dbce once bound (DBSC) | at `exp` |
 //! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred) | none |
 //! | `pp:{cer:<id>}:c` | string: a WebAuthn ceremony's state, taken once (`GETDEL`) | the ceremony's timeout |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
@@ -31,10 +31,11 @@ use super::connection::{RedisConnection, retry_once};
 use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
 use super::{
-    Account, AccountStatus, App, AppAccess, CheckToken, Counter, LiveSession, LoginAttempt,
-    LoginState, NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS, PasskeyAdded,
-    PasskeyRemoved, PassportOf, PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation,
-    SessionInfo, SessionStart, SessionsAfter, Store, StoredPasskey, TokenCheck,
+    Account, AccountStatus, App, AppAccess, BindOutcome, CheckToken, Counter, LiveSession,
+    LoginAttempt, LoginState, NEW_VISITOR_WINDOW, NewSession, PREVIOUS_PASSWORD_SECONDS,
+    PasskeyAdded, PasskeyRemoved, PassportOf, PassportOutcome, PassportStart, PrivatePassport,
+    Rotate, Rotation, SessionBinding, SessionInfo, SessionStart, SessionsAfter, Store,
+    StoredPasskey, TokenCheck,
 };
 use crate::authentication::Authentication;
 use crate::error::StoreError;
@@ -78,9 +79,11 @@ static REAUTHENTICATE: LazyLock<LuaScript> = script!("reauthenticate");
 static ADD_PASSKEY: LazyLock<LuaScript> = script!("add_passkey");
 static UPDATE_PASSKEY: LazyLock<LuaScript> = script!("update_passkey");
 static REMOVE_PASSKEY: LazyLock<LuaScript> = script!("remove_passkey");
+static BIND_SESSION: LazyLock<LuaScript> = script!("bind_session");
+static RENEW_BOUND_COOKIE: LazyLock<LuaScript> = script!("renew_bound_cookie");
 
 /// Every script the store runs through EVALSHA, for tests that check them all.
-pub fn scripts() -> [&'static LuaScript; 25] {
+pub fn scripts() -> [&'static LuaScript; 27] {
     [
         &CREATE_SESSION,
         &ROTATE,
@@ -107,6 +110,8 @@ pub fn scripts() -> [&'static LuaScript; 25] {
         &ADD_PASSKEY,
         &UPDATE_PASSKEY,
         &REMOVE_PASSKEY,
+        &BIND_SESSION,
+        &RENEW_BOUND_COOKIE,
     ]
 }
 
@@ -1104,6 +1109,86 @@ impl Store for RedisStore {
             "last" => PasskeyRemoved::Last,
             _ => PasskeyRemoved::Missing,
         })
+    }
+
+    async fn bind_session(
+        &self,
+        account: Id,
+        session: Id,
+        key: &str,
+        cookie: &str,
+        cookie_expires_at: i64,
+        _now: i64,
+    ) -> Result<BindOutcome, StoreError> {
+        let outcome: String = self
+            .write(&BIND_SESSION.invocation(
+                &[("session", session_key(account, session))],
+                &[
+                    ("key", key.to_string()),
+                    ("cookie", cookie.to_string()),
+                    ("cookie_expires_at", cookie_expires_at.to_string()),
+                ],
+            )?)
+            .await?;
+        Ok(match outcome.as_str() {
+            "bound" => BindOutcome::Bound,
+            "taken" => BindOutcome::Taken,
+            _ => BindOutcome::Gone,
+        })
+    }
+
+    async fn renew_bound_cookie(
+        &self,
+        account: Id,
+        session: Id,
+        cookie: &str,
+        cookie_expires_at: i64,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .write(&RENEW_BOUND_COOKIE.invocation(
+                &[("session", session_key(account, session))],
+                &[
+                    ("cookie", cookie.to_string()),
+                    ("cookie_expires_at", cookie_expires_at.to_string()),
+                ],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn session_binding(
+        &self,
+        account: Id,
+        session: Id,
+        _now: i64,
+    ) -> Result<Option<SessionBinding>, StoreError> {
+        let key = &session_key(account, session);
+        type Fields = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let (exp, dbk, dbc, dbce): Fields = retry_once(&self.conn, move |c| {
+            let mut c = c;
+            async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg(&["exp", "dbk", "dbc", "dbce"])
+                    .query_async(&mut c)
+                    .await
+            }
+        })
+        .await?;
+        if exp.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(SessionBinding {
+            key: dbk,
+            cookie: dbc,
+            cookie_expires_at: dbce.as_deref().map(int).transpose()?.unwrap_or(0),
+        }))
     }
 
     async fn put_ceremony(

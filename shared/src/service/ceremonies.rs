@@ -1,0 +1,37 @@
+//! A two-step exchange's state between its steps (a WebAuthn ceremony, a DBSC challenge): kept
+//! in the store under a new random id for a while, and taken from it once.
+
+use super::Service;
+use crate::error::ApiError;
+use crate::ids::Id;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+impl Service {
+    /// Keeps `state` for `ttl` seconds under a new id, which names it to the client.
+    pub(super) async fn keep_state<T: Serialize>(
+        &self,
+        state: &T,
+        ttl: i64,
+    ) -> Result<Id, ApiError> {
+        let id = Id::random();
+        let text = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.to_string()))?;
+        self.store
+            .put_ceremony(id, &text, ttl, self.clock.now())
+            .await?;
+        Ok(id)
+    }
+
+    /// Takes the state kept under `id`: once, while it lives (`None` after, or for a state of
+    /// another shape).
+    pub(super) async fn take_state<T: DeserializeOwned>(
+        &self,
+        id: Id,
+    ) -> Result<Option<T>, ApiError> {
+        Ok(self
+            .store
+            .take_ceremony(id, self.clock.now())
+            .await?
+            .and_then(|text| serde_json::from_str(&text).ok()))
+    }
+}

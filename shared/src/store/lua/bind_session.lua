@@ -1,0 +1,13 @@
+-- Binds a live session to a device key (DBSC) with its first bound cookie, unless it is bound to
+-- another key. Returns 'bound', 'taken' or 'gone'.
+local session = unpack(KEYS)
+local key, cookie, cookie_expires_at = unpack(ARGV)
+if redis.call('EXISTS', session) == 0 then
+  return 'gone'
+end
+local bound = redis.call('HGET', session, 'dbk')
+if bound and bound ~= key then
+  return 'taken'
+end
+redis.call('HSET', session, 'dbk', key, 'dbc', cookie, 'dbce', cookie_expires_at)
+return 'bound'

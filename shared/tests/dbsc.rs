@@ -1,0 +1,332 @@
+//! Device Bound Session Credentials, spoken by a protocol-level client with its own P-256 key
+//! (as a browser's key service would hold it), through the route table as API Gateway runs it:
+//! a cookie login offers binding, the client registers, the bound cookie is renewed with proofs,
+//! and what must be refused is — a bad signature, a stale or reused challenge, a proof for
+//! another session, a spent refresh generation, an ended session, and, with binding required, a
+//! refresh without the live bound cookie (a copied refresh cookie cannot downgrade the session).
+//! On memory (a manual clock), Redis and the cluster (`make test`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::device::{device, proof};
+use common::{apps, pass, send, unique_email, unique_ip};
+use http::{Method, Response};
+use passport::Service;
+use passport::config::DbscBinding;
+use passport::testing::{create_account, test_config};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const PASSWORD: &str = "a device-bound password";
+const SAME_ORIGIN: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("sec-fetch-site", "same-origin"),
+];
+/// The bound cookie's lifetime here: short, so that Redis's run waits little; each check keeps
+/// a second from it.
+const BOUND_SECONDS: i64 = 2;
+
+fn header(r: &Response<String>, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The quoted parameter `name="…"` of a structured header.
+fn param(value: &str, name: &str) -> String {
+    let start = value.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    value[start..].split('"').next().unwrap().to_string()
+}
+
+/// The `name=value` of a `Set-Cookie` for `cookie`.
+fn cookie(r: &Response<String>, name_prefix: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with(name_prefix) && !v.contains("Max-Age=0"))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn body(r: &Response<String>) -> Value {
+    serde_json::from_str(r.body()).unwrap_or(Value::Null)
+}
+
+async fn post(app: &Service, path: &str, headers: &[(&str, &str)]) -> Response<String> {
+    let mut h = SAME_ORIGIN.to_vec();
+    h.extend_from_slice(headers);
+    send(app, Method::POST, path, &h, "{}", &unique_ip())
+        .await
+        .unwrap()
+}
+
+/// A cookie login of a new account: the answer.
+async fn cookie_login(app: &Service) -> Response<String> {
+    let email = unique_email();
+    create_account(app, &email, PASSWORD).await;
+    let creds = json!({"email": email, "password": PASSWORD, "transport": "cookie"});
+    let body = creds.to_string();
+    let r = send(
+        app,
+        Method::POST,
+        "/login",
+        SAME_ORIGIN,
+        &body,
+        &unique_ip(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.body());
+    r
+}
+
+/// A cookie login: the refresh cookie, and the registration challenge offered with it.
+async fn login(app: &Service) -> (String, String) {
+    let r = cookie_login(app).await;
+    let offer = header(&r, "secure-session-registration");
+    assert!(
+        offer.starts_with("(ES256);path=\"/dbsc/register\""),
+        "{offer}"
+    );
+    (
+        cookie(&r, "__Host-passport_refresh").unwrap(),
+        param(&offer, "challenge"),
+    )
+}
+
+/// Registers `d` for the session a login offered `challenge` to: the instructions and the
+/// bound cookie.
+async fn register(app: &Service, d: &common::device::Device, challenge: &str) -> (Value, String) {
+    let p = proof(d, challenge, Some(d));
+    let r = post(app, "/dbsc/register", &[("secure-session-response", &p)]).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    (body(&r), cookie(&r, "__Host-passport_bound").unwrap())
+}
+
+/// A refresh at the refresh URL: the challenge it answers without a proof.
+async fn challenge(app: &Service, id: &str) -> String {
+    let r = post(app, "/dbsc/refresh", &[("sec-secure-session-id", id)]).await;
+    assert_eq!(r.status(), 403, "{}", r.body());
+    assert_eq!(body(&r)["error"], "session_proof_required");
+    let c = header(&r, "secure-session-challenge");
+    assert_eq!(param(&c, "id"), id, "{c}");
+    c.trim_start_matches('"')
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn renew(app: &Service, id: &str, p: &str) -> Response<String> {
+    post(
+        app,
+        "/dbsc/refresh",
+        &[
+            ("sec-secure-session-id", id),
+            ("secure-session-response", p),
+        ],
+    )
+    .await
+}
+
+async fn refresh_by_cookie(app: &Service, cookies: &str) -> Response<String> {
+    post(app, "/refresh-token", &[("cookie", cookies)]).await
+}
+
+fn required() -> passport::Config {
+    passport::Config {
+        dbsc_binding: DbscBinding::Required,
+        dbsc_cookie_seconds: BOUND_SECONDS,
+        // No grace: a spent generation is reuse at once.
+        refresh_reuse_grace: 0,
+        ..test_config()
+    }
+}
+
+#[tokio::test]
+async fn a_bound_session_renews_only_with_its_device_key() {
+    for (name, app) in apps(required()).await {
+        let app = &*app;
+        let laptop = device();
+        let (refresh, offered) = login(app).await;
+        let (instructions, bound) = register(app, &laptop, &offered).await;
+        let id = instructions["session_identifier"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(instructions["refresh_url"], "/dbsc/refresh", "{name}");
+        let credential = &instructions["credentials"][0];
+        assert_eq!(credential["name"], "__Host-passport_bound", "{name}");
+        assert!(
+            credential["attributes"]
+                .as_str()
+                .unwrap()
+                .contains("HttpOnly")
+        );
+
+        // The registration's challenge is spent; a session binds to one key only.
+        let again = proof(&laptop, &offered, Some(&laptop));
+        let r = post(
+            app,
+            "/dbsc/register",
+            &[("secure-session-response", &again)],
+        )
+        .await;
+        assert_eq!(
+            body(&r)["error"],
+            "invalid_session_proof",
+            "{name}: reused challenge"
+        );
+
+        // A renewal: a bad signature (another key) refused, the challenge kept for the right one.
+        let c = challenge(app, &id).await;
+        let thief = device();
+        let r = renew(app, &id, &proof(&thief, &c, None)).await;
+        assert_eq!(
+            (r.status().as_u16(), body(&r)["error"].as_str()),
+            (401, Some("invalid_session_proof")),
+            "{name}: bad signature"
+        );
+        let r = renew(app, &id, &proof(&laptop, &c, None)).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let bound = cookie(&r, "__Host-passport_bound").unwrap_or(bound);
+        let r = renew(app, &id, &proof(&laptop, &c, None)).await;
+        assert_eq!(r.status(), 401, "{name}: a used challenge");
+
+        // Binding required: the refresh cookie alone (a copy) no longer refreshes; with the
+        // live bound cookie it does.
+        let r = refresh_by_cookie(app, &refresh).await;
+        assert_eq!(
+            (r.status().as_u16(), body(&r)["error"].as_str()),
+            (403, Some("bound_cookie_required")),
+            "{name}"
+        );
+        let r = refresh_by_cookie(app, &format!("{refresh}; {bound}")).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let rotated = cookie(&r, "__Host-passport_refresh").unwrap();
+
+        // The bound cookie outlives its lifetime on a copy: refused; the device renews it.
+        pass(app, Duration::from_secs(BOUND_SECONDS as u64 + 1)).await;
+        let r = refresh_by_cookie(app, &format!("{rotated}; {bound}")).await;
+        assert_eq!(r.status(), 403, "{name}: an expired bound cookie");
+        let c = challenge(app, &id).await;
+        let r = renew(app, &id, &proof(&laptop, &c, None)).await;
+        let fresh = cookie(&r, "__Host-passport_bound").unwrap();
+        let r = refresh_by_cookie(app, &format!("{rotated}; {fresh}")).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+
+        // A spent generation with a live bound cookie is still reuse: the session ends, and
+        // the browser is told to stop.
+        let r = refresh_by_cookie(app, &format!("{rotated}; {fresh}")).await;
+        assert_eq!(body(&r)["error"], "refresh_token_reused", "{name}");
+        let r = post(app, "/dbsc/refresh", &[("sec-secure-session-id", &id)]).await;
+        assert_eq!(
+            (r.status().as_u16(), &body(&r)["continue"]),
+            (200, &json!(false))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_proof_for_another_session_or_an_unbound_session_is_refused() {
+    for (name, app) in apps(required()).await {
+        let app = &*app;
+        let (a_key, b_key) = (device(), device());
+        let (_, offer_a) = login(app).await;
+        let (a, _) = register(app, &a_key, &offer_a).await;
+        let (refresh_b, offer_b) = login(app).await;
+        let (b, _) = register(app, &b_key, &offer_b).await;
+        let (a, b) = (
+            a["session_identifier"].as_str().unwrap().to_string(),
+            b["session_identifier"].as_str().unwrap().to_string(),
+        );
+        // B's device answers A's challenge, at B's id: signed by B's key, for the wrong session.
+        let for_a = challenge(app, &a).await;
+        let r = renew(app, &b, &proof(&b_key, &for_a, None)).await;
+        assert_eq!(r.status(), 401, "{name}: another session's challenge");
+        // Registering A's challenge again with another key: refused.
+        let (_, offer_c) = login(app).await;
+        register(app, &a_key, &offer_c).await; // one key may bind several sessions
+        let r = post(
+            app,
+            "/dbsc/register",
+            &[(
+                "secure-session-response",
+                &proof(&b_key, &offer_c, Some(&b_key)),
+            )],
+        )
+        .await;
+        assert_eq!(r.status(), 401, "{name}: a spent registration challenge");
+        // A session never bound refreshes with its cookie alone, required or not.
+        let (unbound, _) = login(app).await;
+        assert_eq!(
+            refresh_by_cookie(app, &unbound).await.status(),
+            200,
+            "{name}"
+        );
+        // Logout ends a bound session; its browser is told to stop; the bound cookie goes too.
+        let r = post(app, "/logout", &[("cookie", &refresh_b)]).await;
+        assert_eq!(r.status(), 204, "{name}");
+        let cleared: Vec<&str> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with("__Host-passport_bound=;")),
+            "{cleared:?}"
+        );
+        let r = post(app, "/dbsc/refresh", &[("sec-secure-session-id", &b)]).await;
+        assert_eq!(body(&r)["continue"], false, "{name}");
+        // Garbage is a client error, never a 500.
+        for (k, v) in [
+            ("sec-secure-session-id", "not an id"),
+            ("secure-session-response", "a.b.c"),
+        ] {
+            let path = if k == "sec-secure-session-id" {
+                "/dbsc/refresh"
+            } else {
+                "/dbsc/register"
+            };
+            let r = post(app, path, &[(k, v)]).await;
+            assert!(
+                r.status().is_client_error(),
+                "{name} {path}: {}",
+                r.status()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn offered_binding_is_not_enforced_and_off_is_not_offered() {
+    let offered = passport::Config {
+        dbsc_cookie_seconds: BOUND_SECONDS,
+        ..test_config()
+    };
+    for (name, app) in apps(offered).await {
+        let d = device();
+        let (refresh, offer) = login(&app).await;
+        register(&app, &d, &offer).await;
+        assert_eq!(
+            refresh_by_cookie(&app, &refresh).await.status(),
+            200,
+            "{name}"
+        );
+    }
+    let off = passport::Config {
+        dbsc_binding: DbscBinding::Off,
+        ..test_config()
+    };
+    for (name, app) in apps(off).await {
+        let r = cookie_login(&app).await;
+        assert_eq!(header(&r, "secure-session-registration"), "", "{name}");
+        let r = post(&app, "/dbsc/refresh", &[("sec-secure-session-id", "x.y")]).await;
+        assert_eq!(r.status(), 404, "{name}");
+    }
+}
