@@ -205,8 +205,8 @@ def main():
           and body["publicKey"]["authenticatorSelection"]["residentKey"] == "required",
           (status, body))
     status, body, _ = http("sessions", "sessions-passkey-register-unknown-ceremony", ids)
-    check("passkey registration, unknown ceremony", status == 400
-          and body["error"] == "invalid_request", (status, body))
+    check("passkey registration, unknown ceremony", status == 401
+          and body["error"] == "passkey_not_verified", (status, body))
     status, body, _ = http("sessions", "sessions-passkeys", ids)
     check("passkeys", status == 200 and body == {"passkeys": []}, (status, body))
     status, body, _ = http("sessions", "sessions-passkey-remove-not-found", ids)

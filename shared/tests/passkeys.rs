@@ -79,7 +79,7 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
             session: r.session,
             email: None,
         };
-        let invalid = |e: ApiError| matches!(e, ApiError::InvalidRequest(_));
+        let invalid = |e: ApiError| matches!(e, ApiError::PasskeyNotVerified);
 
         // Registration: refused at another origin, for another RP id, for another session.
         let id = ceremony(&good, &r.registration_state).await;

@@ -228,7 +228,7 @@ mod tests {
         let (status, body) = run(&app, "sessions-passkey-register-unknown-ceremony", &vars).await;
         assert_eq!(
             (status, body["error"].as_str()),
-            (400, Some("invalid_request"))
+            (401, Some("passkey_not_verified"))
         );
         let (status, body) = run(&app, "sessions-passkeys", &vars).await;
         assert_eq!((status, body), (200, serde_json::json!({"passkeys": []})));

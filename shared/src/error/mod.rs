@@ -91,6 +91,10 @@ pub enum ApiError {
     /// Passkeys are not configured on this deployment (`PASSKEY_ORIGINS`).
     #[error("passkeys are not enabled on this deployment")]
     PasskeysDisabled,
+    /// A passkey registration that did not verify: its ceremony is unknown, used, expired or
+    /// another session's, or the browser's attestation fails `webauthn-rs`'s checks.
+    #[error("the new passkey did not verify: ask for new registration options and try again")]
+    PasskeyNotVerified,
     /// The account already has this passkey.
     #[error("this passkey is already registered")]
     PasskeyExists,

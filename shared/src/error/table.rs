@@ -89,6 +89,12 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
             Debug,
         ),
         ApiError::PasskeysDisabled => (StatusCode::NOT_FOUND, "passkeys_disabled", None, Debug),
+        ApiError::PasskeyNotVerified => (
+            StatusCode::UNAUTHORIZED,
+            "passkey_not_verified",
+            None,
+            Debug,
+        ),
         ApiError::PasskeyExists => (StatusCode::CONFLICT, "passkey_exists", None, Debug),
         ApiError::TooManyPasskeys { .. } => {
             (StatusCode::CONFLICT, "too_many_passkeys", None, Debug)
@@ -148,6 +154,7 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::Unauthorized,
         ApiError::ReauthenticationRequired,
         ApiError::PasskeysDisabled,
+        ApiError::PasskeyNotVerified,
         ApiError::PasskeyExists,
         ApiError::TooManyPasskeys { max: 1 },
         ApiError::LastSignInMethod,
@@ -176,6 +183,7 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::Unauthorized
             | ApiError::ReauthenticationRequired
             | ApiError::PasskeysDisabled
+            | ApiError::PasskeyNotVerified
             | ApiError::PasskeyExists
             | ApiError::TooManyPasskeys { .. }
             | ApiError::LastSignInMethod

@@ -645,6 +645,7 @@ mod tests {
             ("unauthorized", 401),
             ("reauthentication_required", 403),
             ("passkeys_disabled", 404),
+            ("passkey_not_verified", 401),
             ("passkey_exists", 409),
             ("too_many_passkeys", 409),
             ("last_sign_in_method", 409),

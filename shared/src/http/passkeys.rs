@@ -2,7 +2,7 @@
 
 use super::{
     Transport, answer_pair, client_info, csrf, json_body, json_response, missing, no_content,
-    string_field, transport_field, wrong_type,
+    string_field, transport_field,
 };
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -12,12 +12,11 @@ use http::{Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-/// The `ceremony` field: the id the options answer named.
+/// The `ceremony` field: the id the options answer named. One that is no id of ours names no
+/// ceremony: it is refused as an unknown one is (by the ceremony's route), not as a bad request.
 fn ceremony_field(body: &Map<String, Value>) -> Result<Id, ApiError> {
-    string_field(body, "ceremony")?
-        .ok_or_else(|| missing("ceremony"))?
-        .parse()
-        .map_err(|_| wrong_type("ceremony", "the id the options answer named"))
+    let text = string_field(body, "ceremony")?.ok_or_else(|| missing("ceremony"))?;
+    Ok(text.parse().unwrap_or_else(|_| Id::random()))
 }
 
 /// The `credential` field: the browser's `PublicKeyCredential`, as its `toJSON()` writes it.

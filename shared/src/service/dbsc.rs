@@ -138,6 +138,12 @@ impl Service {
         if self.config.dbsc_binding == DbscBinding::Off {
             return Err(ApiError::NotFound);
         }
+        if proof.is_some_and(|p| p.len() > dbsc::MAX_PROOF_BYTES) {
+            return Err(ApiError::InvalidRequest(format!(
+                "Secure-Session-Response is longer than {} bytes",
+                dbsc::MAX_PROOF_BYTES
+            )));
+        }
         let named = identifier.ok_or_else(|| {
             ApiError::InvalidRequest("the Sec-Secure-Session-Id header is required".into())
         })?;

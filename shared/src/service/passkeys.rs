@@ -107,17 +107,14 @@ impl Service {
                 session,
                 state,
             }) if account == caller.account && session == caller.session => state,
-            _ => {
-                return Err(ApiError::InvalidRequest(
-                    "no such registration: its options were used, expired, or are another \
-                     session's; ask for new ones"
-                        .into(),
-                ));
-            }
+            _ => return Err(ApiError::PasskeyNotVerified),
         };
         let passkey = rp
             .finish_passkey_registration(credential, &state)
-            .map_err(|e| ApiError::InvalidRequest(format!("the passkey did not verify: {e}")))?;
+            .map_err(|e| {
+                tracing::debug!(error = %e, "passkey registration refused");
+                ApiError::PasskeyNotVerified
+            })?;
         let stored = StoredPasskey {
             id: URL_SAFE_NO_PAD.encode::<&[u8]>(passkey.cred_id().as_ref()),
             name,
