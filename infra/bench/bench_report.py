@@ -157,6 +157,16 @@ def main():
     if rust.get("login"):
         row("login (argon2id m=19456 t=2 p=1, on Redis)", rust["login"])
 
+    dbsc = rust.get("dbsc")
+    if dbsc:
+        # Issue 25: DBSC_BINDING=required reads the session's binding before the rotation.
+        b, u = dbsc["refresh_bound"], dbsc["refresh_unbound"]
+        row("refresh by cookie of a device-bound session (DBSC required: binding read + bound cookie)", b,
+            baseline="an unbound session's refresh by cookie, same run", base_fig=u,
+            ratio=b["median_us"] / u["median_us"], target="report the ratio")
+        row("DBSC renewal, step 1: the challenge (403 + Secure-Session-Challenge)", dbsc["renewal_challenge"])
+        row("DBSC renewal, step 2: the proof checked (ES256) and a new bound cookie", dbsc["renewal_proof"])
+
     dur = rust.get("durability")
     if dur:
         # Issue 21: each write confirmed by a replica (WAIT) beside the master alone, on the

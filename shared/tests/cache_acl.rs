@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::device::{device, proof};
 use common::recorded::{ceremony, recorded, reset_account};
 use passport::Service;
 use passport::caller::Caller;
@@ -17,6 +16,7 @@ use passport::service::{
 };
 use passport::store::RedisCredentials;
 use passport::store::acl::{CACHE_USERS, user_of};
+use passport::testing::device::{device, proof};
 use passport::testing::{app_on, create_account, create_app, private_redis_server, test_config};
 
 const PASSWORD: &str = "a long enough password";

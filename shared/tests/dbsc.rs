@@ -9,11 +9,11 @@
 
 mod common;
 
-use common::device::{device, proof};
 use common::{apps, pass, send, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
 use passport::config::DbscBinding;
+use passport::testing::device::{device, proof};
 use passport::testing::{create_account, test_config};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -98,7 +98,11 @@ async fn login(app: &Service) -> (String, String) {
 
 /// Registers `d` for the session a login offered `challenge` to: the instructions and the
 /// bound cookie.
-async fn register(app: &Service, d: &common::device::Device, challenge: &str) -> (Value, String) {
+async fn register(
+    app: &Service,
+    d: &passport::testing::device::Device,
+    challenge: &str,
+) -> (Value, String) {
     let p = proof(d, challenge, Some(d));
     let r = post(app, "/dbsc/register", &[("secure-session-response", &p)]).await;
     assert_eq!(r.status(), 200, "{}", r.body());

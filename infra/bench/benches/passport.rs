@@ -345,6 +345,158 @@ async fn http_refreshes(
     .await
 }
 
+/// One request through the HTTP layer with `headers`: the answer.
+async fn over_http(app: &Service, path: &str, headers: &[(&str, &str)]) -> http::Response<String> {
+    let mut req = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("sec-fetch-site", "same-origin");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(b"{}".to_vec()).unwrap();
+    let route = passport::http::route(req.method(), req.uri().path()).unwrap();
+    passport::http::handle(app, route, &req, None, passport::http::Verdict::None).await
+}
+
+/// `name=value` of the `Set-Cookie` of `resp` whose name starts with `prefix`.
+fn set_cookie(resp: &http::Response<String>, prefix: &str) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with(prefix))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// What device binding (DBSC, issue 25) costs, with `DBSC_BINDING=required`: a refresh by
+/// cookie of a bound session (its binding read first) beside one of an unbound session, timed
+/// alternately; and the renewal of a bound cookie, its two requests (the challenge, then the
+/// proof's check and the new cookie) timed on the server's side only (the proof is signed in
+/// between, as the browser would).
+async fn dbsc_costs(store: Arc<dyn passport::store::Store>, scale: usize) -> Value {
+    use passport::testing::device::{device, proof};
+    eprintln!("measuring: device binding (DBSC), bound vs unbound refresh, a renewal");
+    let config = Config {
+        dbsc_binding: passport::config::DbscBinding::Required,
+        dbsc_cookie_seconds: 3600,
+        ..test_config()
+    };
+    let app = Arc::new(app_on(store, config));
+    let email = format!("dbsc-bench-{}@example.com", passport::ids::Id::random()).to_lowercase();
+    create_account(&app, &email, PASSWORD).await;
+    let creds = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
+    let cookie_login = || {
+        let (app, creds) = (Arc::clone(&app), creds.clone());
+        async move {
+            let req = http::Request::builder()
+                .method(http::Method::POST)
+                .uri("/login")
+                .header("content-type", "application/json")
+                .header("sec-fetch-site", "same-origin")
+                .body(creds.into_bytes())
+                .unwrap();
+            let route = passport::http::route(req.method(), req.uri().path()).unwrap();
+            passport::http::handle(&app, route, &req, None, passport::http::Verdict::None).await
+        }
+    };
+    let name = app.config().session_cookie.name().to_string();
+    let unbound = set_cookie(&cookie_login().await, &name);
+    let login = cookie_login().await;
+    let bound_refresh = set_cookie(&login, &name);
+    let offer = login.headers()["secure-session-registration"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let challenge = offer
+        .split("challenge=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    let laptop = device();
+    let registration = proof(&laptop, &challenge, Some(&laptop));
+    let registered = over_http(
+        &app,
+        "/dbsc/register",
+        &[("secure-session-response", &registration)],
+    )
+    .await;
+    let bound = set_cookie(&registered, "__Host-passport_bound");
+    let instructions: Value = serde_json::from_str(registered.body()).unwrap();
+    let id = instructions["session_identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let unbound = Arc::new(std::sync::Mutex::new(unbound));
+    let bound_refresh = Arc::new(std::sync::Mutex::new(bound_refresh));
+    let step = |jar: Arc<std::sync::Mutex<String>>, extra: Option<String>| {
+        let app = Arc::clone(&app);
+        let name = name.clone();
+        async move {
+            let current = jar.lock().unwrap().clone();
+            let cookies = match extra {
+                Some(b) => format!("{current}; {b}"),
+                None => current,
+            };
+            let resp = over_http(&app, "/refresh-token", &[("cookie", &cookies)]).await;
+            assert_eq!(resp.status(), 200, "{}", resp.body());
+            *jar.lock().unwrap() = set_cookie(&resp, &name);
+        }
+    };
+    let (bound_stats, unbound_stats) = time_interleaved(
+        200,
+        2_000 * scale,
+        || step(Arc::clone(&bound_refresh), Some(bound.clone())),
+        || step(Arc::clone(&unbound), None),
+    )
+    .await;
+
+    let mut asked = Vec::new();
+    let mut checked = Vec::new();
+    for i in 0..(100 + 1_000 * scale) {
+        let started = std::time::Instant::now();
+        let r = over_http(&app, "/dbsc/refresh", &[("sec-secure-session-id", &id)]).await;
+        let ask = started.elapsed();
+        let header = r.headers()["secure-session-challenge"].to_str().unwrap();
+        let c = header
+            .trim_start_matches('"')
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let signed = proof(&laptop, &c, None);
+        let started = std::time::Instant::now();
+        let r = over_http(
+            &app,
+            "/dbsc/refresh",
+            &[
+                ("sec-secure-session-id", &id),
+                ("secure-session-response", &signed),
+            ],
+        )
+        .await;
+        let check = started.elapsed();
+        assert_eq!(r.status(), 200, "{}", r.body());
+        if i >= 100 {
+            asked.push(ask);
+            checked.push(check);
+        }
+    }
+    json!({
+        "refresh_bound": bound_stats.json(),
+        "refresh_unbound": unbound_stats.json(),
+        "renewal_challenge": Stats::of(asked).json(),
+        "renewal_proof": Stats::of(checked).json(),
+    })
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -533,6 +685,7 @@ async fn main() {
     figures.insert("login".into(), login.json());
     figures.insert("refresh_http_body".into(), http_body.json());
     figures.insert("refresh_http_cookie".into(), http_cookie.json());
+    figures.insert("dbsc".into(), dbsc_costs(Arc::clone(&store), scale).await);
     figures.insert("durability".into(), durability_costs(scale).await);
     eprintln!("measuring: HS256 and ES256, signing, verifying, the ES256 authorizer");
     figures.insert(

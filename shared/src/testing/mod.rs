@@ -2,6 +2,7 @@
 //! in-memory store, accounts, and the sample events of `events/` with their placeholders.
 
 pub mod cluster;
+pub mod device;
 use crate::admin::{self, Command};
 use crate::config::{Config, SecretBytes, SigningAlgorithm};
 use crate::keys::KeyRing;

@@ -2,7 +2,6 @@
 //! `make test` starts for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod device;
 pub mod recorded;
 
 use http::{Method, Request, Response};

@@ -12,15 +12,18 @@ pub struct Device {
     jwk: Jwk,
 }
 
+/// A new device with a fresh key.
 pub fn device() -> Device {
     let secret = loop {
-        if let Ok(k) = p256::SecretKey::from_slice(&passport::ids::random_bytes::<32>()) {
+        if let Ok(k) = p256::SecretKey::from_slice(&crate::ids::random_bytes::<32>()) {
             break k;
         }
     };
-    let der = secret.to_pkcs8_der().unwrap();
+    #[allow(clippy::expect_used)]
+    let der = secret.to_pkcs8_der().expect("a P-256 key encodes");
     let key = EncodingKey::from_ec_der(der.as_bytes());
-    let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+    #[allow(clippy::expect_used)]
+    let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).expect("an EC key has a JWK");
     Device { key, jwk }
 }
 
@@ -29,5 +32,6 @@ pub fn proof(signer: &Device, challenge: &str, key: Option<&Device>) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.typ = Some("dbsc+jwt".into());
     header.jwk = key.map(|d| d.jwk.clone());
-    jsonwebtoken::encode(&header, &json!({ "jti": challenge }), &signer.key).unwrap()
+    #[allow(clippy::expect_used)]
+    jsonwebtoken::encode(&header, &json!({ "jti": challenge }), &signer.key).expect("ES256 signs")
 }
