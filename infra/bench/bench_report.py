@@ -184,7 +184,7 @@ def main():
 
     trips = rust.get("requests", {})
     targets = {"authorizer": (1, "= 1"), "refresh": (1, "= 1"), "login": (3, "≤ 3 besides argon2"),
-               "me": (1, "= 1, the authorizer's")}
+               "me": (2, "= 2: the authorizer's, and the session's authentication (auth_time, amr)")}
     for op, (limit, text) in targets.items():
         t = trips.get(op)
         if t:
