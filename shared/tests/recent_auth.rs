@@ -110,6 +110,27 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         .await
         .unwrap();
         assert_eq!(resp.status(), 403, "{name}: logout-all by refresh token");
+        // By the session cookie: refused the same way, and the cookie is kept for the retry.
+        let cookie = format!("{}={}", app.config().session_cookie.name(), a.refresh_token);
+        let resp = send(
+            app,
+            Method::POST,
+            "/logout",
+            &[
+                ("content-type", "application/json"),
+                ("sec-fetch-site", "same-origin"),
+                ("cookie", &cookie),
+            ],
+            r#"{"all": true}"#,
+            &ip,
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 403, "{name}: logout-all by cookie");
+        assert!(
+            resp.headers().get("set-cookie").is_none(),
+            "{name}: cookie kept"
+        );
         let (status, _) = call(app, Method::GET, "/sessions", &a, Value::Null, &ip).await;
         assert_eq!(status, 200, "{name}");
         let (status, _) = call(app, Method::GET, "/passkeys", &a, Value::Null, &ip).await;

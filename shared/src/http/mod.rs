@@ -308,8 +308,11 @@ async fn logout<B: AsRef<[u8]>>(
     let refresh = r.refresh_token.as_deref().or(cookie);
     let recent = recent::needed(spec, r.all);
     let result = app.logout_checked(r.bearer, refresh, r.all, recent).await;
+    // Asked to prove itself first, nothing ended: the session (and its cookie) stays for the
+    // retry after `POST /reauthenticate`.
+    let asked_again = matches!(result, Err(ApiError::ReauthenticationRequired));
     let mut resp = result.map_or_else(|e| error_response(&e), |()| no_content());
-    if cookie.is_some() {
+    if cookie.is_some() && !asked_again {
         // The user asked to leave: the browser forgets the cookie whatever the store said,
         // as the body-transport client forgets its tokens.
         clear_cookies(app, &mut resp);
