@@ -1,16 +1,12 @@
 //! The Device Bound Session Credentials routes (`crate::dbsc`): the browser's registration of a
 //! session's device key, and its renewals of the bound cookie.
 
-use super::{error_response, json_response};
+use super::{error_response, header_str, json_response};
 use crate::dbsc::{CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER};
 use crate::error::ApiError;
 use crate::service::{Renewal, Service, TokenPair};
 use http::header::{HeaderValue, SET_COOKIE};
-use http::{HeaderMap, Request, Response, StatusCode};
-
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
+use http::{Request, Response, StatusCode};
 
 /// `Set-Cookie` of the bound cookie with `value`, living `DBSC_COOKIE_SECONDS`.
 fn bound_cookie(app: &Service, value: &str) -> HeaderValue {
@@ -22,7 +18,7 @@ pub(super) async fn register<B>(
     app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let proof = header(req.headers(), RESPONSE_HEADER);
+    let proof = header_str(req.headers(), RESPONSE_HEADER);
     let (instructions, cookie) = app.register_binding(proof).await?;
     let mut r = json_response(StatusCode::OK, &instructions);
     r.headers_mut()
@@ -34,8 +30,8 @@ pub(super) async fn refresh<B>(
     app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
-    let named = header(req.headers(), SESSION_ID_HEADER);
-    let proof = header(req.headers(), RESPONSE_HEADER);
+    let named = header_str(req.headers(), SESSION_ID_HEADER);
+    let proof = header_str(req.headers(), RESPONSE_HEADER);
     Ok(match app.renew_binding(named, proof).await? {
         Renewal::Challenge(challenge) => {
             let mut r = error_response(&ApiError::SessionChallenged);

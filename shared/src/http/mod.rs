@@ -179,8 +179,8 @@ pub fn parse_refresh<B: AsRef<[u8]>>(
     req: &Request<B>,
     cookie: Option<&str>,
 ) -> Result<RefreshRequest, ApiError> {
-    let body = if cookie.is_some() && req.body().as_ref().is_empty() {
-        Map::new()
+    let body = if cookie.is_some() {
+        optional_json_body(req)?
     } else {
         json_body(req)?
     };
@@ -222,11 +222,7 @@ pub struct LogoutRequest<'a> {
 pub fn parse_logout<B: AsRef<[u8]>>(req: &Request<B>) -> Result<LogoutRequest<'_>, ApiError> {
     // No body at all is a complete request; a body that is there must be JSON (white space
     // alone is not: Schemathesis's negative_data_rejection found it accepted).
-    let body = if req.body().as_ref().is_empty() {
-        Map::new()
-    } else {
-        json_body(req)?
-    };
+    let body = optional_json_body(req)?;
     let all = match body.get("all") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -531,6 +527,16 @@ fn json_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, Api
             e.line(),
             e.column()
         ))),
+    }
+}
+
+/// The body as a JSON object, or an empty one when there is no body at all (a body that is
+/// there must be JSON, as [`json_body`] reads it).
+fn optional_json_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, ApiError> {
+    if req.body().as_ref().is_empty() {
+        Ok(Map::new())
+    } else {
+        json_body(req)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{
     Transport, answer_pair, client_info, csrf, json_body, json_response, missing, no_content,
-    string_field, transport_field,
+    optional_json_body, string_field, transport_field,
 };
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -31,21 +31,12 @@ fn credential_field<T: DeserializeOwned>(body: &Map<String, Value>) -> Result<T,
     })
 }
 
-/// A body that may be absent (the options routes take none).
-fn optional_body<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Map<String, Value>, ApiError> {
-    if req.body().as_ref().is_empty() {
-        Ok(Map::new())
-    } else {
-        json_body(req)
-    }
-}
-
 pub(super) async fn login_options<B: AsRef<[u8]>>(
     app: &Service,
     req: &Request<B>,
 ) -> Result<Response<String>, ApiError> {
     // `email` may be sent; the challenge never depends on it (no account is looked up).
-    let body = optional_body(req)?;
+    let body = optional_json_body(req)?;
     string_field(&body, "email")?;
     Ok(json_response(
         StatusCode::OK,

@@ -1,11 +1,11 @@
 //! The HTTP side of web-app passports: `POST /passport` and `POST /passport/logout` (the app's
 //! code in `X-App-Code`), and the shared app's demo route `GET /apps/me`.
 
-use super::{client_info, header_str, json_body, json_response, no_content, string_field};
+use super::{client_info, header_str, json_response, no_content, optional_json_body, string_field};
 use crate::error::ApiError;
 use crate::service::{AppCaller, PassportRequest, Service};
 use http::{Request, Response, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The `X-App-Code` header.
 pub const APP_CODE_HEADER: &str = "x-app-code";
@@ -17,11 +17,7 @@ pub(super) async fn issue<B: AsRef<[u8]>>(
     req: &Request<B>,
     source_ip: Option<String>,
 ) -> Result<Response<String>, ApiError> {
-    let body = if req.body().as_ref().is_empty() {
-        Map::new()
-    } else {
-        json_body(req)?
-    };
+    let body = optional_json_body(req)?;
     let previous = string_field(&body, "passport")?;
     let request = PassportRequest {
         app_code: header_str(req.headers(), APP_CODE_HEADER),

@@ -9,7 +9,7 @@ use crate::dbsc::{self, CHALLENGE_SECONDS, Challenge};
 use crate::error::ApiError;
 use crate::ids::{Id, random_bytes};
 use crate::store::BindOutcome;
-use crate::tokens::refresh::RefreshToken;
+use crate::tokens::refresh::{RefreshToken, TokenDigest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -40,10 +40,7 @@ fn new_cookie() -> (String, String) {
 }
 
 fn digest(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    TokenDigest(Sha256::digest(value.as_bytes()).into()).to_hex()
 }
 
 impl Service {

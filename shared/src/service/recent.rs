@@ -31,12 +31,6 @@ impl std::fmt::Debug for Reauthentication {
 }
 
 impl Service {
-    /// When and how the caller's session last authenticated; `Unauthorized` if it has ended.
-    pub async fn authentication_of(&self, caller: &Caller) -> Result<Authentication, ApiError> {
-        self.session_authentication(caller.account, caller.session)
-            .await
-    }
-
     async fn session_authentication(
         &self,
         account: Id,
