@@ -302,6 +302,36 @@ impl RedisStore {
         })
     }
 
+    /// `fields` of a live session's record, in one `HMGET` (retried once): `None` when the
+    /// session has ended. The key expires at the session's expiry, so a field every session has
+    /// (`exp`, read first) being there is liveness.
+    async fn live_fields<const N: usize>(
+        &self,
+        account: Id,
+        session: Id,
+        fields: [&str; N],
+    ) -> Result<Option<[Option<String>; N]>, StoreError> {
+        let key = &session_key(account, session);
+        let fields = &fields;
+        let mut values: Vec<Option<String>> = retry_once(&self.conn, move |mut c| async move {
+            redis::cmd("HMGET")
+                .arg(key)
+                .arg("exp")
+                .arg(&fields[..])
+                .query_async(&mut c)
+                .await
+        })
+        .await?;
+        if values.first().is_none_or(Option::is_none) {
+            return Ok(None);
+        }
+        values.remove(0);
+        values
+            .try_into()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("HMGET answered another number of fields".into()))
+    }
+
     fn conn(&self) -> RedisConnection {
         self.conn.clone()
     }
@@ -996,26 +1026,12 @@ impl Store for RedisStore {
         session: Id,
         _now: i64,
     ) -> Result<Option<Authentication>, StoreError> {
-        let key = &session_key(account, session);
-        let (exp, at, amr, created): (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = retry_once(&self.conn, move |c| {
-            let mut c = c;
-            async move {
-                redis::cmd("HMGET")
-                    .arg(key)
-                    .arg(&["exp", "at", "amr", "created"])
-                    .query_async(&mut c)
-                    .await
-            }
-        })
-        .await?;
-        if exp.is_none() {
+        let Some([at, amr, created]) = self
+            .live_fields(account, session, ["at", "amr", "created"])
+            .await?
+        else {
             return Ok(None);
-        }
+        };
         stored_authentication(at.as_deref(), amr.as_deref(), created.as_deref()).map(Some)
     }
 
@@ -1163,27 +1179,12 @@ impl Store for RedisStore {
         session: Id,
         _now: i64,
     ) -> Result<Option<SessionBinding>, StoreError> {
-        let key = &session_key(account, session);
-        type Fields = (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let (exp, dbk, dbc, dbce): Fields = retry_once(&self.conn, move |c| {
-            let mut c = c;
-            async move {
-                redis::cmd("HMGET")
-                    .arg(key)
-                    .arg(&["exp", "dbk", "dbc", "dbce"])
-                    .query_async(&mut c)
-                    .await
-            }
-        })
-        .await?;
-        if exp.is_none() {
+        let Some([dbk, dbc, dbce]) = self
+            .live_fields(account, session, ["dbk", "dbc", "dbce"])
+            .await?
+        else {
             return Ok(None);
-        }
+        };
         Ok(Some(SessionBinding {
             key: dbk,
             cookie: dbc,
@@ -1219,22 +1220,8 @@ impl Store for RedisStore {
         session: Id,
         _now: i64,
     ) -> Result<Option<LiveSession>, StoreError> {
-        // The key expires at the session's expiry, so a field every session has (`exp`) being
-        // there is liveness; the email comes in the same round trip.
-        let key = &session_key(account, session);
-        let (exp, email): (Option<String>, Option<String>) = retry_once(&self.conn, move |c| {
-            let mut c = c;
-            async move {
-                redis::cmd("HMGET")
-                    .arg(key)
-                    .arg("exp")
-                    .arg("email")
-                    .query_async(&mut c)
-                    .await
-            }
-        })
-        .await?;
-        Ok(exp.map(|_| LiveSession {
+        let live = self.live_fields(account, session, ["email"]).await?;
+        Ok(live.map(|[email]| LiveSession {
             email: email.filter(|e| !e.is_empty()),
         }))
     }
