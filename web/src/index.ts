@@ -342,9 +342,18 @@ class Client implements Session {
   }
 
   async login(email: string, password: string, device?: string): Promise<void> {
-    const body: Record<string, string> = { email, password, ...this.transport.loginFields };
+    await this.signIn("/login", { email, password }, device);
+  }
+
+  /**
+   * A sign-in at `path` (`/login`, `/login/passkey`): the transport's fields and the device
+   * name go with `fields`, and the answer's pair is kept (and told to the other tabs in the
+   * cookie transport).
+   */
+  private async signIn(path: string, fields: Record<string, unknown>, device?: string): Promise<void> {
+    const body: Record<string, unknown> = { ...fields, ...this.transport.loginFields };
     if (device) body.device = device;
-    const resp = await this.post("/login", body);
+    const resp = await this.post(path, body);
     if (!resp.ok) throw await errorOf(resp);
     const session = await this.save(await resp.json());
     if (this.transport.inCookie) this.tell({ type: "rotated", spent: null, session });
@@ -417,13 +426,7 @@ class Client implements Session {
 
   async loginWithPasskey(email?: string, device?: string): Promise<void> {
     const { ceremony, credential } = await this.passkeyAssertion();
-    const body: Record<string, unknown> = { ceremony, credential, ...this.transport.loginFields };
-    if (email) body.email = email;
-    if (device) body.device = device;
-    const resp = await this.post("/login/passkey", body);
-    if (!resp.ok) throw await errorOf(resp);
-    const session = await this.save(await resp.json());
-    if (this.transport.inCookie) this.tell({ type: "rotated", spent: null, session });
+    await this.signIn("/login/passkey", email ? { ceremony, credential, email } : { ceremony, credential }, device);
   }
 
   async registerPasskey(name?: string): Promise<PasskeyInfo> {
