@@ -14,17 +14,15 @@
 // Needs: LOCAL_API_BIN, PASSPORT_TEST_REDIS_URL, openssl, CHROMIUM (default /usr/bin/chromium).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { execFileSync } from "node:child_process";
 import https from "node:https";
 import http from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startLocalApi } from "./local-api.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const PASSWORD = "device-bound password";
 const EMAIL = `dbsc-${process.pid}@example.com`;
 /** The bound cookie's lifetime: the copy's refreshes stop after it. */
@@ -38,12 +36,6 @@ let work;
 let spki;
 /** What reached local-api through the proxy: "METHOD /path". */
 const requests = [];
-
-function need(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the browser tests through make test`);
-  return v;
-}
 
 /** A self-signed certificate for HOST, and the SHA-256 of its public key (base64). */
 function certificate(dir) {
@@ -64,24 +56,13 @@ before(async () => {
   work = mkdtempSync(path.join(tmpdir(), "passport-dbsc-"));
   const tls = certificate(work);
   spki = tls.spki;
-  const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
-  api = spawn(need("LOCAL_API_BIN"), ["--port", "0", "--web-dir", path.join(here, ".."), "--account", `${EMAIL}:${PASSWORD}`], {
-    env: {
-      ...process.env,
-      REDIS_URL: `${redis}/8`,
-      DBSC_BINDING: "required",
-      DBSC_COOKIE_SECONDS: String(BOUND_SECONDS),
-      RUST_LOG: "warn",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
+  const started = await startLocalApi({
+    accounts: [[EMAIL, PASSWORD]],
+    db: 8,
+    env: { DBSC_BINDING: "required", DBSC_COOKIE_SECONDS: String(BOUND_SECONDS) },
   });
-  const listening = await new Promise((resolve, reject) => {
-    api.once("exit", (code) => reject(new Error(`local-api exited with ${code}`)));
-    createInterface({ input: api.stdout }).on("line", (line) => {
-      const m = line.match(/^Passport local API listening on (\S+)/);
-      if (m) resolve(new URL(m[1]));
-    });
-  });
+  api = started.api;
+  const listening = new URL(started.base);
   // The TLS in front of local-api, as CloudFront or API Gateway's custom domain would be.
   proxy = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     requests.push(`${req.method} ${req.url}`);

@@ -10,12 +10,11 @@
 // Needs: LOCAL_API_BIN, PASSPORT_TEST_REDIS_URL, CHROMIUM (default /usr/bin/chromium).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { startLocalApi } from "./local-api.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = process.env.WEB_ARTIFACTS ?? path.join(here, "../../target/web-artifacts");
@@ -28,28 +27,13 @@ let api;
 let base;
 let browser;
 
-function need(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the browser tests through make test`);
-  return v;
-}
-
 before(async () => {
-  const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
-  const args = ["--port", "0", "--web-dir", path.join(here, "..")];
-  for (const a of accounts) args.push("--account", `${a}:${PASSWORD}`);
-  api = spawn(need("LOCAL_API_BIN"), args, {
-    env: { ...process.env, REDIS_URL: `${redis}/7`, REAUTH_MAX_AGE_SECONDS: String(REAUTH), RUST_LOG: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: api.stdout });
-  const listening = await new Promise((resolve, reject) => {
-    api.once("exit", (code) => reject(new Error(`local-api exited with ${code}`)));
-    lines.on("line", (line) => {
-      const m = line.match(/^Passport local API listening on (\S+)/);
-      if (m) resolve(m[1]);
-    });
-  });
+  let listening;
+  ({ api, base: listening } = await startLocalApi({
+    accounts: accounts.map((a) => [a, PASSWORD]),
+    db: 7,
+    env: { REAUTH_MAX_AGE_SECONDS: String(REAUTH) },
+  }));
   base = `http://localhost:${new URL(listening).port}`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

@@ -6,14 +6,13 @@
 // /usr/bin/chromium); screenshots go to WEB_ARTIFACTS (default ../target/web-artifacts).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { startLocalApi } from "./local-api.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = process.env.WEB_ARTIFACTS ?? path.join(here, "../../target/web-artifacts");
@@ -39,12 +38,6 @@ let evilPort;
 /** The session cookie's name: local-api suffixes it with its port. */
 let cookieName;
 
-function need(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the browser tests through make test`);
-  return v;
-}
-
 /** Serves a blank page and the built client from web/dist, as an app on its own origin would. */
 function startAppServer() {
   const server = createServer((req, res) => {
@@ -69,30 +62,17 @@ before(async () => {
   appPort = appServer.address().port;
   evilServer = await startAppServer();
   evilPort = evilServer.address().port;
-  const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
-  const args = ["--port", "0", "--web-dir", path.join(here, "..")];
-  for (const a of accounts) args.push("--account", `${a}:${PASSWORD}`);
-  api = spawn(need("LOCAL_API_BIN"), args, {
+  ({ api, base } = await startLocalApi({
+    accounts: accounts.map((a) => [a, PASSWORD]),
+    db: 6,
     env: {
-      ...process.env,
-      REDIS_URL: `${redis}/6`,
       SIGNING_SECRET: "browser-tests-signing-key-0123456789abcdef",
       ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL),
       REFRESH_REUSE_GRACE_SECONDS: String(GRACE),
       // The other app's origin; `localhost` on the same port is another origin, not listed.
       ALLOWED_ORIGINS: `http://127.0.0.1:${appPort}`,
-      RUST_LOG: "warn",
     },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: api.stdout });
-  base = await new Promise((resolve, reject) => {
-    api.once("exit", (code) => reject(new Error(`local-api exited with ${code}`)));
-    lines.on("line", (line) => {
-      const m = line.match(/^Passport local API listening on (\S+)/);
-      if (m) resolve(m[1]);
-    });
-  });
+  }));
   cookieName = `__Host-passport_refresh_${new URL(base).port}`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
