@@ -448,7 +448,7 @@ impl Store for MemoryStore {
             .get(&account)
             .cloned()
             .unwrap_or_default();
-        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        StoredPasskey::oldest_first(&mut list);
         Ok(list)
     }
 

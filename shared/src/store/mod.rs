@@ -694,6 +694,13 @@ pub struct StoredPasskey {
     pub credential: String,
 }
 
+impl StoredPasskey {
+    /// Orders `list` as [`Store::passkeys`] answers: oldest first, ties by id.
+    pub fn oldest_first(list: &mut [StoredPasskey]) {
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    }
+}
+
 /// What adding a passkey found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasskeyAdded {

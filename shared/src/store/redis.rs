@@ -1062,7 +1062,7 @@ impl Store for RedisStore {
             .into_iter()
             .map(|(id, record)| passkey_from_record(id, &record))
             .collect::<Result<Vec<_>, _>>()?;
-        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        StoredPasskey::oldest_first(&mut list);
         Ok(list)
     }
 
