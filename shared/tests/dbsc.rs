@@ -334,3 +334,35 @@ async fn offered_binding_is_not_enforced_and_off_is_not_offered() {
         assert_eq!(r.status(), 404, "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_stale_challenge_is_refused() {
+    // On the in-memory store, whose clock the test moves past the challenge's lifetime (on
+    // Redis the challenge's TTL is Redis's own, and waiting it out would take five minutes).
+    let store = std::sync::Arc::new(passport::store::MemoryStore::new());
+    let app = common::app_for("memory", store, required());
+    let laptop = device();
+    let (_, offered) = login(&app).await;
+    let (instructions, _) = register(&app, &laptop, &offered).await;
+    let id = instructions["session_identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = challenge(&app, &id).await;
+    pass(
+        &app,
+        Duration::from_secs(passport::dbsc::CHALLENGE_SECONDS as u64 + 1),
+    )
+    .await;
+    let r = renew(&app, &id, &proof(&laptop, &c, None)).await;
+    assert_eq!(
+        (r.status().as_u16(), body(&r)["error"].as_str()),
+        (401, Some("invalid_session_proof"))
+    );
+    // A fresh challenge still renews: the key and the session are as they were.
+    let c = challenge(&app, &id).await;
+    assert_eq!(
+        renew(&app, &id, &proof(&laptop, &c, None)).await.status(),
+        200
+    );
+}
