@@ -9,7 +9,10 @@ pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{KeyUse, Verdict, handle, key_use_of, no_route, route};
+use passport::http::{
+    Function, KeyUse, Login, Logout, NoRoute, Passports, Refresh, Sessions, Verdict, key_use_of,
+    no_route, route,
+};
 use passport::{Config, Service};
 use std::sync::Arc;
 
@@ -43,29 +46,41 @@ pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
     Ok(Arc::new(app))
 }
 
-/// Runs the function `function` (its package name): it serves the routes that the route table
-/// (`passport::http::ROUTES`) gives it.
-pub async fn run(function: &'static str) -> Result<(), lambda_http::Error> {
-    let app = init(function).await?;
+/// Runs the Lambda function `F`: it serves the routes that the route table
+/// (`passport::http::ROUTES`) gives it, and links no other route's handler.
+pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
+    let app = init(F::NAME).await?;
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(handle_event(&app, req, function).await) }
+        async move { Ok::<_, std::convert::Infallible>(serve::<F>(&app, req).await) }
     }))
     .await
 }
 
-/// Answers one API Gateway request for `function`; a route the table gives another function is a
-/// 404.
-pub async fn handle_event(app: &Service, req: Request, function: &str) -> Response<String> {
+/// Answers one API Gateway request as the function `F`; a route the table gives another
+/// function is a 404.
+pub async fn serve<F: Function>(app: &Service, req: Request) -> Response<String> {
     let ctx = req.request_context_ref();
     let path = api_path(ctx, req.uri().path());
     let found = match route(req.method(), path) {
-        Ok(r) if r.spec.function == function => r,
-        Ok(_) => return no_route(passport::http::NoRoute::NotFound),
+        Ok(r) => r,
         Err(e) => return no_route(e),
     };
-    let ip = source_ip(ctx);
-    handle(app, found, &req, ip, verdict(ctx)).await
+    let answer = F::serve(app, found, &req, source_ip(ctx), verdict(ctx)).await;
+    answer.unwrap_or_else(|| no_route(NoRoute::NotFound))
+}
+
+/// [`serve`] for the function named `function` (its package name); an unknown name serves
+/// nothing.
+pub async fn handle_event(app: &Service, req: Request, function: &str) -> Response<String> {
+    match function {
+        Login::NAME => serve::<Login>(app, req).await,
+        Refresh::NAME => serve::<Refresh>(app, req).await,
+        Logout::NAME => serve::<Logout>(app, req).await,
+        Passports::NAME => serve::<Passports>(app, req).await,
+        Sessions::NAME => serve::<Sessions>(app, req).await,
+        _ => no_route(NoRoute::NotFound),
+    }
 }
 
 /// The handler tests' one call: the API Gateway event in `text` answered by `function` on `app`.

@@ -1,17 +1,25 @@
 //! `passports`: the Lambda function that issues web-app passports and ends their sessions (its
 //! routes: `function: "passports"` in `passport::http::ROUTES`).
 
-/// This function's name in the route table.
-const FUNCTION: &str = env!("CARGO_PKG_NAME");
+/// This function's dispatch: the handlers of its routes, and no other's.
+type This = passport::http::Passports;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    passport_lambda::run(FUNCTION).await
+    passport_lambda::run::<This>().await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// This function's name in the route table: its package's.
+    const FUNCTION: &str = env!("CARGO_PKG_NAME");
+
+    #[test]
+    fn runs_the_dispatch_of_its_own_name() {
+        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+    }
     use passport::testing::{create_app, logged_in_memory_app};
     use passport_lambda::{answer_sample, json_body};
     use serde_json::Value;

@@ -3,17 +3,25 @@
 //! arrives in the request context; and for the public keys and discovery document (open), read
 //! from the store: it holds no key.
 
-/// This function's name in the route table.
-const FUNCTION: &str = env!("CARGO_PKG_NAME");
+/// This function's dispatch: the handlers of its routes, and no other's.
+type This = passport::http::Sessions;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    passport_lambda::run(FUNCTION).await
+    passport_lambda::run::<This>().await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// This function's name in the route table: its package's.
+    const FUNCTION: &str = env!("CARGO_PKG_NAME");
+
+    #[test]
+    fn runs_the_dispatch_of_its_own_name() {
+        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+    }
     use passport::Service;
     use passport::ids::Id;
     use passport::service::TokenPair;

@@ -10,12 +10,14 @@ pub mod cors;
 pub mod csrf;
 mod dbsc;
 pub mod discovery;
+pub mod functions;
 mod passkeys;
 pub mod passports;
 pub mod recent;
 pub mod routes;
 
 pub use crate::caller::Verdict;
+pub use functions::{Function, Login, Logout, Passports, Refresh, Sessions};
 pub use passports::{APP_CODE_HEADER, visitor_context};
 pub use routes::{
     AUTHORIZERS, AccountHandler, AppHandler, AuthorizerSpec, Guard, Handler, KeyUse, NoRoute,
@@ -24,12 +26,12 @@ pub use routes::{
 
 use crate::error::ApiError;
 use crate::error::table;
-use crate::service::{
-    AppCaller, Caller, ClientInfo, LoginInput, PasswordChange, Service, TokenPair,
-};
+use crate::service::{Caller, ClientInfo, LoginInput, PasswordChange, Service, TokenPair};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
+use std::future::Future;
+use std::pin::Pin;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -49,72 +51,35 @@ pub fn no_route(no: NoRoute) -> Response<String> {
     }
 }
 
-/// Runs the handler of `route`. `verdict` is the authorizer's, for routes behind one: it is
-/// checked against the route's guard here, once, and each handler gets the caller its guard
-/// establishes (an account route never a visitor, and the reverse).
-pub async fn handle<B: AsRef<[u8]>>(
-    app: &Service,
+/// Runs the handler of `route`, whichever function the table gives it to (`local-api` and the
+/// tests; a Lambda function runs only its own [`Function::serve`]). `verdict` is the
+/// authorizer's, for routes behind one: it is checked against the route's guard once, and each
+/// handler gets the caller its guard establishes (an account route never a visitor, and the
+/// reverse).
+///
+/// Boxed: the future of a dispatch that can reach every handler is deep, and whoever awaits it
+/// (a test, the bench harness) would otherwise carry all of it in its own future's type, past
+/// the compiler's query depth limit.
+pub fn handle<'a, B: AsRef<[u8]> + Sync>(
+    app: &'a Service,
     route: Route,
-    req: &Request<B>,
+    req: &'a Request<B>,
     source_ip: Option<String>,
     verdict: Verdict,
-) -> Response<String> {
-    // One match, its groups inline: each async fn in between would deepen every caller's
-    // future type (the bench harness hit the compiler's query depth limit).
-    let result = match (route.handler(), verdict) {
-        (Handler::Open(h), _) => match h {
-            OpenHandler::Login => login(app, req, source_ip).await,
-            OpenHandler::Refresh => refresh(app, req).await,
-            OpenHandler::Logout => logout(app, route.spec, req).await,
-            OpenHandler::IssuePassport => passports::issue(app, req, source_ip).await,
-            OpenHandler::EndPassport => passports::end(app, req).await,
-            OpenHandler::Jwks => discovery::jwks(app).await,
-            OpenHandler::OpenIdConfiguration => Ok(discovery::openid_configuration(app, req)),
-            OpenHandler::PasskeyLoginOptions => passkeys::login_options(app, req).await,
-            OpenHandler::PasskeyLogin => passkeys::login(app, req, source_ip).await,
-            OpenHandler::DbscRegister => dbsc::register(app, req).await,
-            OpenHandler::DbscRefresh => dbsc::refresh(app, req).await,
-        },
-        (Handler::Account(h), Verdict::Account(caller)) => {
-            let param = route.param.as_deref().unwrap_or_default();
-            // Ends another session: the one request whose need depends on what it asks.
-            let ends_others = h == AccountHandler::RevokeSession
-                && param.parse::<crate::ids::Id>().ok() != Some(caller.session);
-            match recent::check(app, route.spec, caller.account, caller.session, ends_others).await
-            {
-                Err(e) => Err(e),
-                Ok(()) => match h {
-                    AccountHandler::ListSessions => list_sessions(app, caller).await,
-                    AccountHandler::RevokeSession => {
-                        app.revoke(&caller, param).await.map(|()| no_content())
-                    }
-                    AccountHandler::Me => me(app, caller).await,
-                    AccountHandler::ChangePassword => {
-                        change_password(app, caller, req, source_ip).await
-                    }
-                    AccountHandler::Reauthenticate => {
-                        passkeys::reauthenticate(app, caller, req, source_ip).await
-                    }
-                    AccountHandler::PasskeyRegistrationOptions => {
-                        passkeys::registration_options(app, caller).await
-                    }
-                    AccountHandler::RegisterPasskey => passkeys::register(app, caller, req).await,
-                    AccountHandler::ListPasskeys => passkeys::list(app, caller).await,
-                    AccountHandler::RemovePasskey => passkeys::remove(app, caller, param).await,
-                },
-            }
-        }
-        (Handler::App(h), Verdict::Visitor(caller)) => Ok(app_route(h, &caller)),
-        // A guarded route reached without its authorizer's verdict (a misconfigured route).
-        (Handler::Account(_) | Handler::App(_), _) => Err(ApiError::Unauthorized),
-    };
-    result.unwrap_or_else(|e| error_response(&e))
-}
-
-fn app_route(handler: AppHandler, caller: &AppCaller) -> Response<String> {
-    match handler {
-        AppHandler::AppMe => passports::app_me(caller),
-    }
+) -> Pin<Box<dyn Future<Output = Response<String>> + Send + 'a>> {
+    Box::pin(async move {
+        let answer = match route.spec.function {
+            Login::NAME => Login::serve(app, route, req, source_ip, verdict).await,
+            Refresh::NAME => Refresh::serve(app, route, req, source_ip, verdict).await,
+            Logout::NAME => Logout::serve(app, route, req, source_ip, verdict).await,
+            Passports::NAME => Passports::serve(app, route, req, source_ip, verdict).await,
+            Sessions::NAME => Sessions::serve(app, route, req, source_ip, verdict).await,
+            _ => None,
+        };
+        // `None`: the table gives the route to a function whose dispatch does not serve it,
+        // which `functions`' tests rule out.
+        answer.unwrap_or_else(|| no_route(NoRoute::NotFound))
+    })
 }
 
 /// How an answer carries the refresh token: in the JSON body (mobile and server clients), or in

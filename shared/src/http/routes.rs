@@ -3,16 +3,17 @@
 //! Routing ([`route`]), the guard in front of each route ([`Guard`], [`AUTHORIZERS`]), which Lambda
 //! function serves a route ([`RouteSpec::function`]), `local-api`'s start-up banner and the
 //! deployment checks against `template.yaml` and `openapi.yaml` all read [`ROUTES`]. Adding a
-//! route is a row here plus its [`Handler`] arm in `handle` (which the compiler checks); the
+//! route is a row here plus its [`Handler`]'s arm in its function's dispatch (`http::functions`); the
 //! files it touches are listed in ARCHITECTURE.md and checked by `functions/edge/tests/deployment.rs`.
 
 use http::Method;
 
 /// What runs for a route, grouped by the guard in front of it: an open handler takes no
 /// caller, an account handler the account authorizer's [`Caller`](crate::caller::Caller), an
-/// app handler the app authorizer's [`AppCaller`](crate::caller::AppCaller). `http::handle`
-/// checks the verdict against the group once, then matches each group with no catch-all arm,
-/// so a new handler that is not wired fails to compile.
+/// app handler the app authorizer's [`AppCaller`](crate::caller::AppCaller). The `sessions`
+/// dispatch (`http::functions`) checks the verdict against the group once, then matches the
+/// account group with no catch-all arm, so a new account handler that is not wired fails to
+/// compile (an open one fails `functions`' test).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Handler {
     /// A route with no authorizer in front.
