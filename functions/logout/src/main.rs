@@ -12,6 +12,8 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use passport::testing::{event, logged_in_memory_app, memory_app};
+    use passport_lambda::{answer_event, answer_sample};
 
     /// This function's name in the route table: its package's.
     const FUNCTION: &str = env!("CARGO_PKG_NAME");
@@ -20,8 +22,6 @@ mod tests {
     fn runs_the_dispatch_of_its_own_name() {
         assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
     }
-    use passport::testing::{event, logged_in_memory_app, memory_app};
-    use passport_lambda::{answer_event, answer_sample};
 
     #[tokio::test]
     async fn bearer_event_ends_the_session() {

@@ -12,6 +12,9 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use passport::testing::{logged_in_memory_app, memory_app};
+    use passport_lambda::answer_sample;
+    use serde_json::Value;
 
     /// This function's name in the route table: its package's.
     const FUNCTION: &str = env!("CARGO_PKG_NAME");
@@ -20,9 +23,6 @@ mod tests {
     fn runs_the_dispatch_of_its_own_name() {
         assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
     }
-    use passport::testing::{logged_in_memory_app, memory_app};
-    use passport_lambda::answer_sample;
-    use serde_json::Value;
 
     #[tokio::test]
     async fn success_event_rotates_the_token() {

@@ -14,6 +14,12 @@ async fn main() -> Result<(), lambda_http::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use passport::Service;
+    use passport::ids::Id;
+    use passport::service::TokenPair;
+    use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
+    use passport_lambda::{answer_event, answer_sample, json_body};
+    use serde_json::Value;
 
     /// This function's name in the route table: its package's.
     const FUNCTION: &str = env!("CARGO_PKG_NAME");
@@ -22,12 +28,6 @@ mod tests {
     fn runs_the_dispatch_of_its_own_name() {
         assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
     }
-    use passport::Service;
-    use passport::ids::Id;
-    use passport::service::TokenPair;
-    use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
-    use passport_lambda::{answer_event, answer_sample, json_body};
-    use serde_json::Value;
 
     async fn logged_in() -> (Service, TokenPair, String) {
         let (app, pair) = logged_in_memory_app(Some("laptop")).await;
