@@ -10,8 +10,7 @@ pub mod logging;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
 use passport::http::{
-    Function, KeyUse, Login, Logout, NoRoute, Passports, Refresh, Sessions, Verdict, key_use_of,
-    no_route, route,
+    Function, KeyUse, NoRoute, Route, Verdict, handle, key_use_of, no_route, route,
 };
 use passport::{Config, Service};
 use std::sync::Arc;
@@ -60,27 +59,33 @@ pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
 /// Answers one API Gateway request as the function `F`; a route the table gives another
 /// function is a 404.
 pub async fn serve<F: Function>(app: &Service, req: Request) -> Response<String> {
-    let ctx = req.request_context_ref();
-    let path = api_path(ctx, req.uri().path());
-    let found = match route(req.method(), path) {
-        Ok(r) => r,
-        Err(e) => return no_route(e),
-    };
-    let answer = F::serve(app, found, &req, source_ip(ctx), verdict(ctx)).await;
-    answer.unwrap_or_else(|| no_route(NoRoute::NotFound))
+    match found(&req) {
+        Ok((route, ip, verdict)) => F::serve(app, route, &req, ip, verdict)
+            .await
+            .unwrap_or_else(|| no_route(NoRoute::NotFound)),
+        Err(answer) => answer,
+    }
 }
 
-/// [`serve`] for the function named `function` (its package name); an unknown name serves
-/// nothing.
+/// Answers one API Gateway request as the function named `function` (its package name), through
+/// the same dispatch as [`serve`] (`passport::http::handle` picks it by the route's function); a
+/// route the table gives another function is a 404.
 pub async fn handle_event(app: &Service, req: Request, function: &str) -> Response<String> {
-    match function {
-        Login::NAME => serve::<Login>(app, req).await,
-        Refresh::NAME => serve::<Refresh>(app, req).await,
-        Logout::NAME => serve::<Logout>(app, req).await,
-        Passports::NAME => serve::<Passports>(app, req).await,
-        Sessions::NAME => serve::<Sessions>(app, req).await,
-        _ => no_route(NoRoute::NotFound),
+    match found(&req) {
+        Ok((route, ip, verdict)) if route.spec.function == function => {
+            handle(app, route, &req, ip, verdict).await
+        }
+        Ok(_) => no_route(NoRoute::NotFound),
+        Err(answer) => answer,
     }
+}
+
+/// The route a request asks for, with the client's address and the authorizer's verdict; `Err`
+/// is the answer to a request that matches no route.
+fn found(req: &Request) -> Result<(Route, Option<String>, Verdict), Response<String>> {
+    let ctx = req.request_context_ref();
+    let route = route(req.method(), api_path(ctx, req.uri().path())).map_err(no_route)?;
+    Ok((route, source_ip(ctx), verdict(ctx)))
 }
 
 /// The handler tests' one call: the API Gateway event in `text` answered by `function` on `app`.
