@@ -449,9 +449,7 @@ class Client implements Session {
   }
 
   async passkeys(): Promise<PasskeyInfo[]> {
-    const resp = await this.fetch(`${this.base}/passkeys`);
-    if (!resp.ok) throw await errorOf(resp);
-    return ((await resp.json()) as { passkeys: PasskeyInfo[] }).passkeys;
+    return (await this.getJson<{ passkeys: PasskeyInfo[] }>("/passkeys")).passkeys;
   }
 
   async removePasskey(id: string): Promise<void> {
@@ -491,9 +489,7 @@ class Client implements Session {
   }
 
   async sessions(): Promise<DeviceSession[]> {
-    const resp = await this.fetch(`${this.base}/sessions`);
-    if (!resp.ok) throw await errorOf(resp);
-    return ((await resp.json()) as { sessions: DeviceSession[] }).sessions;
+    return (await this.getJson<{ sessions: DeviceSession[] }>("/sessions")).sessions;
   }
 
   async revoke(sessionId: string): Promise<void> {
@@ -532,9 +528,14 @@ class Client implements Session {
   }
 
   async me(): Promise<Me> {
-    const resp = await this.fetch(`${this.base}/me`);
+    return this.getJson<Me>("/me");
+  }
+
+  /** The JSON answer to an authenticated `GET` of `path`; an error answer throws. */
+  private async getJson<T>(path: string): Promise<T> {
+    const resp = await this.fetch(`${this.base}${path}`);
     if (!resp.ok) throw await errorOf(resp);
-    return (await resp.json()) as Me;
+    return (await resp.json()) as T;
   }
 
   /**
