@@ -63,7 +63,7 @@ pub async fn serve<F: Function>(app: &Service, req: Request) -> Response<String>
         Ok((route, ip, verdict)) => F::serve(app, route, &req, ip, verdict)
             .await
             .unwrap_or_else(|| no_route(NoRoute::NotFound)),
-        Err(answer) => answer,
+        Err(no) => no_route(no),
     }
 }
 
@@ -76,15 +76,14 @@ pub async fn handle_event(app: &Service, req: Request, function: &str) -> Respon
             handle(app, route, &req, ip, verdict).await
         }
         Ok(_) => no_route(NoRoute::NotFound),
-        Err(answer) => answer,
+        Err(no) => no_route(no),
     }
 }
 
-/// The route a request asks for, with the client's address and the authorizer's verdict; `Err`
-/// is the answer to a request that matches no route.
-fn found(req: &Request) -> Result<(Route, Option<String>, Verdict), Response<String>> {
+/// The route a request asks for, with the client's address and the authorizer's verdict.
+fn found(req: &Request) -> Result<(Route, Option<String>, Verdict), NoRoute> {
     let ctx = req.request_context_ref();
-    let route = route(req.method(), api_path(ctx, req.uri().path())).map_err(no_route)?;
+    let route = route(req.method(), api_path(ctx, req.uri().path()))?;
     Ok((route, source_ip(ctx), verdict(ctx)))
 }
 
