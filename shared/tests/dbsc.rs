@@ -366,3 +366,49 @@ async fn a_stale_challenge_is_refused() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_renewal_leaves_the_cookie_it_replaced_live_until_its_expiry() {
+    for (name, app) in apps(required()).await {
+        let app = &*app;
+        let laptop = device();
+        let (refresh, offered) = login(app).await;
+        let (instructions, first) = register(app, &laptop, &offered).await;
+        let id = instructions["session_identifier"].as_str().unwrap();
+        let renewed = |r: Response<String>| cookie(&r, "__Host-passport_bound").unwrap();
+
+        // A request the browser sent during a renewal (Chromium renews ahead of expiry) still
+        // carries the cookie the renewal replaced: it passes until that cookie's own expiry.
+        let c = challenge(app, id).await;
+        let second = renewed(renew(app, id, &proof(&laptop, &c, None)).await);
+        let r = refresh_by_cookie(app, &format!("{refresh}; {first}")).await;
+        assert_eq!(r.status(), 200, "{name}: the replaced cookie, {}", r.body());
+        let refresh = cookie(&r, "__Host-passport_refresh").unwrap();
+
+        // Two renewals back, it no longer counts; the one in between does.
+        let c = challenge(app, id).await;
+        let third = renewed(renew(app, id, &proof(&laptop, &c, None)).await);
+        let r = refresh_by_cookie(app, &format!("{refresh}; {first}")).await;
+        assert_eq!(
+            body(&r)["error"],
+            "bound_cookie_required",
+            "{name}: two back"
+        );
+        let r = refresh_by_cookie(app, &format!("{refresh}; {second}")).await;
+        assert_eq!(r.status(), 200, "{name}: one back, {}", r.body());
+        let refresh = cookie(&r, "__Host-passport_refresh").unwrap();
+
+        // Past its expiry, the replaced cookie is refused like any other.
+        pass(app, Duration::from_secs(BOUND_SECONDS as u64 + 1)).await;
+        let c = challenge(app, id).await;
+        let fourth = renewed(renew(app, id, &proof(&laptop, &c, None)).await);
+        let r = refresh_by_cookie(app, &format!("{refresh}; {third}")).await;
+        assert_eq!(
+            body(&r)["error"],
+            "bound_cookie_required",
+            "{name}: expired"
+        );
+        let r = refresh_by_cookie(app, &format!("{refresh}; {fourth}")).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+    }
+}

@@ -208,9 +208,15 @@ impl Service {
             return Ok(());
         };
         let presented = bound_cookie.map(digest).unwrap_or_default();
-        let kept = binding.cookie.unwrap_or_default();
-        let matches: bool = presented.as_bytes().ct_eq(kept.as_bytes()).into();
-        if matches && !kept.is_empty() && binding.cookie_expires_at > now {
+        // The cookie in force, or the one its last renewal replaced, each until its own expiry.
+        let live = |kept: Option<String>, expires_at: i64| {
+            let kept = kept.unwrap_or_default();
+            let matches: bool = presented.as_bytes().ct_eq(kept.as_bytes()).into();
+            matches && !kept.is_empty() && expires_at > now
+        };
+        let current = live(binding.cookie, binding.cookie_expires_at);
+        let previous = live(binding.previous, binding.previous_expires_at);
+        if current || previous {
             Ok(())
         } else {
             Err(ApiError::BoundCookieRequired)

@@ -531,6 +531,7 @@ impl Store for MemoryStore {
             key: Some(key.to_string()),
             cookie: Some(cookie.to_string()),
             cookie_expires_at,
+            ..SessionBinding::default()
         };
         Ok(BindOutcome::Bound)
     }
@@ -546,8 +547,10 @@ impl Store for MemoryStore {
         let mut g = self.lock();
         Ok(match g.live_session(account, session, now) {
             Some(rec) if rec.binding.key.is_some() => {
-                rec.binding.cookie = Some(cookie.to_string());
-                rec.binding.cookie_expires_at = cookie_expires_at;
+                let b = &mut rec.binding;
+                b.previous = b.cookie.replace(cookie.to_string());
+                b.previous_expires_at =
+                    std::mem::replace(&mut b.cookie_expires_at, cookie_expires_at);
                 true
             }
             _ => false,

@@ -583,8 +583,8 @@ pub trait Store: Send + Sync {
         cookie_expires_at: i64,
         now: i64,
     ) -> Result<BindOutcome, StoreError>;
-    /// Records a bound session's new bound cookie (digest, hex); `false` if the session has
-    /// ended or is not bound.
+    /// Records a bound session's new bound cookie (digest, hex), the one it replaces kept as the
+    /// previous; `false` if the session has ended or is not bound.
     async fn renew_bound_cookie(
         &self,
         account: Id,
@@ -723,6 +723,12 @@ pub struct SessionBinding {
     pub cookie: Option<String>,
     /// When that cookie stops counting (Unix seconds).
     pub cookie_expires_at: i64,
+    /// The digest (hex) of the bound cookie the last renewal replaced, still honoured until its
+    /// own expiry: a browser renews ahead of expiry (Chromium's proactive refresh), and a request
+    /// it sent meanwhile carries the cookie it had.
+    pub previous: Option<String>,
+    /// When that previous cookie stops counting (Unix seconds).
+    pub previous_expires_at: i64,
 }
 
 /// What binding a session found.

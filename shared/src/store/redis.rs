@@ -6,7 +6,7 @@
 //! | key | type | TTL |
 //! |---|---|---|
 //! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
-//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; dbk, dbc, dbce once bound (DBSC) | at `exp` |
+//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; dbk, dbc, dbce once bound (DBSC), dbp, dbpe once renewed | at `exp` |
 //! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred) | none |
 //! | `pp:{cer:<id>}:c` | string: a WebAuthn ceremony's state, taken once (`GETDEL`) | the ceremony's timeout |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
@@ -1179,8 +1179,8 @@ impl Store for RedisStore {
         session: Id,
         _now: i64,
     ) -> Result<Option<SessionBinding>, StoreError> {
-        let Some([dbk, dbc, dbce]) = self
-            .live_fields(account, session, ["dbk", "dbc", "dbce"])
+        let Some([dbk, dbc, dbce, dbp, dbpe]) = self
+            .live_fields(account, session, ["dbk", "dbc", "dbce", "dbp", "dbpe"])
             .await?
         else {
             return Ok(None);
@@ -1189,6 +1189,8 @@ impl Store for RedisStore {
             key: dbk,
             cookie: dbc,
             cookie_expires_at: dbce.as_deref().map(int).transpose()?.unwrap_or(0),
+            previous: dbp.filter(|p| !p.is_empty()),
+            previous_expires_at: dbpe.as_deref().map(int).transpose()?.unwrap_or(0),
         }))
     }
 
