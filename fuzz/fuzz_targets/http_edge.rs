@@ -5,8 +5,8 @@
 
 use http::{HeaderName, HeaderValue, Method, Request};
 use libfuzzer_sys::fuzz_target;
-use passport::error::table;
 use passport::http::{parse_login, parse_logout, parse_refresh, route};
+use passport::kernel::error::table;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {

@@ -2,10 +2,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use passport::config::SecretBytes;
-use passport::keys::KeyRing;
+use passport::kernel::config::SecretBytes;
+use passport::kernel::keys::KeyRing;
+use passport::kernel::tokens::TokenIssuer;
 use passport::service::bearer_token;
-use passport::tokens::TokenIssuer;
 use std::sync::LazyLock;
 
 /// The key the seed tokens in `fuzz/corpus/token_verify` are signed with.
@@ -23,5 +23,5 @@ fuzz_target!(|data: &[u8]| {
     if let Some(token) = bearer_token(&text) {
         let _ = ISSUER.verify(ring, token, 1_795_860_000);
     }
-    let _ = passport::refresh_token::RefreshToken::parse(&text);
+    let _ = passport::kernel::tokens::refresh::RefreshToken::parse(&text);
 });

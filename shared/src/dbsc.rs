@@ -21,7 +21,7 @@
 //! The signature check is jsonwebtoken's (ES256 only, by allow-list), with the key from the
 //! header's JWK; nothing here parses a key or a signature by hand.
 
-use crate::ids::Id;
+use crate::kernel::ids::Id;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 //! (resident) credentials so that a sign-in needs no email, and a ceremony that lives
 //! [`CEREMONY_SECONDS`] and is taken from the store once.
 
-use crate::ids::Id;
+use crate::kernel::ids::Id;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use webauthn_rs::prelude::{

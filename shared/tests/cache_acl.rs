@@ -7,15 +7,15 @@ mod common;
 
 use common::recorded::{ceremony, recorded, reset_account};
 use passport::Service;
-use passport::caller::Caller;
-use passport::config::Config;
 use passport::http::{KeyUse, key_use_of};
+use passport::kernel::caller::Caller;
+use passport::kernel::config::Config;
+use passport::kernel::store::RedisCredentials;
+use passport::kernel::store::acl::{CACHE_USERS, user_of};
 use passport::service::{
     ClientInfo, LoginInput, PasskeyLogin, PassportRequest, PasswordChange, Reauthentication,
     connect_store_as,
 };
-use passport::store::RedisCredentials;
-use passport::store::acl::{CACHE_USERS, user_of};
 use passport::testing::device::{device, proof};
 use passport::testing::{app_on, create_account, create_app, private_redis_server, test_config};
 
@@ -106,10 +106,16 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     }
 
     let accounts = as_function(port, "accounts").await;
-    let email = format!("acl-{}@example.com", passport::ids::Id::random());
+    let email = format!("acl-{}@example.com", passport::kernel::ids::Id::random());
     create_account(&accounts, &email, PASSWORD).await;
-    let public = format!("aclpub{}", &passport::ids::Id::random().to_string()[..8]);
-    let private = format!("aclpriv{}", &passport::ids::Id::random().to_string()[..8]);
+    let public = format!(
+        "aclpub{}",
+        &passport::kernel::ids::Id::random().to_string()[..8]
+    );
+    let private = format!(
+        "aclpriv{}",
+        &passport::kernel::ids::Id::random().to_string()[..8]
+    );
     create_app(&accounts, &public, "public").await;
     create_app(&accounts, &private, "private").await;
 

@@ -10,12 +10,12 @@
 mod common;
 
 use common::unique_email;
-use passport::clock;
-use passport::ids::Id;
-use passport::refresh_token::{RefreshToken, TokenDigest};
-use passport::store::lua::{COMMON, LuaScript};
-use passport::store::redis::scripts;
-use passport::store::{Account, AccountStatus, RedisConnection, SessionStart, Store};
+use passport::kernel::clock;
+use passport::kernel::ids::Id;
+use passport::kernel::store::lua::{COMMON, LuaScript};
+use passport::kernel::store::redis::scripts;
+use passport::kernel::store::{Account, AccountStatus, RedisConnection, SessionStart, Store};
+use passport::kernel::tokens::refresh::{RefreshToken, TokenDigest};
 
 async fn lua_ct_eq(con: &mut RedisConnection, a: &str, b: Option<&str>) -> bool {
     let body = format!(

@@ -9,7 +9,7 @@ mod common;
 use common::{apps, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
-use passport::config::Config;
+use passport::kernel::config::Config;
 use passport::testing::{create_account, test_config};
 use serde_json::{Value, json};
 
@@ -336,7 +336,7 @@ async fn two_session_cookies_in_one_request_are_refused_and_cleared() {
     // Cookie tossing: a sibling subdomain plants its own session cookie (the attacker's
     // account) with a longer path, which the browser sends before the victim's.
     let config = Config {
-        session_cookie: passport::http::cookie::SessionCookie::new(None, Some("/auth")).unwrap(),
+        session_cookie: passport::kernel::cookie::SessionCookie::new(None, Some("/auth")).unwrap(),
         ..config(30)
     };
     for (name, app) in apps(config).await {

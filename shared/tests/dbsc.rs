@@ -12,7 +12,7 @@ mod common;
 use common::{apps, pass, send, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
-use passport::config::DbscBinding;
+use passport::kernel::config::DbscBinding;
 use passport::testing::device::{device, proof};
 use passport::testing::{create_account, test_config};
 use serde_json::{Value, json};
@@ -339,7 +339,7 @@ async fn offered_binding_is_not_enforced_and_off_is_not_offered() {
 async fn a_stale_challenge_is_refused() {
     // On the in-memory store, whose clock the test moves past the challenge's lifetime (on
     // Redis the challenge's TTL is Redis's own, and waiting it out would take five minutes).
-    let store = std::sync::Arc::new(passport::store::MemoryStore::new());
+    let store = std::sync::Arc::new(passport::kernel::store::MemoryStore::new());
     let app = common::app_for("memory", store, required());
     let laptop = device();
     let (_, offered) = login(&app).await;

@@ -6,9 +6,9 @@
 mod common;
 
 use common::{stores, unique_email};
-use passport::accounts::verification_count;
-use passport::error::ApiError;
 use passport::http::error_response;
+use passport::kernel::accounts::verification_count;
+use passport::kernel::error::ApiError;
 use passport::service::{ClientInfo, LoginInput};
 use passport::testing::{app_on, create_account, test_config};
 

@@ -7,9 +7,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use passport::Service;
-use passport::config::{Config, SecretBytes, SigningAlgorithm};
-use passport::keys::{Key, KeyProvider, KeyRing};
-use passport::store::{MemoryStore, RedisStore, Store};
+use passport::kernel::config::{Config, SecretBytes, SigningAlgorithm};
+use passport::kernel::keys::{Key, KeyProvider, KeyRing};
+use passport::kernel::store::{MemoryStore, RedisStore, Store};
 use passport::testing::{
     EVENT_EMAIL, EVENT_PASSWORD, TEST_SIGNING_KEY, anonymous_passport, create_account, create_app,
     private_redis_server, test_config,
@@ -113,7 +113,10 @@ async fn verifiers_take_the_signers_tokens_from_published_public_keys_only() {
         assert_eq!(caller.session, pair.session_id, "{name}");
 
         // Passports too, at the app authorizer, and never as access tokens.
-        let code = format!("es{}", &passport::ids::Id::random().to_string()[..10]);
+        let code = format!(
+            "es{}",
+            &passport::kernel::ids::Id::random().to_string()[..10]
+        );
         create_app(&signer, &code, "public").await;
         let passport = anonymous_passport(&signer, &code, "2001:db8::1")
             .await
@@ -191,12 +194,12 @@ async fn each_key_set_takes_its_one_algorithm() {
             es256_key(&kid, "an impostor's secret, long enough!!"),
             vec![],
         );
-        let forged = passport::tokens::TokenIssuer::new("passport", None, 900)
+        let forged = passport::kernel::tokens::TokenIssuer::new("passport", None, 900)
             .issue(
                 &impostor,
-                passport::ids::Id::random(),
+                passport::kernel::ids::Id::random(),
                 pair.session_id,
-                passport::clock::now(),
+                passport::kernel::clock::now(),
             )
             .unwrap();
         assert!(!takes(&verifier, &forged).await, "{name}");

@@ -9,11 +9,11 @@ mod common;
 
 use common::{raw_redis, redis_cluster, stores, unique_email};
 use passport::Service;
-use passport::config::Config;
-use passport::ids::Id;
-use passport::refresh_token::RefreshToken;
+use passport::kernel::config::Config;
+use passport::kernel::ids::Id;
+use passport::kernel::store::{RedisConnection, Store};
+use passport::kernel::tokens::refresh::RefreshToken;
 use passport::service::{Caller, ClientInfo, Denied, LoginInput, TokenPair};
-use passport::store::{RedisConnection, Store};
 use passport::testing::{app_on, create_account, test_config};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -203,7 +203,7 @@ async fn redis_memory_per_session_is_bounded() {
         ip: Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".into()),
         user_agent: Some("u".repeat(passport::service::MAX_USER_AGENT_CHARS)),
     };
-    let device = "d".repeat(passport::accounts::MAX_DEVICE_CHARS);
+    let device = "d".repeat(passport::kernel::accounts::MAX_DEVICE_CHARS);
     let input = || LoginInput::new(email.clone(), PASSWORD).on_device(device.clone());
     let mut redis = raw_redis().await;
     let n = 50;
@@ -231,7 +231,7 @@ async fn redis_memory_per_session_is_bounded() {
         },
         session_bytes / n,
         set_bytes / n,
-        passport::accounts::MAX_DEVICE_CHARS,
+        passport::kernel::accounts::MAX_DEVICE_CHARS,
         passport::service::MAX_USER_AGENT_CHARS,
     );
     assert!(

@@ -6,10 +6,10 @@ mod common;
 
 use common::{apps, stores, unique_email, unique_ip};
 use passport::Service;
-use passport::config::Config;
-use passport::error::ApiError;
+use passport::kernel::config::Config;
+use passport::kernel::error::ApiError;
+use passport::kernel::store::Store;
 use passport::service::{Caller, ClientInfo, LoginInput, TokenPair};
-use passport::store::Store;
 use passport::testing::{create_account, test_config};
 use serde_json::json;
 use std::sync::Arc;
@@ -132,8 +132,8 @@ async fn logout_by_refresh_token_ends_only_a_matching_session() {
     for (name, app) in apps(test_config()).await {
         let (_, a) = login(&app).await;
         // A well-formed token that is not the session's: nothing happens.
-        let forged = passport::refresh_token::RefreshToken::parse(&a.refresh_token)
-            .map(|t| passport::refresh_token::RefreshToken::new(t.account(), t.session()))
+        let forged = passport::kernel::tokens::refresh::RefreshToken::parse(&a.refresh_token)
+            .map(|t| passport::kernel::tokens::refresh::RefreshToken::new(t.account(), t.session()))
             .unwrap();
         app.logout(None, Some(&forged.encode()), true)
             .await
@@ -301,8 +301,8 @@ async fn reuse_after_grace_revokes_the_session() {
 
 /// A service on `store` whose ring signs with `current` and still verifies `previous`.
 fn app_with_keys(store: Arc<dyn Store>, current: &str, previous: Option<&str>) -> Service {
-    use passport::config::SecretBytes;
-    use passport::keys::{Key, KeyRing};
+    use passport::kernel::config::SecretBytes;
+    use passport::kernel::keys::{Key, KeyRing};
     let key = |kid: &str| {
         let secret =
             SecretBytes::new(format!("{kid}-signing-key-of-at-least-32-bytes").into_bytes());
@@ -649,7 +649,7 @@ async fn a_concurrent_burst_cannot_pass_the_login_limits() {
 /// origin secret.
 #[tokio::test]
 async fn per_address_limits_see_the_real_client() {
-    use passport::config::SecretBytes;
+    use passport::kernel::config::SecretBytes;
     const SECRET: &str = "the origin secret cloudfront adds, long enough";
     let config = Config {
         login_ip_max_failures: 3,
@@ -676,7 +676,7 @@ async fn per_address_limits_see_the_real_client() {
     };
     // A /64 no other test or run uses: 2001:db8:<random>:<random>.
     let fresh_net = || {
-        let b = passport::ids::random_bytes::<4>();
+        let b = passport::kernel::ids::random_bytes::<4>();
         let group = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
         format!("2001:db8:{:x}:{:x}", group(0), group(2))
     };
@@ -888,7 +888,7 @@ async fn sessions_and_me_see_the_callers_account_only() {
         // (here an account that does not exist), and reads the account only without it.
         assert_eq!(caller.email.as_deref(), Some(email.as_str()), "{name}");
         let told = Caller {
-            account: passport::ids::Id::random(),
+            account: passport::kernel::ids::Id::random(),
             email: Some("from-the-authorizer@example.com".into()),
             ..caller.clone()
         };

@@ -7,10 +7,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use passport::Service;
-use passport::ids::Id;
+use passport::kernel::ids::Id;
+use passport::kernel::tokens::{MAX_TOKEN_BYTES, TokenError};
 use passport::service::Denied;
 use passport::testing::{TEST_SIGNING_KEY, logged_in_memory_app};
-use passport::tokens::{MAX_TOKEN_BYTES, TokenError};
 use serde_json::{Value, json};
 use sha2::{Sha256, Sha384, Sha512};
 
@@ -57,7 +57,7 @@ impl Target {
         let t = Self {
             app,
             kid,
-            now: passport::clock::now(),
+            now: passport::kernel::clock::now(),
             sub: caller.account.to_string(),
             sid: caller.session.to_string(),
         };
@@ -321,7 +321,8 @@ async fn oversized_tokens_are_refused_before_parsing() {
 async fn other_token_kinds_and_foreign_issuers() {
     let t = Target::new().await;
     // A refresh token presented as an access token.
-    let refresh = passport::refresh_token::RefreshToken::new(Id::random(), Id::random()).encode();
+    let refresh =
+        passport::kernel::tokens::refresh::RefreshToken::new(Id::random(), Id::random()).encode();
     t.denied("refresh token", &refresh).await;
     // An ID-style token (typ JWT) and a token without typ.
     let mut id_token = t.header();
@@ -341,7 +342,7 @@ async fn other_token_kinds_and_foreign_issuers() {
         Err(TokenError::Claims)
     );
     let aud_app = passport::testing::app_on(
-        std::sync::Arc::new(passport::store::MemoryStore::new()),
+        std::sync::Arc::new(passport::kernel::store::MemoryStore::new()),
         passport::Config {
             token_audience: Some("web".into()),
             ..passport::testing::test_config()

@@ -1,45 +1,42 @@
 //! Imports run down the layers of the crate, never up: the order ARCHITECTURE.md's
-//! "Invariants" gives, checked on the source. A module may name (`crate::<module>`) only modules
-//! of a lower layer; `testing` (test helpers) may name any.
+//! "Invariants" gives, checked on the source. A unit (a module of the kernel, or a top-level
+//! module) may name (`crate::…`) only units of a lower layer; `testing` (test helpers) may name
+//! any.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The crate's top-level modules, lowest first; modules on one line are one layer and do not
-/// name each other.
+/// The crate's units, lowest first; units on one line are one layer and do not name each other.
+/// A kernel module is `kernel::<name>`.
 const LAYERS: &[&[&str]] = &[
-    &["ids", "clock"],
+    &["kernel::ids", "kernel::clock"],
     &[
-        "caller",
-        "session_cookie",
-        "security_events",
-        "accounts",
-        "authentication",
+        "kernel::caller",
+        "kernel::cookie",
+        "kernel::security_events",
+        "kernel::accounts",
+        "kernel::authentication",
+        "kernel::user_agent",
         "dbsc",
         "passkeys",
-        "user_agent",
     ],
-    &["config"],
-    &["error"],
-    &["keys"],
-    &["tokens"],
-    &["store"],
+    &["kernel::config"],
+    &["kernel::error"],
+    &["kernel::keys"],
+    &["kernel::tokens"],
+    &["kernel::store"],
     &["service"],
     &["http", "admin"],
 ];
 
-fn layer(module: &str) -> Option<usize> {
-    LAYERS.iter().position(|l| l.contains(&module))
+fn layer(unit: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&unit))
 }
 
-/// The Rust files of top-level module `name`: `name.rs` or everything under `name/`.
-fn files(src: &Path, name: &str) -> Vec<std::path::PathBuf> {
-    let file = src.join(format!("{name}.rs"));
-    if file.exists() {
-        return vec![file];
-    }
+/// Every Rust file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut dirs = vec![src.join(name)];
+    let mut dirs = vec![dir.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -53,40 +50,89 @@ fn files(src: &Path, name: &str) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// The unit a file of `src` belongs to: `kernel::<name>` for the kernel, else its top-level
+/// module; `None` for `lib.rs`, `kernel/mod.rs` and the test helpers.
+fn unit_of(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).unwrap();
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        })
+        .collect();
+    match parts.as_slice() {
+        [only] if only == "lib" => None,
+        [first, ..] if first == "testing" => None,
+        [first, second] if first == "kernel" && second == "mod" => None,
+        [first, second, ..] if first == "kernel" => Some(format!("kernel::{second}")),
+        [first, ..] => Some(first.clone()),
+        [] => None,
+    }
+}
+
+/// The unit a `crate::…` path names: `kernel::<name>` or a top-level module; `None` for an item
+/// of the crate root (a re-export).
+fn named_unit(rest: &str) -> Result<String, String> {
+    let seg = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    if rest.starts_with('{') {
+        return Err("names several items at once: name modules one by one".into());
+    }
+    let first = seg(rest);
+    if first.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "names `crate::{first}`, a re-export at the crate root: name its module"
+        ));
+    }
+    if first == "kernel" {
+        let after = &rest[first.len()..];
+        let after = after.strip_prefix("::").unwrap_or("");
+        if after.starts_with('{') {
+            return Err("names several kernel modules at once: name them one by one".into());
+        }
+        return Ok(format!("kernel::{}", seg(after)));
+    }
+    Ok(first)
+}
+
 #[test]
 fn no_import_runs_up_the_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
-    let modules: Vec<&str> = lib
-        .lines()
-        .filter_map(|l| l.strip_prefix("pub mod "))
-        .map(|l| l.trim_end_matches(';'))
-        .filter(|m| *m != "testing")
-        .collect();
     let mut up = Vec::new();
-    for m in &modules {
-        let own = layer(m).unwrap_or_else(|| panic!("module `{m}` has no layer in LAYERS"));
-        for f in files(&src, m) {
-            let text = std::fs::read_to_string(&f).unwrap();
-            assert!(
-                !text.contains("crate::{"),
-                "{}: name modules one by one",
-                f.display()
-            );
-            for (_, rest) in text
-                .match_indices("crate::")
-                .map(|(i, _)| ((), &text[i + 7..]))
-            {
-                let named: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                if named == *m || !modules.contains(&named.as_str()) {
+    for f in rust_files(&src) {
+        let Some(own) = unit_of(&src, &f) else {
+            continue;
+        };
+        let own_layer =
+            layer(&own).unwrap_or_else(|| panic!("unit `{own}` has no layer in LAYERS"));
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, _) in text.match_indices("crate::") {
+            let named = match named_unit(&text[i + 7..]) {
+                Ok(n) => n,
+                Err(why) => {
+                    up.push(format!("{}: {why}", f.display()));
                     continue;
                 }
-                if layer(&named).unwrap() >= own {
-                    up.push(format!("{} names `crate::{named}`", f.display()));
-                }
+            };
+            // `testing` is compiled for tests only, and their modules may use it.
+            if named == own || named == "testing" {
+                continue;
+            }
+            let Some(named_layer) = layer(&named) else {
+                up.push(format!(
+                    "{} names `crate::{named}`, which has no layer",
+                    f.display()
+                ));
+                continue;
+            };
+            if named_layer >= own_layer {
+                up.push(format!("{} names `crate::{named}`", f.display()));
             }
         }
     }

@@ -14,11 +14,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::recorded::{PASSWORD, Recorded, ceremony, recorded, reset_account};
 use common::{app_for, pass, stores};
 use passport::ApiError;
-use passport::caller::Caller;
-use passport::ids::Id;
+use passport::kernel::caller::Caller;
+use passport::kernel::ids::Id;
+use passport::kernel::store::{MemoryStore, SessionsAfter, Store};
 use passport::passkeys::{CEREMONY_SECONDS, PublicKeyCredential, RegisterPublicKeyCredential};
 use passport::service::{ClientInfo, PasskeyLogin, Service};
-use passport::store::{MemoryStore, SessionsAfter, Store};
 use passport::testing::{app_on, test_config};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -191,7 +191,7 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
             ),
             "{name}"
         );
-        let hash = passport::accounts::hash_password(PASSWORD).unwrap();
+        let hash = passport::kernel::accounts::hash_password(PASSWORD).unwrap();
         store
             .set_password(r.account, &hash, SessionsAfter::KeepAll)
             .await

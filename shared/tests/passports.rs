@@ -9,11 +9,11 @@ mod common;
 use common::{apps, send, unique_code, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
-use passport::config::Config;
 use passport::http::{Guard, ROUTES};
-use passport::ids::Id;
-use passport::keys::KeyRing;
-use passport::passport_token::{PassportIssuer, Visitor};
+use passport::kernel::config::Config;
+use passport::kernel::ids::Id;
+use passport::kernel::keys::KeyRing;
+use passport::kernel::tokens::app_passport::{PassportIssuer, Visitor};
 use passport::service::{ClientInfo, LoginInput, TokenPair};
 use passport::testing::{TEST_SIGNING_KEY, create_account, create_app, test_config};
 use serde_json::{Value, json};
@@ -74,7 +74,7 @@ async fn sign_in(app: &Service) -> TokenPair {
 }
 
 fn ring() -> KeyRing {
-    let secret = passport::config::SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
+    let secret = passport::kernel::config::SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
     KeyRing::from_literal(&secret).unwrap()
 }
 
@@ -89,7 +89,7 @@ fn expired_copy(passport: &str, ago: i64) -> String {
             .unwrap();
         serde_json::from_slice(&bytes).unwrap()
     };
-    let now = passport::clock::now();
+    let now = passport::kernel::clock::now();
     let id = |k: &str| claims[k].as_str().unwrap().parse::<Id>().unwrap();
     let v = Visitor {
         app: id("app"),
@@ -510,7 +510,10 @@ async fn a_private_passport_ends_with_its_accounts_sessions() {
                     .unwrap(),
                 "disable" => {
                     app.store()
-                        .set_status(caller.account, passport::store::AccountStatus::Disabled)
+                        .set_status(
+                            caller.account,
+                            passport::kernel::store::AccountStatus::Disabled,
+                        )
                         .await
                         .unwrap();
                 }

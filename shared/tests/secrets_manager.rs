@@ -4,11 +4,11 @@
 
 use aws_sdk_secretsmanager::Client;
 use passport::Service;
-use passport::config::Config;
-use passport::ids::Id;
-use passport::keys::{KeyError, KeyProvider};
-use passport::store::MemoryStore;
-use passport::tokens::{TokenError, TokenIssuer};
+use passport::kernel::config::Config;
+use passport::kernel::ids::Id;
+use passport::kernel::keys::{KeyError, KeyProvider};
+use passport::kernel::store::MemoryStore;
+use passport::kernel::tokens::{TokenError, TokenIssuer};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,7 +97,7 @@ fn app(keys: KeyProvider) -> Service {
 }
 
 fn issue(keys: &KeyProvider) -> String {
-    let now = passport::clock::now();
+    let now = passport::kernel::clock::now();
     TokenIssuer::new("passport", None, 900)
         .issue(&keys.current(), Id::random(), Id::random(), now)
         .unwrap()
@@ -118,7 +118,7 @@ async fn loads_current_version_and_signs_with_its_version_id() {
     let token = issue(&keys);
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.kid.as_deref(), Some(current_version.as_str()));
-    let now = passport::clock::now();
+    let now = passport::kernel::clock::now();
     assert!(app(keys).verify_access_token(&token, now).await.is_ok());
 }
 
@@ -148,7 +148,7 @@ async fn rotation_keeps_the_previous_key_and_drops_the_one_before() {
         "new tokens carry the new kid"
     );
     let t2 = issue(&v2);
-    let now = passport::clock::now();
+    let now = passport::kernel::clock::now();
     let service = app(v2.clone());
     assert!(
         service.verify_access_token(&t1, now).await.is_ok(),
@@ -174,7 +174,7 @@ async fn unknown_kid_reloads_once_per_interval() {
     rotate(&arn, &key(1)).await;
     let fresh = provider(&arn).await;
     let token = issue(&fresh);
-    let now = passport::clock::now();
+    let now = passport::kernel::clock::now();
     assert_eq!(old.loads(), 1);
     assert!(
         service.verify_access_token(&token, now).await.is_ok(),
@@ -241,7 +241,7 @@ async fn failed_reload_keeps_the_cached_keys() {
     );
     assert!(
         app(keys)
-            .verify_access_token(&token, passport::clock::now())
+            .verify_access_token(&token, passport::kernel::clock::now())
             .await
             .is_ok()
     );
@@ -327,7 +327,9 @@ async fn the_store_is_reached_as_the_cache_user_kept_in_secrets_manager() {
     let config = |auth: Option<String>| Config {
         redis_url: Some(format!("redis://127.0.0.1:{port}")),
         redis_auth_secret_arn: auth,
-        signing_secret: Some(passport::config::SecretBytes::new(key(3).into_bytes())),
+        signing_secret: Some(passport::kernel::config::SecretBytes::new(
+            key(3).into_bytes(),
+        )),
         redis_connect_timeout: Duration::from_secs(2),
         redis_response_timeout: Duration::from_secs(2),
         ..Config::default()

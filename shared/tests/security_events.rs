@@ -6,8 +6,8 @@ mod common;
 
 use common::{stores, unique_email, unique_ip};
 use passport::Service;
-use passport::config::Config;
-use passport::security_events::{NAMESPACE, SecurityEvent};
+use passport::kernel::config::Config;
+use passport::kernel::security_events::{NAMESPACE, SecurityEvent};
 use passport::service::{ClientInfo, LoginInput, PasswordChange, TokenPair};
 use passport::testing::{app_on, create_account, test_config};
 use serde_json::Value;

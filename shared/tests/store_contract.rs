@@ -5,15 +5,15 @@
 mod common;
 
 use common::{stores, unique_code, unique_email, unique_ip};
-use passport::authentication::Authentication;
-use passport::clock;
-use passport::ids::Id;
-use passport::refresh_token::{RefreshToken, TokenDigest};
-use passport::store::{
+use passport::kernel::authentication::Authentication;
+use passport::kernel::clock;
+use passport::kernel::ids::Id;
+use passport::kernel::store::{
     Account, AccountStatus, App, AppAccess, NewSession, PasskeyAdded, PasskeyRemoved,
     PassportOutcome, PassportStart, Rotate, Rotation, SessionStart, SessionsAfter, Store,
     StoredPasskey,
 };
+use passport::kernel::tokens::refresh::{RefreshToken, TokenDigest};
 use std::sync::Arc;
 
 async fn account(store: &dyn Store) -> Account {
@@ -71,7 +71,7 @@ fn rotate_req(
         presented: presented.digest(),
         successor: successor.digest(),
         family: presented.family_digest(),
-        request_id: passport::ids::random_bytes(),
+        request_id: passport::kernel::ids::random_bytes(),
         now: clock::now(),
         idle_ttl: 1000,
         grace: 10,
@@ -334,7 +334,7 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
         // The window is at least `grace` whole seconds: still a replay at its last second.
         let last_second = Rotate {
             now: first.now + 10,
-            request_id: passport::ids::random_bytes(),
+            request_id: passport::kernel::ids::random_bytes(),
             ..first.clone()
         };
         assert!(
@@ -348,7 +348,7 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
         // The old token after the window: theft. The session is gone.
         let late = Rotate {
             now: first.now + 11,
-            request_id: passport::ids::random_bytes(),
+            request_id: passport::kernel::ids::random_bytes(),
             ..first.clone()
         };
         assert_eq!(s.rotate(&late).await.unwrap(), Rotation::Reused, "{name}");
@@ -964,7 +964,7 @@ async fn grace_zero_turns_replays_off() {
         );
         // Anyone else presenting the spent token: reuse.
         let replay = Rotate {
-            request_id: passport::ids::random_bytes(),
+            request_id: passport::kernel::ids::random_bytes(),
             ..first.clone()
         };
         assert_eq!(s.rotate(&replay).await.unwrap(), Rotation::Reused, "{name}");

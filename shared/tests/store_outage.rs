@@ -4,11 +4,11 @@
 //! timeout, and the same process recovers by itself when the store comes back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use passport::config::Config;
-use passport::error::ApiError;
-use passport::refresh_token::RefreshToken;
+use passport::kernel::config::Config;
+use passport::kernel::error::ApiError;
+use passport::kernel::store::RedisStore;
+use passport::kernel::tokens::refresh::RefreshToken;
 use passport::service::{ClientInfo, Denied, LoginInput, Service, TokenPair};
-use passport::store::RedisStore;
 use passport::testing::{app_on, create_account, test_config};
 use std::process::{Child, Command};
 use std::sync::Arc;

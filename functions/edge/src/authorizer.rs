@@ -14,7 +14,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use passport::Service;
-use passport::caller::Verdict;
+use passport::kernel::caller::Verdict;
 use passport::service::Denied;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -154,7 +154,7 @@ pub enum Kind {
 }
 
 /// What the authorizer puts in the request context for the routes behind it: the caller it
-/// established (`passport::caller`), the same type the function behind reads back.
+/// established (`passport::kernel::caller`), the same type the function behind reads back.
 pub type Context = Verdict;
 
 /// The answer, in the shape the event expects.

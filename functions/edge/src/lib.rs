@@ -140,7 +140,7 @@ fn source_ip(ctx: Option<&RequestContext>) -> Option<String> {
     }
 }
 
-/// The caller the authorizer in front put in the request context (`passport::caller`);
+/// The caller the authorizer in front put in the request context (`passport::kernel::caller`);
 /// `Verdict::None` for an open route, or a context that names no caller (which a guarded route
 /// refuses).
 fn verdict(ctx: Option<&RequestContext>) -> Verdict {

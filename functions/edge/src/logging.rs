@@ -2,9 +2,9 @@
 //! logging controls: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`; JSON lines when
 //! `AWS_LAMBDA_LOG_FORMAT` is `JSON`; no time, no target), with a `Targets` filter
 //! (`info`, or `warn,passport=debug`) in place of `EnvFilter`, whose regex engine was a tenth
-//! of every bootstrap. The variables are read by `passport::config::LogSettings`.
+//! of every bootstrap. The variables are read by `passport::kernel::config::LogSettings`.
 
-use passport::config::LogSettings;
+use passport::kernel::config::LogSettings;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

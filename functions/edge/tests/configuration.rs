@@ -1,11 +1,11 @@
-//! Configuration defaults live in one place, `passport::config::VARIABLES`: `template.yaml`'s
+//! Configuration defaults live in one place, `passport::kernel::config::VARIABLES`: `template.yaml`'s
 //! parameters and README's configuration table must say the same.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{root, template};
-use passport::config::VARIABLES;
+use passport::kernel::config::VARIABLES;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 

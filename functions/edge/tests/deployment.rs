@@ -509,7 +509,7 @@ fn template_egress_throttling_and_cache_protection() {
 /// function reads only its own user's secret.
 #[test]
 fn each_function_has_its_own_cache_user() {
-    use passport::store::acl::{CACHE_USERS, user_of};
+    use passport::kernel::store::acl::{CACHE_USERS, user_of};
     let t = template();
     let resources = t["Resources"].as_mapping().unwrap();
     let users: BTreeMap<String, String> = resources
@@ -666,7 +666,7 @@ fn every_route_is_in_every_place_the_recipe_names() {
 /// `openapi.yaml`'s error codes are exactly the error table's.
 #[test]
 fn openapi_error_codes_are_the_error_table() {
-    use passport::error::table;
+    use passport::kernel::error::table;
     let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
     let spec: Value = serde_yaml::from_str(&text).unwrap();
     let documented: BTreeSet<String> =

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
 mod tests {
     use super::*;
     use passport::Service;
-    use passport::ids::Id;
+    use passport::kernel::ids::Id;
     use passport::service::TokenPair;
     use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
     use passport_lambda::{answer_event, answer_sample, json_body};
@@ -161,11 +161,11 @@ mod tests {
     #[tokio::test]
     async fn the_public_keys_and_discovery_events_answer_cacheable_documents() {
         let config = passport::Config {
-            signing_algorithm: passport::config::SigningAlgorithm::Es256,
+            signing_algorithm: passport::kernel::config::SigningAlgorithm::Es256,
             ..passport::testing::test_config()
         };
         let signer = passport::testing::app_on(
-            std::sync::Arc::new(passport::store::MemoryStore::new()),
+            std::sync::Arc::new(passport::kernel::store::MemoryStore::new()),
             config,
         );
         signer.publish_keys().await.unwrap();
@@ -186,9 +186,9 @@ mod tests {
         );
         // HS256 keys are never published.
         let hs256 = passport::testing::app_on(
-            std::sync::Arc::new(passport::store::MemoryStore::new()),
+            std::sync::Arc::new(passport::kernel::store::MemoryStore::new()),
             passport::Config {
-                signing_algorithm: passport::config::SigningAlgorithm::Hs256,
+                signing_algorithm: passport::kernel::config::SigningAlgorithm::Hs256,
                 ..passport::testing::test_config()
             },
         );

@@ -6,13 +6,13 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use passport::Service;
-use passport::config::{Config, SecretBytes, SigningAlgorithm};
-use passport::keys::KeyRing;
+use passport::kernel::config::{Config, SecretBytes, SigningAlgorithm};
+use passport::kernel::keys::KeyRing;
+use passport::kernel::store::{RedisConnection, RedisStore};
+use passport::kernel::tokens::TokenIssuer;
 use passport::service::{ClientInfo, LoginInput};
-use passport::store::{RedisConnection, RedisStore};
 use passport::testing::cluster::LocalCluster;
 use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, event, test_config};
-use passport::tokens::TokenIssuer;
 use passport_bench::cold_start;
 use passport_bench::stats::{Stats, time_async, time_interleaved, time_sync};
 use serde_json::{Map, Value, json};
@@ -38,7 +38,7 @@ async fn decision_against_floor(
     let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token)]);
     let session_key = {
         let v = app
-            .verify_access_token(token, passport::clock::now())
+            .verify_access_token(token, passport::kernel::clock::now())
             .await
             .unwrap();
         format!("pp:{{{}}}:s:{}", v.account, v.session)
@@ -83,7 +83,7 @@ async fn decision_against_floor(
 /// the ES256 authorizer's full decision, built as deployed (public keys read from the store),
 /// beside its floor: that bare ES256 decode plus one `EXISTS`.
 async fn signing_costs(
-    store: Arc<dyn passport::store::Store>,
+    store: Arc<dyn passport::kernel::store::Store>,
     floor_conn: RedisConnection,
     scale: usize,
 ) -> Value {
@@ -92,8 +92,11 @@ async fn signing_costs(
     let es = KeyRing::from_literal_for(SigningAlgorithm::Es256, &secret).unwrap();
     let es_public = es.public_keys().unwrap();
     let issuer = TokenIssuer::new("passport", None, 900);
-    let now = passport::clock::now();
-    let (a, s) = (passport::ids::Id::random(), passport::ids::Id::random());
+    let now = passport::kernel::clock::now();
+    let (a, s) = (
+        passport::kernel::ids::Id::random(),
+        passport::kernel::ids::Id::random(),
+    );
     let hs_token = issuer.issue(&hs, a, s, now).unwrap();
     let es_token = issuer.issue(&es, a, s, now).unwrap();
     let n = 20_000 * scale;
@@ -222,7 +225,7 @@ async fn refresh_over_http(app: &Service, token: &str, cookie: bool) -> String {
 /// replica with `WAIT`) beside `0` (the master alone), latency timed alternately, then
 /// refreshes per second with 16 clients at once for each.
 async fn durability_costs(scale: usize) -> Value {
-    use passport::store::durability::ReplicaAcks;
+    use passport::kernel::store::durability::ReplicaAcks;
     eprintln!("measuring: durability (a 3+3 cluster, REDIS_REPLICA_ACKS=auto vs 0)");
     let cluster = tokio::task::spawn_blocking(|| LocalCluster::start(3, 1, 1000))
         .await
@@ -379,16 +382,20 @@ fn set_cookie(resp: &http::Response<String>, prefix: &str) -> String {
 /// alternately; and the renewal of a bound cookie, its two requests (the challenge, then the
 /// proof's check and the new cookie) timed on the server's side only (the proof is signed in
 /// between, as the browser would).
-async fn dbsc_costs(store: Arc<dyn passport::store::Store>, scale: usize) -> Value {
+async fn dbsc_costs(store: Arc<dyn passport::kernel::store::Store>, scale: usize) -> Value {
     use passport::testing::device::{device, proof};
     eprintln!("measuring: device binding (DBSC), bound vs unbound refresh, a renewal");
     let config = Config {
-        dbsc_binding: passport::config::DbscBinding::Required,
+        dbsc_binding: passport::kernel::config::DbscBinding::Required,
         dbsc_cookie_seconds: 3600,
         ..test_config()
     };
     let app = Arc::new(app_on(store, config));
-    let email = format!("dbsc-bench-{}@example.com", passport::ids::Id::random()).to_lowercase();
+    let email = format!(
+        "dbsc-bench-{}@example.com",
+        passport::kernel::ids::Id::random()
+    )
+    .to_lowercase();
     create_account(&app, &email, PASSWORD).await;
     let creds = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
     let cookie_login = || {
@@ -566,7 +573,7 @@ async fn main() {
     let timeouts = (Duration::from_secs(2), Duration::from_secs(2));
     let open = || RedisConnection::open(&redis_url, false, None, timeouts.0, timeouts.1);
 
-    let store: Arc<dyn passport::store::Store> =
+    let store: Arc<dyn passport::kernel::store::Store> =
         Arc::new(RedisStore::from_connection(open().await.unwrap()));
     // The HS256 figures are comparable with earlier runs; `signing_costs` measures ES256.
     let hs256 = Config {
@@ -604,7 +611,7 @@ async fn main() {
     let ring =
         KeyRing::from_literal(&SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec())).unwrap();
     let issuer = TokenIssuer::new("passport", None, 900);
-    let now = passport::clock::now();
+    let now = passport::kernel::clock::now();
     let verify = time_sync(5_000, 100_000 * scale, || {
         std::hint::black_box(issuer.verify(&ring, &token, now).unwrap());
     });

@@ -9,18 +9,21 @@ use std::time::{Duration, Instant};
 pub fn argon2_floor(run_for: Duration) -> (f64, usize) {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let password = "bench password, long enough";
-    let phc = passport::accounts::hash_password(password).expect("hash");
+    let phc = passport::kernel::accounts::hash_password(password).expect("hash");
     let started = Instant::now();
     let total: u64 = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let phc = phc.as_str();
                 scope.spawn(move || {
-                    let mut ws = passport::accounts::Workspace::new();
+                    let mut ws = passport::kernel::accounts::Workspace::new();
                     let mut n = 0u64;
                     while started.elapsed() < run_for {
-                        let ok =
-                            passport::accounts::verify_password_in(&mut ws, password, Some(phc));
+                        let ok = passport::kernel::accounts::verify_password_in(
+                            &mut ws,
+                            password,
+                            Some(phc),
+                        );
                         assert!(ok, "the floor's own hash did not verify");
                         n += 1;
                     }

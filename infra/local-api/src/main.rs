@@ -9,7 +9,7 @@ mod typescript;
 mod web_app;
 
 use passport::admin::{self, AdminError, Command};
-use passport::keys::{KeyProvider, KeyRing};
+use passport::kernel::keys::{KeyProvider, KeyRing};
 use passport::service::connect_store;
 use passport::{Config, Service};
 use std::process::ExitCode;
@@ -93,7 +93,7 @@ async fn run() -> Result<(), String> {
     let mut accounts = args.accounts.clone();
     let demo = accounts.is_empty();
     if demo {
-        let password: String = passport::ids::Id::random().to_string();
+        let password: String = passport::kernel::ids::Id::random().to_string();
         accounts.push(("demo@passport.local".to_string(), password));
     }
     for (email, password) in &accounts {

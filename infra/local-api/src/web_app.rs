@@ -120,8 +120,10 @@ mod tests {
     use super::*;
 
     fn site() -> (WebApp, PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("passport-web-{}", passport::ids::Id::random()));
+        let dir = std::env::temp_dir().join(format!(
+            "passport-web-{}",
+            passport::kernel::ids::Id::random()
+        ));
         std::fs::create_dir_all(dir.join("app")).unwrap();
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("app/index.html"), "<!doctype html>").unwrap();

@@ -1,10 +1,10 @@
 //! The operators' commands on shared web apps: their checks, defaults and JSON shape.
 
 use super::AdminError;
-use crate::clock;
-use crate::ids::{Id, random_bytes};
+use crate::kernel::clock;
+use crate::kernel::ids::{Id, random_bytes};
+use crate::kernel::store::{App, AppAccess};
 use crate::service::{Service, valid_app_code};
-use crate::store::{App, AppAccess};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};

@@ -2,13 +2,13 @@
 //! invoked with IAM). A command is JSON such as `{"command": "create", "email": "…",
 //! "password": "…"}`; the answer is JSON too.
 
-use crate::accounts;
-use crate::clock;
-pub use crate::error::AdminError;
-use crate::ids::Id;
-use crate::security_events::SecurityEvent;
+use crate::kernel::accounts;
+use crate::kernel::clock;
+pub use crate::kernel::error::AdminError;
+use crate::kernel::ids::Id;
+use crate::kernel::security_events::SecurityEvent;
+use crate::kernel::store::{Account, AccountStatus, SessionsAfter};
 use crate::service::Service;
-use crate::store::{Account, AccountStatus, SessionsAfter};
 use serde::Deserialize;
 
 mod apps;

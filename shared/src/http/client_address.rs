@@ -14,7 +14,7 @@
 //! One IPv6 host usually holds a whole /64 (SLAAC, privacy addresses): counting per address
 //! would give an attacker 2^64 fresh counters. Limits count per `IPV6_LIMIT_PREFIX` bits.
 
-use crate::config::SecretBytes;
+use crate::kernel::config::SecretBytes;
 use http::HeaderMap;
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;

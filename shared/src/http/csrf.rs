@@ -14,7 +14,7 @@
 //! Clients that are not browsers send neither header and no cookie, so the body transport never
 //! meets this check.
 
-use crate::error::ApiError;
+use crate::kernel::error::ApiError;
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, ORIGIN};
 

@@ -3,7 +3,7 @@
 
 use super::{error_response, header_str, json_response};
 use crate::dbsc::{CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER};
-use crate::error::ApiError;
+use crate::kernel::error::ApiError;
 use crate::service::{Renewal, Service, TokenPair};
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{Request, Response, StatusCode};

@@ -6,7 +6,7 @@
 //! (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
 
 use super::{header_str, json_response};
-use crate::error::ApiError;
+use crate::kernel::error::ApiError;
 use crate::service::Service;
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::{Request, Response, StatusCode};

@@ -7,7 +7,7 @@
 
 use super::routes::{AccountHandler, AppHandler, Handler, OpenHandler, Route};
 use super::{Verdict, dbsc, discovery, passkeys, passports, recent};
-use crate::error::ApiError;
+use crate::kernel::error::ApiError;
 use crate::service::Service;
 use http::{Request, Response};
 use std::future::Future;
@@ -151,7 +151,7 @@ impl Function for Sessions {
                 let param = route.param.as_deref().unwrap_or_default();
                 // Ends another session: the one request whose need depends on what it asks.
                 let ends_others = h == AccountHandler::RevokeSession
-                    && param.parse::<crate::ids::Id>().ok() != Some(caller.session);
+                    && param.parse::<crate::kernel::ids::Id>().ok() != Some(caller.session);
                 match recent::check(app, route.spec, caller.account, caller.session, ends_others)
                     .await
                 {

@@ -4,8 +4,6 @@
 //! `local-api` run the same code.
 
 pub mod client_address;
-/// The session cookie, by its earlier path.
-pub use crate::session_cookie as cookie;
 pub mod cors;
 pub mod csrf;
 mod dbsc;
@@ -16,7 +14,7 @@ pub mod passports;
 pub mod recent;
 pub mod routes;
 
-pub use crate::caller::Verdict;
+pub use crate::kernel::caller::Verdict;
 pub use functions::{Function, Login, Logout, Passports, Refresh, Sessions};
 pub use passports::{APP_CODE_HEADER, visitor_context};
 pub use routes::{
@@ -24,8 +22,8 @@ pub use routes::{
     OpenHandler, ROUTES, RecentAuth, Route, RouteSpec, key_use_of, route,
 };
 
-use crate::error::ApiError;
-use crate::error::table;
+use crate::kernel::error::ApiError;
+use crate::kernel::error::table;
 use crate::service::{Caller, ClientInfo, LoginInput, PasswordChange, Service, TokenPair};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -83,7 +81,7 @@ pub fn handle<'a, B: AsRef<[u8]> + Sync>(
 }
 
 /// How an answer carries the refresh token: in the JSON body (mobile and server clients), or in
-/// the `HttpOnly` session cookie (browsers; see [`cookie`]). The access token is always in the
+/// the `HttpOnly` session cookie (browsers; see [`crate::kernel::cookie`]). The access token is always in the
 /// body and always sent back as a bearer header, never in a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -355,7 +353,7 @@ async fn me(app: &Service, caller: Caller) -> Result<Response<String>, ApiError>
         "session_id": me.session_id.to_string(),
     });
     if let Some(a) = &me.authentication {
-        body["auth_time"] = json!(crate::clock::rfc3339(a.time));
+        body["auth_time"] = json!(crate::kernel::clock::rfc3339(a.time));
         body["amr"] = json!(a.methods);
     }
     Ok(json_response(StatusCode::OK, &body))
@@ -647,9 +645,9 @@ mod tests {
         assert_eq!(r.headers()[RETRY_AFTER], "7");
         let r = error_response(&ApiError::TooManyAttempts { retry_after: 0 });
         assert_eq!(r.headers()[RETRY_AFTER], "1", "never Retry-After: 0");
-        let r = error_response(&ApiError::Unavailable(crate::StoreError::Corrupt(
-            "x".into(),
-        )));
+        let r = error_response(&ApiError::Unavailable(
+            crate::kernel::error::StoreError::Corrupt("x".into()),
+        ));
         assert_eq!(r.headers()[RETRY_AFTER], "1");
         let r = error_response(&ApiError::Unauthorized);
         assert!(r.headers().get(RETRY_AFTER).is_none());

@@ -4,9 +4,9 @@ use super::{
     Transport, answer_pair, client_info, csrf, json_body, json_response, missing, no_content,
     optional_json_body, string_field, transport_field,
 };
-use crate::caller::Caller;
-use crate::error::ApiError;
-use crate::ids::Id;
+use crate::kernel::caller::Caller;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
 use crate::service::{PasskeyLogin, Reauthentication, Service};
 use http::{Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -89,7 +89,7 @@ pub(super) async fn reauthenticate<B: AsRef<[u8]>>(
     Ok(json_response(
         StatusCode::OK,
         &json!({
-            "auth_time": crate::clock::rfc3339(a.time),
+            "auth_time": crate::kernel::clock::rfc3339(a.time),
             "amr": a.methods,
         }),
     ))

@@ -2,7 +2,7 @@
 //! code in `X-App-Code`), and the shared app's demo route `GET /apps/me`.
 
 use super::{client_info, header_str, json_response, no_content, optional_json_body, string_field};
-use crate::error::ApiError;
+use crate::kernel::error::ApiError;
 use crate::service::{AppCaller, PassportRequest, Service};
 use http::{Request, Response, StatusCode};
 use serde_json::{Value, json};

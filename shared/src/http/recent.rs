@@ -2,8 +2,8 @@
 //! authenticated within `REAUTH_MAX_AGE_SECONDS`. The one place the rule is read.
 
 use super::routes::{RecentAuth, RouteSpec};
-use crate::error::ApiError;
-use crate::ids::Id;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
 use crate::service::Service;
 
 /// Whether a request to `spec` needs a recent authentication; `ends_others` says whether it

@@ -9,8 +9,8 @@
 use http::Method;
 
 /// What runs for a route, grouped by the guard in front of it: an open handler takes no
-/// caller, an account handler the account authorizer's [`Caller`](crate::caller::Caller), an
-/// app handler the app authorizer's [`AppCaller`](crate::caller::AppCaller). The `sessions`
+/// caller, an account handler the account authorizer's [`Caller`](crate::kernel::caller::Caller), an
+/// app handler the app authorizer's [`AppCaller`](crate::kernel::caller::AppCaller). The `sessions`
 /// dispatch (`http::functions`) checks the verdict against the group once, then matches the
 /// account group with no catch-all arm, so a new account handler that is not wired fails to
 /// compile (an open one fails `functions`' test).

@@ -2,8 +2,8 @@
 //! in the store under a new random id for a while, and taken from it once.
 
 use super::Service;
-use crate::error::ApiError;
-use crate::ids::Id;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

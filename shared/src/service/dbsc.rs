@@ -4,12 +4,12 @@
 //! bound session's refresh without that cookie.
 
 use super::{Service, TokenPair};
-use crate::config::DbscBinding;
 use crate::dbsc::{self, CHALLENGE_SECONDS, Challenge};
-use crate::error::ApiError;
-use crate::ids::{Id, random_bytes};
-use crate::store::BindOutcome;
-use crate::tokens::refresh::{RefreshToken, TokenDigest};
+use crate::kernel::config::DbscBinding;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::{Id, random_bytes};
+use crate::kernel::store::BindOutcome;
+use crate::kernel::tokens::refresh::{RefreshToken, TokenDigest};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;

@@ -1,21 +1,21 @@
 //! The use cases — login, refresh, logout, password change, sessions, me — on a key ring and a
 //! store. No Lambda types and no HTTP: `http/` turns requests into these calls.
 
-use crate::accounts::{self, MAX_DEVICE_CHARS, MAX_PASSWORD_CHARS};
-use crate::authentication::Authentication;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::error::{ApiError, StoreError};
-use crate::ids::Id;
-use crate::keys::{self, KeyProvider, KeyRing, VerifyingKeys};
-use crate::security_events::{self, EventSink, SecurityEvent, stdout_sink};
-use crate::store::{
+use crate::kernel::accounts::{self, MAX_DEVICE_CHARS, MAX_PASSWORD_CHARS};
+use crate::kernel::authentication::Authentication;
+use crate::kernel::clock::Clock;
+use crate::kernel::config::Config;
+use crate::kernel::error::{ApiError, StoreError};
+use crate::kernel::ids::Id;
+use crate::kernel::keys::{self, KeyProvider, KeyRing, VerifyingKeys};
+use crate::kernel::security_events::{self, EventSink, SecurityEvent, stdout_sink};
+use crate::kernel::store::{
     AccountStatus, CheckToken, LoginAttempt, LoginState, NewSession, Rotate, Rotation, SessionInfo,
     SessionStart, SessionsAfter, Store, TokenCheck,
 };
-use crate::tokens::app_passport::PassportIssuer;
-use crate::tokens::refresh::RefreshToken;
-use crate::tokens::{TokenError, TokenIssuer, Verified};
+use crate::kernel::tokens::app_passport::PassportIssuer;
+use crate::kernel::tokens::refresh::RefreshToken;
+use crate::kernel::tokens::{TokenError, TokenIssuer, Verified};
 
 mod ceremonies;
 mod dbsc;
@@ -26,7 +26,7 @@ pub mod public_keys;
 mod recent;
 mod startup;
 
-pub use crate::caller::{AppCaller, Caller};
+pub use crate::kernel::caller::{AppCaller, Caller};
 pub use dbsc::Renewal;
 pub use passkeys::PasskeyLogin;
 pub use passports::{PassportGrant, PassportRequest, valid_app_code};
@@ -84,7 +84,7 @@ impl LoginInput {
 
 /// A session about to start: whose, from where, and how its owner proved who they are.
 struct Started<'a> {
-    account: &'a crate::store::Account,
+    account: &'a crate::kernel::store::Account,
     email: &'a str,
     device: Option<String>,
     client: &'a ClientInfo,
@@ -163,10 +163,6 @@ pub enum Denied {
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
 }
-
-/// The service by its earlier name, so code written against it still builds.
-#[doc(hidden)]
-pub use self::Service as Passport;
 
 /// The service: configuration, keys, token settings and the store; every use case of Passport
 /// (the product) is a method. Not to be confused with a web-app passport, the token
@@ -270,7 +266,7 @@ impl Service {
         self
     }
 
-    /// Records a security event: one JSON line with its metric (see [`crate::security_events`]).
+    /// Records a security event: one JSON line with its metric (see [`crate::kernel::security_events`]).
     pub fn security_event(
         &self,
         event: SecurityEvent,
@@ -469,7 +465,9 @@ impl Service {
             password_version: account.password_version,
             max_sessions: self.config.max_sessions_per_account,
         };
-        let agent = user_agent.as_deref().and_then(crate::user_agent::describe);
+        let agent = user_agent
+            .as_deref()
+            .and_then(crate::kernel::user_agent::describe);
         let start = self
             .store
             .start_session(&new, s.email, &s.authentication, agent.as_deref())
@@ -620,7 +618,7 @@ impl Service {
         caller: &Caller,
         client: &ClientInfo,
         now: i64,
-    ) -> Result<(crate::store::Account, Option<String>), ApiError> {
+    ) -> Result<(crate::kernel::store::Account, Option<String>), ApiError> {
         let account = self
             .store
             .account(caller.account)
@@ -690,7 +688,7 @@ impl Service {
                 presented: token.digest(),
                 successor: successor.digest(),
                 family: token.family_digest(),
-                request_id: crate::ids::random_bytes(),
+                request_id: crate::kernel::ids::random_bytes(),
                 now,
                 idle_ttl: self.config.refresh_token_ttl,
                 grace: self.config.refresh_reuse_grace,
@@ -811,7 +809,7 @@ impl Service {
     /// its new password the one stored now. Anything else is a wrong current password.
     async fn is_applied_change(
         &self,
-        account: &crate::store::Account,
+        account: &crate::kernel::store::Account,
         change: &PasswordChange,
         now: i64,
     ) -> Result<bool, ApiError> {

@@ -3,16 +3,16 @@
 //! keeps their state in the store, single-use, and ties them to Passport's sessions.
 
 use super::{ClientInfo, Service, Started, TokenPair, device_name, kept_address};
-use crate::accounts;
-use crate::authentication::Authentication;
-use crate::caller::Caller;
-use crate::error::ApiError;
-use crate::ids::Id;
+use crate::kernel::accounts;
+use crate::kernel::authentication::Authentication;
+use crate::kernel::caller::Caller;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
+use crate::kernel::store::{AccountStatus, PasskeyAdded, PasskeyRemoved, StoredPasskey};
 use crate::passkeys::{
     CEREMONY_SECONDS, Ceremony, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS, Passkey, PublicKeyCredential,
     RegisterPublicKeyCredential, discoverable_options,
 };
-use crate::store::{AccountStatus, PasskeyAdded, PasskeyRemoved, StoredPasskey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -293,7 +293,7 @@ fn passkey_json(p: &StoredPasskey) -> Value {
     json!({
         "id": p.id,
         "name": p.name,
-        "created_at": crate::clock::rfc3339(p.created_at),
-        "last_used_at": (p.last_used_at > 0).then(|| crate::clock::rfc3339(p.last_used_at)),
+        "created_at": crate::kernel::clock::rfc3339(p.created_at),
+        "last_used_at": (p.last_used_at > 0).then(|| crate::kernel::clock::rfc3339(p.last_used_at)),
     })
 }

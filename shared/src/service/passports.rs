@@ -4,10 +4,12 @@
 //! to a signed-in account (always the same end user per account and app).
 
 use super::{AppCaller, ClientInfo, Denied, Service, bearer_token};
-use crate::error::ApiError;
-use crate::ids::Id;
-use crate::store::{App, AppAccess, PassportOf, PassportOutcome, PassportStart, PrivatePassport};
-use crate::tokens::app_passport::Visitor;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
+use crate::kernel::store::{
+    App, AppAccess, PassportOf, PassportOutcome, PassportStart, PrivatePassport,
+};
+use crate::kernel::tokens::app_passport::Visitor;
 
 /// Shortest app code.
 pub const MIN_APP_CODE_CHARS: usize = 8;

@@ -7,10 +7,10 @@
 //! plant a refresh-token digest and refresh into any account, so a planted public key adds no
 //! power. Within it, only the signers' cache users may write the document (`store::acl`).
 
-use crate::error::StoreError;
-use crate::keys::KeyRing;
-use crate::keys::published::PublicKeys;
-use crate::store::Store;
+use crate::kernel::error::StoreError;
+use crate::kernel::keys::KeyRing;
+use crate::kernel::keys::published::PublicKeys;
+use crate::kernel::store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};

@@ -2,10 +2,10 @@
 //! `POST /reauthenticate`, which raises a session's `auth_time` without making a new session.
 
 use super::{ClientInfo, Service};
-use crate::authentication::Authentication;
-use crate::caller::Caller;
-use crate::error::ApiError;
-use crate::ids::Id;
+use crate::kernel::authentication::Authentication;
+use crate::kernel::caller::Caller;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
 use crate::passkeys::PublicKeyCredential;
 
 /// How the caller proves itself again.
@@ -102,10 +102,10 @@ impl Service {
         client: &ClientInfo,
         now: i64,
     ) -> Result<Authentication, ApiError> {
-        if password.chars().count() > crate::accounts::MAX_PASSWORD_CHARS {
+        if password.chars().count() > crate::kernel::accounts::MAX_PASSWORD_CHARS {
             return Err(ApiError::InvalidRequest(format!(
                 "password must be at most {} characters",
-                crate::accounts::MAX_PASSWORD_CHARS
+                crate::kernel::accounts::MAX_PASSWORD_CHARS
             )));
         }
         let (account, ip) = self.caller_attempt(caller, client, now).await?;

@@ -3,10 +3,10 @@
 //! connection (as its cache user) — and what can fail on the way.
 
 use super::Service;
-use crate::config::Config;
-use crate::error::StoreError;
-use crate::keys::{self, KeyError, KeyProvider, KeyRing};
-use crate::store::{MemoryStore, RedisCredentials, RedisStore, Store};
+use crate::kernel::config::Config;
+use crate::kernel::error::StoreError;
+use crate::kernel::keys::{self, KeyError, KeyProvider, KeyRing};
+use crate::kernel::store::{MemoryStore, RedisCredentials, RedisStore, Store};
 use std::sync::Arc;
 
 /// Passport could not start.

@@ -84,7 +84,7 @@ impl LocalCluster {
         let dir = std::env::temp_dir().join(format!(
             "passport-cluster-{}-{}",
             std::process::id(),
-            crate::ids::Id::random()
+            crate::kernel::ids::Id::random()
         ));
         #[allow(clippy::expect_used)]
         std::fs::create_dir_all(&dir).expect("a temporary directory");

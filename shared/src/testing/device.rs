@@ -15,7 +15,7 @@ pub struct Device {
 /// A new device with a fresh key.
 pub fn device() -> Device {
     let secret = loop {
-        if let Ok(k) = p256::SecretKey::from_slice(&crate::ids::random_bytes::<32>()) {
+        if let Ok(k) = p256::SecretKey::from_slice(&crate::kernel::ids::random_bytes::<32>()) {
             break k;
         }
     };

@@ -4,10 +4,10 @@
 pub mod cluster;
 pub mod device;
 use crate::admin::{self, Command};
-use crate::config::{Config, SecretBytes, SigningAlgorithm};
-use crate::keys::KeyRing;
+use crate::kernel::config::{Config, SecretBytes, SigningAlgorithm};
+use crate::kernel::keys::KeyRing;
+use crate::kernel::store::{MemoryStore, Store};
 use crate::service::{ClientInfo, LoginInput, Service, TokenPair};
-use crate::store::{MemoryStore, Store};
 use std::sync::Arc;
 
 /// The signing key the tests use (never a deployed one).
@@ -123,10 +123,10 @@ pub fn event(name: &str, vars: &[(&str, &str)]) -> String {
 ///
 /// # Panics
 /// When it cannot connect: `make test` starts the servers.
-pub async fn redis_at(url: &str, cluster: bool) -> crate::store::RedisConnection {
+pub async fn redis_at(url: &str, cluster: bool) -> crate::kernel::store::RedisConnection {
     let two = std::time::Duration::from_secs(2);
     #[allow(clippy::expect_used)]
-    crate::store::RedisConnection::open(url, cluster, None, two, two)
+    crate::kernel::store::RedisConnection::open(url, cluster, None, two, two)
         .await
         .expect("connect to the test redis-server")
 }
@@ -204,15 +204,15 @@ pub fn private_redis_server() -> (std::process::Child, u16) {
 /// A session to create for `account` at `now` (idle 1000 s, absolute 2000 s, password version
 /// 0, cap 100), and its first refresh token.
 pub fn new_session(
-    account: crate::ids::Id,
-    session: crate::ids::Id,
+    account: crate::kernel::ids::Id,
+    session: crate::kernel::ids::Id,
     now: i64,
 ) -> (
-    crate::store::NewSession,
-    crate::tokens::refresh::RefreshToken,
+    crate::kernel::store::NewSession,
+    crate::kernel::tokens::refresh::RefreshToken,
 ) {
-    let token = crate::tokens::refresh::RefreshToken::new(account, session);
-    let new = crate::store::NewSession {
+    let token = crate::kernel::tokens::refresh::RefreshToken::new(account, session);
+    let new = crate::kernel::store::NewSession {
         account,
         session,
         digest: token.digest(),
@@ -234,7 +234,7 @@ pub fn new_session(
 ///
 /// # Panics
 /// If the command fails: a test setup error.
-pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::store::App {
+pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::kernel::store::App {
     let cmd = Command::CreateApp {
         code: Some(code.to_string()),
         name: format!("test app {code}"),

@@ -6,7 +6,7 @@ pub mod recorded;
 
 use http::{Method, Request, Response};
 use passport::http::{Guard, Verdict, handle, route};
-use passport::store::{MemoryStore, RedisConnection, RedisStore, Store};
+use passport::kernel::store::{MemoryStore, RedisConnection, RedisStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::
 pub fn app_for(name: &str, store: Arc<dyn Store>, config: passport::Config) -> passport::Service {
     let app = passport::testing::app_on(store, config);
     if name == "memory" {
-        app.with_clock(passport::clock::Clock::manual())
+        app.with_clock(passport::kernel::clock::Clock::manual())
     } else {
         app
     }
@@ -73,13 +73,13 @@ pub async fn pass(app: &passport::Service, time: Duration) {
 
 /// A unique email per call, so tests sharing one Redis never meet.
 pub fn unique_email() -> String {
-    format!("user-{}@example.com", passport::ids::Id::random()).to_lowercase()
+    format!("user-{}@example.com", passport::kernel::ids::Id::random()).to_lowercase()
 }
 
 /// A source address no other test (or earlier run on the same Redis) uses: IPv6 from the
 /// documentation range with 64 random bits, so failure counters never carry over.
 pub fn unique_ip() -> String {
-    let b = passport::ids::random_bytes::<8>();
+    let b = passport::kernel::ids::random_bytes::<8>();
     let group = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
     format!(
         "2001:db8::{:x}:{:x}:{:x}:{:x}",
@@ -92,7 +92,7 @@ pub fn unique_ip() -> String {
 
 /// A shared app's code no other test (or earlier run on the same Redis) uses.
 pub fn unique_code() -> String {
-    format!("t-{}", passport::ids::Id::random())
+    format!("t-{}", passport::kernel::ids::Id::random())
         .chars()
         .take(24)
         .collect()

@@ -2,9 +2,9 @@
 //! `web/e2e/record-passkey-ceremonies.mjs`) and the account they were made for.
 
 use passport::Service;
-use passport::ids::Id;
+use passport::kernel::ids::Id;
+use passport::kernel::store::{Account, AccountStatus, Store};
 use passport::passkeys::CEREMONY_SECONDS;
-use passport::store::{Account, AccountStatus, Store};
 use serde_json::Value;
 
 /// The recorded account's password (the recording's own is not needed: the account is made
@@ -46,7 +46,7 @@ pub async fn reset_account(store: &dyn Store, r: &Recorded) {
     let account = Account {
         id: r.account,
         email: r.email.clone(),
-        password_hash: passport::accounts::hash_password(PASSWORD).unwrap(),
+        password_hash: passport::kernel::accounts::hash_password(PASSWORD).unwrap(),
         status: AccountStatus::Active,
         created_at: 0,
         password_version: 0,

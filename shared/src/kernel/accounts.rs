@@ -85,7 +85,7 @@ fn hasher() -> Argon2<'static> {
 /// Hashes a password as an argon2id PHC string with a fresh random salt. CPU-bound: call it
 /// from a blocking thread.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::encode_b64(&crate::ids::random_bytes::<16>())?;
+    let salt = SaltString::encode_b64(&crate::kernel::ids::random_bytes::<16>())?;
     Ok(hasher()
         .hash_password(password.as_bytes(), &salt)?
         .to_string())

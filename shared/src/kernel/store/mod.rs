@@ -12,10 +12,10 @@ pub mod lua;
 pub mod memory;
 pub mod redis;
 
-use crate::authentication::Authentication;
-use crate::error::StoreError;
-use crate::ids::Id;
-use crate::tokens::refresh::TokenDigest;
+use crate::kernel::authentication::Authentication;
+use crate::kernel::error::StoreError;
+use crate::kernel::ids::Id;
+use crate::kernel::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 
 pub use self::connection::{RedisConnection, RedisCredentials};
@@ -322,12 +322,12 @@ impl SessionInfo {
             "device": self.device.as_ref().or(self.agent.as_ref()),
             "agent": self.agent,
             "user_agent": self.user_agent,
-            "auth_time": crate::clock::rfc3339(self.authentication.time),
+            "auth_time": crate::kernel::clock::rfc3339(self.authentication.time),
             "amr": self.authentication.methods,
             "ip": self.ip,
-            "created_at": crate::clock::rfc3339(self.created_at),
-            "last_used_at": crate::clock::rfc3339(self.last_used_at),
-            "expires_at": crate::clock::rfc3339(self.expires_at),
+            "created_at": crate::kernel::clock::rfc3339(self.created_at),
+            "last_used_at": crate::kernel::clock::rfc3339(self.last_used_at),
+            "expires_at": crate::kernel::clock::rfc3339(self.expires_at),
         })
     }
 }

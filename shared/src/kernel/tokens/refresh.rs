@@ -17,7 +17,7 @@
 //! one more SHA-256 and one comparison, needs no key (so key rotations do not matter) and no
 //! plaintext in the store.
 
-use crate::ids::{ID_BYTES, Id, random_bytes};
+use crate::kernel::ids::{ID_BYTES, Id, random_bytes};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};

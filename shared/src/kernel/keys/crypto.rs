@@ -118,7 +118,7 @@ impl JwtVerifier for Es256Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::es256::{ACCESS_TOKEN_LABEL, KeyPair};
+    use crate::kernel::keys::es256::{ACCESS_TOKEN_LABEL, KeyPair};
     use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER as RUST_CRYPTO;
 
     fn pair() -> KeyPair {

@@ -9,8 +9,8 @@ use super::jwt::{
     Checks, TokenError, check_expiry, check_issued_at, decode, decode_legacy_passport, sign,
     validation,
 };
-use crate::ids::{Id, random_bytes};
-use crate::keys::{KeyRing, VerifyingKeys};
+use crate::kernel::ids::{Id, random_bytes};
+use crate::kernel::keys::{KeyRing, VerifyingKeys};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -160,8 +160,8 @@ fn visitor(c: PassportClaims, now: i64) -> Result<Visitor, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SecretBytes;
-    use crate::tokens::TokenIssuer;
+    use crate::kernel::config::SecretBytes;
+    use crate::kernel::tokens::TokenIssuer;
 
     fn ring() -> KeyRing {
         KeyRing::from_literal(&SecretBytes::new(
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_passport_verifies_and_an_access_token_is_not_one_nor_the_reverse() {
-        let (ring, now) = (ring(), crate::clock::now());
+        let (ring, now) = (ring(), crate::kernel::clock::now());
         let issuer = PassportIssuer::new("passport");
         let v = visitor_at(now + 600);
         let p = issuer.issue(&ring, &v, now).unwrap();
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn an_expired_passport_renews_only_within_the_retention_window() {
-        let (ring, now) = (ring(), crate::clock::now());
+        let (ring, now) = (ring(), crate::kernel::clock::now());
         let issuer = PassportIssuer::new("passport");
         let old = issuer
             .issue(&ring, &visitor_at(now - 1000), now - 2000)

@@ -3,7 +3,7 @@
 
 pub mod table;
 
-use crate::accounts::InputError;
+use crate::kernel::accounts::InputError;
 
 /// The session store failed. It is never read as "valid": callers answer 503 or deny.
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,9 @@
 use super::jwt::{
     Checks, TOKEN_TYPE, TokenError, check_expiry, check_issued_at, decode, sign, validation,
 };
-use crate::authentication::{Amr, Authentication};
-use crate::ids::{Id, random_bytes};
-use crate::keys::{KeyRing, VerifyingKeys};
+use crate::kernel::authentication::{Amr, Authentication};
+use crate::kernel::ids::{Id, random_bytes};
+use crate::kernel::keys::{KeyRing, VerifyingKeys};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -140,8 +140,8 @@ impl TokenIssuer {
 mod tests {
     use super::super::jwt::MAX_TOKEN_BYTES;
     use super::*;
-    use crate::config::SecretBytes;
-    use crate::keys::Key;
+    use crate::kernel::config::SecretBytes;
+    use crate::kernel::keys::Key;
     use serde_json::json;
 
     const KEY: &str = "unit-test signing key, 32+ bytes long";
@@ -178,7 +178,7 @@ mod tests {
     fn issued_token_verifies_and_carries_ids() {
         let (ring, iss) = (ring(), issuer());
         let (a, s) = (Id::random(), Id::random());
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let t = iss.issue(&ring, a, s, now).unwrap();
         let v = iss.verify(&ring, &t, now).unwrap();
         assert_eq!((v.account, v.session), (a, s));
@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn forged_baseline_verifies_so_the_negative_cases_mean_something() {
         let ring = ring();
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let t = forge(good_header(&ring), good_claims(now), KEY.as_bytes());
         assert!(issuer().verify(&ring, &t, now).is_ok());
     }
@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn tampered_expired_none_wrong_iss_and_typ_are_denied() {
         let (ring, iss) = (ring(), issuer());
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let t = iss.issue(&ring, Id::random(), Id::random(), now).unwrap();
         // Tampered: flip a character of the claims.
         let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn other_algorithms_unknown_kid_and_missing_claims_are_denied() {
         let (ring, iss) = (ring(), issuer());
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let k = KEY.as_bytes();
         let mut hs512 = good_header(&ring);
         hs512["alg"] = json!("HS512");
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn leeway_is_thirty_seconds() {
         let ring = ring();
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let with_exp = |exp: i64| {
             let mut c = good_claims(now - 900);
             c["exp"] = json!(exp);
@@ -315,7 +315,7 @@ mod tests {
     fn audience_is_required_when_configured() {
         let ring = ring();
         let iss = TokenIssuer::new("passport", Some("web"), 900);
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let t = iss.issue(&ring, Id::random(), Id::random(), now).unwrap();
         assert!(iss.verify(&ring, &t, now).is_ok());
         // A token without aud, or for another audience, is refused.
@@ -333,7 +333,7 @@ mod tests {
     fn token_from_a_previous_key_verifies_and_a_foreign_key_does_not() {
         let old = Key::new("v1".into(), &SecretBytes::new(vec![b'a'; 32]), "t").unwrap();
         let old_ring = KeyRing::new(old, vec![]);
-        let now = crate::clock::now();
+        let now = crate::kernel::clock::now();
         let t = issuer()
             .issue(&old_ring, Id::random(), Id::random(), now)
             .unwrap();

@@ -135,8 +135,8 @@ impl VerifyingKeys for PublicKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{SecretBytes, SigningAlgorithm};
-    use crate::keys::Key;
+    use crate::kernel::config::{SecretBytes, SigningAlgorithm};
+    use crate::kernel::keys::Key;
 
     fn key(kid: &str, byte: u8) -> Key {
         Key::for_algorithm(

@@ -18,7 +18,7 @@ pub mod secrets_manager;
 
 pub use provider::KeyProvider;
 
-use crate::config::{MIN_KEY_BYTES, SecretBytes, SigningAlgorithm};
+use crate::kernel::config::{MIN_KEY_BYTES, SecretBytes, SigningAlgorithm};
 use es256::PublicJwk;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
@@ -235,7 +235,7 @@ impl KeyRing {
         Self {
             signing: current,
             verify_only: previous,
-            created_ms: crate::clock::now() * 1000,
+            created_ms: crate::kernel::clock::now() * 1000,
         }
     }
 
@@ -254,7 +254,7 @@ impl KeyRing {
     /// A one-key ring of a key made for this process alone, signing with `algorithm`
     /// (`local-api` without `SIGNING_SECRET`).
     pub fn generated(algorithm: SigningAlgorithm) -> Self {
-        let bytes = crate::ids::random_bytes::<32>();
+        let bytes = crate::kernel::ids::random_bytes::<32>();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let kid: String = hex[..16].to_string();
         match Key::for_algorithm(
@@ -271,7 +271,7 @@ impl KeyRing {
     /// A one-key ring of 32 random bytes that no other process holds: it signs nothing anyone
     /// else accepts (local runs without `SIGNING_SECRET`, and functions that need no key).
     pub fn random() -> Self {
-        let bytes = crate::ids::random_bytes::<32>();
+        let bytes = crate::kernel::ids::random_bytes::<32>();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let key = Key::new(
             "random".to_string(),

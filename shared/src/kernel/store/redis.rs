@@ -37,10 +37,10 @@ use super::{
     Rotate, Rotation, SessionBinding, SessionInfo, SessionStart, SessionsAfter, Store,
     StoredPasskey, TokenCheck,
 };
-use crate::authentication::Authentication;
-use crate::error::StoreError;
-use crate::ids::Id;
-use crate::tokens::refresh::TokenDigest;
+use crate::kernel::authentication::Authentication;
+use crate::kernel::error::StoreError;
+use crate::kernel::ids::Id;
+use crate::kernel::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 use redis::{AsyncCommands, FromRedisValue, ScriptInvocation, Value};
 use sha2::{Digest, Sha256};
@@ -840,7 +840,7 @@ impl Store for RedisStore {
                     ("password_hash", password_hash.to_string()),
                     ("keep", keep),
                     ("session_prefix", session_prefix(id)),
-                    ("now", crate::clock::now().to_string()),
+                    ("now", crate::kernel::clock::now().to_string()),
                     ("previous_for", PREVIOUS_PASSWORD_SECONDS.to_string()),
                 ],
             )?)

@@ -29,7 +29,7 @@
 //! otherwise — a single `redis-server` for local use, or ElastiCache Serverless, which shows
 //! one virtual shard without replicas (docs/scale.md).
 
-pub use crate::config::ReplicaAcks;
+pub use crate::kernel::config::ReplicaAcks;
 use std::fmt;
 use std::time::Duration;
 
@@ -89,7 +89,7 @@ pub struct Mismatch {
     pub seen: Topology,
 }
 
-impl From<Mismatch> for crate::error::StoreError {
+impl From<Mismatch> for crate::kernel::error::StoreError {
     fn from(m: Mismatch) -> Self {
         Self::Durability(m.to_string())
     }

@@ -7,10 +7,10 @@ use super::{
     PasskeyRemoved, PassportOf, PassportOutcome, PassportStart, PrivatePassport, Rotate, Rotation,
     SessionBinding, SessionInfo, SessionStart, SessionsAfter, Store, StoredPasskey, TokenCheck,
 };
-use crate::authentication::Authentication;
-use crate::error::StoreError;
-use crate::ids::Id;
-use crate::tokens::refresh::TokenDigest;
+use crate::kernel::authentication::Authentication;
+use crate::kernel::error::StoreError;
+use crate::kernel::ids::Id;
+use crate::kernel::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -242,8 +242,10 @@ impl Store for MemoryStore {
         a.password_version += 1;
         if a.password_hash != password_hash {
             let old = std::mem::replace(&mut a.password_hash, password_hash.to_string());
-            g.previous_passwords
-                .insert(id, (old, crate::clock::now() + PREVIOUS_PASSWORD_SECONDS));
+            g.previous_passwords.insert(
+                id,
+                (old, crate::kernel::clock::now() + PREVIOUS_PASSWORD_SECONDS),
+            );
         }
         if sessions != SessionsAfter::KeepAll {
             g.private_passports.remove(&id);

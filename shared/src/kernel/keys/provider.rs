@@ -3,7 +3,7 @@
 //! on with the cached one; a token with an unknown `kid` may trigger one reload per interval.
 
 use super::{KeyError, KeyRing, secrets_manager};
-use crate::config::SigningAlgorithm;
+use crate::kernel::config::SigningAlgorithm;
 use aws_sdk_secretsmanager::Client;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

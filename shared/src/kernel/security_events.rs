@@ -6,7 +6,7 @@
 //! `refresh_token_reused`. Format as documented by AWS: "Specification: Embedded metric format"
 //! (CloudWatch User Guide).
 
-use crate::ids::Id;
+use crate::kernel::ids::Id;
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! the claim checks per algorithm. Access tokens and web-app passports differ only in `typ`,
 //! claims and validation.
 
-use crate::keys::{KeyRing, PASSPORT_KID_PREFIX, VerifyingKeys};
+use crate::kernel::keys::{KeyRing, PASSPORT_KID_PREFIX, VerifyingKeys};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::Serialize;
 

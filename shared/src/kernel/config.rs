@@ -1,6 +1,6 @@
 //! `Config::from_env`: the one place that reads the environment.
 
-use crate::session_cookie::{CookieRule, SessionCookie};
+use crate::kernel::cookie::{CookieRule, SessionCookie};
 use std::fmt;
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! their order is written. Calls pass them by name ([`LuaScript::invocation`]), and this module
 //! puts them in that order; tests read the same names.
 
-use crate::error::StoreError;
+use crate::kernel::error::StoreError;
 use redis::{Script, ScriptInvocation};
 
 /// Functions every script may use (`ct_eq`, `track`, `revoke_all`), prepended to each.

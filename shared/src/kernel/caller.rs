@@ -5,7 +5,7 @@
 //! which plays API Gateway) deserialises it; `GET /apps/me` answers the app caller as written.
 //! The field names are the context's keys, so they are spelled here and nowhere else.
 
-use crate::ids::Id;
+use crate::kernel::ids::Id;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Who is calling an authorised route, as the account authorizer established: its context

@@ -2,7 +2,7 @@
 //! `AWSPREVIOUS`, when there is one, only verifies.
 
 use super::{Key, KeyError, KeyRing};
-use crate::config::{SecretBytes, SigningAlgorithm};
+use crate::kernel::config::{SecretBytes, SigningAlgorithm};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde::Deserialize;

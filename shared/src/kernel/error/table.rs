@@ -4,7 +4,7 @@
 //! Answers and logs read these; nothing else maps an error.
 
 use super::{AdminError, ApiError};
-use crate::accounts::InputError;
+use crate::kernel::accounts::InputError;
 use http::StatusCode;
 
 /// The code both tables give a store outage.
@@ -163,7 +163,7 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::BoundCookieRequired,
         ApiError::NotFound,
         ApiError::MethodNotAllowed { allow: "x".into() },
-        ApiError::Unavailable(crate::StoreError::Corrupt("x".into())),
+        ApiError::Unavailable(crate::kernel::error::StoreError::Corrupt("x".into())),
         ApiError::Internal("x".into()),
     ];
     for e in &all {
