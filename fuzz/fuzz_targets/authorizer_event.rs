@@ -18,10 +18,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let event = parse(text);
     if let Some(header) = event.as_ref().and_then(|e| e.authorization()) {
-        let _ = passport::service::bearer_token(header);
+        let _ = passport::kernel::service::bearer_token(header);
     }
     // The app authorizer's second identity source.
     if let Some(code) = event.as_ref().and_then(|e| e.app_code()) {
-        let _ = passport::service::valid_app_code(code);
+        let _ = passport::passports::valid_app_code(code);
     }
 });

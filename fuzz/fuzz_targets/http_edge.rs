@@ -5,8 +5,9 @@
 
 use http::{HeaderName, HeaderValue, Method, Request};
 use libfuzzer_sys::fuzz_target;
-use passport::http::{parse_login, parse_logout, parse_refresh, route};
+use passport::api::route;
 use passport::kernel::error::table;
+use passport::sessions::http::{parse_login, parse_logout, parse_refresh};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {

@@ -4,8 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 use passport::kernel::config::SecretBytes;
 use passport::kernel::keys::KeyRing;
+use passport::kernel::service::bearer_token;
 use passport::kernel::tokens::TokenIssuer;
-use passport::service::bearer_token;
 use std::sync::LazyLock;
 
 /// The key the seed tokens in `fuzz/corpus/token_verify` are signed with.

@@ -1,20 +1,26 @@
 //! Passport: session control for web apps behind AWS API Gateway.
 //!
-//! Every rule of the system lives in this crate: configuration, access tokens, refresh tokens,
-//! the session store, accounts, the use cases and the HTTP edge. It knows no Lambda event type;
-//! the functions in `functions/*` and `infra/local-api` translate their events into the plain
-//! `http` types taken here, so every entry point runs the very same code.
+//! Every rule of the system lives in this crate: a small kernel (`kernel`: identifiers, time,
+//! configuration, errors, keys and tokens, the store's plumbing, the service's core), one
+//! folder per feature above it (`sessions`, `passkeys`, `dbsc`, `passports`, `recent_auth`,
+//! `discovery`), the operators' commands (`admin`), and on top the route table and each Lambda
+//! function's dispatch (`api`). It knows no Lambda event type; the functions in `functions/*`
+//! and `infra/local-api` translate their events into the plain `http` types taken here, so
+//! every entry point runs the very same code.
 
 pub mod admin;
+pub mod api;
 pub mod dbsc;
-pub mod http;
+pub mod discovery;
 pub mod kernel;
 pub mod passkeys;
-pub mod service;
+pub mod passports;
+pub mod recent_auth;
+pub mod sessions;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use api::{Service, Store};
 pub use kernel::config::Config;
 pub use kernel::error::{ApiError, StoreError};
-pub use service::Service;

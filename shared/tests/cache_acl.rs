@@ -7,15 +7,18 @@ mod common;
 
 use common::recorded::{ceremony, recorded, reset_account};
 use passport::Service;
-use passport::http::{KeyUse, key_use_of};
+use passport::api::acl::{CACHE_USERS, user_of};
+use passport::api::startup::connect_store_as;
+use passport::api::{KeyUse, key_use_of};
+use passport::kernel::authentication::RecentAuth;
 use passport::kernel::caller::Caller;
 use passport::kernel::config::Config;
+use passport::kernel::service::ClientInfo;
 use passport::kernel::store::RedisCredentials;
-use passport::kernel::store::acl::{CACHE_USERS, user_of};
-use passport::service::{
-    ClientInfo, LoginInput, PasskeyLogin, PassportRequest, PasswordChange, Reauthentication,
-    connect_store_as,
-};
+use passport::passkeys::PasskeyLogin;
+use passport::passports::PassportRequest;
+use passport::recent_auth::Reauthentication;
+use passport::sessions::{LoginInput, PasswordChange};
 use passport::testing::device::{device, proof};
 use passport::testing::{app_on, create_account, create_app, private_redis_server, test_config};
 
@@ -159,7 +162,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         port,
         "DBSC challenge",
     );
-    let passport::service::Renewal::Challenge(challenge) = asked else {
+    let passport::dbsc::service::Renewal::Challenge(challenge) = asked else {
         panic!("{asked:?}");
     };
     let c = challenge.trim_start_matches('"').split('"').next().unwrap();
@@ -299,7 +302,9 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     );
     let logout = as_function(port, "logout").await;
     ok(
-        logout.logout(Some(&pair.access_token), None, true).await,
+        logout
+            .logout(Some(&pair.access_token), None, true, RecentAuth::No)
+            .await,
         port,
         "logout all",
     );

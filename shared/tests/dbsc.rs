@@ -351,7 +351,7 @@ async fn a_stale_challenge_is_refused() {
     let c = challenge(&app, &id).await;
     pass(
         &app,
-        Duration::from_secs(passport::dbsc::CHALLENGE_SECONDS as u64 + 1),
+        Duration::from_secs(passport::dbsc::protocol::CHALLENGE_SECONDS as u64 + 1),
     )
     .await;
     let r = renew(&app, &id, &proof(&laptop, &c, None)).await;

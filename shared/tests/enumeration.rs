@@ -6,10 +6,11 @@
 mod common;
 
 use common::{stores, unique_email};
-use passport::http::error_response;
 use passport::kernel::accounts::verification_count;
 use passport::kernel::error::ApiError;
-use passport::service::{ClientInfo, LoginInput};
+use passport::kernel::http::error_response;
+use passport::kernel::service::ClientInfo;
+use passport::sessions::LoginInput;
 use passport::testing::{app_on, create_account, test_config};
 
 fn input(email: &str) -> LoginInput {

@@ -7,9 +7,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use passport::Service;
+use passport::api::Store;
 use passport::kernel::config::{Config, SecretBytes, SigningAlgorithm};
 use passport::kernel::keys::{Key, KeyProvider, KeyRing};
-use passport::kernel::store::{MemoryStore, RedisStore, Store};
+use passport::kernel::store::{MemoryStore, RedisStore};
 use passport::testing::{
     EVENT_EMAIL, EVENT_PASSWORD, TEST_SIGNING_KEY, anonymous_passport, create_account, create_app,
     private_redis_server, test_config,
@@ -59,8 +60,8 @@ async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, Server) {
     (stores, Server(child))
 }
 
-async fn login(app: &Service) -> passport::service::TokenPair {
-    let input = passport::service::LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
+async fn login(app: &Service) -> passport::kernel::service::TokenPair {
+    let input = passport::sessions::LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
     app.login(input, &Default::default()).await.unwrap()
 }
 

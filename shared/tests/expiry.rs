@@ -9,11 +9,14 @@ mod common;
 
 use common::{raw_redis, redis_cluster, stores, unique_email};
 use passport::Service;
+use passport::api::Store;
+use passport::kernel::caller::Caller;
 use passport::kernel::config::Config;
 use passport::kernel::ids::Id;
-use passport::kernel::store::{RedisConnection, Store};
+use passport::kernel::service::{ClientInfo, Denied, TokenPair};
+use passport::kernel::store::RedisConnection;
 use passport::kernel::tokens::refresh::RefreshToken;
-use passport::service::{Caller, ClientInfo, Denied, LoginInput, TokenPair};
+use passport::sessions::LoginInput;
 use passport::testing::{app_on, create_account, test_config};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -201,7 +204,7 @@ async fn redis_memory_per_session_is_bounded() {
     create_account(&app, &email, PASSWORD).await;
     let client = ClientInfo {
         ip: Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".into()),
-        user_agent: Some("u".repeat(passport::service::MAX_USER_AGENT_CHARS)),
+        user_agent: Some("u".repeat(passport::kernel::service::signin::MAX_USER_AGENT_CHARS)),
     };
     let device = "d".repeat(passport::kernel::accounts::MAX_DEVICE_CHARS);
     let input = || LoginInput::new(email.clone(), PASSWORD).on_device(device.clone());
@@ -232,7 +235,7 @@ async fn redis_memory_per_session_is_bounded() {
         session_bytes / n,
         set_bytes / n,
         passport::kernel::accounts::MAX_DEVICE_CHARS,
-        passport::service::MAX_USER_AGENT_CHARS,
+        passport::kernel::service::signin::MAX_USER_AGENT_CHARS,
     );
     assert!(
         per_session > 200,

@@ -6,10 +6,13 @@ mod common;
 
 use common::{apps, stores, unique_email, unique_ip};
 use passport::Service;
+use passport::api::Store;
+use passport::kernel::authentication::RecentAuth;
+use passport::kernel::caller::Caller;
 use passport::kernel::config::Config;
 use passport::kernel::error::ApiError;
-use passport::kernel::store::Store;
-use passport::service::{Caller, ClientInfo, LoginInput, TokenPair};
+use passport::kernel::service::{ClientInfo, TokenPair};
+use passport::sessions::LoginInput;
 use passport::testing::{create_account, test_config};
 use serde_json::json;
 use std::sync::Arc;
@@ -93,7 +96,7 @@ async fn logout_ends_the_session_at_once_and_is_idempotent() {
     for (name, app) in apps(test_config()).await {
         let (_, a) = login(&app).await;
         assert!(live(&app, &a).await, "{name}");
-        app.logout(Some(&a.access_token), None, false)
+        app.logout(Some(&a.access_token), None, false, RecentAuth::No)
             .await
             .unwrap();
         assert!(!live(&app, &a).await, "{name}: access token still works");
@@ -104,22 +107,23 @@ async fn logout_ends_the_session_at_once_and_is_idempotent() {
             ),
             "{name}"
         );
-        app.logout(Some(&a.access_token), None, false)
+        app.logout(Some(&a.access_token), None, false, RecentAuth::No)
             .await
             .unwrap();
-        app.logout(None, Some(&a.refresh_token), false)
+        app.logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap();
         assert!(
             matches!(
-                app.logout(None, None, false).await,
+                app.logout(None, None, false, RecentAuth::No).await,
                 Err(ApiError::Unauthorized)
             ),
             "{name}"
         );
         assert!(
             matches!(
-                app.logout(Some("garbage"), Some("garbage"), false).await,
+                app.logout(Some("garbage"), Some("garbage"), false, RecentAuth::No)
+                    .await,
                 Err(ApiError::Unauthorized)
             ),
             "{name}"
@@ -135,14 +139,14 @@ async fn logout_by_refresh_token_ends_only_a_matching_session() {
         let forged = passport::kernel::tokens::refresh::RefreshToken::parse(&a.refresh_token)
             .map(|t| passport::kernel::tokens::refresh::RefreshToken::new(t.account(), t.session()))
             .unwrap();
-        app.logout(None, Some(&forged.encode()), true)
+        app.logout(None, Some(&forged.encode()), true, RecentAuth::No)
             .await
             .unwrap();
         assert!(
             live(&app, &a).await,
             "{name}: forged refresh token ended a session"
         );
-        app.logout(None, Some(&a.refresh_token), false)
+        app.logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap();
         assert!(!live(&app, &a).await, "{name}");
@@ -151,7 +155,7 @@ async fn logout_by_refresh_token_ends_only_a_matching_session() {
 
 #[tokio::test]
 async fn a_revoked_sessions_access_token_ends_nothing_at_logout() {
-    use passport::service::PasswordChange;
+    use passport::sessions::PasswordChange;
     for (name, app) in apps(test_config()).await {
         let (email, owner) = login(&app).await;
         let thief = app
@@ -172,7 +176,7 @@ async fn a_revoked_sessions_access_token_ends_nothing_at_logout() {
         assert!(!live(&app, &thief).await, "{name}");
         // The thief's access token still verifies until it expires, but its session is gone.
         for all in [true, false] {
-            app.logout(Some(&thief.access_token), None, all)
+            app.logout(Some(&thief.access_token), None, all, RecentAuth::No)
                 .await
                 .unwrap();
             assert!(
@@ -189,7 +193,7 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
         // The just-rotated token within the grace window still logs out.
         let (_, a) = login(&app).await;
         let b = app.refresh(&a.refresh_token).await.unwrap();
-        app.logout(None, Some(&a.refresh_token), false)
+        app.logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap();
         assert!(
@@ -202,7 +206,7 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
         let b = app.refresh(&a.refresh_token).await.unwrap();
         let c = app.refresh(&b.refresh_token).await.unwrap();
         let err = app
-            .logout(None, Some(&a.refresh_token), false)
+            .logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap_err();
         assert!(
@@ -232,7 +236,7 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
             .unwrap();
         let b = app.refresh(&a.refresh_token).await.unwrap();
         let err = app
-            .logout(None, Some(&a.refresh_token), true)
+            .logout(None, Some(&a.refresh_token), true, RecentAuth::No)
             .await
             .unwrap_err();
         assert!(
@@ -256,7 +260,7 @@ async fn logout_all_ends_every_session_of_the_account_only() {
             .await
             .unwrap();
         let (_, other) = login(&app).await;
-        app.logout(None, Some(&b.refresh_token), true)
+        app.logout(None, Some(&b.refresh_token), true, RecentAuth::No)
             .await
             .unwrap();
         assert!(!live(&app, &a).await, "{name}");
@@ -376,7 +380,7 @@ async fn set_password_ends_every_session_unless_kept() {
 /// counts toward the lockout); a right one ends every other session and keeps the caller's.
 #[tokio::test]
 async fn changing_the_password_keeps_this_session_and_ends_the_others() {
-    use passport::service::PasswordChange;
+    use passport::sessions::PasswordChange;
     let config = Config {
         login_max_failures: 2,
         ..test_config()
@@ -448,7 +452,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
 /// stored one as "new" is still a wrong password.
 #[tokio::test]
 async fn a_retried_password_change_is_idempotent() {
-    use passport::service::PasswordChange;
+    use passport::sessions::PasswordChange;
     for (name, app) in apps(test_config()).await {
         let (email, mine) = login(&app).await;
         let caller = app

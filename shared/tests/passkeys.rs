@@ -14,11 +14,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::recorded::{PASSWORD, Recorded, ceremony, recorded, reset_account};
 use common::{app_for, pass, stores};
 use passport::ApiError;
+use passport::api::Service;
+use passport::api::Store;
 use passport::kernel::caller::Caller;
 use passport::kernel::ids::Id;
-use passport::kernel::store::{MemoryStore, SessionsAfter, Store};
-use passport::passkeys::{CEREMONY_SECONDS, PublicKeyCredential, RegisterPublicKeyCredential};
-use passport::service::{ClientInfo, PasskeyLogin, Service};
+use passport::kernel::service::ClientInfo;
+use passport::kernel::store::MemoryStore;
+use passport::passkeys::PasskeyLogin;
+use passport::passkeys::webauthn::{
+    CEREMONY_SECONDS, PublicKeyCredential, RegisterPublicKeyCredential,
+};
+use passport::sessions::store::SessionsAfter;
 use passport::testing::{app_on, test_config};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -44,7 +50,7 @@ async fn sign_in(
     r: &Recorded,
     id: Id,
     email: Option<&str>,
-) -> Result<passport::service::TokenPair, ApiError> {
+) -> Result<passport::kernel::service::TokenPair, ApiError> {
     let credential: PublicKeyCredential = serde_json::from_value(r.authentication.clone()).unwrap();
     let login = PasskeyLogin {
         ceremony: id,

@@ -9,12 +9,14 @@ mod common;
 use common::{apps, send, unique_code, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
-use passport::http::{Guard, ROUTES};
+use passport::api::{Guard, ROUTES};
+use passport::kernel::authentication::RecentAuth;
 use passport::kernel::config::Config;
 use passport::kernel::ids::Id;
 use passport::kernel::keys::KeyRing;
+use passport::kernel::service::{ClientInfo, TokenPair};
 use passport::kernel::tokens::app_passport::{PassportIssuer, Visitor};
-use passport::service::{ClientInfo, LoginInput, TokenPair};
+use passport::sessions::LoginInput;
 use passport::testing::{TEST_SIGNING_KEY, create_account, create_app, test_config};
 use serde_json::{Value, json};
 
@@ -214,7 +216,7 @@ async fn a_private_app_wants_a_live_account_and_keeps_one_end_user_per_account()
         assert_eq!(stolen["end_user_id"], theirs["end_user_id"], "{name}");
 
         // A logged-out account's token no longer gets a passport.
-        app.logout(Some(&pair.access_token), None, false)
+        app.logout(Some(&pair.access_token), None, false, RecentAuth::No)
             .await
             .unwrap();
         let r = ask(&app, &code, Some(&pair.access_token), None, &unique_ip()).await;
@@ -479,7 +481,7 @@ async fn bad_passport_requests_are_client_errors() {
 /// change, disable and delete end it at once (issue 22).
 #[tokio::test]
 async fn a_private_passport_ends_with_its_accounts_sessions() {
-    use passport::service::PasswordChange;
+    use passport::sessions::PasswordChange;
     for (name, app) in apps(config()).await {
         let code = unique_code();
         create_app(&app, &code, "private").await;
@@ -494,7 +496,7 @@ async fn a_private_passport_ends_with_its_accounts_sessions() {
             assert!(app_me(&app, &code, passport).await.is_ok(), "{name} {how}");
             match how {
                 "logout_all" => app
-                    .logout(Some(&pair.access_token), None, true)
+                    .logout(Some(&pair.access_token), None, true, RecentAuth::No)
                     .await
                     .unwrap(),
                 "password" => app

@@ -11,7 +11,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{apps, pass, send, unique_email, unique_ip};
 use http::Method;
-use passport::service::{LoginInput, TokenPair};
+use passport::kernel::service::TokenPair;
+use passport::sessions::LoginInput;
 use passport::testing::{create_account, test_config};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -62,7 +63,7 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         let app = &*app;
         let (email, ip) = (unique_email(), unique_ip());
         create_account(app, &email, PASSWORD).await;
-        let client = passport::service::ClientInfo::default();
+        let client = passport::kernel::service::ClientInfo::default();
         let login = || app.login(LoginInput::new(&email, PASSWORD), &client);
         let (a, b) = (login().await.unwrap(), login().await.unwrap());
 

@@ -6,9 +6,11 @@ mod common;
 
 use common::{stores, unique_email, unique_ip};
 use passport::Service;
+use passport::kernel::authentication::RecentAuth;
 use passport::kernel::config::Config;
 use passport::kernel::security_events::{NAMESPACE, SecurityEvent};
-use passport::service::{ClientInfo, LoginInput, PasswordChange, TokenPair};
+use passport::kernel::service::{ClientInfo, TokenPair};
+use passport::sessions::{LoginInput, PasswordChange};
 use passport::testing::{app_on, create_account, test_config};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -125,7 +127,7 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         );
 
         // sessions_revoked (logout everywhere)
-        app.logout(Some(&mine.access_token), None, true)
+        app.logout(Some(&mine.access_token), None, true, RecentAuth::No)
             .await
             .unwrap();
         let revoked = events(&lines, SecurityEvent::SessionsRevoked);

@@ -5,15 +5,17 @@
 mod common;
 
 use common::{stores, unique_code, unique_email, unique_ip};
+use passport::api::Store;
 use passport::kernel::authentication::Authentication;
 use passport::kernel::clock;
 use passport::kernel::ids::Id;
-use passport::kernel::store::{
-    Account, AccountStatus, App, AppAccess, NewSession, PasskeyAdded, PasskeyRemoved,
-    PassportOutcome, PassportStart, Rotate, Rotation, SessionStart, SessionsAfter, Store,
-    StoredPasskey,
-};
+use passport::kernel::store::{Account, AccountStatus, LoginAttempt, NewSession, SessionStart};
 use passport::kernel::tokens::refresh::{RefreshToken, TokenDigest};
+use passport::passkeys::store::{PasskeyAdded, PasskeyRemoved, StoredPasskey};
+use passport::passports::store::{App, AppAccess, PassportOutcome, PassportStart};
+use passport::sessions::store::{Rotate, Rotation, SessionsAfter};
+use passport::testing::store::prelude::*;
+use passport::testing::store::{create_session, rotate, session_live, token_matches};
 use std::sync::Arc;
 
 async fn account(store: &dyn Store) -> Account {
@@ -53,7 +55,7 @@ async fn start(store: &dyn Store, a: &Account, idle: i64, absolute: i64) -> Star
         max_sessions: 100,
     };
     assert_eq!(
-        store.create_session(&new, &a.email).await.unwrap(),
+        create_session(store, &new, &a.email).await,
         SessionStart::Started
     );
     Started { session, token }
@@ -122,9 +124,7 @@ async fn accounts_create_find_update_delete() {
             "{name}"
         );
         assert!(
-            !s.session_live(a.id, st.session, clock::now())
-                .await
-                .unwrap(),
+            !session_live(s, a.id, st.session, clock::now()).await,
             "{name}: disable kept a session"
         );
         assert_eq!(
@@ -139,9 +139,7 @@ async fn accounts_create_find_update_delete() {
         let st = start(s, &a, 1000, 2000).await;
         assert!(s.delete_account(a.id).await.unwrap(), "{name}");
         assert!(
-            !s.session_live(a.id, st.session, clock::now())
-                .await
-                .unwrap(),
+            !session_live(s, a.id, st.session, clock::now()).await,
             "{name}: delete kept a session"
         );
         assert_eq!(
@@ -246,18 +244,18 @@ async fn sessions_start_only_for_active_accounts() {
             max_sessions: 100,
         };
         assert_eq!(
-            s.create_session(&new, &a.email).await.unwrap(),
+            create_session(s, &new, &a.email).await,
             SessionStart::AccountDisabled,
             "{name}"
         );
         new.account = Id::random();
         assert_eq!(
-            s.create_session(&new, &a.email).await.unwrap(),
+            create_session(s, &new, &a.email).await,
             SessionStart::AccountMissing,
             "{name}"
         );
         assert!(
-            !s.session_live(new.account, new.session, now).await.unwrap(),
+            !session_live(s, new.account, new.session, now).await,
             "{name}"
         );
     }
@@ -272,7 +270,7 @@ async fn rotation_slides_expiry_within_the_absolute_limit() {
         let next = st.token.successor(&KEY);
         let mut r = rotate_req(&a, &st, &st.token, &next);
         let now = r.now;
-        match s.rotate(&r).await.unwrap() {
+        match rotate(s, &r).await {
             Rotation::Rotated { expires_at } => {
                 assert_eq!(expires_at, now + 500, "{name}: capped by absolute")
             }
@@ -282,7 +280,7 @@ async fn rotation_slides_expiry_within_the_absolute_limit() {
         let third = next.successor(&KEY);
         r = rotate_req(&a, &st, &next, &third);
         r.idle_ttl = 50;
-        match s.rotate(&r).await.unwrap() {
+        match rotate(s, &r).await {
             Rotation::Rotated { expires_at } => assert_eq!(expires_at, r.now + 50, "{name}"),
             other => panic!("{name}: {other:?}"),
         }
@@ -301,33 +299,29 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
         let next = st.token.successor(&KEY);
         let first = rotate_req(&a, &st, &st.token, &next);
         assert!(
-            matches!(s.rotate(&first).await.unwrap(), Rotation::Rotated { .. }),
+            matches!(rotate(s, &first).await, Rotation::Rotated { .. }),
             "{name}"
         );
 
         // Same old token again, inside the window: same successor, nothing changes.
         assert!(
-            matches!(s.rotate(&first).await.unwrap(), Rotation::Replayed { .. }),
+            matches!(rotate(s, &first).await, Rotation::Replayed { .. }),
             "{name}"
         );
         // Inside the window but with a different successor (another key): refused, not revoked.
         let other = rotate_req(&a, &st, &st.token, &st.token.successor(&[9; 32]));
-        assert_eq!(s.rotate(&other).await.unwrap(), Rotation::Invalid, "{name}");
+        assert_eq!(rotate(s, &other).await, Rotation::Invalid, "{name}");
         assert!(
-            s.session_live(a.id, st.session, clock::now())
-                .await
-                .unwrap(),
+            session_live(s, a.id, st.session, clock::now()).await,
             "{name}"
         );
 
         // An unknown token is invalid and harmless.
         let stranger = RefreshToken::new(a.id, st.session);
         let r = rotate_req(&a, &st, &stranger, &stranger.successor(&KEY));
-        assert_eq!(s.rotate(&r).await.unwrap(), Rotation::Invalid, "{name}");
+        assert_eq!(rotate(s, &r).await, Rotation::Invalid, "{name}");
         assert!(
-            s.session_live(a.id, st.session, clock::now())
-                .await
-                .unwrap(),
+            session_live(s, a.id, st.session, clock::now()).await,
             "{name}"
         );
 
@@ -338,10 +332,7 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
             ..first.clone()
         };
         assert!(
-            matches!(
-                s.rotate(&last_second).await.unwrap(),
-                Rotation::Replayed { .. }
-            ),
+            matches!(rotate(s, &last_second).await, Rotation::Replayed { .. }),
             "{name}"
         );
 
@@ -351,16 +342,14 @@ async fn previous_token_in_grace_gets_the_same_successor_and_after_grace_revokes
             request_id: passport::kernel::ids::random_bytes(),
             ..first.clone()
         };
-        assert_eq!(s.rotate(&late).await.unwrap(), Rotation::Reused, "{name}");
+        assert_eq!(rotate(s, &late).await, Rotation::Reused, "{name}");
         assert!(
-            !s.session_live(a.id, st.session, clock::now())
-                .await
-                .unwrap(),
+            !session_live(s, a.id, st.session, clock::now()).await,
             "{name}"
         );
         let cur = rotate_req(&a, &st, &next, &next.successor(&KEY));
         assert_eq!(
-            s.rotate(&cur).await.unwrap(),
+            rotate(s, &cur).await,
             Rotation::Invalid,
             "{name}: successor survived reuse"
         );
@@ -377,7 +366,7 @@ async fn concurrent_rotations_of_one_token_rotate_once() {
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let (store, req) = (store.clone(), req.clone());
-                tokio::spawn(async move { store.rotate(&req).await.unwrap() })
+                tokio::spawn(async move { rotate(&*store, &req).await })
             })
             .collect();
         let mut rotated = 0;
@@ -400,38 +389,26 @@ async fn token_matches_current_and_previous_only() {
         let st = start(s, &a, 1000, 2000).await;
         let now = clock::now();
         assert!(
-            s.token_matches(a.id, st.session, &st.token.digest(), now)
-                .await
-                .unwrap(),
+            token_matches(s, a.id, st.session, &st.token.digest(), now).await,
             "{name}"
         );
         let next = st.token.successor(&KEY);
-        s.rotate(&rotate_req(&a, &st, &st.token, &next))
-            .await
-            .unwrap();
+        rotate(s, &rotate_req(&a, &st, &st.token, &next)).await;
         assert!(
-            s.token_matches(a.id, st.session, &next.digest(), now)
-                .await
-                .unwrap(),
+            token_matches(s, a.id, st.session, &next.digest(), now).await,
             "{name}"
         );
         assert!(
-            s.token_matches(a.id, st.session, &st.token.digest(), now)
-                .await
-                .unwrap(),
+            token_matches(s, a.id, st.session, &st.token.digest(), now).await,
             "{name}"
         );
         let other = RefreshToken::new(a.id, st.session);
         assert!(
-            !s.token_matches(a.id, st.session, &other.digest(), now)
-                .await
-                .unwrap(),
+            !token_matches(s, a.id, st.session, &other.digest(), now).await,
             "{name}"
         );
         assert!(
-            !s.token_matches(a.id, Id::random(), &next.digest(), now)
-                .await
-                .unwrap(),
+            !token_matches(s, a.id, Id::random(), &next.digest(), now).await,
             "{name}"
         );
     }
@@ -476,21 +453,12 @@ async fn revoke_one_and_all_and_list() {
                 .unwrap(),
             "{name}"
         );
-        assert!(
-            s.session_live(a.id, two.session, now).await.unwrap(),
-            "{name}"
-        );
-        assert!(
-            !s.session_live(a.id, one.session, now).await.unwrap(),
-            "{name}"
-        );
+        assert!(session_live(s, a.id, two.session, now).await, "{name}");
+        assert!(!session_live(s, a.id, one.session, now).await, "{name}");
 
         assert_eq!(s.revoke_all(a.id).await.unwrap(), 2, "{name}");
         for st in [&two, &three] {
-            assert!(
-                !s.session_live(a.id, st.session, now).await.unwrap(),
-                "{name}"
-            );
+            assert!(!session_live(s, a.id, st.session, now).await, "{name}");
         }
         assert!(
             s.list_sessions(a.id, now).await.unwrap().is_empty(),
@@ -514,10 +482,7 @@ async fn expired_sessions_are_dead_and_unlisted() {
             tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
             clock::now()
         };
-        assert!(
-            !s.session_live(a.id, short.session, now).await.unwrap(),
-            "{name}"
-        );
+        assert!(!session_live(s, a.id, short.session, now).await, "{name}");
         let listed: Vec<Id> = s
             .list_sessions(a.id, now)
             .await
@@ -528,9 +493,7 @@ async fn expired_sessions_are_dead_and_unlisted() {
         assert_eq!(listed, vec![long.session], "{name}");
         let next = short.token.successor(&KEY);
         assert_eq!(
-            s.rotate(&rotate_req(&a, &short, &short.token, &next))
-                .await
-                .unwrap(),
+            rotate(s, &rotate_req(&a, &short, &short.token, &next)).await,
             Rotation::Invalid,
             "{name}: expired session rotated"
         );
@@ -593,6 +556,17 @@ async fn revoking_an_expired_unpruned_session_finds_nothing() {
     }
 }
 
+/// A login attempt at the gate, in a window of 60 s, `ip_max` failures allowed to the address.
+fn attempt<'a>(email: &'a str, ip: Option<&'a str>, ip_max: u64, now: i64) -> LoginAttempt<'a> {
+    LoginAttempt {
+        email,
+        ip,
+        window: 60,
+        ip_max_failures: ip_max,
+        now,
+    }
+}
+
 #[tokio::test]
 async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
     for (name, store) in stores().await {
@@ -600,23 +574,27 @@ async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
         let a = account(s).await;
         let ip = unique_ip();
         let now = clock::now();
+        // Each attempt is counted before its password is checked, the address's failures
+        // included (a reservation a success gives back).
         for n in 1..=3u64 {
             let st = s
-                .begin_login(&a.email, Some(&ip), 60, 50, now)
+                .reserve_login(&attempt(&a.email, Some(&ip), 50, now))
                 .await
                 .unwrap();
             assert_eq!(st.account, Some(a.id), "{name}");
             assert_eq!(st.pair_attempts.count, n, "{name}");
             assert_eq!(st.account_attempts.count, n, "{name}");
+            assert_eq!(st.ip_failures.count, n, "{name}");
             assert!((1..=60).contains(&st.pair_attempts.retry_after), "{name}");
             assert!(
                 (1..=60).contains(&st.account_attempts.retry_after),
                 "{name}"
             );
-            s.record_ip_failure(&ip, 60, now).await.unwrap();
         }
+        // A success gives its reservation back: never below zero, the window unchanged.
+        s.release_ip_attempt(&ip, now).await.unwrap();
         let st = s
-            .begin_login(&a.email, Some(&ip), 60, 50, now)
+            .reserve_login(&attempt(&a.email, Some(&ip), 50, now))
             .await
             .unwrap();
         assert_eq!(st.ip_failures.count, 3, "{name}");
@@ -628,7 +606,7 @@ async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
         // Another email from the same address is counted apart; the address's failures are
         // the same ones.
         let other = s
-            .begin_login(&unique_email(), Some(&ip), 60, 50, now)
+            .reserve_login(&attempt(&unique_email(), Some(&ip), 50, now))
             .await
             .unwrap();
         assert_eq!(other.account, None, "{name}");
@@ -637,10 +615,10 @@ async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
             (1, 1),
             "{name}"
         );
-        assert_eq!(other.ip_failures.count, 3, "{name}");
+        assert_eq!(other.ip_failures.count, 4, "{name}");
         // The same email from another address: a pair of its own, the same account-wide count.
         let elsewhere = s
-            .begin_login(&a.email, Some(&unique_ip()), 60, 50, now)
+            .reserve_login(&attempt(&a.email, Some(&unique_ip()), 50, now))
             .await
             .unwrap();
         assert_eq!(
@@ -651,27 +629,31 @@ async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
             (1, 5),
             "{name}"
         );
-        assert_eq!(elsewhere.ip_failures.count, 0, "{name}");
+        assert_eq!(elsewhere.ip_failures.count, 1, "{name}");
         // An address at its failure limit is refused and counted nowhere.
         let blocked = s
-            .begin_login(&a.email, Some(&ip), 60, 3, now)
+            .reserve_login(&attempt(&a.email, Some(&ip), 4, now))
             .await
             .unwrap();
         assert!(blocked.ip_blocked, "{name}");
         let st = s
-            .begin_login(&a.email, Some(&ip), 60, 50, now)
+            .reserve_login(&attempt(&a.email, Some(&ip), 50, now))
             .await
             .unwrap();
         assert!(!st.ip_blocked, "{name}");
         assert_eq!(
-            (st.pair_attempts.count, st.account_attempts.count),
-            (5, 6),
+            (
+                st.pair_attempts.count,
+                st.account_attempts.count,
+                st.ip_failures.count
+            ),
+            (5, 6, 5),
             "{name}: the refused attempt was counted"
         );
-        // A success clears both of the email's counts.
+        // A success clears both of the email's counts, not the address's failures.
         s.clear_attempts(&a.email, Some(&ip)).await.unwrap();
         let st = s
-            .begin_login(&a.email, Some(&ip), 60, 50, now)
+            .reserve_login(&attempt(&a.email, Some(&ip), 50, now))
             .await
             .unwrap();
         assert_eq!(
@@ -679,7 +661,18 @@ async fn login_attempts_are_counted_per_email_and_address_and_per_email() {
             (1, 1),
             "{name}"
         );
-        assert_eq!(st.ip_failures.count, 3, "{name}");
+        assert_eq!(st.ip_failures.count, 6, "{name}");
+        for _ in 0..10 {
+            s.release_ip_attempt(&ip, now).await.unwrap();
+        }
+        let st = s
+            .reserve_login(&attempt(&a.email, None, 50, now))
+            .await
+            .unwrap();
+        assert_eq!(
+            st.ip_failures.count, 0,
+            "{name}: never below zero; no address, none counted"
+        );
     }
 }
 
@@ -699,7 +692,7 @@ async fn the_session_cap_ends_the_least_recently_used() {
         let mut r = rotate_req(&a, first, &first.token, &first.token.successor(&KEY));
         r.idle_ttl = 1500;
         assert!(
-            matches!(s.rotate(&r).await.unwrap(), Rotation::Rotated { .. }),
+            matches!(rotate(s, &r).await, Rotation::Rotated { .. }),
             "{name}"
         );
         let now = clock::now();
@@ -708,7 +701,7 @@ async fn the_session_cap_ends_the_least_recently_used() {
             ..new_session(&a, Id::random(), now)
         };
         assert_eq!(
-            s.create_session(&new, &a.email).await.unwrap(),
+            create_session(s, &new, &a.email).await,
             SessionStart::Started
         );
         let mut live: Vec<Id> = s
@@ -728,11 +721,8 @@ async fn the_session_cap_ends_the_least_recently_used() {
                 max_sessions: 2,
                 ..new_session(&a, Id::random(), now)
             };
-            s.create_session(&burst, &a.email).await.unwrap();
-            assert!(
-                s.session_live(a.id, burst.session, now).await.unwrap(),
-                "{name}"
-            );
+            create_session(s, &burst, &a.email).await;
+            assert!(session_live(s, a.id, burst.session, now).await, "{name}");
             assert_eq!(s.list_sessions(a.id, now).await.unwrap().len(), 2, "{name}");
         }
     }
@@ -759,27 +749,18 @@ async fn a_password_change_ends_sessions_and_stale_logins() {
             "{name}"
         );
         let now = clock::now();
-        assert!(
-            s.session_live(a.id, keep.session, now).await.unwrap(),
-            "{name}"
-        );
-        assert!(
-            !s.session_live(a.id, other.session, now).await.unwrap(),
-            "{name}"
-        );
+        assert!(session_live(s, a.id, keep.session, now).await, "{name}");
+        assert!(!session_live(s, a.id, other.session, now).await, "{name}");
         let stale = NewSession {
             password_version: checked,
             ..new_session(&a, Id::random(), now)
         };
         assert_eq!(
-            s.create_session(&stale, &a.email).await.unwrap(),
+            create_session(s, &stale, &a.email).await,
             SessionStart::PasswordChanged,
             "{name}"
         );
-        assert!(
-            !s.session_live(a.id, stale.session, now).await.unwrap(),
-            "{name}"
-        );
+        assert!(!session_live(s, a.id, stale.session, now).await, "{name}");
         // Order 2: the login's session commits first; the change then ends it.
         let version = s.account(a.id).await.unwrap().unwrap().password_version;
         assert_eq!(version, checked + 1, "{name}");
@@ -788,7 +769,7 @@ async fn a_password_change_ends_sessions_and_stale_logins() {
             ..new_session(&a, Id::random(), now)
         };
         assert_eq!(
-            s.create_session(&early, &a.email).await.unwrap(),
+            create_session(s, &early, &a.email).await,
             SessionStart::Started
         );
         assert!(
@@ -796,14 +777,8 @@ async fn a_password_change_ends_sessions_and_stale_logins() {
                 .await
                 .unwrap()
         );
-        assert!(
-            !s.session_live(a.id, early.session, now).await.unwrap(),
-            "{name}"
-        );
-        assert!(
-            !s.session_live(a.id, keep.session, now).await.unwrap(),
-            "{name}"
-        );
+        assert!(!session_live(s, a.id, early.session, now).await, "{name}");
+        assert!(!session_live(s, a.id, keep.session, now).await, "{name}");
         assert!(
             s.list_sessions(a.id, now).await.unwrap().is_empty(),
             "{name}"
@@ -859,21 +834,18 @@ async fn redis_keys_have_ttls_and_share_the_account_slot() {
     let a = account(&store).await;
     let st = start(&store, &a, 1000, 2000).await;
     let ip = unique_ip();
+    rotate(
+        &store,
+        &rotate_req(&a, &st, &st.token, &st.token.successor(&KEY)),
+    )
+    .await;
     store
-        .rotate(&rotate_req(&a, &st, &st.token, &st.token.successor(&KEY)))
-        .await
-        .unwrap();
-    store
-        .begin_login(&a.email, Some(&ip), 60, 50, clock::now())
-        .await
-        .unwrap();
-    store
-        .record_ip_failure(&ip, 60, clock::now())
+        .reserve_login(&attempt(&a.email, Some(&ip), 50, clock::now()))
         .await
         .unwrap();
     start(&store, &a, 1000, 2000).await;
     store
-        .begin_login(&a.email, None, 60, 50, clock::now())
+        .reserve_login(&attempt(&a.email, None, 50, clock::now()))
         .await
         .unwrap();
 
@@ -922,23 +894,21 @@ async fn digests_one_byte_off_are_refused() {
             let mut wrong = st.token.digest();
             wrong.0[at] ^= 1;
             let now = clock::now();
-            let matches = s.token_matches(a.id, st.session, &wrong, now).await;
-            assert!(!matches.unwrap(), "{name}: byte {at}");
+            let matches = token_matches(s, a.id, st.session, &wrong, now).await;
+            assert!(!matches, "{name}: byte {at}");
             let mut r = rotate_req(&a, &st, &st.token, &next);
             r.presented = wrong;
             // A family one byte off too: nothing of this token is the session's.
             r.family.0[at] ^= 1;
             assert_eq!(
-                s.rotate(&r).await.unwrap(),
+                rotate(s, &r).await,
                 Rotation::Invalid,
                 "{name}: byte {at}"
             );
         }
         let now = clock::now();
-        let matches = s
-            .token_matches(a.id, st.session, &st.token.digest(), now)
-            .await;
-        assert!(matches.unwrap(), "{name}: the session is still usable");
+        let matches = token_matches(s, a.id, st.session, &st.token.digest(), now).await;
+        assert!(matches, "{name}: the session is still usable");
     }
 }
 
@@ -953,13 +923,13 @@ async fn grace_zero_turns_replays_off() {
             ..rotate_req(&a, &st, &st.token, &st.token.successor(&KEY))
         };
         assert!(
-            matches!(s.rotate(&first).await.unwrap(), Rotation::Rotated { .. }),
+            matches!(rotate(s, &first).await, Rotation::Rotated { .. }),
             "{name}"
         );
         // The store retrying the same request (a dropped connection after the rotation ran):
         // not reuse, even with no grace.
         assert!(
-            matches!(s.rotate(&first).await.unwrap(), Rotation::Replayed { .. }),
+            matches!(rotate(s, &first).await, Rotation::Replayed { .. }),
             "{name}: a retry judged as reuse"
         );
         // Anyone else presenting the spent token: reuse.
@@ -967,7 +937,7 @@ async fn grace_zero_turns_replays_off() {
             request_id: passport::kernel::ids::random_bytes(),
             ..first.clone()
         };
-        assert_eq!(s.rotate(&replay).await.unwrap(), Rotation::Reused, "{name}");
+        assert_eq!(rotate(s, &replay).await, Rotation::Reused, "{name}");
     }
 }
 
@@ -979,10 +949,7 @@ async fn chain(s: &dyn Store, a: &Account, st: &Started, generations: usize) -> 
         let last = tokens.last().unwrap().clone();
         let next = last.successor(&KEY);
         let r = rotate_req(a, st, &last, &next);
-        assert!(matches!(
-            s.rotate(&r).await.unwrap(),
-            Rotation::Rotated { .. }
-        ));
+        assert!(matches!(rotate(s, &r).await, Rotation::Rotated { .. }));
         tokens.push(next);
     }
     tokens
@@ -1002,19 +969,16 @@ async fn a_spent_ancestor_of_any_generation_revokes_the_session() {
             let old = &tokens[presented];
             let r = rotate_req(&a, &st, old, &old.successor(&KEY));
             assert_eq!(
-                s.rotate(&r).await.unwrap(),
+                rotate(s, &r).await,
                 Rotation::Reused,
                 "{name}: generation {presented} of {generations}"
             );
             let now = clock::now();
-            assert!(
-                !s.session_live(a.id, st.session, now).await.unwrap(),
-                "{name}"
-            );
+            assert!(!session_live(s, a.id, st.session, now).await, "{name}");
             let current = tokens.last().unwrap();
             let r = rotate_req(&a, &st, current, &current.successor(&KEY));
             assert_eq!(
-                s.rotate(&r).await.unwrap(),
+                rotate(s, &r).await,
                 Rotation::Invalid,
                 "{name}: the thief's token lives on"
             );
@@ -1036,19 +1000,17 @@ async fn a_forged_token_for_a_real_session_revokes_nothing() {
             now: clock::now() + 100,
             ..rotate_req(&a, &st, &forged, &forged.successor(&KEY))
         };
-        assert_eq!(s.rotate(&r).await.unwrap(), Rotation::Invalid, "{name}");
+        assert_eq!(rotate(s, &r).await, Rotation::Invalid, "{name}");
         let current = tokens.last().unwrap();
         let now = clock::now();
         assert!(
-            s.token_matches(a.id, st.session, &current.digest(), now)
-                .await
-                .unwrap(),
+            token_matches(s, a.id, st.session, &current.digest(), now).await,
             "{name}: the session lives on"
         );
         // Whoever knows the family (a holder of any generation) is treated as reuse.
         let same_family = current.with_generation_secret([5; 16]);
         let r = rotate_req(&a, &st, &same_family, &same_family.successor(&KEY));
-        assert_eq!(s.rotate(&r).await.unwrap(), Rotation::Reused, "{name}");
+        assert_eq!(rotate(s, &r).await, Rotation::Reused, "{name}");
     }
 }
 
@@ -1301,14 +1263,14 @@ async fn a_ceremony_is_taken_once() {
     for (name, store) in stores().await {
         let id = Id::random();
         let now = clock::now();
-        store.put_ceremony(id, "state", 60, now).await.unwrap();
+        store.put_state(id, "state", 60, now).await.unwrap();
         assert_eq!(
-            store.take_ceremony(id, now).await.unwrap().as_deref(),
+            store.take_state(id, now).await.unwrap().as_deref(),
             Some("state"),
             "{name}"
         );
-        assert_eq!(store.take_ceremony(id, now).await.unwrap(), None, "{name}");
-        assert_eq!(store.take_ceremony(Id::random(), now).await.unwrap(), None);
+        assert_eq!(store.take_state(id, now).await.unwrap(), None, "{name}");
+        assert_eq!(store.take_state(Id::random(), now).await.unwrap(), None);
     }
 }
 
@@ -1352,7 +1314,7 @@ async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
         // A rotation hands the authentication on, unchanged.
         let successor = token.successor(&[7; 32]);
         let (rotation, carried) = store
-            .rotate_session(&Rotate {
+            .rotate(&Rotate {
                 account: a.id,
                 session: s,
                 presented: token.digest(),

@@ -4,11 +4,13 @@
 //! timeout, and the same process recovers by itself when the store comes back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use passport::api::Service;
 use passport::kernel::config::Config;
 use passport::kernel::error::ApiError;
+use passport::kernel::service::{ClientInfo, Denied, TokenPair};
 use passport::kernel::store::RedisStore;
 use passport::kernel::tokens::refresh::RefreshToken;
-use passport::service::{ClientInfo, Denied, LoginInput, Service, TokenPair};
+use passport::sessions::LoginInput;
 use passport::testing::{app_on, create_account, test_config};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -129,7 +131,7 @@ async fn assert_unavailable(app: &Service, pair: &TokenPair) {
     let started = Instant::now();
     let err = login(app).await.unwrap_err();
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
-    let resp = passport::http::error_response(&err);
+    let resp = passport::kernel::http::error_response(&err);
     assert_eq!(resp.status().as_u16(), 503);
     assert_eq!(resp.headers()["retry-after"], "1");
     assert!(resp.body().contains("\"unavailable\""), "{}", resp.body());

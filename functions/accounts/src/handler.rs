@@ -21,7 +21,8 @@ pub async fn handle(app: &Service, event: Value) -> Result<Value, lambda_runtime
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::service::{ClientInfo, LoginInput};
+    use passport::kernel::service::ClientInfo;
+    use passport::sessions::LoginInput;
     use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, event, memory_app};
 
     async fn run(app: &Service, name: &str) -> Value {
@@ -147,7 +148,7 @@ mod tests {
             ok(serde_json::json!({"command": "create_app", "name": "Docs", "access": "private"}))
                 .await;
         let code = r["app"]["code"].as_str().unwrap();
-        assert!(passport::service::valid_app_code(code), "{r}");
+        assert!(passport::passports::valid_app_code(code), "{r}");
         assert_eq!(r["app"]["passport_ttl_seconds"], 86_400);
         for bad in [
             serde_json::json!({"command": "create_app", "name": "x", "access": "secret"}),

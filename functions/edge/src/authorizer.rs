@@ -15,7 +15,7 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use passport::Service;
 use passport::kernel::caller::Verdict;
-use passport::service::Denied;
+use passport::kernel::service::Denied;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -276,7 +276,7 @@ fn policy(allowed: Option<Allowed>, method_arn: Option<&str>) -> AuthorizerAnswe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passport::service::TokenPair;
+    use passport::kernel::service::TokenPair;
     use passport::testing::{event, logged_in_memory_app, memory_app};
     use serde_json::{Value, json};
 
@@ -323,9 +323,14 @@ mod tests {
             "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
         );
         assert_eq!(r["principalId"], r["context"]["user_id"]);
-        app.logout(Some(&pair.access_token), None, false)
-            .await
-            .unwrap();
+        app.logout(
+            Some(&pair.access_token),
+            None,
+            false,
+            passport::kernel::authentication::RecentAuth::No,
+        )
+        .await
+        .unwrap();
         let r = decide_file(&app, "authorizer-rest-token", &pair.access_token).await;
         assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny", "{r}");
         assert_eq!(r["principalId"], "anonymous");

@@ -9,15 +9,14 @@ pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::http::{
-    Function, KeyUse, NoRoute, Route, Verdict, handle, key_use_of, no_route, route,
-};
+use passport::api::{Function, KeyUse, NoRoute, Route, handle, key_use_of, no_route, route};
+use passport::kernel::caller::Verdict;
 use passport::{Config, Service};
 use std::sync::Arc;
 
 /// Whether `function` signs or verifies tokens, and so may need the signing secret: the
 /// authorizers, and the functions whose routes check or issue tokens themselves
-/// (`passport::http::key_use_of`). With HS256 each of them reads it; with ES256 only those that
+/// (`passport::api::key_use_of`). With HS256 each of them reads it; with ES256 only those that
 /// sign do, and `template.yaml` gives the verifiers no access to it (checked by
 /// `tests/deployment.rs`). The others trust the authorizer's verdict or have no route.
 pub fn needs_signing_key(function: &str) -> bool {
@@ -25,7 +24,7 @@ pub fn needs_signing_key(function: &str) -> bool {
 }
 
 /// Cold-start initialisation of `function`: logging, configuration, the store connection, and
-/// the keys its routes use (`passport::http::key_use_of`). A failure here is a fault Lambda
+/// the keys its routes use (`passport::api::key_use_of`). A failure here is a fault Lambda
 /// must see (the function fails its init). A signer publishes its public keys here (ES256), so
 /// verifiers know them before its first token; a failure to publish is retried before it signs.
 pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
@@ -46,7 +45,7 @@ pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
 }
 
 /// Runs the Lambda function `F`: it serves the routes that the route table
-/// (`passport::http::ROUTES`) gives it, and links no other route's handler.
+/// (`passport::api::ROUTES`) gives it, and links no other route's handler.
 pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
     let app = init(F::NAME).await?;
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
@@ -68,7 +67,7 @@ pub async fn serve<F: Function>(app: &Service, req: Request) -> Response<String>
 }
 
 /// Answers one API Gateway request as the function named `function` (its package name), through
-/// the same dispatch as [`serve`] (`passport::http::handle` picks it by the route's function); a
+/// the same dispatch as [`serve`] (`passport::api::handle` picks it by the route's function); a
 /// route the table gives another function is a 404.
 pub async fn handle_event(app: &Service, req: Request, function: &str) -> Response<String> {
     match found(&req) {
@@ -200,7 +199,7 @@ mod tests {
 
     #[test]
     fn only_the_authorizer_and_open_routes_need_the_signing_key() {
-        let authorizers = passport::http::AUTHORIZERS.iter().map(|a| a.function);
+        let authorizers = passport::api::AUTHORIZERS.iter().map(|a| a.function);
         for f in authorizers.chain(["login", "refresh", "logout", "passports"]) {
             assert!(needs_signing_key(f), "{f}");
         }

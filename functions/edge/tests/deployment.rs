@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod common;
 
 use common::{root, template};
-use passport::http::{AUTHORIZERS, Guard, ROUTES};
+use passport::api::{AUTHORIZERS, Guard, ROUTES};
 
 /// Function binaries: the packages under functions/ that build a binary.
 fn binaries() -> BTreeSet<String> {
@@ -37,7 +37,7 @@ struct Wired {
 }
 
 /// The guard a template event's `Auth` gives a route: `NONE`, an authorizer of
-/// `passport::http::AUTHORIZERS` by its template name, or (absent) the default authorizer.
+/// `passport::api::AUTHORIZERS` by its template name, or (absent) the default authorizer.
 fn guard_of(w: &Wired) -> Option<Guard> {
     let default = default_authorizer();
     let name = match w.authorizer.as_deref() {
@@ -318,7 +318,7 @@ fn every_event_parses_as_its_functions_event_type() {
     }
 }
 
-/// The template's CorsConfiguration says what `passport::http::cors` says (and `local-api`
+/// The template's CorsConfiguration says what `passport::api::cors` says (and `local-api`
 /// answers): methods of the route table, headers, max age, credentials, origins from the
 /// parameter — never a wildcard.
 #[test]
@@ -337,15 +337,15 @@ fn template_cors_is_the_cors_policy() {
     };
     assert_eq!(
         strings(&c["AllowMethods"]),
-        passport::http::cors::allow_methods()
+        passport::api::cors::allow_methods()
     );
     assert_eq!(
         strings(&c["AllowHeaders"]),
-        passport::http::cors::ALLOW_HEADERS
+        passport::api::cors::ALLOW_HEADERS
     );
     assert_eq!(
         c["MaxAge"].as_u64(),
-        Some(u64::from(passport::http::cors::MAX_AGE_SECONDS))
+        Some(u64::from(passport::api::cors::MAX_AGE_SECONDS))
     );
     assert_eq!(c["AllowCredentials"].as_bool(), Some(true));
     let origins = serde_yaml::to_string(&c["AllowOrigins"]).unwrap();
@@ -361,7 +361,7 @@ fn template_cors_is_the_cors_policy() {
 /// the cache user's secret (when the stack creates the cache), and nothing else.
 #[test]
 fn only_functions_that_sign_or_verify_read_the_signing_secret() {
-    use passport::http::{KeyUse, key_use_of};
+    use passport::api::{KeyUse, key_use_of};
     let t = template();
     for (_, res) in t["Resources"].as_mapping().unwrap() {
         if res["Type"].as_str() != Some("AWS::Serverless::Function") {
@@ -509,7 +509,7 @@ fn template_egress_throttling_and_cache_protection() {
 /// function reads only its own user's secret.
 #[test]
 fn each_function_has_its_own_cache_user() {
-    use passport::kernel::store::acl::{CACHE_USERS, user_of};
+    use passport::api::acl::{CACHE_USERS, user_of};
     let t = template();
     let resources = t["Resources"].as_mapping().unwrap();
     let users: BTreeMap<String, String> = resources
@@ -577,7 +577,7 @@ fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
             .as_str()
             .map(str::to_ascii_lowercase)
             .as_deref(),
-        Some(passport::http::client_address::ORIGIN_SECRET)
+        Some(passport::kernel::http::client_address::ORIGIN_SECRET)
     );
     assert_eq!(header["HeaderValue"].as_str(), Some("TrustedOriginSecret"));
     assert_eq!(
@@ -592,7 +592,7 @@ fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(
-        forwarded.contains(passport::http::client_address::VIEWER_ADDRESS),
+        forwarded.contains(passport::kernel::http::client_address::VIEWER_ADDRESS),
         "{forwarded}"
     );
 }

@@ -1,8 +1,8 @@
 //! `login`: the Lambda function that logs users in (its routes: `function: "login"` in
-//! `passport::http::ROUTES`).
+//! `passport::api::ROUTES`).
 
 /// This function's dispatch: the handlers of its routes, and no other's.
-type This = passport::http::Login;
+type This = passport::api::Login;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -21,7 +21,7 @@ mod tests {
 
     #[test]
     fn runs_the_dispatch_of_its_own_name() {
-        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+        assert_eq!(<This as passport::api::Function>::NAME, FUNCTION);
     }
 
     async fn run(name: &str) -> (u16, Value, lambda_http::http::HeaderMap) {

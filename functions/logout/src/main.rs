@@ -1,8 +1,8 @@
 //! `logout`: the Lambda function that ends sessions (its routes: `function: "logout"` in
-//! `passport::http::ROUTES`).
+//! `passport::api::ROUTES`).
 
 /// This function's dispatch: the handlers of its routes, and no other's.
-type This = passport::http::Logout;
+type This = passport::api::Logout;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -20,7 +20,7 @@ mod tests {
 
     #[test]
     fn runs_the_dispatch_of_its_own_name() {
-        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+        assert_eq!(<This as passport::api::Function>::NAME, FUNCTION);
     }
 
     #[tokio::test]

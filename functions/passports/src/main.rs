@@ -1,8 +1,8 @@
 //! `passports`: the Lambda function that issues web-app passports and ends their sessions (its
-//! routes: `function: "passports"` in `passport::http::ROUTES`).
+//! routes: `function: "passports"` in `passport::api::ROUTES`).
 
 /// This function's dispatch: the handlers of its routes, and no other's.
-type This = passport::http::Passports;
+type This = passport::api::Passports;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -21,7 +21,7 @@ mod tests {
 
     #[test]
     fn runs_the_dispatch_of_its_own_name() {
-        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+        assert_eq!(<This as passport::api::Function>::NAME, FUNCTION);
     }
 
     async fn send(app: &passport::Service, name: &str, vars: &[(&str, &str)]) -> (u16, Value) {

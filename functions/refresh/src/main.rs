@@ -1,8 +1,8 @@
 //! `refresh`: the Lambda function that rotates refresh tokens (its routes: `function:
-//! "refresh"` in `passport::http::ROUTES`).
+//! "refresh"` in `passport::api::ROUTES`).
 
 /// This function's dispatch: the handlers of its routes, and no other's.
-type This = passport::http::Refresh;
+type This = passport::api::Refresh;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -21,7 +21,7 @@ mod tests {
 
     #[test]
     fn runs_the_dispatch_of_its_own_name() {
-        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+        assert_eq!(<This as passport::api::Function>::NAME, FUNCTION);
     }
 
     #[tokio::test]

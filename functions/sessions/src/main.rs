@@ -1,10 +1,10 @@
 //! `sessions`: the Lambda function for the caller's sessions and identity (its routes:
-//! `function: "sessions"` in `passport::http::ROUTES`), behind the authorizer, whose verdict
+//! `function: "sessions"` in `passport::api::ROUTES`), behind the authorizer, whose verdict
 //! arrives in the request context; and for the public keys and discovery document (open), read
 //! from the store: it holds no key.
 
 /// This function's dispatch: the handlers of its routes, and no other's.
-type This = passport::http::Sessions;
+type This = passport::api::Sessions;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -16,7 +16,7 @@ mod tests {
     use super::*;
     use passport::Service;
     use passport::kernel::ids::Id;
-    use passport::service::TokenPair;
+    use passport::kernel::service::TokenPair;
     use passport::testing::{EVENT_EMAIL, event, logged_in_memory_app, memory_app};
     use passport_lambda::{answer_event, answer_sample, json_body};
     use serde_json::Value;
@@ -26,7 +26,7 @@ mod tests {
 
     #[test]
     fn runs_the_dispatch_of_its_own_name() {
-        assert_eq!(<This as passport::http::Function>::NAME, FUNCTION);
+        assert_eq!(<This as passport::api::Function>::NAME, FUNCTION);
     }
 
     async fn logged_in() -> (Service, TokenPair, String) {
@@ -111,7 +111,7 @@ mod tests {
         let sid = pair.session_id.to_string();
         let other = app
             .login(
-                passport::service::LoginInput::new(EVENT_EMAIL, passport::testing::EVENT_PASSWORD),
+                passport::sessions::LoginInput::new(EVENT_EMAIL, passport::testing::EVENT_PASSWORD),
                 &Default::default(),
             )
             .await
@@ -128,7 +128,7 @@ mod tests {
         assert!(app.refresh(&pair.refresh_token).await.is_ok());
         assert!(app.refresh(&other.refresh_token).await.is_err());
         let new_login =
-            passport::service::LoginInput::new(EVENT_EMAIL, "a brand new passphrase of mine");
+            passport::sessions::LoginInput::new(EVENT_EMAIL, "a brand new passphrase of mine");
         assert!(app.login(new_login, &Default::default()).await.is_ok());
     }
 

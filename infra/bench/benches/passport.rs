@@ -8,9 +8,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use passport::Service;
 use passport::kernel::config::{Config, SecretBytes, SigningAlgorithm};
 use passport::kernel::keys::KeyRing;
+use passport::kernel::service::ClientInfo;
 use passport::kernel::store::{RedisConnection, RedisStore};
 use passport::kernel::tokens::TokenIssuer;
-use passport::service::{ClientInfo, LoginInput};
+use passport::sessions::LoginInput;
 use passport::testing::cluster::LocalCluster;
 use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, event, test_config};
 use passport_bench::cold_start;
@@ -83,7 +84,7 @@ async fn decision_against_floor(
 /// the ES256 authorizer's full decision, built as deployed (public keys read from the store),
 /// beside its floor: that bare ES256 decode plus one `EXISTS`.
 async fn signing_costs(
-    store: Arc<dyn passport::kernel::store::Store>,
+    store: Arc<dyn passport::api::Store>,
     floor_conn: RedisConnection,
     scale: usize,
 ) -> Value {
@@ -207,8 +208,15 @@ async fn refresh_over_http(app: &Service, token: &str, cookie: bool) -> String {
         json!({ "refresh_token": token }).to_string()
     };
     let req = req.body(body.into_bytes()).unwrap();
-    let route = passport::http::route(req.method(), req.uri().path()).unwrap();
-    let resp = passport::http::handle(app, route, &req, None, passport::http::Verdict::None).await;
+    let route = passport::api::route(req.method(), req.uri().path()).unwrap();
+    let resp = passport::api::handle(
+        app,
+        route,
+        &req,
+        None,
+        passport::kernel::caller::Verdict::None,
+    )
+    .await;
     assert_eq!(resp.status(), 200, "{}", resp.body());
     if cookie {
         let set = resp.headers()["set-cookie"].to_str().unwrap();
@@ -359,8 +367,15 @@ async fn over_http(app: &Service, path: &str, headers: &[(&str, &str)]) -> http:
         req = req.header(*k, *v);
     }
     let req = req.body(b"{}".to_vec()).unwrap();
-    let route = passport::http::route(req.method(), req.uri().path()).unwrap();
-    passport::http::handle(app, route, &req, None, passport::http::Verdict::None).await
+    let route = passport::api::route(req.method(), req.uri().path()).unwrap();
+    passport::api::handle(
+        app,
+        route,
+        &req,
+        None,
+        passport::kernel::caller::Verdict::None,
+    )
+    .await
 }
 
 /// `name=value` of the `Set-Cookie` of `resp` whose name starts with `prefix`.
@@ -382,7 +397,7 @@ fn set_cookie(resp: &http::Response<String>, prefix: &str) -> String {
 /// alternately; and the renewal of a bound cookie, its two requests (the challenge, then the
 /// proof's check and the new cookie) timed on the server's side only (the proof is signed in
 /// between, as the browser would).
-async fn dbsc_costs(store: Arc<dyn passport::kernel::store::Store>, scale: usize) -> Value {
+async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value {
     use passport::testing::device::{device, proof};
     eprintln!("measuring: device binding (DBSC), bound vs unbound refresh, a renewal");
     let config = Config {
@@ -408,8 +423,15 @@ async fn dbsc_costs(store: Arc<dyn passport::kernel::store::Store>, scale: usize
                 .header("sec-fetch-site", "same-origin")
                 .body(creds.into_bytes())
                 .unwrap();
-            let route = passport::http::route(req.method(), req.uri().path()).unwrap();
-            passport::http::handle(&app, route, &req, None, passport::http::Verdict::None).await
+            let route = passport::api::route(req.method(), req.uri().path()).unwrap();
+            passport::api::handle(
+                &app,
+                route,
+                &req,
+                None,
+                passport::kernel::caller::Verdict::None,
+            )
+            .await
         }
     };
     let name = app.config().session_cookie.name().to_string();
@@ -573,7 +595,7 @@ async fn main() {
     let timeouts = (Duration::from_secs(2), Duration::from_secs(2));
     let open = || RedisConnection::open(&redis_url, false, None, timeouts.0, timeouts.1);
 
-    let store: Arc<dyn passport::kernel::store::Store> =
+    let store: Arc<dyn passport::api::Store> =
         Arc::new(RedisStore::from_connection(open().await.unwrap()));
     // The HS256 figures are comparable with earlier runs; `signing_costs` measures ES256.
     let hs256 = Config {

@@ -73,7 +73,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 let (code, access) = v
                     .rsplit_once(':')
                     .filter(|(c, a)| {
-                        passport::service::valid_app_code(c) && matches!(*a, "public" | "private")
+                        passport::passports::valid_app_code(c) && matches!(*a, "public" | "private")
                     })
                     .ok_or(
                         "--app takes CODE:public or CODE:private (CODE: 8-32 of A-Z a-z 0-9 - _)",

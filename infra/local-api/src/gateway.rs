@@ -20,9 +20,11 @@ use http::header::{
 };
 use http::{Method, Response, StatusCode};
 use passport::Service;
-use passport::http::cors;
-use passport::http::{Guard, Verdict};
-use passport::service::{AppCaller, Caller, Denied};
+use passport::api::Guard;
+use passport::api::cors;
+use passport::kernel::caller::Verdict;
+use passport::kernel::caller::{AppCaller, Caller};
+use passport::kernel::service::Denied;
 use std::time::Duration;
 
 /// How long API Gateway waits for the authorizer: the function's timeout in `template.yaml`.

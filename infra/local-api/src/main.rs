@@ -9,8 +9,8 @@ mod typescript;
 mod web_app;
 
 use passport::admin::{self, AdminError, Command};
+use passport::api::startup::connect_store;
 use passport::kernel::keys::{KeyProvider, KeyRing};
-use passport::service::connect_store;
 use passport::{Config, Service};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,9 +57,9 @@ async fn run() -> Result<(), String> {
     let algorithm = config.signing_algorithm;
     let (keys, key_note) = match (&config.signing_secret_arn, &config.signing_secret) {
         (Some(arn), _) => {
-            let client = passport::service::secrets_manager_client().await;
+            let client = passport::api::startup::secrets_manager_client().await;
             (
-                passport::service::managed_keys(&config, client, arn)
+                passport::api::startup::managed_keys(&config, client, arn)
                     .await
                     .map_err(|e| e.to_string())?,
                 "from SIGNING_SECRET_ARN (Secrets Manager)",
@@ -160,11 +160,11 @@ async fn run() -> Result<(), String> {
         println!("{label} ({access}): X-App-Code: {code}");
     }
     println!("Routes:");
-    for r in passport::http::ROUTES {
+    for r in passport::api::ROUTES {
         let guard = match r.guard {
-            passport::http::Guard::Open => "",
-            passport::http::Guard::Authorizer => " (bearer token, checked by the authorizer)",
-            passport::http::Guard::AppAuthorizer => {
+            passport::api::Guard::Open => "",
+            passport::api::Guard::Authorizer => " (bearer token, checked by the authorizer)",
+            passport::api::Guard::AppAuthorizer => {
                 " (passport + X-App-Code, checked by the app authorizer)"
             }
         };

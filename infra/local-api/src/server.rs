@@ -7,8 +7,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use passport::Service;
-use passport::http::{MAX_BODY_BYTES, error_response, handle, json_response, no_route, route};
+use passport::api::{handle, no_route, route};
 use passport::kernel::error::ApiError;
+use passport::kernel::http::{MAX_BODY_BYTES, error_response, json_response};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,7 +86,7 @@ async fn route_request(
     peer: SocketAddr,
 ) -> Response<String> {
     if req.uri().path() == "/" && req.method() == http::Method::GET {
-        let routes: Vec<String> = passport::http::ROUTES.iter().map(|r| r.key()).collect();
+        let routes: Vec<String> = passport::api::ROUTES.iter().map(|r| r.key()).collect();
         return json_response(
             StatusCode::OK,
             &serde_json::json!({"service": "passport", "message": "Passport local API", "routes": routes}),

@@ -14,8 +14,8 @@ mod common;
 
 use common::{Http, LocalApi, redis_url, start};
 use http::{Method, StatusCode};
+use passport::kernel::service::Denied;
 use passport::kernel::store::{RedisConnection, RedisStore};
-use passport::service::Denied;
 use passport::testing::{TEST_SIGNING_KEY, app_on, test_config};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};

@@ -1,10 +1,11 @@
 //! The operators' commands on shared web apps: their checks, defaults and JSON shape.
 
 use super::AdminError;
+use crate::api::Service;
 use crate::kernel::clock;
 use crate::kernel::ids::{Id, random_bytes};
-use crate::kernel::store::{App, AppAccess};
-use crate::service::{Service, valid_app_code};
+use crate::passports::store::{App, AppAccess};
+use crate::passports::valid_app_code;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};

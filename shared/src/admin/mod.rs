@@ -2,13 +2,14 @@
 //! invoked with IAM). A command is JSON such as `{"command": "create", "email": "…",
 //! "password": "…"}`; the answer is JSON too.
 
+use crate::api::Service;
 use crate::kernel::accounts;
 use crate::kernel::clock;
 pub use crate::kernel::error::AdminError;
 use crate::kernel::ids::Id;
 use crate::kernel::security_events::SecurityEvent;
-use crate::kernel::store::{Account, AccountStatus, SessionsAfter};
-use crate::service::Service;
+use crate::kernel::store::{Account, AccountStatus};
+use crate::sessions::store::SessionsAfter;
 use serde::Deserialize;
 
 mod apps;

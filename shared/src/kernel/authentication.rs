@@ -41,6 +41,32 @@ impl Amr {
     }
 }
 
+/// Whether a route needs the session to have authenticated recently (within
+/// `REAUTH_MAX_AGE_SECONDS`; 403 `reauthentication_required` otherwise): the actions a thief
+/// holding a session wants most. The route table says which routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecentAuth {
+    /// Any live session will do.
+    No,
+    /// Always.
+    Yes,
+    /// When the request ends sessions other than the caller's own (`POST /logout` with
+    /// `{"all": true}`, `DELETE /sessions/{id}` of another session).
+    ToEndOthers,
+}
+
+impl RecentAuth {
+    /// Whether a request needs a recent authentication; `ends_others` says whether it ends
+    /// sessions other than the caller's own.
+    pub fn needed(self, ends_others: bool) -> bool {
+        match self {
+            RecentAuth::No => false,
+            RecentAuth::Yes => true,
+            RecentAuth::ToEndOthers => ends_others,
+        }
+    }
+}
+
 /// When and how a session last authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authentication {

@@ -433,7 +433,7 @@ impl Config {
             reauth_max_age: seconds(&get, "REAUTH_MAX_AGE_SECONDS")?,
             passkey_origins: match get("PASSKEY_ORIGINS") {
                 Some(list) => origins("PASSKEY_ORIGINS", Some(&list))?,
-                None => crate::passkeys::origins_within(
+                None => origins_within(
                     &origins("ALLOWED_ORIGINS", get("ALLOWED_ORIGINS").as_deref())?,
                     get("PASSKEY_RP_ID").as_deref(),
                 ),
@@ -450,16 +450,6 @@ impl Config {
             },
             dbsc_cookie_seconds: seconds(&get, "DBSC_COOKIE_SECONDS")?,
         };
-        if let Err(why) =
-            crate::passkeys::relying_party(&cfg.passkey_origins, cfg.passkey_rp_id.as_deref())
-        {
-            let name = if cfg.passkey_rp_id.is_some() {
-                "PASSKEY_RP_ID"
-            } else {
-                "PASSKEY_ORIGINS"
-            };
-            return Err(invalid(name, why));
-        }
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(
                 "REFRESH_REUSE_GRACE_SECONDS",
@@ -486,6 +476,37 @@ impl Config {
         }
         Ok(cfg)
     }
+}
+
+/// The origins of `allowed` where passkeys can work: those on a domain (not an IP address)
+/// within the relying-party id (`rp_id`, else the first such origin's host). How the
+/// `ALLOWED_ORIGINS` of a deployment with several sites turn into passkey origins.
+pub fn origins_within(allowed: &[String], rp_id: Option<&str>) -> Vec<String> {
+    let host = |o: &str| {
+        webauthn_rs::prelude::Url::parse(o)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
+    let on_domain: Vec<(String, String)> = allowed
+        .iter()
+        .filter_map(|o| Some((o.clone(), host(o)?)))
+        .filter(|(_, h)| {
+            h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_err()
+        })
+        .collect();
+    let Some(rp) = rp_id
+        .map(str::to_string)
+        .or_else(|| on_domain.first().map(|(_, h)| h.clone()))
+    else {
+        return Vec::new();
+    };
+    on_domain
+        .into_iter()
+        .filter(|(_, h)| *h == rp || h.ends_with(&format!(".{rp}")))
+        .map(|(o, _)| o)
+        .collect()
 }
 
 const MAX_SECONDS: u64 = 10 * 365 * 86_400;
@@ -823,5 +844,28 @@ mod tests {
             let err = from(&[(name, value)]).unwrap_err().to_string();
             assert!(err.starts_with(name), "{value}: {err}");
         }
+    }
+
+    fn origins(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn allowed_origins_give_the_passkey_origins_that_can_work() {
+        let allowed = origins(&[
+            "http://127.0.0.1:8080",
+            "https://app.example.com",
+            "https://other.org",
+            "https://id.app.example.com",
+        ]);
+        assert_eq!(
+            origins_within(&allowed, None),
+            origins(&["https://app.example.com", "https://id.app.example.com"])
+        );
+        assert_eq!(
+            origins_within(&allowed, Some("other.org")),
+            origins(&["https://other.org"])
+        );
+        assert!(origins_within(&origins(&["http://[::1]:3000"]), None).is_empty());
     }
 }

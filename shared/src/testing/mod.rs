@@ -3,11 +3,14 @@
 
 pub mod cluster;
 pub mod device;
+pub mod store;
 use crate::admin::{self, Command};
+use crate::api::{Service, Store};
 use crate::kernel::config::{Config, SecretBytes, SigningAlgorithm};
 use crate::kernel::keys::KeyRing;
-use crate::kernel::store::{MemoryStore, Store};
-use crate::service::{ClientInfo, LoginInput, Service, TokenPair};
+use crate::kernel::service::{ClientInfo, TokenPair};
+use crate::kernel::store::MemoryStore;
+use crate::sessions::LoginInput;
 use std::sync::Arc;
 
 /// The signing key the tests use (never a deployed one).
@@ -61,7 +64,7 @@ pub fn secrets_manager_at(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .endpoint_url(endpoint)
-        .http_client(crate::service::aws_http_client())
+        .http_client(crate::api::startup::aws_http_client())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }
@@ -234,7 +237,7 @@ pub fn new_session(
 ///
 /// # Panics
 /// If the command fails: a test setup error.
-pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::kernel::store::App {
+pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::passports::store::App {
     let cmd = Command::CreateApp {
         code: Some(code.to_string()),
         name: format!("test app {code}"),
@@ -259,8 +262,8 @@ pub async fn anonymous_passport(
     app: &Service,
     code: &str,
     ip: &str,
-) -> crate::service::PassportGrant {
-    let req = crate::service::PassportRequest {
+) -> crate::passports::PassportGrant {
+    let req = crate::passports::PassportRequest {
         app_code: Some(code),
         authorization: None,
         previous: None,

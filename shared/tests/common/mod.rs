@@ -5,8 +5,10 @@
 pub mod recorded;
 
 use http::{Method, Request, Response};
-use passport::http::{Guard, Verdict, handle, route};
-use passport::kernel::store::{MemoryStore, RedisConnection, RedisStore, Store};
+use passport::api::Store;
+use passport::api::{Guard, handle, route};
+use passport::kernel::caller::Verdict;
+use passport::kernel::store::{MemoryStore, RedisConnection, RedisStore};
 use std::sync::Arc;
 use std::time::Duration;
 

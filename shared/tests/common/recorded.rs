@@ -2,9 +2,10 @@
 //! `web/e2e/record-passkey-ceremonies.mjs`) and the account they were made for.
 
 use passport::Service;
+use passport::api::Store;
 use passport::kernel::ids::Id;
-use passport::kernel::store::{Account, AccountStatus, Store};
-use passport::passkeys::CEREMONY_SECONDS;
+use passport::kernel::store::{Account, AccountStatus};
+use passport::passkeys::webauthn::CEREMONY_SECONDS;
 use serde_json::Value;
 
 /// The recorded account's password (the recording's own is not needed: the account is made
@@ -59,7 +60,7 @@ pub async fn ceremony(app: &Service, state: &str) -> Id {
     let id = Id::random();
     let now = app.clock().now();
     app.store()
-        .put_ceremony(id, state, CEREMONY_SECONDS, now)
+        .put_state(id, state, CEREMONY_SECONDS, now)
         .await
         .unwrap();
     id

@@ -2,12 +2,38 @@
 //! first lines — `local a, b = unpack(KEYS)` and `local c, d = unpack(ARGV)` — the one place
 //! their order is written. Calls pass them by name ([`LuaScript::invocation`]), and this module
 //! puts them in that order; tests read the same names.
+//!
+//! Each part of the store declares its scripts once, with `lua_scripts!`,
+//! beside the `lua/` folder that holds them: the statics it calls, and the list of them that
+//! `api::scripts` joins into every script the store runs (a test holds that list to the `.lua`
+//! files on disk).
 
 use crate::kernel::error::StoreError;
 use redis::{Script, ScriptInvocation};
 
-/// Functions every script may use (`ct_eq`, `track`, `revoke_all`), prepended to each.
+/// Functions every script may use (`ct_eq`, `count`, `track`, `revoke_all`), prepended to each.
 pub const COMMON: &str = include_str!("lua/common.lua");
+
+/// Declares a part's scripts: `NAME = "file"` makes `NAME`, the script `lua/file.lua` beside
+/// the calling module, and `SCRIPTS`, every script declared, in order.
+#[macro_export]
+macro_rules! lua_scripts {
+    ($($name:ident = $file:literal),+ $(,)?) => {
+        $(
+            #[doc = concat!("`lua/", $file, ".lua`.")]
+            pub(crate) static $name: std::sync::LazyLock<$crate::kernel::store::lua::LuaScript> =
+                std::sync::LazyLock::new(|| {
+                    $crate::kernel::store::lua::LuaScript::new(
+                        $file,
+                        include_str!(concat!("lua/", $file, ".lua")),
+                    )
+                });
+        )+
+        /// Every script this part runs.
+        pub static SCRIPTS: &[&std::sync::LazyLock<$crate::kernel::store::lua::LuaScript>] =
+            &[$(&$name),+];
+    };
+}
 
 /// A script, with the names of its keys and arguments in order.
 pub struct LuaScript {
@@ -30,6 +56,25 @@ impl LuaScript {
             keys: declared(source, "KEYS"),
             argv: declared(source, "ARGV"),
         }
+    }
+
+    /// `EVAL` of the whole script (with [`COMMON`]) on `keys` and `argv` given by name: for a
+    /// pipeline, where `EVALSHA`'s `NOSCRIPT` retry cannot happen.
+    pub fn eval(
+        &self,
+        keys: &[(&str, String)],
+        argv: &[(&str, String)],
+    ) -> Result<redis::Cmd, StoreError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(format!("{COMMON}\n{}", self.source))
+            .arg(self.keys.len());
+        for k in ordered(self.name, &self.keys, keys)? {
+            cmd.arg(k);
+        }
+        for a in ordered(self.name, &self.argv, argv)? {
+            cmd.arg(a);
+        }
+        Ok(cmd)
     }
 
     /// The names of its keys, in order.

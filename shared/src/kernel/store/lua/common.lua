@@ -12,6 +12,18 @@ local function ct_eq(a, b)
   return diff == 0
 end
 
+-- Counts one attempt on `counter`, whose window of `window` seconds starts at its first count.
+-- Returns the count and the seconds left in the window; never leaves the counter without a TTL.
+local function count(counter, window)
+  local n = redis.call('INCR', counter)
+  local ttl = redis.call('TTL', counter)
+  if ttl < 0 then
+    redis.call('EXPIRE', counter, window)
+    ttl = tonumber(window)
+  end
+  return n, ttl
+end
+
 -- Records session `sid` with expiry `exp` in the account's set `set`, drops entries that
 -- expired by `now`, and keeps the set alive exactly as long as its longest-lived session.
 local function track(set, sid, now, exp)

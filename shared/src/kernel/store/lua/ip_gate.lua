@@ -11,17 +11,7 @@ if failures >= tonumber(ip_max) then
   return {1, failures, failures_ttl, 0, 0}
 end
 if reserve == '1' then
-  failures = redis.call('INCR', ip_failures)
-  failures_ttl = redis.call('TTL', ip_failures)
-  if failures_ttl < 0 then
-    redis.call('EXPIRE', ip_failures, window)
-    failures_ttl = tonumber(window)
-  end
+  failures, failures_ttl = count(ip_failures, window)
 end
-local n = redis.call('INCR', pair)
-local ttl = redis.call('TTL', pair)
-if ttl < 0 then
-  redis.call('EXPIRE', pair, window)
-  ttl = tonumber(window)
-end
+local n, ttl = count(pair, window)
 return {0, failures, failures_ttl, n, ttl}

@@ -1,0 +1,247 @@
+//! The Lambda functions that serve routes, each one's dispatch to the features it serves.
+//!
+//! A function's `bootstrap` links only the features its [`Function::serve`] names, so `refresh`
+//! carries no WebAuthn (docs/performance.md, "Bootstrap size"). [`handle`](super::handle) —
+//! `local-api`, the tests — reaches every route through these same dispatches, by the route
+//! table's `function`. A new route of a feature a function already serves needs no change here.
+
+use super::Service;
+use super::routes::{Guard, Handler, Route};
+use crate::dbsc;
+use crate::discovery;
+use crate::kernel::authentication::RecentAuth;
+use crate::kernel::caller::Verdict;
+use crate::kernel::error::ApiError;
+use crate::kernel::http::{Call, error_response};
+use crate::passkeys;
+use crate::passports;
+use crate::recent_auth;
+use crate::sessions;
+use http::{Request, Response};
+use std::future::Future;
+
+/// A Lambda function with routes, named by its package (the route table's `function`).
+///
+/// A trait rather than a function passed around: each `main` names its function as a type, and
+/// the dispatch it runs is then fixed when that binary is compiled (an async function taking
+/// borrowed arguments cannot be a generic parameter on stable Rust).
+pub trait Function {
+    /// Its package (and the route table's `function`).
+    const NAME: &'static str;
+
+    /// The answer to `route`, whose guard has let `verdict` through; `None` when the route
+    /// table gives `route` to another function.
+    fn serve<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        route: Route,
+        req: &'a Request<B>,
+        source_ip: Option<String>,
+        verdict: Verdict,
+    ) -> impl Future<Output = Option<Response<String>>> + Send + 'a;
+}
+
+/// `login`: password and passkey sign-in.
+pub struct Login;
+
+/// `refresh`: rotation, and device binding's registration and renewal.
+pub struct Refresh;
+
+/// `logout`.
+pub struct Logout;
+
+/// `passports`: shared web apps' passports.
+pub struct Passports;
+
+/// `sessions`: the routes behind the authorizers, and the published keys.
+pub struct Sessions;
+
+/// What a route's handler gets once the route is `F`'s and its guard has let the verdict
+/// through: `None` when the route is another function's; `Err` the answer when the verdict is
+/// not the guard's (a misconfigured route) or the route needs a recent authentication the
+/// caller lacks.
+async fn call_for<'a, F: Function, B>(
+    service: &Service,
+    route: &Route,
+    req: &'a Request<B>,
+    source_ip: Option<String>,
+    verdict: Verdict,
+) -> Option<Result<Call<'a, B>, Response<String>>> {
+    let spec = route.spec;
+    if spec.function != F::NAME {
+        return None;
+    }
+    let call = Call {
+        req,
+        source_ip,
+        verdict,
+        param: route.param.clone(),
+        recent: spec.recent_auth,
+    };
+    let checked = match (spec.guard, &call.verdict) {
+        (Guard::Open, _) => Ok(()),
+        (Guard::Authorizer, Verdict::Account(caller)) if spec.recent_auth == RecentAuth::Yes => {
+            service
+                .require_recent_authentication(caller.account, caller.session)
+                .await
+        }
+        (Guard::Authorizer, Verdict::Account(_)) | (Guard::AppAuthorizer, Verdict::Visitor(_)) => {
+            Ok(())
+        }
+        // A guarded route reached without its authorizer's verdict (a misconfigured route).
+        (Guard::Authorizer | Guard::AppAuthorizer, _) => Err(ApiError::Unauthorized),
+    };
+    Some(checked.map(|()| call).map_err(|e| error_response(&e)))
+}
+
+/// The answer a handler's result makes.
+fn answer(result: Result<Response<String>, ApiError>) -> Option<Response<String>> {
+    Some(result.unwrap_or_else(|e| error_response(&e)))
+}
+
+impl Function for Login {
+    const NAME: &'static str = "login";
+
+    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        route: Route,
+        req: &'a Request<B>,
+        source_ip: Option<String>,
+        verdict: Verdict,
+    ) -> Option<Response<String>> {
+        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
+            Ok(call) => call,
+            Err(refused) => return Some(refused),
+        };
+        answer(match route.handler() {
+            Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
+            Handler::Passkeys(r) => passkeys::http::serve(service, r, call).await,
+            _ => return None,
+        })
+    }
+}
+
+impl Function for Refresh {
+    const NAME: &'static str = "refresh";
+
+    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        route: Route,
+        req: &'a Request<B>,
+        source_ip: Option<String>,
+        verdict: Verdict,
+    ) -> Option<Response<String>> {
+        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
+            Ok(call) => call,
+            Err(refused) => return Some(refused),
+        };
+        answer(match route.handler() {
+            Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
+            Handler::Dbsc(r) => dbsc::http::serve(service, r, call).await,
+            _ => return None,
+        })
+    }
+}
+
+impl Function for Logout {
+    const NAME: &'static str = "logout";
+
+    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        route: Route,
+        req: &'a Request<B>,
+        source_ip: Option<String>,
+        verdict: Verdict,
+    ) -> Option<Response<String>> {
+        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
+            Ok(call) => call,
+            Err(refused) => return Some(refused),
+        };
+        answer(match route.handler() {
+            Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
+            _ => return None,
+        })
+    }
+}
+
+impl Function for Passports {
+    const NAME: &'static str = "passports";
+
+    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        route: Route,
+        req: &'a Request<B>,
+        source_ip: Option<String>,
+        verdict: Verdict,
+    ) -> Option<Response<String>> {
+        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
+            Ok(call) => call,
+            Err(refused) => return Some(refused),
+        };
+        answer(match route.handler() {
+            Handler::Passports(r) => passports::http::serve(service, r, call).await,
+            _ => return None,
+        })
+    }
+}
+
+impl Function for Sessions {
+    const NAME: &'static str = "sessions";
+
+    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        route: Route,
+        req: &'a Request<B>,
+        source_ip: Option<String>,
+        verdict: Verdict,
+    ) -> Option<Response<String>> {
+        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
+            Ok(call) => call,
+            Err(refused) => return Some(refused),
+        };
+        answer(match route.handler() {
+            Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
+            Handler::Passkeys(r) => passkeys::http::serve(service, r, call).await,
+            Handler::Passports(r) => passports::http::serve(service, r, call).await,
+            Handler::RecentAuth(r) => recent_auth::http::serve(service, r, call).await,
+            Handler::Discovery(r) => discovery::serve(service, r, call).await,
+            Handler::Dbsc(_) => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ROUTES;
+
+    /// Whether `F` answers `route` (an empty request: the handlers refuse it, but answer).
+    async fn serves<F: Function>(service: &Service, route: Route) -> bool {
+        let req = Request::new(Vec::<u8>::new());
+        F::serve(service, route, &req, None, Verdict::None)
+            .await
+            .is_some()
+    }
+
+    #[tokio::test]
+    async fn each_route_is_served_by_the_function_the_table_names_and_no_other() {
+        let service = crate::testing::memory_app();
+        for spec in ROUTES {
+            let route = || Route {
+                spec,
+                param: Some("x".into()),
+            };
+            let serving = [
+                (Login::NAME, serves::<Login>(&service, route()).await),
+                (Refresh::NAME, serves::<Refresh>(&service, route()).await),
+                (Logout::NAME, serves::<Logout>(&service, route()).await),
+                (
+                    Passports::NAME,
+                    serves::<Passports>(&service, route()).await,
+                ),
+                (Sessions::NAME, serves::<Sessions>(&service, route()).await),
+            ];
+            let by: Vec<&str> = serving.iter().filter(|s| s.1).map(|s| s.0).collect();
+            assert_eq!(by, [spec.function], "{} {}", spec.method, spec.path);
+        }
+    }
+}

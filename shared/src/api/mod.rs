@@ -1,0 +1,177 @@
+//! The top: the features assembled into one service over one store, the route table and each
+//! Lambda function's dispatch to the features it serves, start-up, and what the deployment
+//! derives from them (the cache users, the CORS policy).
+
+pub mod acl;
+pub mod cors;
+pub mod functions;
+pub mod routes;
+pub mod startup;
+
+use crate::dbsc::DbscStore;
+use crate::kernel::caller::Verdict;
+use crate::kernel::config::{Config, ConfigError};
+use crate::kernel::error::ApiError;
+use crate::kernel::http::error_response;
+use crate::kernel::keys::{KeyProvider, KeyRing};
+use crate::kernel::service::Core;
+use crate::kernel::service::public_keys::PublishedKeys;
+use crate::kernel::store::KernelStore;
+use crate::kernel::store::lua::LuaScript;
+use crate::passkeys::PasskeyStore;
+use crate::passkeys::webauthn::RelyingParty;
+use crate::passports::PassportStore;
+use crate::sessions::SessionStore;
+use http::header::HeaderValue;
+use http::{Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+
+pub use functions::{Function, Login, Logout, Passports, Refresh, Sessions};
+pub use routes::{
+    AUTHORIZERS, AuthorizerSpec, Guard, Handler, KeyUse, NoRoute, ROUTES, Route, RouteSpec,
+    key_use_of, route,
+};
+pub use startup::InitError;
+
+/// The whole store: the kernel's slices and every feature's, as the Redis and in-memory stores
+/// both implement them.
+pub trait Store: KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore {}
+
+impl<T> Store for T where
+    T: ?Sized + KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore
+{
+}
+
+/// The service: every use case of Passport (the product) is a method, the kernel's and each
+/// feature's, on the whole store. Not to be confused with a web-app passport, the token
+/// (`kernel::tokens::app_passport`).
+pub type Service = Core<dyn Store>;
+
+impl Core<dyn Store> {
+    /// Assembles the service from its parts, with a fixed key ring.
+    pub fn new(config: Config, keys: KeyRing, store: Arc<dyn Store>) -> Self {
+        Self::with_keys(config, KeyProvider::fixed(keys), store)
+    }
+
+    /// Assembles the service from its parts. A feature's setting that cannot work leaves the
+    /// feature off here; [`Service::checked`] (start-up) refuses it instead.
+    pub fn with_keys(config: Config, keys: KeyProvider, store: Arc<dyn Store>) -> Self {
+        let relying_party = RelyingParty::from_config(&config).unwrap_or(RelyingParty(None));
+        Core::assemble(config, keys, store).with_extension(relying_party)
+    }
+
+    /// [`Service::with_keys`], refusing a feature's setting that cannot work (naming the
+    /// variable), as a function's start does.
+    pub fn checked(
+        config: Config,
+        keys: KeyProvider,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, ConfigError> {
+        let relying_party = RelyingParty::from_config(&config)?;
+        Ok(Core::assemble(config, keys, store).with_extension(relying_party))
+    }
+
+    /// The service of a function that only verifies, on `store`, with the public keys the
+    /// signers published there (read now) and a ring of one random key that signs nothing
+    /// anyone accepts.
+    pub async fn with_published_keys(config: Config, store: Arc<dyn Store>) -> Self {
+        let ttl = config.signing_key_cache;
+        let published = PublishedKeys::load(store.clone(), ttl).await;
+        Self::new(config, KeyRing::random(), store).verifying_with(published)
+    }
+}
+
+/// Every Lua script the store runs, the kernel's and each feature's.
+pub fn scripts() -> Vec<&'static LuaScript> {
+    static ALL: LazyLock<Vec<&'static LuaScript>> = LazyLock::new(|| {
+        [
+            crate::kernel::store::scripts::SCRIPTS,
+            crate::sessions::redis::SCRIPTS,
+            crate::passkeys::redis::SCRIPTS,
+            crate::dbsc::redis::SCRIPTS,
+            crate::passports::redis::SCRIPTS,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| &***s)
+        .collect()
+    });
+    ALL.clone()
+}
+
+/// The answer to a request that matched no route.
+pub fn no_route(no: NoRoute) -> Response<String> {
+    match no {
+        NoRoute::NotFound => error_response(&ApiError::NotFound),
+        NoRoute::MethodNotAllowed(allow) => {
+            let value = HeaderValue::from_str(&allow).ok();
+            let mut r = error_response(&ApiError::MethodNotAllowed { allow });
+            if let Some(v) = value {
+                r.headers_mut().insert(http::header::ALLOW, v);
+            }
+            r
+        }
+    }
+}
+
+/// Runs the handler of `route`, whichever function the table gives it to (`local-api` and the
+/// tests; a Lambda function runs only its own [`Function::serve`]). `verdict` is the
+/// authorizer's, for routes behind one: it is checked against the route's guard once, and each
+/// handler gets the caller its guard establishes (an account route never a visitor, and the
+/// reverse).
+///
+/// Boxed: the future of a dispatch that can reach every handler is deep, and whoever awaits it
+/// (a test, the bench harness) would otherwise carry all of it in its own future's type, past
+/// the compiler's query depth limit.
+pub fn handle<'a, B: AsRef<[u8]> + Sync>(
+    service: &'a Service,
+    route: Route,
+    req: &'a Request<B>,
+    source_ip: Option<String>,
+    verdict: Verdict,
+) -> Pin<Box<dyn Future<Output = Response<String>> + Send + 'a>> {
+    Box::pin(async move {
+        let answer = match route.spec.function {
+            Login::NAME => Login::serve(service, route, req, source_ip, verdict).await,
+            Refresh::NAME => Refresh::serve(service, route, req, source_ip, verdict).await,
+            Logout::NAME => Logout::serve(service, route, req, source_ip, verdict).await,
+            Passports::NAME => Passports::serve(service, route, req, source_ip, verdict).await,
+            Sessions::NAME => Sessions::serve(service, route, req, source_ip, verdict).await,
+            _ => None,
+        };
+        // `None`: the table gives the route to a function whose dispatch does not serve it,
+        // which `functions`' tests rule out.
+        answer.unwrap_or_else(|| no_route(NoRoute::NotFound))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `.lua` file under `src/` (but the prelude every script shares) is one script of
+    /// [`scripts`], and the reverse: the list cannot drift from the files.
+    #[test]
+    fn every_lua_file_is_one_script_the_store_runs() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let mut dirs = vec![src];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "lua") {
+                    let name = p.file_stem().map(|s| s.to_string_lossy().to_string());
+                    files.extend(name.filter(|n| n != "common"));
+                }
+            }
+        }
+        files.sort();
+        let mut listed: Vec<String> = scripts().iter().map(|s| s.name.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, files);
+    }
+}

@@ -1,0 +1,555 @@
+//! The route table: every route of the HTTP API, declared once.
+//!
+//! Routing ([`route`]), the guard in front of each route ([`Guard`], [`AUTHORIZERS`]), which Lambda
+//! function serves a route ([`RouteSpec::function`]), `local-api`'s start-up banner and the
+//! deployment checks against `template.yaml` and `openapi.yaml` all read [`ROUTES`]. Adding a
+//! route to a feature is its handler in the feature's folder and a row here; the other places
+//! it touches are listed in ARCHITECTURE.md and checked by `functions/edge/tests/deployment.rs`.
+
+use crate::dbsc;
+use crate::discovery;
+use crate::kernel::authentication::RecentAuth;
+use crate::passkeys;
+use crate::passports;
+use crate::recent_auth;
+use crate::sessions;
+use http::Method;
+
+/// What runs for a route: a feature's route, which that feature's `http::serve` answers. The
+/// route's [`Guard`] (the row's) is checked against the authorizer's verdict before the
+/// feature's handler runs, and each handler takes the caller its guard establishes
+/// (`kernel::http::Call::caller`, `visitor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Handler {
+    /// Sign-in with a password, refresh, logout, the session list, `/me`, the password change.
+    Sessions(sessions::Route),
+    /// Passkeys: sign-in, registration, the list, removal.
+    Passkeys(passkeys::Route),
+    /// Device Bound Session Credentials: registration and renewal of the bound cookie.
+    Dbsc(dbsc::Route),
+    /// Web-app passports.
+    Passports(passports::Route),
+    /// `POST /reauthenticate`.
+    RecentAuth(recent_auth::Route),
+    /// The published keys and the discovery document.
+    Discovery(discovery::Route),
+}
+
+/// What a handler does with the signing keys, which decides what its function may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyUse {
+    /// Nothing (it trusts an authorizer's verdict, or reads the published public keys).
+    None,
+    /// Verifies tokens: with HS256 it holds the secret, with ES256 only public keys.
+    Verify,
+    /// Signs tokens: it holds the secret.
+    Sign,
+}
+
+impl Handler {
+    /// What it does with the signing keys.
+    pub fn key_use(self) -> KeyUse {
+        match self {
+            Handler::Sessions(sessions::Route::Login | sessions::Route::Refresh)
+            | Handler::Passkeys(passkeys::Route::Login)
+            | Handler::Passports(passports::Route::Issue) => KeyUse::Sign,
+            Handler::Sessions(sessions::Route::Logout)
+            | Handler::Passports(passports::Route::End) => KeyUse::Verify,
+            Handler::Sessions(_)
+            | Handler::Passkeys(_)
+            | Handler::Dbsc(_)
+            | Handler::Passports(_)
+            | Handler::RecentAuth(_)
+            | Handler::Discovery(_) => KeyUse::None,
+        }
+    }
+}
+
+/// What stands in front of a route's handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Guard {
+    /// Nothing: the handler checks whatever credential the route takes (`Auth: NONE` in
+    /// `template.yaml`).
+    Open,
+    /// The Lambda authorizer, run by API Gateway (and by `local-api` the same way); the
+    /// handler gets its verdict in the request context.
+    Authorizer,
+    /// The app authorizer (`app-authorizer`): a live passport for the app `X-App-Code` names,
+    /// never an account's access token. The routes of shared web apps.
+    AppAuthorizer,
+}
+
+/// One route of the HTTP API.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, `{name}` standing for one path segment (as in `template.yaml` and OpenAPI).
+    pub path: &'static str,
+    /// What runs.
+    pub handler: Handler,
+    /// What runs first.
+    pub guard: Guard,
+    /// Whether it needs a recent authentication.
+    pub recent_auth: RecentAuth,
+    /// The package (and `bootstrap` binary) of the Lambda function that serves it.
+    pub function: &'static str,
+    /// Its `operationId` in `openapi.yaml`.
+    pub operation_id: &'static str,
+    /// One line saying what it does (the banner of `local-api`).
+    pub summary: &'static str,
+}
+
+/// Every route of the HTTP API.
+pub static ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: Method::POST,
+        path: "/login",
+        handler: Handler::Sessions(sessions::Route::Login),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "login",
+        summary: "email and password for a token pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/refresh-token",
+        handler: Handler::Sessions(sessions::Route::Refresh),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "refresh",
+        operation_id: "refresh",
+        summary: "a refresh token for a new pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/logout",
+        handler: Handler::Sessions(sessions::Route::Logout),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::ToEndOthers,
+        function: "logout",
+        operation_id: "logout",
+        summary: "end this session, or all with {\"all\": true}",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/sessions",
+        handler: Handler::Sessions(sessions::Route::ListSessions),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "listSessions",
+        summary: "the caller's live sessions",
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/sessions/{id}",
+        handler: Handler::Sessions(sessions::Route::RevokeSession),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::ToEndOthers,
+        function: "sessions",
+        operation_id: "revokeSession",
+        summary: "end one of the caller's sessions",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/me",
+        handler: Handler::Sessions(sessions::Route::Me),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "me",
+        summary: "the caller's identity",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/password",
+        handler: Handler::Sessions(sessions::Route::ChangePassword),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "changePassword",
+        summary: "change the password; every other session ends",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passport",
+        handler: Handler::Passports(passports::Route::Issue),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "passports",
+        operation_id: "issuePassport",
+        summary: "a passport to the shared app of X-App-Code",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passport/logout",
+        handler: Handler::Passports(passports::Route::End),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "passports",
+        operation_id: "endPassport",
+        summary: "end a passport's session",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/apps/me",
+        handler: Handler::Passports(passports::Route::AppMe),
+        guard: Guard::AppAuthorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "appMe",
+        summary: "a shared app's demo route: the passport's context",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/.well-known/jwks.json",
+        handler: Handler::Discovery(discovery::Route::Jwks),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "jwks",
+        summary: "the public keys that verify access tokens (ES256)",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/.well-known/openid-configuration",
+        handler: Handler::Discovery(discovery::Route::OpenIdConfiguration),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "openidConfiguration",
+        summary: "the issuer and where its public keys are",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/passkey/options",
+        handler: Handler::Passkeys(passkeys::Route::LoginOptions),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "passkeyLoginOptions",
+        summary: "a passkey sign-in's challenge",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/passkey",
+        handler: Handler::Passkeys(passkeys::Route::Login),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "passkeyLogin",
+        summary: "a passkey assertion for a token pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/reauthenticate",
+        handler: Handler::RecentAuth(recent_auth::Route::Reauthenticate),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "reauthenticate",
+        summary: "prove it is you again (password or passkey)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passkeys/registration/options",
+        handler: Handler::Passkeys(passkeys::Route::RegistrationOptions),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "passkeyRegistrationOptions",
+        summary: "a passkey registration's challenge",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/passkeys",
+        handler: Handler::Passkeys(passkeys::Route::Register),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "registerPasskey",
+        summary: "register the browser's new passkey",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/passkeys",
+        handler: Handler::Passkeys(passkeys::Route::List),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "listPasskeys",
+        summary: "the caller's passkeys",
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/passkeys/{id}",
+        handler: Handler::Passkeys(passkeys::Route::Remove),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "removePasskey",
+        summary: "remove one of the caller's passkeys",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/dbsc/register",
+        handler: Handler::Dbsc(dbsc::Route::Register),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "refresh",
+        operation_id: "dbscRegister",
+        summary: "bind a cookie session to the browser's device key (DBSC)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/dbsc/refresh",
+        handler: Handler::Dbsc(dbsc::Route::Refresh),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "refresh",
+        operation_id: "dbscRefresh",
+        summary: "renew the device-bound cookie with a proof of the device key (DBSC)",
+    },
+];
+
+/// A Lambda authorizer: the function API Gateway runs as a route's guard.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthorizerSpec {
+    /// The guard it is.
+    pub guard: Guard,
+    /// Its package (and `bootstrap` binary).
+    pub function: &'static str,
+    /// Its name under the `HttpApi`'s `Auth.Authorizers` in `template.yaml`.
+    pub template_name: &'static str,
+}
+
+/// The two authorizers. Both verify tokens (`KeyUse::Verify`).
+pub static AUTHORIZERS: &[AuthorizerSpec] = &[
+    AuthorizerSpec {
+        guard: Guard::Authorizer,
+        function: "authorizer",
+        template_name: "PassportAuthorizer",
+    },
+    AuthorizerSpec {
+        guard: Guard::AppAuthorizer,
+        function: "app-authorizer",
+        template_name: "AppAuthorizer",
+    },
+];
+
+impl Guard {
+    /// The authorizer that is this guard; `None` for an open route.
+    pub fn authorizer(self) -> Option<&'static AuthorizerSpec> {
+        AUTHORIZERS.iter().find(|a| a.guard == self)
+    }
+}
+
+/// What the function `function` does with the signing keys: the most any of its routes does,
+/// and `Verify` for an authorizer.
+pub fn key_use_of(function: &str) -> KeyUse {
+    if AUTHORIZERS.iter().any(|a| a.function == function) {
+        return KeyUse::Verify;
+    }
+    ROUTES
+        .iter()
+        .filter(|r| r.function == function)
+        .map(|r| r.handler.key_use())
+        .max()
+        .unwrap_or(KeyUse::None)
+}
+
+impl RouteSpec {
+    /// `"METHOD /path"`, the shape of API Gateway's route keys.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// A request matched to its route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The route's row of [`ROUTES`].
+    pub spec: &'static RouteSpec,
+    /// The value of the path's `{name}` segment, for a path that has one.
+    pub param: Option<String>,
+}
+
+impl Route {
+    /// What runs.
+    pub fn handler(&self) -> Handler {
+        self.spec.handler
+    }
+
+    /// What API Gateway runs in front of this route.
+    pub fn guard(&self) -> Guard {
+        self.spec.guard
+    }
+}
+
+/// A request that matches no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No such path.
+    NotFound,
+    /// The path exists with other methods: the value of the `Allow` header.
+    MethodNotAllowed(String),
+}
+
+/// Matches a method and path against [`ROUTES`]. One trailing slash is ignored; a `{name}`
+/// segment matches one non-empty segment.
+pub fn route(method: &Method, path: &str) -> Result<Route, NoRoute> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let mut allow: Vec<&str> = Vec::new();
+    for spec in ROUTES {
+        let Some(param) = match_path(spec.path, path) else {
+            continue;
+        };
+        if spec.method == *method {
+            return Ok(Route { spec, param });
+        }
+        allow.push(spec.method.as_str());
+    }
+    if allow.is_empty() {
+        Err(NoRoute::NotFound)
+    } else {
+        Err(NoRoute::MethodNotAllowed(allow.join(", ")))
+    }
+}
+
+/// `Some(param)` when `path` fits `pattern`; `param` is the `{name}` segment's value.
+fn match_path(pattern: &str, path: &str) -> Option<Option<String>> {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    let mut param = None;
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(param),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                if g.is_empty() {
+                    return None;
+                }
+                param = Some(g.to_string());
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(h: Handler) -> &'static RouteSpec {
+        ROUTES.iter().find(|s| s.handler == h).unwrap()
+    }
+
+    #[test]
+    fn routes_match_methods_and_paths() {
+        assert_eq!(
+            route(&Method::POST, "/login").unwrap().handler(),
+            Handler::Sessions(sessions::Route::Login)
+        );
+        assert_eq!(
+            route(&Method::POST, "/refresh-token/").unwrap().handler(),
+            Handler::Sessions(sessions::Route::Refresh)
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/sessions/abc"),
+            Ok(Route {
+                spec: spec(Handler::Sessions(sessions::Route::RevokeSession)),
+                param: Some("abc".into())
+            })
+        );
+        assert_eq!(
+            route(&Method::GET, "/login"),
+            Err(NoRoute::MethodNotAllowed("POST".into()))
+        );
+        assert_eq!(route(&Method::GET, "/nope"), Err(NoRoute::NotFound));
+        for path in [
+            "/sessions/a/b",
+            "/sessions//",
+            "/me/x",
+            "/Login",
+            "//login",
+            "/",
+        ] {
+            assert_eq!(
+                route(&Method::DELETE, path),
+                Err(NoRoute::NotFound),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            route(&Method::GET, "/me").unwrap().guard(),
+            Guard::Authorizer
+        );
+        assert_eq!(
+            route(&Method::GET, "/apps/me").unwrap().guard(),
+            Guard::AppAuthorizer
+        );
+        assert_eq!(
+            route(&Method::POST, "/passport/logout").unwrap().handler(),
+            Handler::Passports(passports::Route::End)
+        );
+        assert_eq!(route(&Method::POST, "/login").unwrap().guard(), Guard::Open);
+    }
+
+    #[test]
+    fn every_row_is_served_by_exactly_its_method() {
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::DELETE,
+            Method::PUT,
+            Method::PATCH,
+        ];
+        for s in ROUTES {
+            let path = s.path.replace("{id}", "AAAAAAAAAAAAAAAAAAAAAA");
+            for m in &methods {
+                match route(m, &path) {
+                    // Its own method finds its row; another finds that method's row of the path.
+                    Ok(r) if *m == s.method => assert_eq!(r.spec, s, "{m} {path}"),
+                    Ok(r) => assert_eq!((&r.spec.method, r.spec.path), (m, s.path), "{m} {path}"),
+                    Err(NoRoute::MethodNotAllowed(allow)) => {
+                        assert_ne!(*m, s.method, "{m} {path}");
+                        assert!(allow.split(", ").any(|a| a == s.method.as_str()), "{allow}");
+                    }
+                    Err(NoRoute::NotFound) => panic!("{m} {path} not found"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let mut keys = std::collections::BTreeSet::new();
+        let mut handlers = std::collections::BTreeSet::new();
+        let mut ops = std::collections::BTreeSet::new();
+        for s in ROUTES {
+            assert!(keys.insert(s.key()), "{} twice", s.key());
+            assert!(
+                handlers.insert(format!("{:?}", s.handler)),
+                "{:?} twice",
+                s.handler
+            );
+            assert!(ops.insert(s.operation_id), "{} twice", s.operation_id);
+            assert!(
+                s.path.starts_with('/') && !s.path.ends_with('/'),
+                "{}",
+                s.path
+            );
+            assert!(
+                s.path.matches('{').count() <= 1,
+                "{}: one parameter at most",
+                s.path
+            );
+            assert!(!s.function.is_empty() && !s.summary.is_empty());
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Start-up wiring: the service as a deployed function (or `local-api`) builds it from its
+//! configuration — the signing keys (Secrets Manager or a literal), the AWS client, the Redis
+//! connection (as its cache user) — and what can fail on the way.
+
+use super::Service;
+use super::Store;
+use crate::kernel::config::Config;
+use crate::kernel::config::ConfigError;
+use crate::kernel::error::StoreError;
+use crate::kernel::keys::{self, KeyError, KeyProvider, KeyRing};
+use crate::kernel::store::{MemoryStore, RedisCredentials, RedisStore};
+use std::sync::Arc;
+
+/// Passport could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// No usable signing key.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// A feature's setting cannot work (it names the variable).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not be reached.
+    #[error("cannot connect to the session store: {0}")]
+    Store(#[from] StoreError),
+    /// The cache user's credentials could not be read.
+    #[error("REDIS_AUTH_SECRET_ARN {secret}: {reason}")]
+    RedisAuth {
+        /// The secret named.
+        secret: String,
+        /// Why it could not be used (never its value).
+        reason: String,
+    },
+}
+
+impl Service {
+    /// Builds the service as a deployed function does: keys from `SIGNING_SECRET_ARN` (Secrets
+    /// Manager, credentials and region from the environment) or else `SIGNING_SECRET`; the Redis
+    /// store when `REDIS_URL` is set, the in-memory store otherwise.
+    pub async fn from_config(config: Config) -> Result<Self, InitError> {
+        // One AWS configuration per cold start, shared by the key and the cache user's secret.
+        let client = match (&config.signing_secret_arn, &config.redis_auth_secret_arn) {
+            (None, None) => None,
+            _ => Some(secrets_manager().await),
+        };
+        let keys = match (&config.signing_secret_arn, &config.signing_secret, &client) {
+            (Some(arn), _, Some(client)) => managed_keys(&config, client.clone(), arn).await?,
+            (None, Some(secret), _) => {
+                KeyProvider::fixed(KeyRing::from_literal_for(config.signing_algorithm, secret)?)
+            }
+            _ => return Err(KeyError::Missing.into()),
+        };
+        let store = connect_configured_store(&config, client.as_ref()).await?;
+        Ok(Self::checked(config, keys, store)?)
+    }
+
+    /// Builds the service for a function that verifies tokens and signs none (the authorizers,
+    /// logout). With HS256 that takes the secret, as [`Service::from_config`]; with ES256 it
+    /// reads only the public keys the signers published in the store, and never the secret
+    /// (the template gives it no access to it).
+    pub async fn from_config_verifying(config: Config) -> Result<Self, InitError> {
+        if !config.signing_algorithm.is_asymmetric() {
+            return Self::from_config(config).await;
+        }
+        let store = connect_configured_store(&config, None).await?;
+        Ok(Self::with_published_keys(config, store).await)
+    }
+
+    /// Builds the service for a function that neither signs nor verifies tokens (it trusts the
+    /// authorizer's verdict, or has no HTTP route): the store as `from_config` connects it, and
+    /// a key ring of one random key that nobody else holds — so it can mint nothing anyone
+    /// accepts, and it needs no access to the signing secret (least privilege in the template).
+    pub async fn from_config_without_keys(config: Config) -> Result<Self, InitError> {
+        let store = connect_configured_store(&config, None).await?;
+        Ok(Self::checked(
+            config,
+            KeyProvider::fixed(KeyRing::random()),
+            store,
+        )?)
+    }
+}
+
+/// The keys of secret `secret_id` (`SIGNING_SECRET_ARN`) for `config`'s algorithm, reloaded
+/// after `SIGNING_KEY_CACHE_SECONDS`; `client` is [`secrets_manager_client`]'s, or a test's.
+pub async fn managed_keys(
+    config: &Config,
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<KeyProvider, KeyError> {
+    KeyProvider::secrets_manager_for(
+        config.signing_algorithm,
+        client,
+        secret_id,
+        config.signing_key_cache,
+        keys::provider::UNKNOWN_KID_RELOAD_INTERVAL,
+    )
+    .await
+}
+
+/// The Secrets Manager client a deployed function, and `local-api` given `SIGNING_SECRET_ARN`,
+/// use (see `secrets_manager` below: credentials and region from the environment).
+pub async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
+    secrets_manager().await
+}
+
+/// A Secrets Manager client.
+///
+/// Credentials and region come from the environment alone (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`), which is where Lambda puts them
+/// (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html), and the endpoint
+/// from `AWS_ENDPOINT_URL` when set (the tests' `moto_server`). `aws_config::defaults` would
+/// also bring the profile, SSO, web-identity (STS) and instance-metadata providers none of
+/// which a function uses: leaving them out keeps each bootstrap under 8 MB (docs/performance.md).
+async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_config::meta::region::ProvideRegion;
+    let provider = aws_config::provider_config::ProviderConfig::without_region();
+    let mut conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(EnvironmentVariableRegionProvider::new().region().await)
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .http_client(aws_http_client());
+    if let Some(url) =
+        aws_config::default_provider::endpoint_url::endpoint_url_provider(&provider).await
+    {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(conf.build())
+}
+
+/// The AWS SDK's HTTPS client: hyper with rustls on `ring`, the TLS stack the Redis connection
+/// uses too (the SDK's default client would add aws-lc, a second crypto library).
+pub fn aws_http_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The store as a deployed function connects it: as the cache user of
+/// `REDIS_AUTH_SECRET_ARN` when that is set.
+/// `client` is the Secrets Manager client already made, if any.
+async fn connect_configured_store(
+    config: &Config,
+    client: Option<&aws_sdk_secretsmanager::Client>,
+) -> Result<Arc<dyn Store>, InitError> {
+    let credentials = match (&config.redis_auth_secret_arn, client) {
+        (Some(arn), Some(client)) => Some(load_redis_credentials(client, arn).await?),
+        (Some(arn), None) => Some(load_redis_credentials(&secrets_manager().await, arn).await?),
+        (None, _) => None,
+    };
+    Ok(connect_store_as(config, credentials.as_ref()).await?)
+}
+
+/// Connects the store the configuration names: Redis when `REDIS_URL` is set, else in-memory.
+pub async fn connect_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    connect_store_as(config, None).await
+}
+
+/// `connect_store`, as the cache user `credentials` when given.
+pub async fn connect_store_as(
+    config: &Config,
+    credentials: Option<&RedisCredentials>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisStore::connect(
+                url,
+                config.redis_cluster,
+                credentials,
+                config.redis_connect_timeout,
+                config.redis_response_timeout,
+            )
+            .await?
+            .with_durability(config.redis_replica_acks, config.redis_replica_ack_timeout)
+            .await?,
+        ),
+        None => Arc::new(MemoryStore::new()),
+    };
+    tracing::info!(durability = %store.durability(), "session store");
+    Ok(store)
+}
+
+/// The cache user's credentials from Secrets Manager: JSON `{"username": …, "password": …}`
+/// (what `template.yaml`'s generated secret holds).
+pub async fn load_redis_credentials(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<RedisCredentials, InitError> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        username: String,
+        password: String,
+    }
+    let failed = |reason: String| InitError::RedisAuth {
+        secret: secret_id.to_string(),
+        reason,
+    };
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+    let text = out
+        .secret_string()
+        .ok_or_else(|| failed("the secret has no string value".into()))?;
+    let stored: Stored = serde_json::from_str(text)
+        .map_err(|_| failed("the value is not JSON {\"username\", \"password\"}".into()))?;
+    Ok(RedisCredentials {
+        username: stored.username,
+        password: stored.password,
+    })
+}

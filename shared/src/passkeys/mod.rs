@@ -1,0 +1,14 @@
+//! Passkeys (WebAuthn): registering one to a signed-in account, listing and removing them, and
+//! signing in with one — discoverable credentials with user verification, through
+//! `webauthn-rs`.
+
+pub mod http;
+mod memory;
+pub mod redis;
+pub mod service;
+pub mod store;
+pub mod webauthn;
+
+pub use http::Route;
+pub use service::PasskeyLogin;
+pub use store::PasskeyStore;

@@ -1,0 +1,90 @@
+//! `POST /reauthenticate`: the caller proves itself again — its password, counted toward the
+//! login lockout, or a passkey of its account — and its session's `auth_time` (and `amr`)
+//! become now's, without a new session. Depends on `passkeys` for the passkey proof.
+
+use crate::kernel::authentication::Authentication;
+use crate::kernel::caller::Caller;
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
+use crate::kernel::service::{ClientInfo, Core};
+use crate::kernel::store::KernelStore;
+use crate::passkeys::PasskeyStore;
+use crate::passkeys::webauthn::PublicKeyCredential;
+
+/// How the caller proves itself again.
+pub enum Reauthentication {
+    /// Its account's password.
+    Password(String),
+    /// A passkey assertion to the challenge of `POST /login/passkey/options`.
+    Passkey {
+        /// The ceremony the options named.
+        ceremony: Id,
+        /// The browser's `PublicKeyCredential`.
+        credential: Box<PublicKeyCredential>,
+    },
+}
+
+impl std::fmt::Debug for Reauthentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reauthentication::Password(_) => f.write_str("Password(..)"),
+            Reauthentication::Passkey { ceremony, .. } => write!(f, "Passkey({ceremony})"),
+        }
+    }
+}
+
+impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
+    /// `POST /reauthenticate`: the caller proves itself again, and its session's `auth_time`
+    /// (and `amr`) become now's. A password is checked as a login's is: counted first, toward
+    /// the same limits, so guesses here lock out as guesses at `/login` do.
+    pub async fn reauthenticate(
+        &self,
+        caller: &Caller,
+        proof: Reauthentication,
+        client: &ClientInfo,
+    ) -> Result<Authentication, ApiError> {
+        let now = self.clock().now();
+        let authentication = match proof {
+            Reauthentication::Password(password) => {
+                self.reauthenticate_with_password(caller, password, client, now)
+                    .await?
+            }
+            Reauthentication::Passkey {
+                ceremony,
+                credential,
+            } => {
+                let expected = Some(caller.account);
+                self.assert_passkey(ceremony, &credential, expected, now)
+                    .await?
+                    .1
+            }
+        };
+        self.record_authentication(caller.account, caller.session, &authentication)
+            .await?;
+        Ok(authentication)
+    }
+
+    async fn reauthenticate_with_password(
+        &self,
+        caller: &Caller,
+        password: String,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<Authentication, ApiError> {
+        if password.chars().count() > crate::kernel::accounts::MAX_PASSWORD_CHARS {
+            return Err(ApiError::InvalidRequest(format!(
+                "password must be at most {} characters",
+                crate::kernel::accounts::MAX_PASSWORD_CHARS
+            )));
+        }
+        let (account, ip) = self.caller_attempt(caller, client, now).await?;
+        let phc = Some(account.password_hash.clone()).filter(|p| !p.is_empty());
+        if !self.check_password(password, phc).await? {
+            // Counted toward the address when the gate reserved it.
+            return Err(ApiError::InvalidCredentials);
+        }
+        self.attempt_succeeded(&account.email, ip.as_deref(), now)
+            .await?;
+        Ok(Authentication::password(now))
+    }
+}

@@ -1,0 +1,156 @@
+//! The sessions feature's store slice in memory.
+
+use super::store::{
+    CheckToken, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore, SessionsAfter,
+    TokenCheck,
+};
+use crate::kernel::authentication::Authentication;
+use crate::kernel::error::StoreError;
+use crate::kernel::ids::Id;
+use crate::kernel::store::memory::Tables;
+use crate::kernel::store::{MemoryStore, SessionInfo};
+use async_trait::async_trait;
+
+/// The rotation itself ([`SessionStore::rotate`]), in one critical section.
+fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
+    let Some(rec) = g.live_session(r.account, r.session, r.now) else {
+        return Rotation::Invalid;
+    };
+    if rec.current.ct_eq(&r.presented) {
+        let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
+        rec.previous = Some((rec.current, r.now));
+        rec.current = r.successor;
+        rec.rotated_by = Some(r.request_id);
+        rec.info.last_used_at = r.now;
+        rec.info.expires_at = expires_at;
+        return Rotation::Rotated { expires_at };
+    }
+    let reused = match rec.previous {
+        Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
+            let same_successor = rec.current.ct_eq(&r.successor);
+            if same_successor && rec.rotated_by == Some(r.request_id) {
+                // The store's own retry of the rotation that ran.
+                return Rotation::Replayed {
+                    expires_at: rec.info.expires_at,
+                };
+            }
+            if r.grace > 0 && r.now - rotated_at <= r.grace {
+                return if same_successor {
+                    Rotation::Replayed {
+                        expires_at: rec.info.expires_at,
+                    }
+                } else {
+                    Rotation::Invalid
+                };
+            }
+            true
+        }
+        _ => rec.family.ct_eq(&r.family),
+    };
+    if g.end_if_reused(r.account, r.session, reused) {
+        Rotation::Reused
+    } else {
+        Rotation::Invalid
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Authentication>), StoreError> {
+        let mut g = self.lock();
+        let rotation = rotate_record(&mut g, r);
+        let authentication = match rotation {
+            Rotation::Rotated { .. } | Rotation::Replayed { .. } => g
+                .live_session(r.account, r.session, r.now)
+                .map(|rec| rec.info.authentication.clone()),
+            Rotation::Reused | Rotation::Invalid => None,
+        };
+        Ok((rotation, authentication))
+    }
+
+    async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
+        let mut g = self.lock();
+        let Some(rec) = g.live_session(c.account, c.session, c.now) else {
+            return Ok(TokenCheck::Invalid);
+        };
+        if rec.current.ct_eq(&c.presented) {
+            return Ok(TokenCheck::Current);
+        }
+        let reused = match rec.previous {
+            Some((prev, rotated_at)) if prev.ct_eq(&c.presented) => {
+                if c.grace > 0 && c.now - rotated_at <= c.grace {
+                    return Ok(TokenCheck::Previous);
+                }
+                true
+            }
+            _ => rec.family.ct_eq(&c.family),
+        };
+        Ok(if g.end_if_reused(c.account, c.session, reused) {
+            TokenCheck::Reused
+        } else {
+            TokenCheck::Invalid
+        })
+    }
+
+    async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        Ok(g.sessions
+            .get_mut(&account)
+            .and_then(|s| s.remove(&session))
+            .is_some_and(|r| r.info.expires_at > now))
+    }
+
+    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
+        Ok(self.lock().end_sessions(account, None))
+    }
+
+    async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+        let mut g = self.lock();
+        let Some(sessions) = g.sessions.get_mut(&account) else {
+            return Ok(Vec::new());
+        };
+        sessions.retain(|_, s| s.info.expires_at > now);
+        let mut list: Vec<SessionInfo> = sessions.values().map(|s| s.info.clone()).collect();
+        list.sort_by_key(|s| (s.created_at, s.id));
+        Ok(list)
+    }
+
+    async fn set_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        sessions: SessionsAfter,
+    ) -> Result<bool, StoreError> {
+        let mut g = self.lock();
+        let Some(a) = g.accounts.get_mut(&id) else {
+            return Ok(false);
+        };
+        a.password_version += 1;
+        if a.password_hash != password_hash {
+            let old = std::mem::replace(&mut a.password_hash, password_hash.to_string());
+            g.previous_passwords.insert(
+                id,
+                (old, crate::kernel::clock::now() + PREVIOUS_PASSWORD_SECONDS),
+            );
+        }
+        match sessions {
+            SessionsAfter::EndAll => {
+                g.end_sessions(id, None);
+            }
+            SessionsAfter::KeepOnly(keep) => {
+                g.end_sessions(id, Some(keep));
+            }
+            SessionsAfter::KeepAll => {}
+        }
+        Ok(true)
+    }
+
+    async fn previous_password_hash(&self, id: Id, now: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .previous_passwords
+            .get(&id)
+            .filter(|(_, until)| *until > now)
+            .map(|(hash, _)| hash.clone()))
+    }
+}

@@ -1,0 +1,207 @@
+//! The sessions feature's store slice on Redis (its scripts in `lua/`).
+
+use super::store::{
+    CheckToken, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore, SessionsAfter,
+    TokenCheck,
+};
+use crate::kernel::authentication::Authentication;
+use crate::kernel::error::StoreError;
+use crate::kernel::ids::Id;
+use crate::kernel::store::connection::retry_once;
+use crate::kernel::store::keys;
+use crate::kernel::store::redis::{hex, int, opt, parse, stored_authentication};
+use crate::kernel::store::{RedisStore, SessionInfo};
+use async_trait::async_trait;
+use redis::Value;
+
+crate::lua_scripts! {
+    ROTATE = "rotate",
+    CHECK_TOKEN = "check_token",
+    REVOKE_SESSION = "revoke_session",
+    REVOKE_ALL = "revoke_all",
+    LIST_SESSIONS = "list_sessions",
+    SET_PASSWORD = "set_password",
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Authentication>), StoreError> {
+        // Idempotent within the grace window: run again after a first run that did rotate,
+        // the script finds the presented token as `prev` and the successor as `cur`, and
+        // answers `replayed` with the same successor.
+        let answer: Vec<Value> = self
+            .write(&ROTATE.invocation(
+                &keys::session_keys(r.account, r.session),
+                &[
+                    ("sid", r.session.to_string()),
+                    ("presented_digest", r.presented.to_hex()),
+                    ("successor_digest", r.successor.to_hex()),
+                    ("family_digest", r.family.to_hex()),
+                    ("request_id", hex(&r.request_id)),
+                    ("now", r.now.to_string()),
+                    ("idle_ttl", r.idle_ttl.to_string()),
+                    ("grace", r.grace.to_string()),
+                ],
+            )?)
+            .await?;
+        let mut it = answer.into_iter();
+        let outcome: String = match it.next() {
+            Some(v) => parse(v)?,
+            None => String::new(),
+        };
+        let expires_at: Option<i64> = match it.next() {
+            Some(v) => Some(parse(v)?),
+            None => None,
+        };
+        let exp =
+            || expires_at.ok_or_else(|| StoreError::Corrupt("rotation without expiry".into()));
+        let rotation = match outcome.as_str() {
+            "rotated" => Rotation::Rotated { expires_at: exp()? },
+            "replayed" => Rotation::Replayed { expires_at: exp()? },
+            "reused" => Rotation::Reused,
+            _ => Rotation::Invalid,
+        };
+        let authentication = match rotation {
+            Rotation::Rotated { .. } | Rotation::Replayed { .. } => {
+                let mut field = || -> Result<Option<String>, StoreError> {
+                    it.next().map_or(Ok(None), parse::<Option<String>>)
+                };
+                let (at, amr, created) = (field()?, field()?, field()?);
+                Some(stored_authentication(
+                    at.as_deref(),
+                    amr.as_deref(),
+                    created.as_deref(),
+                )?)
+            }
+            Rotation::Reused | Rotation::Invalid => None,
+        };
+        Ok((rotation, authentication))
+    }
+
+    async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
+        let outcome: String = self
+            .write(&CHECK_TOKEN.invocation(
+                &keys::session_keys(c.account, c.session),
+                &[
+                    ("sid", c.session.to_string()),
+                    ("presented_digest", c.presented.to_hex()),
+                    ("family_digest", c.family.to_hex()),
+                    ("now", c.now.to_string()),
+                    ("grace", c.grace.to_string()),
+                ],
+            )?)
+            .await?;
+        match outcome.as_str() {
+            "current" => Ok(TokenCheck::Current),
+            "previous" => Ok(TokenCheck::Previous),
+            "reused" => Ok(TokenCheck::Reused),
+            "invalid" => Ok(TokenCheck::Invalid),
+            other => Err(StoreError::Corrupt(format!(
+                "check_token answered {other:?}"
+            ))),
+        }
+    }
+
+    async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .write(&REVOKE_SESSION.invocation(
+                &[
+                    ("session", keys::session(account, session)),
+                    ("sessions", keys::sessions(account)),
+                ],
+                &[("sid", session.to_string()), ("now", now.to_string())],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
+        Ok(self
+            .write(&REVOKE_ALL.invocation(
+                &[("sessions", keys::sessions(account))],
+                &[("session_prefix", keys::session_prefix(account))],
+            )?)
+            .await?)
+    }
+
+    async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
+        let flat: Vec<String> = self
+            .run(&LIST_SESSIONS.invocation(
+                &[("sessions", keys::sessions(account))],
+                &[
+                    ("now", now.to_string()),
+                    ("session_prefix", keys::session_prefix(account)),
+                ],
+            )?)
+            .await?;
+        let mut list = flat
+            .chunks(10)
+            .map(|t| match t {
+                [id, dev, ua, ip, created, last, exp, agent, at, amr] => Ok(SessionInfo {
+                    id: id
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt("bad session id".into()))?,
+                    device: opt(dev),
+                    user_agent: opt(ua),
+                    ip: opt(ip),
+                    created_at: int(created)?,
+                    last_used_at: int(last)?,
+                    expires_at: int(exp)?,
+                    agent: opt(agent),
+                    authentication: stored_authentication(
+                        opt(at).as_deref(),
+                        opt(amr).as_deref(),
+                        Some(created),
+                    )?,
+                }),
+                _ => Err(StoreError::Corrupt("short session tuple".into())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        list.sort_by_key(|s| (s.created_at, s.id));
+        Ok(list)
+    }
+
+    async fn previous_password_hash(&self, id: Id, now: i64) -> Result<Option<String>, StoreError> {
+        let key = &keys::account(id);
+        let (hash, until): (Option<String>, Option<i64>) =
+            retry_once(&self.conn, move |mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("pwprev")
+                    .arg("pwprev_until")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(hash.filter(|_| until.is_some_and(|u| u > now)))
+    }
+
+    async fn set_password(
+        &self,
+        id: Id,
+        password_hash: &str,
+        sessions: SessionsAfter,
+    ) -> Result<bool, StoreError> {
+        let keep = match sessions {
+            SessionsAfter::EndAll => String::new(),
+            SessionsAfter::KeepOnly(sid) => sid.to_string(),
+            SessionsAfter::KeepAll => "*".to_string(),
+        };
+        let n: i64 = self
+            .write(&SET_PASSWORD.invocation(
+                &[
+                    ("account", keys::account(id)),
+                    ("sessions", keys::sessions(id)),
+                ],
+                &[
+                    ("password_hash", password_hash.to_string()),
+                    ("keep", keep),
+                    ("session_prefix", keys::session_prefix(id)),
+                    ("now", crate::kernel::clock::now().to_string()),
+                    ("previous_for", PREVIOUS_PASSWORD_SECONDS.to_string()),
+                ],
+            )?)
+            .await?;
+        Ok(n == 1)
+    }
+}
