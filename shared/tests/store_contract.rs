@@ -900,11 +900,7 @@ async fn digests_one_byte_off_are_refused() {
             r.presented = wrong;
             // A family one byte off too: nothing of this token is the session's.
             r.family.0[at] ^= 1;
-            assert_eq!(
-                rotate(s, &r).await,
-                Rotation::Invalid,
-                "{name}: byte {at}"
-            );
+            assert_eq!(rotate(s, &r).await, Rotation::Invalid, "{name}: byte {at}");
         }
         let now = clock::now();
         let matches = token_matches(s, a.id, st.session, &st.token.digest(), now).await;

@@ -1,31 +1,13 @@
-//! Configuration defaults live in one place, `passport::kernel::config::VARIABLES`: `template.yaml`'s
-//! parameters and README's configuration table must say the same.
+//! Each setting is declared once, in `passport::kernel::config::settings::SETTINGS`:
+//! `template.yaml`'s parameters (default, group, the variable they set) and README's
+//! configuration table are held to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{root, template};
-use passport::kernel::config::VARIABLES;
+use passport::kernel::config::settings::{SETTINGS, Template, readme_table};
 use serde_yaml::Value;
-use std::collections::BTreeMap;
-
-/// Variables the template sets from something other than one parameter, with the reason.
-const NOT_PARAMETERS: &[(&str, &str)] = &[
-    (
-        "REDIS_URL",
-        "the created cache's endpoint, or ExistingRedisUrl",
-    ),
-    (
-        "REDIS_CLUSTER",
-        "true for the created cache, or ExistingRedisIsCluster",
-    ),
-    ("SIGNING_SECRET_ARN", "the stack's own secret"),
-    ("REDIS_AUTH_SECRET_ARN", "the created cache's user secret"),
-    (
-        "SIGNING_SECRET",
-        "local runs and tests only; deployed keys come from the secret",
-    ),
-];
 
 /// A parameter's default as the environment would read it (`""`: none).
 fn as_env(v: &Value) -> String {
@@ -38,73 +20,80 @@ fn as_env(v: &Value) -> String {
     }
 }
 
+/// The parameter group a parameter is listed under, if any.
+fn group_of(t: &Value, parameter: &str) -> Option<String> {
+    let groups = &t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"];
+    groups.as_sequence()?.iter().find_map(|g| {
+        let listed = g["Parameters"].as_sequence()?;
+        listed
+            .iter()
+            .any(|p| p.as_str() == Some(parameter))
+            .then(|| {
+                g["Label"]["default"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+    })
+}
+
 #[test]
-fn template_parameters_default_to_the_config_defaults() {
+fn template_parameters_are_the_settings() {
     let t = template();
     let env = &t["Globals"]["Function"]["Environment"]["Variables"];
-    for (name, default) in VARIABLES {
-        let value = &env[*name];
-        if let Some((_, why)) = NOT_PARAMETERS.iter().find(|(n, _)| n == name) {
-            assert!(
-                !value.is_string() || !t["Parameters"][value.as_str().unwrap()].is_mapping(),
-                "{name} is listed as not a parameter ({why}), but the template makes it one"
-            );
+    let mut missing = Vec::new();
+    for s in SETTINGS {
+        let value = &env[s.name];
+        let Template::Parameter { name: param, group } = s.template else {
+            if let Value::String(p) = value {
+                assert!(
+                    !t["Parameters"][p.as_str()].is_mapping(),
+                    "{}: declared as set otherwise, but the template makes it parameter {p}",
+                    s.name
+                );
+            }
+            continue;
+        };
+        // `!Ref Param`, or `!If [HasX, !Ref Param, !Ref AWS::NoValue]` for an optional one.
+        let set_by = match value {
+            Value::String(p) => Some(p.clone()),
+            Value::Sequence(seq) if seq.len() == 3 => seq[1].as_str().map(str::to_string),
+            _ => None,
+        };
+        if set_by.as_deref() != Some(param) {
+            missing.push(format!(
+                "Globals.Function.Environment.Variables.{}: !Ref {param}",
+                s.name
+            ));
+        }
+        let p = &t["Parameters"][param];
+        if !p.is_mapping() {
+            missing.push(format!("Parameters.{param} (Default: {:?})", s.default));
             continue;
         }
-        // `!Ref Param`, or `!If [HasX, !Ref Param, !Ref AWS::NoValue]` for an optional one.
-        let param = match value {
-            Value::String(p) => p.clone(),
-            Value::Sequence(s) if s.len() == 3 => s[1].as_str().unwrap().to_string(),
-            other => panic!("{name}: the template sets it to {other:?}, not a parameter"),
-        };
-        let p = &t["Parameters"][param.as_str()];
-        assert!(p.is_mapping(), "{name}: parameter {param} is missing");
         assert_eq!(
             as_env(&p["Default"]),
-            default.unwrap_or(""),
-            "{name}: template parameter {param}'s default differs from Config's"
+            s.default.unwrap_or(""),
+            "{}: template parameter {param}'s default differs from the setting's",
+            s.name
         );
+        if group_of(&t, param).as_deref() != Some(group) {
+            missing.push(format!("ParameterGroups[{group}]: {param}"));
+        }
     }
-}
-
-/// README's configuration table: variable → its default cell.
-fn readme_defaults() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let table = text
-        .split("| variable | default | meaning |")
-        .nth(1)
-        .expect("README has the configuration table");
-    table
-        .lines()
-        .skip(2)
-        .take_while(|l| l.starts_with('|'))
-        .map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            (cells[1].trim_matches('`').to_string(), cells[2].to_string())
-        })
-        .collect()
+    assert!(
+        missing.is_empty(),
+        "template.yaml lacks what SETTINGS declares:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
-fn readme_lists_every_variable_with_its_default() {
-    let readme = readme_defaults();
-    for (name, default) in VARIABLES {
-        let cell = readme
-            .get(*name)
-            .unwrap_or_else(|| panic!("{name}: missing from README's configuration table"));
-        let want = match default {
-            Some(d) => format!("`{d}`"),
-            None => "unset".to_string(),
-        };
-        assert_eq!(
-            cell, &want,
-            "{name}: README's default differs from Config's"
-        );
-    }
-    for name in readme.keys() {
-        assert!(
-            name == "RUST_LOG" || VARIABLES.iter().any(|(n, _)| n == name),
-            "{name}: in README's configuration table, not read by Config"
-        );
-    }
+fn readme_shows_the_configuration_table_made_from_the_settings() {
+    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let want = readme_table();
+    assert!(
+        text.contains(&want),
+        "README.md's configuration table is not the one SETTINGS makes; put this table there:\n\n{want}"
+    );
 }

@@ -1,8 +1,18 @@
-//! `Config::from_env`: the one place that reads the environment.
+//! `Config::from_env`: the one place that reads the environment. Each setting is declared once
+//! in [`settings::SETTINGS`] (variable, default, meaning, where the template sets it); this reads
+//! them into typed fields and checks how they fit together.
 
-use crate::kernel::cookie::{CookieRule, SessionCookie};
-use std::fmt;
+pub mod settings;
+
+use crate::kernel::cookie::SessionCookie;
 use std::time::Duration;
+
+mod kinds;
+mod values;
+
+pub use kinds::{DbscBinding, LogSettings, ReplicaAcks, SecretBytes, SigningAlgorithm};
+pub use values::origins_within;
+use values::{flag, number, origins, positive, seconds, session_cookie};
 
 /// Shortest signing key accepted, in bytes (HS256 wants at least the hash size).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -20,90 +30,14 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         name,
         reason: reason.into(),
     }
 }
 
-/// How many replicas must confirm a write: `REDIS_REPLICA_ACKS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplicaAcks {
-    /// `auto`: one if every master of the store has a replica at start, else none.
-    Auto,
-    /// An explicit count (0 turns the wait off).
-    Count(u32),
-}
-
-impl ReplicaAcks {
-    /// Parses `auto` or a whole number.
-    pub fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
-        if t.eq_ignore_ascii_case("auto") {
-            return Some(Self::Auto);
-        }
-        t.parse().ok().map(Self::Count)
-    }
-}
-
-/// The algorithm access tokens and passports are signed with: `SIGNING_ALGORITHM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigningAlgorithm {
-    /// ECDSA on P-256 (RFC 7518 §3.4): only the signers hold the private key; verifiers read
-    /// the published public keys. The default.
-    Es256,
-    /// HMAC-SHA256: every verifier holds the secret (existing deployments).
-    Hs256,
-}
-
-impl SigningAlgorithm {
-    /// Parses `ES256` or `HS256` (any case).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_uppercase().as_str() {
-            "ES256" => Some(Self::Es256),
-            "HS256" => Some(Self::Hs256),
-            _ => None,
-        }
-    }
-
-    /// Its JOSE name (`alg`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Es256 => "ES256",
-            Self::Hs256 => "HS256",
-        }
-    }
-
-    /// Whether verifying needs only public keys.
-    pub fn is_asymmetric(self) -> bool {
-        self == Self::Es256
-    }
-}
-
-/// Secret bytes whose `Debug` output never shows them.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretBytes(Vec<u8>);
-
-impl SecretBytes {
-    /// Wraps key material.
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-
-    /// The key material itself.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretBytes({} bytes, redacted)", self.0.len())
-    }
-}
-
-/// Everything Passport reads from its environment, with the defaults of [`VARIABLES`].
+/// Everything Passport reads from its environment, with the defaults of [`settings::SETTINGS`].
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `REDIS_URL`: `redis://` or `rediss://`; `None` means the embedded in-memory store. With
@@ -208,98 +142,17 @@ pub struct Config {
     pub dbsc_cookie_seconds: i64,
 }
 
-/// Device Bound Session Credentials for the cookie transport (`DBSC_BINDING`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbscBinding {
-    /// Not offered.
-    Off,
-    /// Offered at each cookie-transport login; a browser without DBSC keeps today's cookie.
-    Offered,
-    /// Offered, and a session bound once refreshes only with a live bound cookie (a copied
-    /// refresh cookie alone cannot downgrade it).
-    Required,
-}
-
-/// How a function logs: read by its log subscriber before [`Config`] exists, and never part of
-/// it (README: `RUST_LOG` is "read by the log subscriber"). Lambda's advanced logging controls
-/// come first: `AWS_LAMBDA_LOG_LEVEL` over `RUST_LOG`, and `AWS_LAMBDA_LOG_FORMAT=JSON`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogSettings {
-    /// The filter: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`; `None` when neither is set.
-    pub filter: Option<String>,
-    /// `AWS_LAMBDA_LOG_FORMAT` is `JSON` (any case).
-    pub json: bool,
-}
-
-impl LogSettings {
-    /// Reads the process environment.
-    pub fn from_env() -> Self {
-        Self {
-            filter: std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                .or_else(|_| std::env::var("RUST_LOG"))
-                .ok(),
-            json: std::env::var("AWS_LAMBDA_LOG_FORMAT")
-                .is_ok_and(|f| f.eq_ignore_ascii_case("json")),
-        }
-    }
-}
-
-/// Every variable [`Config`] reads, with its default as it would be written in the environment
-/// (`None`: unset). The one place defaults live: [`Config::default`] parses these, and a test
-/// holds `template.yaml`'s parameters and README's configuration table to them.
-pub const VARIABLES: &[(&str, Option<&str>)] = &[
-    ("REDIS_URL", None),
-    ("REDIS_CLUSTER", Some("false")),
-    ("REDIS_CONNECT_TIMEOUT_MS", Some("1000")),
-    ("REDIS_RESPONSE_TIMEOUT_MS", Some("1000")),
-    ("REDIS_REPLICA_ACKS", Some("auto")),
-    ("REDIS_REPLICA_ACK_TIMEOUT_MS", Some("500")),
-    ("SIGNING_ALGORITHM", Some("ES256")),
-    ("SIGNING_SECRET_ARN", None),
-    ("SIGNING_KEY_CACHE_SECONDS", Some("300")),
-    ("SIGNING_SECRET", None),
-    ("ACCESS_TOKEN_TTL_SECONDS", Some("900")),
-    ("REFRESH_TOKEN_TTL_SECONDS", Some("2592000")),
-    ("SESSION_MAX_AGE_SECONDS", Some("7776000")),
-    ("REFRESH_REUSE_GRACE_SECONDS", Some("10")),
-    ("TOKEN_ISSUER", Some("passport")),
-    ("TOKEN_AUDIENCE", None),
-    ("LOGIN_MAX_FAILURES", Some("5")),
-    ("LOGIN_LOCKOUT_SECONDS", Some("900")),
-    ("LOGIN_IP_MAX_FAILURES", Some("50")),
-    ("LOGIN_ACCOUNT_MAX_FAILURES", Some("100")),
-    ("MAX_SESSIONS_PER_ACCOUNT", Some("100")),
-    ("ALLOWED_ORIGINS", None),
-    ("REDIS_AUTH_SECRET_ARN", None),
-    ("COOKIE_NAME_SUFFIX", None),
-    ("COOKIE_PATH_PREFIX", None),
-    ("PASSPORT_RETENTION_SECONDS", Some("2592000")),
-    ("PASSPORT_IP_MAX_PER_HOUR", Some("60")),
-    ("TRUSTED_ORIGIN_SECRET", None),
-    ("IPV6_LIMIT_PREFIX", Some("64")),
-    ("PRIVATE_PASSPORTS_PER_APP", Some("5")),
-    ("PRIVATE_PASSPORT_MAX_TTL_SECONDS", Some("86400")),
-    ("REAUTH_MAX_AGE_SECONDS", Some("600")),
-    ("PASSKEY_ORIGINS", None),
-    ("PASSKEY_RP_ID", None),
-    ("DBSC_BINDING", Some("offered")),
-    ("DBSC_COOKIE_SECONDS", Some("600")),
-];
-
 fn default_of(name: &str) -> Option<String> {
-    VARIABLES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .and_then(|(_, d)| d.map(str::to_string))
+    settings::setting(name).and_then(|s| s.default.map(str::to_string))
 }
 
 impl Default for Config {
-    /// The configuration of an empty environment: [`VARIABLES`]' defaults.
+    /// The configuration of an empty environment: [`settings::SETTINGS`]' defaults.
     fn default() -> Self {
         match Self::from_lookup(|_| None) {
             Ok(c) => c,
             // The defaults are constants that a unit test parses: this cannot happen.
-            Err(e) => unreachable!("the defaults in VARIABLES do not parse: {e}"),
+            Err(e) => unreachable!("the defaults in SETTINGS do not parse: {e}"),
         }
     }
 }
@@ -311,7 +164,7 @@ impl Config {
     }
 
     /// Reads the process environment, taking `fallback`'s value for a variable that is unset or
-    /// empty there (before [`VARIABLES`]' default): how `local-api` gives each port its own
+    /// empty there (before the setting's default): how `local-api` gives each port its own
     /// `COOKIE_NAME_SUFFIX`.
     pub fn from_env_or(fallback: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Self::from_lookup(|name| {
@@ -323,35 +176,19 @@ impl Config {
     }
 
     /// Reads configuration through `lookup` (the environment, or a map in tests). Empty values
-    /// count as unset; an unset variable takes its default from [`VARIABLES`].
+    /// count as unset; an unset variable takes its default from [`settings::SETTINGS`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             debug_assert!(
-                VARIABLES.iter().any(|(n, _)| *n == name),
-                "{name} not in VARIABLES"
+                settings::setting(name).is_some(),
+                "{name} is not in SETTINGS"
             );
             lookup(name)
                 .filter(|v| !v.trim().is_empty())
                 .or_else(|| default_of(name))
         };
         let cfg = Self {
-            redis_url: match get("REDIS_URL") {
-                Some(url)
-                    if url.split(',').all(|u| {
-                        let u = u.trim();
-                        u.starts_with("redis://") || u.starts_with("rediss://")
-                    }) =>
-                {
-                    Some(url)
-                }
-                Some(_) => {
-                    return Err(invalid(
-                        "REDIS_URL",
-                        "must start with redis:// or rediss://",
-                    ));
-                }
-                None => None,
-            },
+            redis_url: redis_url(get("REDIS_URL"))?,
             redis_cluster: flag(&get, "REDIS_CLUSTER")?,
             redis_connect_timeout: Duration::from_millis(positive(
                 &get,
@@ -371,28 +208,11 @@ impl Config {
                 &get,
                 "REDIS_REPLICA_ACK_TIMEOUT_MS",
             )?),
-            signing_algorithm: match lookup("SIGNING_ALGORITHM").filter(|v| !v.trim().is_empty()) {
-                Some(v) => SigningAlgorithm::parse(&v)
-                    .ok_or_else(|| invalid("SIGNING_ALGORITHM", "must be `ES256` or `HS256`"))?,
-                // A literal key alone signs as it always has; set the variable to change that.
-                None if get("SIGNING_SECRET").is_some() && get("SIGNING_SECRET_ARN").is_none() => {
-                    SigningAlgorithm::Hs256
-                }
-                None => SigningAlgorithm::Es256,
-            },
-            signing_secret: match get("SIGNING_SECRET") {
-                Some(s) if s.len() < MIN_KEY_BYTES => {
-                    return Err(invalid(
-                        "SIGNING_SECRET",
-                        format!(
-                            "must be at least {MIN_KEY_BYTES} bytes long, got {}",
-                            s.len()
-                        ),
-                    ));
-                }
-                Some(s) => Some(SecretBytes::new(s.into_bytes())),
-                None => None,
-            },
+            signing_algorithm: signing_algorithm(
+                lookup("SIGNING_ALGORITHM").filter(|v| !v.trim().is_empty()),
+                get("SIGNING_SECRET").is_some() && get("SIGNING_SECRET_ARN").is_none(),
+            )?,
+            signing_secret: secret(get("SIGNING_SECRET"), "SIGNING_SECRET")?,
             signing_secret_arn: get("SIGNING_SECRET_ARN"),
             signing_key_cache: Duration::from_secs(positive(&get, "SIGNING_KEY_CACHE_SECONDS")?),
             access_token_ttl: seconds(&get, "ACCESS_TOKEN_TTL_SECONDS")?,
@@ -415,15 +235,7 @@ impl Config {
             )?,
             passport_retention: seconds(&get, "PASSPORT_RETENTION_SECONDS")?,
             passport_ip_max_per_hour: positive(&get, "PASSPORT_IP_MAX_PER_HOUR")?,
-            trusted_origin_secret: match get("TRUSTED_ORIGIN_SECRET") {
-                Some(s) if s.len() < MIN_KEY_BYTES => {
-                    return Err(invalid(
-                        "TRUSTED_ORIGIN_SECRET",
-                        format!("must be at least {MIN_KEY_BYTES} bytes long"),
-                    ));
-                }
-                s => s.map(|s| SecretBytes::new(s.into_bytes())),
-            },
+            trusted_origin_secret: secret(get("TRUSTED_ORIGIN_SECRET"), "TRUSTED_ORIGIN_SECRET")?,
             ipv6_limit_prefix: match number(&get, "IPV6_LIMIT_PREFIX")? {
                 n @ 1..=128 => n as u8,
                 _ => return Err(invalid("IPV6_LIMIT_PREFIX", "must be 1 to 128")),
@@ -439,24 +251,27 @@ impl Config {
                 ),
             },
             passkey_rp_id: get("PASSKEY_RP_ID").map(|id| id.trim().to_string()),
-            dbsc_binding: match get("DBSC_BINDING")
-                .map(|v| v.trim().to_ascii_lowercase())
-                .as_deref()
-            {
-                Some("off") => DbscBinding::Off,
-                Some("offered") | None => DbscBinding::Offered,
-                Some("required") => DbscBinding::Required,
-                Some(_) => return Err(invalid("DBSC_BINDING", "must be off, offered or required")),
-            },
+            dbsc_binding: DbscBinding::parse(get("DBSC_BINDING").as_deref())
+                .ok_or_else(|| invalid("DBSC_BINDING", "must be off, offered or required"))?,
             dbsc_cookie_seconds: seconds(&get, "DBSC_COOKIE_SECONDS")?,
         };
+        let mut cfg = cfg;
+        cfg.fit_together(&lookup)?;
+        Ok(cfg)
+    }
+
+    /// The checks of settings against each other, and the default that depends on another.
+    fn fit_together(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let cfg = self;
         if cfg.refresh_reuse_grace >= cfg.refresh_token_ttl {
             return Err(invalid(
                 "REFRESH_REUSE_GRACE_SECONDS",
                 "must be shorter than REFRESH_TOKEN_TTL_SECONDS",
             ));
         }
-        let mut cfg = cfg;
         if cfg.redis_replica_ack_timeout >= cfg.redis_response_timeout {
             // `WAIT` is one command: it must answer within the response timeout.
             if lookup("REDIS_REPLICA_ACK_TIMEOUT_MS").is_some_and(|v| !v.trim().is_empty()) {
@@ -474,152 +289,55 @@ impl Config {
                 "lists several nodes: set REDIS_CLUSTER=true for a cluster",
             ));
         }
-        Ok(cfg)
+        Ok(())
     }
 }
 
-/// The origins of `allowed` where passkeys can work: those on a domain (not an IP address)
-/// within the relying-party id (`rp_id`, else the first such origin's host). How the
-/// `ALLOWED_ORIGINS` of a deployment with several sites turn into passkey origins.
-pub fn origins_within(allowed: &[String], rp_id: Option<&str>) -> Vec<String> {
-    let host = |o: &str| {
-        webauthn_rs::prelude::Url::parse(o)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-    };
-    let on_domain: Vec<(String, String)> = allowed
-        .iter()
-        .filter_map(|o| Some((o.clone(), host(o)?)))
-        .filter(|(_, h)| {
-            h.trim_matches(['[', ']'])
-                .parse::<std::net::IpAddr>()
-                .is_err()
-        })
-        .collect();
-    let Some(rp) = rp_id
-        .map(str::to_string)
-        .or_else(|| on_domain.first().map(|(_, h)| h.clone()))
-    else {
-        return Vec::new();
-    };
-    on_domain
-        .into_iter()
-        .filter(|(_, h)| *h == rp || h.ends_with(&format!(".{rp}")))
-        .map(|(o, _)| o)
-        .collect()
-}
-
-const MAX_SECONDS: u64 = 10 * 365 * 86_400;
-
-/// The session cookie, with its error naming the variable that broke a browser rule.
-fn session_cookie(
-    suffix: Option<&str>,
-    path_prefix: Option<&str>,
-) -> Result<SessionCookie, ConfigError> {
-    SessionCookie::new(suffix.map(str::trim), path_prefix.map(str::trim)).map_err(|rule| {
-        let name = match rule {
-            CookieRule::Suffix => "COOKIE_NAME_SUFFIX",
-            CookieRule::Path | CookieRule::HostPrefix | CookieRule::NotSecure => {
-                "COOKIE_PATH_PREFIX"
-            }
-        };
-        invalid(name, rule.to_string())
-    })
-}
-
-/// Whether browsers count `host` (of an `http://` origin) as a secure context: loopback
-/// (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`), per the W3C Secure Contexts spec,
-/// "potentially trustworthy origin". Only there does a `Secure` cookie survive plain http.
-fn loopback(host_port: &str) -> bool {
-    let host = if host_port.starts_with('[') {
-        host_port
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default().to_string()
-    };
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Exact origins: `http(s)://host[:port]` with nothing after it. A wildcard is refused: with
-/// credentials allowed, a browser refuses `*`, and a pattern would let any matching site in.
-fn origins(name: &'static str, value: Option<&str>) -> Result<Vec<String>, ConfigError> {
-    let mut out = Vec::new();
-    for raw in value
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-    {
-        if raw.contains('*') {
-            return Err(invalid(
-                name,
-                format!("{raw:?}: list exact origins, no wildcard"),
-            ));
+/// `REDIS_URL`: one or more `redis://` or `rediss://` URLs.
+fn redis_url(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(url)
+            if url.split(',').all(|u| {
+                let u = u.trim();
+                u.starts_with("redis://") || u.starts_with("rediss://")
+            }) =>
+        {
+            Ok(Some(url))
         }
-        let rest = raw
-            .strip_prefix("https://")
-            .or_else(|| raw.strip_prefix("http://"))
-            .ok_or_else(|| invalid(name, format!("{raw:?}: an origin is http(s)://host[:port]")))?;
-        let host_ok = !rest.is_empty()
-            && !rest.contains(['/', '?', '#', '@', ' '])
-            && rest.is_ascii()
-            && rest == rest.to_ascii_lowercase();
-        if !host_ok {
-            return Err(invalid(
-                name,
-                format!("{raw:?}: an origin is http(s)://host[:port], lower-case, no path"),
-            ));
-        }
-        if raw.starts_with("http://") && !loopback(rest) {
-            return Err(invalid(
-                name,
-                format!(
-                    "{raw:?}: a page on plain http (other than loopback) is not a secure \
-                     context, and the browser drops the Secure session cookie there; serve it \
-                     over https (README: \"On a LAN address\")"
-                ),
-            ));
-        }
-        out.push(raw.to_string());
-    }
-    Ok(out)
-}
-
-fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
-    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("false" | "0" | "no") => Ok(false),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some(_) => Err(invalid(name, "must be true or false")),
+        Some(_) => Err(invalid(
+            "REDIS_URL",
+            "must start with redis:// or rediss://",
+        )),
+        None => Ok(None),
     }
 }
 
-fn number(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<u64, ConfigError> {
-    get(name)
-        .unwrap_or_default()
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n <= MAX_SECONDS)
-        .ok_or_else(|| invalid(name, format!("must be a whole number up to {MAX_SECONDS}")))
-}
-
-fn positive(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<u64, ConfigError> {
-    match number(get, name)? {
-        0 => Err(invalid(name, "must be greater than zero")),
-        n => Ok(n),
+/// `SIGNING_ALGORITHM` as given; unset, HS256 for a literal key alone (as it always signed),
+/// else ES256.
+fn signing_algorithm(
+    given: Option<String>,
+    literal_key_alone: bool,
+) -> Result<SigningAlgorithm, ConfigError> {
+    match given {
+        Some(v) => SigningAlgorithm::parse(&v)
+            .ok_or_else(|| invalid("SIGNING_ALGORITHM", "must be `ES256` or `HS256`")),
+        None if literal_key_alone => Ok(SigningAlgorithm::Hs256),
+        None => Ok(SigningAlgorithm::Es256),
     }
 }
 
-fn seconds(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<i64, ConfigError> {
-    positive(get, name).map(|n| n as i64)
+/// A secret of at least [`MIN_KEY_BYTES`]; the error never echoes it.
+fn secret(value: Option<String>, name: &'static str) -> Result<Option<SecretBytes>, ConfigError> {
+    match value {
+        Some(s) if s.len() < MIN_KEY_BYTES => Err(invalid(
+            name,
+            format!(
+                "must be at least {MIN_KEY_BYTES} bytes long, got {}",
+                s.len()
+            ),
+        )),
+        s => Ok(s.map(|s| SecretBytes::new(s.into_bytes()))),
+    }
 }
 
 #[cfg(test)]
@@ -679,10 +397,10 @@ mod tests {
     #[test]
     fn every_default_parses_and_every_variable_is_listed_once() {
         let _ = Config::default();
-        let mut names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+        let mut names: Vec<&str> = settings::SETTINGS.iter().map(|s| s.name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), VARIABLES.len());
+        assert_eq!(names.len(), settings::SETTINGS.len());
         // An unknown name would read nothing: every read goes through the table.
         let read = std::cell::RefCell::new(Vec::new());
         let _ = Config::from_lookup(|n| {
@@ -692,13 +410,13 @@ mod tests {
         for n in read.borrow().iter() {
             assert!(
                 names.contains(&n.as_str()),
-                "{n} is read but not in VARIABLES"
+                "{n} is read but not in SETTINGS"
             );
         }
         for n in &names {
             assert!(
                 read.borrow().iter().any(|r| r == n),
-                "{n} is in VARIABLES, never read"
+                "{n} is in SETTINGS, never read"
             );
         }
     }

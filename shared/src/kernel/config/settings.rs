@@ -1,0 +1,365 @@
+//! Every setting, declared once: its variable, default, what it means (README's configuration
+//! table is made from these), and where `template.yaml` sets it. `Config::from_lookup` reads
+//! each through [`SETTINGS`]' default, and tests hold README and the template to this table.
+
+/// Where the deployed stack (`template.yaml`) sets a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// From a parameter of this name, listed under the parameter group `group`.
+    Parameter {
+        /// The parameter.
+        name: &'static str,
+        /// Its `ParameterGroups` label.
+        group: &'static str,
+    },
+    /// From something else than one parameter, for the reason given.
+    Set(&'static str),
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The environment variable.
+    pub name: &'static str,
+    /// Its default as the environment would spell it; `None`: unset.
+    pub default: Option<&'static str>,
+    /// Where the template sets it.
+    pub template: Template,
+    /// What it means (README's "meaning" cell).
+    pub doc: &'static str,
+}
+
+/// Every setting `Config` reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "REDIS_URL",
+        default: None,
+        template: Template::Set("the created cache's endpoint, or ExistingRedisUrl"),
+        doc: "unset = embedded in-memory store (local only); `redis://` or `rediss://` (TLS, certificates checked against the system's CA store); with `REDIS_CLUSTER`, several seed nodes, comma-separated",
+    },
+    Setting {
+        name: "REDIS_CLUSTER",
+        default: Some("false"),
+        template: Template::Set("true for the created cache, or ExistingRedisIsCluster"),
+        doc: "`true` for a Redis Cluster (ElastiCache Serverless is one): a cluster client that follows slot redirections",
+    },
+    Setting {
+        name: "REDIS_CONNECT_TIMEOUT_MS",
+        default: Some("1000"),
+        template: Template::Parameter {
+            name: "RedisConnectTimeoutMs",
+            group: "Network",
+        },
+        doc: "a connection that takes longer fails (503, or a deny)",
+    },
+    Setting {
+        name: "REDIS_RESPONSE_TIMEOUT_MS",
+        default: Some("1000"),
+        template: Template::Parameter {
+            name: "RedisResponseTimeoutMs",
+            group: "Network",
+        },
+        doc: "a store call that takes longer fails (503, or a deny)",
+    },
+    Setting {
+        name: "REDIS_REPLICA_ACKS",
+        default: Some("auto"),
+        template: Template::Parameter {
+            name: "RedisReplicaAcks",
+            group: "Network",
+        },
+        doc: "replicas that must confirm each write (Redis `WAIT`) before it is acknowledged, else 503 with `Retry-After`; `auto`: one where every master has a replica at start, none on a store without replicas; `0`: never wait; a count above what the store has refuses to start. See \"Durability\" below",
+    },
+    Setting {
+        name: "REDIS_REPLICA_ACK_TIMEOUT_MS",
+        default: Some("500"),
+        template: Template::Parameter {
+            name: "RedisReplicaAckTimeoutMs",
+            group: "Network",
+        },
+        doc: "how long a write waits for them (`WAIT`) before it answers 503; when left unset under a `REDIS_RESPONSE_TIMEOUT_MS` of 500 or less, half of that; set explicitly, it must be shorter",
+    },
+    Setting {
+        name: "SIGNING_ALGORITHM",
+        default: Some("ES256"),
+        template: Template::Parameter {
+            name: "SigningAlgorithm",
+            group: "Tokens and sessions",
+        },
+        doc: "`ES256`: keys derived from the secret, public halves published (`/.well-known/jwks.json`); only signers hold the secret. `HS256`: the secret is the HMAC key, every verifier holds it (stacks from before ES256). Unset with a literal `SIGNING_SECRET` alone, it is `HS256`, as before",
+    },
+    Setting {
+        name: "SIGNING_SECRET_ARN",
+        default: None,
+        template: Template::Set("the stack's own secret"),
+        doc: "Secrets Manager secret holding the signing key (deployed); wins over `SIGNING_SECRET`",
+    },
+    Setting {
+        name: "SIGNING_KEY_CACHE_SECONDS",
+        default: Some("300"),
+        template: Template::Parameter {
+            name: "SigningKeyCacheSeconds",
+            group: "Tokens and sessions",
+        },
+        doc: "how long loaded keys are used before a background reload",
+    },
+    Setting {
+        name: "SIGNING_SECRET",
+        default: None,
+        template: Template::Set("local runs and tests only; deployed keys come from the secret"),
+        doc: "a literal key for local runs and tests; refused if shorter than 32 bytes",
+    },
+    Setting {
+        name: "ACCESS_TOKEN_TTL_SECONDS",
+        default: Some("900"),
+        template: Template::Parameter {
+            name: "AccessTokenTtlSeconds",
+            group: "Tokens and sessions",
+        },
+        doc: "access-token lifetime",
+    },
+    Setting {
+        name: "REFRESH_TOKEN_TTL_SECONDS",
+        default: Some("2592000"),
+        template: Template::Parameter {
+            name: "RefreshTokenTtlSeconds",
+            group: "Tokens and sessions",
+        },
+        doc: "(30 d) idle lifetime of a session; each refresh slides it",
+    },
+    Setting {
+        name: "SESSION_MAX_AGE_SECONDS",
+        default: Some("7776000"),
+        template: Template::Parameter {
+            name: "SessionMaxAgeSeconds",
+            group: "Tokens and sessions",
+        },
+        doc: "(90 d) absolute lifetime of a session",
+    },
+    Setting {
+        name: "REFRESH_REUSE_GRACE_SECONDS",
+        default: Some("10"),
+        template: Template::Parameter {
+            name: "RefreshReuseGraceSeconds",
+            group: "Tokens and sessions",
+        },
+        doc: "window in which a just-rotated token still gets its successor: at least this many seconds, counted in whole seconds (0 turns it off)",
+    },
+    Setting {
+        name: "TOKEN_ISSUER",
+        default: Some("passport"),
+        template: Template::Parameter {
+            name: "TokenIssuer",
+            group: "Tokens and sessions",
+        },
+        doc: "the `iss` claim",
+    },
+    Setting {
+        name: "TOKEN_AUDIENCE",
+        default: None,
+        template: Template::Parameter {
+            name: "TokenAudience",
+            group: "Tokens and sessions",
+        },
+        doc: "the `aud` claim (none when unset)",
+    },
+    Setting {
+        name: "LOGIN_MAX_FAILURES",
+        default: Some("5"),
+        template: Template::Parameter {
+            name: "LoginMaxFailures",
+            group: "Login limits",
+        },
+        doc: "login attempts per account and source address within the window before that address is locked out of that account",
+    },
+    Setting {
+        name: "LOGIN_LOCKOUT_SECONDS",
+        default: Some("900"),
+        template: Template::Parameter {
+            name: "LoginLockoutSeconds",
+            group: "Login limits",
+        },
+        doc: "the window failed logins are counted in",
+    },
+    Setting {
+        name: "LOGIN_IP_MAX_FAILURES",
+        default: Some("50"),
+        template: Template::Parameter {
+            name: "LoginIpMaxFailures",
+            group: "Login limits",
+        },
+        doc: "failed logins per source IP within the same window; a refused address counts against no account",
+    },
+    Setting {
+        name: "LOGIN_ACCOUNT_MAX_FAILURES",
+        default: Some("100"),
+        template: Template::Parameter {
+            name: "LoginAccountMaxFailures",
+            group: "Login limits",
+        },
+        doc: "login attempts per account from all addresses within the window: the loose limit only a distributed attack reaches",
+    },
+    Setting {
+        name: "MAX_SESSIONS_PER_ACCOUNT",
+        default: Some("100"),
+        template: Template::Parameter {
+            name: "MaxSessionsPerAccount",
+            group: "Login limits",
+        },
+        doc: "a login beyond it ends the account's least recently used session",
+    },
+    Setting {
+        name: "ALLOWED_ORIGINS",
+        default: None,
+        template: Template::Parameter {
+            name: "AllowedOrigins",
+            group: "API",
+        },
+        doc: "exact origins (`https://app.example.com`, comma-separated, no wildcard) whose pages may call the API with credentials (CORS) and pass the cookie transport's CSRF check; unset: same-origin only. Plain `http://` is refused at start except on loopback",
+    },
+    Setting {
+        name: "REDIS_AUTH_SECRET_ARN",
+        default: None,
+        template: Template::Set("the created cache's user secret"),
+        doc: "a Secrets Manager secret `{\"username\", \"password\"}`: the cache user the function connects as (the stack creates one per function, with a generated password, for its cache)",
+    },
+    Setting {
+        name: "COOKIE_NAME_SUFFIX",
+        default: None,
+        template: Template::Parameter {
+            name: "CookieNameSuffix",
+            group: "API",
+        },
+        doc: "appended to the session cookie's name (`__Host-passport_refresh<suffix>`; up to 32 of `A-Z a-z 0-9 - _`), so two deployments on one host never share it; `local-api` sets `_<port>`",
+    },
+    Setting {
+        name: "COOKIE_PATH_PREFIX",
+        default: None,
+        template: Template::Parameter {
+            name: "CookiePathPrefix",
+            group: "API",
+        },
+        doc: "the base path the API is served under (`/auth`, a REST stage); the cookie is then `__Secure-passport_refresh<suffix>` on that path",
+    },
+    Setting {
+        name: "PASSPORT_RETENTION_SECONDS",
+        default: Some("2592000"),
+        template: Template::Parameter {
+            name: "PassportRetentionSeconds",
+            group: "Web-app passports",
+        },
+        doc: "(30 d) how long after its expiry a web-app passport still renews into one for the same end user (its session record lives that long); then the visitor is a new end user",
+    },
+    Setting {
+        name: "PASSPORT_IP_MAX_PER_HOUR",
+        default: Some("60"),
+        template: Template::Parameter {
+            name: "PassportIpMaxPerHour",
+            group: "Web-app passports",
+        },
+        doc: "new anonymous end users (passports to public apps that keep no identity) per source address per hour; beyond it `POST /passport` answers 429 `rate_limited`",
+    },
+    Setting {
+        name: "TRUSTED_ORIGIN_SECRET",
+        default: None,
+        template: Template::Parameter {
+            name: "TrustedOriginSecret",
+            group: "Login limits",
+        },
+        doc: "behind the deployment's CloudFront: the `X-Passport-Origin-Secret` value its origin adds (at least 32 bytes); a request carrying it is counted by `CloudFront-Viewer-Address` in per-address limits (see \"Behind CloudFront\")",
+    },
+    Setting {
+        name: "IPV6_LIMIT_PREFIX",
+        default: Some("64"),
+        template: Template::Parameter {
+            name: "Ipv6LimitPrefix",
+            group: "Login limits",
+        },
+        doc: "per-address limits (failed logins, new anonymous visitors) count an IPv6 client by this many leading bits of its address",
+    },
+    Setting {
+        name: "PRIVATE_PASSPORTS_PER_APP",
+        default: Some("5"),
+        template: Template::Parameter {
+            name: "PrivatePassportsPerApp",
+            group: "Web-app passports",
+        },
+        doc: "live passport sessions one account keeps in one private app; a new one ends the oldest beyond it",
+    },
+    Setting {
+        name: "PRIVATE_PASSPORT_MAX_TTL_SECONDS",
+        default: Some("86400"),
+        template: Template::Parameter {
+            name: "PrivatePassportMaxTtlSeconds",
+            group: "Web-app passports",
+        },
+        doc: "(1 d) the longest a private app's passport lives, whatever the app's `passport_ttl` (up to 30 d); renewing needs a live account session",
+    },
+    Setting {
+        name: "REAUTH_MAX_AGE_SECONDS",
+        default: Some("600"),
+        template: Template::Parameter {
+            name: "ReauthMaxAgeSeconds",
+            group: "Passkeys and recent authentication",
+        },
+        doc: "(10 min) the routes that need a recent authentication (see Routes) answer 403 `reauthentication_required` when the session's last sign-in or `POST /reauthenticate` is older",
+    },
+    Setting {
+        name: "PASSKEY_ORIGINS",
+        default: None,
+        template: Template::Parameter {
+            name: "PasskeyOrigins",
+            group: "Passkeys and recent authentication",
+        },
+        doc: "origins of the pages where passkeys are registered and used (unset: those of `ALLOWED_ORIGINS` within the first one's relying-party id); none turns passkeys off (404 `passkeys_disabled`). `local-api` uses `http://localhost:<port>` unless set",
+    },
+    Setting {
+        name: "PASSKEY_RP_ID",
+        default: None,
+        template: Template::Parameter {
+            name: "PasskeyRpId",
+            group: "Passkeys and recent authentication",
+        },
+        doc: "the WebAuthn relying-party id (unset: the first passkey origin's host): a registrable suffix of every passkey origin's host (never an IP address), checked at start",
+    },
+    Setting {
+        name: "DBSC_BINDING",
+        default: Some("offered"),
+        template: Template::Parameter {
+            name: "DbscBinding",
+            group: "Device-bound sessions (DBSC)",
+        },
+        doc: "Device Bound Session Credentials for the cookie transport: `offered` (each cookie login offers binding; a browser without DBSC keeps the plain cookie), `required` (a session bound once refreshes only with its live bound cookie), `off` (see \"Device-bound sessions\")",
+    },
+    Setting {
+        name: "DBSC_COOKIE_SECONDS",
+        default: Some("600"),
+        template: Template::Parameter {
+            name: "DbscCookieSeconds",
+            group: "Device-bound sessions (DBSC)",
+        },
+        doc: "(10 min) the device-bound cookie's lifetime; the browser renews it with a proof signed by its device key",
+    },
+];
+
+/// The setting named `name`.
+pub fn setting(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.name == name)
+}
+
+/// README's configuration table, made from [`SETTINGS`] (with `RUST_LOG`, which the log
+/// subscriber reads): what README must show, word for word.
+pub fn readme_table() -> String {
+    let mut out = String::from("| variable | default | meaning |\n|---|---|---|\n");
+    for s in SETTINGS {
+        let default = s
+            .default
+            .map_or_else(|| "unset".to_string(), |d| format!("`{d}`"));
+        out.push_str(&format!("| `{}` | {default} | {} |\n", s.name, s.doc));
+    }
+    out.push_str(
+        "| `RUST_LOG` | `info` | log filter (`tracing`; read by the log subscriber, not by \
+         `Config`) |\n",
+    );
+    out
+}
