@@ -3,14 +3,12 @@
 //! that API Gateway guards with it.
 
 mod args;
-mod gateway;
 mod server;
 mod typescript;
 mod web_app;
 
 use passport::admin::{self, AdminError, Command};
-use passport::api::startup::connect_store;
-use passport::kernel::keys::{KeyProvider, KeyRing};
+use passport::api::startup::KeySource;
 use passport::{Config, Service};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,37 +53,24 @@ async fn run() -> Result<(), String> {
     })
     .map_err(|e| format!("configuration: {e}"))?;
     let algorithm = config.signing_algorithm;
-    let (keys, key_note) = match (&config.signing_secret_arn, &config.signing_secret) {
-        (Some(arn), _) => {
-            let client = passport::api::startup::secrets_manager_client().await;
-            (
-                passport::api::startup::managed_keys(&config, client, arn)
-                    .await
-                    .map_err(|e| e.to_string())?,
-                "from SIGNING_SECRET_ARN (Secrets Manager)",
-            )
-        }
-        (None, Some(secret)) => (
-            KeyProvider::fixed(
-                KeyRing::from_literal_for(algorithm, secret).map_err(|e| e.to_string())?,
-            ),
-            "from SIGNING_SECRET",
-        ),
-        (None, None) => (
-            KeyProvider::fixed(KeyRing::generated(algorithm)),
-            "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)",
-        ),
-    };
     let store_note = if config.redis_url.is_some() {
         "Redis (REDIS_URL)"
     } else {
         "embedded, in memory"
     };
-    let store = connect_store(&config)
+    let cors = passport::api::gateway::Cors::new(config.allowed_origins.clone());
+    // The same start-up as a function's, but for a key made for this run when none is set.
+    let (app, source) = Service::from_config_or_generated(config)
         .await
-        .map_err(|e| format!("cannot reach the store: {e}"))?;
-    let cors = gateway::Cors::new(config.allowed_origins.clone());
-    let app = Arc::new(Service::with_keys(config, keys, store));
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let key_note = match source {
+        KeySource::SecretsManager => "from SIGNING_SECRET_ARN (Secrets Manager)",
+        KeySource::Literal => "from SIGNING_SECRET",
+        KeySource::Generated => {
+            "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)"
+        }
+    };
+    let app = Arc::new(app);
     app.publish_keys()
         .await
         .map_err(|e| format!("cannot publish the public keys: {e}"))?;

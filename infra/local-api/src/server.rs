@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-use crate::gateway::{self, Cors};
 use crate::web_app::WebApp;
+use passport::api::gateway::{self, Cors};
 
 /// Serves until the process ends.
 pub async fn serve(
@@ -97,10 +97,10 @@ async fn route_request(
         Err(e) => return no_route(e),
     };
     // What API Gateway does before the function runs: the authorizer on guarded routes, with
-    // API Gateway's own answers when it refuses (see gateway.rs).
+    // API Gateway's own answers when it refuses (`passport::api::gateway`).
     let verdict = match gateway::guard(app, found.guard(), req.headers()).await {
         Ok(verdict) => verdict,
-        Err(refused) => return refused,
+        Err(refused) => return refused.answer(),
     };
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {

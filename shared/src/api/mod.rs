@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod cors;
 pub mod functions;
+pub mod gateway;
 pub mod routes;
 pub mod startup;
 

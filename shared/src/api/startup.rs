@@ -33,25 +33,54 @@ pub enum InitError {
     },
 }
 
+/// Where a signing service's keys came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// `SIGNING_SECRET_ARN`: Secrets Manager, reloaded.
+    SecretsManager,
+    /// `SIGNING_SECRET`: a literal key.
+    Literal,
+    /// Neither: a ring made for this process alone (`local-api` only; a function refuses to
+    /// start without a key).
+    Generated,
+}
+
 impl Service {
     /// Builds the service as a deployed function does: keys from `SIGNING_SECRET_ARN` (Secrets
     /// Manager, credentials and region from the environment) or else `SIGNING_SECRET`; the Redis
     /// store when `REDIS_URL` is set, the in-memory store otherwise.
     pub async fn from_config(config: Config) -> Result<Self, InitError> {
+        if config.signing_secret_arn.is_none() && config.signing_secret.is_none() {
+            return Err(KeyError::Missing.into());
+        }
+        Ok(Self::from_config_or_generated(config).await?.0)
+    }
+
+    /// [`Service::from_config`], with a ring generated for this process when no key is
+    /// configured (`local-api`, which thus starts as a function does), and where its keys came
+    /// from.
+    pub async fn from_config_or_generated(config: Config) -> Result<(Self, KeySource), InitError> {
         // One AWS configuration per cold start, shared by the key and the cache user's secret.
         let client = match (&config.signing_secret_arn, &config.redis_auth_secret_arn) {
             (None, None) => None,
             _ => Some(secrets_manager().await),
         };
-        let keys = match (&config.signing_secret_arn, &config.signing_secret, &client) {
-            (Some(arn), _, Some(client)) => managed_keys(&config, client.clone(), arn).await?,
-            (None, Some(secret), _) => {
-                KeyProvider::fixed(KeyRing::from_literal_for(config.signing_algorithm, secret)?)
-            }
-            _ => return Err(KeyError::Missing.into()),
+        let (keys, source) = match (&config.signing_secret_arn, &config.signing_secret, &client) {
+            (Some(arn), _, Some(client)) => (
+                managed_keys(&config, client.clone(), arn).await?,
+                KeySource::SecretsManager,
+            ),
+            (None, Some(secret), _) => (
+                KeyProvider::fixed(KeyRing::from_literal_for(config.signing_algorithm, secret)?),
+                KeySource::Literal,
+            ),
+            _ => (
+                KeyProvider::fixed(KeyRing::generated(config.signing_algorithm)),
+                KeySource::Generated,
+            ),
         };
         let store = connect_configured_store(&config, client.as_ref()).await?;
-        Ok(Self::checked(config, keys, store)?)
+        Ok((Self::checked(config, keys, store)?, source))
     }
 
     /// Builds the service for a function that verifies tokens and signs none (the authorizers,

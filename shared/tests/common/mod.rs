@@ -6,8 +6,7 @@ pub mod recorded;
 
 use http::{Method, Request, Response};
 use passport::api::Store;
-use passport::api::{Guard, handle, route};
-use passport::kernel::caller::Verdict;
+use passport::api::{handle, route};
 use passport::kernel::store::{MemoryStore, RedisConnection, RedisStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,28 +116,17 @@ pub async fn send(
     through_gateway(app, req.body(body.as_bytes().to_vec()).unwrap(), ip).await
 }
 
-/// The gateway model of these tests: `req` from `ip` through the route table, a guarded route
-/// behind its own authorizer (whose refusal is `Err` with its reason), then the handler with
-/// the verdict. `local-api`'s `gateway.rs` plays the same part with API Gateway's own answers.
+/// `req` from `ip` through the route table as API Gateway runs it (`passport::api::gateway`, the
+/// model `local-api` serves too): a guarded route behind its own authorizer, whose refusal is
+/// `Err` with its reason, then the handler with the verdict.
 pub async fn through_gateway(
-    app: &passport::Service,
+    service: &passport::Service,
     req: Request<Vec<u8>>,
     ip: &str,
 ) -> Result<Response<String>, String> {
     let found = route(req.method(), req.uri().path()).unwrap();
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let verdict = match found.guard() {
-        Guard::Open => Verdict::None,
-        Guard::Authorizer => Verdict::Account(
-            app.authorize(header("authorization"))
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
-        Guard::AppAuthorizer => Verdict::Visitor(
-            app.authorize_visitor(header("authorization"), header("x-app-code"))
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
-    };
-    Ok(handle(app, found, &req, Some(ip.to_string()), verdict).await)
+    let verdict = passport::api::gateway::guard(service, found.guard(), req.headers())
+        .await
+        .map_err(|refused| refused.reason)?;
+    Ok(handle(service, found, &req, Some(ip.to_string()), verdict).await)
 }

@@ -1,7 +1,8 @@
-//! What API Gateway does in front of the functions, for `local-api` to do the same: an HTTP API
-//! with a Lambda authorizer (payload 2.0, simple responses, identity source `Authorization`)
-//! and a `CorsConfiguration`, as AWS documents them ("Control access to HTTP APIs with AWS
-//! Lambda authorizers" and "Configure CORS for HTTP APIs", API Gateway Developer Guide):
+//! The one model of what API Gateway does in front of the functions, which `local-api` serves
+//! and the tests send their requests through: an HTTP API with a Lambda authorizer (payload
+//! 2.0, simple responses, identity source `Authorization`) and a `CorsConfiguration`, as AWS
+//! documents them ("Control access to HTTP APIs with AWS Lambda authorizers" and "Configure
+//! CORS for HTTP APIs", API Gateway Developer Guide):
 //!
 //! - the identity source missing or empty: 401 `{"message":"Unauthorized"}`, the authorizer
 //!   is not invoked;
@@ -13,22 +14,43 @@
 //!   origin carry `Access-Control-Allow-Origin` (that origin) and `-Allow-Credentials: true`; an
 //!   unlisted origin gets no CORS header (so the browser refuses it).
 
+use super::{Guard, Service, cors};
+use crate::kernel::caller::{AppCaller, Caller, Verdict};
+use crate::kernel::service::Denied;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD,
     CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, VARY,
 };
 use http::{Method, Response, StatusCode};
-use passport::Service;
-use passport::api::Guard;
-use passport::api::cors;
-use passport::kernel::caller::Verdict;
-use passport::kernel::caller::{AppCaller, Caller};
-use passport::kernel::service::Denied;
 use std::time::Duration;
 
 /// How long API Gateway waits for the authorizer: the function's timeout in `template.yaml`.
 pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// API Gateway refused a request before any function ran: its status, and why (for logs and
+/// tests; the client sees only API Gateway's own body, [`Refusal::answer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// 401 (no identity source), 403 (the authorizer denied) or 500 (it failed).
+    pub status: StatusCode,
+    /// Why, as the authorizer or the gateway saw it.
+    pub reason: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    /// API Gateway's answer: its status and `{"message": ...}` body.
+    pub fn answer(&self) -> Response<String> {
+        gateway_answer(self.status)
+    }
+}
 
 /// One of API Gateway's own answers: its status and `{"message": ...}` body.
 pub fn gateway_answer(status: StatusCode) -> Response<String> {
@@ -56,14 +78,14 @@ fn identity<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// context reaches the function as JSON (`requestContext.authorizer.lambda`) and is read back
 /// there; or API Gateway's own answer when it refuses.
 pub async fn guard(
-    app: &Service,
+    service: &Service,
     guard: Guard,
     headers: &HeaderMap,
-) -> Result<Verdict, Response<String>> {
+) -> Result<Verdict, Refusal> {
     let verdict = match guard {
         Guard::Open => return Ok(Verdict::None),
-        Guard::Authorizer => Verdict::Account(authorize(app, headers).await?),
-        Guard::AppAuthorizer => Verdict::Visitor(authorize_app(app, headers).await?),
+        Guard::Authorizer => Verdict::Account(authorize(service, headers).await?),
+        Guard::AppAuthorizer => Verdict::Visitor(authorize_app(service, headers).await?),
     };
     let context = serde_json::to_value(&verdict).unwrap_or_default();
     Ok(context
@@ -72,44 +94,50 @@ pub async fn guard(
 }
 
 /// The authorizer in front of a guarded route, as API Gateway runs it.
-pub async fn authorize(app: &Service, headers: &HeaderMap) -> Result<Caller, Response<String>> {
+pub async fn authorize(service: &Service, headers: &HeaderMap) -> Result<Caller, Refusal> {
     let Some(header) = identity(headers, "authorization") else {
-        return Err(gateway_answer(StatusCode::UNAUTHORIZED));
+        return Err(Refusal::new(StatusCode::UNAUTHORIZED, "no Authorization"));
     };
-    refused_as_gateway(app.authorize(Some(header))).await
+    refused_as_gateway(service.authorize(Some(header))).await
 }
 
 /// The app authorizer in front of a shared app's route. Its identity sources are
 /// `Authorization` and `X-App-Code` (`template.yaml`): with either missing, API Gateway answers
 /// 401 without invoking it ("if any of the identity sources is missing, null or empty").
-pub async fn authorize_app(
-    app: &Service,
-    headers: &HeaderMap,
-) -> Result<AppCaller, Response<String>> {
+pub async fn authorize_app(service: &Service, headers: &HeaderMap) -> Result<AppCaller, Refusal> {
     let (Some(header), Some(code)) = (
         identity(headers, "authorization"),
         identity(headers, "x-app-code"),
     ) else {
-        return Err(gateway_answer(StatusCode::UNAUTHORIZED));
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "no Authorization or X-App-Code",
+        ));
     };
-    refused_as_gateway(app.authorize_visitor(Some(header), Some(code))).await
+    refused_as_gateway(service.authorize_visitor(Some(header), Some(code))).await
 }
 
 /// An authorizer's decision as API Gateway turns it into an answer: a deny is 403, a timeout 500.
 async fn refused_as_gateway<T>(
     decision: impl std::future::Future<Output = Result<T, Denied>>,
-) -> Result<T, Response<String>> {
+) -> Result<T, Refusal> {
     match tokio::time::timeout(AUTHORIZER_TIMEOUT, decision).await {
         Ok(Ok(caller)) => Ok(caller),
         Ok(Err(Denied::Store(e))) => {
             tracing::error!(error = %e, "store unavailable; denied");
-            Err(gateway_answer(StatusCode::FORBIDDEN))
+            Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                Denied::Store(e).to_string(),
+            ))
         }
         Ok(Err(reason)) => {
             tracing::info!(%reason, "denied by the authorizer");
-            Err(gateway_answer(StatusCode::FORBIDDEN))
+            Err(Refusal::new(StatusCode::FORBIDDEN, reason.to_string()))
         }
-        Err(_) => Err(gateway_answer(StatusCode::INTERNAL_SERVER_ERROR)),
+        Err(_) => Err(Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the authorizer timed out",
+        )),
     }
 }
 
