@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"token_verify http_edge authorizer_event"}
+targets=${FUZZ_TARGETS:-"token_verify http_requests authorizer_event"}
 
 # The workspace's release profile (LTO, one codegen unit, strip, panic=abort) is for Lambda;
 # libFuzzer's coverage instrumentation wants none of that.

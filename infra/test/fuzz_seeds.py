@@ -52,5 +52,5 @@ for event in sorted((ROOT / "events").glob("*.json")):
         if route is not None:
             path = data.get("rawPath", "/")
             head = f"{path}\ncontent-type: application/json\nauthorization: Bearer {good}\n"
-            write("http_edge", event.stem, bytes([route]) + head.encode() + b"\0" + body.encode())
+            write("http_requests", event.stem, bytes([route]) + head.encode() + b"\0" + body.encode())
 print("seeds written to", CORPUS)

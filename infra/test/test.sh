@@ -122,7 +122,7 @@ for p in "${cluster_ports[@]}"; do redis-cli -p "$p" shutdown nosave >/dev/null 
 
 step "fuzz targets over their seed corpora (regression run; \`make fuzz\` does the fuzzing)"
 cargo build --workspace --bins --locked
-for t in token_verify http_edge authorizer_event; do
+for t in token_verify http_requests authorizer_event; do
   dirs=("fuzz/corpus/$t")
   [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
   if ! "$target_dir/debug/$t" -runs=0 "${dirs[@]}" >"$workdir/fuzz-$t.log" 2>&1; then

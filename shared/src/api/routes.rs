@@ -4,7 +4,7 @@
 //! function serves a route ([`RouteSpec::function`]), `local-api`'s start-up banner and the
 //! deployment checks against `template.yaml` and `openapi.yaml` all read [`ROUTES`]. Adding a
 //! route to a feature is its handler in the feature's folder and a row here; the other places
-//! it touches are listed in ARCHITECTURE.md and checked by `functions/edge/tests/deployment.rs`.
+//! it touches are listed in ARCHITECTURE.md and checked by `functions/lambda/tests/deployment.rs`.
 
 use crate::dbsc;
 use crate::discovery;

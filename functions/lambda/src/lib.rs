@@ -4,12 +4,13 @@
 //! The one library under `functions/`; it has no binary and no SAM function of its own.
 //! `authorizer` holds the Lambda authorizer's event handling.
 
+pub mod accounts;
 pub mod authorizer;
 pub mod logging;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt, Response};
-use passport::api::{Function, KeyUse, NoRoute, Route, handle, key_use_of, no_route, route};
+use passport::api::{Function, KeyUse, NoRoute, Route, key_use_of, no_route, route};
 use passport::kernel::caller::Verdict;
 use passport::{Config, Service};
 use std::sync::Arc;
@@ -44,6 +45,23 @@ pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
     Ok(Arc::new(app))
 }
 
+/// Whether two names are the same, at compile time: each function's `main` checks that the
+/// dispatch it runs is the one named for its package.
+pub const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Runs the Lambda function `F`: it serves the routes that the route table
 /// (`passport::api::ROUTES`) gives it, and links no other route's handler.
 pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
@@ -66,53 +84,11 @@ pub async fn serve<F: Function>(app: &Service, req: Request) -> Response<String>
     }
 }
 
-/// Answers one API Gateway request as the function named `function` (its package name), through
-/// the same dispatch as [`serve`] (`passport::api::handle` picks it by the route's function); a
-/// route the table gives another function is a 404.
-pub async fn handle_event(app: &Service, req: Request, function: &str) -> Response<String> {
-    match found(&req) {
-        Ok((route, ip, verdict)) if route.spec.function == function => {
-            handle(app, route, &req, ip, verdict).await
-        }
-        Ok(_) => no_route(NoRoute::NotFound),
-        Err(no) => no_route(no),
-    }
-}
-
 /// The route a request asks for, with the client's address and the authorizer's verdict.
 fn found(req: &Request) -> Result<(Route, Option<String>, Verdict), NoRoute> {
     let ctx = req.request_context_ref();
     let route = route(req.method(), api_path(ctx, req.uri().path()))?;
     Ok((route, source_ip(ctx), verdict(ctx)))
-}
-
-/// The handler tests' one call: the API Gateway event in `text` answered by `function` on `app`.
-///
-/// # Panics
-/// When `text` is not an API Gateway HTTP event (a broken sample).
-#[cfg(any(test, feature = "testing"))]
-#[allow(clippy::expect_used)]
-pub async fn answer_event(app: &Service, function: &str, text: &str) -> Response<String> {
-    let req = lambda_http::request::from_str(text).expect("an API Gateway HTTP event");
-    handle_event(app, req, function).await
-}
-
-/// [`answer_event`] on the sample `events/<name>.json`, its `${…}` placeholders filled from
-/// `vars` (`passport::testing::event`).
-#[cfg(any(test, feature = "testing"))]
-pub async fn answer_sample(
-    app: &Service,
-    function: &str,
-    name: &str,
-    vars: &[(&str, &str)],
-) -> Response<String> {
-    answer_event(app, function, &passport::testing::event(name, vars)).await
-}
-
-/// An answer's JSON body; `Null` when it has none.
-#[cfg(any(test, feature = "testing"))]
-pub fn json_body(resp: &Response<String>) -> serde_json::Value {
-    serde_json::from_str(resp.body()).unwrap_or(serde_json::Value::Null)
 }
 
 /// The request path without the stage prefix lambda_http puts on non-default stages.

@@ -1,14 +1,27 @@
-//! Runs one operator command. A bad command is answered with a JSON error naming it; a store
-//! failure is a fault returned to Lambda, so the invoker sees a function error.
+//! The `accounts` function's event handling: one operator command per invocation. A bad
+//! command is answered with a JSON error naming it; a store failure is a fault returned to
+//! Lambda, so the invoker sees a function error.
 
+use lambda_runtime::{LambdaEvent, service_fn};
 use passport::Service;
 use passport::admin::{self, AdminError};
 use serde_json::Value;
+use std::sync::Arc;
+
+/// Runs the `accounts` function (`function`: its package name).
+pub async fn run(function: &str) -> Result<(), lambda_runtime::Error> {
+    let service = crate::init(function).await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let service = Arc::clone(&service);
+        async move { handle(&service, event.payload).await }
+    }))
+    .await
+}
 
 /// Handles one invocation.
-pub async fn handle(app: &Service, event: Value) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(service: &Service, event: Value) -> Result<Value, lambda_runtime::Error> {
     let outcome = match admin::parse(event) {
-        Ok(command) => admin::execute(app, command).await,
+        Ok(command) => admin::execute(service, command).await,
         Err(e) => Err(e),
     };
     match outcome {
