@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// (but for [`ALLOWED`]). The kernel's modules (`kernel::<name>`) come first, then the
 /// features, then the top.
 const LAYERS: &[&[&str]] = &[
-    &["kernel::ids", "kernel::clock"],
+    &["kernel::ids", "kernel::clock", "kernel::redact"],
     &[
         "kernel::caller",
         "kernel::cookie",

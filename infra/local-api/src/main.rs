@@ -3,12 +3,12 @@
 //! that API Gateway guards with it.
 
 mod args;
+mod banner;
+mod seed;
 mod server;
 mod typescript;
 mod web_app;
 
-use passport::admin::{self, AdminError, Command};
-use passport::api::startup::KeySource;
 use passport::{Config, Service};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -52,124 +52,24 @@ async fn run() -> Result<(), String> {
         _ => None,
     })
     .map_err(|e| format!("configuration: {e}"))?;
-    let algorithm = config.signing_algorithm;
-    let store_note = if config.redis_url.is_some() {
-        "Redis (REDIS_URL)"
-    } else {
-        "embedded, in memory"
-    };
     let cors = passport::api::gateway::Cors::new(config.allowed_origins.clone());
     // The same start-up as a function's, but for a key made for this run when none is set.
-    let (app, source) = Service::from_config_or_generated(config)
+    let (service, keys) = Service::from_config_or_generated(config)
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
-    let key_note = match source {
-        KeySource::SecretsManager => "from SIGNING_SECRET_ARN (Secrets Manager)",
-        KeySource::Literal => "from SIGNING_SECRET",
-        KeySource::Generated => {
-            "generated for this run (set SIGNING_SECRET to keep tokens valid across restarts)"
-        }
-    };
-    let app = Arc::new(app);
-    app.publish_keys()
+    let service = Arc::new(service);
+    service
+        .publish_keys()
         .await
         .map_err(|e| format!("cannot publish the public keys: {e}"))?;
-
-    let mut accounts = args.accounts.clone();
-    let demo = accounts.is_empty();
-    if demo {
-        let password: String = passport::kernel::ids::Id::random().to_string();
-        accounts.push(("demo@passport.local".to_string(), password));
-    }
-    for (email, password) in &accounts {
-        let cmd = Command::Create {
-            email: email.clone(),
-            password: password.clone(),
-        };
-        match admin::execute(&app, cmd).await {
-            Ok(_) => {}
-            Err(AdminError::AccountExists) => {
-                // A restart with the same accounts keeps their sessions (on Redis).
-                let cmd = Command::SetPassword {
-                    email: email.clone(),
-                    password: password.clone(),
-                    keep_sessions: true,
-                };
-                admin::execute(&app, cmd)
-                    .await
-                    .map_err(|e| format!("account {email}: {e}"))?;
-            }
-            Err(e) => return Err(format!("account {email}: {e}")),
-        }
-    }
-
-    let mut apps = args.apps.clone();
-    let demo_apps = apps.is_empty();
-    if demo_apps {
-        apps.push(("demo-public".to_string(), "public".to_string()));
-        apps.push(("demo-private".to_string(), "private".to_string()));
-    }
-    for (code, access) in &apps {
-        let cmd = Command::CreateApp {
-            code: Some(code.clone()),
-            name: format!("{code} ({access})"),
-            access: access.clone(),
-            passport_ttl_seconds: None,
-        };
-        match admin::execute(&app, cmd).await {
-            // A restart on Redis finds its apps there, with their passports.
-            Ok(_) | Err(AdminError::AppExists) => {}
-            Err(e) => return Err(format!("app {code}: {e}")),
-        }
-    }
-
     let base = format!("http://{addr}");
-    // The first line is read by scripts and tests: keep its shape.
+    // The first line is read by scripts and tests: keep its shape, and print it before seeding
+    // (an account made again logs its security event on standard output).
     println!("Passport local API listening on {base}");
-    println!("Sessions page: {base}/app/");
-    println!(
-        "Store: {store_note}. Signing key: {key_note}. Tokens: {}.",
-        algorithm.name()
-    );
-    println!("Durability: {}.", app.store().durability());
-    println!(
-        "Session cookie (\"transport\": \"cookie\"): {}",
-        app.config().session_cookie.name()
-    );
-    for (email, password) in &accounts {
-        let label = if demo { "Demo account" } else { "Account" };
-        println!("{label}: {email}  password: {password}");
-    }
-    for (code, access) in &apps {
-        let label = if demo_apps { "Demo app" } else { "App" };
-        println!("{label} ({access}): X-App-Code: {code}");
-    }
-    println!("Routes:");
-    for r in passport::api::ROUTES {
-        let guard = match r.guard {
-            passport::api::Guard::Open => "",
-            passport::api::Guard::Authorizer => " (bearer token, checked by the authorizer)",
-            passport::api::Guard::AppAuthorizer => {
-                " (passport + X-App-Code, checked by the app authorizer)"
-            }
-        };
-        println!(
-            "  {:6} {:16} {}{guard}",
-            r.method.as_str(),
-            r.path,
-            r.summary
-        );
-    }
-    let (email, password) = &accounts[0];
-    let body = serde_json::json!({"email": email, "password": password}).to_string();
-    println!(
-        "Try:\n  curl -s -X POST {base}/login -H 'content-type: application/json' -d '{body}'"
-    );
-    if let Some((code, _)) = apps.iter().find(|(_, a)| a == "public") {
-        println!("  curl -s -X POST {base}/passport -H 'x-app-code: {code}'");
-    }
+    let seeded = seed::seed(&service, &args).await?;
+    banner::print(&service, &base, keys, &seeded);
     let web = web_app::WebApp::new(args.web_dir.as_deref().unwrap_or(web_app::DEFAULT_DIR));
-    server::serve(listener, app, Arc::new(web), Arc::new(cors))
+    server::serve(listener, service, Arc::new(web), Arc::new(cors))
         .await
         .map_err(|e| e.to_string())
 }

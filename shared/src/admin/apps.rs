@@ -19,7 +19,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 
 /// `create_app`.
 pub async fn create(
-    app: &Service,
+    service: &Service,
     code: Option<String>,
     name: String,
     access: &str,
@@ -55,27 +55,32 @@ pub async fn create(
         enabled: true,
         created_at: clock::now(),
     };
-    if !app.store().create_app(&new).await? {
+    if !service.store().create_app(&new).await? {
         return Err(AdminError::AppExists);
     }
     Ok(json!({"ok": true, "app": to_json(&new)}))
 }
 
 /// The app `code` names.
-pub async fn find(app: &Service, code: &str) -> Result<App, AdminError> {
+pub async fn find(service: &Service, code: &str) -> Result<App, AdminError> {
     if !valid_app_code(code) {
         return Err(AdminError::AppNotFound);
     }
-    app.store()
+    service
+        .store()
         .app_by_code(code)
         .await?
         .ok_or(AdminError::AppNotFound)
 }
 
 /// `disable_app` and `enable_app`.
-pub async fn set_enabled(app: &Service, code: &str, enabled: bool) -> Result<Value, AdminError> {
-    let found = find(app, code).await?;
-    if !app.store().set_app_enabled(found.id, enabled).await? {
+pub async fn set_enabled(
+    service: &Service,
+    code: &str,
+    enabled: bool,
+) -> Result<Value, AdminError> {
+    let found = find(service, code).await?;
+    if !service.store().set_app_enabled(found.id, enabled).await? {
         return Err(AdminError::AppNotFound);
     }
     Ok(json!({"ok": true, "enabled": enabled}))
@@ -92,4 +97,25 @@ pub fn to_json(a: &App) -> Value {
         "enabled": a.enabled,
         "created_at": clock::rfc3339(a.created_at),
     })
+}
+
+/// `list_apps`.
+pub async fn list(service: &Service) -> Result<Value, AdminError> {
+    let list: Vec<Value> = service
+        .store()
+        .list_apps()
+        .await?
+        .iter()
+        .map(to_json)
+        .collect();
+    Ok(json!({"ok": true, "apps": list}))
+}
+
+/// `delete_app`.
+pub async fn delete(service: &Service, code: &str) -> Result<Value, AdminError> {
+    let found = find(service, code).await?;
+    if !service.store().delete_app(found.id).await? {
+        return Err(AdminError::AppNotFound);
+    }
+    Ok(json!({"ok": true}))
 }

@@ -3,17 +3,13 @@
 //! "password": "…"}`; the answer is JSON too.
 
 use crate::api::Service;
-use crate::kernel::accounts;
-use crate::kernel::clock;
 pub use crate::kernel::error::AdminError;
-use crate::kernel::ids::Id;
-use crate::kernel::security_events::SecurityEvent;
-use crate::kernel::store::{Account, AccountStatus};
-use crate::sessions::store::SessionsAfter;
+use crate::kernel::store::AccountStatus;
 use serde::Deserialize;
-
-mod apps;
 use serde_json::{Value, json};
+
+mod accounts;
+mod apps;
 
 /// An operator's command.
 #[derive(Deserialize)]
@@ -108,23 +104,27 @@ pub enum Command {
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a password.
-        f.write_str(match self {
-            Command::Create { .. } => "Create",
-            Command::SetPassword { .. } => "SetPassword",
-            Command::Disable { .. } => "Disable",
-            Command::Enable { .. } => "Enable",
-            Command::Delete { .. } => "Delete",
-            Command::Get { .. } => "Get",
-            Command::ListSessions { .. } => "ListSessions",
-            Command::RevokeSessions { .. } => "RevokeSessions",
-            Command::CreateApp { .. } => "CreateApp",
-            Command::GetApp { .. } => "GetApp",
-            Command::ListApps {} => "ListApps",
-            Command::DisableApp { .. } => "DisableApp",
-            Command::EnableApp { .. } => "EnableApp",
-            Command::DeleteApp { .. } => "DeleteApp",
-        })
+        // Never print a password: the command's name alone.
+        crate::kernel::redact::shown(
+            f,
+            match self {
+                Command::Create { .. } => "Create",
+                Command::SetPassword { .. } => "SetPassword",
+                Command::Disable { .. } => "Disable",
+                Command::Enable { .. } => "Enable",
+                Command::Delete { .. } => "Delete",
+                Command::Get { .. } => "Get",
+                Command::ListSessions { .. } => "ListSessions",
+                Command::RevokeSessions { .. } => "RevokeSessions",
+                Command::CreateApp { .. } => "CreateApp",
+                Command::GetApp { .. } => "GetApp",
+                Command::ListApps {} => "ListApps",
+                Command::DisableApp { .. } => "DisableApp",
+                Command::EnableApp { .. } => "EnableApp",
+                Command::DeleteApp { .. } => "DeleteApp",
+            },
+            &[],
+        )
     }
 }
 
@@ -134,159 +134,40 @@ pub fn parse(event: Value) -> Result<Command, AdminError> {
 }
 
 /// Runs a command and returns its JSON answer.
-pub async fn execute(app: &Service, command: Command) -> Result<Value, AdminError> {
+pub async fn execute(service: &Service, command: Command) -> Result<Value, AdminError> {
     tracing::info!(command = ?command, "accounts command");
-    let store = app.store();
     match command {
-        Command::Create { email, password } => {
-            let email = accounts::normalize_email(&email)?;
-            accounts::check_new_password(&password)?;
-            let account = Account {
-                id: Id::random(),
-                email,
-                password_hash: hash(password).await?,
-                status: AccountStatus::Active,
-                created_at: clock::now(),
-                password_version: 0,
-            };
-            if !store.create_account(&account).await? {
-                return Err(AdminError::AccountExists);
-            }
-            Ok(json!({"ok": true, "account": account_json(&account)}))
-        }
+        Command::Create { email, password } => accounts::create(service, &email, password).await,
         Command::SetPassword {
             email,
             password,
             keep_sessions,
-        } => {
-            accounts::check_new_password(&password)?;
-            let id = find(app, &email).await?;
-            let phc = hash(password).await?;
-            let sessions = if keep_sessions {
-                SessionsAfter::KeepAll
-            } else {
-                SessionsAfter::EndAll
-            };
-            if !store.set_password(id, &phc, sessions).await? {
-                return Err(AdminError::AccountNotFound);
-            }
-            let by = [("by", json!("operator"))];
-            app.security_event(SecurityEvent::PasswordChanged, Some(id), None, &by);
-            if !keep_sessions {
-                let reason = [("reason", json!("password_set"))];
-                app.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &reason);
-            }
-            Ok(json!({"ok": true, "sessions_ended": !keep_sessions}))
+        } => accounts::set_password(service, &email, password, keep_sessions).await,
+        Command::Disable { email } => {
+            accounts::set_status(service, &email, AccountStatus::Disabled).await
         }
-        Command::Disable { email } => set_status(app, &email, AccountStatus::Disabled).await,
-        Command::Enable { email } => set_status(app, &email, AccountStatus::Active).await,
-        Command::Delete { email } => {
-            let id = find(app, &email).await?;
-            if !store.delete_account(id).await? {
-                return Err(AdminError::AccountNotFound);
-            }
-            Ok(json!({"ok": true}))
+        Command::Enable { email } => {
+            accounts::set_status(service, &email, AccountStatus::Active).await
         }
-        Command::Get { email } => {
-            let id = find(app, &email).await?;
-            let account = store
-                .account(id)
-                .await?
-                .ok_or(AdminError::AccountNotFound)?;
-            Ok(json!({"ok": true, "account": account_json(&account)}))
-        }
-        Command::ListSessions { email } => {
-            let id = find(app, &email).await?;
-            let sessions: Vec<Value> = store
-                .list_sessions(id, clock::now())
-                .await?
-                .into_iter()
-                .map(|s| s.to_json())
-                .collect();
-            Ok(json!({"ok": true, "sessions": sessions}))
-        }
+        Command::Delete { email } => accounts::delete(service, &email).await,
+        Command::Get { email } => accounts::get(service, &email).await,
+        Command::ListSessions { email } => accounts::list_sessions(service, &email).await,
         Command::RevokeSessions { email, session_id } => {
-            let id = find(app, &email).await?;
-            let revoked = match session_id {
-                None => {
-                    let n = store.revoke_all(id).await?;
-                    let fields = [("reason", json!("operator")), ("count", json!(n))];
-                    app.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &fields);
-                    n
-                }
-                Some(sid) => {
-                    let sid: Id = sid.parse().map_err(|_| AdminError::SessionNotFound)?;
-                    if !store.revoke_session(id, sid, clock::now()).await? {
-                        return Err(AdminError::SessionNotFound);
-                    }
-                    1
-                }
-            };
-            Ok(json!({"ok": true, "revoked": revoked}))
+            accounts::revoke_sessions(service, &email, session_id).await
         }
         Command::CreateApp {
             code,
             name,
             access,
             passport_ttl_seconds,
-        } => apps::create(app, code, name, &access, passport_ttl_seconds).await,
+        } => apps::create(service, code, name, &access, passport_ttl_seconds).await,
         Command::GetApp { code } => {
-            let found = apps::find(app, &code).await?;
+            let found = apps::find(service, &code).await?;
             Ok(json!({"ok": true, "app": apps::to_json(&found)}))
         }
-        Command::ListApps {} => {
-            let list: Vec<Value> = store.list_apps().await?.iter().map(apps::to_json).collect();
-            Ok(json!({"ok": true, "apps": list}))
-        }
-        Command::DisableApp { code } => apps::set_enabled(app, &code, false).await,
-        Command::EnableApp { code } => apps::set_enabled(app, &code, true).await,
-        Command::DeleteApp { code } => {
-            let found = apps::find(app, &code).await?;
-            if !store.delete_app(found.id).await? {
-                return Err(AdminError::AppNotFound);
-            }
-            Ok(json!({"ok": true}))
-        }
+        Command::ListApps {} => apps::list(service).await,
+        Command::DisableApp { code } => apps::set_enabled(service, &code, false).await,
+        Command::EnableApp { code } => apps::set_enabled(service, &code, true).await,
+        Command::DeleteApp { code } => apps::delete(service, &code).await,
     }
-}
-
-async fn find(app: &Service, email: &str) -> Result<Id, AdminError> {
-    let email = accounts::normalize_email(email)?;
-    app.store()
-        .account_id(&email)
-        .await?
-        .ok_or(AdminError::AccountNotFound)
-}
-
-async fn set_status(
-    app: &Service,
-    email: &str,
-    status: AccountStatus,
-) -> Result<Value, AdminError> {
-    let id = find(app, email).await?;
-    if !app.store().set_status(id, status).await? {
-        return Err(AdminError::AccountNotFound);
-    }
-    if status == AccountStatus::Disabled {
-        app.security_event(SecurityEvent::AccountDisabled, Some(id), None, &[]);
-        let reason = [("reason", json!("account_disabled"))];
-        app.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &reason);
-    }
-    Ok(json!({"ok": true, "status": status.as_str()}))
-}
-
-async fn hash(password: String) -> Result<String, AdminError> {
-    tokio::task::spawn_blocking(move || accounts::hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-        .map_err(|e| AdminError::Internal(e.to_string()))
-}
-
-fn account_json(a: &Account) -> Value {
-    json!({
-        "id": a.id.to_string(),
-        "email": a.email,
-        "status": a.status.as_str(),
-        "created_at": clock::rfc3339(a.created_at),
-    })
 }

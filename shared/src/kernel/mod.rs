@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod redact;
 pub mod security_events;
 pub mod service;
 pub mod store;

@@ -51,10 +51,11 @@ pub struct PassportGrant {
 
 impl std::fmt::Debug for PassportGrant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PassportGrant")
-            .field("end_user", &self.end_user)
-            .field("app_code", &self.app_code)
-            .finish_non_exhaustive()
+        crate::kernel::redact::shown(
+            f,
+            "PassportGrant",
+            &[("end_user", &self.end_user), ("app_code", &self.app_code)],
+        )
     }
 }
 

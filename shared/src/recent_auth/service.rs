@@ -6,6 +6,7 @@ use crate::kernel::authentication::Authentication;
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
+use crate::kernel::redact::shown;
 use crate::kernel::service::{ClientInfo, Core};
 use crate::kernel::store::KernelStore;
 use crate::passkeys::PasskeyStore;
@@ -27,8 +28,10 @@ pub enum Reauthentication {
 impl std::fmt::Debug for Reauthentication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Reauthentication::Password(_) => f.write_str("Password(..)"),
-            Reauthentication::Passkey { ceremony, .. } => write!(f, "Passkey({ceremony})"),
+            Reauthentication::Password(_) => shown(f, "Password", &[]),
+            Reauthentication::Passkey { ceremony, .. } => {
+                shown(f, "Passkey", &[("ceremony", ceremony)])
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ pub struct PasswordChange {
 
 impl std::fmt::Debug for PasswordChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordChange { .. }")
+        crate::kernel::redact::shown(f, "PasswordChange", &[])
     }
 }
 

@@ -75,7 +75,7 @@ impl SecretBytes {
 
 impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretBytes({} bytes, redacted)", self.0.len())
+        crate::kernel::redact::shown(f, "SecretBytes", &[("len", &self.0.len())])
     }
 }
 

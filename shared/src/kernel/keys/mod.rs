@@ -180,7 +180,7 @@ impl Key {
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Key {{ kid: {:?}, material: redacted }}", self.kid)
+        crate::kernel::redact::shown(f, "Key", &[("kid", &self.kid)])
     }
 }
 

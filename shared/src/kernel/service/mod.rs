@@ -50,10 +50,14 @@ pub struct TokenPair {
 
 impl std::fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPair")
-            .field("session_id", &self.session_id)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
+        crate::kernel::redact::shown(
+            f,
+            "TokenPair",
+            &[
+                ("session_id", &self.session_id),
+                ("expires_in", &self.expires_in),
+            ],
+        )
     }
 }
 

@@ -30,11 +30,7 @@ pub struct RedisCredentials {
 
 impl std::fmt::Debug for RedisCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "RedisCredentials {{ username: {:?}, password: redacted }}",
-            self.username
-        )
+        crate::kernel::redact::shown(f, "RedisCredentials", &[("username", &self.username)])
     }
 }
 

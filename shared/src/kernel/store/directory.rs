@@ -60,11 +60,15 @@ pub struct Account {
 
 impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account")
-            .field("id", &self.id)
-            .field("status", &self.status)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
+        crate::kernel::redact::shown(
+            f,
+            "Account",
+            &[
+                ("id", &self.id),
+                ("status", &self.status),
+                ("created_at", &self.created_at),
+            ],
+        )
     }
 }
 

@@ -143,11 +143,10 @@ impl RefreshToken {
 
 impl fmt::Debug for RefreshToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
+        crate::kernel::redact::shown(
             f,
-            "RefreshToken {{ account: {}, session: {}, secret: redacted }}",
-            self.account(),
-            self.session()
+            "RefreshToken",
+            &[("account", &self.account()), ("session", &self.session())],
         )
     }
 }

@@ -1,0 +1,162 @@
+//! The operators' commands on accounts: create, set a password, disable and enable, delete,
+//! show, and list or revoke sessions.
+
+use super::AdminError;
+use crate::api::Service;
+use crate::kernel::accounts as rules;
+use crate::kernel::clock;
+use crate::kernel::ids::Id;
+use crate::kernel::security_events::SecurityEvent;
+use crate::kernel::store::{Account, AccountStatus};
+use crate::sessions::store::SessionsAfter;
+use serde_json::{Value, json};
+
+/// `create`.
+pub async fn create(service: &Service, email: &str, password: String) -> Result<Value, AdminError> {
+    let email = rules::normalize_email(email)?;
+    rules::check_new_password(&password)?;
+    let account = Account {
+        id: Id::random(),
+        email,
+        password_hash: hash(password).await?,
+        status: AccountStatus::Active,
+        created_at: clock::now(),
+        password_version: 0,
+    };
+    if !service.store().create_account(&account).await? {
+        return Err(AdminError::AccountExists);
+    }
+    Ok(json!({"ok": true, "account": account_json(&account)}))
+}
+
+/// `set_password`: ends every session unless `keep_sessions`.
+pub async fn set_password(
+    service: &Service,
+    email: &str,
+    password: String,
+    keep_sessions: bool,
+) -> Result<Value, AdminError> {
+    rules::check_new_password(&password)?;
+    let id = find(service, email).await?;
+    let phc = hash(password).await?;
+    let sessions = if keep_sessions {
+        SessionsAfter::KeepAll
+    } else {
+        SessionsAfter::EndAll
+    };
+    if !service.store().set_password(id, &phc, sessions).await? {
+        return Err(AdminError::AccountNotFound);
+    }
+    let by = [("by", json!("operator"))];
+    service.security_event(SecurityEvent::PasswordChanged, Some(id), None, &by);
+    if !keep_sessions {
+        let reason = [("reason", json!("password_set"))];
+        service.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &reason);
+    }
+    Ok(json!({"ok": true, "sessions_ended": !keep_sessions}))
+}
+
+/// `delete`.
+pub async fn delete(service: &Service, email: &str) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    if !service.store().delete_account(id).await? {
+        return Err(AdminError::AccountNotFound);
+    }
+    Ok(json!({"ok": true}))
+}
+
+/// `get`: the account, never its password hash.
+pub async fn get(service: &Service, email: &str) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    let account = service
+        .store()
+        .account(id)
+        .await?
+        .ok_or(AdminError::AccountNotFound)?;
+    Ok(json!({"ok": true, "account": account_json(&account)}))
+}
+
+/// `list_sessions`.
+pub async fn list_sessions(service: &Service, email: &str) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    let sessions: Vec<Value> = service
+        .store()
+        .list_sessions(id, clock::now())
+        .await?
+        .into_iter()
+        .map(|s| s.to_json())
+        .collect();
+    Ok(json!({"ok": true, "sessions": sessions}))
+}
+
+/// `revoke_sessions`: one session, or every one.
+pub async fn revoke_sessions(
+    service: &Service,
+    email: &str,
+    session_id: Option<String>,
+) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    let revoked = match session_id {
+        None => {
+            let n = service.store().revoke_all(id).await?;
+            let fields = [("reason", json!("operator")), ("count", json!(n))];
+            service.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &fields);
+            n
+        }
+        Some(sid) => {
+            let sid: Id = sid.parse().map_err(|_| AdminError::SessionNotFound)?;
+            if !service
+                .store()
+                .revoke_session(id, sid, clock::now())
+                .await?
+            {
+                return Err(AdminError::SessionNotFound);
+            }
+            1
+        }
+    };
+    Ok(json!({"ok": true, "revoked": revoked}))
+}
+
+async fn find(service: &Service, email: &str) -> Result<Id, AdminError> {
+    let email = rules::normalize_email(email)?;
+    service
+        .store()
+        .account_id(&email)
+        .await?
+        .ok_or(AdminError::AccountNotFound)
+}
+
+/// `disable` (every session ends at once) and `enable`.
+pub async fn set_status(
+    service: &Service,
+    email: &str,
+    status: AccountStatus,
+) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    if !service.store().set_status(id, status).await? {
+        return Err(AdminError::AccountNotFound);
+    }
+    if status == AccountStatus::Disabled {
+        service.security_event(SecurityEvent::AccountDisabled, Some(id), None, &[]);
+        let reason = [("reason", json!("account_disabled"))];
+        service.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &reason);
+    }
+    Ok(json!({"ok": true, "status": status.as_str()}))
+}
+
+async fn hash(password: String) -> Result<String, AdminError> {
+    tokio::task::spawn_blocking(move || rules::hash_password(&password))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::Internal(e.to_string()))
+}
+
+fn account_json(a: &Account) -> Value {
+    json!({
+        "id": a.id.to_string(),
+        "email": a.email,
+        "status": a.status.as_str(),
+        "created_at": clock::rfc3339(a.created_at),
+    })
+}
