@@ -20,7 +20,9 @@ use passport::passports::PassportRequest;
 use passport::recent_auth::Reauthentication;
 use passport::sessions::{LoginInput, PasswordChange};
 use passport::testing::device::{device, proof};
-use passport::testing::{app_on, create_account, create_app, private_redis_server, test_config};
+use passport::testing::{
+    create_account, create_app, private_redis_server, service_on, test_config,
+};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -53,7 +55,7 @@ async fn as_function(port: u16, function: &str) -> Service {
     if key_use_of(function) == KeyUse::Verify && config.signing_algorithm.is_asymmetric() {
         return Service::with_published_keys(config, store).await;
     }
-    app_on(store, config)
+    service_on(store, config)
 }
 
 /// A raw command as `function`'s user: its answer or its error text.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{apps, unique_email, unique_ip};
+use common::{services, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
 use passport::kernel::config::Config;
@@ -30,13 +30,13 @@ fn config(grace: i64) -> Config {
 }
 
 async fn send(
-    app: &Service,
+    service: &Service,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
 ) -> Response<String> {
-    common::send(app, method, path, headers, body, &unique_ip())
+    common::send(service, method, path, headers, body, &unique_ip())
         .await
         .unwrap()
 }
@@ -62,37 +62,38 @@ fn cookie_of(r: &Response<String>) -> String {
 }
 
 /// A cookie-transport login: the answer and the `Cookie` header to send back.
-async fn cookie_login(app: &Service) -> (Response<String>, String) {
+async fn cookie_login(service: &Service) -> (Response<String>, String) {
     let email = unique_email();
-    create_account(app, &email, PASSWORD).await;
+    create_account(service, &email, PASSWORD).await;
     let body = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
-    let r = send(app, Method::POST, "/login", SAME_ORIGIN, &body).await;
+    let r = send(service, Method::POST, "/login", SAME_ORIGIN, &body).await;
     assert_eq!(r.status(), 200, "{}", r.body());
     let cookie = cookie_of(&r);
     (r, cookie)
 }
 
-async fn refresh_by_cookie(app: &Service, cookie: &str) -> Response<String> {
+async fn refresh_by_cookie(service: &Service, cookie: &str) -> Response<String> {
     let mut h = SAME_ORIGIN.to_vec();
     h.push(("cookie", cookie));
-    send(app, Method::POST, "/refresh-token", &h, "{}").await
+    send(service, Method::POST, "/refresh-token", &h, "{}").await
 }
 
-async fn live(app: &Service, access: &str) -> bool {
-    app.authorize(Some(&format!("Bearer {access}")))
+async fn live(service: &Service, access: &str) -> bool {
+    service
+        .authorize(Some(&format!("Bearer {access}")))
         .await
         .is_ok()
 }
 
 #[tokio::test]
 async fn cookie_login_sets_exactly_the_documented_cookie_and_keeps_the_token_out_of_the_body() {
-    for (name, app) in apps(config(10)).await {
-        let (r, cookie) = cookie_login(&app).await;
+    for (name, service) in services(config(10)).await {
+        let (r, cookie) = cookie_login(&service).await;
         let body = json_of(&r);
         assert!(body.get("refresh_token").is_none(), "{name}: {body}");
         assert!(!r.body().contains(cookie.split('=').nth(1).unwrap()));
         assert!(
-            live(&app, body["access_token"].as_str().unwrap()).await,
+            live(&service, body["access_token"].as_str().unwrap()).await,
             "{name}"
         );
         let set = &set_cookies(&r)[0];
@@ -111,10 +112,10 @@ async fn cookie_login_sets_exactly_the_documented_cookie_and_keeps_the_token_out
 
         // The body transport is exactly as it was: the token in the body, no cookie.
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let plain = [("content-type", "application/json")];
         let login = json!({"email": email, "password": PASSWORD}).to_string();
-        let r = send(&app, Method::POST, "/login", &plain, &login).await;
+        let r = send(&service, Method::POST, "/login", &plain, &login).await;
         assert_eq!(r.status(), 200);
         assert_eq!(json_of(&r)["refresh_token"].as_str().unwrap().len(), 86);
         assert!(set_cookies(&r).is_empty(), "{name}");
@@ -123,23 +124,23 @@ async fn cookie_login_sets_exactly_the_documented_cookie_and_keeps_the_token_out
 
 #[tokio::test]
 async fn refresh_and_logout_by_cookie() {
-    for (name, app) in apps(config(10)).await {
-        let (_, first) = cookie_login(&app).await;
-        let r = refresh_by_cookie(&app, &first).await;
+    for (name, service) in services(config(10)).await {
+        let (_, first) = cookie_login(&service).await;
+        let r = refresh_by_cookie(&service, &first).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
         let body = json_of(&r);
         assert!(body.get("refresh_token").is_none(), "{name}: {body}");
         let second = cookie_of(&r);
         assert_ne!(second, first, "{name}: the cookie rotates");
         // Within the grace window the spent cookie gets the same successor (two tabs racing).
-        let again = refresh_by_cookie(&app, &first).await;
+        let again = refresh_by_cookie(&service, &first).await;
         assert_eq!(again.status(), 200, "{name}");
         assert_eq!(cookie_of(&again), second, "{name}");
 
         let access = body["access_token"].as_str().unwrap().to_string();
         let mut h = SAME_ORIGIN.to_vec();
         h.push(("cookie", &second));
-        let out = send(&app, Method::POST, "/logout", &h, "").await;
+        let out = send(&service, Method::POST, "/logout", &h, "").await;
         assert_eq!(out.status(), 204, "{name}: {}", out.body());
         let cleared = &set_cookies(&out)[0];
         assert!(
@@ -152,10 +153,10 @@ async fn refresh_and_logout_by_cookie() {
             "a __Host- deletion needs Secure"
         );
         assert!(
-            !live(&app, &access).await,
+            !live(&service, &access).await,
             "{name}: logout by cookie ended it"
         );
-        let after = refresh_by_cookie(&app, &second).await;
+        let after = refresh_by_cookie(&service, &second).await;
         assert_eq!(after.status(), 401, "{name}");
         assert!(
             set_cookies(&after)[0].contains("Max-Age=0"),
@@ -166,18 +167,18 @@ async fn refresh_and_logout_by_cookie() {
 
 #[tokio::test]
 async fn a_thief_replaying_an_old_cookie_after_grace_ends_the_session() {
-    for (name, app) in apps(config(1)).await {
-        let (_, gen0) = cookie_login(&app).await;
-        let gen1 = cookie_of(&refresh_by_cookie(&app, &gen0).await);
-        let r2 = refresh_by_cookie(&app, &gen1).await;
+    for (name, service) in services(config(1)).await {
+        let (_, gen0) = cookie_login(&service).await;
+        let gen1 = cookie_of(&refresh_by_cookie(&service, &gen0).await);
+        let r2 = refresh_by_cookie(&service, &gen1).await;
         let gen2 = cookie_of(&r2);
         let access = json_of(&r2)["access_token"].as_str().unwrap().to_string();
-        common::pass(&app, std::time::Duration::from_millis(2_100)).await;
-        let stolen = refresh_by_cookie(&app, &gen0).await;
+        common::pass(&service, std::time::Duration::from_millis(2_100)).await;
+        let stolen = refresh_by_cookie(&service, &gen0).await;
         assert_eq!(stolen.status(), 401, "{name}");
         assert_eq!(json_of(&stolen)["error"], "refresh_token_reused", "{name}");
-        assert!(!live(&app, &access).await, "{name}: the session ended");
-        let owner = refresh_by_cookie(&app, &gen2).await;
+        assert!(!live(&service, &access).await, "{name}: the session ended");
+        let owner = refresh_by_cookie(&service, &gen2).await;
         assert_eq!(
             owner.status(),
             401,
@@ -232,8 +233,8 @@ fn forgeries() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
 #[tokio::test]
 async fn every_forgery_is_refused_and_leaves_the_session_untouched() {
     // Grace 0: had any refused request rotated the cookie, the last refresh would be a reuse.
-    for (name, app) in apps(config(0)).await {
-        let (login, cookie) = cookie_login(&app).await;
+    for (name, service) in services(config(0)).await {
+        let (login, cookie) = cookie_login(&service).await;
         let access = json_of(&login)["access_token"]
             .as_str()
             .unwrap()
@@ -242,7 +243,7 @@ async fn every_forgery_is_refused_and_leaves_the_session_untouched() {
             for path in ["/refresh-token", "/logout"] {
                 let mut h = headers.clone();
                 h.push(("cookie", &cookie));
-                let r = send(&app, Method::POST, path, &h, "{}").await;
+                let r = send(&service, Method::POST, path, &h, "{}").await;
                 assert_eq!(r.status(), 403, "{name} {path} {what}: {}", r.body());
                 assert_eq!(
                     json_of(&r)["error"],
@@ -251,36 +252,36 @@ async fn every_forgery_is_refused_and_leaves_the_session_untouched() {
                 );
                 assert!(set_cookies(&r).is_empty(), "{name} {path} {what}");
             }
-            assert!(live(&app, &access).await, "{name} {what}");
+            assert!(live(&service, &access).await, "{name} {what}");
         }
         // A cookie-transport login from another site sets nothing.
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let body = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
         let h = [
             ("content-type", "application/json"),
             ("sec-fetch-site", "cross-site"),
         ];
-        let r = send(&app, Method::POST, "/login", &h, &body).await;
+        let r = send(&service, Method::POST, "/login", &h, &body).await;
         assert_eq!(r.status(), 403, "{name}");
         assert!(set_cookies(&r).is_empty());
 
-        let r = refresh_by_cookie(&app, &cookie).await;
+        let r = refresh_by_cookie(&service, &cookie).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
     }
 }
 
 #[tokio::test]
 async fn listed_origins_pass_and_a_cookie_refresh_never_answers_in_the_body() {
-    for (name, app) in apps(config(10)).await {
-        let (_, cookie) = cookie_login(&app).await;
+    for (name, service) in services(config(10)).await {
+        let (_, cookie) = cookie_login(&service).await;
         // An older browser (no Fetch Metadata) on a listed origin; a listed sibling subdomain.
         let old_browser = [
             ("content-type", "application/json"),
             ("origin", APP_ORIGIN),
             ("cookie", &cookie),
         ];
-        let r = send(&app, Method::POST, "/refresh-token", &old_browser, "").await;
+        let r = send(&service, Method::POST, "/refresh-token", &old_browser, "").await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
         let cookie = cookie_of(&r);
         let sibling = [
@@ -290,14 +291,14 @@ async fn listed_origins_pass_and_a_cookie_refresh_never_answers_in_the_body() {
             ("cookie", &cookie),
         ];
         let body = json!({"transport": "body"}).to_string();
-        let r = send(&app, Method::POST, "/refresh-token", &sibling, &body).await;
+        let r = send(&service, Method::POST, "/refresh-token", &sibling, &body).await;
         assert_eq!(
             r.status(),
             400,
             "{name}: an XSS must not get the token this way"
         );
         assert!(set_cookies(&r).is_empty());
-        let r = send(&app, Method::POST, "/refresh-token", &sibling, "{}").await;
+        let r = send(&service, Method::POST, "/refresh-token", &sibling, "{}").await;
         assert_eq!(r.status(), 200, "{name}");
         assert!(json_of(&r).get("refresh_token").is_none());
     }
@@ -305,28 +306,35 @@ async fn listed_origins_pass_and_a_cookie_refresh_never_answers_in_the_body() {
 
 #[tokio::test]
 async fn a_body_session_moves_to_the_cookie_with_one_refresh() {
-    for (name, app) in apps(config(0)).await {
+    for (name, service) in services(config(0)).await {
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let plain = [("content-type", "application/json")];
         let login = json!({"email": email, "password": PASSWORD}).to_string();
-        let r = send(&app, Method::POST, "/login", &plain, &login).await;
+        let r = send(&service, Method::POST, "/login", &plain, &login).await;
         let token = json_of(&r)["refresh_token"].as_str().unwrap().to_string();
         // Moving sets the cookie, so it passes the CSRF check like a cookie login.
         let moving = json!({"refresh_token": token, "transport": "cookie"}).to_string();
-        let r = send(&app, Method::POST, "/refresh-token", &plain, &moving).await;
+        let r = send(&service, Method::POST, "/refresh-token", &plain, &moving).await;
         assert_eq!(r.status(), 403, "{name}");
-        let r = send(&app, Method::POST, "/refresh-token", SAME_ORIGIN, &moving).await;
+        let r = send(
+            &service,
+            Method::POST,
+            "/refresh-token",
+            SAME_ORIGIN,
+            &moving,
+        )
+        .await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
         assert!(json_of(&r).get("refresh_token").is_none());
         let cookie = cookie_of(&r);
         assert_eq!(
-            refresh_by_cookie(&app, &cookie).await.status(),
+            refresh_by_cookie(&service, &cookie).await.status(),
             200,
             "{name}"
         );
         let old = json!({"refresh_token": token}).to_string();
-        let r = send(&app, Method::POST, "/refresh-token", &plain, &old).await;
+        let r = send(&service, Method::POST, "/refresh-token", &plain, &old).await;
         assert_eq!(r.status(), 401, "{name}: the body token was spent");
     }
 }
@@ -339,15 +347,15 @@ async fn two_session_cookies_in_one_request_are_refused_and_cleared() {
         session_cookie: passport::kernel::cookie::SessionCookie::new(None, Some("/auth")).unwrap(),
         ..config(30)
     };
-    for (name, app) in apps(config).await {
-        let (victim_login, victim) = cookie_login(&app).await;
-        let (_, attacker) = cookie_login(&app).await;
+    for (name, service) in services(config).await {
+        let (victim_login, victim) = cookie_login(&service).await;
+        let (_, attacker) = cookie_login(&service).await;
         let both = format!("{attacker}; {victim}");
         assert!(both.starts_with("__Secure-passport_refresh="), "{both}");
         for path in ["/refresh-token", "/logout"] {
             let mut h = SAME_ORIGIN.to_vec();
             h.push(("cookie", &both));
-            let r = send(&app, Method::POST, path, &h, "{}").await;
+            let r = send(&service, Method::POST, path, &h, "{}").await;
             assert_eq!(r.status(), 403, "{name} {path}: {}", r.body());
             assert_eq!(json_of(&r)["error"], "csrf_rejected", "{name} {path}");
             let cleared = set_cookies(&r);
@@ -363,14 +371,14 @@ async fn two_session_cookies_in_one_request_are_refused_and_cleared() {
             .as_str()
             .unwrap()
             .to_string();
-        assert!(live(&app, &access).await, "{name}");
+        assert!(live(&service, &access).await, "{name}");
         assert_eq!(
-            refresh_by_cookie(&app, &victim).await.status(),
+            refresh_by_cookie(&service, &victim).await.status(),
             200,
             "{name}"
         );
         assert_eq!(
-            refresh_by_cookie(&app, &attacker).await.status(),
+            refresh_by_cookie(&service, &attacker).await.status(),
             200,
             "{name}"
         );

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{apps, pass, send, unique_email, unique_ip};
+use common::{pass, send, services, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
 use passport::kernel::config::DbscBinding;
@@ -54,22 +54,22 @@ fn body(r: &Response<String>) -> Value {
     serde_json::from_str(r.body()).unwrap_or(Value::Null)
 }
 
-async fn post(app: &Service, path: &str, headers: &[(&str, &str)]) -> Response<String> {
+async fn post(service: &Service, path: &str, headers: &[(&str, &str)]) -> Response<String> {
     let mut h = SAME_ORIGIN.to_vec();
     h.extend_from_slice(headers);
-    send(app, Method::POST, path, &h, "{}", &unique_ip())
+    send(service, Method::POST, path, &h, "{}", &unique_ip())
         .await
         .unwrap()
 }
 
 /// A cookie login of a new account: the answer.
-async fn cookie_login(app: &Service) -> Response<String> {
+async fn cookie_login(service: &Service) -> Response<String> {
     let email = unique_email();
-    create_account(app, &email, PASSWORD).await;
+    create_account(service, &email, PASSWORD).await;
     let creds = json!({"email": email, "password": PASSWORD, "transport": "cookie"});
     let body = creds.to_string();
     let r = send(
-        app,
+        service,
         Method::POST,
         "/login",
         SAME_ORIGIN,
@@ -83,8 +83,8 @@ async fn cookie_login(app: &Service) -> Response<String> {
 }
 
 /// A cookie login: the refresh cookie, and the registration challenge offered with it.
-async fn login(app: &Service) -> (String, String) {
-    let r = cookie_login(app).await;
+async fn login(service: &Service) -> (String, String) {
+    let r = cookie_login(service).await;
     let offer = header(&r, "secure-session-registration");
     assert!(
         offer.starts_with("(ES256);path=\"/dbsc/register\""),
@@ -99,19 +99,24 @@ async fn login(app: &Service) -> (String, String) {
 /// Registers `d` for the session a login offered `challenge` to: the instructions and the
 /// bound cookie.
 async fn register(
-    app: &Service,
+    service: &Service,
     d: &passport::testing::device::Device,
     challenge: &str,
 ) -> (Value, String) {
     let p = proof(d, challenge, Some(d));
-    let r = post(app, "/dbsc/register", &[("secure-session-response", &p)]).await;
+    let r = post(
+        service,
+        "/dbsc/register",
+        &[("secure-session-response", &p)],
+    )
+    .await;
     assert_eq!(r.status(), 200, "{}", r.body());
     (body(&r), cookie(&r, "__Host-passport_bound").unwrap())
 }
 
 /// A refresh at the refresh URL: the challenge it answers without a proof.
-async fn challenge(app: &Service, id: &str) -> String {
-    let r = post(app, "/dbsc/refresh", &[("sec-secure-session-id", id)]).await;
+async fn challenge(service: &Service, id: &str) -> String {
+    let r = post(service, "/dbsc/refresh", &[("sec-secure-session-id", id)]).await;
     assert_eq!(r.status(), 403, "{}", r.body());
     assert_eq!(body(&r)["error"], "session_proof_required");
     let c = header(&r, "secure-session-challenge");
@@ -123,9 +128,9 @@ async fn challenge(app: &Service, id: &str) -> String {
         .to_string()
 }
 
-async fn renew(app: &Service, id: &str, p: &str) -> Response<String> {
+async fn renew(service: &Service, id: &str, p: &str) -> Response<String> {
     post(
-        app,
+        service,
         "/dbsc/refresh",
         &[
             ("sec-secure-session-id", id),
@@ -135,8 +140,8 @@ async fn renew(app: &Service, id: &str, p: &str) -> Response<String> {
     .await
 }
 
-async fn refresh_by_cookie(app: &Service, cookies: &str) -> Response<String> {
-    post(app, "/refresh-token", &[("cookie", cookies)]).await
+async fn refresh_by_cookie(service: &Service, cookies: &str) -> Response<String> {
+    post(service, "/refresh-token", &[("cookie", cookies)]).await
 }
 
 fn required() -> passport::Config {
@@ -151,11 +156,11 @@ fn required() -> passport::Config {
 
 #[tokio::test]
 async fn a_bound_session_renews_only_with_its_device_key() {
-    for (name, app) in apps(required()).await {
-        let app = &*app;
+    for (name, service) in services(required()).await {
+        let service = &*service;
         let laptop = device();
-        let (refresh, offered) = login(app).await;
-        let (instructions, bound) = register(app, &laptop, &offered).await;
+        let (refresh, offered) = login(service).await;
+        let (instructions, bound) = register(service, &laptop, &offered).await;
         let id = instructions["session_identifier"]
             .as_str()
             .unwrap()
@@ -173,7 +178,7 @@ async fn a_bound_session_renews_only_with_its_device_key() {
         // The registration's challenge is spent; a session binds to one key only.
         let again = proof(&laptop, &offered, Some(&laptop));
         let r = post(
-            app,
+            service,
             "/dbsc/register",
             &[("secure-session-response", &again)],
         )
@@ -185,47 +190,47 @@ async fn a_bound_session_renews_only_with_its_device_key() {
         );
 
         // A renewal: a bad signature (another key) refused, the challenge kept for the right one.
-        let c = challenge(app, &id).await;
+        let c = challenge(service, &id).await;
         let thief = device();
-        let r = renew(app, &id, &proof(&thief, &c, None)).await;
+        let r = renew(service, &id, &proof(&thief, &c, None)).await;
         assert_eq!(
             (r.status().as_u16(), body(&r)["error"].as_str()),
             (401, Some("invalid_session_proof")),
             "{name}: bad signature"
         );
-        let r = renew(app, &id, &proof(&laptop, &c, None)).await;
+        let r = renew(service, &id, &proof(&laptop, &c, None)).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
         let bound = cookie(&r, "__Host-passport_bound").unwrap_or(bound);
-        let r = renew(app, &id, &proof(&laptop, &c, None)).await;
+        let r = renew(service, &id, &proof(&laptop, &c, None)).await;
         assert_eq!(r.status(), 401, "{name}: a used challenge");
 
         // Binding required: the refresh cookie alone (a copy) no longer refreshes; with the
         // live bound cookie it does.
-        let r = refresh_by_cookie(app, &refresh).await;
+        let r = refresh_by_cookie(service, &refresh).await;
         assert_eq!(
             (r.status().as_u16(), body(&r)["error"].as_str()),
             (403, Some("bound_cookie_required")),
             "{name}"
         );
-        let r = refresh_by_cookie(app, &format!("{refresh}; {bound}")).await;
+        let r = refresh_by_cookie(service, &format!("{refresh}; {bound}")).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
         let rotated = cookie(&r, "__Host-passport_refresh").unwrap();
 
         // The bound cookie outlives its lifetime on a copy: refused; the device renews it.
-        pass(app, Duration::from_secs(BOUND_SECONDS as u64 + 1)).await;
-        let r = refresh_by_cookie(app, &format!("{rotated}; {bound}")).await;
+        pass(service, Duration::from_secs(BOUND_SECONDS as u64 + 1)).await;
+        let r = refresh_by_cookie(service, &format!("{rotated}; {bound}")).await;
         assert_eq!(r.status(), 403, "{name}: an expired bound cookie");
-        let c = challenge(app, &id).await;
-        let r = renew(app, &id, &proof(&laptop, &c, None)).await;
+        let c = challenge(service, &id).await;
+        let r = renew(service, &id, &proof(&laptop, &c, None)).await;
         let fresh = cookie(&r, "__Host-passport_bound").unwrap();
-        let r = refresh_by_cookie(app, &format!("{rotated}; {fresh}")).await;
+        let r = refresh_by_cookie(service, &format!("{rotated}; {fresh}")).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
 
         // A spent generation with a live bound cookie is still reuse: the session ends, and
         // the browser is told to stop.
-        let r = refresh_by_cookie(app, &format!("{rotated}; {fresh}")).await;
+        let r = refresh_by_cookie(service, &format!("{rotated}; {fresh}")).await;
         assert_eq!(body(&r)["error"], "refresh_token_reused", "{name}");
-        let r = post(app, "/dbsc/refresh", &[("sec-secure-session-id", &id)]).await;
+        let r = post(service, "/dbsc/refresh", &[("sec-secure-session-id", &id)]).await;
         assert_eq!(
             (r.status().as_u16(), &body(&r)["continue"]),
             (200, &json!(false))
@@ -235,26 +240,26 @@ async fn a_bound_session_renews_only_with_its_device_key() {
 
 #[tokio::test]
 async fn a_proof_for_another_session_or_an_unbound_session_is_refused() {
-    for (name, app) in apps(required()).await {
-        let app = &*app;
+    for (name, service) in services(required()).await {
+        let service = &*service;
         let (a_key, b_key) = (device(), device());
-        let (_, offer_a) = login(app).await;
-        let (a, _) = register(app, &a_key, &offer_a).await;
-        let (refresh_b, offer_b) = login(app).await;
-        let (b, _) = register(app, &b_key, &offer_b).await;
+        let (_, offer_a) = login(service).await;
+        let (a, _) = register(service, &a_key, &offer_a).await;
+        let (refresh_b, offer_b) = login(service).await;
+        let (b, _) = register(service, &b_key, &offer_b).await;
         let (a, b) = (
             a["session_identifier"].as_str().unwrap().to_string(),
             b["session_identifier"].as_str().unwrap().to_string(),
         );
         // B's device answers A's challenge, at B's id: signed by B's key, for the wrong session.
-        let for_a = challenge(app, &a).await;
-        let r = renew(app, &b, &proof(&b_key, &for_a, None)).await;
+        let for_a = challenge(service, &a).await;
+        let r = renew(service, &b, &proof(&b_key, &for_a, None)).await;
         assert_eq!(r.status(), 401, "{name}: another session's challenge");
         // Registering A's challenge again with another key: refused.
-        let (_, offer_c) = login(app).await;
-        register(app, &a_key, &offer_c).await; // one key may bind several sessions
+        let (_, offer_c) = login(service).await;
+        register(service, &a_key, &offer_c).await; // one key may bind several sessions
         let r = post(
-            app,
+            service,
             "/dbsc/register",
             &[(
                 "secure-session-response",
@@ -264,14 +269,14 @@ async fn a_proof_for_another_session_or_an_unbound_session_is_refused() {
         .await;
         assert_eq!(r.status(), 401, "{name}: a spent registration challenge");
         // A session never bound refreshes with its cookie alone, required or not.
-        let (unbound, _) = login(app).await;
+        let (unbound, _) = login(service).await;
         assert_eq!(
-            refresh_by_cookie(app, &unbound).await.status(),
+            refresh_by_cookie(service, &unbound).await.status(),
             200,
             "{name}"
         );
         // Logout ends a bound session; its browser is told to stop; the bound cookie goes too.
-        let r = post(app, "/logout", &[("cookie", &refresh_b)]).await;
+        let r = post(service, "/logout", &[("cookie", &refresh_b)]).await;
         assert_eq!(r.status(), 204, "{name}");
         let cleared: Vec<&str> = r
             .headers()
@@ -285,7 +290,7 @@ async fn a_proof_for_another_session_or_an_unbound_session_is_refused() {
                 .any(|c| c.starts_with("__Host-passport_bound=;")),
             "{cleared:?}"
         );
-        let r = post(app, "/dbsc/refresh", &[("sec-secure-session-id", &b)]).await;
+        let r = post(service, "/dbsc/refresh", &[("sec-secure-session-id", &b)]).await;
         assert_eq!(body(&r)["continue"], false, "{name}");
         // Garbage is a client error, never a 500.
         for (k, v) in [
@@ -297,7 +302,7 @@ async fn a_proof_for_another_session_or_an_unbound_session_is_refused() {
             } else {
                 "/dbsc/register"
             };
-            let r = post(app, path, &[(k, v)]).await;
+            let r = post(service, path, &[(k, v)]).await;
             assert!(
                 r.status().is_client_error(),
                 "{name} {path}: {}",
@@ -313,12 +318,12 @@ async fn offered_binding_is_not_enforced_and_off_is_not_offered() {
         dbsc_cookie_seconds: BOUND_SECONDS,
         ..test_config()
     };
-    for (name, app) in apps(offered).await {
+    for (name, service) in services(offered).await {
         let d = device();
-        let (refresh, offer) = login(&app).await;
-        register(&app, &d, &offer).await;
+        let (refresh, offer) = login(&service).await;
+        register(&service, &d, &offer).await;
         assert_eq!(
-            refresh_by_cookie(&app, &refresh).await.status(),
+            refresh_by_cookie(&service, &refresh).await.status(),
             200,
             "{name}"
         );
@@ -327,10 +332,15 @@ async fn offered_binding_is_not_enforced_and_off_is_not_offered() {
         dbsc_binding: DbscBinding::Off,
         ..test_config()
     };
-    for (name, app) in apps(off).await {
-        let r = cookie_login(&app).await;
+    for (name, service) in services(off).await {
+        let r = cookie_login(&service).await;
         assert_eq!(header(&r, "secure-session-registration"), "", "{name}");
-        let r = post(&app, "/dbsc/refresh", &[("sec-secure-session-id", "x.y")]).await;
+        let r = post(
+            &service,
+            "/dbsc/refresh",
+            &[("sec-secure-session-id", "x.y")],
+        )
+        .await;
         assert_eq!(r.status(), 404, "{name}");
     }
 }
@@ -340,75 +350,77 @@ async fn a_stale_challenge_is_refused() {
     // On the in-memory store, whose clock the test moves past the challenge's lifetime (on
     // Redis the challenge's TTL is Redis's own, and waiting it out would take five minutes).
     let store = std::sync::Arc::new(passport::kernel::store::MemoryStore::new());
-    let app = common::app_for("memory", store, required());
+    let service = common::service_for("memory", store, required());
     let laptop = device();
-    let (_, offered) = login(&app).await;
-    let (instructions, _) = register(&app, &laptop, &offered).await;
+    let (_, offered) = login(&service).await;
+    let (instructions, _) = register(&service, &laptop, &offered).await;
     let id = instructions["session_identifier"]
         .as_str()
         .unwrap()
         .to_string();
-    let c = challenge(&app, &id).await;
+    let c = challenge(&service, &id).await;
     pass(
-        &app,
+        &service,
         Duration::from_secs(passport::dbsc::protocol::CHALLENGE_SECONDS as u64 + 1),
     )
     .await;
-    let r = renew(&app, &id, &proof(&laptop, &c, None)).await;
+    let r = renew(&service, &id, &proof(&laptop, &c, None)).await;
     assert_eq!(
         (r.status().as_u16(), body(&r)["error"].as_str()),
         (401, Some("invalid_session_proof"))
     );
     // A fresh challenge still renews: the key and the session are as they were.
-    let c = challenge(&app, &id).await;
+    let c = challenge(&service, &id).await;
     assert_eq!(
-        renew(&app, &id, &proof(&laptop, &c, None)).await.status(),
+        renew(&service, &id, &proof(&laptop, &c, None))
+            .await
+            .status(),
         200
     );
 }
 
 #[tokio::test]
 async fn a_renewal_leaves_the_cookie_it_replaced_live_until_its_expiry() {
-    for (name, app) in apps(required()).await {
-        let app = &*app;
+    for (name, service) in services(required()).await {
+        let service = &*service;
         let laptop = device();
-        let (refresh, offered) = login(app).await;
-        let (instructions, first) = register(app, &laptop, &offered).await;
+        let (refresh, offered) = login(service).await;
+        let (instructions, first) = register(service, &laptop, &offered).await;
         let id = instructions["session_identifier"].as_str().unwrap();
         let renewed = |r: Response<String>| cookie(&r, "__Host-passport_bound").unwrap();
 
         // A request the browser sent during a renewal (Chromium renews ahead of expiry) still
         // carries the cookie the renewal replaced: it passes until that cookie's own expiry.
-        let c = challenge(app, id).await;
-        let second = renewed(renew(app, id, &proof(&laptop, &c, None)).await);
-        let r = refresh_by_cookie(app, &format!("{refresh}; {first}")).await;
+        let c = challenge(service, id).await;
+        let second = renewed(renew(service, id, &proof(&laptop, &c, None)).await);
+        let r = refresh_by_cookie(service, &format!("{refresh}; {first}")).await;
         assert_eq!(r.status(), 200, "{name}: the replaced cookie, {}", r.body());
         let refresh = cookie(&r, "__Host-passport_refresh").unwrap();
 
         // Two renewals back, it no longer counts; the one in between does.
-        let c = challenge(app, id).await;
-        let third = renewed(renew(app, id, &proof(&laptop, &c, None)).await);
-        let r = refresh_by_cookie(app, &format!("{refresh}; {first}")).await;
+        let c = challenge(service, id).await;
+        let third = renewed(renew(service, id, &proof(&laptop, &c, None)).await);
+        let r = refresh_by_cookie(service, &format!("{refresh}; {first}")).await;
         assert_eq!(
             body(&r)["error"],
             "bound_cookie_required",
             "{name}: two back"
         );
-        let r = refresh_by_cookie(app, &format!("{refresh}; {second}")).await;
+        let r = refresh_by_cookie(service, &format!("{refresh}; {second}")).await;
         assert_eq!(r.status(), 200, "{name}: one back, {}", r.body());
         let refresh = cookie(&r, "__Host-passport_refresh").unwrap();
 
         // Past its expiry, the replaced cookie is refused like any other.
-        pass(app, Duration::from_secs(BOUND_SECONDS as u64 + 1)).await;
-        let c = challenge(app, id).await;
-        let fourth = renewed(renew(app, id, &proof(&laptop, &c, None)).await);
-        let r = refresh_by_cookie(app, &format!("{refresh}; {third}")).await;
+        pass(service, Duration::from_secs(BOUND_SECONDS as u64 + 1)).await;
+        let c = challenge(service, id).await;
+        let fourth = renewed(renew(service, id, &proof(&laptop, &c, None)).await);
+        let r = refresh_by_cookie(service, &format!("{refresh}; {third}")).await;
         assert_eq!(
             body(&r)["error"],
             "bound_cookie_required",
             "{name}: expired"
         );
-        let r = refresh_by_cookie(app, &format!("{refresh}; {fourth}")).await;
+        let r = refresh_by_cookie(service, &format!("{refresh}; {fourth}")).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
     }
 }

@@ -11,7 +11,7 @@ use passport::kernel::error::ApiError;
 use passport::kernel::http::error_response;
 use passport::kernel::service::ClientInfo;
 use passport::sessions::LoginInput;
-use passport::testing::{app_on, create_account, test_config};
+use passport::testing::{create_account, service_on, test_config};
 
 fn input(email: &str) -> LoginInput {
     LoginInput::new(email, "not the right password")
@@ -20,15 +20,15 @@ fn input(email: &str) -> LoginInput {
 #[tokio::test]
 async fn unknown_email_and_wrong_password_cost_one_hash_and_read_alike() {
     for (name, store) in stores().await {
-        let app = app_on(store, test_config());
+        let service = service_on(store, test_config());
         let email = unique_email();
-        create_account(&app, &email, "the right password!").await;
+        create_account(&service, &email, "the right password!").await;
         let client = ClientInfo::default();
 
         let before = verification_count();
-        let wrong = app.login(input(&email), &client).await.unwrap_err();
+        let wrong = service.login(input(&email), &client).await.unwrap_err();
         let after_wrong = verification_count();
-        let unknown = app
+        let unknown = service
             .login(input(&unique_email()), &client)
             .await
             .unwrap_err();

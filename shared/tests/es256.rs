@@ -60,9 +60,9 @@ async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, Server) {
     (stores, Server(child))
 }
 
-async fn login(app: &Service) -> passport::kernel::service::TokenPair {
+async fn login(service: &Service) -> passport::kernel::service::TokenPair {
     let input = passport::sessions::LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
-    app.login(input, &Default::default()).await.unwrap()
+    service.login(input, &Default::default()).await.unwrap()
 }
 
 fn bearer(token: &str) -> String {
@@ -70,8 +70,8 @@ fn bearer(token: &str) -> String {
 }
 
 /// Whether `app`'s authorizer takes `token`.
-async fn takes(app: &Service, token: &str) -> bool {
-    app.authorize(Some(&bearer(token))).await.is_ok()
+async fn takes(service: &Service, token: &str) -> bool {
+    service.authorize(Some(&bearer(token))).await.is_ok()
 }
 
 fn b64(v: &Value) -> String {
@@ -99,7 +99,7 @@ fn claims_of(token: &str) -> Value {
 async fn verifiers_take_the_signers_tokens_from_published_public_keys_only() {
     let (stores, _server) = stores().await;
     for (name, store) in stores {
-        let signer = passport::testing::app_on(Arc::clone(&store), config());
+        let signer = passport::testing::service_on(Arc::clone(&store), config());
         create_account(&signer, EVENT_EMAIL, EVENT_PASSWORD).await;
         let pair = login(&signer).await;
         let header = jsonwebtoken::decode_header(&pair.access_token).unwrap();
@@ -150,7 +150,7 @@ async fn verifiers_take_the_signers_tokens_from_published_public_keys_only() {
 async fn each_key_set_takes_its_one_algorithm() {
     let (stores, _server) = stores().await;
     for (name, store) in stores {
-        let signer = passport::testing::app_on(Arc::clone(&store), config());
+        let signer = passport::testing::service_on(Arc::clone(&store), config());
         create_account(&signer, EVENT_EMAIL, EVENT_PASSWORD).await;
         let pair = login(&signer).await;
         let verifier = Service::with_published_keys(config(), Arc::clone(&store)).await;
@@ -172,9 +172,9 @@ async fn each_key_set_takes_its_one_algorithm() {
         );
         for key in [jwk.to_string(), point, TEST_SIGNING_KEY.to_string()] {
             let forged = hmac_token(&hs, &claims, key.as_bytes());
-            for (who, app) in [("signer", &signer), ("verifier", &verifier)] {
+            for (who, service) in [("signer", &signer), ("verifier", &verifier)] {
                 assert!(
-                    !takes(app, &forged).await,
+                    !takes(service, &forged).await,
                     "{name}: the {who} took an HS256 token"
                 );
             }
@@ -207,7 +207,7 @@ async fn each_key_set_takes_its_one_algorithm() {
 
         // An HS256 deployment's token with the same secret is refused by ES256 keys, and the
         // reverse: the algorithm is the deployment's, not the token's.
-        let hs_app = passport::testing::app_on(
+        let hs_app = passport::testing::service_on(
             Arc::new(MemoryStore::new()),
             Config {
                 signing_algorithm: SigningAlgorithm::Hs256,
@@ -275,7 +275,7 @@ async fn a_rotation_reaches_the_verifiers_and_a_dropped_key_stops_verifying() {
 #[tokio::test]
 async fn a_flood_of_unknown_kids_reads_the_store_once_per_interval() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let signer = passport::testing::app_on(Arc::clone(&store), config());
+    let signer = passport::testing::service_on(Arc::clone(&store), config());
     create_account(&signer, EVENT_EMAIL, EVENT_PASSWORD).await;
     let pair = login(&signer).await;
     let verifier = Service::with_published_keys(config(), Arc::clone(&store)).await;

@@ -17,7 +17,7 @@ use passport::kernel::service::{ClientInfo, Denied, TokenPair};
 use passport::kernel::store::RedisConnection;
 use passport::kernel::tokens::refresh::RefreshToken;
 use passport::sessions::LoginInput;
-use passport::testing::{app_on, create_account, test_config};
+use passport::testing::{create_account, service_on, test_config};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,8 +36,8 @@ fn config() -> Config {
 /// Lets time pass for `app` until the whole second `at` (Unix time): its manual clock moves
 /// there (the in-memory store), or the test sleeps until then (Redis, whose TTLs run on the
 /// system clock).
-async fn until(app: &Service, at: i64) {
-    let clock = app.clock();
+async fn until(service: &Service, at: i64) {
+    let clock = service.clock();
     if clock.is_manual() {
         clock.advance((at - clock.now()).max(0));
         return;
@@ -49,13 +49,14 @@ async fn until(app: &Service, at: i64) {
     }
 }
 
-async fn login(app: &Service, email: &str, device: &str) -> TokenPair {
+async fn login(service: &Service, email: &str, device: &str) -> TokenPair {
     let input = LoginInput::new(email, PASSWORD).on_device(device);
-    app.login(input, &ClientInfo::default()).await.unwrap()
+    service.login(input, &ClientInfo::default()).await.unwrap()
 }
 
-async fn authorized(app: &Service, pair: &TokenPair) -> Result<Caller, Denied> {
-    app.authorize(Some(&format!("Bearer {}", pair.access_token)))
+async fn authorized(service: &Service, pair: &TokenPair) -> Result<Caller, Denied> {
+    service
+        .authorize(Some(&format!("Bearer {}", pair.access_token)))
         .await
 }
 
@@ -69,49 +70,52 @@ fn caller(pair: &TokenPair) -> Caller {
 }
 
 /// The session's login time and expiry, as its owner's session list reports them.
-async fn listed(app: &Service, pair: &TokenPair) -> (i64, i64) {
+async fn listed(service: &Service, pair: &TokenPair) -> (i64, i64) {
     let me = caller(pair);
-    let list = app.sessions(&me).await.unwrap();
+    let list = service.sessions(&me).await.unwrap();
     let s = list.iter().find(|s| s.id == me.session).unwrap();
     (s.created_at, s.expires_at)
 }
 
 /// Alive through the second before `expires_at`, dead from the second after it.
-async fn alive_then_dead(name: &str, app: &Service, pair: &TokenPair, expires_at: i64) {
-    until(app, expires_at - 1).await;
+async fn alive_then_dead(name: &str, service: &Service, pair: &TokenPair, expires_at: i64) {
+    until(service, expires_at - 1).await;
     assert!(
-        authorized(app, pair).await.is_ok(),
+        authorized(service, pair).await.is_ok(),
         "{name}: alive a second before its expiry"
     );
-    until(app, expires_at + 1).await;
-    let denied = authorized(app, pair).await;
+    until(service, expires_at + 1).await;
+    let denied = authorized(service, pair).await;
     assert!(
         matches!(denied, Err(Denied::SessionEnded)),
         "{name}: {denied:?}"
     );
-    assert!(app.refresh(&pair.refresh_token).await.is_err(), "{name}");
+    assert!(
+        service.refresh(&pair.refresh_token).await.is_err(),
+        "{name}"
+    );
 }
 
 /// Idle: a session not refreshed for `IDLE` seconds ends then.
-async fn idle_expiry(name: &str, app: &Service) {
+async fn idle_expiry(name: &str, service: &Service) {
     let email = unique_email();
-    create_account(app, &email, PASSWORD).await;
-    let pair = login(app, &email, "idle").await;
-    let (created, expires) = listed(app, &pair).await;
+    create_account(service, &email, PASSWORD).await;
+    let pair = login(service, &email, "idle").await;
+    let (created, expires) = listed(service, &pair).await;
     assert_eq!(expires, created + IDLE, "{name}");
-    alive_then_dead(name, app, &pair, expires).await;
+    alive_then_dead(name, service, &pair, expires).await;
 }
 
 /// Absolute: refreshing slides the idle expiry, never past `ABSOLUTE` after login.
-async fn absolute_expiry(name: &str, app: &Service) {
+async fn absolute_expiry(name: &str, service: &Service) {
     let email = unique_email();
-    create_account(app, &email, PASSWORD).await;
-    let pair = login(app, &email, "absolute").await;
-    let (created, _) = listed(app, &pair).await;
+    create_account(service, &email, PASSWORD).await;
+    let pair = login(service, &email, "absolute").await;
+    let (created, _) = listed(service, &pair).await;
     // A refresh at created + 3 would slide the expiry to created + 7: the cap holds it at 6.
-    until(app, created + ABSOLUTE - IDLE + 1).await;
-    let tokens = app.refresh(&pair.refresh_token).await.unwrap();
-    let (_, expires) = listed(app, &tokens).await;
+    until(service, created + ABSOLUTE - IDLE + 1).await;
+    let tokens = service.refresh(&pair.refresh_token).await.unwrap();
+    let (_, expires) = listed(service, &tokens).await;
     assert_eq!(
         expires,
         created + ABSOLUTE,
@@ -122,11 +126,11 @@ async fn absolute_expiry(name: &str, app: &Service) {
         "{name}: {}",
         tokens.refresh_token_expires_in
     );
-    alive_then_dead(name, app, &tokens, expires).await;
+    alive_then_dead(name, service, &tokens, expires).await;
 
     // Gone from the device list, with no job run: a new session sees only itself.
-    let fresh = login(app, &email, "fresh").await;
-    let listed = app.sessions(&caller(&fresh)).await.unwrap();
+    let fresh = login(service, &email, "fresh").await;
+    let listed = service.sessions(&caller(&fresh)).await.unwrap();
     let ids: Vec<Id> = listed.iter().map(|s| s.id).collect();
     assert_eq!(ids, vec![caller(&fresh).session], "{name}");
 }
@@ -134,13 +138,13 @@ async fn absolute_expiry(name: &str, app: &Service) {
 #[tokio::test]
 async fn idle_and_absolute_expiry() {
     for (name, store) in stores().await {
-        let app = common::app_for(name, store, config());
-        if app.clock().is_manual() {
+        let service = common::service_for(name, store, config());
+        if service.clock().is_manual() {
             // One manual clock: each flow moves it to its own instants, so one after the other.
-            idle_expiry(name, &app).await;
-            absolute_expiry(name, &app).await;
+            idle_expiry(name, &service).await;
+            absolute_expiry(name, &service).await;
         } else {
-            tokio::join!(idle_expiry(name, &app), absolute_expiry(name, &app));
+            tokio::join!(idle_expiry(name, &service), absolute_expiry(name, &service));
         }
     }
 }
@@ -150,10 +154,10 @@ async fn idle_and_absolute_expiry() {
 #[tokio::test]
 async fn redis_account_set_holds_only_live_sessions() {
     let store: Arc<dyn Store> = Arc::new(common::redis_store().await);
-    let app = app_on(store, config());
+    let service = service_on(store, config());
     let email = unique_email();
-    create_account(&app, &email, PASSWORD).await;
-    let first = login(&app, &email, "one").await;
+    create_account(&service, &email, PASSWORD).await;
+    let first = login(&service, &email, "one").await;
     let account = caller(&first).account;
     let set = format!("pp:{{{account}}}:sessions");
     let mut redis = raw_redis().await;
@@ -165,7 +169,7 @@ async fn redis_account_set_holds_only_live_sessions() {
         .await
         .unwrap();
     assert!(!exists, "the set outlived its last session");
-    let second = login(&app, &email, "two").await;
+    let second = login(&service, &email, "two").await;
     assert_eq!(
         members(&mut redis, &set).await,
         vec![caller(&second).session.to_string()]
@@ -199,9 +203,9 @@ async fn memory_usage(redis: &mut RedisConnection, key: &str) -> i64 {
 #[tokio::test]
 async fn redis_memory_per_session_is_bounded() {
     let store: Arc<dyn Store> = Arc::new(common::redis_store().await);
-    let app = app_on(store, test_config());
+    let service = service_on(store, test_config());
     let email = unique_email();
-    create_account(&app, &email, PASSWORD).await;
+    create_account(&service, &email, PASSWORD).await;
     let client = ClientInfo {
         ip: Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".into()),
         user_agent: Some("u".repeat(passport::kernel::service::signin::MAX_USER_AGENT_CHARS)),
@@ -213,9 +217,9 @@ async fn redis_memory_per_session_is_bounded() {
     let mut session_bytes = 0;
     let mut account = None;
     for _ in 0..n {
-        let pair = app.login(input(), &client).await.unwrap();
+        let pair = service.login(input(), &client).await.unwrap();
         // Rotated once, so both digests (current and previous) are held.
-        let pair = app.refresh(&pair.refresh_token).await.unwrap();
+        let pair = service.refresh(&pair.refresh_token).await.unwrap();
         let c = caller(&pair);
         let key = format!("pp:{{{}}}:s:{}", c.account, c.session);
         session_bytes += memory_usage(&mut redis, &key).await;

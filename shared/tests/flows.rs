@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{apps, stores, unique_email, unique_ip};
+use common::{services, stores, unique_email, unique_ip};
 use passport::Service;
 use passport::api::Store;
 use passport::kernel::authentication::RecentAuth;
@@ -30,10 +30,10 @@ fn client(ip: &str) -> ClientInfo {
     }
 }
 
-async fn login(app: &Service) -> (String, TokenPair) {
+async fn login(service: &Service) -> (String, TokenPair) {
     let email = unique_email();
-    create_account(app, &email, PASSWORD).await;
-    let pair = app
+    create_account(service, &email, PASSWORD).await;
+    let pair = service
         .login(input(&email, PASSWORD), &client(&unique_ip()))
         .await
         .unwrap();
@@ -42,7 +42,7 @@ async fn login(app: &Service) -> (String, TokenPair) {
 
 /// `times` logins with `password` from `from`, each refused as `invalid_credentials`.
 async fn refused_logins(
-    app: &Service,
+    service: &Service,
     name: &str,
     email: &str,
     password: &str,
@@ -50,7 +50,10 @@ async fn refused_logins(
     times: usize,
 ) {
     for _ in 0..times {
-        let err = app.login(input(email, password), from).await.unwrap_err();
+        let err = service
+            .login(input(email, password), from)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, ApiError::InvalidCredentials),
             "{name}: {err:?}"
@@ -58,20 +61,21 @@ async fn refused_logins(
     }
 }
 
-async fn live(app: &Service, pair: &TokenPair) -> bool {
-    app.authorize(Some(&format!("Bearer {}", pair.access_token)))
+async fn live(service: &Service, pair: &TokenPair) -> bool {
+    service
+        .authorize(Some(&format!("Bearer {}", pair.access_token)))
         .await
         .is_ok()
 }
 
 #[tokio::test]
 async fn sixteen_concurrent_refreshes_get_one_successor() {
-    for (name, app) in apps(test_config()).await {
-        let (_, pair) = login(&app).await;
+    for (name, service) in services(test_config()).await {
+        let (_, pair) = login(&service).await;
         let tasks: Vec<_> = (0..16)
             .map(|_| {
-                let (app, token) = (app.clone(), pair.refresh_token.clone());
-                tokio::spawn(async move { app.refresh(&token).await.unwrap().refresh_token })
+                let (service, token) = (service.clone(), pair.refresh_token.clone());
+                tokio::spawn(async move { service.refresh(&token).await.unwrap().refresh_token })
             })
             .collect();
         let mut successors = std::collections::HashSet::new();
@@ -87,42 +91,49 @@ async fn sixteen_concurrent_refreshes_get_one_successor() {
         let successor = successors.into_iter().next().unwrap();
         assert_ne!(successor, pair.refresh_token, "{name}");
         // The successor is the one the store now holds: it rotates on.
-        assert!(app.refresh(&successor).await.is_ok(), "{name}");
+        assert!(service.refresh(&successor).await.is_ok(), "{name}");
     }
 }
 
 #[tokio::test]
 async fn logout_ends_the_session_at_once_and_is_idempotent() {
-    for (name, app) in apps(test_config()).await {
-        let (_, a) = login(&app).await;
-        assert!(live(&app, &a).await, "{name}");
-        app.logout(Some(&a.access_token), None, false, RecentAuth::No)
+    for (name, service) in services(test_config()).await {
+        let (_, a) = login(&service).await;
+        assert!(live(&service, &a).await, "{name}");
+        service
+            .logout(Some(&a.access_token), None, false, RecentAuth::No)
             .await
             .unwrap();
-        assert!(!live(&app, &a).await, "{name}: access token still works");
+        assert!(
+            !live(&service, &a).await,
+            "{name}: access token still works"
+        );
         assert!(
             matches!(
-                app.refresh(&a.refresh_token).await,
+                service.refresh(&a.refresh_token).await,
                 Err(ApiError::InvalidRefreshToken)
             ),
             "{name}"
         );
-        app.logout(Some(&a.access_token), None, false, RecentAuth::No)
+        service
+            .logout(Some(&a.access_token), None, false, RecentAuth::No)
             .await
             .unwrap();
-        app.logout(None, Some(&a.refresh_token), false, RecentAuth::No)
+        service
+            .logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap();
         assert!(
             matches!(
-                app.logout(None, None, false, RecentAuth::No).await,
+                service.logout(None, None, false, RecentAuth::No).await,
                 Err(ApiError::Unauthorized)
             ),
             "{name}"
         );
         assert!(
             matches!(
-                app.logout(Some("garbage"), Some("garbage"), false, RecentAuth::No)
+                service
+                    .logout(Some("garbage"), Some("garbage"), false, RecentAuth::No)
                     .await,
                 Err(ApiError::Unauthorized)
             ),
@@ -133,36 +144,38 @@ async fn logout_ends_the_session_at_once_and_is_idempotent() {
 
 #[tokio::test]
 async fn logout_by_refresh_token_ends_only_a_matching_session() {
-    for (name, app) in apps(test_config()).await {
-        let (_, a) = login(&app).await;
+    for (name, service) in services(test_config()).await {
+        let (_, a) = login(&service).await;
         // A well-formed token that is not the session's: nothing happens.
         let forged = passport::kernel::tokens::refresh::RefreshToken::parse(&a.refresh_token)
             .map(|t| passport::kernel::tokens::refresh::RefreshToken::new(t.account(), t.session()))
             .unwrap();
-        app.logout(None, Some(&forged.encode()), true, RecentAuth::No)
+        service
+            .logout(None, Some(&forged.encode()), true, RecentAuth::No)
             .await
             .unwrap();
         assert!(
-            live(&app, &a).await,
+            live(&service, &a).await,
             "{name}: forged refresh token ended a session"
         );
-        app.logout(None, Some(&a.refresh_token), false, RecentAuth::No)
+        service
+            .logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap();
-        assert!(!live(&app, &a).await, "{name}");
+        assert!(!live(&service, &a).await, "{name}");
     }
 }
 
 #[tokio::test]
 async fn a_revoked_sessions_access_token_ends_nothing_at_logout() {
     use passport::sessions::PasswordChange;
-    for (name, app) in apps(test_config()).await {
-        let (email, owner) = login(&app).await;
-        let thief = app
+    for (name, service) in services(test_config()).await {
+        let (email, owner) = login(&service).await;
+        let thief = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
-        let caller = app
+        let caller = service
             .authorize(Some(&format!("Bearer {}", owner.access_token)))
             .await
             .unwrap();
@@ -170,17 +183,19 @@ async fn a_revoked_sessions_access_token_ends_nothing_at_logout() {
             current_password: PASSWORD.into(),
             new_password: "the owner's new and longer password".into(),
         };
-        app.change_password(&caller, change, &client(&unique_ip()))
+        service
+            .change_password(&caller, change, &client(&unique_ip()))
             .await
             .unwrap();
-        assert!(!live(&app, &thief).await, "{name}");
+        assert!(!live(&service, &thief).await, "{name}");
         // The thief's access token still verifies until it expires, but its session is gone.
         for all in [true, false] {
-            app.logout(Some(&thief.access_token), None, all, RecentAuth::No)
+            service
+                .logout(Some(&thief.access_token), None, all, RecentAuth::No)
                 .await
                 .unwrap();
             assert!(
-                live(&app, &owner).await,
+                live(&service, &owner).await,
                 "{name}: a revoked session's access token logged the owner out (all: {all})"
             );
         }
@@ -189,23 +204,24 @@ async fn a_revoked_sessions_access_token_ends_nothing_at_logout() {
 
 #[tokio::test]
 async fn a_spent_refresh_token_at_logout_is_reuse() {
-    for (name, app) in apps(test_config()).await {
+    for (name, service) in services(test_config()).await {
         // The just-rotated token within the grace window still logs out.
-        let (_, a) = login(&app).await;
-        let b = app.refresh(&a.refresh_token).await.unwrap();
-        app.logout(None, Some(&a.refresh_token), false, RecentAuth::No)
+        let (_, a) = login(&service).await;
+        let b = service.refresh(&a.refresh_token).await.unwrap();
+        service
+            .logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap();
         assert!(
-            !live(&app, &b).await,
+            !live(&service, &b).await,
             "{name}: the previous token did not log out"
         );
 
         // Two generations back: reuse, as at /refresh-token; the session ends.
-        let (_, a) = login(&app).await;
-        let b = app.refresh(&a.refresh_token).await.unwrap();
-        let c = app.refresh(&b.refresh_token).await.unwrap();
-        let err = app
+        let (_, a) = login(&service).await;
+        let b = service.refresh(&a.refresh_token).await.unwrap();
+        let c = service.refresh(&b.refresh_token).await.unwrap();
+        let err = service
             .logout(None, Some(&a.refresh_token), false, RecentAuth::No)
             .await
             .unwrap_err();
@@ -213,10 +229,13 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
             matches!(err, ApiError::RefreshTokenReused),
             "{name}: {err:?}"
         );
-        assert!(!live(&app, &c).await, "{name}: the session survived reuse");
+        assert!(
+            !live(&service, &c).await,
+            "{name}: the session survived reuse"
+        );
         assert!(
             matches!(
-                app.refresh(&c.refresh_token).await,
+                service.refresh(&c.refresh_token).await,
                 Err(ApiError::InvalidRefreshToken)
             ),
             "{name}"
@@ -226,16 +245,16 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
         refresh_reuse_grace: 0,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         // Without a grace window the just-rotated token is reuse too, and logout-all with it
         // ends nothing but the session it came from.
-        let (email, a) = login(&app).await;
-        let other = app
+        let (email, a) = login(&service).await;
+        let other = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
-        let b = app.refresh(&a.refresh_token).await.unwrap();
-        let err = app
+        let b = service.refresh(&a.refresh_token).await.unwrap();
+        let err = service
             .logout(None, Some(&a.refresh_token), true, RecentAuth::No)
             .await
             .unwrap_err();
@@ -243,9 +262,9 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
             matches!(err, ApiError::RefreshTokenReused),
             "{name}: {err:?}"
         );
-        assert!(!live(&app, &b).await, "{name}");
+        assert!(!live(&service, &b).await, "{name}");
         assert!(
-            live(&app, &other).await,
+            live(&service, &other).await,
             "{name}: a spent token ended the account's other sessions"
         );
     }
@@ -253,20 +272,21 @@ async fn a_spent_refresh_token_at_logout_is_reuse() {
 
 #[tokio::test]
 async fn logout_all_ends_every_session_of_the_account_only() {
-    for (name, app) in apps(test_config()).await {
-        let (email, a) = login(&app).await;
-        let b = app
+    for (name, service) in services(test_config()).await {
+        let (email, a) = login(&service).await;
+        let b = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
-        let (_, other) = login(&app).await;
-        app.logout(None, Some(&b.refresh_token), true, RecentAuth::No)
+        let (_, other) = login(&service).await;
+        service
+            .logout(None, Some(&b.refresh_token), true, RecentAuth::No)
             .await
             .unwrap();
-        assert!(!live(&app, &a).await, "{name}");
-        assert!(!live(&app, &b).await, "{name}");
+        assert!(!live(&service, &a).await, "{name}");
+        assert!(!live(&service, &b).await, "{name}");
         assert!(
-            live(&app, &other).await,
+            live(&service, &other).await,
             "{name}: another account was logged out"
         );
     }
@@ -278,24 +298,24 @@ async fn reuse_after_grace_revokes_the_session() {
         refresh_reuse_grace: 1,
         ..test_config()
     };
-    for (name, app) in apps(config.clone()).await {
-        let (_, a) = login(&app).await;
-        let b = app.refresh(&a.refresh_token).await.unwrap();
+    for (name, service) in services(config.clone()).await {
+        let (_, a) = login(&service).await;
+        let b = service.refresh(&a.refresh_token).await.unwrap();
         // Within the window: the same successor again.
-        let again = app.refresh(&a.refresh_token).await.unwrap();
+        let again = service.refresh(&a.refresh_token).await.unwrap();
         assert_eq!(again.refresh_token, b.refresh_token, "{name}");
-        common::pass(&app, std::time::Duration::from_millis(2100)).await;
+        common::pass(&service, std::time::Duration::from_millis(2100)).await;
         assert!(
             matches!(
-                app.refresh(&a.refresh_token).await,
+                service.refresh(&a.refresh_token).await,
                 Err(ApiError::RefreshTokenReused)
             ),
             "{name}"
         );
-        assert!(!live(&app, &b).await, "{name}: session survived reuse");
+        assert!(!live(&service, &b).await, "{name}: session survived reuse");
         assert!(
             matches!(
-                app.refresh(&b.refresh_token).await,
+                service.refresh(&b.refresh_token).await,
                 Err(ApiError::InvalidRefreshToken)
             ),
             "{name}"
@@ -355,24 +375,24 @@ async fn a_thief_who_refreshes_twice_is_caught_across_a_key_rotation() {
 #[tokio::test]
 async fn set_password_ends_every_session_unless_kept() {
     use passport::admin::{Command, execute};
-    for (name, app) in apps(test_config()).await {
-        let (email, a) = login(&app).await;
+    for (name, service) in services(test_config()).await {
+        let (email, a) = login(&service).await;
         let set = |keep_sessions| Command::SetPassword {
             email: email.clone(),
             password: "an operator's new password".into(),
             keep_sessions,
         };
-        execute(&app, set(true)).await.unwrap();
+        execute(&service, set(true)).await.unwrap();
         assert!(
-            live(&app, &a).await,
+            live(&service, &a).await,
             "{name}: keep_sessions ended a session"
         );
-        execute(&app, set(false)).await.unwrap();
+        execute(&service, set(false)).await.unwrap();
         assert!(
-            !live(&app, &a).await,
+            !live(&service, &a).await,
             "{name}: the session outlived the new password"
         );
-        assert!(app.refresh(&a.refresh_token).await.is_err(), "{name}");
+        assert!(service.refresh(&a.refresh_token).await.is_err(), "{name}");
     }
 }
 
@@ -385,13 +405,13 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
         login_max_failures: 2,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
-        let (email, mine) = login(&app).await;
-        let theirs = app
+    for (name, service) in services(config).await {
+        let (email, mine) = login(&service).await;
+        let theirs = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
-        let caller = app
+        let caller = service
             .authorize(Some(&format!("Bearer {}", mine.access_token)))
             .await
             .unwrap();
@@ -400,7 +420,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             new_password: "my new and longer password".into(),
         };
         let here = client(&unique_ip());
-        let err = app
+        let err = service
             .change_password(&caller, change("not my password"), &here)
             .await
             .unwrap_err();
@@ -408,35 +428,39 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             matches!(err, ApiError::InvalidCredentials),
             "{name}: {err:?}"
         );
-        app.change_password(&caller, change(PASSWORD), &here)
+        service
+            .change_password(&caller, change(PASSWORD), &here)
             .await
             .unwrap();
         assert!(
-            live(&app, &mine).await,
+            live(&service, &mine).await,
             "{name}: the caller's session ended"
         );
         assert!(
-            !live(&app, &theirs).await,
+            !live(&service, &theirs).await,
             "{name}: another session survived"
         );
-        assert!(app.refresh(&mine.refresh_token).await.is_ok(), "{name}");
-        assert!(app.refresh(&theirs.refresh_token).await.is_err(), "{name}");
-        let old = app
+        assert!(service.refresh(&mine.refresh_token).await.is_ok(), "{name}");
+        assert!(
+            service.refresh(&theirs.refresh_token).await.is_err(),
+            "{name}"
+        );
+        let old = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await;
         assert!(matches!(old, Err(ApiError::InvalidCredentials)), "{name}");
         let new = input(&email, "my new and longer password");
         assert!(
-            app.login(new, &client(&unique_ip())).await.is_ok(),
+            service.login(new, &client(&unique_ip())).await.is_ok(),
             "{name}"
         );
         // Wrong current passwords count toward the lockout of this address.
         for _ in 0..2 {
-            let _ = app
+            let _ = service
                 .change_password(&caller, change("still not it"), &here)
                 .await;
         }
-        let err = app
+        let err = service
             .change_password(&caller, change("my new and longer password"), &here)
             .await
             .unwrap_err();
@@ -453,9 +477,9 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
 #[tokio::test]
 async fn a_retried_password_change_is_idempotent() {
     use passport::sessions::PasswordChange;
-    for (name, app) in apps(test_config()).await {
-        let (email, mine) = login(&app).await;
-        let caller = app
+    for (name, service) in services(test_config()).await {
+        let (email, mine) = login(&service).await;
+        let caller = service
             .authorize(Some(&format!("Bearer {}", mine.access_token)))
             .await
             .unwrap();
@@ -464,12 +488,15 @@ async fn a_retried_password_change_is_idempotent() {
             new_password: "the changed and longer password".into(),
         };
         let here = client(&unique_ip());
-        app.change_password(&caller, change(PASSWORD), &here)
+        service
+            .change_password(&caller, change(PASSWORD), &here)
             .await
             .unwrap();
-        let again = app.change_password(&caller, change(PASSWORD), &here).await;
+        let again = service
+            .change_password(&caller, change(PASSWORD), &here)
+            .await;
         assert!(again.is_ok(), "{name}: the retry answered {again:?}");
-        let wrong = app
+        let wrong = service
             .change_password(&caller, change("never the password"), &here)
             .await;
         assert!(
@@ -478,7 +505,7 @@ async fn a_retried_password_change_is_idempotent() {
         );
         let new = input(&email, "the changed and longer password");
         assert!(
-            app.login(new, &client(&unique_ip())).await.is_ok(),
+            service.login(new, &client(&unique_ip())).await.is_ok(),
             "{name}"
         );
     }
@@ -487,18 +514,18 @@ async fn a_retried_password_change_is_idempotent() {
 #[tokio::test]
 async fn disable_ends_sessions_and_refuses_login_with_403() {
     use passport::admin::{Command, execute};
-    for (name, app) in apps(test_config()).await {
-        let (email, a) = login(&app).await;
-        passport::testing::disable(&app, &email).await;
-        assert!(!live(&app, &a).await, "{name}");
-        assert!(app.refresh(&a.refresh_token).await.is_err(), "{name}");
-        let err = app
+    for (name, service) in services(test_config()).await {
+        let (email, a) = login(&service).await;
+        passport::testing::disable(&service, &email).await;
+        assert!(!live(&service, &a).await, "{name}");
+        assert!(service.refresh(&a.refresh_token).await.is_err(), "{name}");
+        let err = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap_err();
         assert!(matches!(err, ApiError::AccountDisabled), "{name}: {err:?}");
         // The wrong password on a disabled account says nothing about its status.
-        let err = app
+        let err = service
             .login(input(&email, "wrong password!!"), &client(&unique_ip()))
             .await
             .unwrap_err();
@@ -507,7 +534,7 @@ async fn disable_ends_sessions_and_refuses_login_with_403() {
             "{name}: {err:?}"
         );
         execute(
-            &app,
+            &service,
             Command::Enable {
                 email: email.clone(),
             },
@@ -515,7 +542,8 @@ async fn disable_ends_sessions_and_refuses_login_with_403() {
         .await
         .unwrap();
         assert!(
-            app.login(input(&email, PASSWORD), &client(&unique_ip()))
+            service
+                .login(input(&email, PASSWORD), &client(&unique_ip()))
                 .await
                 .is_ok(),
             "{name}"
@@ -529,12 +557,12 @@ async fn lockout_after_max_failures_even_with_the_right_password() {
         login_max_failures: 3,
         ..test_config()
     };
-    for (name, app) in apps(config.clone()).await {
+    for (name, service) in services(config.clone()).await {
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let ip = client(&unique_ip());
-        refused_logins(&app, name, &email, "wrong password!!", &ip, 3).await;
-        match app.login(input(&email, PASSWORD), &ip).await {
+        refused_logins(&service, name, &email, "wrong password!!", &ip, 3).await;
+        match service.login(input(&email, PASSWORD), &ip).await {
             Err(ApiError::TooManyAttempts { retry_after }) => {
                 assert!(
                     (1..=config.login_lockout_seconds).contains(&retry_after),
@@ -545,10 +573,10 @@ async fn lockout_after_max_failures_even_with_the_right_password() {
         }
         // Unknown emails lock out the same way: the lockout says nothing about existence.
         let ghost = unique_email();
-        refused_logins(&app, name, &ghost, PASSWORD, &ip, 3).await;
+        refused_logins(&service, name, &ghost, PASSWORD, &ip, 3).await;
         assert!(
             matches!(
-                app.login(input(&ghost, PASSWORD), &ip).await,
+                service.login(input(&ghost, PASSWORD), &ip).await,
                 Err(ApiError::TooManyAttempts { .. })
             ),
             "{name}"
@@ -562,20 +590,21 @@ async fn a_successful_login_clears_the_count() {
         login_max_failures: 3,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let ip = client(&unique_ip());
         for round in 0..2 {
             for _ in 0..2 {
                 assert!(
-                    app.login(input(&email, "wrong password!!"), &ip)
+                    service
+                        .login(input(&email, "wrong password!!"), &ip)
                         .await
                         .is_err()
                 );
             }
             assert!(
-                app.login(input(&email, PASSWORD), &ip).await.is_ok(),
+                service.login(input(&email, PASSWORD), &ip).await.is_ok(),
                 "{name}: round {round}"
             );
         }
@@ -592,16 +621,17 @@ async fn a_concurrent_burst_cannot_pass_the_login_limits() {
         login_account_max_failures: 5,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         let burst = |attempts: Vec<(String, ClientInfo)>| {
-            let app = Arc::clone(&app);
+            let service = Arc::clone(&service);
             async move {
                 let tasks: Vec<_> = attempts
                     .into_iter()
                     .map(|(email, from)| {
-                        let app = Arc::clone(&app);
+                        let service = Arc::clone(&service);
                         tokio::spawn(async move {
-                            app.login(input(&email, "a wrong guess, long enough"), &from)
+                            service
+                                .login(input(&email, "a wrong guess, long enough"), &from)
                                 .await
                         })
                     })
@@ -626,7 +656,7 @@ async fn a_concurrent_burst_cannot_pass_the_login_limits() {
         );
         // One account, forty addresses: the account-wide limit.
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let checked = burst(
             (0..40)
                 .map(|_| (email.clone(), client(&unique_ip())))
@@ -640,9 +670,9 @@ async fn a_concurrent_burst_cannot_pass_the_login_limits() {
         // A right password gives its reservation back: ten logins from one address pass a
         // limit of five.
         let (email, home) = (unique_email(), client(&unique_ip()));
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         for round in 0..10 {
-            let ok = app.login(input(&email, PASSWORD), &home).await;
+            let ok = service.login(input(&email, PASSWORD), &home).await;
             assert!(ok.is_ok(), "{name}: round {round}: {ok:?}");
         }
     }
@@ -663,11 +693,11 @@ async fn per_address_limits_see_the_real_client() {
     };
     let wrong =
         |email: &str| json!({"email": email, "password": "not the password at all"}).to_string();
-    let login = async |app: &Service, headers: &[(&str, &str)], ip: &str| {
+    let login = async |service: &Service, headers: &[(&str, &str)], ip: &str| {
         let mut h = vec![("content-type", "application/json")];
         h.extend_from_slice(headers);
         let r = common::send(
-            app,
+            service,
             http::Method::POST,
             "/login",
             &h,
@@ -684,24 +714,24 @@ async fn per_address_limits_see_the_real_client() {
         let group = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
         format!("2001:db8:{:x}:{:x}", group(0), group(2))
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         // Four addresses of one /64: one client.
         let net = fresh_net();
         for host in 1..=3 {
             assert_eq!(
-                login(&app, &[], &format!("{net}::{host}")).await,
+                login(&service, &[], &format!("{net}::{host}")).await,
                 401,
                 "{name}"
             );
         }
         assert_eq!(
-            login(&app, &[], &format!("{net}::4")).await,
+            login(&service, &[], &format!("{net}::4")).await,
             429,
             "{name}: same /64"
         );
         let elsewhere = format!("{}::4", fresh_net());
         assert_eq!(
-            login(&app, &[], &elsewhere).await,
+            login(&service, &[], &elsewhere).await,
             401,
             "{name}: another /64"
         );
@@ -714,10 +744,10 @@ async fn per_address_limits_see_the_real_client() {
             ("cloudfront-viewer-address", viewer.as_str()),
         ];
         for _ in 0..3 {
-            assert_eq!(login(&app, &via, &edge).await, 401, "{name}");
+            assert_eq!(login(&service, &via, &edge).await, 401, "{name}");
         }
         assert_eq!(
-            login(&app, &via, &edge).await,
+            login(&service, &via, &edge).await,
             429,
             "{name}: the viewer is at its limit"
         );
@@ -728,7 +758,7 @@ async fn per_address_limits_see_the_real_client() {
             ("cloudfront-viewer-address", other.as_str()),
         ];
         assert_eq!(
-            login(&app, &via_other, &edge).await,
+            login(&service, &via_other, &edge).await,
             401,
             "{name}: another viewer"
         );
@@ -738,14 +768,14 @@ async fn per_address_limits_see_the_real_client() {
         // an earlier run on the same Redis would have left at its limit).
         let direct = format!("{}::9", fresh_net());
         for _ in 0..3 {
-            assert_eq!(login(&app, &forged, &direct).await, 401, "{name}");
+            assert_eq!(login(&service, &forged, &direct).await, 401, "{name}");
         }
         assert_eq!(
-            login(&app, &via_other, &edge).await,
+            login(&service, &via_other, &edge).await,
             401,
             "{name}: forging counted elsewhere"
         );
-        assert_eq!(login(&app, &forged, &direct).await, 429, "{name}");
+        assert_eq!(login(&service, &forged, &direct).await, 429, "{name}");
     }
 }
 
@@ -759,13 +789,13 @@ async fn one_attacker_cannot_lock_the_owner_out_but_a_distributed_attack_is_stop
         login_account_max_failures: 8,
         ..test_config()
     };
-    for (name, app) in apps(config.clone()).await {
+    for (name, service) in services(config.clone()).await {
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let attacker = client(&unique_ip());
-        refused_logins(&app, name, &email, "junk junk junk", &attacker, 3).await;
+        refused_logins(&service, name, &email, "junk junk junk", &attacker, 3).await;
         // The attacker's address is locked out for this account, even with the password.
-        let err = app
+        let err = service
             .login(input(&email, PASSWORD), &attacker)
             .await
             .unwrap_err();
@@ -775,7 +805,8 @@ async fn one_attacker_cannot_lock_the_owner_out_but_a_distributed_attack_is_stop
         );
         // The owner, from home, is not.
         assert!(
-            app.login(input(&email, PASSWORD), &client(&unique_ip()))
+            service
+                .login(input(&email, PASSWORD), &client(&unique_ip()))
                 .await
                 .is_ok(),
             "{name}"
@@ -784,14 +815,16 @@ async fn one_attacker_cannot_lock_the_owner_out_but_a_distributed_attack_is_stop
         // Many addresses, a couple of guesses each: the account-wide limit stops them all,
         // the owner's address included, until the window ends.
         let target = unique_email();
-        create_account(&app, &target, PASSWORD).await;
+        create_account(&service, &target, PASSWORD).await;
         for _ in 0..4 {
             let bot = client(&unique_ip());
             for _ in 0..2 {
-                let _ = app.login(input(&target, "guess guess guess"), &bot).await;
+                let _ = service
+                    .login(input(&target, "guess guess guess"), &bot)
+                    .await;
             }
         }
-        let err = app
+        let err = service
             .login(input(&target, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap_err();
@@ -810,19 +843,20 @@ async fn requests_refused_by_the_address_limit_count_nowhere_else() {
         login_account_max_failures: 3,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         let noisy = client(&unique_ip());
         for _ in 0..2 {
             assert!(
-                app.login(input(&unique_email(), "whatever it is"), &noisy)
+                service
+                    .login(input(&unique_email(), "whatever it is"), &noisy)
                     .await
                     .is_err()
             );
         }
         for _ in 0..10 {
-            let err = app
+            let err = service
                 .login(input(&email, "junk junk junk"), &noisy)
                 .await
                 .unwrap_err();
@@ -832,7 +866,8 @@ async fn requests_refused_by_the_address_limit_count_nowhere_else() {
             );
         }
         assert!(
-            app.login(input(&email, PASSWORD), &client(&unique_ip()))
+            service
+                .login(input(&email, PASSWORD), &client(&unique_ip()))
                 .await
                 .is_ok(),
             "{name}: the refused requests counted against the account"
@@ -846,25 +881,30 @@ async fn per_ip_limit_applies_across_accounts() {
         login_ip_max_failures: 3,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         let ip = client(&unique_ip());
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
+        create_account(&service, &email, PASSWORD).await;
         for _ in 0..3 {
             assert!(
-                app.login(input(&unique_email(), "whatever it is"), &ip)
+                service
+                    .login(input(&unique_email(), "whatever it is"), &ip)
                     .await
                     .is_err()
             );
         }
-        let err = app.login(input(&email, PASSWORD), &ip).await.unwrap_err();
+        let err = service
+            .login(input(&email, PASSWORD), &ip)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, ApiError::TooManyAttempts { .. }),
             "{name}: {err:?}"
         );
         // The same account from elsewhere is fine.
         assert!(
-            app.login(input(&email, PASSWORD), &client(&unique_ip()))
+            service
+                .login(input(&email, PASSWORD), &client(&unique_ip()))
                 .await
                 .is_ok(),
             "{name}"
@@ -874,20 +914,20 @@ async fn per_ip_limit_applies_across_accounts() {
 
 #[tokio::test]
 async fn sessions_and_me_see_the_callers_account_only() {
-    for (name, app) in apps(test_config()).await {
-        let (email, a) = login(&app).await;
-        let b = app
+    for (name, service) in services(test_config()).await {
+        let (email, a) = login(&service).await;
+        let b = service
             .login(input(&email, PASSWORD), &client(&unique_ip()))
             .await
             .unwrap();
-        let (_, stranger) = login(&app).await;
-        let caller = app
+        let (_, stranger) = login(&service).await;
+        let caller = service
             .authorize(Some(&format!("Bearer {}", a.access_token)))
             .await
             .unwrap();
-        let list = app.sessions(&caller).await.unwrap();
+        let list = service.sessions(&caller).await.unwrap();
         assert_eq!(list.len(), 2, "{name}");
-        assert_eq!(app.me(&caller).await.unwrap().email, email, "{name}");
+        assert_eq!(service.me(&caller).await.unwrap().email, email, "{name}");
         // The authorizer's one read brought the email: /me answers from it, with no store call
         // (here an account that does not exist), and reads the account only without it.
         assert_eq!(caller.email.as_deref(), Some(email.as_str()), "{name}");
@@ -897,32 +937,33 @@ async fn sessions_and_me_see_the_callers_account_only() {
             ..caller.clone()
         };
         assert_eq!(
-            app.me(&told).await.unwrap().email,
+            service.me(&told).await.unwrap().email,
             "from-the-authorizer@example.com"
         );
         let untold = Caller {
             email: None,
             ..caller.clone()
         };
-        assert_eq!(app.me(&untold).await.unwrap().email, email, "{name}");
+        assert_eq!(service.me(&untold).await.unwrap().email, email, "{name}");
         // Another account's session id is not found, and stays live.
-        let err = app
+        let err = service
             .revoke(&caller, &stranger.session_id.to_string())
             .await
             .unwrap_err();
         assert!(matches!(err, ApiError::NotFound), "{name}");
-        assert!(live(&app, &stranger).await, "{name}");
+        assert!(live(&service, &stranger).await, "{name}");
         assert!(
             matches!(
-                app.revoke(&caller, "not-an-id").await,
+                service.revoke(&caller, "not-an-id").await,
                 Err(ApiError::NotFound)
             ),
             "{name}"
         );
-        app.revoke(&caller, &b.session_id.to_string())
+        service
+            .revoke(&caller, &b.session_id.to_string())
             .await
             .unwrap();
-        assert!(!live(&app, &b).await, "{name}");
-        assert!(live(&app, &a).await, "{name}");
+        assert!(!live(&service, &b).await, "{name}");
+        assert!(live(&service, &a).await, "{name}");
     }
 }

@@ -10,7 +10,7 @@ use passport::Service;
 use passport::kernel::ids::Id;
 use passport::kernel::service::Denied;
 use passport::kernel::tokens::{MAX_TOKEN_BYTES, TokenError};
-use passport::testing::{TEST_SIGNING_KEY, logged_in_memory_app};
+use passport::testing::{TEST_SIGNING_KEY, logged_in_memory_service};
 use serde_json::{Value, json};
 use sha2::{Sha256, Sha384, Sha512};
 
@@ -39,7 +39,7 @@ fn sign(header: &Value, claims: &Value) -> String {
 /// A live session on the memory store, so that a token with its claims and a good signature is
 /// authorized: the attack under test is then the only reason for a deny.
 struct Target {
-    app: Service,
+    service: Service,
     kid: String,
     now: i64,
     sub: String,
@@ -48,14 +48,14 @@ struct Target {
 
 impl Target {
     async fn new() -> Self {
-        let (app, pair) = logged_in_memory_app(None).await;
-        let caller = app
+        let (service, pair) = logged_in_memory_service(None).await;
+        let caller = service
             .authorize(Some(&format!("Bearer {}", pair.access_token)))
             .await
             .unwrap();
-        let kid = app.keys().current().signing().kid().to_string();
+        let kid = service.keys().current().signing().kid().to_string();
         let t = Self {
-            app,
+            service,
             kid,
             now: passport::kernel::clock::now(),
             sub: caller.account.to_string(),
@@ -63,7 +63,7 @@ impl Target {
         };
         let honest = format!("Bearer {}", sign(&t.header(), &t.claims()));
         assert!(
-            t.app.authorize(Some(&honest)).await.is_ok(),
+            t.service.authorize(Some(&honest)).await.is_ok(),
             "the honest token of the target's session is authorized"
         );
         t
@@ -79,7 +79,7 @@ impl Target {
     }
 
     async fn verify(&self, token: &str) -> Result<(), TokenError> {
-        self.app
+        self.service
             .verify_access_token(token, self.now)
             .await
             .map(|_| ())
@@ -90,7 +90,7 @@ impl Target {
         // Through the authorizer's entry point too: a deny, never a crash.
         let header = format!("Bearer {token}");
         assert!(
-            self.app.authorize(Some(&header)).await.is_err(),
+            self.service.authorize(Some(&header)).await.is_err(),
             "{what}: authorized"
         );
     }
@@ -341,7 +341,7 @@ async fn other_token_kinds_and_foreign_issuers() {
         t.verify(&sign(&t.header(), &other_iss)).await,
         Err(TokenError::Claims)
     );
-    let aud_app = passport::testing::app_on(
+    let aud_app = passport::testing::service_on(
         std::sync::Arc::new(passport::kernel::store::MemoryStore::new()),
         passport::Config {
             token_audience: Some("web".into()),
@@ -367,6 +367,6 @@ async fn a_valid_token_for_a_session_that_does_not_exist_is_denied() {
     claims["sid"] = json!(Id::random().to_string());
     let token = sign(&t.header(), &claims);
     assert!(t.verify(&token).await.is_ok());
-    let denied = t.app.authorize(Some(&format!("Bearer {token}"))).await;
+    let denied = t.service.authorize(Some(&format!("Bearer {token}"))).await;
     assert!(matches!(denied, Err(Denied::SessionEnded)), "{denied:?}");
 }

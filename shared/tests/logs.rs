@@ -7,7 +7,7 @@ mod common;
 
 use common::{stores, unique_email};
 use http::{Method, Request};
-use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, test_config};
+use passport::testing::{TEST_SIGNING_KEY, create_account, service_on, test_config};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -56,14 +56,14 @@ async fn a_full_session_logs_no_secret() {
     let password = "a password that must never be logged";
     let mut secrets = vec![password.to_string(), TEST_SIGNING_KEY.to_string()];
     for (name, store) in stores().await {
-        let app = app_on(store, test_config());
+        let service = service_on(store, test_config());
         let email = unique_email();
-        create_account(&app, &email, password).await;
+        create_account(&service, &email, password).await;
         // A refusal by the authorizer is API Gateway's 403.
         let call = |req: Request<Vec<u8>>| {
-            let app = &app;
+            let service = &service;
             async move {
-                match common::through_gateway(app, req, "192.0.2.55").await {
+                match common::through_gateway(service, req, "192.0.2.55").await {
                     Ok(resp) => (
                         resp.status().as_u16(),
                         serde_json::from_str::<Value>(resp.body()).unwrap_or(Value::Null),

@@ -12,7 +12,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::recorded::{PASSWORD, Recorded, ceremony, recorded, reset_account};
-use common::{app_for, pass, stores};
+use common::{pass, service_for, stores};
 use passport::ApiError;
 use passport::api::Service;
 use passport::api::Store;
@@ -25,7 +25,7 @@ use passport::passkeys::webauthn::{
     CEREMONY_SECONDS, PublicKeyCredential, RegisterPublicKeyCredential,
 };
 use passport::sessions::store::SessionsAfter;
-use passport::testing::{app_on, test_config};
+use passport::testing::{service_on, test_config};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,15 +38,21 @@ fn config(origin: &str, rp_id: Option<&str>) -> passport::Config {
     }
 }
 
-async fn register(app: &Service, r: &Recorded, caller: &Caller, id: Id) -> Result<Value, ApiError> {
+async fn register(
+    service: &Service,
+    r: &Recorded,
+    caller: &Caller,
+    id: Id,
+) -> Result<Value, ApiError> {
     let credential: RegisterPublicKeyCredential =
         serde_json::from_value(r.registration.clone()).unwrap();
-    app.register_passkey(caller, id, &credential, Some("recorded".into()))
+    service
+        .register_passkey(caller, id, &credential, Some("recorded".into()))
         .await
 }
 
 async fn sign_in(
-    app: &Service,
+    service: &Service,
     r: &Recorded,
     id: Id,
     email: Option<&str>,
@@ -58,7 +64,9 @@ async fn sign_in(
         email: email.map(str::to_string),
         device: None,
     };
-    app.login_with_passkey(login, &ClientInfo::default()).await
+    service
+        .login_with_passkey(login, &ClientInfo::default())
+        .await
 }
 
 fn amr(access_token: &str) -> Value {
@@ -72,14 +80,14 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
     let r = recorded();
     for (name, store) in stores().await {
         reset_account(&*store, &r).await;
-        let good = app_for(name, Arc::clone(&store), config(&r.origin, None));
-        let other_origin = app_on(
+        let good = service_for(name, Arc::clone(&store), config(&r.origin, None));
+        let other_origin = service_on(
             Arc::clone(&store),
             config("http://app.localhost:9999", None),
         );
         // A relying-party id the origin fits (localhost is a suffix of app.localhost), but not
         // the one the authenticator signed for.
-        let other_rp = app_on(Arc::clone(&store), config(&r.origin, Some("localhost")));
+        let other_rp = service_on(Arc::clone(&store), config(&r.origin, Some("localhost")));
         let caller = Caller {
             account: r.account,
             session: r.session,
@@ -219,25 +227,25 @@ async fn a_ceremony_expires() {
     let r = recorded();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     reset_account(&*store, &r).await;
-    let app = app_for("memory", Arc::clone(&store), config(&r.origin, None));
+    let service = service_for("memory", Arc::clone(&store), config(&r.origin, None));
     let caller = Caller {
         account: r.account,
         session: r.session,
         email: None,
     };
-    let id = ceremony(&app, &r.registration_state).await;
-    register(&app, &r, &caller, id).await.unwrap();
-    let id = ceremony(&app, &r.authentication_state).await;
-    pass(&app, Duration::from_secs(CEREMONY_SECONDS as u64 + 1)).await;
+    let id = ceremony(&service, &r.registration_state).await;
+    register(&service, &r, &caller, id).await.unwrap();
+    let id = ceremony(&service, &r.authentication_state).await;
+    pass(&service, Duration::from_secs(CEREMONY_SECONDS as u64 + 1)).await;
     assert!(matches!(
-        sign_in(&app, &r, id, None).await,
+        sign_in(&service, &r, id, None).await,
         Err(ApiError::InvalidCredentials)
     ));
 }
 
 #[tokio::test]
 async fn without_passkey_origins_the_routes_say_so() {
-    let app = app_on(
+    let service = service_on(
         Arc::new(MemoryStore::new()),
         passport::Config {
             passkey_origins: Vec::new(),
@@ -245,7 +253,7 @@ async fn without_passkey_origins_the_routes_say_so() {
         },
     );
     assert!(matches!(
-        app.passkey_login_options().await,
+        service.passkey_login_options().await,
         Err(ApiError::PasskeysDisabled)
     ));
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{apps, send, unique_code, unique_email, unique_ip};
+use common::{send, services, unique_code, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
 use passport::api::{Guard, ROUTES};
@@ -36,7 +36,7 @@ fn json_of(r: &Response<String>) -> Value {
 
 /// `POST /passport` for `code`, with optional account bearer and previous passport.
 async fn ask(
-    app: &Service,
+    service: &Service,
     code: &str,
     bearer: Option<&str>,
     previous: Option<&str>,
@@ -48,31 +48,36 @@ async fn ask(
         headers.push(("authorization", a));
     }
     let body = previous.map_or(String::new(), |p| json!({ "passport": p }).to_string());
-    send(app, Method::POST, "/passport", &headers, &body, ip)
+    send(service, Method::POST, "/passport", &headers, &body, ip)
         .await
         .unwrap()
 }
 
-async fn granted(app: &Service, code: &str, bearer: Option<&str>, previous: Option<&str>) -> Value {
-    let r = ask(app, code, bearer, previous, &unique_ip()).await;
+async fn granted(
+    service: &Service,
+    code: &str,
+    bearer: Option<&str>,
+    previous: Option<&str>,
+) -> Value {
+    let r = ask(service, code, bearer, previous, &unique_ip()).await;
     assert_eq!(r.status(), 200, "{}", r.body());
     json_of(&r)
 }
 
 /// `GET /apps/me` behind the app authorizer.
-async fn app_me(app: &Service, code: &str, passport: &str) -> Result<Value, String> {
+async fn app_me(service: &Service, code: &str, passport: &str) -> Result<Value, String> {
     let auth = format!("Bearer {passport}");
     let headers = [("authorization", auth.as_str()), ("x-app-code", code)];
-    let r = send(app, Method::GET, "/apps/me", &headers, "", &unique_ip()).await?;
+    let r = send(service, Method::GET, "/apps/me", &headers, "", &unique_ip()).await?;
     assert_eq!(r.status(), 200, "{}", r.body());
     Ok(json_of(&r))
 }
 
-async fn sign_in(app: &Service) -> TokenPair {
+async fn sign_in(service: &Service) -> TokenPair {
     let email = unique_email();
-    create_account(app, &email, PASSWORD).await;
+    create_account(service, &email, PASSWORD).await;
     let input = LoginInput::new(email, PASSWORD);
-    app.login(input, &ClientInfo::default()).await.unwrap()
+    service.login(input, &ClientInfo::default()).await.unwrap()
 }
 
 fn ring() -> KeyRing {
@@ -108,34 +113,37 @@ fn expired_copy(passport: &str, ago: i64) -> String {
 
 #[tokio::test]
 async fn a_public_app_gives_anonymous_visitors_a_passport_for_it_alone() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        let demo = create_app(&app, &code, "public").await;
-        let r = ask(&app, &code, None, None, &unique_ip()).await;
+        let demo = create_app(&service, &code, "public").await;
+        let r = ask(&service, &code, None, None, &unique_ip()).await;
         assert_eq!(r.status(), 200, "{name}: {}", r.body());
         assert_eq!(r.headers()["cache-control"], "no-store", "{name}");
         let body = json_of(&r);
         assert_eq!(body["app_code"], code.as_str(), "{name}");
         assert_eq!(body["expires_in"], 86_400, "{name}");
         let passport = body["passport"].as_str().unwrap();
-        let ctx = app_me(&app, &code, passport).await.unwrap();
+        let ctx = app_me(&service, &code, passport).await.unwrap();
         assert_eq!(
             ctx,
             json!({"app_id": demo.id.to_string(), "app_code": code, "end_user_id": body["end_user_id"]}),
             "{name}"
         );
         // Each new visitor is a new end user.
-        let other = granted(&app, &code, None, None).await;
+        let other = granted(&service, &code, None, None).await;
         assert_ne!(other["end_user_id"], body["end_user_id"], "{name}");
 
         // The wrong app code, or none, is refused by the app authorizer.
         let other_code = unique_code();
-        create_app(&app, &other_code, "public").await;
-        assert!(app_me(&app, &other_code, passport).await.is_err(), "{name}");
+        create_app(&service, &other_code, "public").await;
+        assert!(
+            app_me(&service, &other_code, passport).await.is_err(),
+            "{name}"
+        );
         let auth = format!("Bearer {passport}");
         let no_code = [("authorization", auth.as_str())];
         assert!(
-            send(&app, Method::GET, "/apps/me", &no_code, "", "192.0.2.1")
+            send(&service, Method::GET, "/apps/me", &no_code, "", "192.0.2.1")
                 .await
                 .is_err(),
             "{name}"
@@ -145,14 +153,18 @@ async fn a_public_app_gives_anonymous_visitors_a_passport_for_it_alone() {
 
 #[tokio::test]
 async fn unknown_malformed_and_disabled_apps_get_the_same_404() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        let demo = create_app(&app, &code, "public").await;
-        app.store().set_app_enabled(demo.id, false).await.unwrap();
+        let demo = create_app(&service, &code, "public").await;
+        service
+            .store()
+            .set_app_enabled(demo.id, false)
+            .await
+            .unwrap();
         let answers: Vec<(u16, Value)> = {
             let mut v = Vec::new();
             for c in [code.as_str(), "no-such-app-anywhere", "x", &"y".repeat(200)] {
-                let r = ask(&app, c, None, None, &unique_ip()).await;
+                let r = ask(&service, c, None, None, &unique_ip()).await;
                 let mut body = json_of(&r);
                 body["message"] = Value::Null;
                 v.push((r.status().as_u16(), body));
@@ -165,7 +177,7 @@ async fn unknown_malformed_and_disabled_apps_get_the_same_404() {
         assert_eq!(answers[0].0, 404, "{name}");
         assert_eq!(answers[0].1["error"], "app_not_found", "{name}");
         // No header at all is the same answer.
-        let r = send(&app, Method::POST, "/passport", &[], "", &unique_ip())
+        let r = send(&service, Method::POST, "/passport", &[], "", &unique_ip())
             .await
             .unwrap();
         assert_eq!(r.status(), 404, "{name}");
@@ -174,40 +186,40 @@ async fn unknown_malformed_and_disabled_apps_get_the_same_404() {
 
 #[tokio::test]
 async fn a_private_app_wants_a_live_account_and_keeps_one_end_user_per_account() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "private").await;
-        let r = ask(&app, &code, None, None, &unique_ip()).await;
+        create_app(&service, &code, "private").await;
+        let r = ask(&service, &code, None, None, &unique_ip()).await;
         assert_eq!(r.status(), 401, "{name}");
         assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
         assert_eq!(
-            ask(&app, &code, Some("not-a-token"), None, &unique_ip())
+            ask(&service, &code, Some("not-a-token"), None, &unique_ip())
                 .await
                 .status(),
             401,
             "{name}"
         );
 
-        let pair = sign_in(&app).await;
-        let caller = app
+        let pair = sign_in(&service).await;
+        let caller = service
             .authorize(Some(&format!("Bearer {}", pair.access_token)))
             .await
             .unwrap();
-        let first = granted(&app, &code, Some(&pair.access_token), None).await;
-        let ctx = app_me(&app, &code, first["passport"].as_str().unwrap())
+        let first = granted(&service, &code, Some(&pair.access_token), None).await;
+        let ctx = app_me(&service, &code, first["passport"].as_str().unwrap())
             .await
             .unwrap();
         assert_eq!(ctx["account_id"], caller.account.to_string(), "{name}");
         // Again, from another device or after the storage was cleared: the same end user.
-        let again = granted(&app, &code, Some(&pair.access_token), None).await;
+        let again = granted(&service, &code, Some(&pair.access_token), None).await;
         assert_eq!(again["end_user_id"], first["end_user_id"], "{name}");
         // Another account is another end user.
-        let other = sign_in(&app).await;
-        let theirs = granted(&app, &code, Some(&other.access_token), None).await;
+        let other = sign_in(&service).await;
+        let theirs = granted(&service, &code, Some(&other.access_token), None).await;
         assert_ne!(theirs["end_user_id"], first["end_user_id"], "{name}");
         // A previous passport of another account does not carry its end user over.
         let stolen = granted(
-            &app,
+            &service,
             &code,
             Some(&other.access_token),
             first["passport"].as_str(),
@@ -216,124 +228,147 @@ async fn a_private_app_wants_a_live_account_and_keeps_one_end_user_per_account()
         assert_eq!(stolen["end_user_id"], theirs["end_user_id"], "{name}");
 
         // A logged-out account's token no longer gets a passport.
-        app.logout(Some(&pair.access_token), None, false, RecentAuth::No)
+        service
+            .logout(Some(&pair.access_token), None, false, RecentAuth::No)
             .await
             .unwrap();
-        let r = ask(&app, &code, Some(&pair.access_token), None, &unique_ip()).await;
+        let r = ask(
+            &service,
+            &code,
+            Some(&pair.access_token),
+            None,
+            &unique_ip(),
+        )
+        .await;
         assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
     }
 }
 
 #[tokio::test]
 async fn a_visitor_keeps_its_identity_across_expiry_within_the_retention_window() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "public").await;
-        let first = granted(&app, &code, None, None).await;
+        create_app(&service, &code, "public").await;
+        let first = granted(&service, &code, None, None).await;
         let passport = first["passport"].as_str().unwrap();
 
         let expired = expired_copy(passport, 600);
         assert!(
-            app_me(&app, &code, &expired).await.is_err(),
+            app_me(&service, &code, &expired).await.is_err(),
             "{name}: an expired passport is refused by the authorizer"
         );
-        let renewed = granted(&app, &code, None, Some(&expired)).await;
+        let renewed = granted(&service, &code, None, Some(&expired)).await;
         assert_eq!(renewed["end_user_id"], first["end_user_id"], "{name}");
-        let ctx = app_me(&app, &code, renewed["passport"].as_str().unwrap())
+        let ctx = app_me(&service, &code, renewed["passport"].as_str().unwrap())
             .await
             .unwrap();
         assert_eq!(ctx["end_user_id"], first["end_user_id"], "{name}");
 
         // Past the retention window (3600 s here), or with a forged signature: a new end user.
         let too_old = expired_copy(passport, 3700);
-        let fresh = granted(&app, &code, None, Some(&too_old)).await;
+        let fresh = granted(&service, &code, None, Some(&too_old)).await;
         assert_ne!(fresh["end_user_id"], first["end_user_id"], "{name}");
         let mut forged = passport.to_string();
         forged.pop();
         forged.push(if passport.ends_with('A') { 'B' } else { 'A' });
-        let fresh = granted(&app, &code, None, Some(&forged)).await;
+        let fresh = granted(&service, &code, None, Some(&forged)).await;
         assert_ne!(fresh["end_user_id"], first["end_user_id"], "{name}");
         // Another app's passport is not this app's visitor.
         let other_code = unique_code();
-        create_app(&app, &other_code, "public").await;
-        let elsewhere = granted(&app, &other_code, None, Some(passport)).await;
+        create_app(&service, &other_code, "public").await;
+        let elsewhere = granted(&service, &other_code, None, Some(passport)).await;
         assert_ne!(elsewhere["end_user_id"], first["end_user_id"], "{name}");
     }
 }
 
 #[tokio::test]
 async fn disabling_or_deleting_an_app_ends_its_passports_at_once() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        let demo = create_app(&app, &code, "public").await;
-        let first = granted(&app, &code, None, None).await;
+        let demo = create_app(&service, &code, "public").await;
+        let first = granted(&service, &code, None, None).await;
         let passport = first["passport"].as_str().unwrap();
-        assert!(app_me(&app, &code, passport).await.is_ok(), "{name}");
+        assert!(app_me(&service, &code, passport).await.is_ok(), "{name}");
 
-        app.store().set_app_enabled(demo.id, false).await.unwrap();
-        assert!(app_me(&app, &code, passport).await.is_err(), "{name}");
-        let r = ask(&app, &code, None, Some(passport), &unique_ip()).await;
+        service
+            .store()
+            .set_app_enabled(demo.id, false)
+            .await
+            .unwrap();
+        assert!(app_me(&service, &code, passport).await.is_err(), "{name}");
+        let r = ask(&service, &code, None, Some(passport), &unique_ip()).await;
         assert_eq!(r.status(), 404, "{name}: no renewal while disabled");
-        app.store().set_app_enabled(demo.id, true).await.unwrap();
-        assert!(app_me(&app, &code, passport).await.is_ok(), "{name}");
+        service
+            .store()
+            .set_app_enabled(demo.id, true)
+            .await
+            .unwrap();
+        assert!(app_me(&service, &code, passport).await.is_ok(), "{name}");
 
-        app.store().delete_app(demo.id).await.unwrap();
-        assert!(app_me(&app, &code, passport).await.is_err(), "{name}");
+        service.store().delete_app(demo.id).await.unwrap();
+        assert!(app_me(&service, &code, passport).await.is_err(), "{name}");
         // A new app with the same code is another app: the old passport means nothing to it.
-        create_app(&app, &code, "public").await;
-        assert!(app_me(&app, &code, passport).await.is_err(), "{name}");
-        let again = granted(&app, &code, None, Some(passport)).await;
+        create_app(&service, &code, "public").await;
+        assert!(app_me(&service, &code, passport).await.is_err(), "{name}");
+        let again = granted(&service, &code, None, Some(passport)).await;
         assert_ne!(again["end_user_id"], first["end_user_id"], "{name}");
     }
 }
 
 #[tokio::test]
 async fn passport_logout_ends_the_session_for_every_passport_of_it() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "public").await;
-        let first = granted(&app, &code, None, None).await;
+        create_app(&service, &code, "public").await;
+        let first = granted(&service, &code, None, None).await;
         let p1 = first["passport"].as_str().unwrap().to_string();
-        let p2 = granted(&app, &code, None, Some(&p1)).await["passport"]
+        let p2 = granted(&service, &code, None, Some(&p1)).await["passport"]
             .as_str()
             .unwrap()
             .to_string();
         let logout = |p: String, c: String| {
-            let app = &app;
+            let service = &service;
             async move {
                 let auth = format!("Bearer {p}");
                 let h = [("authorization", auth.as_str()), ("x-app-code", c.as_str())];
-                send(app, Method::POST, "/passport/logout", &h, "", "192.0.2.9")
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
+                send(
+                    service,
+                    Method::POST,
+                    "/passport/logout",
+                    &h,
+                    "",
+                    "192.0.2.9",
+                )
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
             }
         };
         assert_eq!(logout(p1.clone(), unique_code()).await, 401, "{name}");
         assert_eq!(logout("garbage".into(), code.clone()).await, 401, "{name}");
-        assert!(app_me(&app, &code, &p2).await.is_ok(), "{name}");
+        assert!(app_me(&service, &code, &p2).await.is_ok(), "{name}");
         assert_eq!(logout(p2.clone(), code.clone()).await, 204, "{name}");
-        assert!(app_me(&app, &code, &p1).await.is_err(), "{name}");
-        assert!(app_me(&app, &code, &p2).await.is_err(), "{name}");
+        assert!(app_me(&service, &code, &p1).await.is_err(), "{name}");
+        assert!(app_me(&service, &code, &p2).await.is_err(), "{name}");
         assert_eq!(
             logout(p1.clone(), code.clone()).await,
             204,
             "{name}: idempotent"
         );
         // The ended session does not renew: a new end user.
-        let after = granted(&app, &code, None, Some(&p1)).await;
+        let after = granted(&service, &code, None, Some(&p1)).await;
         assert_ne!(after["end_user_id"], first["end_user_id"], "{name}");
     }
 }
 
 #[tokio::test]
 async fn passports_and_access_tokens_are_refused_in_each_others_place_on_every_guarded_route() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "public").await;
-        let pair = sign_in(&app).await;
-        let passport = granted(&app, &code, None, None).await["passport"]
+        create_app(&service, &code, "public").await;
+        let pair = sign_in(&service).await;
+        let passport = granted(&service, &code, None, None).await["passport"]
             .as_str()
             .unwrap()
             .to_string();
@@ -347,14 +382,14 @@ async fn passports_and_access_tokens_are_refused_in_each_others_place_on_every_g
             };
             let call = |token: &String| {
                 let auth = format!("Bearer {token}");
-                let (app, path, code) = (&app, path.clone(), code.clone());
+                let (service, path, code) = (&service, path.clone(), code.clone());
                 async move {
                     let h = [
                         ("authorization", auth.as_str()),
                         ("x-app-code", code.as_str()),
                         ("content-type", "application/json"),
                     ];
-                    send(app, r.method.clone(), &path, &h, "{}", "192.0.2.2")
+                    send(service, r.method.clone(), &path, &h, "{}", "192.0.2.2")
                         .await
                         .is_ok()
                 }
@@ -373,22 +408,29 @@ async fn passports_and_access_tokens_are_refused_in_each_others_place_on_every_g
         // The open routes that take a bearer token refuse the other kind too.
         let auth = format!("Bearer {passport}");
         let h = [("authorization", auth.as_str())];
-        let r = send(&app, Method::POST, "/logout", &h, "", "192.0.2.3")
+        let r = send(&service, Method::POST, "/logout", &h, "", "192.0.2.3")
             .await
             .unwrap();
         assert_eq!(r.status(), 401, "{name}: /logout took a passport");
         let private = unique_code();
-        create_app(&app, &private, "private").await;
-        let r = ask(&app, &private, Some(&passport), None, "192.0.2.4").await;
+        create_app(&service, &private, "private").await;
+        let r = ask(&service, &private, Some(&passport), None, "192.0.2.4").await;
         assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
         let auth = format!("Bearer {}", pair.access_token);
         let h = [
             ("authorization", auth.as_str()),
             ("x-app-code", code.as_str()),
         ];
-        let r = send(&app, Method::POST, "/passport/logout", &h, "", "192.0.2.5")
-            .await
-            .unwrap();
+        let r = send(
+            &service,
+            Method::POST,
+            "/passport/logout",
+            &h,
+            "",
+            "192.0.2.5",
+        )
+        .await
+        .unwrap();
         assert_eq!(
             r.status(),
             401,
@@ -399,17 +441,17 @@ async fn passports_and_access_tokens_are_refused_in_each_others_place_on_every_g
 
 #[tokio::test]
 async fn new_anonymous_visitors_are_rate_limited_per_address_and_renewals_are_not() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "public").await;
+        create_app(&service, &code, "public").await;
         let ip = unique_ip();
         let mut kept = Vec::new();
         for _ in 0..3 {
-            let r = ask(&app, &code, None, None, &ip).await;
+            let r = ask(&service, &code, None, None, &ip).await;
             assert_eq!(r.status(), 200, "{name}: {}", r.body());
             kept.push(json_of(&r)["passport"].as_str().unwrap().to_string());
         }
-        let r = ask(&app, &code, None, None, &ip).await;
+        let r = ask(&service, &code, None, None, &ip).await;
         assert_eq!(r.status(), 429, "{name}");
         assert_eq!(json_of(&r)["error"], "rate_limited", "{name}");
         let wait: i64 = r.headers()["retry-after"]
@@ -420,7 +462,9 @@ async fn new_anonymous_visitors_are_rate_limited_per_address_and_renewals_are_no
         assert!((1..=3600).contains(&wait), "{name}: {wait}");
         // A renewal keeps an identity: not counted, not refused.
         assert_eq!(
-            ask(&app, &code, None, Some(&kept[0]), &ip).await.status(),
+            ask(&service, &code, None, Some(&kept[0]), &ip)
+                .await
+                .status(),
             200,
             "{name}"
         );
@@ -430,17 +474,21 @@ async fn new_anonymous_visitors_are_rate_limited_per_address_and_renewals_are_no
             ("authorization", auth.as_str()),
             ("x-app-code", code.as_str()),
         ];
-        send(&app, Method::POST, "/passport/logout", &h, "", &ip)
+        send(&service, Method::POST, "/passport/logout", &h, "", &ip)
             .await
             .unwrap();
         assert_eq!(
-            ask(&app, &code, None, Some(&kept[1]), &ip).await.status(),
+            ask(&service, &code, None, Some(&kept[1]), &ip)
+                .await
+                .status(),
             429,
             "{name}"
         );
         // Another address is not held back.
         assert_eq!(
-            ask(&app, &code, None, None, &unique_ip()).await.status(),
+            ask(&service, &code, None, None, &unique_ip())
+                .await
+                .status(),
             200,
             "{name}"
         );
@@ -449,9 +497,9 @@ async fn new_anonymous_visitors_are_rate_limited_per_address_and_renewals_are_no
 
 #[tokio::test]
 async fn bad_passport_requests_are_client_errors() {
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "public").await;
+        create_app(&service, &code, "public").await;
         let ip = unique_ip();
         for (ct, body, status) in [
             ("application/json", r#"{"passport": 5}"#, 400),
@@ -460,7 +508,7 @@ async fn bad_passport_requests_are_client_errors() {
             ("text/plain", r#"{"passport": "x"}"#, 415),
         ] {
             let h = [("x-app-code", code.as_str()), ("content-type", ct)];
-            let r = send(&app, Method::POST, "/passport", &h, body, &ip)
+            let r = send(&service, Method::POST, "/passport", &h, body, &ip)
                 .await
                 .unwrap();
             assert_eq!(r.status(), status, "{name}: {body}: {}", r.body());
@@ -470,7 +518,7 @@ async fn bad_passport_requests_are_client_errors() {
             ("x-app-code", code.as_str()),
             ("content-type", "application/json"),
         ];
-        let r = send(&app, Method::POST, "/passport", &h, &big, &ip)
+        let r = send(&service, Method::POST, "/passport", &h, &big, &ip)
             .await
             .unwrap();
         assert_eq!(r.status(), 413, "{name}");
@@ -482,24 +530,27 @@ async fn bad_passport_requests_are_client_errors() {
 #[tokio::test]
 async fn a_private_passport_ends_with_its_accounts_sessions() {
     use passport::sessions::PasswordChange;
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "private").await;
+        create_app(&service, &code, "private").await;
         for how in ["logout_all", "password", "disable", "delete"] {
-            let pair = sign_in(&app).await;
-            let caller = app
+            let pair = sign_in(&service).await;
+            let caller = service
                 .authorize(Some(&format!("Bearer {}", pair.access_token)))
                 .await
                 .unwrap();
-            let granted = granted(&app, &code, Some(&pair.access_token), None).await;
+            let granted = granted(&service, &code, Some(&pair.access_token), None).await;
             let passport = granted["passport"].as_str().unwrap();
-            assert!(app_me(&app, &code, passport).await.is_ok(), "{name} {how}");
+            assert!(
+                app_me(&service, &code, passport).await.is_ok(),
+                "{name} {how}"
+            );
             match how {
-                "logout_all" => app
+                "logout_all" => service
                     .logout(Some(&pair.access_token), None, true, RecentAuth::No)
                     .await
                     .unwrap(),
-                "password" => app
+                "password" => service
                     .change_password(
                         &caller,
                         PasswordChange {
@@ -511,7 +562,8 @@ async fn a_private_passport_ends_with_its_accounts_sessions() {
                     .await
                     .unwrap(),
                 "disable" => {
-                    app.store()
+                    service
+                        .store()
                         .set_status(
                             caller.account,
                             passport::kernel::store::AccountStatus::Disabled,
@@ -520,11 +572,15 @@ async fn a_private_passport_ends_with_its_accounts_sessions() {
                         .unwrap();
                 }
                 _ => {
-                    app.store().delete_account(caller.account).await.unwrap();
+                    service
+                        .store()
+                        .delete_account(caller.account)
+                        .await
+                        .unwrap();
                 }
             }
             assert!(
-                app_me(&app, &code, passport).await.is_err(),
+                app_me(&service, &code, passport).await.is_err(),
                 "{name}: the private passport outlived {how}"
             );
         }
@@ -540,36 +596,36 @@ async fn private_passports_are_capped_per_account_and_app() {
         private_passport_max_ttl: 600,
         ..config()
     };
-    for (name, app) in apps(config).await {
+    for (name, service) in services(config).await {
         let code = unique_code();
-        create_app(&app, &code, "private").await;
-        let pair = sign_in(&app).await;
+        create_app(&service, &code, "private").await;
+        let pair = sign_in(&service).await;
         let mut passports = Vec::new();
         for _ in 0..5 {
-            let g = granted(&app, &code, Some(&pair.access_token), None).await;
+            let g = granted(&service, &code, Some(&pair.access_token), None).await;
             assert_eq!(g["expires_in"], 600, "{name}: the private bound");
             passports.push(g["passport"].as_str().unwrap().to_string());
         }
         let live: Vec<bool> = {
             let mut live = Vec::new();
             for p in &passports {
-                live.push(app_me(&app, &code, p).await.is_ok());
+                live.push(app_me(&service, &code, p).await.is_ok());
             }
             live
         };
         assert_eq!(live, [false, false, true, true, true], "{name}");
         // Renewing the newest keeps its session: still three live, the renewed one included.
         let renewed = granted(
-            &app,
+            &service,
             &code,
             Some(&pair.access_token),
             passports.last().map(String::as_str),
         )
         .await;
         let renewed = renewed["passport"].as_str().unwrap();
-        assert!(app_me(&app, &code, renewed).await.is_ok(), "{name}");
+        assert!(app_me(&service, &code, renewed).await.is_ok(), "{name}");
         assert!(
-            app_me(&app, &code, &passports[2]).await.is_ok(),
+            app_me(&service, &code, &passports[2]).await.is_ok(),
             "{name}: a renewal ended another"
         );
     }
@@ -582,10 +638,10 @@ async fn private_passports_are_capped_per_account_and_app() {
 #[tokio::test]
 async fn a_passport_has_its_own_key_and_audience() {
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-    for (name, app) in apps(config()).await {
+    for (name, service) in services(config()).await {
         let code = unique_code();
-        create_app(&app, &code, "public").await;
-        let first = granted(&app, &code, None, None).await;
+        create_app(&service, &code, "public").await;
+        let first = granted(&service, &code, None, None).await;
         let passport = first["passport"].as_str().unwrap();
         let header = jsonwebtoken::decode_header(passport).unwrap();
         let kid = ring().signing().kid().to_string();
@@ -628,10 +684,10 @@ async fn a_passport_has_its_own_key_and_audience() {
         )
         .unwrap();
         assert!(
-            app_me(&app, &code, &old).await.is_err(),
+            app_me(&service, &code, &old).await.is_err(),
             "{name}: old passport accepted live"
         );
-        let renewed = granted(&app, &code, None, Some(&old)).await;
+        let renewed = granted(&service, &code, None, Some(&old)).await;
         assert_eq!(
             renewed["end_user_id"], first["end_user_id"],
             "{name}: identity lost"

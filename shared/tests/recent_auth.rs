@@ -9,7 +9,7 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{apps, pass, send, unique_email, unique_ip};
+use common::{pass, send, services, unique_email, unique_ip};
 use http::Method;
 use passport::kernel::service::TokenPair;
 use passport::sessions::LoginInput;
@@ -27,7 +27,7 @@ fn claims(access_token: &str) -> Value {
 }
 
 async fn call(
-    app: &passport::Service,
+    service: &passport::Service,
     method: Method,
     path: &str,
     pair: &TokenPair,
@@ -44,7 +44,9 @@ async fn call(
     } else {
         body.to_string()
     };
-    let resp = send(app, method, path, &headers, &body, ip).await.unwrap();
+    let resp = send(service, method, path, &headers, &body, ip)
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     (
         status,
@@ -59,28 +61,28 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         login_max_failures: 3,
         ..test_config()
     };
-    for (name, app) in apps(config).await {
-        let app = &*app;
+    for (name, service) in services(config).await {
+        let service = &*service;
         let (email, ip) = (unique_email(), unique_ip());
-        create_account(app, &email, PASSWORD).await;
+        create_account(service, &email, PASSWORD).await;
         let client = passport::kernel::service::ClientInfo::default();
-        let login = || app.login(LoginInput::new(&email, PASSWORD), &client);
+        let login = || service.login(LoginInput::new(&email, PASSWORD), &client);
         let (a, b) = (login().await.unwrap(), login().await.unwrap());
 
         let signed_in = claims(&a.access_token);
         assert_eq!(signed_in["amr"], json!(["pwd"]), "{name}");
-        let (status, me) = call(app, Method::GET, "/me", &a, Value::Null, &ip).await;
+        let (status, me) = call(service, Method::GET, "/me", &a, Value::Null, &ip).await;
         assert_eq!((status, &me["amr"]), (200, &json!(["pwd"])), "{name}: {me}");
-        let (_, list) = call(app, Method::GET, "/sessions", &a, Value::Null, &ip).await;
+        let (_, list) = call(service, Method::GET, "/sessions", &a, Value::Null, &ip).await;
         assert_eq!(list["sessions"][0]["amr"], json!(["pwd"]), "{name}: {list}");
         assert_eq!(list["sessions"][0]["auth_time"], me["auth_time"], "{name}");
         // Within the window: ending another session needs nothing more.
         let c = login().await.unwrap();
         let path = format!("/sessions/{}", c.session_id);
-        let (status, _) = call(app, Method::DELETE, &path, &a, Value::Null, &ip).await;
+        let (status, _) = call(service, Method::DELETE, &path, &a, Value::Null, &ip).await;
         assert_eq!(status, 204, "{name}");
 
-        pass(app, Duration::from_secs(MAX_AGE as u64 + 2)).await;
+        pass(service, Duration::from_secs(MAX_AGE as u64 + 2)).await;
 
         // Every dangerous route refuses; the harmless ones do not.
         let other = format!("/sessions/{}", b.session_id);
@@ -92,7 +94,7 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
             (Method::POST, "/passkeys/registration/options", Value::Null),
             (Method::DELETE, "/passkeys/abc", Value::Null),
         ] {
-            let (status, body) = call(app, method.clone(), path, &a, body, &ip).await;
+            let (status, body) = call(service, method.clone(), path, &a, body, &ip).await;
             assert_eq!(
                 (status, body["error"].as_str()),
                 (403, Some("reauthentication_required")),
@@ -101,7 +103,7 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         }
         let by_refresh = json!({"all": true, "refresh_token": a.refresh_token});
         let resp = send(
-            app,
+            service,
             Method::POST,
             "/logout",
             &[("content-type", "application/json")],
@@ -112,9 +114,13 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         .unwrap();
         assert_eq!(resp.status(), 403, "{name}: logout-all by refresh token");
         // By the session cookie: refused the same way, and the cookie is kept for the retry.
-        let cookie = format!("{}={}", app.config().session_cookie.name(), a.refresh_token);
+        let cookie = format!(
+            "{}={}",
+            service.config().session_cookie.name(),
+            a.refresh_token
+        );
         let resp = send(
-            app,
+            service,
             Method::POST,
             "/logout",
             &[
@@ -132,23 +138,31 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
             resp.headers().get("set-cookie").is_none(),
             "{name}: cookie kept"
         );
-        let (status, _) = call(app, Method::GET, "/sessions", &a, Value::Null, &ip).await;
+        let (status, _) = call(service, Method::GET, "/sessions", &a, Value::Null, &ip).await;
         assert_eq!(status, 200, "{name}");
-        let (status, _) = call(app, Method::GET, "/passkeys", &a, Value::Null, &ip).await;
+        let (status, _) = call(service, Method::GET, "/passkeys", &a, Value::Null, &ip).await;
         assert_eq!(status, 200, "{name}");
 
         // Wrong passwords count toward the login lockout, as at /login.
         for _ in 0..3 {
             let wrong = json!({"password": "not the password"});
-            let (status, body) = call(app, Method::POST, "/reauthenticate", &a, wrong, &ip).await;
+            let (status, body) =
+                call(service, Method::POST, "/reauthenticate", &a, wrong, &ip).await;
             assert_eq!(
                 (status, body["error"].as_str()),
                 (401, Some("invalid_credentials"))
             );
         }
         let right = json!({"password": PASSWORD});
-        let (status, body) =
-            call(app, Method::POST, "/reauthenticate", &a, right.clone(), &ip).await;
+        let (status, body) = call(
+            service,
+            Method::POST,
+            "/reauthenticate",
+            &a,
+            right.clone(),
+            &ip,
+        )
+        .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (429, Some("too_many_attempts")),
@@ -158,26 +172,33 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         // From another address the right password works: the session is recent again, with
         // no new session made, and the same access token now passes.
         let elsewhere = unique_ip();
-        let (status, body) =
-            call(app, Method::POST, "/reauthenticate", &a, right, &elsewhere).await;
+        let (status, body) = call(
+            service,
+            Method::POST,
+            "/reauthenticate",
+            &a,
+            right,
+            &elsewhere,
+        )
+        .await;
         assert_eq!(status, 200, "{name}: {body}");
         assert_eq!(body["amr"], json!(["pwd"]));
         assert_ne!(
             body["auth_time"], me["auth_time"],
             "{name}: auth_time moved on"
         );
-        let (_, list) = call(app, Method::GET, "/sessions", &a, Value::Null, &ip).await;
+        let (_, list) = call(service, Method::GET, "/sessions", &a, Value::Null, &ip).await;
         assert_eq!(
             list["sessions"].as_array().unwrap().len(),
             2,
             "{name}: {list}"
         );
-        let (status, _) = call(app, Method::DELETE, &other, &a, Value::Null, &ip).await;
+        let (status, _) = call(service, Method::DELETE, &other, &a, Value::Null, &ip).await;
         assert_eq!(status, 204, "{name}");
 
         // A refresh keeps the session's authentication: the reauthentication's, not now's.
-        pass(app, Duration::from_secs(1)).await;
-        let refreshed = app.refresh(&a.refresh_token).await.unwrap();
+        pass(service, Duration::from_secs(1)).await;
+        let refreshed = service.refresh(&a.refresh_token).await.unwrap();
         let c = claims(&refreshed.access_token);
         assert!(
             c["auth_time"].as_i64().unwrap() > signed_in["auth_time"].as_i64().unwrap(),
@@ -190,7 +211,7 @@ async fn dangerous_routes_need_a_recent_authentication_and_reauthenticate_gives_
         assert_eq!(c["amr"], json!(["pwd"]));
 
         let (status, _) = call(
-            app,
+            service,
             Method::POST,
             "/logout",
             &refreshed,

@@ -92,7 +92,7 @@ async fn rotate(arn: &str, value: &str) -> String {
     out.version_id().unwrap().to_string()
 }
 
-fn app(keys: KeyProvider) -> Service {
+fn service_with(keys: KeyProvider) -> Service {
     Service::with_keys(Config::default(), keys, Arc::new(MemoryStore::new()))
 }
 
@@ -119,7 +119,12 @@ async fn loads_current_version_and_signs_with_its_version_id() {
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.kid.as_deref(), Some(current_version.as_str()));
     let now = passport::kernel::clock::now();
-    assert!(app(keys).verify_access_token(&token, now).await.is_ok());
+    assert!(
+        service_with(keys)
+            .verify_access_token(&token, now)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -149,7 +154,7 @@ async fn rotation_keeps_the_previous_key_and_drops_the_one_before() {
     );
     let t2 = issue(&v2);
     let now = passport::kernel::clock::now();
-    let service = app(v2.clone());
+    let service = service_with(v2.clone());
     assert!(
         service.verify_access_token(&t1, now).await.is_ok(),
         "token of the previous key denied"
@@ -157,7 +162,7 @@ async fn rotation_keeps_the_previous_key_and_drops_the_one_before() {
     assert!(service.verify_access_token(&t2, now).await.is_ok());
 
     rotate(&arn, &key(2)).await;
-    let v3 = app(provider(&arn).await);
+    let v3 = service_with(provider(&arn).await);
     assert_eq!(
         v3.verify_access_token(&t1, now).await,
         Err(TokenError::UnknownKey),
@@ -170,7 +175,7 @@ async fn rotation_keeps_the_previous_key_and_drops_the_one_before() {
 async fn unknown_kid_reloads_once_per_interval() {
     let arn = create_secret(&key(0)).await;
     let old = provider(&arn).await;
-    let service = app(old.clone());
+    let service = service_with(old.clone());
     rotate(&arn, &key(1)).await;
     let fresh = provider(&arn).await;
     let token = issue(&fresh);
@@ -240,7 +245,7 @@ async fn failed_reload_keeps_the_cached_keys() {
         "reload of a deleted secret succeeded"
     );
     assert!(
-        app(keys)
+        service_with(keys)
             .verify_access_token(&token, passport::kernel::clock::now())
             .await
             .is_ok()
@@ -294,11 +299,11 @@ async fn from_config_loads_keys_through_the_default_aws_chain() {
         signing_secret_arn: Some(arn.clone()),
         ..Config::default()
     };
-    let app = Service::from_config(config)
+    let service = Service::from_config(config)
         .await
         .expect("cold start from SIGNING_SECRET_ARN");
     let current_version = current_version(&arn).await;
-    assert_eq!(app.keys().current().signing().kid(), current_version);
+    assert_eq!(service.keys().current().signing().kid(), current_version);
 }
 
 /// The deployed cache has access control: the functions connect as the user whose password
@@ -338,8 +343,8 @@ async fn the_store_is_reached_as_the_cache_user_kept_in_secrets_manager() {
         r#"{{"username":"passport","password":"{password}"}}"#
     ))
     .await;
-    let app = Service::from_config(config(Some(secret))).await.unwrap();
-    passport::testing::create_account(&app, "cache-user@example.com", "a long enough password")
+    let service = Service::from_config(config(Some(secret))).await.unwrap();
+    passport::testing::create_account(&service, "cache-user@example.com", "a long enough password")
         .await;
 
     // Without the credentials the cache refuses the connection or its first command.

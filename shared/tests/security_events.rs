@@ -11,7 +11,7 @@ use passport::kernel::config::Config;
 use passport::kernel::security_events::{NAMESPACE, SecurityEvent};
 use passport::kernel::service::{ClientInfo, TokenPair};
 use passport::sessions::{LoginInput, PasswordChange};
-use passport::testing::{app_on, create_account, test_config};
+use passport::testing::{create_account, service_on, test_config};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -19,15 +19,16 @@ const PASSWORD: &str = "security events password";
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
-async fn apps(config: Config) -> Vec<(&'static str, Service, Lines)> {
+async fn services(config: Config) -> Vec<(&'static str, Service, Lines)> {
     let mut out = Vec::new();
     for (name, store) in stores().await {
         let lines: Lines = Arc::default();
         let sink = lines.clone();
-        let app = app_on(store, config.clone()).with_event_sink(Arc::new(move |l: &str| {
-            sink.lock().unwrap().push(l.to_string())
-        }));
-        out.push((name, app, lines));
+        let service =
+            service_on(store, config.clone()).with_event_sink(Arc::new(move |l: &str| {
+                sink.lock().unwrap().push(l.to_string())
+            }));
+        out.push((name, service, lines));
     }
     out
 }
@@ -39,9 +40,9 @@ fn client() -> ClientInfo {
     }
 }
 
-async fn login(app: &Service, email: &str) -> TokenPair {
+async fn login(service: &Service, email: &str) -> TokenPair {
     let input = LoginInput::new(email, PASSWORD);
-    app.login(input, &client()).await.unwrap()
+    service.login(input, &client()).await.unwrap()
 }
 
 /// The lines for `event`, parsed and checked for their metric.
@@ -70,19 +71,19 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         refresh_reuse_grace: 0,
         ..test_config()
     };
-    for (name, app, lines) in apps(config).await {
+    for (name, service, lines) in services(config).await {
         let email = unique_email();
-        create_account(&app, &email, PASSWORD).await;
-        let pair = login(&app, &email).await;
-        let caller = app
+        create_account(&service, &email, PASSWORD).await;
+        let pair = login(&service, &email).await;
+        let caller = service
             .authorize(Some(&format!("Bearer {}", pair.access_token)))
             .await
             .unwrap();
         let (account, session) = (caller.account.to_string(), caller.session.to_string());
 
         // refresh_token_reused
-        let next = app.refresh(&pair.refresh_token).await.unwrap();
-        assert!(app.refresh(&pair.refresh_token).await.is_err());
+        let next = service.refresh(&pair.refresh_token).await.unwrap();
+        assert!(service.refresh(&pair.refresh_token).await.is_err());
         let reused = events(&lines, SecurityEvent::RefreshTokenReused);
         assert_eq!(reused.len(), 1, "{name}");
         assert_eq!(
@@ -94,8 +95,8 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         // login_locked
         let ip = client();
         let wrong = || LoginInput::new(email.clone(), "wrong wrong wrong");
-        let _ = app.login(wrong(), &ip).await;
-        let _ = app.login(wrong(), &ip).await;
+        let _ = service.login(wrong(), &ip).await;
+        let _ = service.login(wrong(), &ip).await;
         let locked = events(&lines, SecurityEvent::LoginLocked);
         assert_eq!(locked.len(), 1, "{name}");
         assert_eq!(
@@ -106,8 +107,8 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         assert_eq!(locked[0]["limit"], "account_and_address", "{name}");
 
         // password_changed + sessions_revoked (by the owner)
-        let mine = login(&app, &email).await;
-        let me = app
+        let mine = login(&service, &email).await;
+        let me = service
             .authorize(Some(&format!("Bearer {}", mine.access_token)))
             .await
             .unwrap();
@@ -115,7 +116,10 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
             current_password: PASSWORD.into(),
             new_password: PASSWORD.into(),
         };
-        app.change_password(&me, change, &client()).await.unwrap();
+        service
+            .change_password(&me, change, &client())
+            .await
+            .unwrap();
         let changed = events(&lines, SecurityEvent::PasswordChanged);
         assert_eq!(changed.len(), 1, "{name}");
         assert_eq!(changed[0]["by"], "owner", "{name}");
@@ -127,7 +131,8 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         );
 
         // sessions_revoked (logout everywhere)
-        app.logout(Some(&mine.access_token), None, true, RecentAuth::No)
+        service
+            .logout(Some(&mine.access_token), None, true, RecentAuth::No)
             .await
             .unwrap();
         let revoked = events(&lines, SecurityEvent::SessionsRevoked);
@@ -138,7 +143,7 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         );
 
         // account_disabled + sessions_revoked (an operator)
-        passport::testing::disable(&app, &email).await;
+        passport::testing::disable(&service, &email).await;
         let disabled = events(&lines, SecurityEvent::AccountDisabled);
         assert_eq!(disabled.len(), 1, "{name}");
         assert_eq!(

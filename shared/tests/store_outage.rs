@@ -11,7 +11,7 @@ use passport::kernel::service::{ClientInfo, Denied, TokenPair};
 use passport::kernel::store::RedisStore;
 use passport::kernel::tokens::refresh::RefreshToken;
 use passport::sessions::LoginInput;
-use passport::testing::{app_on, create_account, test_config};
+use passport::testing::{create_account, service_on, test_config};
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,7 +94,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// A service on `redis` with short timeouts and `grace` seconds of reuse grace.
-async fn app(redis: &PrivateRedis, grace: i64) -> Service {
+async fn service(redis: &PrivateRedis, grace: i64) -> Service {
     let store = RedisStore::connect(
         &redis.url(),
         false,
@@ -109,17 +109,17 @@ async fn app(redis: &PrivateRedis, grace: i64) -> Service {
         redis_response_timeout: RESPONSE_TIMEOUT,
         ..test_config()
     };
-    let app = app_on(Arc::new(store), config);
-    create_account(&app, EMAIL, PASSWORD).await;
-    app
+    let service = service_on(Arc::new(store), config);
+    create_account(&service, EMAIL, PASSWORD).await;
+    service
 }
 
 fn login_input() -> LoginInput {
     LoginInput::new(EMAIL, PASSWORD)
 }
 
-async fn login(app: &Service) -> Result<TokenPair, ApiError> {
-    app.login(login_input(), &ClientInfo::default()).await
+async fn login(service: &Service) -> Result<TokenPair, ApiError> {
+    service.login(login_input(), &ClientInfo::default()).await
 }
 
 fn bearer(pair: &TokenPair) -> String {
@@ -127,9 +127,9 @@ fn bearer(pair: &TokenPair) -> String {
 }
 
 /// Every entry point fails closed while the store does not answer, each within the bound.
-async fn assert_unavailable(app: &Service, pair: &TokenPair) {
+async fn assert_unavailable(service: &Service, pair: &TokenPair) {
     let started = Instant::now();
-    let err = login(app).await.unwrap_err();
+    let err = login(service).await.unwrap_err();
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
     let resp = passport::kernel::http::error_response(&err);
     assert_eq!(resp.status().as_u16(), 503);
@@ -138,12 +138,12 @@ async fn assert_unavailable(app: &Service, pair: &TokenPair) {
     assert!(started.elapsed() < ANSWER_WITHIN, "{:?}", started.elapsed());
 
     let started = Instant::now();
-    let err = app.refresh(&pair.refresh_token).await.unwrap_err();
+    let err = service.refresh(&pair.refresh_token).await.unwrap_err();
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < ANSWER_WITHIN, "{:?}", started.elapsed());
 
     let started = Instant::now();
-    let denied = app.authorize(Some(&bearer(pair))).await.unwrap_err();
+    let denied = service.authorize(Some(&bearer(pair))).await.unwrap_err();
     assert!(matches!(denied, Denied::Store(_)), "{denied:?}");
     assert!(started.elapsed() < ANSWER_WITHIN, "{:?}", started.elapsed());
 }
@@ -151,53 +151,53 @@ async fn assert_unavailable(app: &Service, pair: &TokenPair) {
 #[tokio::test]
 async fn dropped_connections_are_reestablished_and_retried() {
     let redis = PrivateRedis::start();
-    let app = app(&redis, 10).await;
-    let pair = login(&app).await.unwrap();
+    let service = service(&redis, 10).await;
+    let pair = login(&service).await.unwrap();
     for _ in 0..3 {
         redis.drop_clients();
         // The first call after the drop meets a dead connection: it must succeed anyway.
-        app.authorize(Some(&bearer(&pair))).await.unwrap();
+        service.authorize(Some(&bearer(&pair))).await.unwrap();
         redis.drop_clients();
-        let next = app.refresh(&pair.refresh_token).await.unwrap();
+        let next = service.refresh(&pair.refresh_token).await.unwrap();
         assert_ne!(next.refresh_token, pair.refresh_token);
         redis.drop_clients();
-        login(&app).await.unwrap();
+        login(&service).await.unwrap();
     }
 }
 
 #[tokio::test]
 async fn stalled_store_answers_503_in_time_and_recovers_without_restart() {
     let redis = PrivateRedis::start();
-    let app = app(&redis, 10).await;
-    let pair = login(&app).await.unwrap();
+    let service = service(&redis, 10).await;
+    let pair = login(&service).await.unwrap();
     redis.pause();
-    assert_unavailable(&app, &pair).await;
+    assert_unavailable(&service, &pair).await;
     redis.resume();
     let mut recovered = None;
     for _ in 0..20 {
-        if let Ok(p) = login(&app).await {
+        if let Ok(p) = login(&service).await {
             recovered = Some(p);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let fresh = recovered.expect("the store is back: login works again in the same process");
-    app.authorize(Some(&bearer(&fresh))).await.unwrap();
-    app.refresh(&fresh.refresh_token).await.unwrap();
+    service.authorize(Some(&bearer(&fresh))).await.unwrap();
+    service.refresh(&fresh.refresh_token).await.unwrap();
 }
 
 #[tokio::test]
 async fn store_down_then_back_empty_fails_closed_and_logins_work_again() {
     let mut redis = PrivateRedis::start();
-    let app = app(&redis, 10).await;
-    let pair = login(&app).await.unwrap();
+    let service = service(&redis, 10).await;
+    let pair = login(&service).await.unwrap();
     redis.kill();
-    assert_unavailable(&app, &pair).await;
+    assert_unavailable(&service, &pair).await;
 
     redis.restart_empty();
     let mut denied = None;
     for _ in 0..20 {
-        match app.authorize(Some(&bearer(&pair))).await {
+        match service.authorize(Some(&bearer(&pair))).await {
             Err(Denied::Store(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
             other => {
                 denied = Some(other);
@@ -211,17 +211,17 @@ async fn store_down_then_back_empty_fails_closed_and_logins_work_again() {
         "a session the store no longer knows must be denied: {denied:?}"
     );
     assert!(matches!(
-        app.refresh(&pair.refresh_token).await,
+        service.refresh(&pair.refresh_token).await,
         Err(ApiError::InvalidRefreshToken)
     ));
     // The account directory lived in the same Redis: without persistence it is gone too.
     assert!(matches!(
-        login(&app).await,
+        login(&service).await,
         Err(ApiError::InvalidCredentials)
     ));
-    create_account(&app, EMAIL, PASSWORD).await;
-    let fresh = login(&app).await.unwrap();
-    app.authorize(Some(&bearer(&fresh))).await.unwrap();
+    create_account(&service, EMAIL, PASSWORD).await;
+    let fresh = login(&service).await.unwrap();
+    service.authorize(Some(&bearer(&fresh))).await.unwrap();
 }
 
 /// What Redis holds as the session's current and previous digests (hex), read directly.
@@ -248,9 +248,9 @@ fn hex(token: &str) -> String {
 
 /// Pauses Redis, sends a refresh of `pair` (503), resumes; then waits until the rotation ran
 /// or surely will not, and says which.
-async fn interrupt_rotation(redis: &PrivateRedis, app: &Service, pair: &TokenPair) -> bool {
+async fn interrupt_rotation(redis: &PrivateRedis, service: &Service, pair: &TokenPair) -> bool {
     redis.pause();
-    let err = app.refresh(&pair.refresh_token).await.unwrap_err();
+    let err = service.refresh(&pair.refresh_token).await.unwrap_err();
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
     redis.resume();
     for _ in 0..10 {
@@ -268,17 +268,17 @@ async fn interrupt_rotation(redis: &PrivateRedis, app: &Service, pair: &TokenPai
 #[tokio::test]
 async fn rotation_that_ran_unanswered_is_retried_in_grace_to_the_same_successor() {
     let redis = PrivateRedis::start();
-    let app = app(&redis, 10).await;
+    let service = service(&redis, 10).await;
     // Rotates another session first, so the script is loaded and the frozen call can run.
-    let warm = login(&app).await.unwrap();
-    app.refresh(&warm.refresh_token).await.unwrap();
-    let pair = login(&app).await.unwrap();
+    let warm = login(&service).await.unwrap();
+    service.refresh(&warm.refresh_token).await.unwrap();
+    let pair = login(&service).await.unwrap();
     assert!(
-        interrupt_rotation(&redis, &app, &pair).await,
+        interrupt_rotation(&redis, &service, &pair).await,
         "the rotation ran once Redis thawed"
     );
     let (stored_current, _) = stored_digests(&redis, &pair).await;
-    let retried = retry_until_answered(&app, &pair.refresh_token)
+    let retried = retry_until_answered(&service, &pair.refresh_token)
         .await
         .unwrap();
     assert_eq!(
@@ -286,17 +286,17 @@ async fn rotation_that_ran_unanswered_is_retried_in_grace_to_the_same_successor(
         stored_current,
         "the stored successor"
     );
-    let again = app.refresh(&pair.refresh_token).await.unwrap();
+    let again = service.refresh(&pair.refresh_token).await.unwrap();
     assert_eq!(retried.refresh_token, again.refresh_token, "one successor");
     // Exactly one token is current: the successor rotates on. The first one, two generations
     // back now, is a spent ancestor: presenting it is reuse, and ends the session.
-    let third = app.refresh(&retried.refresh_token).await.unwrap();
-    app.authorize(Some(&bearer(&third))).await.unwrap();
+    let third = service.refresh(&retried.refresh_token).await.unwrap();
+    service.authorize(Some(&bearer(&third))).await.unwrap();
     assert!(matches!(
-        app.refresh(&pair.refresh_token).await,
+        service.refresh(&pair.refresh_token).await,
         Err(ApiError::RefreshTokenReused)
     ));
-    assert!(app.authorize(Some(&bearer(&third))).await.is_err());
+    assert!(service.authorize(Some(&bearer(&third))).await.is_err());
 }
 
 /// The frozen call never runs (here: Redis answers NOSCRIPT when it thaws, the script not
@@ -304,17 +304,17 @@ async fn rotation_that_ran_unanswered_is_retried_in_grace_to_the_same_successor(
 #[tokio::test]
 async fn rotation_that_never_ran_is_simply_retried() {
     let redis = PrivateRedis::start();
-    let app = app(&redis, 10).await;
-    let pair = login(&app).await.unwrap();
+    let service = service(&redis, 10).await;
+    let pair = login(&service).await.unwrap();
     assert!(
-        !interrupt_rotation(&redis, &app, &pair).await,
+        !interrupt_rotation(&redis, &service, &pair).await,
         "nothing rotated"
     );
     assert_eq!(
         stored_digests(&redis, &pair).await,
         (Some(hex(&pair.refresh_token)), None)
     );
-    let retried = retry_until_answered(&app, &pair.refresh_token)
+    let retried = retry_until_answered(&service, &pair.refresh_token)
         .await
         .unwrap();
     assert_eq!(
@@ -332,27 +332,27 @@ async fn rotation_that_never_ran_is_simply_retried() {
 #[tokio::test]
 async fn rotation_that_ran_unanswered_retried_after_grace_ends_the_session() {
     let redis = PrivateRedis::start();
-    let app = app(&redis, 1).await;
-    let warm = login(&app).await.unwrap();
-    app.refresh(&warm.refresh_token).await.unwrap();
-    let pair = login(&app).await.unwrap();
-    assert!(interrupt_rotation(&redis, &app, &pair).await);
+    let service = service(&redis, 1).await;
+    let warm = login(&service).await.unwrap();
+    service.refresh(&warm.refresh_token).await.unwrap();
+    let pair = login(&service).await.unwrap();
+    assert!(interrupt_rotation(&redis, &service, &pair).await);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let retried = app.refresh(&pair.refresh_token).await;
+    let retried = service.refresh(&pair.refresh_token).await;
     assert!(
         matches!(retried, Err(ApiError::RefreshTokenReused)),
         "{retried:?}"
     );
     assert!(matches!(
-        app.authorize(Some(&bearer(&pair))).await,
+        service.authorize(Some(&bearer(&pair))).await,
         Err(Denied::SessionEnded)
     ));
-    login(&app).await.unwrap();
+    login(&service).await.unwrap();
 }
 
-async fn retry_until_answered(app: &Service, token: &str) -> Result<TokenPair, ApiError> {
+async fn retry_until_answered(service: &Service, token: &str) -> Result<TokenPair, ApiError> {
     for _ in 0..20 {
-        match app.refresh(token).await {
+        match service.refresh(token).await {
             Err(ApiError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
             other => return other,
         }

@@ -36,39 +36,42 @@ mod tests {
     use super::*;
     use passport::kernel::service::ClientInfo;
     use passport::sessions::LoginInput;
-    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, event, memory_app};
+    use passport::testing::{EVENT_EMAIL, EVENT_PASSWORD, event, memory_service};
 
-    async fn run(app: &Service, name: &str) -> Value {
+    async fn run(service: &Service, name: &str) -> Value {
         let v: Value = serde_json::from_str(&event(name, &[])).unwrap();
-        handle(app, v).await.unwrap()
+        handle(service, v).await.unwrap()
     }
 
     #[tokio::test]
     async fn create_then_get_then_duplicate() {
-        let app = memory_app();
-        let r = run(&app, "accounts-create").await;
+        let service = memory_service();
+        let r = run(&service, "accounts-create").await;
         assert_eq!(r["ok"], true, "{r}");
         assert_eq!(r["account"]["email"], EVENT_EMAIL);
         assert!(r.to_string().find("argon2").is_none(), "hash leaked: {r}");
-        let r = run(&app, "accounts-get").await;
+        let r = run(&service, "accounts-get").await;
         assert_eq!(r["account"]["status"], "active", "{r}");
-        let r = run(&app, "accounts-create").await;
+        let r = run(&service, "accounts-create").await;
         assert_eq!(r["error"], "account_exists", "{r}");
     }
 
     #[tokio::test]
     async fn disable_revokes_sessions_and_blocks_login() {
-        let app = memory_app();
-        run(&app, "accounts-create").await;
+        let service = memory_service();
+        run(&service, "accounts-create").await;
         let login = || LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
-        let pair = app.login(login(), &ClientInfo::default()).await.unwrap();
+        let pair = service
+            .login(login(), &ClientInfo::default())
+            .await
+            .unwrap();
         let bearer = format!("Bearer {}", pair.access_token);
-        assert!(app.authorize(Some(&bearer)).await.is_ok());
-        let r = run(&app, "accounts-disable").await;
+        assert!(service.authorize(Some(&bearer)).await.is_ok());
+        let r = run(&service, "accounts-disable").await;
         assert_eq!(r["status"], "disabled", "{r}");
-        assert!(app.authorize(Some(&bearer)).await.is_err());
-        assert!(app.refresh(&pair.refresh_token).await.is_err());
-        let err = app
+        assert!(service.authorize(Some(&bearer)).await.is_err());
+        assert!(service.refresh(&pair.refresh_token).await.is_err());
+        let err = service
             .login(login(), &ClientInfo::default())
             .await
             .unwrap_err();
@@ -80,23 +83,23 @@ mod tests {
 
     #[tokio::test]
     async fn set_password_ends_every_session() {
-        let app = memory_app();
-        run(&app, "accounts-create").await;
+        let service = memory_service();
+        run(&service, "accounts-create").await;
         let login = LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD);
-        let pair = app.login(login, &ClientInfo::default()).await.unwrap();
-        let r = run(&app, "accounts-set-password").await;
+        let pair = service.login(login, &ClientInfo::default()).await.unwrap();
+        let r = run(&service, "accounts-set-password").await;
         assert_eq!(
             (r["ok"].as_bool(), r["sessions_ended"].as_bool()),
             (Some(true), Some(true)),
             "{r}"
         );
-        assert!(app.refresh(&pair.refresh_token).await.is_err());
+        assert!(service.refresh(&pair.refresh_token).await.is_err());
     }
 
     #[tokio::test]
     async fn bad_command_is_named() {
-        let app = memory_app();
-        let r = run(&app, "accounts-bad-command").await;
+        let service = memory_service();
+        let r = run(&service, "accounts-bad-command").await;
         assert_eq!(r["ok"], false);
         assert_eq!(r["error"], "invalid_command");
         assert!(r["message"].as_str().unwrap().contains("explode"), "{r}");
@@ -104,8 +107,8 @@ mod tests {
 
     #[tokio::test]
     async fn app_commands_create_list_disable_enable_and_delete() {
-        let app = memory_app();
-        let r = run(&app, "accounts-create-app").await;
+        let service = memory_service();
+        let r = run(&service, "accounts-create-app").await;
         assert_eq!(r["ok"], true, "{r}");
         assert_eq!(
             (
@@ -116,46 +119,53 @@ mod tests {
             (&"support-chat".into(), &"public".into(), &3600.into())
         );
         assert_eq!(
-            run(&app, "accounts-create-app").await["error"],
+            run(&service, "accounts-create-app").await["error"],
             "app_exists"
         );
-        let grant = passport::testing::anonymous_passport(&app, "support-chat", "192.0.2.1").await;
+        let grant =
+            passport::testing::anonymous_passport(&service, "support-chat", "192.0.2.1").await;
         let bearer = format!("Bearer {}", grant.passport);
-        let live = || app.authorize_visitor(Some(&bearer), Some("support-chat"));
+        let live = || service.authorize_visitor(Some(&bearer), Some("support-chat"));
         assert!(live().await.is_ok());
         assert_eq!(
-            run(&app, "accounts-list-apps").await["apps"][0]["code"],
+            run(&service, "accounts-list-apps").await["apps"][0]["code"],
             "support-chat"
         );
-        assert_eq!(run(&app, "accounts-disable-app").await["enabled"], false);
+        assert_eq!(
+            run(&service, "accounts-disable-app").await["enabled"],
+            false
+        );
         assert!(
             live().await.is_err(),
             "a disabled app's passports are refused at once"
         );
-        assert_eq!(run(&app, "accounts-get-app").await["app"]["enabled"], false);
-        assert_eq!(run(&app, "accounts-enable-app").await["enabled"], true);
+        assert_eq!(
+            run(&service, "accounts-get-app").await["app"]["enabled"],
+            false
+        );
+        assert_eq!(run(&service, "accounts-enable-app").await["enabled"], true);
         assert!(live().await.is_ok());
-        assert_eq!(run(&app, "accounts-delete-app").await["ok"], true);
+        assert_eq!(run(&service, "accounts-delete-app").await["ok"], true);
         assert!(
             live().await.is_err(),
             "a deleted app's passports are refused at once"
         );
         assert_eq!(
-            run(&app, "accounts-get-app").await["error"],
+            run(&service, "accounts-get-app").await["error"],
             "app_not_found"
         );
         assert_eq!(
-            run(&app, "accounts-list-apps").await["apps"],
+            run(&service, "accounts-list-apps").await["apps"],
             serde_json::json!([])
         );
     }
 
     #[tokio::test]
     async fn create_app_generates_a_code_and_checks_its_fields() {
-        let app = memory_app();
+        let service = memory_service();
         let ok = |v: Value| {
-            let app = &app;
-            async move { handle(app, v).await.unwrap() }
+            let service = &service;
+            async move { handle(service, v).await.unwrap() }
         };
         let r =
             ok(serde_json::json!({"command": "create_app", "name": "Docs", "access": "private"}))
@@ -175,8 +185,8 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_account_is_named() {
-        let app = memory_app();
-        let r = run(&app, "accounts-get").await;
+        let service = memory_service();
+        let r = run(&service, "accounts-get").await;
         assert_eq!(r["error"], "account_not_found", "{r}");
     }
 }

@@ -175,11 +175,11 @@ pub async fn run(kind: Kind, function: &str) -> Result<(), lambda_runtime::Error
     use lambda_runtime::{LambdaEvent, service_fn};
     use serde_json::value::RawValue;
     use std::sync::Arc;
-    let app = crate::init(function).await?;
+    let service = crate::init(function).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         async move {
-            Ok::<_, lambda_runtime::Error>(decide_as(kind, &app, event.payload.get()).await)
+            Ok::<_, lambda_runtime::Error>(decide_as(kind, &service, event.payload.get()).await)
         }
     }))
     .await
@@ -187,23 +187,26 @@ pub async fn run(kind: Kind, function: &str) -> Result<(), lambda_runtime::Error
 
 /// The account authorizer's decision on one event, given as its JSON text. Never fails:
 /// whatever goes wrong is a deny.
-pub async fn decide(app: &Service, json: &str) -> AuthorizerAnswer {
-    decide_as(Kind::Account, app, json).await
+pub async fn decide(service: &Service, json: &str) -> AuthorizerAnswer {
+    decide_as(Kind::Account, service, json).await
 }
 
 /// `kind`'s decision on one event, given as its JSON text. Never fails: whatever goes wrong is a
 /// deny.
-pub async fn decide_as(kind: Kind, app: &Service, json: &str) -> AuthorizerAnswer {
+pub async fn decide_as(kind: Kind, service: &Service, json: &str) -> AuthorizerAnswer {
     let Some(event) = parse(json) else {
         tracing::warn!("authorizer event of unknown shape; denied");
         return simple(None);
     };
     let allowed = match kind {
-        Kind::Account => app.authorize(event.authorization()).await.map(|c| Allowed {
-            principal: c.account.to_string(),
-            context: Verdict::Account(c),
-        }),
-        Kind::App => app
+        Kind::Account => service
+            .authorize(event.authorization())
+            .await
+            .map(|c| Allowed {
+                principal: c.account.to_string(),
+                context: Verdict::Account(c),
+            }),
+        Kind::App => service
             .authorize_visitor(event.authorization(), event.app_code())
             .await
             .map(|v| Allowed {
@@ -277,23 +280,23 @@ fn policy(allowed: Option<Allowed>, method_arn: Option<&str>) -> AuthorizerAnswe
 mod tests {
     use super::*;
     use passport::kernel::service::TokenPair;
-    use passport::testing::{event, logged_in_memory_app, memory_app};
+    use passport::testing::{event, logged_in_memory_service, memory_service};
     use serde_json::{Value, json};
 
     async fn logged_in() -> (Service, TokenPair) {
-        let (app, pair) = logged_in_memory_app(None).await;
-        (app, pair)
+        let (service, pair) = logged_in_memory_service(None).await;
+        (service, pair)
     }
 
-    async fn decide_file(app: &Service, name: &str, token: &str) -> Value {
+    async fn decide_file(service: &Service, name: &str, token: &str) -> Value {
         let text = event(name, &[("ACCESS_TOKEN", token)]);
-        serde_json::to_value(decide(app, &text).await).unwrap()
+        serde_json::to_value(decide(service, &text).await).unwrap()
     }
 
     #[tokio::test]
     async fn http_api_event_allows_a_live_session_with_context() {
-        let (app, pair) = logged_in().await;
-        let r = decide_file(&app, "authorizer-v2-allow", &pair.access_token).await;
+        let (service, pair) = logged_in().await;
+        let r = decide_file(&service, "authorizer-v2-allow", &pair.access_token).await;
         assert_eq!(r["isAuthorized"], true, "{r}");
         assert_eq!(r["context"]["session_id"], pair.session_id.to_string());
         assert_eq!(r["context"]["email"], passport::testing::EVENT_EMAIL);
@@ -306,16 +309,16 @@ mod tests {
 
     #[tokio::test]
     async fn http_api_event_without_a_valid_token_is_denied() {
-        let (app, _) = logged_in().await;
-        let r = decide_file(&app, "authorizer-v2-deny", "").await;
+        let (service, _) = logged_in().await;
+        let r = decide_file(&service, "authorizer-v2-deny", "").await;
         assert_eq!(r["isAuthorized"], false, "{r}");
         assert_eq!(r["context"], json!({}));
     }
 
     #[tokio::test]
     async fn rest_token_event_gets_an_allow_policy_then_a_deny_after_logout() {
-        let (app, pair) = logged_in().await;
-        let r = decide_file(&app, "authorizer-rest-token", &pair.access_token).await;
+        let (service, pair) = logged_in().await;
+        let r = decide_file(&service, "authorizer-rest-token", &pair.access_token).await;
         let statement = &r["policyDocument"]["Statement"][0];
         assert_eq!(statement["Effect"], "Allow", "{r}");
         assert_eq!(
@@ -323,34 +326,35 @@ mod tests {
             "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
         );
         assert_eq!(r["principalId"], r["context"]["user_id"]);
-        app.logout(
-            Some(&pair.access_token),
-            None,
-            false,
-            passport::kernel::authentication::RecentAuth::No,
-        )
-        .await
-        .unwrap();
-        let r = decide_file(&app, "authorizer-rest-token", &pair.access_token).await;
+        service
+            .logout(
+                Some(&pair.access_token),
+                None,
+                false,
+                passport::kernel::authentication::RecentAuth::No,
+            )
+            .await
+            .unwrap();
+        let r = decide_file(&service, "authorizer-rest-token", &pair.access_token).await;
         assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny", "{r}");
         assert_eq!(r["principalId"], "anonymous");
     }
 
     #[tokio::test]
     async fn rest_request_events_allow_and_deny() {
-        let (app, pair) = logged_in().await;
-        let r = decide_file(&app, "authorizer-rest-request", &pair.access_token).await;
+        let (service, pair) = logged_in().await;
+        let r = decide_file(&service, "authorizer-rest-request", &pair.access_token).await;
         assert_eq!(
             r["policyDocument"]["Statement"][0]["Effect"], "Allow",
             "{r}"
         );
-        let r = decide_file(&app, "authorizer-rest-request-deny", &pair.access_token).await;
+        let r = decide_file(&service, "authorizer-rest-request-deny", &pair.access_token).await;
         assert_eq!(r["policyDocument"]["Statement"][0]["Effect"], "Deny", "{r}");
     }
 
     #[tokio::test]
     async fn garbage_events_are_denied_not_crashed() {
-        let app = memory_app();
+        let service = memory_service();
         for v in [
             json!(null),
             json!([]),
@@ -360,14 +364,14 @@ mod tests {
             json!({"version": "2.0", "headers": {"authorization": 5}}),
             json!({"version": "2.0", "headers": null, "identitySource": null}),
         ] {
-            let r = serde_json::to_value(decide(&app, &v.to_string()).await).unwrap();
+            let r = serde_json::to_value(decide(&service, &v.to_string()).await).unwrap();
             assert_eq!(r["isAuthorized"], false, "{v} -> {r}");
         }
     }
 
     #[tokio::test]
     async fn the_authorization_header_is_found_in_any_case_and_nothing_else_is_read() {
-        let (app, pair) = logged_in().await;
+        let (service, pair) = logged_in().await;
         for name in ["Authorization", "AUTHORIZATION", "authorization"] {
             let e = json!({
                 "type": "REQUEST",
@@ -375,7 +379,7 @@ mod tests {
                 "headers": {"x-other": {"deep": [1, 2]}, name: format!("Bearer {}", pair.access_token)},
                 "requestContext": {"anything": ["at", "all"]},
             });
-            let r = serde_json::to_value(decide(&app, &e.to_string()).await).unwrap();
+            let r = serde_json::to_value(decide(&service, &e.to_string()).await).unwrap();
             assert_eq!(
                 r["policyDocument"]["Statement"][0]["Effect"], "Allow",
                 "{name}: {r}"
@@ -388,7 +392,7 @@ mod tests {
         // HTTP API authorizers on payload format 1.0 send a REST-shaped REQUEST event whose
         // identitySource is one string (API Gateway Developer Guide, "Lambda authorizer payload
         // format"); it must not make the event unreadable.
-        let (app, pair) = logged_in().await;
+        let (service, pair) = logged_in().await;
         let bearer = format!("Bearer {}", pair.access_token);
         let e = json!({
             "version": "1.0",
@@ -398,7 +402,7 @@ mod tests {
             "authorizationToken": bearer,
             "headers": {"Authorization": bearer},
         });
-        let r = serde_json::to_value(decide(&app, &e.to_string()).await).unwrap();
+        let r = serde_json::to_value(decide(&service, &e.to_string()).await).unwrap();
         assert_eq!(
             r["policyDocument"]["Statement"][0]["Effect"], "Allow",
             "{r}"

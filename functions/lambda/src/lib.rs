@@ -31,18 +31,18 @@ pub fn needs_signing_key(function: &str) -> bool {
 pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
     logging::init();
     let config = Config::from_env()?;
-    let app = match key_use_of(function) {
+    let service = match key_use_of(function) {
         KeyUse::Sign => {
-            let app = Service::from_config(config).await?;
-            if let Err(e) = app.publish_keys().await {
+            let service = Service::from_config(config).await?;
+            if let Err(e) = service.publish_keys().await {
                 tracing::warn!(error = %e, "public keys not published at start");
             }
-            app
+            service
         }
         KeyUse::Verify => Service::from_config_verifying(config).await?,
         KeyUse::None => Service::from_config_without_keys(config).await?,
     };
-    Ok(Arc::new(app))
+    Ok(Arc::new(service))
 }
 
 /// Whether two names are the same, at compile time: each function's `main` checks that the
@@ -65,19 +65,19 @@ pub const fn same_name(a: &str, b: &str) -> bool {
 /// Runs the Lambda function `F`: it serves the routes that the route table
 /// (`passport::api::ROUTES`) gives it, and links no other route's handler.
 pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
-    let app = init(F::NAME).await?;
+    let service = init(F::NAME).await?;
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(serve::<F>(&app, req).await) }
+        let service = Arc::clone(&service);
+        async move { Ok::<_, std::convert::Infallible>(serve::<F>(&service, req).await) }
     }))
     .await
 }
 
 /// Answers one API Gateway request as the function `F`; a route the table gives another
 /// function is a 404.
-pub async fn serve<F: Function>(app: &Service, req: Request) -> Response<String> {
+pub async fn serve<F: Function>(service: &Service, req: Request) -> Response<String> {
     match found(&req) {
-        Ok((route, ip, verdict)) => F::serve(app, route, &req, ip, verdict)
+        Ok((route, ip, verdict)) => F::serve(service, route, &req, ip, verdict)
             .await
             .unwrap_or_else(|| no_route(NoRoute::NotFound)),
         Err(no) => no_route(no),

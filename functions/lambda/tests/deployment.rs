@@ -165,10 +165,13 @@ fn template_wires_exactly_the_route_table() {
     assert_eq!(authorizer["EnableSimpleResponses"].as_bool(), Some(true));
     // The app authorizer: both headers are identity sources, so API Gateway answers 401
     // itself when either is missing (as local-api's gateway does), and caches per app.
-    let app = &auth["Authorizers"][Guard::AppAuthorizer.authorizer().unwrap().template_name];
-    assert_eq!(app["AuthorizerPayloadFormatVersion"].as_str(), Some("2.0"));
-    assert_eq!(app["EnableSimpleResponses"].as_bool(), Some(true));
-    let sources = serde_yaml::to_string(&app["Identity"]["Headers"]).unwrap();
+    let service = &auth["Authorizers"][Guard::AppAuthorizer.authorizer().unwrap().template_name];
+    assert_eq!(
+        service["AuthorizerPayloadFormatVersion"].as_str(),
+        Some("2.0")
+    );
+    assert_eq!(service["EnableSimpleResponses"].as_bool(), Some(true));
+    let sources = serde_yaml::to_string(&service["Identity"]["Headers"]).unwrap();
     assert!(
         sources.contains("Authorization") && sources.contains("X-App-Code"),
         "{sources}"

@@ -229,7 +229,7 @@ async fn every_event_answers_as_the_table_says() {
     let table: Value =
         serde_json::from_str(&std::fs::read_to_string(root().join("events/cases.json")).unwrap())
             .unwrap();
-    let service = passport::testing::memory_app();
+    let service = passport::testing::memory_service();
     let mut saved: BTreeMap<String, String> = BTreeMap::new();
     let mut used = BTreeSet::new();
     let mut failures = Vec::new();

@@ -13,7 +13,7 @@ use passport::kernel::store::{RedisConnection, RedisStore};
 use passport::kernel::tokens::TokenIssuer;
 use passport::sessions::LoginInput;
 use passport::testing::cluster::LocalCluster;
-use passport::testing::{TEST_SIGNING_KEY, app_on, create_account, event, test_config};
+use passport::testing::{TEST_SIGNING_KEY, create_account, event, service_on, test_config};
 use passport_bench::cold_start;
 use passport_bench::stats::{Stats, time_async, time_interleaved, time_sync};
 use serde_json::{Map, Value, json};
@@ -29,7 +29,7 @@ const PASSWORD: &str = "bench password, long enough";
 /// prepared key and validation, then one `EXISTS` of the same session key on `floor_conn`.
 /// Timed alternately, so both see the same loopback.
 async fn decision_against_floor(
-    app: Arc<Service>,
+    service: Arc<Service>,
     token: &str,
     key: &DecodingKey,
     validation: &Validation,
@@ -38,7 +38,7 @@ async fn decision_against_floor(
 ) -> (Stats, Stats) {
     let payload = event("authorizer-v2-allow", &[("ACCESS_TOKEN", token)]);
     let session_key = {
-        let v = app
+        let v = service
             .verify_access_token(token, passport::kernel::clock::now())
             .await
             .unwrap();
@@ -48,13 +48,13 @@ async fn decision_against_floor(
         warmup,
         n,
         || {
-            let app = Arc::clone(&app);
+            let service = Arc::clone(&service);
             let payload = payload.as_bytes();
             async move {
                 // As lambda_runtime hands it over: the event checked as JSON text, not parsed.
                 let event: Box<serde_json::value::RawValue> =
                     serde_json::from_slice(payload).unwrap();
-                let answer = passport_lambda::authorizer::decide(&app, event.get()).await;
+                let answer = passport_lambda::authorizer::decide(&service, event.get()).await;
                 let bytes = serde_json::to_vec(&answer).unwrap();
                 assert!(bytes.starts_with(br#"{"isAuthorized":true"#));
                 std::hint::black_box(bytes);
@@ -158,7 +158,7 @@ async fn signing_costs(
         signing_algorithm: SigningAlgorithm::Es256,
         ..test_config()
     };
-    let signer = app_on(Arc::clone(&store), config.clone());
+    let signer = service_on(Arc::clone(&store), config.clone());
     let pair = signer
         .login(
             LoginInput::new("bench@example.com", PASSWORD),
@@ -191,7 +191,7 @@ async fn signing_costs(
 
 /// One refresh through the HTTP layer (`route` + `handle`), presenting `token` in the body or in
 /// the session cookie (with what a browser sends beside it); the token it hands back.
-async fn refresh_over_http(app: &Service, token: &str, cookie: bool) -> String {
+async fn refresh_over_http(service: &Service, token: &str, cookie: bool) -> String {
     let mut req = http::Request::builder()
         .method(http::Method::POST)
         .uri("/refresh-token")
@@ -200,7 +200,7 @@ async fn refresh_over_http(app: &Service, token: &str, cookie: bool) -> String {
         req = req
             .header(
                 "cookie",
-                format!("{}={token}", app.config().session_cookie.name()),
+                format!("{}={token}", service.config().session_cookie.name()),
             )
             .header("sec-fetch-site", "same-origin");
         "{}".to_string()
@@ -210,7 +210,7 @@ async fn refresh_over_http(app: &Service, token: &str, cookie: bool) -> String {
     let req = req.body(body.into_bytes()).unwrap();
     let route = passport::api::route(req.method(), req.uri().path()).unwrap();
     let resp = passport::api::handle(
-        app,
+        service,
         route,
         &req,
         None,
@@ -239,7 +239,7 @@ async fn durability_costs(scale: usize) -> Value {
         .await
         .unwrap();
     let urls = cluster.urls();
-    let app = |acks| {
+    let service = |acks| {
         let urls = urls.clone();
         async move {
             let t = Duration::from_secs(2);
@@ -249,30 +249,30 @@ async fn durability_costs(scale: usize) -> Value {
                 .with_durability(acks, Duration::from_millis(500))
                 .await
                 .unwrap();
-            Arc::new(app_on(Arc::new(store), test_config()))
+            Arc::new(service_on(Arc::new(store), test_config()))
         }
     };
     let (wait, alone) = (
-        app(ReplicaAcks::Auto).await,
-        app(ReplicaAcks::Count(0)).await,
+        service(ReplicaAcks::Auto).await,
+        service(ReplicaAcks::Count(0)).await,
     );
     assert_eq!(wait.store().durability().replicas, 1);
     create_account(&wait, "durability@example.com", PASSWORD).await;
     let input = || LoginInput::new("durability@example.com", PASSWORD);
     let client = ClientInfo::default();
-    let chain = |app: &Arc<Service>| {
-        let app = Arc::clone(app);
+    let chain = |service: &Arc<Service>| {
+        let service = Arc::clone(service);
         let client = client.clone();
         async move {
-            let token = app.login(input(), &client).await.unwrap().refresh_token;
-            (app, Arc::new(tokio::sync::Mutex::new(token)))
+            let token = service.login(input(), &client).await.unwrap().refresh_token;
+            (service, Arc::new(tokio::sync::Mutex::new(token)))
         }
     };
     let (w, wt) = chain(&wait).await;
     let (a, at) = chain(&alone).await;
-    let step = |app: Arc<Service>, token: Arc<tokio::sync::Mutex<String>>| async move {
+    let step = |service: Arc<Service>, token: Arc<tokio::sync::Mutex<String>>| async move {
         let mut t = token.lock().await;
-        *t = app.refresh(&t).await.unwrap().refresh_token;
+        *t = service.refresh(&t).await.unwrap().refresh_token;
     };
     let (refresh_wait, refresh_alone) = time_interleaved(
         200,
@@ -281,24 +281,24 @@ async fn durability_costs(scale: usize) -> Value {
         || step(Arc::clone(&a), Arc::clone(&at)),
     )
     .await;
-    let login = |app: &Arc<Service>| {
-        let (app, client) = (Arc::clone(app), client.clone());
+    let login = |service: &Arc<Service>| {
+        let (service, client) = (Arc::clone(service), client.clone());
         async move {
-            app.login(input(), &client).await.unwrap();
+            service.login(input(), &client).await.unwrap();
         }
     };
     let (login_wait, login_alone) =
         time_interleaved(3, 30 * scale, || login(&wait), || login(&alone)).await;
     let mut throughput = Map::new();
-    for (name, app) in [("wait", &wait), ("alone", &alone)] {
+    for (name, service) in [("wait", &wait), ("alone", &alone)] {
         let per_client = 300 * scale;
         let started = std::time::Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..16 {
-            let (app, token) = chain(app).await;
+            let (service, token) = chain(service).await;
             tasks.push(tokio::spawn(async move {
                 for _ in 0..per_client {
-                    step(Arc::clone(&app), Arc::clone(&token)).await;
+                    step(Arc::clone(&service), Arc::clone(&token)).await;
                 }
             }));
         }
@@ -321,18 +321,18 @@ async fn durability_costs(scale: usize) -> Value {
 /// Refresh through the HTTP layer in both transports, each on its own session, alternately:
 /// the body's JSON, or the session cookie with its CSRF check and `Set-Cookie` (issue 14).
 async fn http_refreshes(
-    app: &Arc<Service>,
+    service: &Arc<Service>,
     login_input: &impl Fn() -> LoginInput,
     client: &ClientInfo,
     scale: usize,
 ) -> (Stats, Stats) {
     eprintln!("measuring: refresh over HTTP, body and cookie transports");
-    let body = app
+    let body = service
         .login(login_input(), client)
         .await
         .unwrap()
         .refresh_token;
-    let cookie = app
+    let cookie = service
         .login(login_input(), client)
         .await
         .unwrap()
@@ -340,10 +340,10 @@ async fn http_refreshes(
     let body = Arc::new(std::sync::Mutex::new(body));
     let cookie = Arc::new(std::sync::Mutex::new(cookie));
     let step = |token: Arc<std::sync::Mutex<String>>, by_cookie: bool| {
-        let app = Arc::clone(app);
+        let service = Arc::clone(service);
         async move {
             let current = token.lock().unwrap().clone();
-            let next = refresh_over_http(&app, &current, by_cookie).await;
+            let next = refresh_over_http(&service, &current, by_cookie).await;
             *token.lock().unwrap() = next;
         }
     };
@@ -357,7 +357,11 @@ async fn http_refreshes(
 }
 
 /// One request through the HTTP layer with `headers`: the answer.
-async fn over_http(app: &Service, path: &str, headers: &[(&str, &str)]) -> http::Response<String> {
+async fn over_http(
+    service: &Service,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> http::Response<String> {
     let mut req = http::Request::builder()
         .method(http::Method::POST)
         .uri(path)
@@ -369,7 +373,7 @@ async fn over_http(app: &Service, path: &str, headers: &[(&str, &str)]) -> http:
     let req = req.body(b"{}".to_vec()).unwrap();
     let route = passport::api::route(req.method(), req.uri().path()).unwrap();
     passport::api::handle(
-        app,
+        service,
         route,
         &req,
         None,
@@ -405,16 +409,16 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
         dbsc_cookie_seconds: 3600,
         ..test_config()
     };
-    let app = Arc::new(app_on(store, config));
+    let service = Arc::new(service_on(store, config));
     let email = format!(
         "dbsc-bench-{}@example.com",
         passport::kernel::ids::Id::random()
     )
     .to_lowercase();
-    create_account(&app, &email, PASSWORD).await;
+    create_account(&service, &email, PASSWORD).await;
     let creds = json!({"email": email, "password": PASSWORD, "transport": "cookie"}).to_string();
     let cookie_login = || {
-        let (app, creds) = (Arc::clone(&app), creds.clone());
+        let (service, creds) = (Arc::clone(&service), creds.clone());
         async move {
             let req = http::Request::builder()
                 .method(http::Method::POST)
@@ -425,7 +429,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
                 .unwrap();
             let route = passport::api::route(req.method(), req.uri().path()).unwrap();
             passport::api::handle(
-                &app,
+                &service,
                 route,
                 &req,
                 None,
@@ -434,7 +438,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
             .await
         }
     };
-    let name = app.config().session_cookie.name().to_string();
+    let name = service.config().session_cookie.name().to_string();
     let unbound = set_cookie(&cookie_login().await, &name);
     let login = cookie_login().await;
     let bound_refresh = set_cookie(&login, &name);
@@ -451,7 +455,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
     let laptop = device();
     let registration = proof(&laptop, &challenge, Some(&laptop));
     let registered = over_http(
-        &app,
+        &service,
         "/dbsc/register",
         &[("secure-session-response", &registration)],
     )
@@ -466,7 +470,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
     let unbound = Arc::new(std::sync::Mutex::new(unbound));
     let bound_refresh = Arc::new(std::sync::Mutex::new(bound_refresh));
     let step = |jar: Arc<std::sync::Mutex<String>>, extra: Option<String>| {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let name = name.clone();
         async move {
             let current = jar.lock().unwrap().clone();
@@ -474,7 +478,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
                 Some(b) => format!("{current}; {b}"),
                 None => current,
             };
-            let resp = over_http(&app, "/refresh-token", &[("cookie", &cookies)]).await;
+            let resp = over_http(&service, "/refresh-token", &[("cookie", &cookies)]).await;
             assert_eq!(resp.status(), 200, "{}", resp.body());
             *jar.lock().unwrap() = set_cookie(&resp, &name);
         }
@@ -491,7 +495,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
     let mut checked = Vec::new();
     for i in 0..(100 + 1_000 * scale) {
         let started = std::time::Instant::now();
-        let r = over_http(&app, "/dbsc/refresh", &[("sec-secure-session-id", &id)]).await;
+        let r = over_http(&service, "/dbsc/refresh", &[("sec-secure-session-id", &id)]).await;
         let ask = started.elapsed();
         let header = r.headers()["secure-session-challenge"].to_str().unwrap();
         let c = header
@@ -503,7 +507,7 @@ async fn dbsc_costs(store: Arc<dyn passport::api::Store>, scale: usize) -> Value
         let signed = proof(&laptop, &c, None);
         let started = std::time::Instant::now();
         let r = over_http(
-            &app,
+            &service,
             "/dbsc/refresh",
             &[
                 ("sec-secure-session-id", &id),
@@ -602,14 +606,14 @@ async fn main() {
         signing_algorithm: SigningAlgorithm::Hs256,
         ..test_config()
     };
-    let app: Arc<Service> = Arc::new(app_on(Arc::clone(&store), hs256));
-    create_account(&app, "bench@example.com", PASSWORD).await;
+    let service: Arc<Service> = Arc::new(service_on(Arc::clone(&store), hs256));
+    create_account(&service, "bench@example.com", PASSWORD).await;
     let login_input = || LoginInput::new("bench@example.com", PASSWORD).on_device("bench");
     let client = ClientInfo {
         ip: Some("198.51.100.7".into()),
         user_agent: Some("bench".into()),
     };
-    let pair = app.login(login_input(), &client).await.unwrap();
+    let pair = service.login(login_input(), &client).await.unwrap();
     let token = pair.access_token.clone();
     let mut figures = Map::new();
     eprintln!("measuring: authorizer decision, its floor, token verification");
@@ -621,7 +625,7 @@ async fn main() {
     validation.set_issuer(&["passport"]);
     validation.validate_aud = false;
     let (decision, floor) = decision_against_floor(
-        Arc::clone(&app),
+        Arc::clone(&service),
         &token,
         &key,
         &validation,
@@ -644,11 +648,11 @@ async fn main() {
     eprintln!("measuring: refresh, login, round trips");
     let mut current = pair.refresh_token.clone();
     let refresh = {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let mut samples = Vec::new();
         for i in 0..(1_000 + 10_000 * scale) {
             let started = std::time::Instant::now();
-            let next = app.refresh(&current).await.unwrap();
+            let next = service.refresh(&current).await.unwrap();
             if i >= 1_000 {
                 samples.push(started.elapsed());
             }
@@ -656,52 +660,52 @@ async fn main() {
         }
         Stats::of(samples)
     };
-    let (http_body, http_cookie) = http_refreshes(&app, &login_input, &client, scale).await;
+    let (http_body, http_cookie) = http_refreshes(&service, &login_input, &client, scale).await;
     let login = time_async(3, 30 * scale, || {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let client = client.clone();
         async move {
-            app.login(login_input(), &client).await.unwrap();
+            service.login(login_input(), &client).await.unwrap();
         }
     })
     .await;
 
     let mut counters = open().await.unwrap();
     let authorizer_requests = requests_per_op(&mut counters, 200, || {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let payload = payload.as_bytes();
         async move {
             let event: Box<serde_json::value::RawValue> = serde_json::from_slice(payload).unwrap();
-            passport_lambda::authorizer::decide(&app, event.get()).await;
+            passport_lambda::authorizer::decide(&service, event.get()).await;
         }
     })
     .await;
     // Each refresh presents the token the previous one returned.
     let chained = Arc::new(tokio::sync::Mutex::new(current.clone()));
     let refresh_requests = requests_per_op(&mut counters, 200, || {
-        let (app, chained) = (Arc::clone(&app), Arc::clone(&chained));
+        let (service, chained) = (Arc::clone(&service), Arc::clone(&chained));
         async move {
             let mut token = chained.lock().await;
-            *token = app.refresh(&token).await.unwrap().refresh_token;
+            *token = service.refresh(&token).await.unwrap().refresh_token;
         }
     })
     .await;
     let login_requests = requests_per_op(&mut counters, 10, || {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let client = client.clone();
         async move {
-            app.login(login_input(), &client).await.unwrap();
+            service.login(login_input(), &client).await.unwrap();
         }
     })
     .await;
 
     let me_requests = requests_per_op(&mut counters, 200, || {
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let header = format!("Bearer {token}");
         async move {
             // What GET /me costs behind the authorizer: its decision, then the route.
-            let caller = app.authorize(Some(&header)).await.unwrap();
-            std::hint::black_box(app.me(&caller).await.unwrap());
+            let caller = service.authorize(Some(&header)).await.unwrap();
+            std::hint::black_box(service.me(&caller).await.unwrap());
         }
     })
     .await;

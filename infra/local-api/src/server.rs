@@ -21,7 +21,7 @@ use passport::api::gateway::{self, Cors};
 /// Serves until the process ends.
 pub async fn serve(
     listener: TcpListener,
-    app: Arc<Service>,
+    service: Arc<Service>,
     web: Arc<WebApp>,
     cors: Arc<Cors>,
 ) -> std::io::Result<()> {
@@ -33,16 +33,20 @@ pub async fn serve(
                 continue;
             }
         };
-        let app = Arc::clone(&app);
+        let service = Arc::clone(&service);
         let web = Arc::clone(&web);
         let cors = Arc::clone(&cors);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let app = Arc::clone(&app);
+                let service = Arc::clone(&service);
                 let web = Arc::clone(&web);
                 let cors = Arc::clone(&cors);
                 async move {
-                    Ok::<_, Infallible>(answer(&app, &web, &cors, req, peer).await.map(Full::new))
+                    Ok::<_, Infallible>(
+                        answer(&service, &web, &cors, req, peer)
+                            .await
+                            .map(Full::new),
+                    )
                 }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
@@ -56,7 +60,7 @@ pub async fn serve(
 }
 
 async fn answer(
-    app: &Service,
+    service: &Service,
     web: &WebApp,
     cors: &Cors,
     req: Request<Incoming>,
@@ -71,7 +75,7 @@ async fn answer(
         preflight
     } else {
         let origin = cors.allowed(req.headers());
-        let mut resp = route_request(app, req, peer).await;
+        let mut resp = route_request(service, req, peer).await;
         Cors::decorate(origin, &mut resp);
         resp
     };
@@ -81,7 +85,7 @@ async fn answer(
 }
 
 async fn route_request(
-    app: &Service,
+    service: &Service,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<String> {
@@ -98,7 +102,7 @@ async fn route_request(
     };
     // What API Gateway does before the function runs: the authorizer on guarded routes, with
     // API Gateway's own answers when it refuses (`passport::api::gateway`).
-    let verdict = match gateway::guard(app, found.guard(), req.headers()).await {
+    let verdict = match gateway::guard(service, found.guard(), req.headers()).await {
         Ok(verdict) => verdict,
         Err(refused) => return refused.answer(),
     };
@@ -122,5 +126,5 @@ async fn route_request(
     // http-api-develop-integrations-lambda.html); here it is plain http.
     req.headers_mut()
         .insert("x-forwarded-proto", http::HeaderValue::from_static("http"));
-    handle(app, found, &req, Some(peer.ip().to_string()), verdict).await
+    handle(service, found, &req, Some(peer.ip().to_string()), verdict).await
 }

@@ -134,9 +134,9 @@ async fn the_app_authorizer_gets_api_gateways_own_answers() {
     let email = format!("app-gateway-{}@example.com", std::process::id());
     let account = format!("{email}:{PASSWORD}");
     let code = format!("gateway-app-{}", std::process::id());
-    let app = format!("{code}:public");
+    let service = format!("{code}:public");
     let api = start(
-        &["--account", &account, "--app", &app],
+        &["--account", &account, "--app", &service],
         &[("REDIS_URL", &redis_url())],
     );
     let banner = api.output.join("\n");

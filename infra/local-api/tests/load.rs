@@ -16,7 +16,7 @@ use common::{Http, LocalApi, redis_url, start};
 use http::{Method, StatusCode};
 use passport::kernel::service::Denied;
 use passport::kernel::store::{RedisConnection, RedisStore};
-use passport::testing::{TEST_SIGNING_KEY, app_on, test_config};
+use passport::testing::{TEST_SIGNING_KEY, service_on, test_config};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -368,7 +368,7 @@ async fn concurrent_clients_keep_every_invariant() {
     let wall = started.elapsed();
 
     // Ended sessions are denied by the API and by the authorizer's own code.
-    let authorizer = app_on(
+    let authorizer = service_on(
         Arc::new(RedisStore::from_connection(redis.clone())),
         test_config(),
     );

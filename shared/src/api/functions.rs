@@ -224,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_route_is_served_by_the_function_the_table_names_and_no_other() {
-        let service = crate::testing::memory_app();
+        let service = crate::testing::memory_service();
         for spec in ROUTES {
             let route = || Route {
                 spec,

@@ -47,7 +47,7 @@ pub fn test_config() -> Config {
 }
 
 /// A service on `store` with `config`'s settings and the test key, for `config`'s algorithm.
-pub fn app_on(store: Arc<dyn Store>, config: Config) -> Service {
+pub fn service_on(store: Arc<dyn Store>, config: Config) -> Service {
     let secret = SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
     #[allow(clippy::expect_used)]
     let keys = KeyRing::from_literal_for(config.signing_algorithm, &secret)
@@ -70,21 +70,21 @@ pub fn secrets_manager_at(endpoint: &str) -> aws_sdk_secretsmanager::Client {
 }
 
 /// A service on a fresh in-memory store.
-pub fn memory_app() -> Service {
-    app_on(Arc::new(MemoryStore::new()), test_config())
+pub fn memory_service() -> Service {
+    service_on(Arc::new(MemoryStore::new()), test_config())
 }
 
 /// Creates an active account through the operators' command.
 ///
 /// # Panics
 /// If the command fails: a test setup error.
-pub async fn create_account(app: &Service, email: &str, password: &str) {
+pub async fn create_account(service: &Service, email: &str, password: &str) {
     let cmd = Command::Create {
         email: email.to_string(),
         password: password.to_string(),
     };
     #[allow(clippy::expect_used)]
-    admin::execute(app, cmd).await.expect("create account");
+    admin::execute(service, cmd).await.expect("create account");
 }
 
 /// A service on a fresh in-memory store with the sample events' account, logged in once from
@@ -92,19 +92,19 @@ pub async fn create_account(app: &Service, email: &str, password: &str) {
 ///
 /// # Panics
 /// If the login fails: a test setup error.
-pub async fn logged_in_memory_app(device: Option<&str>) -> (Service, TokenPair) {
-    let app = memory_app();
-    create_account(&app, EVENT_EMAIL, EVENT_PASSWORD).await;
+pub async fn logged_in_memory_service(device: Option<&str>) -> (Service, TokenPair) {
+    let service = memory_service();
+    create_account(&service, EVENT_EMAIL, EVENT_PASSWORD).await;
     let input = match device {
         Some(d) => LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD).on_device(d),
         None => LoginInput::new(EVENT_EMAIL, EVENT_PASSWORD),
     };
     #[allow(clippy::expect_used)]
-    let pair = app
+    let pair = service
         .login(input, &ClientInfo::default())
         .await
         .expect("log in the sample account");
-    (app, pair)
+    (service, pair)
 }
 
 /// The text of `events/<name>.json`, with each `${KEY}` replaced by its value.
@@ -138,12 +138,12 @@ pub async fn redis_at(url: &str, cluster: bool) -> crate::kernel::store::RedisCo
 ///
 /// # Panics
 /// When the command fails.
-pub async fn disable(app: &Service, email: &str) {
+pub async fn disable(service: &Service, email: &str) {
     let command = Command::Disable {
         email: email.to_string(),
     };
     #[allow(clippy::expect_used)]
-    admin::execute(app, command)
+    admin::execute(service, command)
         .await
         .expect("disable the account");
 }
@@ -237,7 +237,11 @@ pub fn new_session(
 ///
 /// # Panics
 /// If the command fails: a test setup error.
-pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::passports::store::App {
+pub async fn create_app(
+    service: &Service,
+    code: &str,
+    access: &str,
+) -> crate::passports::store::App {
     let cmd = Command::CreateApp {
         code: Some(code.to_string()),
         name: format!("test app {code}"),
@@ -245,9 +249,10 @@ pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::passp
         passport_ttl_seconds: None,
     };
     #[allow(clippy::expect_used)]
-    admin::execute(app, cmd).await.expect("create app");
+    admin::execute(service, cmd).await.expect("create app");
     #[allow(clippy::expect_used)]
-    app.store()
+    service
+        .store()
         .app_by_code(code)
         .await
         .expect("store")
@@ -259,7 +264,7 @@ pub async fn create_app(app: &Service, code: &str, access: &str) -> crate::passp
 /// # Panics
 /// If it is refused: a test setup error.
 pub async fn anonymous_passport(
-    app: &Service,
+    service: &Service,
     code: &str,
     ip: &str,
 ) -> crate::passports::PassportGrant {
@@ -273,7 +278,8 @@ pub async fn anonymous_passport(
         user_agent: None,
     };
     #[allow(clippy::expect_used)]
-    app.issue_passport(req, &client)
+    service
+        .issue_passport(req, &client)
         .await
         .expect("a passport to a public app")
 }

@@ -46,28 +46,32 @@ pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
 /// A service with `config` on each store, named for failure messages. The in-memory store's
 /// service reads a manual clock, which [`pass`] moves; Redis's reads the system clock, as its
 /// TTLs do.
-pub async fn apps(config: passport::Config) -> Vec<(&'static str, Arc<passport::Service>)> {
+pub async fn services(config: passport::Config) -> Vec<(&'static str, Arc<passport::Service>)> {
     stores()
         .await
         .into_iter()
-        .map(|(name, store)| (name, Arc::new(app_for(name, store, config.clone()))))
+        .map(|(name, store)| (name, Arc::new(service_for(name, store, config.clone()))))
         .collect()
 }
 
 /// `passport::testing::app_on`, with a manual clock on the in-memory store (named `memory`).
-pub fn app_for(name: &str, store: Arc<dyn Store>, config: passport::Config) -> passport::Service {
-    let app = passport::testing::app_on(store, config);
+pub fn service_for(
+    name: &str,
+    store: Arc<dyn Store>,
+    config: passport::Config,
+) -> passport::Service {
+    let service = passport::testing::service_on(store, config);
     if name == "memory" {
-        app.with_clock(passport::kernel::clock::Clock::manual())
+        service.with_clock(passport::kernel::clock::Clock::manual())
     } else {
-        app
+        service
     }
 }
 
 /// Lets `time` pass for `app`: its manual clock moves (rounded up to whole seconds, the
 /// store's unit), or, on the system clock (Redis, whose TTLs run on it), the test waits.
-pub async fn pass(app: &passport::Service, time: Duration) {
-    if !app.clock().advance(time.as_secs_f64().ceil() as i64) {
+pub async fn pass(service: &passport::Service, time: Duration) {
+    if !service.clock().advance(time.as_secs_f64().ceil() as i64) {
         tokio::time::sleep(time).await;
     }
 }
@@ -102,7 +106,7 @@ pub fn unique_code() -> String {
 /// Sends a request from `ip` through the route table as API Gateway would: each guarded route
 /// behind its own authorizer, whose refusal is `Err` with its reason.
 pub async fn send(
-    app: &passport::Service,
+    service: &passport::Service,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
@@ -113,7 +117,7 @@ pub async fn send(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    through_gateway(app, req.body(body.as_bytes().to_vec()).unwrap(), ip).await
+    through_gateway(service, req.body(body.as_bytes().to_vec()).unwrap(), ip).await
 }
 
 /// `req` from `ip` through the route table as API Gateway runs it (`passport::api::gateway`, the

@@ -56,10 +56,11 @@ pub async fn reset_account(store: &dyn Store, r: &Recorded) {
 }
 
 /// A ceremony holding `state`, as its options route would have left it.
-pub async fn ceremony(app: &Service, state: &str) -> Id {
+pub async fn ceremony(service: &Service, state: &str) -> Id {
     let id = Id::random();
-    let now = app.clock().now();
-    app.store()
+    let now = service.clock().now();
+    service
+        .store()
         .put_state(id, state, CEREMONY_SECONDS, now)
         .await
         .unwrap();
