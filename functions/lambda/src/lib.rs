@@ -77,9 +77,11 @@ pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
 /// function is a 404.
 pub async fn serve<F: Function>(service: &Service, req: Request) -> Response<String> {
     match found(&req) {
-        Ok((route, ip, verdict)) => F::serve(service, route, &req, ip, verdict)
-            .await
-            .unwrap_or_else(|| no_route(NoRoute::NotFound)),
+        Ok((route, ip, verdict)) => {
+            passport::api::functions::serve::<F, _>(service, route, &req, ip, verdict)
+                .await
+                .unwrap_or_else(|| no_route(NoRoute::NotFound))
+        }
         Err(no) => no_route(no),
     }
 }

@@ -23,21 +23,19 @@ use std::future::Future;
 /// A Lambda function with routes, named by its package (the route table's `function`).
 ///
 /// A trait rather than a function passed around: each `main` names its function as a type, and
-/// the dispatch it runs is then fixed when that binary is compiled (an async function taking
-/// borrowed arguments cannot be a generic parameter on stable Rust).
+/// the features it reaches are then fixed when that binary is compiled (an async function
+/// taking borrowed arguments cannot be a generic parameter on stable Rust).
 pub trait Function {
     /// Its package (and the route table's `function`).
     const NAME: &'static str;
 
-    /// The answer to `route`, whose guard has let `verdict` through; `None` when the route
-    /// table gives `route` to another function.
-    fn serve<'a, B: AsRef<[u8]> + Sync>(
+    /// The answer of the feature that serves `handler`; `None` for a feature this function
+    /// does not serve (the one place a function names the features it links).
+    fn answer<'a, B: AsRef<[u8]> + Sync>(
         service: &'a Service,
-        route: Route,
-        req: &'a Request<B>,
-        source_ip: Option<String>,
-        verdict: Verdict,
-    ) -> impl Future<Output = Option<Response<String>>> + Send + 'a;
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> impl Future<Output = Option<Result<Response<String>, ApiError>>> + Send + 'a;
 }
 
 /// `login`: password and passkey sign-in.
@@ -55,29 +53,22 @@ pub struct Passports;
 /// `sessions`: the routes behind the authorizers, and the published keys.
 pub struct Sessions;
 
-/// What a route's handler gets once the route is `F`'s and its guard has let the verdict
-/// through: `None` when the route is another function's; `Err` the answer when the verdict is
-/// not the guard's (a misconfigured route) or the route needs a recent authentication the
-/// caller lacks.
-async fn call_for<'a, F: Function, B>(
+/// The answer of function `F` to `route`, whose guard has let `verdict` through; `None` when
+/// the route table gives `route` to another function. Refused before any feature runs: a
+/// verdict that is not the route's guard's (a misconfigured route), and a route that needs a
+/// recent authentication the caller lacks.
+pub async fn serve<F: Function, B: AsRef<[u8]> + Sync>(
     service: &Service,
-    route: &Route,
-    req: &'a Request<B>,
+    route: Route,
+    req: &Request<B>,
     source_ip: Option<String>,
     verdict: Verdict,
-) -> Option<Result<Call<'a, B>, Response<String>>> {
+) -> Option<Response<String>> {
     let spec = route.spec;
     if spec.function != F::NAME {
         return None;
     }
-    let call = Call {
-        req,
-        source_ip,
-        verdict,
-        param: route.param.clone(),
-        recent: spec.recent_auth,
-    };
-    let checked = match (spec.guard, &call.verdict) {
+    let checked = match (spec.guard, &verdict) {
         (Guard::Open, _) => Ok(()),
         (Guard::Authorizer, Verdict::Account(caller)) if spec.recent_auth == RecentAuth::Yes => {
             service
@@ -90,29 +81,29 @@ async fn call_for<'a, F: Function, B>(
         // A guarded route reached without its authorizer's verdict (a misconfigured route).
         (Guard::Authorizer | Guard::AppAuthorizer, _) => Err(ApiError::Unauthorized),
     };
-    Some(checked.map(|()| call).map_err(|e| error_response(&e)))
-}
-
-/// The answer a handler's result makes.
-fn answer(result: Result<Response<String>, ApiError>) -> Option<Response<String>> {
-    Some(result.unwrap_or_else(|e| error_response(&e)))
+    if let Err(e) = checked {
+        return Some(error_response(&e));
+    }
+    let call = Call {
+        req,
+        source_ip,
+        verdict,
+        param: route.param,
+        recent: spec.recent_auth,
+    };
+    let answer = F::answer(service, spec.handler, call).await?;
+    Some(answer.unwrap_or_else(|e| error_response(&e)))
 }
 
 impl Function for Login {
     const NAME: &'static str = "login";
 
-    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+    async fn answer<'a, B: AsRef<[u8]> + Sync>(
         service: &'a Service,
-        route: Route,
-        req: &'a Request<B>,
-        source_ip: Option<String>,
-        verdict: Verdict,
-    ) -> Option<Response<String>> {
-        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
-            Ok(call) => call,
-            Err(refused) => return Some(refused),
-        };
-        answer(match route.handler() {
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> Option<Result<Response<String>, ApiError>> {
+        Some(match handler {
             Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
             Handler::Passkeys(r) => passkeys::http::serve(service, r, call).await,
             _ => return None,
@@ -123,18 +114,12 @@ impl Function for Login {
 impl Function for Refresh {
     const NAME: &'static str = "refresh";
 
-    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+    async fn answer<'a, B: AsRef<[u8]> + Sync>(
         service: &'a Service,
-        route: Route,
-        req: &'a Request<B>,
-        source_ip: Option<String>,
-        verdict: Verdict,
-    ) -> Option<Response<String>> {
-        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
-            Ok(call) => call,
-            Err(refused) => return Some(refused),
-        };
-        answer(match route.handler() {
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> Option<Result<Response<String>, ApiError>> {
+        Some(match handler {
             Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
             Handler::Dbsc(r) => dbsc::http::serve(service, r, call).await,
             _ => return None,
@@ -145,60 +130,42 @@ impl Function for Refresh {
 impl Function for Logout {
     const NAME: &'static str = "logout";
 
-    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+    async fn answer<'a, B: AsRef<[u8]> + Sync>(
         service: &'a Service,
-        route: Route,
-        req: &'a Request<B>,
-        source_ip: Option<String>,
-        verdict: Verdict,
-    ) -> Option<Response<String>> {
-        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
-            Ok(call) => call,
-            Err(refused) => return Some(refused),
-        };
-        answer(match route.handler() {
-            Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
-            _ => return None,
-        })
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> Option<Result<Response<String>, ApiError>> {
+        match handler {
+            Handler::Sessions(r) => Some(sessions::http::serve(service, r, call).await),
+            _ => None,
+        }
     }
 }
 
 impl Function for Passports {
     const NAME: &'static str = "passports";
 
-    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+    async fn answer<'a, B: AsRef<[u8]> + Sync>(
         service: &'a Service,
-        route: Route,
-        req: &'a Request<B>,
-        source_ip: Option<String>,
-        verdict: Verdict,
-    ) -> Option<Response<String>> {
-        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
-            Ok(call) => call,
-            Err(refused) => return Some(refused),
-        };
-        answer(match route.handler() {
-            Handler::Passports(r) => passports::http::serve(service, r, call).await,
-            _ => return None,
-        })
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> Option<Result<Response<String>, ApiError>> {
+        match handler {
+            Handler::Passports(r) => Some(passports::http::serve(service, r, call).await),
+            _ => None,
+        }
     }
 }
 
 impl Function for Sessions {
     const NAME: &'static str = "sessions";
 
-    async fn serve<'a, B: AsRef<[u8]> + Sync>(
+    async fn answer<'a, B: AsRef<[u8]> + Sync>(
         service: &'a Service,
-        route: Route,
-        req: &'a Request<B>,
-        source_ip: Option<String>,
-        verdict: Verdict,
-    ) -> Option<Response<String>> {
-        let call = match call_for::<Self, B>(service, &route, req, source_ip, verdict).await? {
-            Ok(call) => call,
-            Err(refused) => return Some(refused),
-        };
-        answer(match route.handler() {
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> Option<Result<Response<String>, ApiError>> {
+        Some(match handler {
             Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
             Handler::Passkeys(r) => passkeys::http::serve(service, r, call).await,
             Handler::Passports(r) => passports::http::serve(service, r, call).await,
@@ -217,7 +184,7 @@ mod tests {
     /// Whether `F` answers `route` (an empty request: the handlers refuse it, but answer).
     async fn serves<F: Function>(service: &Service, route: Route) -> bool {
         let req = Request::new(Vec::<u8>::new());
-        F::serve(service, route, &req, None, Verdict::None)
+        serve::<F, _>(service, route, &req, None, Verdict::None)
             .await
             .is_some()
     }

@@ -118,7 +118,7 @@ pub fn no_route(no: NoRoute) -> Response<String> {
 }
 
 /// Runs the handler of `route`, whichever function the table gives it to (`local-api` and the
-/// tests; a Lambda function runs only its own [`Function::serve`]). `verdict` is the
+/// tests; a Lambda function runs only its own [`functions::serve`]). `verdict` is the
 /// authorizer's, for routes behind one: it is checked against the route's guard once, and each
 /// handler gets the caller its guard establishes (an account route never a visitor, and the
 /// reverse).
@@ -135,11 +135,21 @@ pub fn handle<'a, B: AsRef<[u8]> + Sync>(
 ) -> Pin<Box<dyn Future<Output = Response<String>> + Send + 'a>> {
     Box::pin(async move {
         let answer = match route.spec.function {
-            Login::NAME => Login::serve(service, route, req, source_ip, verdict).await,
-            Refresh::NAME => Refresh::serve(service, route, req, source_ip, verdict).await,
-            Logout::NAME => Logout::serve(service, route, req, source_ip, verdict).await,
-            Passports::NAME => Passports::serve(service, route, req, source_ip, verdict).await,
-            Sessions::NAME => Sessions::serve(service, route, req, source_ip, verdict).await,
+            Login::NAME => {
+                functions::serve::<Login, B>(service, route, req, source_ip, verdict).await
+            }
+            Refresh::NAME => {
+                functions::serve::<Refresh, B>(service, route, req, source_ip, verdict).await
+            }
+            Logout::NAME => {
+                functions::serve::<Logout, B>(service, route, req, source_ip, verdict).await
+            }
+            Passports::NAME => {
+                functions::serve::<Passports, B>(service, route, req, source_ip, verdict).await
+            }
+            Sessions::NAME => {
+                functions::serve::<Sessions, B>(service, route, req, source_ip, verdict).await
+            }
             _ => None,
         };
         // `None`: the table gives the route to a function whose dispatch does not serve it,
