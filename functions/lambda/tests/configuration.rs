@@ -1,5 +1,5 @@
 //! Each setting is declared once, in `passport::kernel::config::settings::SETTINGS`:
-//! `template.yaml`'s parameters (default, group, the variable they set) and README's
+//! `template.yaml`'s parameters (default, group, the variable they set) and docs/configuration.md's
 //! configuration table are held to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -89,11 +89,11 @@ fn template_parameters_are_the_settings() {
 }
 
 #[test]
-fn readme_shows_the_configuration_table_made_from_the_settings() {
-    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_configuration_page_shows_the_table_made_from_the_settings() {
+    let text = std::fs::read_to_string(root().join("docs/configuration.md")).unwrap();
     let want = readme_table();
     assert!(
         text.contains(&want),
-        "README.md's configuration table is not the one SETTINGS makes; put this table there:\n\n{want}"
+        "docs/configuration.md's table is not the one SETTINGS makes; put this table there:\n\n{want}"
     );
 }

@@ -178,15 +178,15 @@ fn template_wires_exactly_the_route_table() {
     );
 }
 
-/// README's route table has a row for every route of the table, and for nothing else.
+/// docs/api.md's route table has a row for every route of the table, and for nothing else.
 #[test]
-fn readme_lists_exactly_the_route_table() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let section = readme
+fn the_api_page_lists_exactly_the_route_table() {
+    let api_page = std::fs::read_to_string(root().join("docs/api.md")).unwrap();
+    let section = api_page
         .split("\n## Routes\n")
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
-        .expect("README has a Routes section");
+        .expect("docs/api.md has a Routes section");
     let listed: BTreeSet<String> = section
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
@@ -195,10 +195,10 @@ fn readme_lists_exactly_the_route_table() {
         .collect();
     let table: BTreeSet<String> = ROUTES.iter().map(|r| r.key()).collect();
     if let Some(key) = table.difference(&listed).next() {
-        panic!("{key}: in the route table, missing from README's Routes table");
+        panic!("{key}: in the route table, missing from docs/api.md's Routes table");
     }
     if let Some(key) = listed.difference(&table).next() {
-        panic!("{key}: in README's Routes table, missing from the route table");
+        panic!("{key}: in docs/api.md's Routes table, missing from the route table");
     }
 }
 
@@ -608,7 +608,7 @@ fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
 fn every_route_is_in_every_place_the_recipe_names() {
     let wired: Vec<Wired> = template_functions().into_values().flatten().collect();
     let openapi = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let api_page = std::fs::read_to_string(root().join("docs/api.md")).unwrap();
     let cases = std::fs::read_to_string(root().join("events/cases.json")).unwrap();
     let events: Vec<(String, serde_json::Value)> = events()
         .into_iter()
@@ -627,8 +627,8 @@ fn every_route_is_in_every_place_the_recipe_names() {
         if !openapi.contains(&format!("operationId: {}\n", r.operation_id)) {
             places.push(format!("openapi.yaml: an operation `{}`", r.operation_id));
         }
-        if !readme.contains(&format!("| `{key}")) {
-            places.push("README.md: a row in the Routes table".into());
+        if !api_page.contains(&format!("| `{key}")) {
+            places.push("docs/api.md: a row in the Routes table".into());
         }
         let samples: Vec<&str> = events
             .iter()

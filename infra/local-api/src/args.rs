@@ -15,7 +15,7 @@ pub const USAGE: &str =
                              client in DIR/dist (default: this repository's web/)
 
 Environment: REDIS_URL (default: embedded in-memory store), SIGNING_SECRET (default: a
-random key for this run), and the rest of the configuration table in README.md.";
+random key for this run), and the rest of the configuration table in docs/configuration.md.";
 
 /// Parsed arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,11 +24,11 @@ fn root() -> PathBuf {
 
 /// The code block after README's `<!-- verify:<name> ... -->` line.
 fn readme_snippet(name: &str) -> String {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("docs/verifying-tokens.md")).unwrap();
     let marker = format!("<!-- verify:{name}");
     let after = &readme[readme
         .find(&marker)
-        .unwrap_or_else(|| panic!("README has no {marker} block"))..];
+        .unwrap_or_else(|| panic!("docs/verifying-tokens.md has no {marker} block"))..];
     let start = after.find("```").unwrap();
     let body = &after[start..];
     let body = &body[body.find('\n').unwrap() + 1..];

@@ -110,7 +110,7 @@ pub(super) fn origins(name: &'static str, value: Option<&str>) -> Result<Vec<Str
                 format!(
                     "{raw:?}: a page on plain http (other than loopback) is not a secure \
                      context, and the browser drops the Secure session cookie there; serve it \
-                     over https (README: \"On a LAN address\")"
+                     over https (docs/browser.md: \"On a LAN address\")"
                 ),
             ));
         }
