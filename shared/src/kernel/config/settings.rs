@@ -68,7 +68,7 @@ pub const SETTINGS: &[Setting] = &[
             name: "RedisReplicaAcks",
             group: "Network",
         },
-        doc: "replicas that must confirm each write (Redis `WAIT`) before it is acknowledged, else 503 with `Retry-After`; `auto`: one where every master has a replica at start, none on a store without replicas; `0`: never wait; a count above what the store has refuses to start. See \"Durability\" below",
+        doc: "replicas that must confirm each write (Redis `WAIT`) before it is acknowledged, else 503 with `Retry-After`; `auto`: one where every master has a replica at start, none on a store without replicas; `0`: never wait; a count above what the store has refuses to start. See docs/durability.md",
     },
     Setting {
         name: "REDIS_REPLICA_ACK_TIMEOUT_MS",
@@ -266,7 +266,7 @@ pub const SETTINGS: &[Setting] = &[
             name: "TrustedOriginSecret",
             group: "Login limits",
         },
-        doc: "behind the deployment's CloudFront: the `X-Passport-Origin-Secret` value its origin adds (at least 32 bytes); a request carrying it is counted by `CloudFront-Viewer-Address` in per-address limits (see \"Behind CloudFront\")",
+        doc: "behind the deployment's CloudFront: the `X-Passport-Origin-Secret` value its origin adds (at least 32 bytes); a request carrying it is counted by `CloudFront-Viewer-Address` in per-address limits (docs/deploy.md, \"Behind CloudFront\")",
     },
     Setting {
         name: "IPV6_LIMIT_PREFIX",
@@ -329,7 +329,7 @@ pub const SETTINGS: &[Setting] = &[
             name: "DbscBinding",
             group: "Device-bound sessions (DBSC)",
         },
-        doc: "Device Bound Session Credentials for the cookie transport: `offered` (each cookie login offers binding; a browser without DBSC keeps the plain cookie), `required` (a session bound once refreshes only with its live bound cookie), `off` (see \"Device-bound sessions\")",
+        doc: "Device Bound Session Credentials for the cookie transport: `offered` (each cookie login offers binding; a browser without DBSC keeps the plain cookie), `required` (a session bound once refreshes only with its live bound cookie), `off` (docs/browser.md, \"Device-bound sessions\")",
     },
     Setting {
         name: "DBSC_COOKIE_SECONDS",
