@@ -2,7 +2,9 @@
 //! `make test` starts for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod contract;
 pub mod recorded;
+pub mod sign_in;
 
 use http::{Method, Request, Response};
 use passport::api::Store;
