@@ -37,7 +37,8 @@ struct Answer {
 
 async fn http<F: Function>(service: &Service, text: &str) -> Response<String> {
     let req = lambda_http::request::from_str(text).expect("an API Gateway HTTP event");
-    passport_lambda::serve::<F>(service, req).await
+    // Boxed: five of these futures inline in `invoke` overflow the compiler's layout depth.
+    Box::pin(passport_lambda::serve::<F>(service, req)).await
 }
 
 /// `function`'s answer to the event `text`, through the entry point its binary runs.
