@@ -18,7 +18,7 @@ use passport::kernel::store::RedisCredentials;
 use passport::passkeys::PasskeyLogin;
 use passport::passports::PassportRequest;
 use passport::recent_auth::Reauthentication;
-use passport::sessions::{LoginInput, PasswordChange};
+use passport::sessions::{LoginInput, PasswordChange, Through};
 use passport::testing::device::{device, proof};
 use passport::testing::{
     create_account, create_app, private_redis_server, service_on, test_config,
@@ -172,11 +172,13 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         .renew_binding(Some(id), Some(&proof(&laptop, c, None)))
         .await;
     ok(renewed, port, "DBSC renewal");
-    let checked = refresh
-        .check_binding(&pair.refresh_token, Some(&bound))
-        .await;
-    ok(checked, port, "DBSC check");
-    let pair = ok(refresh.refresh(&pair.refresh_token).await, port, "refresh");
+    // The bound session's refresh, by cookie with its bound cookie.
+    let through = Through {
+        cookie: true,
+        bound_cookie: Some(&bound),
+    };
+    let pair = refresh.refresh_through(&pair.refresh_token, through).await;
+    let pair = ok(pair, port, "refresh");
     let bearer = format!("Bearer {}", pair.access_token);
 
     let sessions = as_function(port, "sessions").await;

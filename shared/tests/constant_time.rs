@@ -12,8 +12,10 @@ mod common;
 use common::unique_email;
 use passport::api::Store;
 use passport::api::scripts;
+use passport::dbsc::store::{BindOutcome, DbscStore};
 use passport::kernel::clock;
 use passport::kernel::ids::Id;
+use passport::kernel::service::binding::bound_cookie_digest;
 use passport::kernel::store::lua::{COMMON, LuaScript};
 use passport::kernel::store::{Account, AccountStatus, RedisConnection, SessionStart};
 use passport::kernel::tokens::refresh::{RefreshToken, TokenDigest};
@@ -191,6 +193,11 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
         ("session", format!("pp:{{{}}}:s:{sid}", a.id)),
         ("sessions", format!("pp:{{{}}}:sessions", a.id)),
     ];
+    // Bound to a device key, with binding required: the bound cookie's digest is compared too.
+    let bound = bound_cookie_digest("the bound cookie");
+    let now = clock::now();
+    let bind = store.bind_session(a.id, sid, "{}", &bound, now + 600, now);
+    assert_eq!(bind.await.unwrap(), BindOutcome::Bound);
     let t1 = t0.successor(&KEY);
     let t2 = t1.successor(&KEY);
     // A token presented as a credential (logout's check), of a family the session does not have:
@@ -214,6 +221,9 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
             ("now", clock::now().to_string()),
             ("idle_ttl", "1000".to_string()),
             ("grace", grace.to_string()),
+            ("device", "1".to_string()),
+            ("by_cookie", "1".to_string()),
+            ("bound_digest", bound.clone()),
         ]
     };
     let mut wrong = t0.digest();

@@ -238,6 +238,78 @@ async fn a_bound_session_renews_only_with_its_device_key() {
     }
 }
 
+/// A POST /refresh-token with `body` (JSON) and the `cookies`, if any.
+async fn refresh_with(service: &Service, body: &Value, cookies: Option<&str>) -> Response<String> {
+    let mut h = SAME_ORIGIN.to_vec();
+    if let Some(c) = cookies {
+        h.push(("cookie", c));
+    }
+    send(
+        service,
+        Method::POST,
+        "/refresh-token",
+        &h,
+        &body.to_string(),
+        &unique_ip(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Issue #34, 1: a stolen cookie jar's refresh token sent in a body is no way around the
+/// binding. With `DBSC_BINDING=required` a bound session refreshes only through the cookie
+/// transport with its live bound cookie, however the token arrives.
+#[tokio::test]
+async fn a_bound_sessions_token_in_a_body_refreshes_only_as_the_cookie_would() {
+    for (name, service) in services(required()).await {
+        let service = &*service;
+        let laptop = device();
+        let (refresh, offered) = login(service).await;
+        let (_, bound) = register(service, &laptop, &offered).await;
+        let token = refresh.split_once('=').unwrap().1.to_string();
+        let refused = |r: &Response<String>| {
+            (
+                r.status().as_u16(),
+                body(r)["error"].as_str().map(str::to_string),
+            )
+        };
+        let want = (403, Some("bound_cookie_required".to_string()));
+        // The copied value alone, in the body, answered by body or by cookie.
+        for asked in [
+            json!({"refresh_token": token}),
+            json!({"refresh_token": token, "transport": "cookie"}),
+        ] {
+            let r = refresh_with(service, &asked, None).await;
+            assert_eq!(refused(&r), want, "{name}: {asked}");
+        }
+        // With the live bound cookie, but answered in the body: a bound session stays a
+        // cookie session.
+        let asked = json!({"refresh_token": token, "transport": "body"});
+        let r = refresh_with(service, &asked, Some(&bound)).await;
+        assert_eq!(refused(&r), want, "{name}: answered in the body");
+        // Nothing was spent: the owner's browser refreshes as before.
+        let r = refresh_by_cookie(service, &format!("{refresh}; {bound}")).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        // An unbound body session is untouched by the rule.
+        let email = unique_email();
+        create_account(service, &email, PASSWORD).await;
+        let creds = json!({"email": email, "password": PASSWORD});
+        let r = send(
+            service,
+            Method::POST,
+            "/login",
+            SAME_ORIGIN,
+            &creds.to_string(),
+            &unique_ip(),
+        )
+        .await
+        .unwrap();
+        let plain = body(&r)["refresh_token"].as_str().unwrap().to_string();
+        let r = refresh_with(service, &json!({"refresh_token": plain}), None).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+    }
+}
+
 #[tokio::test]
 async fn a_proof_for_another_session_or_an_unbound_session_is_refused() {
     for (name, service) in services(required()).await {

@@ -621,6 +621,7 @@ async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
                 now,
                 idle_ttl: 60,
                 grace: 5,
+                device: None,
             })
             .await
             .unwrap();

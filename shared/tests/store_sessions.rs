@@ -379,3 +379,96 @@ async fn a_forged_token_for_a_real_session_revokes_nothing() {
         assert_eq!(rotate(s, &r).await, Rotation::Reused, "{name}");
     }
 }
+
+/// Issue #34, 1: with binding required, a session bound to a device key rotates, and replays
+/// within the grace, only for a cookie refresh showing its live bound cookie; refused, nothing
+/// is spent. A spent ancestor is still reuse whatever the request shows.
+#[tokio::test]
+async fn a_bound_session_rotates_only_for_its_device() {
+    use passport::dbsc::store::BindOutcome;
+    use passport::sessions::store::DeviceProof;
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let now = clock::now();
+        let bound = s
+            .bind_session(a.id, st.session, "{\"kty\":\"EC\"}", "c1", now + 600, now)
+            .await
+            .unwrap();
+        assert_eq!(bound, BindOutcome::Bound, "{name}");
+        let shown = |by_cookie: bool, cookie: Option<&str>| DeviceProof {
+            by_cookie,
+            bound_cookie: cookie.map(str::to_string),
+        };
+        let next = st.token.successor(&KEY);
+        let as_asked = |device: DeviceProof| Rotate {
+            device: Some(device),
+            ..rotate_req(&a, &st, &st.token, &next)
+        };
+        for refused in [
+            shown(false, None),
+            shown(true, None),
+            shown(false, Some("c1")),
+            shown(true, Some("c2")),
+        ] {
+            let r = as_asked(refused.clone());
+            assert_eq!(
+                rotate(s, &r).await,
+                Rotation::Unbound,
+                "{name}: {refused:?}"
+            );
+        }
+        assert!(
+            token_matches(s, a.id, st.session, &st.token.digest(), clock::now()).await,
+            "{name}: a refusal spent nothing"
+        );
+        // Binding not required (no proof asked): the value alone rotates, as before.
+        let unasked = rotate_req(&a, &st, &st.token, &next);
+        assert!(
+            matches!(rotate(s, &unasked).await, Rotation::Rotated { .. }),
+            "{name}"
+        );
+        // The grace replay of the spent token hands out the successor: the same rule.
+        let replay = |device: DeviceProof| Rotate {
+            request_id: passport::kernel::ids::random_bytes(),
+            ..as_asked(device)
+        };
+        let r = replay(shown(false, None));
+        assert_eq!(rotate(s, &r).await, Rotation::Unbound, "{name}: replay");
+        let r = replay(shown(true, Some("c1")));
+        assert!(
+            matches!(rotate(s, &r).await, Rotation::Replayed { .. }),
+            "{name}"
+        );
+        // A spent ancestor after the window is reuse, device or not: the session ends.
+        let late = Rotate {
+            now: now + 100,
+            ..replay(shown(false, None))
+        };
+        assert_eq!(rotate(s, &late).await, Rotation::Reused, "{name}");
+        assert!(
+            !session_live(s, a.id, st.session, clock::now()).await,
+            "{name}"
+        );
+    }
+}
+
+/// With binding required, an unbound session asks nothing of its device.
+#[tokio::test]
+async fn an_unbound_session_rotates_without_a_device() {
+    use passport::sessions::store::DeviceProof;
+    for (name, store) in stores().await {
+        let s = &*store;
+        let a = account(s).await;
+        let st = start(s, &a, 1000, 2000).await;
+        let r = Rotate {
+            device: Some(DeviceProof::default()),
+            ..rotate_req(&a, &st, &st.token, &st.token.successor(&KEY))
+        };
+        assert!(
+            matches!(rotate(s, &r).await, Rotation::Rotated { .. }),
+            "{name}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! `GET /sessions`, `DELETE /sessions/{id}`, `GET /me`, `POST /password` — their bodies in,
 //! their answers out.
 
+use super::Through;
 use super::login::LoginInput;
 use super::password::PasswordChange;
 use super::store::SessionStore;
@@ -201,12 +202,12 @@ where
     if r.transport == Transport::Cookie && cookie.is_none() {
         csrf::check(req.headers(), &service.config().allowed_origins)?;
     }
-    if r.from_cookie {
-        let bound = service.config().session_cookie.bound();
-        let presented = bound.read_one(req.headers()).ok().flatten();
-        service.check_binding(&r.token, presented).await?;
-    }
-    match service.refresh(&r.token).await {
+    let bound = service.config().session_cookie.bound();
+    let through = Through {
+        cookie: r.transport == Transport::Cookie,
+        bound_cookie: bound.read_one(req.headers()).ok().flatten(),
+    };
+    match service.refresh_through(&r.token, through).await {
         Ok(pair) => Ok(token_response(service, &pair, r.transport)),
         // A cookie that will never refresh again is deleted, so the browser stops sending it.
         Err(e @ (ApiError::InvalidRefreshToken | ApiError::RefreshTokenReused))

@@ -1,22 +1,50 @@
 //! The sessions feature's store slice in memory.
 
 use super::store::{
-    CheckToken, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore, SessionsAfter,
-    TokenCheck,
+    CheckToken, DeviceProof, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore,
+    SessionsAfter, TokenCheck,
 };
 use crate::kernel::authentication::Authentication;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::memory::Tables;
-use crate::kernel::store::{MemoryStore, SessionInfo};
+use crate::kernel::store::{MemoryStore, SessionBinding, SessionInfo};
 use async_trait::async_trait;
+use subtle::ConstantTimeEq;
+
+/// Whether a refresh shows what `binding` asks of its device (see [`DeviceProof`]): an unbound
+/// session asks nothing; a bound one, a cookie refresh with its bound cookie in force or the
+/// one its last renewal replaced, each until its own expiry.
+fn shows_device(binding: &SessionBinding, proof: &DeviceProof, now: i64) -> bool {
+    if binding.key.is_none() {
+        return true;
+    }
+    let Some(presented) = proof.bound_cookie.as_deref().filter(|_| proof.by_cookie) else {
+        return false;
+    };
+    let live = |kept: &Option<String>, expires_at: i64| {
+        kept.as_deref().is_some_and(|kept| {
+            let same: bool = presented.as_bytes().ct_eq(kept.as_bytes()).into();
+            same && expires_at > now
+        })
+    };
+    live(&binding.cookie, binding.cookie_expires_at)
+        || live(&binding.previous, binding.previous_expires_at)
+}
 
 /// The rotation itself ([`SessionStore::rotate`]), in one critical section.
 fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
     let Some(rec) = g.live_session(r.account, r.session, r.now) else {
         return Rotation::Invalid;
     };
+    let device_shown = r
+        .device
+        .as_ref()
+        .is_none_or(|proof| shows_device(&rec.binding, proof, r.now));
     if rec.current.ct_eq(&r.presented) {
+        if !device_shown {
+            return Rotation::Unbound;
+        }
         let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
         rec.previous = Some((rec.current, r.now));
         rec.current = r.successor;
@@ -28,20 +56,20 @@ fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
     let reused = match rec.previous {
         Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
             let same_successor = rec.current.ct_eq(&r.successor);
-            if same_successor && rec.rotated_by == Some(r.request_id) {
-                // The store's own retry of the rotation that ran.
-                return Rotation::Replayed {
-                    expires_at: rec.info.expires_at,
-                };
-            }
-            if r.grace > 0 && r.now - rotated_at <= r.grace {
-                return if same_successor {
+            // The store's own retry of the rotation that ran, or a replay within the grace.
+            let retry = same_successor && rec.rotated_by == Some(r.request_id);
+            let in_grace = r.grace > 0 && r.now - rotated_at <= r.grace;
+            if retry || (in_grace && same_successor) {
+                return if device_shown {
                     Rotation::Replayed {
                         expires_at: rec.info.expires_at,
                     }
                 } else {
-                    Rotation::Invalid
+                    Rotation::Unbound
                 };
+            }
+            if in_grace {
+                return Rotation::Invalid;
             }
             true
         }
@@ -63,7 +91,7 @@ impl SessionStore for MemoryStore {
             Rotation::Rotated { .. } | Rotation::Replayed { .. } => g
                 .live_session(r.account, r.session, r.now)
                 .map(|rec| rec.info.authentication.clone()),
-            Rotation::Reused | Rotation::Invalid => None,
+            Rotation::Reused | Rotation::Invalid | Rotation::Unbound => None,
         };
         Ok((rotation, authentication))
     }

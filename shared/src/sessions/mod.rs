@@ -16,4 +16,5 @@ pub use account::Me;
 pub use http::Route;
 pub use login::LoginInput;
 pub use password::PasswordChange;
+pub use refresh::Through;
 pub use store::SessionStore;

@@ -30,19 +30,41 @@ impl SessionStore for RedisStore {
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
         let answer: Vec<Value> = self
-            .write(&ROTATE.invocation(
-                &keys::session_keys(r.account, r.session),
-                &[
-                    ("sid", r.session.to_string()),
-                    ("presented_digest", r.presented.to_hex()),
-                    ("successor_digest", r.successor.to_hex()),
-                    ("family_digest", r.family.to_hex()),
-                    ("request_id", hex(&r.request_id)),
-                    ("now", r.now.to_string()),
-                    ("idle_ttl", r.idle_ttl.to_string()),
-                    ("grace", r.grace.to_string()),
-                ],
-            )?)
+            .write(
+                &ROTATE.invocation(
+                    &keys::session_keys(r.account, r.session),
+                    &[
+                        ("sid", r.session.to_string()),
+                        ("presented_digest", r.presented.to_hex()),
+                        ("successor_digest", r.successor.to_hex()),
+                        ("family_digest", r.family.to_hex()),
+                        ("request_id", hex(&r.request_id)),
+                        ("now", r.now.to_string()),
+                        ("idle_ttl", r.idle_ttl.to_string()),
+                        ("grace", r.grace.to_string()),
+                        (
+                            "device",
+                            if r.device.is_some() { "1" } else { "0" }.to_string(),
+                        ),
+                        (
+                            "by_cookie",
+                            if r.device.as_ref().is_some_and(|d| d.by_cookie) {
+                                "1"
+                            } else {
+                                "0"
+                            }
+                            .to_string(),
+                        ),
+                        (
+                            "bound_digest",
+                            r.device
+                                .as_ref()
+                                .and_then(|d| d.bound_cookie.clone())
+                                .unwrap_or_default(),
+                        ),
+                    ],
+                )?,
+            )
             .await?;
         let mut it = answer.into_iter();
         let outcome: String = match it.next() {
@@ -59,6 +81,7 @@ impl SessionStore for RedisStore {
             "rotated" => Rotation::Rotated { expires_at: exp()? },
             "replayed" => Rotation::Replayed { expires_at: exp()? },
             "reused" => Rotation::Reused,
+            "unbound" => Rotation::Unbound,
             _ => Rotation::Invalid,
         };
         let authentication = match rotation {
@@ -73,7 +96,7 @@ impl SessionStore for RedisStore {
                     created.as_deref(),
                 )?)
             }
-            Rotation::Reused | Rotation::Invalid => None,
+            Rotation::Reused | Rotation::Invalid | Rotation::Unbound => None,
         };
         Ok((rotation, authentication))
     }

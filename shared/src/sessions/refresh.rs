@@ -1,16 +1,46 @@
 //! `POST /refresh-token`: a refresh token for its successor (rotation, with reuse detection).
 
-use super::store::{Rotate, Rotation, SessionStore};
+use super::store::{DeviceProof, Rotate, Rotation, SessionStore};
 use crate::kernel::authentication::Authentication;
+use crate::kernel::config::DbscBinding;
 use crate::kernel::error::ApiError;
 use crate::kernel::security_events::SecurityEvent;
+use crate::kernel::service::binding::bound_cookie_digest;
 use crate::kernel::service::{Core, TokenPair};
 use crate::kernel::store::KernelStore;
 use crate::kernel::tokens::refresh::RefreshToken;
 
+/// How a refresh request came, as device binding sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Through<'a> {
+    /// The answer goes back by cookie.
+    pub cookie: bool,
+    /// The bound cookie's value, if the request carried one.
+    pub bound_cookie: Option<&'a str>,
+}
+
+impl Through<'static> {
+    /// A token in the body, answered in the body.
+    pub const BODY: Self = Self {
+        cookie: false,
+        bound_cookie: None,
+    };
+}
+
 impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
-    /// `POST /refresh-token`.
+    /// `POST /refresh-token` with the token in the body, answered in the body.
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ApiError> {
+        self.refresh_through(presented, Through::BODY).await
+    }
+
+    /// `POST /refresh-token`, as the request came. With `DBSC_BINDING=required` a session bound
+    /// to a device key rotates only as a cookie refresh with its live bound cookie, checked in
+    /// the rotation's own atomic step; refused, nothing is spent.
+    pub async fn refresh_through(
+        &self,
+        presented: &str,
+        through: Through<'_>,
+    ) -> Result<TokenPair, ApiError> {
         let token = RefreshToken::parse(presented).ok_or(ApiError::InvalidRefreshToken)?;
         let ring = self.signing_ring().await?;
         let successor = token.successor(ring.signing().refresh_key());
@@ -27,6 +57,12 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
                 now,
                 idle_ttl: self.config().refresh_token_ttl,
                 grace: self.config().refresh_reuse_grace,
+                device: (self.config().dbsc_binding == DbscBinding::Required).then(|| {
+                    DeviceProof {
+                        by_cookie: through.cookie,
+                        bound_cookie: through.bound_cookie.map(bound_cookie_digest),
+                    }
+                }),
             })
             .await?;
         match rotation {
@@ -41,6 +77,7 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
             ),
             Rotation::Reused => Err(self.reused(&token)),
             Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
+            Rotation::Unbound => Err(ApiError::BoundCookieRequired),
         }
     }
 

@@ -45,6 +45,22 @@ pub struct Rotate {
     /// whole seconds, so the window is at least `grace` seconds long (up to one more); 0 turns
     /// it off.
     pub grace: i64,
+    /// With `DBSC_BINDING=required`, what the request shows of its device; `None` when binding
+    /// is not required.
+    pub device: Option<DeviceProof>,
+}
+
+/// What a refresh request shows of the device it came from. A session bound to a device key
+/// rotates only when this is a cookie refresh that carries the session's live bound cookie:
+/// the refresh token's value alone, however it arrives, is no way around the binding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceProof {
+    /// The answer goes back by cookie (a body-transport answer would hand the successor to
+    /// whoever holds a copy of the value).
+    pub by_cookie: bool,
+    /// Digest (hex, [`crate::kernel::service::binding::bound_cookie_digest`]) of the bound cookie the
+    /// request carried.
+    pub bound_cookie: Option<String>,
 }
 
 /// The outcome of a rotation.
@@ -66,6 +82,9 @@ pub enum Rotation {
     Reused,
     /// Unknown session, expired, or a token not of the session's family (a forged secret).
     Invalid,
+    /// The token would rotate, but the session is bound to a device key and the request did
+    /// not show its live bound cookie ([`DeviceProof`]): nothing was spent.
+    Unbound,
 }
 
 /// A refresh token presented as a credential (logout), to be classified without spending it.

@@ -73,6 +73,7 @@ pub fn rotate_req(
         now: clock::now(),
         idle_ttl: 1000,
         grace: 10,
+        device: None,
     }
 }
 

@@ -1,6 +1,6 @@
-//! Device binding (DBSC) as the kernel sees it: the offer every cookie sign-in makes, and, with
-//! `DBSC_BINDING=required`, the check that a bound session's refresh carries its live bound
-//! cookie. Registration and renewal are the `dbsc` feature's.
+//! Device binding (DBSC) as the kernel sees it: the offer every cookie sign-in makes, and the
+//! digest a bound cookie is kept as. Registration and renewal are the `dbsc` feature's; the
+//! check that a bound session's refresh shows its device is the rotation's own (`sessions`).
 
 use super::{Core, TokenPair};
 use crate::kernel::binding::{CHALLENGE_SECONDS, Challenge, registration_header};
@@ -9,7 +9,6 @@ use crate::kernel::error::ApiError;
 use crate::kernel::store::KernelStore;
 use crate::kernel::tokens::refresh::{RefreshToken, TokenDigest};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// The digest (hex) the store keeps of a bound cookie's value.
 pub fn bound_cookie_digest(value: &str) -> String {
@@ -43,43 +42,5 @@ impl<S: ?Sized + KernelStore> Core<S> {
             )
             .await?;
         Ok(Some(registration_header(self.bound_prefix(), id)))
-    }
-
-    /// With `DBSC_BINDING=required`: a refresh by the session cookie of a session bound to a
-    /// device key needs that session's live bound cookie too. An unbound session, or a deployment
-    /// that only offers binding, passes.
-    pub async fn check_binding(
-        &self,
-        refresh_token: &str,
-        bound_cookie: Option<&str>,
-    ) -> Result<(), ApiError> {
-        if self.config().dbsc_binding != DbscBinding::Required {
-            return Ok(());
-        }
-        let Some(token) = RefreshToken::parse(refresh_token) else {
-            return Ok(()); // The refresh itself refuses it.
-        };
-        let now = self.clock().now();
-        let binding = self
-            .store()
-            .session_binding(token.account(), token.session(), now)
-            .await?;
-        let Some(binding) = binding.filter(|b| b.key.is_some()) else {
-            return Ok(());
-        };
-        let presented = bound_cookie.map(bound_cookie_digest).unwrap_or_default();
-        // The cookie in force, or the one its last renewal replaced, each until its own expiry.
-        let live = |kept: Option<String>, expires_at: i64| {
-            let kept = kept.unwrap_or_default();
-            let matches: bool = presented.as_bytes().ct_eq(kept.as_bytes()).into();
-            matches && !kept.is_empty() && expires_at > now
-        };
-        let current = live(binding.cookie, binding.cookie_expires_at);
-        let previous = live(binding.previous, binding.previous_expires_at);
-        if current || previous {
-            Ok(())
-        } else {
-            Err(ApiError::BoundCookieRequired)
-        }
     }
 }

@@ -2,16 +2,30 @@
 -- created}, {'replayed', exp, at, amr, created} (the session's authentication rides along: the
 -- new access token carries it) (the just-spent token within the grace window, or the store retrying the
 -- request that rotated), {'reused'} (a spent token of the session's family: the session is
--- ended) or {'invalid'}.
+-- ended), {'invalid'} or {'unbound'} (it would rotate or replay, but the session is bound to a
+-- device key and the request did not show its live bound cookie: nothing is spent).
+-- `device` is '1' when binding is required; `by_cookie` '1' when the answer goes by cookie;
+-- `bound_digest` the digest of the bound cookie the request carried, or ''.
 local session, sessions = unpack(KEYS)
-local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace = unpack(ARGV)
+local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest = unpack(ARGV)
 local s = redis.call('HMGET', session, 'cur', 'prev', 'rot', 'exp', 'abs', 'fam', 'rid', 'at', 'amr',
-  'created')
+  'created', 'dbk', 'dbc', 'dbce', 'dbp', 'dbpe')
 now = tonumber(now)
 if not s[1] or tonumber(s[4]) <= now then
   return {'invalid'}
 end
+-- A bound cookie counts until its own expiry: the one in force, or the one the last renewal
+-- replaced.
+local function live_cookie(kept, expires_at)
+  return kept ~= nil and kept ~= false and kept ~= '' and ct_eq(kept, bound_digest)
+    and tonumber(expires_at or 0) > now
+end
+local device_shown = device ~= '1' or not s[11] or s[11] == ''
+  or (by_cookie == '1' and (live_cookie(s[12], s[13]) or live_cookie(s[14], s[15])))
 if ct_eq(s[1], presented_digest) then
+  if not device_shown then
+    return {'unbound'}
+  end
   local exp = math.min(now + tonumber(idle_ttl), tonumber(s[5]))
   redis.call('HSET', session, 'cur', successor_digest, 'prev', presented_digest, 'rot', now,
     'last', now, 'exp', exp, 'rid', request_id)
@@ -22,14 +36,17 @@ end
 local reused = false
 if ct_eq(s[2], presented_digest) then
   local same_successor = ct_eq(s[1], successor_digest)
-  if same_successor and s[7] == request_id then
+  -- The store's own retry of the rotation that ran, or a replay within the grace.
+  local retry = same_successor and s[7] == request_id
+  grace = tonumber(grace)
+  local in_grace = grace > 0 and now - tonumber(s[3]) <= grace
+  if retry or (in_grace and same_successor) then
+    if not device_shown then
+      return {'unbound'}
+    end
     return {'replayed', tonumber(s[4]), s[8], s[9], s[10]}
   end
-  grace = tonumber(grace)
-  if grace > 0 and now - tonumber(s[3]) <= grace then
-    if same_successor then
-      return {'replayed', tonumber(s[4]), s[8], s[9], s[10]}
-    end
+  if in_grace then
     return {'invalid'}
   end
   reused = true
