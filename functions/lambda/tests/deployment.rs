@@ -588,17 +588,25 @@ fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
         t["Globals"]["Function"]["Environment"]["Variables"]["TRUSTED_ORIGIN_SECRET"].as_str(),
         Some("TrustedOriginSecret")
     );
-    let forwarded =
-        serde_yaml::to_string(
-            &r["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
-                ["Headers"],
-        )
+    // Issue #34, 2: every header a function reads reaches it — DBSC's two included, without
+    // which no session behind the distribution ever binds — and the cookies, whole.
+    let policy = &r["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"];
+    let forwarded: BTreeSet<String> = policy["HeadersConfig"]["Headers"]
+        .as_sequence()
         .unwrap()
-        .to_ascii_lowercase();
-    assert!(
-        forwarded.contains(passport::kernel::http::client_address::VIEWER_ADDRESS),
-        "{forwarded}"
+        .iter()
+        .map(|h| h.as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    let read: BTreeSet<String> = passport::api::gateway::FORWARDED_HEADERS
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    assert_eq!(forwarded, read, "the origin request policy's headers");
+    assert_eq!(
+        policy["HeadersConfig"]["HeaderBehavior"].as_str(),
+        Some("whitelist")
     );
+    assert_eq!(policy["CookiesConfig"]["CookieBehavior"].as_str(), Some("all"));
 }
 
 /// ARCHITECTURE.md's "How to add a route", checked: every row of the route table is in each

@@ -25,6 +25,22 @@ use http::header::{
 use http::{Method, Response, StatusCode};
 use std::time::Duration;
 
+/// Every request header a function reads, besides `Authorization` and `Cookie`: what a CDN in
+/// front of the API must forward to the origin (the template's CloudFront origin request policy
+/// lists exactly these). CloudFront forwards only the headers a policy names ("Control origin
+/// requests with a policy", CloudFront Developer Guide); one left out reaches no function, and
+/// the feature that reads it fails closed — DBSC's two headers missing, no session ever binds.
+pub const FORWARDED_HEADERS: &[&str] = &[
+    crate::kernel::http::client_address::VIEWER_ADDRESS,
+    "content-type",
+    "origin",
+    "sec-fetch-site",
+    "user-agent",
+    crate::passports::http::APP_CODE_HEADER,
+    crate::dbsc::protocol::RESPONSE_HEADER,
+    crate::dbsc::protocol::SESSION_ID_HEADER,
+];
+
 /// How long API Gateway waits for the authorizer: the function's timeout in `template.yaml`.
 pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 
