@@ -189,6 +189,7 @@ AWS_SESSION_TOKEN=test
 AWS_REGION=us-east-1
 AWS_EC2_METADATA_DISABLED=true
 PASSKEY_ORIGINS=https://app.example.com
+PUBLIC_BASE_URL=https://auth.example.com
 RUST_LOG=warn
 ENV
 start "$workdir/lambda.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \

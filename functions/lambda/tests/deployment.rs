@@ -606,7 +606,10 @@ fn the_distribution_proves_its_origin_and_forwards_the_viewer_address() {
         policy["HeadersConfig"]["HeaderBehavior"].as_str(),
         Some("whitelist")
     );
-    assert_eq!(policy["CookiesConfig"]["CookieBehavior"].as_str(), Some("all"));
+    assert_eq!(
+        policy["CookiesConfig"]["CookieBehavior"].as_str(),
+        Some("all")
+    );
 }
 
 /// ARCHITECTURE.md's "How to add a route", checked: every row of the route table is in each

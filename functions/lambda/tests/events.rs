@@ -26,6 +26,10 @@ use passport::api::{Function, Login, Logout, Passports, Refresh, Sessions};
 use passport_lambda::authorizer::{Kind, decide_as};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The API's public URL the table's runs configure (`PUBLIC_BASE_URL`).
+const PUBLIC_BASE_URL: &str = "https://auth.example.com";
 
 /// What a function answered, in the terms of the table.
 struct Answer {
@@ -230,7 +234,11 @@ async fn every_event_answers_as_the_table_says() {
     let table: Value =
         serde_json::from_str(&std::fs::read_to_string(root().join("events/cases.json")).unwrap())
             .unwrap();
-    let service = passport::testing::memory_service();
+    // As the emulators' runs configure the functions (infra/test/test.sh, `lambda.env`).
+    let mut config = passport::testing::test_config();
+    config.public_base_url = Some(PUBLIC_BASE_URL.into());
+    let store = Arc::new(passport::kernel::store::MemoryStore::new());
+    let service = passport::testing::service_on(store, config);
     let mut saved: BTreeMap<String, String> = BTreeMap::new();
     let mut used = BTreeSet::new();
     let mut failures = Vec::new();

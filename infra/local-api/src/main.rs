@@ -46,8 +46,10 @@ async fn run() -> Result<(), String> {
     // other's session cookie. Each port gets its own name unless COOKIE_NAME_SUFFIX says.
     // Passkeys need a domain for their relying-party id (never an IP address): the page at
     // http://localhost:<port>/app/ is a secure context, so passkeys work there out of the box.
+    // The public URL is where this listens (the discovery document's `jwks_uri`).
     let config = Config::from_env_or(|name| match name {
         "COOKIE_NAME_SUFFIX" => Some(format!("_{}", addr.port())),
+        "PUBLIC_BASE_URL" => Some(format!("http://{addr}")),
         "PASSKEY_ORIGINS" => Some(format!("http://localhost:{}", addr.port())),
         _ => None,
     })

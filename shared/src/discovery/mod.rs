@@ -6,11 +6,11 @@
 //! (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
 
 use crate::kernel::error::ApiError;
-use crate::kernel::http::{Call, header_str, json_response};
+use crate::kernel::http::{Call, json_response};
 use crate::kernel::service::Core;
 use crate::kernel::store::KernelStore;
 use http::header::{CACHE_CONTROL, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::{Response, StatusCode};
 use serde_json::json;
 
 /// The discovery feature's routes (the route table's `handler`).
@@ -27,14 +27,14 @@ pub enum Route {
 pub async fn serve<S, B>(
     service: &Core<S>,
     route: Route,
-    call: Call<'_, B>,
+    _call: Call<'_, B>,
 ) -> Result<Response<String>, ApiError>
 where
     S: ?Sized + KernelStore,
 {
     match route {
         Route::Jwks => jwks(service).await,
-        Route::OpenIdConfiguration => Ok(openid_configuration(service, call.req)),
+        Route::OpenIdConfiguration => openid_configuration(service),
     }
 }
 
@@ -56,25 +56,29 @@ pub async fn jwks<S: ?Sized + KernelStore>(
 
 /// `GET /.well-known/openid-configuration`: `issuer` (`TOKEN_ISSUER`) and `jwks_uri`. An issuer
 /// that is an `https://` (or `http://`) URL is where the JWK Set lives, as OpenID Connect
-/// Discovery requires; any other issuer gets the URL this request came to.
-pub fn openid_configuration<B, S: ?Sized>(service: &Core<S>, req: &Request<B>) -> Response<String> {
-    let issuer = &service.config().token_issuer;
-    let jwks_uri = if issuer.starts_with("https://") || issuer.starts_with("http://") {
-        format!("{}{JWKS_PATH}", issuer.trim_end_matches('/'))
+/// Discovery requires; any other issuer takes `PUBLIC_BASE_URL`. Never the request's `Host` or
+/// `X-Forwarded-*`: the document is publicly cacheable, and a shared cache that keys without
+/// `Host` would hand every verifier the key URL one request named. Neither configured: 404
+/// `not_configured`.
+pub fn openid_configuration<S: ?Sized>(service: &Core<S>) -> Result<Response<String>, ApiError> {
+    let config = service.config();
+    let issuer = &config.token_issuer;
+    let base = if issuer.starts_with("https://") || issuer.starts_with("http://") {
+        issuer.trim_end_matches('/')
     } else {
-        let h = req.headers();
-        let scheme = header_str(h, "x-forwarded-proto").unwrap_or("https");
-        let host = header_str(h, "host").unwrap_or("localhost");
-        let path = req.uri().path();
-        let base = path.strip_suffix(DISCOVERY_PATH).unwrap_or("");
-        format!("{scheme}://{host}{base}{JWKS_PATH}")
+        config
+            .public_base_url
+            .as_deref()
+            .ok_or(ApiError::NotConfigured(
+                "PUBLIC_BASE_URL (or a TOKEN_ISSUER that is a URL) says where the JWK Set is",
+            ))?
     };
     let body = json!({
         "issuer": issuer,
-        "jwks_uri": jwks_uri,
-        "id_token_signing_alg_values_supported": [service.config().signing_algorithm.name()],
+        "jwks_uri": format!("{base}{JWKS_PATH}"),
+        "id_token_signing_alg_values_supported": [config.signing_algorithm.name()],
     });
-    cacheable(service, json_response(StatusCode::OK, &body))
+    Ok(cacheable(service, json_response(StatusCode::OK, &body)))
 }
 
 fn cacheable<S: ?Sized>(service: &Core<S>, mut resp: Response<String>) -> Response<String> {

@@ -80,6 +80,8 @@ pub struct Config {
     pub token_issuer: String,
     /// `TOKEN_AUDIENCE` (default unset: no `aud` claim).
     pub token_audience: Option<String>,
+    /// `PUBLIC_BASE_URL` (default unset): the API's public URL, without a trailing `/`.
+    pub public_base_url: Option<String>,
     /// `LOGIN_MAX_FAILURES` (default 5): attempts per account and source address within the
     /// lockout window.
     pub login_max_failures: u64,
@@ -222,6 +224,7 @@ impl Config {
             refresh_reuse_grace: number(&get, "REFRESH_REUSE_GRACE_SECONDS")? as i64,
             token_issuer: get("TOKEN_ISSUER").unwrap_or_default(),
             token_audience: get("TOKEN_AUDIENCE"),
+            public_base_url: public_base_url(get("PUBLIC_BASE_URL"))?,
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES")?,
             login_lockout_seconds: seconds(&get, "LOGIN_LOCKOUT_SECONDS")?,
             login_ip_max_failures: positive(&get, "LOGIN_IP_MAX_FAILURES")?,
@@ -291,6 +294,27 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `PUBLIC_BASE_URL`: an absolute `https://` URL (`http://` only for a loopback host, as
+/// `local-api` serves), with no query or fragment; kept without its trailing `/`.
+fn public_base_url(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = value else { return Ok(None) };
+    let url = url.trim().trim_end_matches('/');
+    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    let host = url.strip_prefix("https://").filter(|h| !h.is_empty());
+    if (host.is_none() && !loopback) || url.contains(['?', '#', ' ']) {
+        return Err(invalid(
+            "PUBLIC_BASE_URL",
+            "must be an https:// URL (http:// only for localhost) with no query or fragment",
+        ));
+    }
+    Ok(Some(url.to_string()))
 }
 
 /// `REDIS_URL`: one or more `redis://` or `rediss://` URLs.
@@ -375,6 +399,24 @@ mod tests {
         );
         let err = from(&[("SIGNING_ALGORITHM", "RS256")]).unwrap_err();
         assert!(err.to_string().contains("SIGNING_ALGORITHM"), "{err}");
+    }
+
+    #[test]
+    fn the_public_base_url_is_an_https_url() {
+        let url = |v: &str| from(&[("PUBLIC_BASE_URL", v)]).map(|c| c.public_base_url);
+        let kept = url("https://auth.example.com/prefix/").unwrap();
+        assert_eq!(kept.as_deref(), Some("https://auth.example.com/prefix"));
+        assert!(url("http://127.0.0.1:3000").is_ok(), "local-api's own");
+        for refused in [
+            "http://auth.example.com",
+            "http://localhost.evil.example",
+            "auth.example.com",
+            "https://",
+            "https://auth.example.com/?x=1",
+            "javascript:alert(1)",
+        ] {
+            assert!(url(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

@@ -155,6 +155,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "the `iss` claim",
     },
     Setting {
+        name: "PUBLIC_BASE_URL",
+        default: None,
+        template: Template::Parameter {
+            name: "PublicBaseUrl",
+            group: "Tokens and sessions",
+        },
+        doc: "the `https://` URL clients reach this API at, with any path prefix (`https://auth.example.com`): the discovery document's `jwks_uri` when `TOKEN_ISSUER` is not a URL. Never taken from a request's `Host`: unset, and with an issuer that is not a URL, `/.well-known/openid-configuration` answers 404 `not_configured`",
+    },
+    Setting {
         name: "TOKEN_AUDIENCE",
         default: None,
         template: Template::Parameter {

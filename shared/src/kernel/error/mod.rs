@@ -122,6 +122,9 @@ pub enum ApiError {
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
+    /// This deployment does not serve it until a setting is given: the setting, and why.
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
     /// The path exists with other methods: these, the value of the `Allow` header.
     #[error("use {allow}")]
     MethodNotAllowed {

@@ -113,6 +113,7 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
             (StatusCode::FORBIDDEN, "bound_cookie_required", None, Warn)
         }
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
+        ApiError::NotConfigured(_) => (StatusCode::NOT_FOUND, "not_configured", None, Warn),
         ApiError::MethodNotAllowed { .. } => (
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -162,6 +163,7 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::SessionChallenged,
         ApiError::BoundCookieRequired,
         ApiError::NotFound,
+        ApiError::NotConfigured("x"),
         ApiError::MethodNotAllowed { allow: "x".into() },
         ApiError::Unavailable(crate::kernel::error::StoreError::Corrupt("x".into())),
         ApiError::Internal("x".into()),
@@ -191,6 +193,7 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::SessionChallenged
             | ApiError::BoundCookieRequired
             | ApiError::NotFound
+            | ApiError::NotConfigured(_)
             | ApiError::MethodNotAllowed { .. }
             | ApiError::Unavailable(_)
             | ApiError::Internal(_) => {}
