@@ -397,6 +397,7 @@ mod tests {
             ("session_proof_required", 403),
             ("bound_cookie_required", 403),
             ("not_found", 404),
+            ("not_configured", 404),
             ("method_not_allowed", 405),
             ("unsupported_media_type", 415),
             ("unavailable", 503),
