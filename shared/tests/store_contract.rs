@@ -591,7 +591,7 @@ async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
             password_version: 0,
             max_sessions: 10,
         };
-        let by_passkey = Authentication::passkey(now - 5, false);
+        let by_passkey = Authentication::passkey(now - 5);
         let started = store
             .start_session(&new, &a.email, &by_passkey, Some("Chrome 156 on Linux"))
             .await

@@ -42,7 +42,7 @@ function showLogin(message) {
 const when = (iso) => new Date(iso).toLocaleString();
 
 /** How a session signed in, from its RFC 8176 `amr`. */
-const method = (amr) => (amr?.includes("hwk") || amr?.includes("swk") ? "Passkey" : "Password");
+const method = (amr) => (amr?.includes("swk") ? "Passkey" : "Password");
 
 /**
  * Asks the person to prove it is them: the password, or a passkey. Resolves to the proof for

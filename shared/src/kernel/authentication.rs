@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 pub enum Amr {
     /// A password.
     Pwd,
-    /// Proof of possession of a hardware-secured key (a passkey on a device authenticator).
-    Hwk,
-    /// Proof of possession of a software-secured key (a synced passkey: its key can leave the
-    /// device, so RFC 8176's "software" is the honest name).
+    /// Proof of possession of a key (a passkey). RFC 8176's `hwk` would claim the key is
+    /// hardware-secured, which only an attestation verified against its maker's roots could
+    /// show; Passport asks for none (a passkey may be a synced or software key), so every
+    /// passkey is `swk`: the claim no stronger than what was verified.
     Swk,
     /// User presence and verification were tested (a passkey's UV flag: PIN or biometric).
     User,
@@ -23,18 +23,17 @@ impl Amr {
     pub fn as_str(self) -> &'static str {
         match self {
             Amr::Pwd => "pwd",
-            Amr::Hwk => "hwk",
             Amr::Swk => "swk",
             Amr::User => "user",
         }
     }
 
-    /// Parses an RFC 8176 name this service writes.
+    /// Parses an RFC 8176 name this service writes. `hwk`, which sessions started before
+    /// passkeys were all `swk` may still hold, reads as `swk`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "pwd" => Some(Amr::Pwd),
-            "hwk" => Some(Amr::Hwk),
-            "swk" => Some(Amr::Swk),
+            "hwk" | "swk" => Some(Amr::Swk),
             "user" => Some(Amr::User),
             _ => None,
         }
@@ -85,13 +84,11 @@ impl Authentication {
         }
     }
 
-    /// A passkey assertion with user verification at `time`; `synced` when the credential is
-    /// backed up (its key may leave the device).
-    pub fn passkey(time: i64, synced: bool) -> Self {
-        let key = if synced { Amr::Swk } else { Amr::Hwk };
+    /// A passkey assertion with user verification at `time` (see [`Amr::Swk`]).
+    pub fn passkey(time: i64) -> Self {
         Self {
             time,
-            methods: vec![key, Amr::User],
+            methods: vec![Amr::Swk, Amr::User],
         }
     }
 
@@ -132,7 +129,7 @@ mod tests {
 
     #[test]
     fn stored_form_round_trips_and_old_records_read_as_a_password_login() {
-        let a = Authentication::passkey(100, true);
+        let a = Authentication::passkey(100);
         assert_eq!(a.methods_text(), "swk,user");
         assert_eq!(
             Authentication::from_stored(Some(100), Some(&a.methods_text()), 5),
@@ -141,6 +138,11 @@ mod tests {
         assert_eq!(
             Authentication::from_stored(None, None, 5),
             Authentication::password(5)
+        );
+        // A session that a passkey started before every passkey was `swk` claims no more now.
+        assert_eq!(
+            Authentication::from_stored(Some(100), Some("hwk,user"), 5),
+            a
         );
     }
 

@@ -1,6 +1,6 @@
 //! The passkey routes: their bodies in, their answers out.
 
-use super::service::PasskeyLogin;
+use super::sign_in::PasskeyLogin;
 use super::store::PasskeyStore;
 use crate::kernel::error::ApiError;
 use crate::kernel::http::{

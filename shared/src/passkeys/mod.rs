@@ -6,9 +6,10 @@ pub mod http;
 mod memory;
 pub mod redis;
 pub mod service;
+pub mod sign_in;
 pub mod store;
 pub mod webauthn;
 
 pub use http::Route;
-pub use service::PasskeyLogin;
+pub use sign_in::PasskeyLogin;
 pub use store::PasskeyStore;

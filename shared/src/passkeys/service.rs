@@ -1,48 +1,32 @@
-//! Passkeys' use cases: registering them to a signed-in account, listing and removing them, and
-//! signing in (or proving it is you again) with one. The ceremonies are `webauthn-rs`'s
-//! (`webauthn`); this keeps their state in the store, single-use, and ties them to Passport's
-//! sessions.
+//! Passkeys' use cases on a signed-in account: registering, listing and removing them (signing
+//! in with one is `sign_in`). The ceremonies are `webauthn-rs`'s (`webauthn`); this keeps their
+//! state in the store, single-use, and ties them to Passport's sessions.
 
 use super::store::{PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
 use super::webauthn::{
-    CEREMONY_SECONDS, Ceremony, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS, Passkey, PublicKeyCredential,
+    CEREMONY_SECONDS, Ceremony, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS, Passkey,
     RegisterPublicKeyCredential, RelyingParty, discoverable_options,
 };
-use crate::kernel::accounts;
-use crate::kernel::authentication::Authentication;
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
-use crate::kernel::service::signin::device_name;
-use crate::kernel::service::{ClientInfo, Core, SignIn, TokenPair};
-use crate::kernel::store::{AccountStatus, KernelStore};
+use crate::kernel::service::Core;
+use crate::kernel::store::KernelStore;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use webauthn_rs::Webauthn;
-use webauthn_rs::prelude::{DiscoverableKey, Uuid};
-
-/// What `POST /login/passkey` asks.
-pub struct PasskeyLogin {
-    /// The ceremony `POST /login/passkey/options` named.
-    pub ceremony: Id,
-    /// The browser's `PublicKeyCredential`.
-    pub credential: Box<PublicKeyCredential>,
-    /// The email, when one was typed: the passkey must be that account's.
-    pub email: Option<String>,
-    /// Optional device name.
-    pub device: Option<String>,
-}
+use webauthn_rs::prelude::Uuid;
 
 impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
-    fn relying_party(&self) -> Result<&Webauthn, ApiError> {
+    pub(super) fn relying_party(&self) -> Result<&Webauthn, ApiError> {
         self.extension::<RelyingParty>()
             .and_then(|rp| rp.0.as_deref())
             .ok_or(ApiError::PasskeysDisabled)
     }
 
     /// Keeps a ceremony's state and answers the browser's options with its id.
-    async fn open_ceremony(
+    pub(super) async fn open_ceremony(
         &self,
         ceremony: &Ceremony,
         mut options: Value,
@@ -166,127 +150,6 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             PasskeyRemoved::Missing => Err(ApiError::NotFound),
             PasskeyRemoved::Last => Err(ApiError::LastSignInMethod),
         }
-    }
-
-    /// `POST /login/passkey/options`: a sign-in challenge for any passkey of this relying party
-    /// (discoverable credentials: no email needed, and none is looked up, so the answer says
-    /// nothing about which accounts exist).
-    pub async fn passkey_login_options(&self) -> Result<Value, ApiError> {
-        let rp = self.relying_party()?;
-        let (mut rcr, state) = rp
-            .start_discoverable_authentication()
-            .map_err(|e| ApiError::Internal(format!("passkey sign-in: {e}")))?;
-        // `webauthn-rs` asks for conditional mediation (autofill); the client picks how it
-        // shows the prompt.
-        rcr.mediation = None;
-        let options = serde_json::to_value(&rcr).map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.open_ceremony(&Ceremony::Authenticate { state }, options)
-            .await
-    }
-
-    /// `POST /login/passkey`: a session pair for the account whose passkey answered, as a
-    /// password login gives.
-    pub async fn login_with_passkey(
-        &self,
-        login: PasskeyLogin,
-        client: &ClientInfo,
-    ) -> Result<TokenPair, ApiError> {
-        let device = device_name(login.device)?;
-        let typed = match &login.email {
-            Some(e) => Some(
-                accounts::normalize_email(e)
-                    .map_err(|e| ApiError::InvalidRequest(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let now = self.clock().now();
-        // A typed email names the account the passkey must be for: another's is refused before
-        // its assertion is checked (and its counter moved).
-        let expected = match &typed {
-            Some(email) => Some(
-                self.store()
-                    .account_id(email)
-                    .await?
-                    .ok_or(ApiError::InvalidCredentials)?,
-            ),
-            None => None,
-        };
-        let (account_id, authentication) = self
-            .assert_passkey(login.ceremony, &login.credential, expected, now)
-            .await?;
-        let account = self
-            .store()
-            .account(account_id)
-            .await?
-            .ok_or(ApiError::InvalidCredentials)?;
-        if account.status == AccountStatus::Disabled {
-            return Err(ApiError::AccountDisabled);
-        }
-        let sign_in = SignIn {
-            account: &account,
-            email: &account.email,
-            device,
-            client,
-            authentication,
-        };
-        self.start_session(sign_in, now).await
-    }
-
-    /// Checks a passkey assertion against a sign-in ceremony: the account it proves (which must
-    /// be `expected`, when given), and how. Every failure is `invalid_credentials`, as a wrong
-    /// password is. The passkey's counter and backup flags are written back as `webauthn-rs`
-    /// says (`Passkey::update_credential`).
-    pub async fn assert_passkey(
-        &self,
-        ceremony: Id,
-        credential: &PublicKeyCredential,
-        expected: Option<Id>,
-        now: i64,
-    ) -> Result<(Id, Authentication), ApiError> {
-        let rp = self.relying_party()?;
-        let Some(Ceremony::Authenticate { state }) = self.take_state::<Ceremony>(ceremony).await?
-        else {
-            return Err(ApiError::InvalidCredentials);
-        };
-        let (user, cred_id) = rp
-            .identify_discoverable_authentication(credential)
-            .map_err(|_| ApiError::InvalidCredentials)?;
-        let account = Id::from_bytes(user.into_bytes());
-        if expected.is_some_and(|e| e != account) {
-            return Err(ApiError::InvalidCredentials);
-        }
-        let id = URL_SAFE_NO_PAD.encode(cred_id);
-        let Some(mut stored) = self
-            .store()
-            .passkeys(account)
-            .await?
-            .into_iter()
-            .find(|p| p.id == id)
-        else {
-            return Err(ApiError::InvalidCredentials);
-        };
-        let mut passkey: Passkey = serde_json::from_str(&stored.credential)
-            .map_err(|e| ApiError::Internal(format!("stored passkey: {e}")))?;
-        #[allow(deprecated)] // `_v2` takes a `Credential`, which a `Passkey` does not hand out.
-        let result = rp
-            .finish_discoverable_authentication(
-                credential,
-                state,
-                &[DiscoverableKey::from(&passkey)],
-            )
-            .map_err(|e| {
-                tracing::debug!(error = %e, "passkey assertion refused");
-                ApiError::InvalidCredentials
-            })?;
-        passkey.update_credential(&result);
-        stored.last_used_at = now;
-        stored.credential =
-            serde_json::to_string(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.store().update_passkey(account, &stored).await?;
-        Ok((
-            account,
-            Authentication::passkey(now, result.backup_eligible()),
-        ))
     }
 }
 

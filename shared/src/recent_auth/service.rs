@@ -1,5 +1,5 @@
-//! `POST /reauthenticate`: the caller proves itself again — its password, counted toward the
-//! login lockout, or a passkey of its account — and its session's `auth_time` (and `amr`)
+//! `POST /reauthenticate`: the caller proves itself again — its password or a passkey of its
+//! account, either counted toward the login lockout — and its session's `auth_time` (and `amr`)
 //! become now's, without a new session. Depends on `passkeys` for the passkey proof.
 
 use crate::kernel::authentication::Authentication;
@@ -56,10 +56,14 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
                 ceremony,
                 credential,
             } => {
-                let expected = Some(caller.account);
-                self.assert_passkey(ceremony, &credential, expected, now)
-                    .await?
-                    .1
+                // Counted as a password proof is: the same limits, whichever proof is guessed.
+                let (account, ip) = self.caller_attempt(caller, client, now).await?;
+                let proved = self
+                    .assert_passkey(ceremony, &credential, account.id, now)
+                    .await?;
+                self.attempt_succeeded(&account.email, ip.as_deref(), now)
+                    .await?;
+                proved
             }
         };
         self.record_authentication(caller.account, caller.session, &authentication)
