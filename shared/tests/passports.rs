@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{send, services, unique_code, unique_email, unique_ip};
+use common::{pass, send, services, unique_code, unique_email, unique_ip};
 use http::{Method, Response};
 use passport::Service;
 use passport::api::{Guard, ROUTES};
@@ -19,6 +19,7 @@ use passport::kernel::tokens::app_passport::{PassportIssuer, Visitor};
 use passport::sessions::LoginInput;
 use passport::testing::{TEST_SIGNING_KEY, create_account, create_app, test_config};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 const PASSWORD: &str = "a long enough password";
 
@@ -103,6 +104,7 @@ fn expired_copy(passport: &str, ago: i64) -> String {
         app_code: claims["app_code"].as_str().unwrap().to_string(),
         end_user: id("sub"),
         account: claims["acct"].as_str().map(|a| a.parse().unwrap()),
+        account_session: claims["asid"].as_str().map(|a| a.parse().unwrap()),
         session: id("sid"),
         expires_at: now - ago,
     };
@@ -525,26 +527,98 @@ async fn bad_passport_requests_are_client_errors() {
     }
 }
 
-/// A private app's passport lives only while its account's sessions do: logout-all, a password
-/// change, disable and delete end it at once (issue 22).
+/// A private app's passport lives only while the session that asked for it does — whichever
+/// way that one ends: logout, its revocation from another session, reuse detection, expiry
+/// (issue 34) — and while its account's sessions do: logout-all, a password change, disable and
+/// delete end it at once (issue 22). Another session's passport lives on where only one ended.
 #[tokio::test]
-async fn a_private_passport_ends_with_its_accounts_sessions() {
+async fn a_private_passport_ends_with_its_session() {
     use passport::sessions::PasswordChange;
-    for (name, service) in services(config()).await {
+    let config = Config {
+        refresh_token_ttl: 1800,
+        private_passport_max_ttl: 3600,
+        ..config()
+    };
+    for (name, service) in services(config).await {
         let code = unique_code();
         create_app(&service, &code, "private").await;
-        for how in ["logout_all", "password", "disable", "delete"] {
+        let mut ways = vec!["logout", "revoke", "reuse"];
+        if name == "memory" {
+            ways.push("expiry"); // On the manual clock; Redis expires the record by its TTL.
+        }
+        ways.extend(["logout_all", "password", "disable", "delete"]);
+        for how in ways {
             let pair = sign_in(&service).await;
             let caller = service
                 .authorize(Some(&format!("Bearer {}", pair.access_token)))
                 .await
                 .unwrap();
-            let granted = granted(&service, &code, Some(&pair.access_token), None).await;
-            let passport = granted["passport"].as_str().unwrap();
+            let mine = granted(&service, &code, Some(&pair.access_token), None).await;
+            let passport = mine["passport"].as_str().unwrap();
             assert!(
                 app_me(&service, &code, passport).await.is_ok(),
                 "{name} {how}"
             );
+            // The same account signed in elsewhere, with a passport of its own.
+            let email = service
+                .store()
+                .account(caller.account)
+                .await
+                .unwrap()
+                .unwrap()
+                .email;
+            let elsewhere = service
+                .login(LoginInput::new(email, PASSWORD), &ClientInfo::default())
+                .await
+                .unwrap();
+            let other = granted(&service, &code, Some(&elsewhere.access_token), None).await;
+            let other = other["passport"].as_str().unwrap();
+            assert!(
+                app_me(&service, &code, other).await.is_ok(),
+                "{name} {how}: other"
+            );
+            assert!(
+                app_me(&service, &code, passport).await.is_ok(),
+                "{name} {how}: first"
+            );
+            let mut one_session = true;
+            match how {
+                "logout" => service
+                    .logout(
+                        Some(&pair.access_token),
+                        Some(&pair.refresh_token),
+                        false,
+                        RecentAuth::No,
+                    )
+                    .await
+                    .unwrap(),
+                "revoke" => {
+                    let by = service
+                        .authorize(Some(&format!("Bearer {}", elsewhere.access_token)))
+                        .await
+                        .unwrap();
+                    service
+                        .revoke(&by, &caller.session.to_string())
+                        .await
+                        .unwrap();
+                }
+                "reuse" => {
+                    let next = service.refresh(&pair.refresh_token).await.unwrap();
+                    service.refresh(&next.refresh_token).await.unwrap();
+                    assert!(matches!(
+                        service.refresh(&pair.refresh_token).await,
+                        Err(passport::ApiError::RefreshTokenReused)
+                    ));
+                }
+                "expiry" => {
+                    // Past the first session's idle lifetime, the other kept alive.
+                    pass(&service, Duration::from_secs(1000)).await;
+                    let kept = service.refresh(&elsewhere.refresh_token).await.unwrap();
+                    pass(&service, Duration::from_secs(1000)).await;
+                    service.refresh(&kept.refresh_token).await.unwrap();
+                }
+                _ => one_session = false,
+            }
             match how {
                 "logout_all" => service
                     .logout(Some(&pair.access_token), None, true, RecentAuth::No)
@@ -571,17 +645,23 @@ async fn a_private_passport_ends_with_its_accounts_sessions() {
                         .await
                         .unwrap();
                 }
-                _ => {
+                "delete" => {
                     service
                         .store()
                         .delete_account(caller.account)
                         .await
                         .unwrap();
                 }
+                _ => {}
             }
             assert!(
                 app_me(&service, &code, passport).await.is_err(),
                 "{name}: the private passport outlived {how}"
+            );
+            assert_eq!(
+                app_me(&service, &code, other).await.is_ok(),
+                one_session,
+                "{name}: {how}, the other session's passport"
             );
         }
     }

@@ -65,7 +65,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
         rules: &[
             COMMON,
             "-set -eval -evalsha -script|load %R~pp:{app:*}:app %R~pp:{app:*}:p:* \
-             %R~pp:{*}:passports +hget +exists +zscore",
+             %R~pp:{*}:passports %R~pp:{*}:s:* +hget +exists +zscore",
             PUBLIC_KEYS_R,
         ],
     },

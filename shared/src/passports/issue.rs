@@ -1,11 +1,13 @@
 //! `POST /passport`: a passport to a shared web app, new or renewed. A public app gives one to
 //! anyone (a new anonymous end user, rate-limited per address); a private app only to a
 //! signed-in account (always the same end user per account and app), recorded under the
-//! account so that ending its sessions ends the passport.
+//! account so that ending its sessions ends the passport, and naming the account session that
+//! asked, with which it dies.
 
 use super::store::{
     App, AppAccess, PassportOutcome, PassportStart, PassportStore, PrivatePassport,
 };
+use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
 use crate::kernel::service::{ClientInfo, Core, Denied};
@@ -95,10 +97,11 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
     ) -> Result<PassportGrant, ApiError> {
         let now = self.clock().now();
         let app = self.live_app(req.app_code).await?;
-        let account = match app.access {
+        let caller = match app.access {
             AppAccess::Public => None,
-            AppAccess::Private => Some(self.signed_in_account(req.authorization).await?),
+            AppAccess::Private => Some(self.signed_in_caller(req.authorization).await?),
         };
+        let account = caller.as_ref().map(|c| c.account);
         let ttl = match account {
             Some(_) => app.passport_ttl.min(self.config().private_passport_max_ttl),
             None => app.passport_ttl,
@@ -133,6 +136,7 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
             app_code: app.code.clone(),
             end_user,
             account,
+            account_session: caller.map(|c| c.session),
             session,
             expires_at: issue.expires_at,
         };
@@ -148,10 +152,11 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
         })
     }
 
-    /// The account a private app's passport is for: the caller of a live account session.
-    async fn signed_in_account(&self, authorization: Option<&str>) -> Result<Id, ApiError> {
+    /// Who a private app's passport is for: the caller of a live account session (the
+    /// passport dies with that session).
+    async fn signed_in_caller(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
         match self.authorize(authorization).await {
-            Ok(caller) => Ok(caller.account),
+            Ok(caller) => Ok(caller),
             Err(Denied::Store(e)) => Err(e.into()),
             Err(_) => Err(ApiError::SignInRequired),
         }

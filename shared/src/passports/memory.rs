@@ -188,13 +188,15 @@ impl PassportStore for MemoryStore {
     }
 
     async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()
+        let mut g = self.lock();
+        let session_live = g.live_session(p.account, p.account_session, now).is_some();
+        let recorded = g
             .feature::<Passports>()
             .private_passports
             .get(&p.account)
             .and_then(|r| r.get(&(p.app, p.session)))
-            .is_some_and(|(until, _)| *until > now))
+            .is_some_and(|(until, _)| *until > now);
+        Ok(session_live && recorded)
     }
 
     async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError> {

@@ -191,13 +191,20 @@ impl PassportStore for RedisStore {
     }
 
     async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError> {
-        let key = &keys::private_passports(p.account);
-        let member = &format!("{}:{}", p.app, p.session);
-        let until: Option<f64> = retry_once(&self.conn, move |mut c| async move {
-            c.zscore(key, member).await
-        })
-        .await?;
-        Ok(until.is_some_and(|u| u > now as f64))
+        // Both keys carry the account's hash tag: one pipeline to one node.
+        let mut pipe = redis::pipe();
+        pipe.zscore(
+            keys::private_passports(p.account),
+            format!("{}:{}", p.app, p.session),
+        )
+        .hget(keys::session(p.account, p.account_session), "exp");
+        let pipe = &pipe;
+        let (until, session_until): (Option<f64>, Option<i64>) =
+            retry_once(&self.conn, move |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
+            .await?;
+        Ok(until.is_some_and(|u| u > now as f64) && session_until.is_some_and(|e| e > now))
     }
 
     async fn count_new_visitor(&self, ip: &str, _now: i64) -> Result<Counter, StoreError> {

@@ -7,11 +7,14 @@ use crate::kernel::ids::Id;
 use crate::kernel::store::Counter;
 use async_trait::async_trait;
 
-/// A private app's passport session, and the account it belongs to.
+/// A private app's passport session, the account it belongs to, and the account's session it
+/// was issued to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PassportOf {
     /// The account.
     pub account: Id,
+    /// The account's session that asked for the passport.
+    pub account_session: Id,
     /// The app.
     pub app: Id,
     /// The passport session.
@@ -164,7 +167,10 @@ pub trait PassportStore: Send + Sync {
     /// Ending the account's sessions (logout-all, a password change, disable, delete) ends
     /// these records in the same atomic step.
     async fn track_private_passport(&self, p: &PrivatePassport) -> Result<bool, StoreError>;
-    /// Whether a private app's passport session is still recorded under its account.
+    /// Whether a private app's passport session is still recorded under its account, and the
+    /// account's session it was issued to lives: however that session ended (logout, its
+    /// revocation, reuse detection, expiry), the passport ends with it. One round trip: both
+    /// live in the account's slot.
     async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError>;
     /// Counts one new anonymous end user from `ip` in an hour-long window that starts at its
     /// first count.

@@ -36,15 +36,17 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
         if app_code != Some(visitor.app_code.as_str()) {
             return Err(Denied::WrongApp);
         }
-        // A private app's passport also lives only while its account's sessions do (their
-        // revocation ends its record under the account): two slots, asked at once.
+        // A private app's passport also lives only while the account session it was issued to
+        // does, and while its record under the account does (an account-wide revocation ends
+        // those): two slots, asked at once.
         let on_app = self
             .store()
             .passport_live(visitor.app, visitor.session, now);
-        let live = match visitor.account {
-            Some(account) => {
+        let live = match (visitor.account, visitor.account_session) {
+            (Some(account), Some(account_session)) => {
                 let of = PassportOf {
                     account,
+                    account_session,
                     app: visitor.app,
                     session: visitor.session,
                 };
@@ -52,7 +54,10 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
                 let (a, b) = tokio::try_join!(on_app, on_account)?;
                 a && b
             }
-            None => on_app.await?,
+            // A private passport that names no account session (issued before they did) is
+            // refused: its app asks for a new one, which will.
+            (Some(_), None) => false,
+            (None, _) => on_app.await?,
         };
         if !live {
             return Err(Denied::SessionEnded);

@@ -32,6 +32,10 @@ pub struct PassportClaims {
     /// The signed-in account, for a private app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acct: Option<String>,
+    /// The account's session that asked for it, for a private app: the passport lives only
+    /// while that session does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asid: Option<String>,
     /// The visitor's passport session.
     pub sid: String,
     /// Unique token id.
@@ -53,6 +57,9 @@ pub struct Visitor {
     pub end_user: Id,
     /// The account bound to it (private apps).
     pub account: Option<Id>,
+    /// The account's session it was issued to (private apps): it dies with that session.
+    /// `None` in a private passport issued before passports named it.
+    pub account_session: Option<Id>,
     /// The passport session.
     pub session: Id,
     /// When the passport expires.
@@ -89,6 +96,7 @@ impl PassportIssuer {
             app: v.app.to_string(),
             app_code: v.app_code.clone(),
             acct: v.account.map(|a| a.to_string()),
+            asid: v.account_session.map(|s| s.to_string()),
             sid: v.session.to_string(),
             jti: URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
             iat: now,
@@ -152,6 +160,7 @@ fn visitor(c: PassportClaims, now: i64) -> Result<Visitor, TokenError> {
         app_code: c.app_code,
         end_user: id(&c.sub)?,
         account: c.acct.as_deref().map(id).transpose()?,
+        account_session: c.asid.as_deref().map(id).transpose()?,
         session: id(&c.sid)?,
         expires_at: c.exp,
     })
@@ -176,6 +185,7 @@ mod tests {
             app_code: "demo-app".into(),
             end_user: Id::random(),
             account: None,
+            account_session: None,
             session: Id::random(),
             expires_at: exp,
         }
