@@ -382,7 +382,7 @@ async fn a_forged_token_for_a_real_session_revokes_nothing() {
 
 /// Issue #34, 1: with binding required, a session bound to a device key rotates, and replays
 /// within the grace, only for a cookie refresh showing its live bound cookie; refused, nothing
-/// is spent. A spent ancestor is still reuse whatever the request shows.
+/// is spent. A spent ancestor is reuse only from the device.
 #[tokio::test]
 async fn a_bound_session_rotates_only_for_its_device() {
     use passport::dbsc::store::BindOutcome;
@@ -441,12 +441,20 @@ async fn a_bound_session_rotates_only_for_its_device() {
             matches!(rotate(s, &r).await, Rotation::Replayed { .. }),
             "{name}"
         );
-        // A spent ancestor after the window is reuse, device or not: the session ends.
-        let late = Rotate {
+        // A spent ancestor after the window, without the device: refused, and nothing ends
+        // (the copy cannot end the session it cannot use); with it, reuse: the session ends.
+        let late = |device| Rotate {
             now: now + 100,
-            ..replay(shown(false, None))
+            ..replay(device)
         };
-        assert_eq!(rotate(s, &late).await, Rotation::Reused, "{name}");
+        let r = late(shown(false, None));
+        assert_eq!(rotate(s, &r).await, Rotation::Unbound, "{name}");
+        assert!(
+            session_live(s, a.id, st.session, clock::now()).await,
+            "{name}"
+        );
+        let r = late(shown(true, Some("c1")));
+        assert_eq!(rotate(s, &r).await, Rotation::Reused, "{name}");
         assert!(
             !session_live(s, a.id, st.session, clock::now()).await,
             "{name}"

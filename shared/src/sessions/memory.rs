@@ -37,14 +37,23 @@ fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
     let Some(rec) = g.live_session(r.account, r.session, r.now) else {
         return Rotation::Invalid;
     };
+    let current = rec.current.ct_eq(&r.presented);
+    let previous = rec
+        .previous
+        .filter(|(prev, _)| !current && prev.ct_eq(&r.presented));
+    if !(current || previous.is_some() || rec.family.ct_eq(&r.family)) {
+        return Rotation::Invalid;
+    }
+    // A token of the family from a request that does not show the bound session's device:
+    // refused before anything else, so nothing is spent and nothing ends.
     let device_shown = r
         .device
         .as_ref()
         .is_none_or(|proof| shows_device(&rec.binding, proof, r.now));
-    if rec.current.ct_eq(&r.presented) {
-        if !device_shown {
-            return Rotation::Unbound;
-        }
+    if !device_shown {
+        return Rotation::Unbound;
+    }
+    if current {
         let expires_at = (r.now + r.idle_ttl).min(rec.absolute_expires_at);
         rec.previous = Some((rec.current, r.now));
         rec.current = r.successor;
@@ -53,33 +62,23 @@ fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
         rec.info.expires_at = expires_at;
         return Rotation::Rotated { expires_at };
     }
-    let reused = match rec.previous {
-        Some((prev, rotated_at)) if prev.ct_eq(&r.presented) => {
-            let same_successor = rec.current.ct_eq(&r.successor);
-            // The store's own retry of the rotation that ran, or a replay within the grace.
-            let retry = same_successor && rec.rotated_by == Some(r.request_id);
-            let in_grace = r.grace > 0 && r.now - rotated_at <= r.grace;
-            if retry || (in_grace && same_successor) {
-                return if device_shown {
-                    Rotation::Replayed {
-                        expires_at: rec.info.expires_at,
-                    }
-                } else {
-                    Rotation::Unbound
-                };
-            }
-            if in_grace {
-                return Rotation::Invalid;
-            }
-            true
+    if let Some((_, rotated_at)) = previous {
+        let same_successor = rec.current.ct_eq(&r.successor);
+        // The store's own retry of the rotation that ran, or a replay within the grace.
+        let retry = same_successor && rec.rotated_by == Some(r.request_id);
+        let in_grace = r.grace > 0 && r.now - rotated_at <= r.grace;
+        if retry || (in_grace && same_successor) {
+            return Rotation::Replayed {
+                expires_at: rec.info.expires_at,
+            };
         }
-        _ => rec.family.ct_eq(&r.family),
-    };
-    if g.end_if_reused(r.account, r.session, reused) {
-        Rotation::Reused
-    } else {
-        Rotation::Invalid
+        if in_grace {
+            return Rotation::Invalid;
+        }
     }
+    // A spent token of the family: theft. The session ends.
+    g.end_if_reused(r.account, r.session, true);
+    Rotation::Reused
 }
 
 #[async_trait]

@@ -82,8 +82,9 @@ pub enum Rotation {
     Reused,
     /// Unknown session, expired, or a token not of the session's family (a forged secret).
     Invalid,
-    /// The token would rotate, but the session is bound to a device key and the request did
-    /// not show its live bound cookie ([`DeviceProof`]): nothing was spent.
+    /// A token of the session's family, but the session is bound to a device key and the
+    /// request did not show its live bound cookie ([`DeviceProof`]): nothing was spent, and
+    /// nothing ended (a copy of the cookie jar cannot end the session it cannot use).
     Unbound,
 }
 

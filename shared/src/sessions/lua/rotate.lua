@@ -2,8 +2,8 @@
 -- created}, {'replayed', exp, at, amr, created} (the session's authentication rides along: the
 -- new access token carries it) (the just-spent token within the grace window, or the store retrying the
 -- request that rotated), {'reused'} (a spent token of the session's family: the session is
--- ended), {'invalid'} or {'unbound'} (it would rotate or replay, but the session is bound to a
--- device key and the request did not show its live bound cookie: nothing is spent).
+-- ended), {'invalid'} or {'unbound'} (a token of the family, but the session is bound to a
+-- device key and the request did not show its live bound cookie: nothing is spent or ended).
 -- `device` is '1' when binding is required; `by_cookie` '1' when the answer goes by cookie;
 -- `bound_digest` the digest of the bound cookie the request carried, or ''.
 local session, sessions = unpack(KEYS)
@@ -22,10 +22,18 @@ local function live_cookie(kept, expires_at)
 end
 local device_shown = device ~= '1' or not s[11] or s[11] == ''
   or (by_cookie == '1' and (live_cookie(s[12], s[13]) or live_cookie(s[14], s[15])))
-if ct_eq(s[1], presented_digest) then
-  if not device_shown then
-    return {'unbound'}
-  end
+local current = ct_eq(s[1], presented_digest)
+local previous = not current and ct_eq(s[2], presented_digest)
+if not (current or previous or ct_eq(s[6], family_digest)) then
+  return {'invalid'}
+end
+-- A token of the session's family from a request that does not show the bound session's
+-- device: refused before anything else, so nothing is spent and nothing ends (a copy of the
+-- cookie jar cannot even end the session it cannot use).
+if not device_shown then
+  return {'unbound'}
+end
+if current then
   local exp = math.min(now + tonumber(idle_ttl), tonumber(s[5]))
   redis.call('HSET', session, 'cur', successor_digest, 'prev', presented_digest, 'rot', now,
     'last', now, 'exp', exp, 'rid', request_id)
@@ -33,29 +41,20 @@ if ct_eq(s[1], presented_digest) then
   track(sessions, sid, now, exp)
   return {'rotated', exp, s[8], s[9], s[10]}
 end
-local reused = false
-if ct_eq(s[2], presented_digest) then
+if previous then
   local same_successor = ct_eq(s[1], successor_digest)
   -- The store's own retry of the rotation that ran, or a replay within the grace.
   local retry = same_successor and s[7] == request_id
   grace = tonumber(grace)
   local in_grace = grace > 0 and now - tonumber(s[3]) <= grace
   if retry or (in_grace and same_successor) then
-    if not device_shown then
-      return {'unbound'}
-    end
     return {'replayed', tonumber(s[4]), s[8], s[9], s[10]}
   end
   if in_grace then
     return {'invalid'}
   end
-  reused = true
-else
-  reused = ct_eq(s[6], family_digest)
 end
-if not reused then
-  return {'invalid'}
-end
+-- A spent token of the family: theft. The session ends.
 redis.call('DEL', session)
 redis.call('ZREM', sessions, sid)
 return {'reused'}
