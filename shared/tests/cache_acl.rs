@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::recorded::{ceremony, recorded, reset_account};
+use common::recorded::{ceremony, reauthenticate, recorded, reset_account};
 use passport::Service;
 use passport::api::acl::{CACHE_USERS, user_of};
 use passport::api::startup::connect_store_as;
@@ -209,8 +209,9 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     };
     let id = ceremony(&sessions, &r.registration_state).await;
     let credential = serde_json::from_value(r.registration.clone()).unwrap();
+    reauthenticate(&sessions, &r).await;
     let added = sessions
-        .register_passkey(&owner, id, &credential, None)
+        .register_passkey(&owner, id, &credential, None, &client)
         .await;
     let added = ok(added, port, "passkey registration");
     let id = ceremony(&login, &r.authentication_state).await;

@@ -11,7 +11,7 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::recorded::{PASSWORD, Recorded, ceremony, recorded, reset_account};
+use common::recorded::{PASSWORD, Recorded, ceremony, reauthenticate, recorded, reset_account};
 use common::{pass, service_for, stores};
 use passport::ApiError;
 use passport::api::Service;
@@ -30,6 +30,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The browser the recorded registration is said to come from.
+const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
 fn config(origin: &str, rp_id: Option<&str>) -> passport::Config {
     passport::Config {
         passkey_origins: vec![origin.to_string()],
@@ -46,8 +49,14 @@ async fn register(
 ) -> Result<Value, ApiError> {
     let credential: RegisterPublicKeyCredential =
         serde_json::from_value(r.registration.clone()).unwrap();
+    // Adding a passkey needs a reauthentication made for it (here, of the recorded session).
+    reauthenticate(service, r).await;
+    let client = ClientInfo {
+        user_agent: Some(AGENT.into()),
+        ..ClientInfo::default()
+    };
     service
-        .register_passkey(caller, id, &credential, Some("recorded".into()))
+        .register_passkey(caller, id, &credential, Some("recorded".into()), &client)
         .await
 }
 
@@ -124,6 +133,10 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
         let id = ceremony(&good, &r.registration_state).await;
         let added = register(&good, &r, &caller, id).await.unwrap();
         assert_eq!(added["name"], "recorded", "{name}");
+        // Its owner sees which session, on what, added it.
+        let by = &added["added_by"];
+        assert_eq!(by["session_id"], r.session.to_string(), "{name}: {added}");
+        assert_eq!(by["agent"], "Chrome 156 on Linux", "{name}: {added}");
         assert!(
             invalid(register(&good, &r, &caller, id).await.unwrap_err()),
             "{name}: reused"

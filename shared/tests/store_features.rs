@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::contract::{account, key_slot};
+use common::contract::{account, key_slot, start};
 use common::{stores, unique_code};
+use passport::kernel::authentication::{Authentication, REAUTH_GRANT_SECONDS};
 use passport::kernel::clock;
 use passport::kernel::ids::Id;
-use passport::passkeys::store::{PasskeyAdded, PasskeyRemoved, StoredPasskey};
+use passport::passkeys::store::{AddedBy, Grant, PasskeyAdded, PasskeyRemoved, StoredPasskey};
 use passport::passports::store::{App, AppAccess, PassportOutcome, PassportStart};
 use passport::sessions::store::SessionsAfter;
 use passport::testing::store::prelude::*;
@@ -194,22 +195,55 @@ async fn redis_passport_sessions_expire_and_share_the_apps_slot() {
 async fn passkeys_are_kept_per_account_within_their_rules() {
     for (name, store) in stores().await {
         let a = account(&*store).await;
+        let session = start(&*store, &a, 1000, 2000).await.session;
         let key = |id: &str, at: i64| StoredPasskey {
             id: id.into(),
             name: format!("key {id}"),
             created_at: at,
             last_used_at: 0,
             credential: "{\"cred\": 1}".into(),
+            added_by: Some(AddedBy {
+                session,
+                agent: Some("Chrome 156 on Linux".into()),
+            }),
+        };
+        let now = clock::now();
+        let grant = Grant { session, now };
+        // A reauthentication of the session, `ago` seconds before now.
+        let reauthenticate = |ago: i64| {
+            let store = Arc::clone(&store);
+            async move {
+                let at = Authentication::password(now - ago);
+                assert!(store.reauthenticate(a.id, session, &at, now).await.unwrap());
+            }
         };
         let add = |k: StoredPasskey| {
             let store = Arc::clone(&store);
-            async move { store.add_passkey(a.id, &k, 2).await.unwrap() }
+            async move { store.add_passkey(a.id, &k, 2, grant).await.unwrap() }
         };
+        // Issue #34, 4: only a reauthentication of this session within the grant's window, and
+        // each adds one passkey.
+        let refused = PasskeyAdded::NotReauthenticated;
+        assert_eq!(add(key("b", 20)).await, refused, "{name}: a sign-in alone");
+        reauthenticate(REAUTH_GRANT_SECONDS + 1).await;
+        assert_eq!(add(key("b", 20)).await, refused, "{name}: too old");
+        reauthenticate(REAUTH_GRANT_SECONDS).await;
         assert_eq!(add(key("b", 20)).await, PasskeyAdded::Added, "{name}");
+        assert_eq!(add(key("a", 10)).await, refused, "{name}: spent");
+        let other = Grant {
+            session: Id::random(),
+            now,
+        };
+        let elsewhere = store.add_passkey(a.id, &key("a", 10), 2, other).await;
+        assert_eq!(elsewhere.unwrap(), refused, "{name}: another session's");
+        reauthenticate(0).await;
         assert_eq!(add(key("a", 10)).await, PasskeyAdded::Added, "{name}");
+        reauthenticate(0).await;
         assert_eq!(add(key("a", 30)).await, PasskeyAdded::Exists, "{name}");
         assert_eq!(add(key("c", 40)).await, PasskeyAdded::Full, "{name}");
-        let nobody = store.add_passkey(Id::random(), &key("x", 1), 2).await;
+        let nobody = store
+            .add_passkey(Id::random(), &key("x", 1), 2, grant)
+            .await;
         assert_eq!(nobody.unwrap(), PasskeyAdded::NoAccount, "{name}");
         let listed = store.passkeys(a.id).await.unwrap();
         assert_eq!(
@@ -252,7 +286,11 @@ async fn passkeys_are_kept_per_account_within_their_rules() {
         assert_eq!(remove("b").await, PasskeyRemoved::Removed, "{name}");
 
         // Deleting the account deletes its passkeys.
-        assert_eq!(add(key("d", 50)).await, PasskeyAdded::Added, "{name}");
+        assert_eq!(
+            add(key("d", 50)).await,
+            PasskeyAdded::Added,
+            "{name}: unspent"
+        );
         assert!(store.delete_account(a.id).await.unwrap());
         assert!(store.passkeys(a.id).await.unwrap().is_empty(), "{name}");
     }

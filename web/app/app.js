@@ -16,7 +16,8 @@ const session = createSession({
   proactiveRefresh: params.get("proactive") !== "0",
   onLogout: () => showLogin(),
   // A dangerous action and an old sign-in: ask again, then the client retries once.
-  reauthenticationPrompt: () => askAgain("This needs a recent sign-in."),
+  reauthenticationPrompt: () =>
+    askAgain("This needs you to prove it is you again (adding a passkey always does)."),
 });
 // For the browser tests and for poking at it from the console.
 window.passportSession = session;
@@ -122,7 +123,10 @@ function passkeyItem(p) {
   name.textContent = p.name;
   const used = document.createElement("span");
   used.className = "muted";
-  used.textContent = ` added ${when(p.created_at)}` + (p.last_used_at ? `, last used ${when(p.last_used_at)}` : "");
+  // Which session added it: a passkey its owner does not recognise is worth removing.
+  const by = p.added_by ? ` from ${p.added_by.agent ?? "an unnamed device"}` : "";
+  used.textContent =
+    ` added ${when(p.created_at)}${by}` + (p.last_used_at ? `, last used ${when(p.last_used_at)}` : "");
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "secondary remove-passkey";

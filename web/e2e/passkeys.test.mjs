@@ -83,6 +83,10 @@ async function passwordLogin(page, email) {
 async function addPasskey(page, name) {
   await page.fill("#passkey-name", name);
   await page.click("#passkey-form button[type=submit]");
+  // Adding a way in asks for a proof made for it, however fresh the sign-in (issue 34).
+  await page.waitForSelector("#reauth[open]");
+  await page.fill("#reauth-password", PASSWORD);
+  await page.click("#reauth-submit");
   await page.waitForSelector(`.passkey:has-text("${name}")`);
 }
 
@@ -112,9 +116,9 @@ test("a passkey added on the page signs in, with and without a typed email", asy
   await page.waitForSelector("body[data-view=account] .device.current");
   assert.equal(await page.textContent("#who"), accounts[0]);
   const who = await me(page);
-  assert.ok(who.amr.includes("user") && (who.amr.includes("hwk") || who.amr.includes("swk")), who.amr.join());
+  assert.deepEqual(who.amr, ["swk", "user"], "a passkey nobody attested is no hardware key");
   assert.match(await page.locator(".device.current").textContent(), /Signed in with\s*Passkey/);
-  assert.match(await page.locator(".passkey").textContent(), /last used/);
+  assert.match(await page.locator(".passkey").textContent(), /from Chrome \d+ on Linux.*last used/);
   await page.screenshot({ path: path.join(artifacts, "passkeys.png"), fullPage: true });
   await logout(page);
 

@@ -37,6 +37,8 @@ try {
     options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
   });
   await page.evaluate(([e, p]) => window.passportSession.login(e, p), [EMAIL, PASSWORD]);
+  // Adding a passkey needs a reauthentication made for it.
+  await page.evaluate((p) => window.passportSession.reauthenticate({ password: p }), PASSWORD);
   const state = (ceremony) => JSON.parse(execFileSync("redis-cli", ["-p", redisPort, "-n", DB, "GET", `pp:{cer:${ceremony}}:c`]).toString());
 
   const reg = await page.evaluate(async () => {

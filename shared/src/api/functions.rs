@@ -70,9 +70,15 @@ pub async fn serve<F: Function, B: AsRef<[u8]> + Sync>(
     }
     let checked = match (spec.guard, &verdict) {
         (Guard::Open, _) => Ok(()),
-        (Guard::Authorizer, Verdict::Account(caller)) if spec.recent_auth == RecentAuth::Yes => {
+        (Guard::Authorizer, Verdict::Account(caller))
+            if matches!(
+                spec.recent_auth,
+                RecentAuth::Yes | RecentAuth::Reauthenticated
+            ) =>
+        {
+            let rule = spec.recent_auth;
             service
-                .require_recent_authentication(caller.account, caller.session)
+                .check_recent(rule, caller.account, caller.session, false)
                 .await
         }
         (Guard::Authorizer, Verdict::Account(_)) | (Guard::AppAuthorizer, Verdict::Visitor(_)) => {

@@ -40,6 +40,10 @@ impl Amr {
     }
 }
 
+/// How long a `POST /reauthenticate` lets its session take one action that adds a way to sign
+/// in ([`RecentAuth::Reauthenticated`]).
+pub const REAUTH_GRANT_SECONDS: i64 = 300;
+
 /// Whether a route needs the session to have authenticated recently (within
 /// `REAUTH_MAX_AGE_SECONDS`; 403 `reauthentication_required` otherwise): the actions a thief
 /// holding a session wants most. The route table says which routes.
@@ -47,11 +51,15 @@ impl Amr {
 pub enum RecentAuth {
     /// Any live session will do.
     No,
-    /// Always.
+    /// Always: the sign-in or a reauthentication within `REAUTH_MAX_AGE_SECONDS`.
     Yes,
     /// When the request ends sessions other than the caller's own (`POST /logout` with
     /// `{"all": true}`, `DELETE /sessions/{id}` of another session).
     ToEndOthers,
+    /// Only a `POST /reauthenticate` of this session within [`REAUTH_GRANT_SECONDS`], which the
+    /// action spends — never the sign-in itself: an access token stolen in the minutes after a
+    /// sign-in must not add a lasting way into the account (a passkey).
+    Reauthenticated,
 }
 
 impl RecentAuth {
@@ -60,7 +68,7 @@ impl RecentAuth {
     pub fn needed(self, ends_others: bool) -> bool {
         match self {
             RecentAuth::No => false,
-            RecentAuth::Yes => true,
+            RecentAuth::Yes | RecentAuth::Reauthenticated => true,
             RecentAuth::ToEndOthers => ends_others,
         }
     }

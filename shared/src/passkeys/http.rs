@@ -128,8 +128,9 @@ where
     let ceremony = ceremony_field(&body)?;
     let credential = credential_field(&body)?;
     let name = string_field(&body, "name")?;
+    let client = call.client(service);
     let passkey = service
-        .register_passkey(call.caller()?, ceremony, &credential, name)
+        .register_passkey(call.caller()?, ceremony, &credential, name, &client)
         .await?;
     Ok(json_response(StatusCode::CREATED, &passkey))
 }

@@ -1,6 +1,6 @@
 //! The passkeys feature's store slice in memory.
 
-use super::store::{PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
+use super::store::{Grant, PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::MemoryStore;
@@ -37,10 +37,18 @@ impl PasskeyStore for MemoryStore {
         account: Id,
         passkey: &StoredPasskey,
         max: u64,
+        grant: Grant,
     ) -> Result<PasskeyAdded, StoreError> {
         let mut g = self.lock();
         if !g.accounts.contains_key(&account) {
             return Ok(PasskeyAdded::NoAccount);
+        }
+        let granted = g
+            .live_session(account, grant.session, grant.now)
+            .and_then(|s| s.reauthenticated_at)
+            .is_some_and(|at| at >= grant.not_before());
+        if !granted {
+            return Ok(PasskeyAdded::NotReauthenticated);
         }
         let keys = g.feature::<Passkeys>().0.entry(account).or_default();
         if keys.iter().any(|k| k.id == passkey.id) {
@@ -50,6 +58,9 @@ impl PasskeyStore for MemoryStore {
             return Ok(PasskeyAdded::Full);
         }
         keys.push(passkey.clone());
+        if let Some(s) = g.live_session(account, grant.session, grant.now) {
+            s.reauthenticated_at = None;
+        }
         Ok(PasskeyAdded::Added)
     }
 

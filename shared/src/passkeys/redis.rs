@@ -1,6 +1,6 @@
 //! The passkeys feature's store slice on Redis (its scripts in `lua/`).
 
-use super::store::{PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
+use super::store::{AddedBy, Grant, PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::{RedisStore, keys};
@@ -19,6 +19,8 @@ fn passkey_record(p: &StoredPasskey) -> String {
         "created": p.created_at,
         "last": p.last_used_at,
         "cred": p.credential,
+        "by": p.added_by.as_ref().map(|b| b.session.to_string()),
+        "agent": p.added_by.as_ref().and_then(|b| b.agent.clone()),
     })
     .to_string()
 }
@@ -30,15 +32,29 @@ fn passkey_from_record(id: String, record: &str) -> Result<StoredPasskey, StoreE
         created: i64,
         last: i64,
         cred: String,
+        #[serde(default)]
+        by: Option<String>,
+        #[serde(default)]
+        agent: Option<String>,
     }
     let r: Record = serde_json::from_str(record)
         .map_err(|e| StoreError::Corrupt(format!("passkey record: {e}")))?;
+    let added_by = match r.by {
+        Some(session) => Some(AddedBy {
+            session: session
+                .parse()
+                .map_err(|_| StoreError::Corrupt("passkey record: session".into()))?,
+            agent: r.agent,
+        }),
+        None => None,
+    };
     Ok(StoredPasskey {
         id,
         name: r.name,
         created_at: r.created,
         last_used_at: r.last,
         credential: r.cred,
+        added_by,
     })
 }
 
@@ -59,22 +75,26 @@ impl PasskeyStore for RedisStore {
         account: Id,
         passkey: &StoredPasskey,
         max: u64,
+        grant: Grant,
     ) -> Result<PasskeyAdded, StoreError> {
         let outcome: String = self
             .write(&ADD_PASSKEY.invocation(
                 &[
                     ("account", keys::account(account)),
                     ("passkeys", keys::passkeys(account)),
+                    ("session", keys::session(account, grant.session)),
                 ],
                 &[
                     ("id", passkey.id.clone()),
                     ("record", passkey_record(passkey)),
                     ("max", max.to_string()),
+                    ("not_before", grant.not_before().to_string()),
                 ],
             )?)
             .await?;
         Ok(match outcome.as_str() {
             "added" => PasskeyAdded::Added,
+            "reauthenticate" => PasskeyAdded::NotReauthenticated,
             "exists" => PasskeyAdded::Exists,
             "full" => PasskeyAdded::Full,
             _ => PasskeyAdded::NoAccount,

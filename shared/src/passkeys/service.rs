@@ -2,7 +2,7 @@
 //! in with one is `sign_in`). The ceremonies are `webauthn-rs`'s (`webauthn`); this keeps their
 //! state in the store, single-use, and ties them to Passport's sessions.
 
-use super::store::{PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
+use super::store::{AddedBy, Grant, PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
 use super::webauthn::{
     CEREMONY_SECONDS, Ceremony, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS, Passkey,
     RegisterPublicKeyCredential, RelyingParty, discoverable_options,
@@ -10,8 +10,9 @@ use super::webauthn::{
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
-use crate::kernel::service::Core;
+use crate::kernel::service::{ClientInfo, Core};
 use crate::kernel::store::KernelStore;
+use crate::kernel::user_agent;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -76,6 +77,7 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
         ceremony: Id,
         credential: &RegisterPublicKeyCredential,
         name: Option<String>,
+        client: &ClientInfo,
     ) -> Result<Value, ApiError> {
         let rp = self.relying_party()?;
         let name = match name.map(|n| n.trim().to_string()) {
@@ -109,13 +111,22 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             last_used_at: 0,
             credential: serde_json::to_string(&passkey)
                 .map_err(|e| ApiError::Internal(e.to_string()))?,
+            added_by: Some(AddedBy {
+                session: caller.session,
+                agent: client.user_agent.as_deref().and_then(user_agent::describe),
+            }),
+        };
+        let grant = Grant {
+            session: caller.session,
+            now,
         };
         match self
             .store()
-            .add_passkey(caller.account, &stored, MAX_PASSKEYS)
+            .add_passkey(caller.account, &stored, MAX_PASSKEYS, grant)
             .await?
         {
             PasskeyAdded::Added => {}
+            PasskeyAdded::NotReauthenticated => return Err(ApiError::ReauthenticationRequired),
             PasskeyAdded::Exists => return Err(ApiError::PasskeyExists),
             PasskeyAdded::Full => return Err(ApiError::TooManyPasskeys { max: MAX_PASSKEYS }),
             PasskeyAdded::NoAccount => return Err(ApiError::Unauthorized),
@@ -160,5 +171,9 @@ fn passkey_json(p: &StoredPasskey) -> Value {
         "name": p.name,
         "created_at": crate::kernel::clock::rfc3339(p.created_at),
         "last_used_at": (p.last_used_at > 0).then(|| crate::kernel::clock::rfc3339(p.last_used_at)),
+        "added_by": p.added_by.as_ref().map(|b| json!({
+            "session_id": b.session.to_string(),
+            "agent": b.agent,
+        })),
     })
 }

@@ -1,6 +1,7 @@
 //! The passkeys feature's slice of the store: an account's passkeys (beside its record, in its
 //! hash slot), added, updated after a sign-in, and removed — never the account's last way in.
 
+use crate::kernel::authentication::REAUTH_GRANT_SECONDS;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use async_trait::async_trait;
@@ -18,6 +19,35 @@ pub struct StoredPasskey {
     pub last_used_at: i64,
     /// The credential as `webauthn-rs` serialises it (public key, counter, backup flags).
     pub credential: String,
+    /// The session that added it, and what its owner sees of that device; `None` for a
+    /// passkey added before passkeys kept it.
+    pub added_by: Option<AddedBy>,
+}
+
+/// Which session added a passkey, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedBy {
+    /// The session.
+    pub session: Id,
+    /// What the server made of that request's `User-Agent` ("Chrome 156 on Linux"), if anything.
+    pub agent: Option<String>,
+}
+
+/// The reauthentication an addition spends: `session`'s, made within
+/// [`REAUTH_GRANT_SECONDS`] before `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The session adding the passkey.
+    pub session: Id,
+    /// Now (Unix seconds).
+    pub now: i64,
+}
+
+impl Grant {
+    /// The earliest reauthentication that counts.
+    pub fn not_before(self) -> i64 {
+        self.now - REAUTH_GRANT_SECONDS
+    }
 }
 
 impl StoredPasskey {
@@ -38,6 +68,8 @@ pub enum PasskeyAdded {
     Full,
     /// The account does not exist (any more).
     NoAccount,
+    /// The session holds no unspent reauthentication within the grant's window (or has ended).
+    NotReauthenticated,
 }
 
 /// What removing a passkey found.
@@ -56,12 +88,15 @@ pub enum PasskeyRemoved {
 pub trait PasskeyStore: Send + Sync {
     /// The account's passkeys, oldest first.
     async fn passkeys(&self, account: Id) -> Result<Vec<StoredPasskey>, StoreError>;
-    /// Registers a passkey if the account exists, does not have it and has fewer than `max`.
+    /// Registers a passkey if the account exists, `grant`'s session holds an unspent
+    /// reauthentication made since [`Grant::not_before`], the account does not have the passkey
+    /// and has fewer than `max`; the reauthentication is spent in the same step.
     async fn add_passkey(
         &self,
         account: Id,
         passkey: &StoredPasskey,
         max: u64,
+        grant: Grant,
     ) -> Result<PasskeyAdded, StoreError>;
     /// Replaces a registered passkey's record (its counter and flags after a sign-in); `false`
     /// if it was removed meanwhile.

@@ -55,6 +55,24 @@ pub async fn reset_account(store: &dyn Store, r: &Recorded) {
         password_version: 0,
     };
     assert!(store.create_account(&account).await.unwrap());
+    // The session the registration ceremony was made for, signed in now.
+    let now = passport::kernel::clock::now();
+    let (session, _) = passport::testing::new_session(r.account, r.session, now);
+    passport::testing::store::create_session(store, &session, &r.email).await;
+}
+
+/// The recorded session proves itself again (`POST /reauthenticate`): a grant to add one
+/// passkey.
+pub async fn reauthenticate(service: &Service, r: &Recorded) {
+    let now = service.clock().now();
+    let again = passport::kernel::authentication::Authentication::password(now);
+    let store = service.store();
+    assert!(
+        store
+            .reauthenticate(r.account, r.session, &again, now)
+            .await
+            .unwrap()
+    );
 }
 
 /// A ceremony holding `state`, as its options route would have left it.

@@ -2,7 +2,7 @@
 //! `recent_auth`), and the record a reauthentication leaves on its session.
 
 use super::Core;
-use crate::kernel::authentication::{Authentication, RecentAuth};
+use crate::kernel::authentication::{Authentication, REAUTH_GRANT_SECONDS, RecentAuth};
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::KernelStore;
@@ -35,8 +35,23 @@ impl<S: ?Sized + KernelStore> Core<S> {
         }
     }
 
+    /// Refuses with `reauthentication_required` unless `account`'s `session` made a
+    /// `POST /reauthenticate` within [`REAUTH_GRANT_SECONDS`] that no action has spent yet.
+    pub async fn require_reauthentication(&self, account: Id, session: Id) -> Result<(), ApiError> {
+        let now = self.clock().now();
+        match self
+            .store()
+            .reauthenticated_at(account, session, now)
+            .await?
+        {
+            Some(at) if now - at <= REAUTH_GRANT_SECONDS => Ok(()),
+            _ => Err(ApiError::ReauthenticationRequired),
+        }
+    }
+
     /// The route table's rule for a request: when `rule` asks for it (`ends_others`: the request
-    /// ends sessions other than the caller's own), [`Core::require_recent_authentication`].
+    /// ends sessions other than the caller's own), [`Core::require_recent_authentication`], or
+    /// for [`RecentAuth::Reauthenticated`], [`Core::require_reauthentication`].
     pub async fn check_recent(
         &self,
         rule: RecentAuth,
@@ -44,15 +59,18 @@ impl<S: ?Sized + KernelStore> Core<S> {
         session: Id,
         ends_others: bool,
     ) -> Result<(), ApiError> {
-        if rule.needed(ends_others) {
-            self.require_recent_authentication(account, session).await
-        } else {
-            Ok(())
+        match rule {
+            RecentAuth::Reauthenticated => self.require_reauthentication(account, session).await,
+            _ if rule.needed(ends_others) => {
+                self.require_recent_authentication(account, session).await
+            }
+            _ => Ok(()),
         }
     }
 
     /// Records that the caller's session authenticated again: its `auth_time` and `amr` become
-    /// `authentication`'s. `Unauthorized` when the session has ended.
+    /// `authentication`'s, and it holds a grant for one [`RecentAuth::Reauthenticated`] action.
+    /// `Unauthorized` when the session has ended.
     pub async fn record_authentication(
         &self,
         account: Id,

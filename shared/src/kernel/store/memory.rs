@@ -28,6 +28,8 @@ pub(crate) struct SessionRecord {
     pub(crate) email: String,
     /// Its device binding (DBSC).
     pub(crate) binding: SessionBinding,
+    /// When it last reauthenticated, until an action spends that grant.
+    pub(crate) reauthenticated_at: Option<i64>,
 }
 
 /// A feature's own records in the in-memory store, told what the kernel ends.

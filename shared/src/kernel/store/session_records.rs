@@ -152,8 +152,17 @@ pub trait SessionRecords: Send + Sync {
         session: Id,
         now: i64,
     ) -> Result<Option<Authentication>, StoreError>;
-    /// Records a new authentication of a live session (`POST /reauthenticate`); `false` if the
-    /// session has ended.
+    /// When a live session last made a `POST /reauthenticate` that no action has spent since
+    /// ([`crate::kernel::authentication::RecentAuth::Reauthenticated`]); `None` if never, or if
+    /// the session has ended. A sign-in leaves none.
+    async fn reauthenticated_at(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Records a new authentication of a live session (`POST /reauthenticate`) and its grant
+    /// (`reauthenticated_at`); `false` if the session has ended.
     async fn reauthenticate(
         &self,
         account: Id,
@@ -213,6 +222,7 @@ impl SessionRecords for MemoryStore {
             absolute_expires_at: s.absolute_expires_at,
             email: account_email,
             binding: SessionBinding::default(),
+            reauthenticated_at: None,
         };
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
@@ -261,6 +271,18 @@ impl SessionRecords for MemoryStore {
             .map(|rec| rec.info.authentication.clone()))
     }
 
+    async fn reauthenticated_at(
+        &self,
+        account: Id,
+        session: Id,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .lock()
+            .live_session(account, session, now)
+            .and_then(|rec| rec.reauthenticated_at))
+    }
+
     async fn reauthenticate(
         &self,
         account: Id,
@@ -272,6 +294,7 @@ impl SessionRecords for MemoryStore {
         Ok(match g.live_session(account, session, now) {
             Some(rec) => {
                 rec.info.authentication = authentication.clone();
+                rec.reauthenticated_at = Some(authentication.time);
                 true
             }
             None => false,
@@ -359,6 +382,18 @@ impl SessionRecords for RedisStore {
             return Ok(None);
         };
         stored_authentication(at.as_deref(), amr.as_deref(), created.as_deref()).map(Some)
+    }
+
+    async fn reauthenticated_at(
+        &self,
+        account: Id,
+        session: Id,
+        _now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let Some([sup]) = self.live_fields(account, session, ["sup"]).await? else {
+            return Ok(None);
+        };
+        sup.as_deref().map(int).transpose()
     }
 
     async fn reauthenticate(
