@@ -10,7 +10,12 @@ use std::path::{Path, PathBuf};
 /// (but for [`ALLOWED`]). The kernel's modules (`kernel::<name>`) come first, then the
 /// features, then the top.
 const LAYERS: &[&[&str]] = &[
-    &["kernel::ids", "kernel::clock", "kernel::redact"],
+    &[
+        "kernel::ids",
+        "kernel::clock",
+        "kernel::redact",
+        "kernel::addresses",
+    ],
     &[
         "kernel::caller",
         "kernel::cookie",

@@ -298,6 +298,49 @@ async fn one_attacker_cannot_lock_the_owner_out_but_a_distributed_attack_is_stop
     }
 }
 
+/// Issue #34, 7: one attacker holds a whole IPv6 /48 — 65,536 /64s. Walking through them, its
+/// guesses at one account still count as one network's: locked out after the strict limit,
+/// never reaching the account-wide one that would lock the owner out everywhere.
+#[tokio::test]
+async fn walking_the_64s_of_one_48_is_one_attacker() {
+    let config = Config {
+        login_max_failures: 3,
+        login_account_max_failures: 8,
+        ipv6_limit_prefix: 64,
+        ..test_config()
+    };
+    for (name, service) in services(config).await {
+        let email = unique_email();
+        create_account(&service, &email, PASSWORD).await;
+        // A /48 of the attacker's own, and a new /64 of it for every guess.
+        let net = unique_ip().rsplitn(6, ':').last().unwrap().to_string();
+        let attacker = |i: u16| client(&format!("{net}:{i:x}::1"));
+        for i in 0..3 {
+            let r = service
+                .login(input(&email, "junk junk junk"), &attacker(i))
+                .await;
+            assert!(
+                matches!(r, Err(ApiError::InvalidCredentials)),
+                "{name}: {r:?}"
+            );
+        }
+        for i in 3..12 {
+            let r = service
+                .login(input(&email, "junk junk junk"), &attacker(i))
+                .await;
+            assert!(
+                matches!(r, Err(ApiError::TooManyAttempts { .. })),
+                "{name}: guess {i}, from a new /64: {r:?}"
+            );
+        }
+        // The owner, from another network, is not locked out.
+        let owner = service
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
+            .await;
+        assert!(owner.is_ok(), "{name}: {owner:?}");
+    }
+}
+
 /// A request refused by the address's limit counts against nothing else.
 #[tokio::test]
 async fn requests_refused_by_the_address_limit_count_nowhere_else() {

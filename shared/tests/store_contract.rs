@@ -251,13 +251,15 @@ async fn revoking_an_expired_unpruned_session_finds_nothing() {
     }
 }
 
-/// A login attempt at the gate, in a window of 60 s, `ip_max` failures allowed to the address.
+/// A login attempt at the gate, in a window of 60 s, `ip_max` failures allowed to the address
+/// (and as many to an email from one network).
 fn attempt<'a>(email: &'a str, ip: Option<&'a str>, ip_max: u64, now: i64) -> LoginAttempt<'a> {
     LoginAttempt {
         email,
         ip,
         window: 60,
         ip_max_failures: ip_max,
+        pair_max_failures: ip_max,
         now,
     }
 }

@@ -1,9 +1,10 @@
-//! The kernel every feature stands on: identifiers and time, configuration, errors, keys and
+//! The kernel every feature stands on: identifiers, time and addresses, configuration, errors, keys and
 //! tokens, the caller an authorizer establishes, the session cookie and its device binding, how
 //! a session authenticated, security events, the HTTP wire, the store's plumbing and slices,
 //! and the service's core ([`service::Core`]). It imports no feature.
 
 pub mod accounts;
+pub mod addresses;
 pub mod authentication;
 pub mod binding;
 pub mod caller;

@@ -34,8 +34,8 @@ pub fn test_algorithm() -> SigningAlgorithm {
 pub const PASSKEY_ORIGIN: &str = "https://app.example.com";
 
 /// The default configuration with the test signing key and algorithm ([`test_algorithm`]),
-/// passkeys for [`PASSKEY_ORIGIN`], and every IPv6 address counted on its own: the tests'
-/// distinct clients (`unique_ip()` in their helpers) share one documentation /64, which the deployed default would count as one client.
+/// passkeys for [`PASSKEY_ORIGIN`], and every IPv6 address counted on its own (the tests'
+/// `unique_ip()` clients each have a /48 of their own anyway).
 pub fn test_config() -> Config {
     Config {
         signing_secret: Some(SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec())),

@@ -83,17 +83,22 @@ pub fn unique_email() -> String {
     format!("user-{}@example.com", passport::kernel::ids::Id::random()).to_lowercase()
 }
 
-/// A source address no other test (or earlier run on the same Redis) uses: IPv6 from the
-/// documentation range with 64 random bits, so failure counters never carry over.
+/// A source address no other test (or earlier run on the same Redis) uses: IPv6, a random
+/// unique-local /48 (RFC 4193: `fd` and 40 random bits) and 80 random bits below it, so that no
+/// counter — per address, per /64, per /48 — carries over or is shared between two clients.
 pub fn unique_ip() -> String {
-    let b = passport::kernel::ids::random_bytes::<8>();
+    let b = passport::kernel::ids::random_bytes::<15>();
     let group = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
     format!(
-        "2001:db8::{:x}:{:x}:{:x}:{:x}",
+        "fd{:02x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}",
+        b[14],
         group(0),
         group(2),
         group(4),
-        group(6)
+        group(6),
+        group(8),
+        group(10),
+        group(12)
     )
 }
 

@@ -7,7 +7,6 @@
 
 pub mod authorize;
 pub mod binding;
-pub mod limit_key;
 pub mod public_keys;
 pub mod recent;
 pub mod signin;

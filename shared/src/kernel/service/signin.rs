@@ -2,8 +2,9 @@
 //! checked, the password checks (argon2, a bounded pool), and starting a session once the owner
 //! has proved who they are — the same session, pair and record for every way of signing in.
 
-use super::{Core, TokenPair, limit_key};
+use super::{Core, TokenPair};
 use crate::kernel::accounts::{self, MAX_DEVICE_CHARS};
+use crate::kernel::addresses;
 use crate::kernel::authentication::Authentication;
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
@@ -110,9 +111,9 @@ impl<S: ?Sized + KernelStore> Core<S> {
         )
     }
 
-    /// What per-address limits count `ip` by ([`limit_key::limit_key`]).
+    /// What per-address limits count `ip` by ([`addresses::limit_key`]).
     pub fn limit_key(&self, ip: Option<&str>) -> Option<String> {
-        ip.map(|ip| limit_key::limit_key(ip, self.config.ipv6_limit_prefix))
+        ip.map(|ip| addresses::limit_key(ip, self.config.ipv6_limit_prefix))
     }
 
     /// Counts a sign-in attempt (or a password change's check of the current password) before
@@ -131,12 +132,13 @@ impl<S: ?Sized + KernelStore> Core<S> {
                 ip,
                 window: c.login_lockout_seconds,
                 ip_max_failures: c.login_ip_max_failures,
+                pair_max_failures: c.login_max_failures,
                 now,
             })
             .await?;
         let over = if state.ip_blocked {
             Some(("address", state.ip_failures))
-        } else if state.pair_attempts.count > c.login_max_failures {
+        } else if state.pair_blocked || state.pair_attempts.count > c.login_max_failures {
             Some(("account_and_address", state.pair_attempts))
         } else if state.account_attempts.count > c.login_account_max_failures {
             Some(("account", state.account_attempts))

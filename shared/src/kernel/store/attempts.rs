@@ -5,7 +5,8 @@ use super::connection::retry_once;
 use super::keys;
 use super::memory::{MemoryStore, Tables};
 use super::redis::RedisStore;
-use super::scripts::{IP_GATE, UNCOUNT};
+use super::scripts::{IP_GATE, PAIR_GATE, UNCOUNT};
+use crate::kernel::addresses::network_key;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use async_trait::async_trait;
@@ -39,8 +40,9 @@ impl Counter {
 pub struct LoginState {
     /// The account the email names, if any.
     pub account: Option<Id>,
-    /// Attempts for this email from this address in the window, this one included: the strict
-    /// limit, which one attacker's address cannot use against the owner elsewhere. Attempts are
+    /// Attempts for this email from this address's network (an IPv6 client's /48) in the
+    /// window, this one included: the strict limit, which one attacker's network cannot use
+    /// against the owner elsewhere, nor walk around by changing /64. Attempts are
     /// counted before the password is checked (and cleared by a success), so a burst of
     /// parallel guesses cannot slip past the limit.
     pub pair_attempts: Counter,
@@ -51,6 +53,10 @@ pub struct LoginState {
     pub ip_failures: Counter,
     /// The address was at its failure limit: this attempt was counted nowhere.
     pub ip_blocked: bool,
+    /// The email's attempts from this network were at their limit: this attempt was counted
+    /// toward the address's failures only, never toward the email's from everywhere (so one
+    /// network cannot bring the account-wide limit down on the owner).
+    pub pair_blocked: bool,
 }
 
 /// A login attempt at the gate ([`Attempts::reserve_login`]).
@@ -64,6 +70,8 @@ pub struct LoginAttempt<'a> {
     pub window: i64,
     /// The address's failure limit.
     pub ip_max_failures: u64,
+    /// The limit of attempts for one email from one network.
+    pub pair_max_failures: u64,
     /// Now (Unix seconds).
     pub now: i64,
 }
@@ -89,7 +97,8 @@ pub(crate) fn email_counter(email: &str) -> String {
 }
 
 pub(crate) fn pair_counter(email: &str, ip: Option<&str>) -> String {
-    format!("pair:{}:{email}", ip.unwrap_or("-"))
+    let network = ip.map_or_else(|| "-".to_string(), network_key);
+    format!("pair:{network}:{email}")
 }
 
 fn ip_counter(ip: &str) -> String {
@@ -104,9 +113,13 @@ impl Tables {
             .map(|ip| self.counter(&ip_counter(ip), now))
             .unwrap_or_default();
         let ip_blocked = ip_failures.count >= a.ip_max_failures;
+        let pair_blocked =
+            !ip_blocked && self.counter(&pair_counter(email, ip), now).count >= a.pair_max_failures;
         if !ip_blocked {
-            self.bump(pair_counter(email, ip), window, now);
-            self.bump(email_counter(email), window, now);
+            if !pair_blocked {
+                self.bump(pair_counter(email, ip), window, now);
+                self.bump(email_counter(email), window, now);
+            }
             if let Some(ip) = ip {
                 self.bump(ip_counter(ip), window, now);
             }
@@ -119,6 +132,7 @@ impl Tables {
                 .map(|ip| self.counter(&ip_counter(ip), now))
                 .unwrap_or_default(),
             ip_blocked,
+            pair_blocked,
         }
     }
 
@@ -173,30 +187,54 @@ impl Attempts for RedisStore {
                 .await
         });
         let gate = IP_GATE.invocation(
-            &[
-                ("ip_failures", keys::ip_failures(ip.unwrap_or("-"))),
-                ("pair", keys::pair(email, ip)),
-            ],
+            &[("ip_failures", keys::ip_failures(ip.unwrap_or("-")))],
             &[
                 ("window", window.to_string()),
                 ("ip_max", a.ip_max_failures.to_string()),
                 ("reserve", u8::from(ip.is_some()).to_string()),
             ],
         )?;
-        let ip_part = self.run::<(i64, u64, i64, u64, i64)>(&gate);
-        let ((account, (count, ttl)), (blocked, ip_count, ip_ttl, pair_count, pair_ttl)) =
-            tokio::try_join!(email_part, ip_part)?;
+        let ip_part = self.run::<(i64, u64, i64)>(&gate);
+        let pair = keys::pair(email, ip);
+        let pair_gate = PAIR_GATE.invocation(
+            &[("counter", pair.clone())],
+            &[
+                ("window", window.to_string()),
+                ("max", a.pair_max_failures.to_string()),
+            ],
+        )?;
+        let pair_part = self.run::<(i64, u64, i64)>(&pair_gate);
+        let (
+            (account, (count, ttl)),
+            (blocked, ip_count, ip_ttl),
+            (pair_refused, pair_count, pair_ttl),
+        ) = tokio::try_join!(email_part, ip_part, pair_part)?;
         let ip_blocked = blocked == 1;
-        if ip_blocked {
-            let _: i64 = self
-                .run(&UNCOUNT.invocation(&[("counter", keys::email_failures(email))], &[])?)
-                .await?;
+        let pair_blocked = !ip_blocked && pair_refused == 1;
+        // What the other parts counted that this attempt's refusal says not to.
+        let uncount = |counter: String| UNCOUNT.invocation(&[("counter", counter)], &[]);
+        let mut taken_back = Vec::new();
+        if ip_blocked || pair_blocked {
+            taken_back.push(uncount(keys::email_failures(email))?);
+        }
+        if ip_blocked && pair_refused == 0 {
+            taken_back.push(uncount(pair)?);
+        }
+        for u in &taken_back {
+            let _: i64 = self.run(u).await?;
         }
         Ok(LoginState {
             account: account.and_then(|s| s.parse().ok()),
-            pair_attempts: Counter::from_ttl(Some(pair_count), pair_ttl),
+            pair_attempts: Counter::from_ttl(
+                Some(if ip_blocked && pair_refused == 0 {
+                    pair_count.saturating_sub(1)
+                } else {
+                    pair_count
+                }),
+                pair_ttl,
+            ),
             account_attempts: Counter {
-                count: if ip_blocked {
+                count: if ip_blocked || pair_blocked {
                     count.saturating_sub(1)
                 } else {
                     count
@@ -205,6 +243,7 @@ impl Attempts for RedisStore {
             },
             ip_failures: Counter::from_ttl(Some(ip_count), ip_ttl),
             ip_blocked,
+            pair_blocked,
         })
     }
 

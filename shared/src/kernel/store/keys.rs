@@ -5,9 +5,9 @@
 //! | key | type | TTL |
 //! |---|---|---|
 //! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
-//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, rid, fam, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; dbk, dbc, dbce once bound (DBSC), dbp, dbpe once renewed | at `exp` |
+//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, rid, fam, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; sup after a reauthentication until an action spends it; dbk, dbc, dbce once bound (DBSC), dbp, dbpe once renewed | at `exp` |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
-//! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred) | none |
+//! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred, by, agent) | none |
 //! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
 //! | `pp:{<account>}:passports:seq` | counter ordering the above | with the last recording |
 //! | `pp:{<account>}:sync` | string written after a confirmed write (`store::confirm`) | a second |
@@ -15,8 +15,9 @@
 //! | `pp:{e:<sha256(email)>}:email` | string: account id | none |
 //! | `pp:{e:<sha256(email)>}:fail` | counter | the lockout window |
 //! | `pp:{ip:<address>}:fail` | counter | the lockout window |
-//! | `pp:{ip:<address>}:e:<sha256(email)>` | counter: attempts for one email from one address | the lockout window |
-//! | `pp:{ip:<address>}:visitors` | counter of new anonymous end users | an hour |
+//! | `pp:{ip:<network>}:e:<sha256(email)>` | counter: attempts for one email from one network (an IPv4 address, an IPv6 /48) | the lockout window |
+//! | `pp:{ip:<address>}:visitors` | counter of new anonymous end users (per address, and per IPv6 /48) | an hour |
+//! | `pp:{app:<app>}:visitors` | counter of an app's new anonymous end users | an hour |
 //! | `pp:{app:<app>}:app` | hash: code, name, access, ttl, enabled, created | none |
 //! | `pp:{app:<app>}:users` | hash: account id → its end user in this app | none |
 //! | `pp:{app:<app>}:p:<session>` | hash: eu, acct, exp (a visitor's passport session) | at `exp` + retention |
@@ -28,6 +29,7 @@
 //! `enabled` and the session's existence in one round trip on one node. Emails appear in key
 //! names only as a digest, so a key listing shows no addresses.
 
+use crate::kernel::addresses::network_key;
 use crate::kernel::ids::Id;
 use sha2::{Digest, Sha256};
 
@@ -103,9 +105,21 @@ pub fn ip_failures(ip: &str) -> String {
     format!("pp:{{ip:{ip}}}:fail")
 }
 
-/// Attempts for one email from one address: in the address's slot, beside its failures.
+/// Attempts for one email from one network ([`network_key`]: an IPv4 address, an IPv6 /48),
+/// in that network's slot: an attacker walking the /64s of one /48 counts as one.
 pub fn pair(email: &str, ip: Option<&str>) -> String {
-    format!("pp:{{ip:{}}}:e:{}", ip.unwrap_or("-"), email_hash(email))
+    let network = ip.map_or_else(|| "-".to_string(), network_key);
+    format!("pp:{{ip:{network}}}:e:{}", email_hash(email))
+}
+
+/// New anonymous end users from one network ([`network_key`]), when that is not the address.
+pub fn network_visitors(ip: &str) -> String {
+    format!("pp:{{ip:{}}}:visitors", network_key(ip))
+}
+
+/// New anonymous end users of one app.
+pub fn app_visitors(app: Id) -> String {
+    format!("pp:{{app:{app}}}:visitors")
 }
 
 /// New anonymous end users from one address.

@@ -8,6 +8,7 @@ crate::lua_scripts! {
     SET_STATUS = "set_status",
     DELETE_ACCOUNT = "delete_account",
     IP_GATE = "ip_gate",
+    PAIR_GATE = "pair_gate",
     COUNT_ATTEMPT = "count_attempt",
     UNCOUNT = "uncount",
     START_SESSION = "start_session",
