@@ -82,7 +82,8 @@ step "service-level tests again, signing with ES256"
 cargo test --locked -p passport --features testing-es256 --test flows \
   --test cookie_transport --test store_contract --test store_sessions --test store_features --test login_limits --test expiry --test enumeration \
   --test constant_time --test cache_acl --test security_events --test logs --test store_outage \
-  --test passports --test recent_auth --test passkeys --test dbsc \
+  --test passports --test private_passports --test recent_auth --test passkeys --test dbsc \
+  --test discovery \
   -- --skip a_passport_has_its_own_key_and_audience \
   --skip a_visitor_keeps_its_identity_across_expiry_within_the_retention_window
 
@@ -107,8 +108,8 @@ cluster_urls=$(printf 'redis://127.0.0.1:%s,' "${cluster_ports[@]}")
 step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p passport --test store_contract --test store_sessions --test store_features --test constant_time --test flows --test login_limits \
-    --test expiry --test cookie_transport --test passports --test recent_auth --test passkeys \
-    --test dbsc
+    --test expiry --test cookie_transport --test passports --test private_passports --test recent_auth \
+    --test passkeys --test dbsc
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
 for p in "${cluster_ports[@]}"; do

@@ -1,117 +1,20 @@
 //! Web-app passports through the HTTP layer, on both stores (and, in `make test`'s cluster
-//! stage, on a Redis Cluster): public and private apps, identity kept across expiry, revocation
-//! by app and by logout, the app code, the rate limit, and passports and access tokens refused
-//! in each other's place on every guarded route.
+//! stage, on a Redis Cluster): public apps, identity kept across expiry, revocation by app and
+//! by logout, the app code, the new-visitor limits, and passports and access tokens refused in
+//! each other's place on every guarded route. Private apps: `private_passports.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{pass, send, services, unique_code, unique_email, unique_ip};
-use http::{Method, Response};
-use passport::Service;
+use common::apps::{app_me, ask, config, expired_copy, granted, json_of, ring, sign_in};
+use common::{pass, send, services, unique_code, unique_ip};
+use http::Method;
 use passport::api::{Guard, ROUTES};
-use passport::kernel::authentication::RecentAuth;
 use passport::kernel::config::Config;
 use passport::kernel::ids::Id;
-use passport::kernel::keys::KeyRing;
-use passport::kernel::service::{ClientInfo, TokenPair};
-use passport::kernel::tokens::app_passport::{PassportIssuer, Visitor};
-use passport::sessions::LoginInput;
-use passport::testing::{TEST_SIGNING_KEY, create_account, create_app, test_config};
+use passport::testing::{TEST_SIGNING_KEY, create_app};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const PASSWORD: &str = "a long enough password";
-
-fn config() -> Config {
-    Config {
-        passport_retention: 3600,
-        passport_ip_max_per_hour: 3,
-        ..test_config()
-    }
-}
-
-fn json_of(r: &Response<String>) -> Value {
-    serde_json::from_str(r.body()).unwrap_or(Value::Null)
-}
-
-/// `POST /passport` for `code`, with optional account bearer and previous passport.
-async fn ask(
-    service: &Service,
-    code: &str,
-    bearer: Option<&str>,
-    previous: Option<&str>,
-    ip: &str,
-) -> Response<String> {
-    let auth = bearer.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("x-app-code", code), ("content-type", "application/json")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a));
-    }
-    let body = previous.map_or(String::new(), |p| json!({ "passport": p }).to_string());
-    send(service, Method::POST, "/passport", &headers, &body, ip)
-        .await
-        .unwrap()
-}
-
-async fn granted(
-    service: &Service,
-    code: &str,
-    bearer: Option<&str>,
-    previous: Option<&str>,
-) -> Value {
-    let r = ask(service, code, bearer, previous, &unique_ip()).await;
-    assert_eq!(r.status(), 200, "{}", r.body());
-    json_of(&r)
-}
-
-/// `GET /apps/me` behind the app authorizer.
-async fn app_me(service: &Service, code: &str, passport: &str) -> Result<Value, String> {
-    let auth = format!("Bearer {passport}");
-    let headers = [("authorization", auth.as_str()), ("x-app-code", code)];
-    let r = send(service, Method::GET, "/apps/me", &headers, "", &unique_ip()).await?;
-    assert_eq!(r.status(), 200, "{}", r.body());
-    Ok(json_of(&r))
-}
-
-async fn sign_in(service: &Service) -> TokenPair {
-    let email = unique_email();
-    create_account(service, &email, PASSWORD).await;
-    let input = LoginInput::new(email, PASSWORD);
-    service.login(input, &ClientInfo::default()).await.unwrap()
-}
-
-fn ring() -> KeyRing {
-    let secret = passport::kernel::config::SecretBytes::new(TEST_SIGNING_KEY.as_bytes().to_vec());
-    KeyRing::from_literal(&secret).unwrap()
-}
-
-/// The same passport as `passport` (same app, end user and session), re-signed with the test
-/// key to have expired `ago` seconds before now: what a visitor's storage holds after a while.
-fn expired_copy(passport: &str, ago: i64) -> String {
-    let claims: Value = {
-        use base64::Engine as _;
-        let part = passport.split('.').nth(1).unwrap();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    let now = passport::kernel::clock::now();
-    let id = |k: &str| claims[k].as_str().unwrap().parse::<Id>().unwrap();
-    let v = Visitor {
-        app: id("app"),
-        app_code: claims["app_code"].as_str().unwrap().to_string(),
-        end_user: id("sub"),
-        account: claims["acct"].as_str().map(|a| a.parse().unwrap()),
-        account_session: claims["asid"].as_str().map(|a| a.parse().unwrap()),
-        session: id("sid"),
-        expires_at: now - ago,
-    };
-    PassportIssuer::new("passport")
-        .issue(&ring(), &v, now - ago - 60)
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_public_app_gives_anonymous_visitors_a_passport_for_it_alone() {
@@ -183,66 +86,6 @@ async fn unknown_malformed_and_disabled_apps_get_the_same_404() {
             .await
             .unwrap();
         assert_eq!(r.status(), 404, "{name}");
-    }
-}
-
-#[tokio::test]
-async fn a_private_app_wants_a_live_account_and_keeps_one_end_user_per_account() {
-    for (name, service) in services(config()).await {
-        let code = unique_code();
-        create_app(&service, &code, "private").await;
-        let r = ask(&service, &code, None, None, &unique_ip()).await;
-        assert_eq!(r.status(), 401, "{name}");
-        assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
-        assert_eq!(
-            ask(&service, &code, Some("not-a-token"), None, &unique_ip())
-                .await
-                .status(),
-            401,
-            "{name}"
-        );
-
-        let pair = sign_in(&service).await;
-        let caller = service
-            .authorize(Some(&format!("Bearer {}", pair.access_token)))
-            .await
-            .unwrap();
-        let first = granted(&service, &code, Some(&pair.access_token), None).await;
-        let ctx = app_me(&service, &code, first["passport"].as_str().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(ctx["account_id"], caller.account.to_string(), "{name}");
-        // Again, from another device or after the storage was cleared: the same end user.
-        let again = granted(&service, &code, Some(&pair.access_token), None).await;
-        assert_eq!(again["end_user_id"], first["end_user_id"], "{name}");
-        // Another account is another end user.
-        let other = sign_in(&service).await;
-        let theirs = granted(&service, &code, Some(&other.access_token), None).await;
-        assert_ne!(theirs["end_user_id"], first["end_user_id"], "{name}");
-        // A previous passport of another account does not carry its end user over.
-        let stolen = granted(
-            &service,
-            &code,
-            Some(&other.access_token),
-            first["passport"].as_str(),
-        )
-        .await;
-        assert_eq!(stolen["end_user_id"], theirs["end_user_id"], "{name}");
-
-        // A logged-out account's token no longer gets a passport.
-        service
-            .logout(Some(&pair.access_token), None, false, RecentAuth::No)
-            .await
-            .unwrap();
-        let r = ask(
-            &service,
-            &code,
-            Some(&pair.access_token),
-            None,
-            &unique_ip(),
-        )
-        .await;
-        assert_eq!(json_of(&r)["error"], "sign_in_required", "{name}");
     }
 }
 
@@ -527,190 +370,6 @@ async fn bad_passport_requests_are_client_errors() {
     }
 }
 
-/// A private app's passport lives only while the session that asked for it does — whichever
-/// way that one ends: logout, its revocation from another session, reuse detection, expiry
-/// (issue 34) — and while its account's sessions do: logout-all, a password change, disable and
-/// delete end it at once (issue 22). Another session's passport lives on where only one ended.
-#[tokio::test]
-async fn a_private_passport_ends_with_its_session() {
-    use passport::sessions::PasswordChange;
-    let config = Config {
-        refresh_token_ttl: 1800,
-        private_passport_max_ttl: 3600,
-        ..config()
-    };
-    for (name, service) in services(config).await {
-        let code = unique_code();
-        create_app(&service, &code, "private").await;
-        let mut ways = vec!["logout", "revoke", "reuse"];
-        if name == "memory" {
-            ways.push("expiry"); // On the manual clock; Redis expires the record by its TTL.
-        }
-        ways.extend(["logout_all", "password", "disable", "delete"]);
-        for how in ways {
-            let pair = sign_in(&service).await;
-            let caller = service
-                .authorize(Some(&format!("Bearer {}", pair.access_token)))
-                .await
-                .unwrap();
-            let mine = granted(&service, &code, Some(&pair.access_token), None).await;
-            let passport = mine["passport"].as_str().unwrap();
-            assert!(
-                app_me(&service, &code, passport).await.is_ok(),
-                "{name} {how}"
-            );
-            // The same account signed in elsewhere, with a passport of its own.
-            let email = service
-                .store()
-                .account(caller.account)
-                .await
-                .unwrap()
-                .unwrap()
-                .email;
-            let elsewhere = service
-                .login(LoginInput::new(email, PASSWORD), &ClientInfo::default())
-                .await
-                .unwrap();
-            let other = granted(&service, &code, Some(&elsewhere.access_token), None).await;
-            let other = other["passport"].as_str().unwrap();
-            assert!(
-                app_me(&service, &code, other).await.is_ok(),
-                "{name} {how}: other"
-            );
-            assert!(
-                app_me(&service, &code, passport).await.is_ok(),
-                "{name} {how}: first"
-            );
-            let mut one_session = true;
-            match how {
-                "logout" => service
-                    .logout(
-                        Some(&pair.access_token),
-                        Some(&pair.refresh_token),
-                        false,
-                        RecentAuth::No,
-                    )
-                    .await
-                    .unwrap(),
-                "revoke" => {
-                    let by = service
-                        .authorize(Some(&format!("Bearer {}", elsewhere.access_token)))
-                        .await
-                        .unwrap();
-                    service
-                        .revoke(&by, &caller.session.to_string())
-                        .await
-                        .unwrap();
-                }
-                "reuse" => {
-                    let next = service.refresh(&pair.refresh_token).await.unwrap();
-                    service.refresh(&next.refresh_token).await.unwrap();
-                    assert!(matches!(
-                        service.refresh(&pair.refresh_token).await,
-                        Err(passport::ApiError::RefreshTokenReused)
-                    ));
-                }
-                "expiry" => {
-                    // Past the first session's idle lifetime, the other kept alive.
-                    pass(&service, Duration::from_secs(1000)).await;
-                    let kept = service.refresh(&elsewhere.refresh_token).await.unwrap();
-                    pass(&service, Duration::from_secs(1000)).await;
-                    service.refresh(&kept.refresh_token).await.unwrap();
-                }
-                _ => one_session = false,
-            }
-            match how {
-                "logout_all" => service
-                    .logout(Some(&pair.access_token), None, true, RecentAuth::No)
-                    .await
-                    .unwrap(),
-                "password" => service
-                    .change_password(
-                        &caller,
-                        PasswordChange {
-                            current_password: PASSWORD.into(),
-                            new_password: "another long enough password".into(),
-                        },
-                        &ClientInfo::default(),
-                    )
-                    .await
-                    .unwrap(),
-                "disable" => {
-                    service
-                        .store()
-                        .set_status(
-                            caller.account,
-                            passport::kernel::store::AccountStatus::Disabled,
-                        )
-                        .await
-                        .unwrap();
-                }
-                "delete" => {
-                    service
-                        .store()
-                        .delete_account(caller.account)
-                        .await
-                        .unwrap();
-                }
-                _ => {}
-            }
-            assert!(
-                app_me(&service, &code, passport).await.is_err(),
-                "{name}: the private passport outlived {how}"
-            );
-            assert_eq!(
-                app_me(&service, &code, other).await.is_ok(),
-                one_session,
-                "{name}: {how}, the other session's passport"
-            );
-        }
-    }
-}
-
-/// One account keeps at most `PRIVATE_PASSPORTS_PER_APP` passport sessions in a private app:
-/// the oldest end when a new one starts, and a renewal keeps its session.
-#[tokio::test]
-async fn private_passports_are_capped_per_account_and_app() {
-    let config = Config {
-        private_passports_per_app: 3,
-        private_passport_max_ttl: 600,
-        ..config()
-    };
-    for (name, service) in services(config).await {
-        let code = unique_code();
-        create_app(&service, &code, "private").await;
-        let pair = sign_in(&service).await;
-        let mut passports = Vec::new();
-        for _ in 0..5 {
-            let g = granted(&service, &code, Some(&pair.access_token), None).await;
-            assert_eq!(g["expires_in"], 600, "{name}: the private bound");
-            passports.push(g["passport"].as_str().unwrap().to_string());
-        }
-        let live: Vec<bool> = {
-            let mut live = Vec::new();
-            for p in &passports {
-                live.push(app_me(&service, &code, p).await.is_ok());
-            }
-            live
-        };
-        assert_eq!(live, [false, false, true, true, true], "{name}");
-        // Renewing the newest keeps its session: still three live, the renewed one included.
-        let renewed = granted(
-            &service,
-            &code,
-            Some(&pair.access_token),
-            passports.last().map(String::as_str),
-        )
-        .await;
-        let renewed = renewed["passport"].as_str().unwrap();
-        assert!(app_me(&service, &code, renewed).await.is_ok(), "{name}");
-        assert!(
-            app_me(&service, &code, &passports[2]).await.is_ok(),
-            "{name}: a renewal ended another"
-        );
-    }
-}
-
 /// A passport is signed under its own key (derived, `kid` `p-<kid>`) and names its app as
 /// `aud`: even a verifier that checks only the signature with the access-token key refuses it.
 /// One signed the old way (the access-token key itself) still renews for its end user, and is
@@ -772,5 +431,115 @@ async fn a_passport_has_its_own_key_and_audience() {
             renewed["end_user_id"], first["end_user_id"],
             "{name}: identity lost"
         );
+    }
+}
+
+/// Issue #34, 7: one attacker's /48 holds 65,536 /64s, each with its own per-address budget;
+/// the network has a budget too. And however many networks, an app's new visitors have an
+/// hourly bound (what visitors can make the store keep), while renewals go on.
+#[tokio::test]
+async fn new_visitors_are_limited_per_network_and_per_app() {
+    let config = Config {
+        ipv6_limit_prefix: 64,
+        passport_ip_max_per_hour: 3,
+        passport_network_max_per_hour: 4,
+        passport_app_max_per_hour: 6,
+        ..config()
+    };
+    for (name, service) in services(config).await {
+        // One /48, a new /64 of it each time.
+        let code = unique_code();
+        create_app(&service, &code, "public").await;
+        let net = unique_ip().rsplitn(6, ':').last().unwrap().to_string();
+        for i in 0..4 {
+            let r = ask(&service, &code, None, None, &format!("{net}:{i:x}::1")).await;
+            assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        }
+        let r = ask(&service, &code, None, None, &format!("{net}:ff::1")).await;
+        assert_eq!(r.status(), 429, "{name}: the /48's budget");
+
+        // Many networks, one app.
+        let code = unique_code();
+        create_app(&service, &code, "public").await;
+        let mut first = None;
+        for _ in 0..6 {
+            let r = ask(&service, &code, None, None, &unique_ip()).await;
+            assert_eq!(r.status(), 200, "{name}: {}", r.body());
+            first.get_or_insert(json_of(&r)["passport"].as_str().unwrap().to_string());
+        }
+        let r = ask(&service, &code, None, None, &unique_ip()).await;
+        assert_eq!(
+            (r.status().as_u16(), json_of(&r)["error"].as_str()),
+            (429, Some("rate_limited")),
+            "{name}: the app's budget"
+        );
+        let renewal = ask(&service, &code, None, first.as_deref(), &unique_ip()).await;
+        assert_eq!(renewal.status(), 200, "{name}: a renewal is no new visitor");
+        let elsewhere = unique_code();
+        create_app(&service, &elsewhere, "public").await;
+        let r = ask(&service, &elsewhere, None, None, &unique_ip()).await;
+        assert_eq!(r.status(), 200, "{name}: another app's budget");
+    }
+}
+
+/// Issue #34, 7: a new anonymous visitor's record is kept an hour past its passport's expiry,
+/// not the month of `PASSPORT_RETENTION_SECONDS`, until its first renewal; a visitor who came
+/// back once is kept for the whole window.
+#[tokio::test]
+async fn a_new_visitors_record_is_kept_briefly_until_its_first_renewal() {
+    use passport::passports::store::NEW_VISITOR_KEEP_SECONDS;
+    let config = Config {
+        passport_retention: 30 * 86_400,
+        ..config()
+    };
+    let claim = |passport: &str, name: &str| -> String {
+        use base64::Engine as _;
+        let part = passport.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        let claims: Value = serde_json::from_slice(&bytes).unwrap();
+        claims[name].as_str().unwrap().to_string()
+    };
+    for (name, service) in services(config).await {
+        let code = unique_code();
+        create_app(&service, &code, "public").await;
+        let once = granted(&service, &code, None, None).await;
+        let once = once["passport"].as_str().unwrap().to_string();
+        let twice = granted(&service, &code, None, None).await;
+        let twice = granted(&service, &code, None, twice["passport"].as_str()).await;
+        let twice = twice["passport"].as_str().unwrap().to_string();
+        let ttl = 86_400; // the app's passport lifetime (`create_app`'s default)
+        if name == "memory" {
+            // Two hours past their expiry, within the retention window.
+            pass(&service, Duration::from_secs(ttl + 7200)).await;
+            let back = granted(&service, &code, None, Some(&once)).await;
+            assert_ne!(
+                back["end_user_id"],
+                claim(&once, "sub"),
+                "{name}: kept too long"
+            );
+            let back = granted(&service, &code, None, Some(&twice)).await;
+            assert_eq!(
+                back["end_user_id"],
+                claim(&twice, "sub"),
+                "{name}: kept too briefly"
+            );
+        } else {
+            // Redis: the records' own lifetimes (waiting a day is not a test).
+            let mut c = common::raw_redis().await;
+            let mut left = async |p: &str| -> i64 {
+                let key = format!("pp:{{app:{}}}:p:{}", claim(p, "app"), claim(p, "sid"));
+                redis::cmd("TTL")
+                    .arg(key)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap()
+            };
+            let brief = ttl as i64 + NEW_VISITOR_KEEP_SECONDS;
+            assert!((brief - 5..=brief).contains(&left(&once).await), "{name}");
+            let kept = ttl as i64 + 30 * 86_400;
+            assert!((kept - 5..=kept).contains(&left(&twice).await), "{name}");
+        }
     }
 }

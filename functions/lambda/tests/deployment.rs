@@ -499,6 +499,17 @@ fn template_egress_throttling_and_cache_protection() {
         cache["SnapshotRetentionLimit"].as_str(),
         Some("CacheSnapshotRetentionDays")
     );
+    // Issue #34, 7: the cache has a ceiling (docs/scale.md says what fits under it).
+    let limits = &cache["CacheUsageLimits"];
+    assert_eq!(
+        limits["DataStorage"]["Maximum"].as_str(),
+        Some("CacheMaxDataStorageGb")
+    );
+    assert_eq!(limits["DataStorage"]["Unit"].as_str(), Some("GB"));
+    assert_eq!(
+        limits["ECPUPerSecond"]["Maximum"].as_str(),
+        Some("CacheMaxEcpuPerSecond")
+    );
     let user = &t["Resources"]["CacheUser"]["Properties"];
     assert_eq!(
         user["AuthenticationMode"]["Type"].as_str(),

@@ -5,13 +5,15 @@
 //! asked, with which it dies.
 
 use super::store::{
-    App, AppAccess, PassportOutcome, PassportStart, PassportStore, PrivatePassport,
+    App, AppAccess, NEW_VISITOR_KEEP_SECONDS, PassportOutcome, PassportStart, PassportStore,
+    PrivatePassport, VisitorCount,
 };
+use crate::kernel::addresses::network_key;
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
 use crate::kernel::service::{ClientInfo, Core, Denied};
-use crate::kernel::store::KernelStore;
+use crate::kernel::store::{Counter, KernelStore};
 use crate::kernel::tokens::app_passport::Visitor;
 
 /// Shortest app code.
@@ -177,8 +179,15 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
                 PassportOutcome::Started { .. } | PassportOutcome::Gone => {}
             }
         }
-        self.count_new_visitor(client, issue.now).await?;
-        let start = issue.start(None, None, true);
+        self.count_new_visitor(client, issue.app.id, issue.now)
+            .await?;
+        // Kept briefly until its first renewal: a visitor who never comes back costs little.
+        let start = PassportStart {
+            keep_until: issue
+                .keep_until
+                .min(issue.expires_at + NEW_VISITOR_KEEP_SECONDS),
+            ..issue.start(None, None, true)
+        };
         match self.store().start_passport(&start, issue.now).await? {
             PassportOutcome::Started { end_user } => Ok((end_user, start.session)),
             // Disabled or deleted since it was read.
@@ -238,17 +247,50 @@ impl<S: ?Sized + KernelStore + PassportStore> Core<S> {
             .ok_or(ApiError::AppNotFound)
     }
 
-    async fn count_new_visitor(&self, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+    /// Counts a new anonymous end user toward its address, its network (an IPv6 client's /48)
+    /// and, when those let it through, its app: each has its hourly limit, and a visitor
+    /// refused by its own address never uses up the app's.
+    async fn count_new_visitor(
+        &self,
+        client: &ClientInfo,
+        app: Id,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let c = self.config();
         let ip = self
             .limit_key(client.kept_address().as_deref())
             .unwrap_or_else(|| "-".into());
-        let counter = self.store().count_new_visitor(&ip, now).await?;
-        if counter.count > self.config().passport_ip_max_per_hour {
-            return Err(ApiError::RateLimited {
+        let over = |counter: Counter, max: u64| {
+            (counter.count > max).then_some(ApiError::RateLimited {
                 retry_after: counter.retry_after,
-            });
+            })
+        };
+        let by_address = self
+            .store()
+            .count_new_visitor(VisitorCount::Address(&ip), now);
+        if network_key(&ip) == ip {
+            if let Some(e) = over(by_address.await?, c.passport_ip_max_per_hour) {
+                return Err(e);
+            }
+        } else {
+            let by_network = self
+                .store()
+                .count_new_visitor(VisitorCount::Network(&ip), now);
+            let (address, network) = tokio::try_join!(by_address, by_network)?;
+            if let Some(e) = over(address, c.passport_ip_max_per_hour)
+                .or_else(|| over(network, c.passport_network_max_per_hour))
+            {
+                return Err(e);
+            }
         }
-        Ok(())
+        let by_app = self
+            .store()
+            .count_new_visitor(VisitorCount::App(app), now)
+            .await?;
+        match over(by_app, c.passport_app_max_per_hour) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 
 use super::store::{
     App, NEW_VISITOR_WINDOW, PassportOf, PassportOutcome, PassportStart, PassportStore,
-    PrivatePassport,
+    PrivatePassport, VisitorCount,
 };
+use crate::kernel::addresses::network_key;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::memory::FeatureTable;
@@ -199,9 +200,17 @@ impl PassportStore for MemoryStore {
         Ok(session_live && recorded)
     }
 
-    async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError> {
+    async fn count_new_visitor(
+        &self,
+        by: VisitorCount<'_>,
+        now: i64,
+    ) -> Result<Counter, StoreError> {
         let mut g = self.lock();
-        let key = format!("visitor:{ip}");
+        let key = match by {
+            VisitorCount::Address(ip) => format!("visitor:{ip}"),
+            VisitorCount::Network(ip) => format!("visitor-network:{}", network_key(ip)),
+            VisitorCount::App(app) => format!("visitor-app:{app}"),
+        };
         g.bump(key.clone(), NEW_VISITOR_WINDOW, now);
         Ok(g.counter(&key, now))
     }

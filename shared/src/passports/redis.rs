@@ -2,7 +2,7 @@
 
 use super::store::{
     App, AppAccess, NEW_VISITOR_WINDOW, PassportOf, PassportOutcome, PassportStart, PassportStore,
-    PrivatePassport,
+    PrivatePassport, VisitorCount,
 };
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
@@ -207,8 +207,17 @@ impl PassportStore for RedisStore {
         Ok(until.is_some_and(|u| u > now as f64) && session_until.is_some_and(|e| e > now))
     }
 
-    async fn count_new_visitor(&self, ip: &str, _now: i64) -> Result<Counter, StoreError> {
-        let (n, ttl) = self.count(keys::visitors(ip), NEW_VISITOR_WINDOW).await?;
+    async fn count_new_visitor(
+        &self,
+        by: VisitorCount<'_>,
+        _now: i64,
+    ) -> Result<Counter, StoreError> {
+        let key = match by {
+            VisitorCount::Address(ip) => keys::visitors(ip),
+            VisitorCount::Network(ip) => keys::network_visitors(ip),
+            VisitorCount::App(app) => keys::app_visitors(app),
+        };
+        let (n, ttl) = self.count(key, NEW_VISITOR_WINDOW).await?;
         Ok(Counter {
             count: n,
             retry_after: ttl.max(1),

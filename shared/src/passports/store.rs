@@ -133,6 +133,23 @@ pub enum PassportOutcome {
 /// The window of [`PassportStore::count_new_visitor`], in seconds.
 pub const NEW_VISITOR_WINDOW: i64 = 3600;
 
+/// How long after its passport's expiry a new anonymous visitor's session record is kept until
+/// the passport is first renewed (then it is kept for `PASSPORT_RETENTION_SECONDS`): a visitor
+/// who never comes back costs the store a day and an hour, not a month.
+pub const NEW_VISITOR_KEEP_SECONDS: i64 = 3600;
+
+/// What a new anonymous end user is counted under ([`PassportStore::count_new_visitor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitorCount<'a> {
+    /// The client's address, as limits count it (an IPv6 client's /64).
+    Address(&'a str),
+    /// The network of the client's address key (`kernel::addresses::network_key`: an IPv6
+    /// client's /48), when that is not the address itself.
+    Network(&'a str),
+    /// The app.
+    App(Id),
+}
+
 /// The passports feature's store. Every method but `create_app` is atomic.
 #[async_trait]
 pub trait PassportStore: Send + Sync {
@@ -172,7 +189,11 @@ pub trait PassportStore: Send + Sync {
     /// revocation, reuse detection, expiry), the passport ends with it. One round trip: both
     /// live in the account's slot.
     async fn private_passport_live(&self, p: PassportOf, now: i64) -> Result<bool, StoreError>;
-    /// Counts one new anonymous end user from `ip` in an hour-long window that starts at its
+    /// Counts one new anonymous end user under `by` in an hour-long window that starts at its
     /// first count.
-    async fn count_new_visitor(&self, ip: &str, now: i64) -> Result<Counter, StoreError>;
+    async fn count_new_visitor(
+        &self,
+        by: VisitorCount<'_>,
+        now: i64,
+    ) -> Result<Counter, StoreError>;
 }

@@ -2,6 +2,7 @@
 //! `make test` starts for them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod apps;
 pub mod contract;
 pub mod recorded;
 pub mod sign_in;

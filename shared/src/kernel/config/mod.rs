@@ -113,6 +113,11 @@ pub struct Config {
     /// `PASSPORT_IP_MAX_PER_HOUR` (default 60): new anonymous end users per source IP per
     /// hour (renewals that keep an identity do not count).
     pub passport_ip_max_per_hour: u64,
+    /// `PASSPORT_NETWORK_MAX_PER_HOUR` (default 600): new anonymous end users per IPv6 /48 per
+    /// hour.
+    pub passport_network_max_per_hour: u64,
+    /// `PASSPORT_APP_MAX_PER_HOUR` (default 3600): new anonymous end users per app per hour.
+    pub passport_app_max_per_hour: u64,
     /// `TRUSTED_ORIGIN_SECRET` (unset): the value of `X-Passport-Origin-Secret` that the
     /// deployment's CloudFront adds to its origin requests; with it, such a request's client
     /// address is the viewer's (`CloudFront-Viewer-Address`, `http::client_address`).
@@ -238,6 +243,8 @@ impl Config {
             )?,
             passport_retention: seconds(&get, "PASSPORT_RETENTION_SECONDS")?,
             passport_ip_max_per_hour: positive(&get, "PASSPORT_IP_MAX_PER_HOUR")?,
+            passport_network_max_per_hour: positive(&get, "PASSPORT_NETWORK_MAX_PER_HOUR")?,
+            passport_app_max_per_hour: positive(&get, "PASSPORT_APP_MAX_PER_HOUR")?,
             trusted_origin_secret: secret(get("TRUSTED_ORIGIN_SECRET"), "TRUSTED_ORIGIN_SECRET")?,
             ipv6_limit_prefix: match number(&get, "IPV6_LIMIT_PREFIX")? {
                 n @ 1..=128 => n as u8,

@@ -269,6 +269,24 @@ pub const SETTINGS: &[Setting] = &[
         doc: "new anonymous end users (passports to public apps that keep no identity) per source address per hour; beyond it `POST /passport` answers 429 `rate_limited`",
     },
     Setting {
+        name: "PASSPORT_NETWORK_MAX_PER_HOUR",
+        default: Some("600"),
+        template: Template::Parameter {
+            name: "PassportNetworkMaxPerHour",
+            group: "Web-app passports",
+        },
+        doc: "new anonymous end users per IPv6 /48 per hour (one attacker's allocation holds 65,536 /64s); beyond it 429 `rate_limited`",
+    },
+    Setting {
+        name: "PASSPORT_APP_MAX_PER_HOUR",
+        default: Some("3600"),
+        template: Template::Parameter {
+            name: "PassportAppMaxPerHour",
+            group: "Web-app passports",
+        },
+        doc: "new anonymous end users per public app per hour, from everywhere: the bound on what visitors can make the store keep (docs/scale.md); beyond it 429 `rate_limited` for new visitors, while renewals go on",
+    },
+    Setting {
         name: "TRUSTED_ORIGIN_SECRET",
         default: None,
         template: Template::Parameter {
