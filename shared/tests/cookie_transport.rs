@@ -54,11 +54,23 @@ fn set_cookies(r: &Response<String>) -> Vec<String> {
         .collect()
 }
 
-/// The `Cookie` request header a browser would send back for the one `Set-Cookie` of `r`.
+/// The `Cookie` request header a browser would send back for the `Set-Cookie`s of `r`: the
+/// session cookie, and its pin when it has one (`COOKIE_PATH_PREFIX`).
 fn cookie_of(r: &Response<String>) -> String {
     let set = set_cookies(r);
-    assert_eq!(set.len(), 1, "{set:?}");
-    set[0].split(';').next().unwrap().to_string()
+    assert!((1..=2).contains(&set.len()), "{set:?}");
+    let pairs: Vec<&str> = set.iter().map(|c| c.split(';').next().unwrap()).collect();
+    pairs.join("; ")
+}
+
+/// The session cookie alone of a `Cookie` header [`cookie_of`] made (what a sibling subdomain
+/// can plant: never the `__Host-` pin).
+fn refresh_cookie_of(cookie: &str) -> String {
+    cookie
+        .split("; ")
+        .find(|c| !c.starts_with("__Host-passport_pin"))
+        .unwrap()
+        .to_string()
 }
 
 /// A cookie-transport login: the answer and the `Cookie` header to send back.
@@ -349,7 +361,8 @@ async fn two_session_cookies_in_one_request_are_refused_and_cleared() {
     };
     for (name, service) in services(config).await {
         let (victim_login, victim) = cookie_login(&service).await;
-        let (_, attacker) = cookie_login(&service).await;
+        let (_, attacker_jar) = cookie_login(&service).await;
+        let attacker = refresh_cookie_of(&attacker_jar);
         let both = format!("{attacker}; {victim}");
         assert!(both.starts_with("__Secure-passport_refresh="), "{both}");
         for path in ["/refresh-token", "/logout"] {
@@ -378,8 +391,62 @@ async fn two_session_cookies_in_one_request_are_refused_and_cleared() {
             "{name}"
         );
         assert_eq!(
-            refresh_by_cookie(&service, &attacker).await.status(),
+            refresh_by_cookie(&service, &attacker_jar).await.status(),
             200,
+            "{name}"
+        );
+    }
+}
+
+/// Issue #34, 8: under `COOKIE_PATH_PREFIX` the session cookie is `__Secure-`, which a sibling
+/// subdomain can plant with `Domain=`. Planted alone in a browser with no session (no second
+/// cookie for the tossing defence to see), it is refused: it lacks the `__Host-` pin of its
+/// session, which no sibling can set. The planter's own session is untouched.
+#[tokio::test]
+async fn a_planted_session_cookie_without_its_pin_is_refused() {
+    let config = Config {
+        session_cookie: passport::kernel::cookie::SessionCookie::new(None, Some("/auth")).unwrap(),
+        ..config(30)
+    };
+    for (name, service) in services(config).await {
+        let (login, jar) = cookie_login(&service).await;
+        assert!(
+            set_cookies(&login)
+                .iter()
+                .any(|c| c.starts_with("__Host-passport_pin=") && c.contains("Path=/;")),
+            "{name}: {:?}",
+            set_cookies(&login)
+        );
+        let planted = refresh_cookie_of(&jar);
+        for path in ["/refresh-token", "/logout"] {
+            let mut h = SAME_ORIGIN.to_vec();
+            h.push(("cookie", &planted));
+            let r = send(&service, Method::POST, path, &h, "{}").await;
+            assert_eq!(
+                (r.status().as_u16(), json_of(&r)["error"].as_str()),
+                (403, Some("csrf_rejected")),
+                "{name} {path}: {}",
+                r.body()
+            );
+        }
+        // Another session's pin does not do either.
+        let (_, other) = cookie_login(&service).await;
+        let other_pin = other
+            .split("; ")
+            .find(|c| c.starts_with("__Host-"))
+            .unwrap();
+        let mixed = format!("{planted}; {other_pin}");
+        assert_eq!(
+            refresh_by_cookie(&service, &mixed).await.status(),
+            403,
+            "{name}"
+        );
+        // With its own pin it is its session's, as before: the refresh answers a new pin too.
+        let r = refresh_by_cookie(&service, &jar).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        assert_eq!(
+            cookie_of(&r).matches("__Host-passport_pin=").count(),
+            1,
             "{name}"
         );
     }

@@ -18,6 +18,10 @@ pub const BASE_NAME: &str = "passport_refresh";
 /// signed by the browser's device key.
 pub const BOUND_BASE_NAME: &str = "passport_bound";
 
+/// The base name of the pin beside a `__Secure-` session cookie (`COOKIE_PATH_PREFIX`): a
+/// `__Host-` cookie naming the session, which only this host can set.
+pub const PIN_BASE_NAME: &str = "passport_pin";
+
 /// Longest `COOKIE_NAME_SUFFIX` accepted.
 pub const MAX_SUFFIX_LEN: usize = 32;
 
@@ -26,6 +30,8 @@ pub const MAX_SUFFIX_LEN: usize = 32;
 pub struct SessionCookie {
     name: String,
     path: String,
+    /// The pin's name, when the session cookie is a `__Secure-` one ([`SessionCookie::pin`]).
+    pin: Option<String>,
 }
 
 impl SessionCookie {
@@ -46,6 +52,7 @@ impl SessionCookie {
             None | Some("") => Self {
                 name: format!("__Host-{BASE_NAME}{suffix}"),
                 path: "/".into(),
+                pin: None,
             },
             Some(path) => {
                 let path_ok = path.starts_with('/')
@@ -59,6 +66,7 @@ impl SessionCookie {
                 Self {
                     name: format!("__Secure-{BASE_NAME}{suffix}"),
                     path: path.into(),
+                    pin: Some(format!("__Host-{PIN_BASE_NAME}{suffix}")),
                 }
             }
         };
@@ -73,7 +81,57 @@ impl SessionCookie {
         SessionCookie {
             name: self.name.replacen(BASE_NAME, BOUND_BASE_NAME, 1),
             path: self.path.clone(),
+            pin: None,
         }
+    }
+
+    /// The pin's name, for a `__Secure-` session cookie (`COOKIE_PATH_PREFIX`); `None` for the
+    /// default `__Host-` one, which needs none.
+    ///
+    /// A `__Secure-` cookie can be set by any sibling subdomain with `Domain=` (only `__Host-`
+    /// forbids it, RFC 6265bis, "The __Host- Prefix"): planted in a browser that has no session
+    /// cookie, it would be taken as the visitor's own, and the visitor would work in the
+    /// attacker's session (session fixation). The pin is a `__Host-` cookie on `Path=/` that
+    /// names the session; no sibling can set one, and a session cookie is accepted only beside
+    /// the pin of its own session ([`SessionCookie::pinned`]).
+    pub fn pin(&self) -> Option<&str> {
+        self.pin.as_deref()
+    }
+
+    /// `Set-Cookie` for the pin of `session`, living `max_age` seconds; `None` without a pin.
+    pub fn set_pin(&self, session: &str, max_age: i64) -> Option<HeaderValue> {
+        self.pin_cookie(session, max_age).map(|c| header(&c))
+    }
+
+    /// `Set-Cookie` that deletes the pin; `None` without a pin.
+    pub fn clear_pin(&self) -> Option<HeaderValue> {
+        self.pin_cookie("", 0).map(|c| header(&c))
+    }
+
+    /// Whether a session cookie of `session` may be taken from these headers: always without a
+    /// pin; with one, only when the request carries the pin of that very session.
+    pub fn pinned(&self, headers: &HeaderMap, session: &str) -> bool {
+        let Some(pin) = &self.pin else {
+            return true;
+        };
+        let pinned = SessionCookie {
+            name: pin.clone(),
+            path: "/".into(),
+            pin: None,
+        };
+        pinned.read(headers) == Some(session)
+    }
+
+    fn pin_cookie(&self, value: &str, max_age: i64) -> Option<Cookie<'static>> {
+        self.pin.as_ref().map(|name| {
+            Cookie::build((name.clone(), value.to_string()))
+                .path("/")
+                .secure(true)
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .max_age(cookie::time::Duration::seconds(max_age.max(0)))
+                .build()
+        })
     }
 
     /// The attributes of `Set-Cookie` after name and value, as DBSC's session instructions
@@ -252,6 +310,39 @@ mod tests {
         assert_eq!(c.path(), "/prod");
         let c = SessionCookie::new(Some("-b"), Some("/")).unwrap();
         assert_eq!(c.name(), "__Host-passport_refresh-b");
+        assert_eq!(c.pin(), None, "a __Host- cookie needs no pin");
+    }
+
+    #[test]
+    fn a_secure_cookie_is_taken_only_beside_its_sessions_pin() {
+        let c = SessionCookie::new(Some("_1"), Some("/auth")).unwrap();
+        assert_eq!(c.pin(), Some("__Host-passport_pin_1"));
+        let set = c.set_pin("the-session", 600).unwrap();
+        let text = set.to_str().unwrap();
+        for part in [
+            "__Host-passport_pin_1=the-session",
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+        ] {
+            assert!(text.split("; ").any(|p| p == part), "{part} in {text}");
+        }
+        browser_rules(&c.pin_cookie("v", 1).unwrap()).unwrap();
+        let with = |cookies: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(COOKIE, HeaderValue::from_static(cookies));
+            h
+        };
+        let planted = with("__Secure-passport_refresh_1=attackers");
+        assert!(!c.pinned(&planted, "attackers-session"), "no pin");
+        let other = with("__Host-passport_pin_1=mine; __Secure-passport_refresh_1=x");
+        assert!(
+            !c.pinned(&other, "attackers-session"),
+            "another session's pin"
+        );
+        assert!(c.pinned(&other, "mine"));
+        let default = SessionCookie::new(None, None).unwrap();
+        assert!(default.pinned(&planted, "anything"), "nothing to pin");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::kernel::caller::{AppCaller, Caller, Verdict};
 use crate::kernel::error::{ApiError, table};
 use crate::kernel::service::{ClientInfo, Core, TokenPair};
 use crate::kernel::store::KernelStore;
+use crate::kernel::tokens::refresh::RefreshToken;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
@@ -134,24 +135,27 @@ pub fn token_response<S: ?Sized>(
         }
         Transport::Cookie => {
             let mut r = json_response(StatusCode::OK, &body);
-            r.headers_mut().append(
-                SET_COOKIE,
-                service
-                    .config()
-                    .session_cookie
-                    .set(&pair.refresh_token, pair.refresh_token_expires_in),
-            );
+            let cookie = &service.config().session_cookie;
+            let max_age = pair.refresh_token_expires_in;
+            r.headers_mut()
+                .append(SET_COOKIE, cookie.set(&pair.refresh_token, max_age));
+            if let Some(pin) = cookie.set_pin(&pair.session_id.to_string(), max_age) {
+                r.headers_mut().append(SET_COOKIE, pin);
+            }
             r
         }
     }
 }
 
-/// Deletes the session cookie and the device-bound one beside it.
+/// Deletes the session cookie, the device-bound one beside it, and its pin.
 pub fn clear_cookies<S: ?Sized>(service: &Core<S>, resp: &mut Response<String>) {
     let cookie = &service.config().session_cookie;
     resp.headers_mut().append(SET_COOKIE, cookie.clear());
     resp.headers_mut()
         .append(SET_COOKIE, cookie.bound().clear());
+    if let Some(pin) = cookie.clear_pin() {
+        resp.headers_mut().append(SET_COOKIE, pin);
+    }
 }
 
 /// The session cookie a request carries, if any, once [`csrf::check`] has passed it; `Err` is
@@ -160,9 +164,22 @@ pub fn checked_cookie<'r, B, S: ?Sized>(
     service: &Core<S>,
     req: &'r Request<B>,
 ) -> Result<Option<&'r str>, Box<Response<String>>> {
-    let Ok(cookie) = service.config().session_cookie.read_one(req.headers()) else {
+    let session_cookie = &service.config().session_cookie;
+    let Ok(cookie) = session_cookie.read_one(req.headers()) else {
         return Err(Box::new(tossed(service, req)));
     };
+    // A `__Secure-` session cookie counts only beside the `__Host-` pin of its own session: one
+    // planted by a sibling subdomain in a browser with no session has none.
+    if let Some(value) = cookie.filter(|_| session_cookie.pin().is_some()) {
+        let session = RefreshToken::parse(value).map(|t| t.session().to_string());
+        if !session.is_some_and(|s| session_cookie.pinned(req.headers(), &s)) {
+            let mut resp = error_response(&ApiError::CsrfRejected(
+                "the session cookie is not pinned to this site (a planted cookie?)",
+            ));
+            clear_cookies(service, &mut resp);
+            return Err(Box::new(resp));
+        }
+    }
     if cookie.is_some() {
         csrf::check(req.headers(), &service.config().allowed_origins)
             .map_err(|e| Box::new(error_response(&e)))?;
