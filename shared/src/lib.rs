@@ -12,6 +12,7 @@ pub mod admin;
 pub mod api;
 pub mod dbsc;
 pub mod discovery;
+pub mod email;
 pub mod kernel;
 pub mod passkeys;
 pub mod passports;

@@ -149,7 +149,16 @@ fn every_script_that_takes_a_digest_names_it_so() {
         .filter(|s| s.argv().iter().any(|a| a.ends_with("digest")))
         .map(|s| s.name)
         .collect();
-    assert_eq!(takes, ["start_session", "rotate", "check_token"]);
+    assert_eq!(
+        takes,
+        [
+            "start_session",
+            "rotate",
+            "check_token",
+            "put_email_code",
+            "spend_email_code"
+        ]
+    );
     let rotate = script("rotate");
     for a in ["presented_digest", "successor_digest", "family_digest"] {
         assert!(rotate.argv().contains(&a), "rotate.lua takes {a}");
@@ -171,6 +180,7 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
         status: AccountStatus::Active,
         created_at: clock::now(),
         password_version: 0,
+        email_verified: true,
     };
     assert!(store.create_account(&a).await.unwrap());
     let sid = Id::random();
@@ -183,6 +193,33 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
 }
 
 const KEY: [u8; 32] = [3; 32];
+
+/// A sign-in code's digest is kept and spent only through `ct_eq` (the try returns it to Rust,
+/// which compares it with `subtle`).
+#[tokio::test]
+async fn email_code_scripts_compare_digests_only_through_ct_eq() {
+    let mut con = common::raw_redis().await;
+    let email = unique_email();
+    let keys = [
+        ("index", passport::kernel::store::keys::email(&email)),
+        ("code", passport::kernel::store::keys::email_code(&email)),
+    ];
+    let digest = passport::email::tokens::code_digest(&email, "123456");
+    let put = [("digest", digest.clone()), ("ttl", "60".to_string())];
+    let account: String = run(&mut con, "put_email_code", &keys, &put).await.unwrap();
+    assert_eq!(account, "");
+    let code = [keys[1].clone()];
+    let other = passport::email::tokens::code_digest(&email, "654321");
+    let spend = |d: &str| [("digest", d.to_string())];
+    let n: i64 = run(&mut con, "spend_email_code", &code, &spend(&other))
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let n: i64 = run(&mut con, "spend_email_code", &code, &spend(&digest))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
 
 #[tokio::test]
 async fn digest_scripts_compare_digests_only_through_ct_eq() {

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
         "kernel::authentication",
         "kernel::user_agent",
         "kernel::binding",
+        "kernel::mail",
     ],
     &["kernel::config"],
     &["kernel::error"],
@@ -40,6 +41,7 @@ const LAYERS: &[&[&str]] = &[
         "passports",
         "recent_auth",
         "discovery",
+        "email",
     ],
     &["api"],
     &["admin"],
@@ -50,11 +52,18 @@ const LAYERS: &[&[&str]] = &[
 const MACROS: &[(&str, &str)] = &[("lua_scripts", "kernel::store")];
 
 /// The features that use another, and why (ARCHITECTURE.md says the same).
-const ALLOWED: &[(&str, &str, &str)] = &[(
-    "recent_auth",
-    "passkeys",
-    "a passkey assertion is one way to prove it is you again",
-)];
+const ALLOWED: &[(&str, &str, &str)] = &[
+    (
+        "recent_auth",
+        "passkeys",
+        "a passkey assertion is one way to prove it is you again",
+    ),
+    (
+        "email",
+        "sessions",
+        "a password reset ends every session, as a password change does",
+    ),
+];
 
 fn layer(unit: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&unit))

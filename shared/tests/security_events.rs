@@ -41,8 +41,18 @@ fn client() -> ClientInfo {
 }
 
 async fn login(service: &Service, email: &str) -> TokenPair {
-    let input = LoginInput::new(email, PASSWORD);
+    login_as(service, email, PASSWORD).await
+}
+
+async fn login_as(service: &Service, email: &str, password: &str) -> TokenPair {
+    let input = LoginInput::new(email, password);
     service.login(input, &client()).await.unwrap()
+}
+
+/// A sink that keeps its lines in `lines`.
+fn service_sink(lines: &Lines) -> passport::kernel::security_events::EventSink {
+    let sink = lines.clone();
+    Arc::new(move |l: &str| sink.lock().unwrap().push(l.to_string()))
 }
 
 /// The lines for `event`, parsed and checked for their metric.
@@ -155,6 +165,54 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
         assert_eq!(
             revoked.last().unwrap()["reason"],
             "account_disabled",
+            "{name}"
+        );
+
+        // account_created, email_verified, email_changed (mail's proofs)
+        let mail = passport::testing::mail::Outgoing::default();
+        let mailing = passport::testing::service_on(
+            service.store().clone(),
+            Config {
+                app_url: Some("https://app.example.com/".into()),
+                ..test_config()
+            },
+        )
+        .with_event_sink(service_sink(&lines))
+        .with_mail(mail.outbox());
+        let new = common::unique_email();
+        mailing
+            .sign_up(&new, "vivid-otter-quantum-lamp-91".into(), &client())
+            .await
+            .unwrap();
+        let created = events(&lines, SecurityEvent::AccountCreated);
+        assert_eq!(created.last().unwrap()["by"], "signup", "{name}");
+        let token = passport::testing::mail::token_of(&mail.last(&new));
+        mailing.verify_email(&token).await.unwrap();
+        assert_eq!(
+            events(&lines, SecurityEvent::EmailVerified).len(),
+            1,
+            "{name}"
+        );
+        let caller = mailing
+            .authorize(Some(&format!(
+                "Bearer {}",
+                login_as(&mailing, &new, "vivid-otter-quantum-lamp-91")
+                    .await
+                    .access_token
+            )))
+            .await
+            .unwrap();
+        let moved = common::unique_email();
+        mailing
+            .request_email_change(&caller, &moved, &client())
+            .await
+            .unwrap();
+        let token = passport::testing::mail::token_of(&mail.last(&moved));
+        mailing.confirm_email_change(&token).await.unwrap();
+        let changed = events(&lines, SecurityEvent::EmailChanged);
+        assert_eq!(
+            changed.last().unwrap()["account"].as_str(),
+            Some(caller.account.to_string().as_str()),
             "{name}"
         );
 

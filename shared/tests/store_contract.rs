@@ -107,6 +107,7 @@ async fn concurrent_creates_of_one_email_make_one_account() {
                     status: AccountStatus::Active,
                     created_at: clock::now(),
                     password_version: 0,
+                    email_verified: true,
                 };
                 tokio::spawn(async move { (a.id, store.create_account(&a).await.unwrap()) })
             })

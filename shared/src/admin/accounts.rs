@@ -22,6 +22,7 @@ pub async fn create(service: &Service, email: &str, password: String) -> Result<
         status: AccountStatus::Active,
         created_at: clock::now(),
         password_version: 0,
+        email_verified: true,
     };
     if !service.store().create_account(&account).await? {
         return Err(AdminError::AccountExists);

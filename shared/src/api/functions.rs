@@ -9,6 +9,7 @@ use super::Service;
 use super::routes::{Guard, Handler, Route};
 use crate::dbsc;
 use crate::discovery;
+use crate::email;
 use crate::kernel::authentication::RecentAuth;
 use crate::kernel::caller::Verdict;
 use crate::kernel::error::ApiError;
@@ -38,7 +39,7 @@ pub trait Function {
     ) -> impl Future<Output = Option<Result<Response<String>, ApiError>>> + Send + 'a;
 }
 
-/// `login`: password and passkey sign-in.
+/// `login`: sign-in (password, passkey, mailed code), sign-up and the mailed proofs.
 pub struct Login;
 
 /// `refresh`: rotation, and device binding's registration and renewal.
@@ -112,6 +113,9 @@ impl Function for Login {
         Some(match handler {
             Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
             Handler::Passkeys(r) => passkeys::http::serve(service, r, call).await,
+            Handler::Email(r) if r != email::Route::ChangeEmail => {
+                email::http::serve(service, r, call).await
+            }
             _ => return None,
         })
     }
@@ -177,7 +181,10 @@ impl Function for Sessions {
             Handler::Passports(r) => passports::http::serve(service, r, call).await,
             Handler::RecentAuth(r) => recent_auth::http::serve(service, r, call).await,
             Handler::Discovery(r) => discovery::serve(service, r, call).await,
-            Handler::Dbsc(_) => return None,
+            Handler::Email(r @ email::Route::ChangeEmail) => {
+                email::http::serve(service, r, call).await
+            }
+            Handler::Dbsc(_) | Handler::Email(_) => return None,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod routes;
 pub mod startup;
 
 use crate::dbsc::DbscStore;
+use crate::email::EmailStore;
 use crate::kernel::caller::Verdict;
 use crate::kernel::config::{Config, ConfigError};
 use crate::kernel::error::ApiError;
@@ -38,10 +39,13 @@ pub use startup::InitError;
 
 /// The whole store: the kernel's slices and every feature's, as the Redis and in-memory stores
 /// both implement them.
-pub trait Store: KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore {}
+pub trait Store:
+    KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore + EmailStore
+{
+}
 
 impl<T> Store for T where
-    T: ?Sized + KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore
+    T: ?Sized + KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore + EmailStore
 {
 }
 
@@ -93,6 +97,7 @@ pub fn scripts() -> Vec<&'static LuaScript> {
             crate::passkeys::redis::SCRIPTS,
             crate::dbsc::redis::SCRIPTS,
             crate::passports::redis::SCRIPTS,
+            crate::email::redis::SCRIPTS,
         ]
         .into_iter()
         .flatten()

@@ -8,6 +8,7 @@
 
 use crate::dbsc;
 use crate::discovery;
+use crate::email;
 use crate::kernel::authentication::RecentAuth;
 use crate::passkeys;
 use crate::passports;
@@ -33,6 +34,8 @@ pub enum Handler {
     RecentAuth(recent_auth::Route),
     /// The published keys and the discovery document.
     Discovery(discovery::Route),
+    /// Sign-up, verification, reset, email-code sign-in and email change: what mail proves.
+    Email(email::Route),
 }
 
 /// What a handler does with the signing keys, which decides what its function may read.
@@ -52,6 +55,7 @@ impl Handler {
         match self {
             Handler::Sessions(sessions::Route::Login | sessions::Route::Refresh)
             | Handler::Passkeys(passkeys::Route::Login)
+            | Handler::Email(email::Route::SignInWithCode)
             | Handler::Passports(passports::Route::Issue) => KeyUse::Sign,
             Handler::Sessions(sessions::Route::Logout)
             | Handler::Passports(passports::Route::End) => KeyUse::Verify,
@@ -60,7 +64,8 @@ impl Handler {
             | Handler::Dbsc(_)
             | Handler::Passports(_)
             | Handler::RecentAuth(_)
-            | Handler::Discovery(_) => KeyUse::None,
+            | Handler::Discovery(_)
+            | Handler::Email(_) => KeyUse::None,
         }
     }
 }
@@ -311,6 +316,96 @@ pub static ROUTES: &[RouteSpec] = &[
         function: "refresh",
         operation_id: "dbscRefresh",
         summary: "renew the device-bound cookie with a proof of the device key (DBSC)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/signup",
+        handler: Handler::Email(email::Route::SignUp),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "signUp",
+        summary: "a new account and a verification mail (202 either way)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/email/verify",
+        handler: Handler::Email(email::Route::Verify),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "verifyEmail",
+        summary: "a verification link's token: the address is verified",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/email/verify/resend",
+        handler: Handler::Email(email::Route::ResendVerification),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "resendVerification",
+        summary: "another verification mail (202 either way)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/password/forgot",
+        handler: Handler::Email(email::Route::ForgotPassword),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "forgotPassword",
+        summary: "a password reset mail (202 either way)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/password/reset",
+        handler: Handler::Email(email::Route::ResetPassword),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "resetPassword",
+        summary: "a reset link's token and a new password; every session ends",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/email-code",
+        handler: Handler::Email(email::Route::RequestCode),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "requestEmailCode",
+        summary: "a sign-in code by mail (202 either way)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/email-code/verify",
+        handler: Handler::Email(email::Route::SignInWithCode),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "signInWithEmailCode",
+        summary: "email and mailed code for a token pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/email",
+        handler: Handler::Email(email::Route::ChangeEmail),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Reauthenticated,
+        function: "sessions",
+        operation_id: "changeEmail",
+        summary: "move the account to another address (a confirmation mail)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/email/confirm",
+        handler: Handler::Email(email::Route::ConfirmEmail),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "confirmEmail",
+        summary: "a confirmation link's token: the account moves to its address",
     },
 ];
 

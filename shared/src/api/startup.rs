@@ -8,6 +8,8 @@ use crate::kernel::config::Config;
 use crate::kernel::config::ConfigError;
 use crate::kernel::error::StoreError;
 use crate::kernel::keys::{self, KeyError, KeyProvider, KeyRing};
+use crate::kernel::mail::MailOutbox;
+use crate::kernel::mail::sqs::SqsOutbox;
 use crate::kernel::store::{MemoryStore, RedisCredentials, RedisStore};
 use std::sync::Arc;
 
@@ -80,7 +82,11 @@ impl Service {
             ),
         };
         let store = connect_configured_store(&config, client.as_ref()).await?;
-        Ok((Self::checked(config, keys, store)?, source))
+        let outbox = mail_queue(&config).await;
+        Ok((
+            Self::checked(config, keys, store)?.with_mail(outbox),
+            source,
+        ))
     }
 
     /// Builds the service for a function that verifies tokens and signs none (the authorizers,
@@ -101,12 +107,48 @@ impl Service {
     /// accepts, and it needs no access to the signing secret (least privilege in the template).
     pub async fn from_config_without_keys(config: Config) -> Result<Self, InitError> {
         let store = connect_configured_store(&config, None).await?;
-        Ok(Self::checked(
-            config,
-            KeyProvider::fixed(KeyRing::random()),
-            store,
-        )?)
+        let outbox = mail_queue(&config).await;
+        Ok(Self::checked(config, KeyProvider::fixed(KeyRing::random()), store)?.with_mail(outbox))
     }
+
+    /// The same service, queueing mail to `outbox` (none: the mailing routes answer 404
+    /// `not_configured`).
+    pub fn with_mail(self, outbox: Option<MailOutbox>) -> Self {
+        match outbox {
+            Some(o) => self.with_extension(o),
+            None => self,
+        }
+    }
+}
+
+/// The SQS outbox of `MAIL_QUEUE_URL`, if set: a client made as the Secrets Manager one is
+/// (credentials and region from the environment, `AWS_ENDPOINT_URL` for tests).
+async fn mail_queue(config: &Config) -> Option<MailOutbox> {
+    let url = config.mail_queue_url.clone()?;
+    Some(MailOutbox(Arc::new(SqsOutbox::new(
+        sqs_client().await,
+        url,
+    ))))
+}
+
+/// An SQS client, configured as [`secrets_manager`] is.
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_config::meta::region::ProvideRegion;
+    let provider = aws_config::provider_config::ProviderConfig::without_region();
+    let mut conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(EnvironmentVariableRegionProvider::new().region().await)
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .http_client(aws_http_client());
+    if let Some(url) =
+        aws_config::default_provider::endpoint_url::endpoint_url_provider(&provider).await
+    {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_sqs::Client::from_conf(conf.build())
 }
 
 /// The keys of secret `secret_id` (`SIGNING_SECRET_ARN`) for `config`'s algorithm, reloaded

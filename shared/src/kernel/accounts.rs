@@ -75,6 +75,40 @@ pub fn check_new_password(password: &str) -> Result<(), InputError> {
     }
 }
 
+/// The lowest zxcvbn score a new password may have (3: "safely unguessable", about 10^10
+/// guesses; Dropbox's estimator: github.com/dropbox/zxcvbn, ported by the `zxcvbn` crate).
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+/// Characters of a password the estimator reads: its matching is superlinear, and a password
+/// longer than this is long enough.
+const ESTIMATED_CHARS: usize = 100;
+
+/// Checks a new password's length, then its strength against guessing (the estimator is told
+/// the email, so a password made of it scores low). `Err` says why, in words for the user.
+pub fn check_password_strength(password: &str, email: &str) -> Result<(), String> {
+    check_new_password(password).map_err(|e| e.to_string())?;
+    let read: String = password.chars().take(ESTIMATED_CHARS).collect();
+    let local = email.split('@').next().unwrap_or_default();
+    let estimate = zxcvbn::zxcvbn(&read, &[email, local]);
+    if estimate.score() as u8 >= MIN_PASSWORD_SCORE {
+        return Ok(());
+    }
+    let mut why = String::from("this password is too easy to guess");
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(w) = feedback.warning() {
+            why = format!("{why}: {w}");
+        }
+        let tips: Vec<String> = feedback
+            .suggestions()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !tips.is_empty() {
+            why = format!("{why}. {}", tips.join(" "));
+        }
+    }
+    Err(why)
+}
+
 fn hasher() -> Argon2<'static> {
     #[allow(clippy::expect_used)]
     let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None)
@@ -167,6 +201,18 @@ pub fn verification_count() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strength_refuses_guessable_passwords_with_a_reason() {
+        let why = check_password_strength("password1234", "a@example.com").unwrap_err();
+        assert!(
+            why.starts_with("this password is too easy to guess"),
+            "{why}"
+        );
+        assert!(check_password_strength("alice.example1", "alice.example1@x.org").is_err());
+        assert!(check_password_strength("short", "a@example.com").is_err());
+        assert!(check_password_strength("vivid-otter-quantum-lamp-91", "a@example.com").is_ok());
+    }
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {

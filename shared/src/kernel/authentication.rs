@@ -16,6 +16,8 @@ pub enum Amr {
     Swk,
     /// User presence and verification were tested (a passkey's UV flag: PIN or biometric).
     User,
+    /// A one-time password: a code mailed to the account's address.
+    Otp,
 }
 
 impl Amr {
@@ -25,6 +27,7 @@ impl Amr {
             Amr::Pwd => "pwd",
             Amr::Swk => "swk",
             Amr::User => "user",
+            Amr::Otp => "otp",
         }
     }
 
@@ -35,6 +38,7 @@ impl Amr {
             "pwd" => Some(Amr::Pwd),
             "hwk" | "swk" => Some(Amr::Swk),
             "user" => Some(Amr::User),
+            "otp" => Some(Amr::Otp),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod mail;
 pub mod redact;
 pub mod security_events;
 pub mod service;

@@ -27,6 +27,12 @@ pub enum SecurityEvent {
     SessionsRevoked,
     /// An operator disabled an account.
     AccountDisabled,
+    /// Someone signed up: a new account, its address not yet verified.
+    AccountCreated,
+    /// An account's address was proven its owner's (a mailed link or code).
+    EmailVerified,
+    /// An account moved to another address.
+    EmailChanged,
 }
 
 impl SecurityEvent {
@@ -38,16 +44,22 @@ impl SecurityEvent {
             SecurityEvent::PasswordChanged => "password_changed",
             SecurityEvent::SessionsRevoked => "sessions_revoked",
             SecurityEvent::AccountDisabled => "account_disabled",
+            SecurityEvent::AccountCreated => "account_created",
+            SecurityEvent::EmailVerified => "email_verified",
+            SecurityEvent::EmailChanged => "email_changed",
         }
     }
 
     /// Every event, for tests and documentation.
-    pub const ALL: [SecurityEvent; 5] = [
+    pub const ALL: [SecurityEvent; 8] = [
         SecurityEvent::RefreshTokenReused,
         SecurityEvent::LoginLocked,
         SecurityEvent::PasswordChanged,
         SecurityEvent::SessionsRevoked,
         SecurityEvent::AccountDisabled,
+        SecurityEvent::AccountCreated,
+        SecurityEvent::EmailVerified,
+        SecurityEvent::EmailChanged,
     ];
 }
 

@@ -81,6 +81,13 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
         if account.status == AccountStatus::Disabled {
             return Err(ApiError::AccountDisabled);
         }
+        if self.config().require_verified_email && !account.email_verified {
+            // The password was right: its attempt does not count toward a lockout.
+            self.store()
+                .clear_attempts(&email, limited.as_deref())
+                .await?;
+            return Err(ApiError::EmailNotVerified);
+        }
 
         let sign_in = SignIn {
             account: &account,

@@ -12,6 +12,7 @@ use crate::sessions::store::{CheckToken, Rotate, Rotation, TokenCheck};
 /// Every slice of the store, for tests that call them on a concrete store.
 pub mod prelude {
     pub use crate::dbsc::DbscStore;
+    pub use crate::email::EmailStore;
     pub use crate::kernel::store::{
         Attempts, Directory, KernelStore, KeyDocument, SessionRecords, States,
     };

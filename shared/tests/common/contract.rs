@@ -19,6 +19,7 @@ pub async fn account(store: &dyn Store) -> Account {
         status: AccountStatus::Active,
         created_at: clock::now(),
         password_version: 0,
+        email_verified: true,
     };
     assert!(store.create_account(&a).await.unwrap());
     a

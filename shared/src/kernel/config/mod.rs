@@ -147,6 +147,22 @@ pub struct Config {
     /// `DBSC_COOKIE_SECONDS` (default 600): the lifetime of the device-bound cookie; the
     /// browser renews it with a proof signed by its device key.
     pub dbsc_cookie_seconds: i64,
+    /// `SIGNUP=open`: anyone may create an account.
+    pub signup_open: bool,
+    /// `REQUIRE_VERIFIED_EMAIL`: an unverified account cannot sign in.
+    pub require_verified_email: bool,
+    /// `APP_URL`: the page mailed links open (without its trailing `/`).
+    pub app_url: Option<String>,
+    /// `MAIL_QUEUE_URL`: the SQS queue mail goes through.
+    pub mail_queue_url: Option<String>,
+    /// `MAIL_FROM`: the sender of every mail.
+    pub mail_from: Option<String>,
+    /// `SMTP_URL` (`local-api`): its SMTP server; it may hold a password.
+    pub smtp_url: Option<SecretBytes>,
+    /// `MAIL_MAX_PER_EMAIL_PER_HOUR`.
+    pub mail_max_per_email: u64,
+    /// `MAIL_MAX_PER_CLIENT_PER_HOUR`.
+    pub mail_max_per_client: u64,
 }
 
 fn default_of(name: &str) -> Option<String> {
@@ -264,6 +280,19 @@ impl Config {
             dbsc_binding: DbscBinding::parse(get("DBSC_BINDING").as_deref())
                 .ok_or_else(|| invalid("DBSC_BINDING", "must be off, offered or required"))?,
             dbsc_cookie_seconds: seconds(&get, "DBSC_COOKIE_SECONDS")?,
+            signup_open: match get("SIGNUP").as_deref().map(str::trim) {
+                Some("open") => true,
+                Some("off") => false,
+                _ => return Err(invalid("SIGNUP", "must be open or off")),
+            },
+            require_verified_email: flag(&get, "REQUIRE_VERIFIED_EMAIL")?,
+            app_url: public_base_url(get("APP_URL"))
+                .map_err(|_| invalid("APP_URL", "must be an https:// URL (http:// only for localhost) with no query or fragment"))?,
+            mail_queue_url: get("MAIL_QUEUE_URL"),
+            mail_from: get("MAIL_FROM"),
+            smtp_url: get("SMTP_URL").map(|u| SecretBytes::new(u.into_bytes())),
+            mail_max_per_email: positive(&get, "MAIL_MAX_PER_EMAIL_PER_HOUR")?,
+            mail_max_per_client: positive(&get, "MAIL_MAX_PER_CLIENT_PER_HOUR")?,
         };
         let mut cfg = cfg;
         cfg.fit_together(&lookup)?;

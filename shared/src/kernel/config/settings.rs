@@ -367,6 +367,72 @@ pub const SETTINGS: &[Setting] = &[
         },
         doc: "(10 min) the device-bound cookie's lifetime; the browser renews it with a proof signed by its device key",
     },
+    Setting {
+        name: "SIGNUP",
+        default: Some("open"),
+        template: Template::Parameter {
+            name: "Signup",
+            group: "Accounts and mail",
+        },
+        doc: "`open`: anyone may create an account with `POST /signup` (a verification mail follows); `off`: accounts are made by operators only (403 `signup_closed`)",
+    },
+    Setting {
+        name: "REQUIRE_VERIFIED_EMAIL",
+        default: Some("true"),
+        template: Template::Parameter {
+            name: "RequireVerifiedEmail",
+            group: "Accounts and mail",
+        },
+        doc: "`true`: an account whose email is not verified cannot sign in (403 `email_not_verified`, after the password checked); operators' accounts count as verified",
+    },
+    Setting {
+        name: "APP_URL",
+        default: None,
+        template: Template::Parameter {
+            name: "AppUrl",
+            group: "Accounts and mail",
+        },
+        doc: "the page mailed links open (`https://app.example.com/account/`): a link is this URL with `#verify=`, `#reset=` or `#email=` and the token (a fragment: never sent to a server, and the page asks before it POSTs). Unset: `PUBLIC_BASE_URL` + `/app/`",
+    },
+    Setting {
+        name: "MAIL_QUEUE_URL",
+        default: None,
+        template: Template::Set("the created mail queue's URL"),
+        doc: "the SQS queue mail-sending routes enqueue to (the `mailer` function sends through SES). Unset on AWS: those routes answer 404 `not_configured`; `local-api` sends in-process instead",
+    },
+    Setting {
+        name: "MAIL_FROM",
+        default: None,
+        template: Template::Parameter {
+            name: "MailFrom",
+            group: "Accounts and mail",
+        },
+        doc: "the sender of every mail (`Passport <no-reply@example.com>`): an SES verified identity on AWS; required by the `mailer`",
+    },
+    Setting {
+        name: "SMTP_URL",
+        default: None,
+        template: Template::Set("local-api only: deployed mail goes through SES"),
+        doc: "`local-api` only: send mail through this SMTP server (`smtp://host:port`, `smtps://user:pass@host`); unset, each mail is printed in the terminal",
+    },
+    Setting {
+        name: "MAIL_MAX_PER_EMAIL_PER_HOUR",
+        default: Some("5"),
+        template: Template::Parameter {
+            name: "MailMaxPerEmailPerHour",
+            group: "Accounts and mail",
+        },
+        doc: "mail-sending requests (sign-up, resend, forgot, email code, email change) per address mailed per hour, counted whether or not an account has it; beyond it 429 `rate_limited`",
+    },
+    Setting {
+        name: "MAIL_MAX_PER_CLIENT_PER_HOUR",
+        default: Some("30"),
+        template: Template::Parameter {
+            name: "MailMaxPerClientPerHour",
+            group: "Accounts and mail",
+        },
+        doc: "mail-sending requests per client address (an IPv6 client by its `IPV6_LIMIT_PREFIX`) per hour; beyond it 429 `rate_limited`",
+    },
 ];
 
 /// The setting named `name`.

@@ -119,6 +119,23 @@ pub enum ApiError {
     /// (`DBSC_BINDING=required`).
     #[error("this session is bound to a device: its bound cookie is required")]
     BoundCookieRequired,
+    /// A new password that is easy to guess: the estimator's reason, and what would help.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// The password was right but the account's email is not verified, and this deployment
+    /// requires it (`REQUIRE_VERIFIED_EMAIL`): follow the mailed link, or ask for another.
+    #[error("verify your email first: follow the link we mailed, or ask for a new one")]
+    EmailNotVerified,
+    /// The new address already belongs to another account.
+    #[error("another account uses this email")]
+    EmailTaken,
+    /// Sign-up is off on this deployment (`SIGNUP=off`).
+    #[error("sign-up is closed on this deployment")]
+    SignupClosed,
+    /// A mailed token (verification, reset, email change) that is unknown, used, expired, of
+    /// another purpose, or no longer matches its account.
+    #[error("this link is invalid or has expired: ask for a new one")]
+    InvalidMailToken,
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
@@ -131,6 +148,9 @@ pub enum ApiError {
         /// The methods the path takes, as `Allow` lists them.
         allow: String,
     },
+    /// The mail queue could not take the mail; the client may retry later.
+    #[error("mail cannot be sent just now: try again shortly")]
+    MailUnavailable(#[source] crate::kernel::mail::MailError),
     /// The store is down; the client may retry later.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] StoreError),

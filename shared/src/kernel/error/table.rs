@@ -112,6 +112,10 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         ApiError::BoundCookieRequired => {
             (StatusCode::FORBIDDEN, "bound_cookie_required", None, Warn)
         }
+        ApiError::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password", None, Debug),
+        ApiError::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified", None, Debug),
+        ApiError::SignupClosed => (StatusCode::FORBIDDEN, "signup_closed", None, Debug),
+        ApiError::InvalidMailToken => (StatusCode::BAD_REQUEST, "invalid_token", None, Debug),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::NotConfigured(_) => (StatusCode::NOT_FOUND, "not_configured", None, Warn),
         ApiError::MethodNotAllowed { .. } => (
@@ -121,6 +125,13 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
             Debug,
         ),
         ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, Some(1), Error),
+        ApiError::MailUnavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mail_unavailable",
+            Some(1),
+            Error,
+        ),
+        ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken", None, Debug),
         ApiError::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             INTERNAL_ERROR,
@@ -162,10 +173,16 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::SessionProofRejected,
         ApiError::SessionChallenged,
         ApiError::BoundCookieRequired,
+        ApiError::WeakPassword("x".into()),
+        ApiError::EmailNotVerified,
+        ApiError::SignupClosed,
+        ApiError::InvalidMailToken,
         ApiError::NotFound,
         ApiError::NotConfigured("x"),
         ApiError::MethodNotAllowed { allow: "x".into() },
         ApiError::Unavailable(crate::kernel::error::StoreError::Corrupt("x".into())),
+        ApiError::MailUnavailable(crate::kernel::mail::MailError::Queue("x".into())),
+        ApiError::EmailTaken,
         ApiError::Internal("x".into()),
     ];
     for e in &all {
@@ -192,10 +209,16 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::SessionProofRejected
             | ApiError::SessionChallenged
             | ApiError::BoundCookieRequired
+            | ApiError::WeakPassword(_)
+            | ApiError::EmailNotVerified
+            | ApiError::SignupClosed
+            | ApiError::InvalidMailToken
             | ApiError::NotFound
             | ApiError::NotConfigured(_)
             | ApiError::MethodNotAllowed { .. }
             | ApiError::Unavailable(_)
+            | ApiError::MailUnavailable(_)
+            | ApiError::EmailTaken
             | ApiError::Internal(_) => {}
         }
     }

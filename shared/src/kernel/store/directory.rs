@@ -56,6 +56,9 @@ pub struct Account {
     pub created_at: i64,
     /// Counts password changes: a session is created only for the version that was checked.
     pub password_version: u64,
+    /// Whether its owner proved the email theirs (a mailed link). Accounts made before mail
+    /// existed, and operators' accounts, count as verified.
+    pub email_verified: bool,
 }
 
 impl std::fmt::Debug for Account {
@@ -155,6 +158,7 @@ impl Directory for RedisStore {
                     ("password_hash", account.password_hash.clone()),
                     ("status", account.status.as_str().to_string()),
                     ("created_at", account.created_at.to_string()),
+                    ("verified", u8::from(account.email_verified).to_string()),
                     ("provisional_seconds", PROVISIONAL_SECONDS.to_string()),
                 ],
             )?)
@@ -180,6 +184,8 @@ impl Directory for RedisStore {
                 .ok_or_else(|| StoreError::Corrupt("unknown account status".into()))?,
             created_at: int(field(&h, "created")?)?,
             password_version: h.get("pwv").map_or(Ok(0), |v| int(v))? as u64,
+            // No `ev`: written before mail existed, by an operator: verified.
+            email_verified: h.get("ev").is_none_or(|v| v != "0"),
         }))
     }
 

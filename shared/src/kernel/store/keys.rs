@@ -14,6 +14,10 @@
 //! | `pp:{cer:<id>}:c` | string: a two-step exchange's state (a WebAuthn ceremony, a DBSC challenge), taken once (`GETDEL`) | the exchange's timeout |
 //! | `pp:{e:<sha256(email)>}:email` | string: account id | none |
 //! | `pp:{e:<sha256(email)>}:fail` | counter | the lockout window |
+//! | `pp:{e:<sha256(email)>}:code` | hash: d (the sign-in code's digest), a (its account, or empty), n (tries) | 10 minutes |
+//! | `pp:{e:<sha256(email)>}:mail` | counter of mail-sending requests for the address | an hour |
+//! | `pp:{ip:<address>}:mail` | counter of mail-sending requests from one client | an hour |
+//! | `pp:{mt:<selector>}:t` | string: a mailed token's record (JSON: purpose, account, digest, email, version), taken once (`GETDEL`) | the token's lifetime |
 //! | `pp:{ip:<address>}:fail` | counter | the lockout window |
 //! | `pp:{ip:<network>}:e:<sha256(email)>` | counter: attempts for one email from one network (an IPv4 address, an IPv6 /48) | the lockout window |
 //! | `pp:{ip:<address>}:visitors` | counter of new anonymous end users (per address, and per IPv6 /48) | an hour |
@@ -93,6 +97,26 @@ fn email_tag(email: &str) -> String {
 /// The email's index entry: the id of its account.
 pub fn email(email: &str) -> String {
     format!("{}:email", email_tag(email))
+}
+
+/// The email's sign-in code (beside its index entry: one script reads both).
+pub fn email_code(email: &str) -> String {
+    format!("{}:code", email_tag(email))
+}
+
+/// Mail-sending requests for one address.
+pub fn email_mail_count(email: &str) -> String {
+    format!("{}:mail", email_tag(email))
+}
+
+/// Mail-sending requests from one client (its limit key).
+pub fn client_mail_count(ip: &str) -> String {
+    format!("pp:{{ip:{ip}}}:mail")
+}
+
+/// A mailed token's record, by the token's selector.
+pub fn mail_token(selector: Id) -> String {
+    format!("pp:{{mt:{selector}}}:t")
 }
 
 /// Attempts for one email from every address.
