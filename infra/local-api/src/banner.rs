@@ -7,7 +7,7 @@ use passport::api::Guard;
 use passport::api::startup::KeySource;
 
 /// Prints the banner.
-pub fn print(service: &Service, base: &str, keys: KeySource, seeded: &Seeded) {
+pub fn print(service: &Service, base: &str, keys: KeySource, seeded: &Seeded, mail: &str) {
     let config = service.config();
     let store = if config.redis_url.is_some() {
         "Redis (REDIS_URL)"
@@ -27,6 +27,10 @@ pub fn print(service: &Service, base: &str, keys: KeySource, seeded: &Seeded) {
         config.signing_algorithm.name()
     );
     println!("Durability: {}.", service.store().durability());
+    println!(
+        "Mail: {mail}. Sign-up: {}.",
+        if config.signup_open { "open" } else { "off" }
+    );
     println!(
         "Session cookie (\"transport\": \"cookie\"): {}",
         config.session_cookie.name()

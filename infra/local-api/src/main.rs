@@ -4,6 +4,7 @@
 
 mod args;
 mod banner;
+mod mail;
 mod seed;
 mod server;
 mod typescript;
@@ -59,6 +60,19 @@ async fn run() -> Result<(), String> {
     let (service, keys) = Service::from_config_or_generated(config)
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
+    // Mail goes through SQS only if MAIL_QUEUE_URL says so; otherwise this process sends it.
+    let (service, mail_goes) = if service.config().mail_queue_url.is_some() {
+        (service, "to MAIL_QUEUE_URL's queue".to_string())
+    } else {
+        let smtp = service
+            .config()
+            .smtp_url
+            .as_ref()
+            .map(|u| String::from_utf8_lossy(u.expose()).into_owned());
+        let from = service.config().mail_from.clone();
+        let (outbox, goes) = mail::outbox(smtp.as_deref(), from.as_deref())?;
+        (service.with_mail(Some(outbox)), goes)
+    };
     let service = Arc::new(service);
     service
         .publish_keys()
@@ -69,7 +83,7 @@ async fn run() -> Result<(), String> {
     // (an account made again logs its security event on standard output).
     println!("Passport local API listening on {base}");
     let seeded = seed::seed(&service, &args).await?;
-    banner::print(&service, &base, keys, &seeded);
+    banner::print(&service, &base, keys, &seeded, &mail_goes);
     let web = web_app::WebApp::new(args.web_dir.as_deref().unwrap_or(web_app::DEFAULT_DIR));
     server::serve(listener, service, Arc::new(web), Arc::new(cors))
         .await

@@ -17,6 +17,8 @@ pub struct LocalApi {
     pub child: Child,
     pub base: String,
     pub output: Vec<String>,
+    /// What it printed after the banner, as it comes.
+    pub later: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for LocalApi {
@@ -62,8 +64,15 @@ pub fn start(args: &[&str], env: &[(&str, &str)]) -> LocalApi {
             break;
         }
     }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining stdout so the child never blocks on a full pipe (kept for the tests that
+    // read what it prints later, such as mail).
+    let later = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = later.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            keep.lock().unwrap().push(line);
+        }
+    });
     let base = output
         .first()
         .and_then(|l| l.strip_prefix("Passport local API listening on "))
@@ -73,6 +82,7 @@ pub fn start(args: &[&str], env: &[(&str, &str)]) -> LocalApi {
         child,
         base,
         output,
+        later,
     }
 }
 
