@@ -40,7 +40,7 @@ fn free_port() -> u16 {
 fn smtp_server() -> SmtpServer {
     let port = free_port();
     let maildir = std::env::temp_dir().join(format!("passport-mail-{port}-{}", std::process::id()));
-    let child = Command::new("python3")
+    let mut child = Command::new("python3")
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(&maildir)
@@ -57,6 +57,8 @@ fn smtp_server() -> SmtpServer {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("aiosmtpd did not listen on {port}");
 }
 
