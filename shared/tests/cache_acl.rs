@@ -42,6 +42,7 @@ async fn as_function(port: u16, function: &str) -> Service {
         redis_url: Some(format!("redis://127.0.0.1:{port}")),
         // Where the recorded passkey ceremonies were made.
         passkey_origins: vec![recorded().origin],
+        app_url: Some("https://app.example.com/account".into()),
         ..test_config()
     };
     let creds = RedisCredentials {
@@ -321,6 +322,51 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
             .is_err()
     );
 
+    // Mail's proofs (#35): a sign-up and an email move as `signup` (the only function that
+    // writes the email index), verification, reset and the code as `login`, the move asked
+    // for as `sessions`.
+    let mail = passport::testing::mail::Outgoing::default();
+    let signup = as_function(port, "signup").await.with_mail(mail.outbox());
+    let login = as_function(port, "login").await.with_mail(mail.outbox());
+    let sessions = as_function(port, "sessions").await.with_mail(mail.outbox());
+    let strong = "vivid-otter-quantum-lamp-91";
+    let new = "new.user@example.com";
+    ok(
+        signup.sign_up(new, strong.into(), &client).await,
+        port,
+        "sign-up",
+    );
+    let token = passport::testing::mail::token_of(&mail.last(new));
+    ok(login.verify_email(&token).await, port, "verify");
+    ok(login.forgot_password(new, &client).await, port, "forgot");
+    let token = passport::testing::mail::token_of(&mail.last(new));
+    let newer = "copper kettle whispers at dawn 7";
+    ok(
+        login.reset_password(&token, newer.into()).await,
+        port,
+        "reset",
+    );
+    ok(login.request_email_code(new, &client).await, port, "code");
+    let passport::kernel::mail::Message::SignInCode { code } = mail.last(new) else {
+        panic!("no code mailed");
+    };
+    let by_code = login
+        .sign_in_with_email_code(new, &code, None, &client)
+        .await;
+    let by_code = ok(by_code, port, "sign-in with a code");
+    let me = login
+        .authorize(Some(&format!("Bearer {}", by_code.access_token)))
+        .await
+        .unwrap();
+    let moved = "moved.user@example.com";
+    ok(
+        sessions.request_email_change(&me, moved, &client).await,
+        port,
+        "change",
+    );
+    let token = passport::testing::mail::token_of(&mail.last(moved));
+    ok(signup.confirm_email_change(&token).await, port, "confirm");
+
     // Outside each role: refused by Redis.
     let account_key = format!("pp:{{{}}}:acct", caller.account);
     let session_key = format!("pp:{{{}}}:s:{}", caller.account, caller.session);
@@ -334,6 +380,9 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         ("logout", &["HGET", &account_key, "pw"]),
         ("login", &["HSET", app_key, "enabled", "1"]),
         ("login", &["SET", "pp:{e:x}:email", "someone"]),
+        ("sessions", &["SET", "pp:{e:x}:email", "someone"]),
+        ("signup", &["HGET", app_key, "enabled"]),
+        ("signup", &["HSET", "pp:{keys}:public", "document", "x"]),
         ("passports", &["HGET", &account_key, "pw"]),
         ("passports", &["HSET", &session_key, "cur", "x"]),
         ("sessions", &["HSET", app_key, "enabled", "1"]),

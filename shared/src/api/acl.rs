@@ -29,6 +29,13 @@ const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fa
 /// that sign in with a passkey (`login`) and that register, list and remove them (`sessions`).
 const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +getdel";
 
+/// Mail's proofs (`email`): the mail limits' counters, mailed tokens and sign-in codes.
+const MAIL_RW: &str = "~pp:{e:*}:mail ~pp:{ip:*}:mail ~pp:{mt:*}:t ~pp:{e:*}:code +getdel";
+
+/// The directory's email index, written only by `signup` (a new account, an account moved to
+/// another address) and the operators' function.
+const EMAIL_INDEX_RW: &str = "~pp:{e:*}:email +persist";
+
 /// Challenges of the device binding (DBSC), which `refresh` issues and takes.
 const CHALLENGES_RW: &str = "~pp:{cer:*}:c +getdel";
 
@@ -78,6 +85,18 @@ pub const CACHE_USERS: &[CacheUser] = &[
             ACCOUNTS_AND_COUNTERS,
             PASSKEYS_RW,
             PUBLIC_KEYS_RW,
+            MAIL_RW,
+        ],
+    },
+    CacheUser {
+        name: "passport-signup",
+        functions: &["signup"],
+        rules: &[
+            COMMON,
+            SESSIONS_RW,
+            ACCOUNTS_AND_COUNTERS,
+            EMAIL_INDEX_RW,
+            MAIL_RW,
         ],
     },
     CacheUser {
@@ -99,6 +118,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             ACCOUNTS_AND_COUNTERS,
             PASSKEYS_RW,
             PUBLIC_KEYS_R,
+            MAIL_RW,
         ],
     },
     CacheUser {

@@ -54,6 +54,15 @@ pub struct Passports;
 /// `sessions`: the routes behind the authorizers, and the published keys.
 pub struct Sessions;
 
+/// `signup`: the routes that write the account directory's email index (a new account, an
+/// account moved to another address), apart so that no other function's cache user may.
+pub struct Signup;
+
+/// Whether an email route writes the directory's email index (`signup`'s routes).
+fn writes_the_directory(route: email::Route) -> bool {
+    matches!(route, email::Route::SignUp | email::Route::ConfirmEmail)
+}
+
 /// The answer of function `F` to `route`, whose guard has let `verdict` through; `None` when
 /// the route table gives `route` to another function. Refused before any feature runs: a
 /// verdict that is not the route's guard's (a misconfigured route), and a route that needs a
@@ -113,7 +122,7 @@ impl Function for Login {
         Some(match handler {
             Handler::Sessions(r) => sessions::http::serve(service, r, call).await,
             Handler::Passkeys(r) => passkeys::http::serve(service, r, call).await,
-            Handler::Email(r) if r != email::Route::ChangeEmail => {
+            Handler::Email(r) if !writes_the_directory(r) && r != email::Route::ChangeEmail => {
                 email::http::serve(service, r, call).await
             }
             _ => return None,
@@ -189,6 +198,23 @@ impl Function for Sessions {
     }
 }
 
+impl Function for Signup {
+    const NAME: &'static str = "signup";
+
+    async fn answer<'a, B: AsRef<[u8]> + Sync>(
+        service: &'a Service,
+        handler: Handler,
+        call: Call<'a, B>,
+    ) -> Option<Result<Response<String>, ApiError>> {
+        match handler {
+            Handler::Email(r) if writes_the_directory(r) => {
+                Some(email::http::serve(service, r, call).await)
+            }
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +245,7 @@ mod tests {
                     serves::<Passports>(&service, route()).await,
                 ),
                 (Sessions::NAME, serves::<Sessions>(&service, route()).await),
+                (Signup::NAME, serves::<Signup>(&service, route()).await),
             ];
             let by: Vec<&str> = serving.iter().filter(|s| s.1).map(|s| s.0).collect();
             assert_eq!(by, [spec.function], "{} {}", spec.method, spec.path);

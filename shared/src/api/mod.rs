@@ -30,7 +30,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 
-pub use functions::{Function, Login, Logout, Passports, Refresh, Sessions};
+pub use functions::{Function, Login, Logout, Passports, Refresh, Sessions, Signup};
 pub use routes::{
     AUTHORIZERS, AuthorizerSpec, Guard, Handler, KeyUse, NoRoute, ROUTES, Route, RouteSpec,
     key_use_of, route,
@@ -154,6 +154,9 @@ pub fn handle<'a, B: AsRef<[u8]> + Sync>(
             }
             Sessions::NAME => {
                 functions::serve::<Sessions, B>(service, route, req, source_ip, verdict).await
+            }
+            Signup::NAME => {
+                functions::serve::<Signup, B>(service, route, req, source_ip, verdict).await
             }
             _ => None,
         };

@@ -1,5 +1,5 @@
 //! The email feature's store slice on Redis (its scripts in `lua/`). A sign-in code lives in its
-//! address's slot, beside the index entry it reads; a mailed token in a slot of its own.
+//! address's slot, beside its index entry; a mailed token in a slot of its own.
 
 use super::store::{CodeRecord, EmailMove, EmailStore, MAIL_WINDOW, MailCount};
 use super::tokens::TokenRecord;
@@ -68,19 +68,26 @@ impl EmailStore for RedisStore {
         ttl: i64,
         _now: i64,
     ) -> Result<Option<Id>, StoreError> {
-        let account: String = self
+        // The index is read apart (the cache users may only read it), then the code written
+        // naming what it said: two round trips whether or not an account has the address.
+        let account = self
+            .string(&keys::email(email))
+            .await?
+            .and_then(|s| s.parse::<Id>().ok());
+        let _: i64 = self
             .write(&PUT_EMAIL_CODE.invocation(
-                &[
-                    ("index", keys::email(email)),
-                    ("code", keys::email_code(email)),
-                ],
+                &[("code", keys::email_code(email))],
                 &[
                     ("digest", digest.to_string()),
+                    (
+                        "account",
+                        account.map(|a| a.to_string()).unwrap_or_default(),
+                    ),
                     ("ttl", ttl.max(1).to_string()),
                 ],
             )?)
             .await?;
-        Ok(account.parse().ok())
+        Ok(account)
     }
 
     async fn try_email_code(

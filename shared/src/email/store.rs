@@ -59,7 +59,7 @@ pub trait EmailStore: Send + Sync {
         now: i64,
     ) -> Result<Option<TokenRecord>, StoreError>;
     /// Keeps a new sign-in code's digest for `email` (replacing any before it) with the
-    /// account the address has now, read in the same step: that account, or `None`.
+    /// account the address has now (read first): that account, or `None`.
     async fn put_email_code(
         &self,
         email: &str,

@@ -1,9 +1,8 @@
--- Keeps a new sign-in code for an address, with the account its index entry names now (or ''),
--- its tries at zero, replacing any code before it. Returns that account id, or ''.
-local index, code = unpack(KEYS)
-local digest, ttl = unpack(ARGV)
-local account = redis.call('GET', index) or ''
+-- Keeps a new sign-in code for an address, with the account its index entry named when read
+-- (or ''), its tries at zero, replacing any code before it.
+local code = unpack(KEYS)
+local digest, account, ttl = unpack(ARGV)
 redis.call('DEL', code)
 redis.call('HSET', code, 'd', digest, 'a', account, 'n', 0)
 redis.call('EXPIRE', code, ttl)
-return account
+return 1
