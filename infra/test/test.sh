@@ -83,7 +83,7 @@ cargo test --locked -p passport --features testing-es256 --test flows \
   --test cookie_transport --test store_contract --test store_sessions --test store_features --test login_limits --test expiry --test enumeration \
   --test constant_time --test cache_acl --test security_events --test logs --test store_outage \
   --test passports --test private_passports --test recent_auth --test passkeys --test dbsc \
-  --test discovery \
+  --test discovery --test email \
   -- --skip a_passport_has_its_own_key_and_audience \
   --skip a_visitor_keeps_its_identity_across_expiry_within_the_retention_window
 
@@ -109,7 +109,7 @@ step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p passport --test store_contract --test store_sessions --test store_features --test constant_time --test flows --test login_limits \
     --test expiry --test cookie_transport --test passports --test private_passports --test recent_auth \
-    --test passkeys --test dbsc
+    --test passkeys --test dbsc --test email
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
 for p in "${cluster_ports[@]}"; do
@@ -164,7 +164,7 @@ print(json.load(urllib.request.urlopen(req))["access_token"])' "http://127.0.0.1
 # on it); SCHEMATHESIS_SEED=random, or any other number, explores further.
 st_checks=all
 st_run() {
-  (cd "$workdir" && schemathesis run "$root/openapi.yaml" --url "http://127.0.0.1:$api_port" \
+  (cd "$workdir" && schemathesis --config-file "$root/infra/test/schemathesis.toml" run "$root/openapi.yaml" --url "http://127.0.0.1:$api_port" \
     --checks "$st_checks" --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-100}" \
     --seed "${SCHEMATHESIS_SEED:-20261129}" \
     --generation-database none --no-color "$@")
@@ -179,6 +179,11 @@ secret_arn=$("$venv_bin/python" -c '
 import boto3, uuid
 sm = boto3.client("secretsmanager")
 print(sm.create_secret(Name="passport-lambda-" + uuid.uuid4().hex, SecretString="k" * 64)["ARN"])')
+# The mail path as deployed: the routes queue to SQS, the mailer sends as an SES identity.
+mail_queue=$("$venv_bin/python" -c '
+import boto3, uuid
+boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@auth.example.com")
+print(boto3.client("sqs").create_queue(QueueName="passport-mail-" + uuid.uuid4().hex)["QueueUrl"])')
 lambda_port=$(free_port)
 cat > "$workdir/lambda.env" <<ENV
 REDIS_URL=redis://127.0.0.1:$redis_port/1
@@ -191,6 +196,8 @@ AWS_REGION=us-east-1
 AWS_EC2_METADATA_DISABLED=true
 PASSKEY_ORIGINS=https://app.example.com
 PUBLIC_BASE_URL=https://auth.example.com
+MAIL_QUEUE_URL=$mail_queue
+MAIL_FROM=no-reply@auth.example.com
 RUST_LOG=warn
 ENV
 start "$workdir/lambda.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \

@@ -78,6 +78,10 @@ fn template_functions() -> BTreeMap<String, Vec<Wired>> {
         let mut routes = Vec::new();
         if let Some(events) = res["Properties"]["Events"].as_mapping() {
             for (_, ev) in events {
+                // The mailer's one event is its queue; every other event is a route.
+                if ev["Type"].as_str() == Some("SQS") && binary == "mailer" {
+                    continue;
+                }
                 assert_eq!(ev["Type"].as_str(), Some("HttpApi"));
                 let p = &ev["Properties"];
                 routes.push(Wired {
@@ -290,6 +294,10 @@ fn every_event_parses_as_its_functions_event_type() {
             };
             parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
             covered.insert(prefix.trim_end_matches('-').to_string());
+        } else if name.starts_with("mailer-") {
+            serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(json)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            covered.insert("mailer".to_string());
         } else if name.starts_with("accounts-") {
             assert!(
                 json["command"].is_string(),
@@ -407,16 +415,34 @@ fn only_functions_that_sign_or_verify_read_the_signing_secret() {
             KeyUse::Verify => assert!(!unconditional && under_hs256, "{binary}: {policies}"),
             KeyUse::None => assert!(!reads, "{binary}: {policies}"),
         }
-        assert!(policies.contains("CacheUserSecret"), "{binary}: {policies}");
         let actions: Vec<&str> = policies
             .lines()
             .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("Action: "))
             .collect();
+        // The mailer sends as the stack's SES identity, and does nothing else.
+        if passport::api::acl::STORELESS.contains(&binary) {
+            assert_eq!(actions, ["ses:SendEmail"], "{binary}");
+            assert!(policies.contains(":identity/${MailIdentity}"), "{policies}");
+            continue;
+        }
+        assert!(policies.contains("CacheUserSecret"), "{binary}: {policies}");
+        // Functions with a route that mails may queue to the mail queue, and no other may.
+        let mails = ROUTES
+            .iter()
+            .any(|r| r.function == binary && matches!(r.handler, passport::api::Handler::Email(_)));
+        assert_eq!(
+            actions.contains(&"sqs:SendMessage"),
+            mails,
+            "{binary}: {actions:?}"
+        );
+        if mails {
+            assert!(policies.contains("MailQueue.Arn"), "{binary}: {policies}");
+        }
         assert!(
-            !actions.is_empty()
+            actions.contains(&"secretsmanager:GetSecretValue")
                 && actions
                     .iter()
-                    .all(|a| *a == "secretsmanager:GetSecretValue"),
+                    .all(|a| *a == "secretsmanager:GetSecretValue" || *a == "sqs:SendMessage"),
             "{binary}: {actions:?}"
         );
     }
@@ -524,7 +550,7 @@ fn template_egress_throttling_and_cache_protection() {
 /// function reads only its own user's secret.
 #[test]
 fn each_function_has_its_own_cache_user() {
-    use passport::api::acl::{CACHE_USERS, user_of};
+    use passport::api::acl::{CACHE_USERS, STORELESS, user_of};
     let t = template();
     let resources = t["Resources"].as_mapping().unwrap();
     let users: BTreeMap<String, String> = resources
@@ -553,6 +579,15 @@ fn each_function_has_its_own_cache_user() {
         let binary = res["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap();
+        if STORELESS.contains(&binary) {
+            // Never connects to the cache: no user, no secret, and outside the VPC.
+            assert!(user_of(binary).is_none(), "{binary}");
+            let text = serde_yaml::to_string(&res["Properties"]).unwrap();
+            assert!(!text.contains("REDIS_AUTH_SECRET_ARN"), "{binary}");
+            assert!(!text.contains("CacheUser"), "{binary}");
+            assert!(res["Properties"]["VpcConfig"].is_null(), "{binary}");
+            continue;
+        }
         let user = user_of(binary).unwrap_or_else(|| panic!("{binary} has no cache user"));
         // `!If [CreateCache, !Ref <secret>, !Ref AWS::NoValue]`
         let secret = res["Properties"]["Environment"]["Variables"]["REDIS_AUTH_SECRET_ARN"][1]

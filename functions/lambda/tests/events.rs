@@ -1,7 +1,8 @@
 //! Every sample event of `events/`, in the order and with the answers `events/cases.json` gives,
 //! through the entry points the binaries run: `passport_lambda::serve::<F>` for the HTTP
 //! functions, `authorizer::decide_as` for the two authorizers, `accounts::handle` for the
-//! operators' function. `infra/emulators/lambda_invoke.py` runs the same table on the real
+//! operators' function, `mailer::handle` for the mailer (SES on `moto_server`, as `make test`
+//! starts it). `infra/emulators/lambda_invoke.py` runs the same table on the real
 //! binaries, under `cargo lambda` and AWS's Runtime Interface Emulator.
 //!
 //! A case is `{event, function, vars?, expect, save?, note?}`:
@@ -22,7 +23,7 @@ mod common;
 use common::root;
 use lambda_http::Response;
 use passport::Service;
-use passport::api::{Function, Login, Logout, Passports, Refresh, Sessions};
+use passport::api::{Function, Login, Logout, Passports, Refresh, Sessions, Signup};
 use passport_lambda::authorizer::{Kind, decide_as};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,8 @@ use std::sync::Arc;
 
 /// The API's public URL the table's runs configure (`PUBLIC_BASE_URL`).
 const PUBLIC_BASE_URL: &str = "https://auth.example.com";
+/// The mailer's sender (`MAIL_FROM`), an SES identity on moto_server.
+const MAIL_FROM: &str = "no-reply@auth.example.com";
 
 /// What a function answered, in the terms of the table.
 struct Answer {
@@ -53,6 +56,23 @@ async fn invoke(service: &Service, function: &str, text: &str) -> Answer {
         "logout" => http::<Logout>(service, text).await,
         "passports" => http::<Passports>(service, text).await,
         "sessions" => http::<Sessions>(service, text).await,
+        "signup" => http::<Signup>(service, text).await,
+        "mailer" => {
+            let event = serde_json::from_str(text).unwrap();
+            let ses = mailer::ses_client().await;
+            ses.create_email_identity()
+                .email_identity(MAIL_FROM)
+                .send()
+                .await
+                .unwrap();
+            let answer = mailer::handle(&mailer::SesSender(ses), MAIL_FROM, event).await;
+            return Answer {
+                status: None,
+                body: serde_json::to_value(answer).unwrap(),
+                headers: BTreeMap::new(),
+                cookies: Vec::new(),
+            };
+        }
         "authorizer" | "app-authorizer" => {
             let kind = if function == "authorizer" {
                 Kind::Account
@@ -238,7 +258,8 @@ async fn every_event_answers_as_the_table_says() {
     let mut config = passport::testing::test_config();
     config.public_base_url = Some(PUBLIC_BASE_URL.into());
     let store = Arc::new(passport::kernel::store::MemoryStore::new());
-    let service = passport::testing::service_on(store, config);
+    let service = passport::testing::service_on(store, config)
+        .with_mail(passport::testing::mail::Outgoing::default().outbox());
     let mut saved: BTreeMap<String, String> = BTreeMap::new();
     let mut used = BTreeSet::new();
     let mut failures = Vec::new();

@@ -141,6 +141,10 @@ pub const CACHE_USERS: &[CacheUser] = &[
     },
 ];
 
+/// The functions that never connect to the cache (the mailer: SQS in, SES out), which have no
+/// cache user and live outside the VPC.
+pub const STORELESS: &[&str] = &["mailer"];
+
 /// The cache user `function` connects as.
 pub fn user_of(function: &str) -> Option<&'static CacheUser> {
     CACHE_USERS.iter().find(|u| u.functions.contains(&function))
