@@ -1,7 +1,9 @@
-// The sessions page: log in (password or passkey), see who you are, your devices and how each
-// signed in, your passkeys, revoke one, log out here or everywhere (after confirming it is you).
+// The sessions page: log in (password, passkey or a mailed code), create an account and the
+// other mailed steps (mail.js), see who you are, your devices and how each signed in, your
+// passkeys, revoke one, log out here or everywhere (after confirming it is you).
 // Uses the session client exactly as a web app would.
 import { createSession } from "/app/client/index.js";
+import { VIEWS, setUpMail } from "/app/mail.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -28,12 +30,12 @@ session.subscribe((state) => {
 });
 
 function show(section) {
-  $("login").hidden = section !== "login";
-  $("account").hidden = section !== "account";
+  for (const view of ["login", "account", ...VIEWS]) $(view).hidden = section !== view;
   document.body.dataset.view = section;
 }
 
 function showLogin(message) {
+  $("unverified").hidden = true;
   show("login");
   const err = $("login-error");
   err.hidden = !message;
@@ -43,7 +45,7 @@ function showLogin(message) {
 const when = (iso) => new Date(iso).toLocaleString();
 
 /** How a session signed in, from its RFC 8176 `amr`. */
-const method = (amr) => (amr?.includes("swk") ? "Passkey" : "Password");
+const method = (amr) => (amr?.includes("swk") ? "Passkey" : amr?.includes("otp") ? "Emailed code" : "Password");
 
 /**
  * Asks the person to prove it is them: the password, or a passkey. Resolves to the proof for
@@ -141,8 +143,13 @@ function passkeyItem(p) {
   return li;
 }
 
+const route = setUpMail({ $, show, session });
+window.addEventListener("hashchange", () => route() || render());
+
 async function render() {
-  if (session.state().status !== "logged-in") return showLogin();
+  // A mailed link's view comes first, signed in or not.
+  if (location.hash.includes("=") && route()) return;
+  if (session.state().status !== "logged-in") return route() || showLogin();
   try {
     const [me, devices, passkeys] = await Promise.all([session.me(), session.sessions(), session.passkeys()]);
     $("who").textContent = me.email;
@@ -181,6 +188,8 @@ $("login-form").addEventListener("submit", async (e) => {
     $("password").value = "";
   } catch (err) {
     showLogin(err.message);
+    // The password was right, the address is not confirmed yet: offer the link again.
+    $("unverified").hidden = err.code !== "email_not_verified";
   } finally {
     button.disabled = false;
   }

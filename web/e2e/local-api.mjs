@@ -16,8 +16,8 @@ export function need(name) {
 
 /**
  * Starts local-api on a free port, serving web/, with `accounts` (`[email, password]`) and
- * `env` beside the process's, on Redis database `db`: the process and its base URL (from its
- * start-up line).
+ * `env` beside the process's, on Redis database `db`: the process, its base URL (from its
+ * start-up line) and every line it prints (mail included, when it prints mail).
  */
 export async function startLocalApi({ accounts, env, db }) {
   const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
@@ -27,12 +27,14 @@ export async function startLocalApi({ accounts, env, db }) {
     env: { ...process.env, REDIS_URL: `${redis}/${db}`, RUST_LOG: "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  const lines = [];
   const base = await new Promise((resolve, reject) => {
     api.once("exit", (code) => reject(new Error(`local-api exited with ${code}`)));
     createInterface({ input: api.stdout }).on("line", (line) => {
+      lines.push(line);
       const m = line.match(/^Passport local API listening on (\S+)/);
       if (m) resolve(m[1]);
     });
   });
-  return { api, base };
+  return { api, base, lines };
 }

@@ -20,6 +20,7 @@ import {
 } from "./storage.js";
 
 import { Passports } from "./passports.js";
+import { PassportError, errorOf, isPassportAnswer } from "./errors.js";
 import {
   BodyTransport,
   CookieTransport,
@@ -33,6 +34,8 @@ export type { TokenStorage, StoredSession, CookieHint, StorageMode } from "./sto
 export type { AccessTokenJson, PassportGrant } from "./passports.js";
 export { ANONYMOUS, passportsKey, upgradeAccessTokenJson } from "./passports.js";
 export type { LockManagerLike } from "./lock.js";
+export { PassportError } from "./errors.js";
+export { accounts, type Accounts } from "./accounts.js";
 export type { ObtainStep } from "./obtain.js";
 export { storageKey, legacyKey, MemoryStorage } from "./storage.js";
 
@@ -137,18 +140,6 @@ export interface Me extends Authentication {
   session_id: string;
 }
 
-/** A refusal from Passport, with its HTTP status and error code. */
-export class PassportError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "PassportError";
-  }
-}
-
 /** The client: create one per Passport deployment and page. */
 export interface Session {
   login(email: string, password: string, device?: string): Promise<void>;
@@ -163,6 +154,10 @@ export interface Session {
   reauthenticate(proof: ReauthenticationProof): Promise<Authentication>;
   /** Signs in with a passkey (discoverable: `email` is optional; when given, it must match). */
   loginWithPasskey(email?: string, device?: string): Promise<void>;
+  /** Signs in with the six-digit code `accounts(...).requestEmailCode` mailed. */
+  loginWithEmailCode(email: string, code: string, device?: string): Promise<void>;
+  /** Moves the account to `email` once that address confirms (asks to reauthenticate first). */
+  changeEmail(email: string): Promise<void>;
   /** Registers a new passkey with the browser's authenticator. */
   registerPasskey(name?: string): Promise<PasskeyInfo>;
   passkeys(): Promise<PasskeyInfo[]>;
@@ -232,35 +227,6 @@ function accountOf(access: string | undefined): string | null {
 interface CeremonyJson {
   ceremony: string;
   publicKey: unknown;
-}
-
-/** Passport's refusals of what a request asked, not of its token: refreshing changes nothing. */
-const ANSWERS = new Set(["reauthentication_required", "invalid_credentials"]);
-
-/**
- * Whether a 401/403 is Passport's own answer about the request (a wrong password to
- * `/reauthenticate`, `reauthentication_required`), not a refused token.
- */
-async function isPassportAnswer(resp: Response): Promise<boolean> {
-  try {
-    const body = (await resp.clone().json()) as { error?: unknown };
-    return typeof body.error === "string" && ANSWERS.has(body.error);
-  } catch {
-    return false;
-  }
-}
-
-async function errorOf(resp: Response): Promise<PassportError> {
-  let code = "http_error";
-  let message = `HTTP ${resp.status}`;
-  try {
-    const body = (await resp.json()) as { error?: unknown; message?: unknown };
-    if (typeof body.error === "string") code = body.error;
-    if (typeof body.message === "string") message = body.message;
-  } catch {
-    // Not JSON (a proxy's page, say): keep the status.
-  }
-  return new PassportError(resp.status, code, message);
 }
 
 class Client implements Session {
@@ -427,6 +393,21 @@ class Client implements Session {
   async loginWithPasskey(email?: string, device?: string): Promise<void> {
     const { ceremony, credential } = await this.passkeyAssertion();
     await this.signIn("/login/passkey", email ? { ceremony, credential, email } : { ceremony, credential }, device);
+  }
+
+  async loginWithEmailCode(email: string, code: string, device?: string): Promise<void> {
+    await this.signIn("/login/email-code/verify", { email, code }, device);
+  }
+
+  async changeEmail(email: string): Promise<void> {
+    await this.withRecentAuthentication(async () => {
+      const resp = await this.fetch(`${this.base}/email`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email }),
+      });
+      if (!resp.ok) throw await errorOf(resp);
+    });
   }
 
   async registerPasskey(name?: string): Promise<PasskeyInfo> {
