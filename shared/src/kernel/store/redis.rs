@@ -233,9 +233,11 @@ impl RedisStore {
                 )?)
                 .await?;
             if holder == id {
+                // As many round trips as the loser's below (a confirmed write and a read), so a
+                // sign-up takes as long whether or not the address had an account.
                 let made_durable: bool = self.write_cmd(redis::Cmd::persist(record)).await?;
-                let still_there: bool = made_durable || self.conn().exists(record).await?;
-                if !still_there {
+                let exists: bool = self.conn().exists(record).await?;
+                if !(made_durable || exists) {
                     return Err(StoreError::Corrupt(
                         "a new record expired before its index entry was claimed".into(),
                     ));
@@ -247,7 +249,7 @@ impl RedisStore {
                 Err(_) => false,
             };
             if alive {
-                let _: i64 = self.conn().del(record).await?;
+                let _: i64 = self.write_cmd(redis::Cmd::del(record)).await?;
                 return Ok(false);
             }
             expected = holder;
