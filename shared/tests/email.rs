@@ -683,3 +683,39 @@ async fn without_an_outbox_the_mailing_routes_say_what_is_missing() {
         );
     }
 }
+
+#[tokio::test]
+async fn tokens_say_whether_the_address_is_verified_and_a_refresh_learns_it() {
+    let lenient = Config {
+        require_verified_email: false,
+        ..config()
+    };
+    for (name, service, mail) in mailing(lenient).await {
+        let (email, ip) = (unique_email(), unique_ip());
+        let body = json!({"email": email, "password": STRONG});
+        post(&service, "/signup", body, &ip).await;
+        let (status, pair) = login(&service, &email, STRONG).await;
+        assert_eq!(
+            status, 200,
+            "{name}: REQUIRE_VERIFIED_EMAIL=false lets it in"
+        );
+        let access = pair["access_token"].as_str().unwrap();
+        assert_eq!(
+            common::claims(access)["email_verified"],
+            json!(false),
+            "{name}"
+        );
+        let token = token_of(&mail.last(&email));
+        post(&service, "/email/verify", json!({"token": token}), &ip).await;
+        let refresh = json!({"refresh_token": pair["refresh_token"]});
+        let (status, renewed) = post(&service, "/refresh-token", refresh, &ip).await;
+        assert_eq!(status, 200, "{name}: {renewed}");
+        let access = renewed["access_token"].as_str().unwrap();
+        assert_eq!(
+            common::claims(access)["email_verified"],
+            json!(true),
+            "{name}"
+        );
+        assert_eq!(common::claims(access)["amr"], json!(["pwd"]), "{name}");
+    }
+}

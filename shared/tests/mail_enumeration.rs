@@ -129,6 +129,9 @@ async fn post(service: &Service, path: &str, body: Value) -> (u16, String, Vec<S
     (r.status().as_u16(), json_of(&r).to_string(), h)
 }
 
+/// A mailing route: its path, its body for an address, and a name for messages.
+type Route = (&'static str, fn(&str) -> Value, &'static str);
+
 /// The answer and the commands sent for one request.
 async fn measured(
     service: &Service,
@@ -163,7 +166,7 @@ async fn the_mailing_routes_do_the_same_work_whether_or_not_the_address_has_an_a
     };
     let service = service_on(store, config).with_mail(mail.outbox());
     let monitor = Monitor::start(port);
-    let routes: [(&str, fn(&str) -> Value, &str); 4] = [
+    let routes: [Route; 4] = [
         (
             "/signup",
             |e| json!({"email": e, "password": STRONG}),

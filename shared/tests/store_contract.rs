@@ -629,7 +629,12 @@ async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
             .await
             .unwrap();
         assert!(matches!(rotation, Rotation::Rotated { .. }), "{name}");
-        assert_eq!(carried, Some(by_passkey), "{name}");
+        let carried = carried.unwrap();
+        assert_eq!(carried.authentication, by_passkey, "{name}");
+        assert!(
+            carried.email_verified,
+            "{name}: an operator's account is verified"
+        );
 
         let again = Authentication::password(now);
         assert!(store.reauthenticate(a.id, s, &again, now).await.unwrap());

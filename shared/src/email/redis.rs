@@ -123,8 +123,14 @@ impl EmailStore for RedisStore {
     async fn set_email_verified(&self, account: Id, email: &str) -> Result<bool, StoreError> {
         let n: i64 = self
             .write(&SET_EMAIL_VERIFIED.invocation(
-                &[("account", keys::account(account))],
-                &[("email", email.to_string())],
+                &[
+                    ("account", keys::account(account)),
+                    ("sessions", keys::sessions(account)),
+                ],
+                &[
+                    ("email", email.to_string()),
+                    ("session_prefix", keys::session_prefix(account)),
+                ],
             )?)
             .await?;
         Ok(n == 1)

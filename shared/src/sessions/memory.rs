@@ -1,10 +1,9 @@
 //! The sessions feature's store slice in memory.
 
 use super::store::{
-    CheckToken, DeviceProof, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore,
+    Carried, CheckToken, DeviceProof, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore,
     SessionsAfter, TokenCheck,
 };
-use crate::kernel::authentication::Authentication;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::memory::Tables;
@@ -83,16 +82,20 @@ fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Authentication>), StoreError> {
+    async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Carried>), StoreError> {
         let mut g = self.lock();
         let rotation = rotate_record(&mut g, r);
-        let authentication = match rotation {
+        let email_verified = g.accounts.get(&r.account).is_none_or(|a| a.email_verified);
+        let carried = match rotation {
             Rotation::Rotated { .. } | Rotation::Replayed { .. } => g
                 .live_session(r.account, r.session, r.now)
-                .map(|rec| rec.info.authentication.clone()),
+                .map(|rec| Carried {
+                    authentication: rec.info.authentication.clone(),
+                    email_verified,
+                }),
             Rotation::Reused | Rotation::Invalid | Rotation::Unbound => None,
         };
-        Ok((rotation, authentication))
+        Ok((rotation, carried))
     }
 
     async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {

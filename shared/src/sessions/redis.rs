@@ -1,10 +1,9 @@
 //! The sessions feature's store slice on Redis (its scripts in `lua/`).
 
 use super::store::{
-    CheckToken, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore, SessionsAfter,
+    Carried, CheckToken, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore, SessionsAfter,
     TokenCheck,
 };
-use crate::kernel::authentication::Authentication;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::connection::retry_once;
@@ -25,7 +24,7 @@ crate::lua_scripts! {
 
 #[async_trait]
 impl SessionStore for RedisStore {
-    async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Authentication>), StoreError> {
+    async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Carried>), StoreError> {
         // Idempotent within the grace window: run again after a first run that did rotate,
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
@@ -89,12 +88,16 @@ impl SessionStore for RedisStore {
                 let mut field = || -> Result<Option<String>, StoreError> {
                     it.next().map_or(Ok(None), parse::<Option<String>>)
                 };
-                let (at, amr, created) = (field()?, field()?, field()?);
-                Some(stored_authentication(
-                    at.as_deref(),
-                    amr.as_deref(),
-                    created.as_deref(),
-                )?)
+                let (at, amr, created, ev) = (field()?, field()?, field()?, field()?);
+                Some(Carried {
+                    authentication: stored_authentication(
+                        at.as_deref(),
+                        amr.as_deref(),
+                        created.as_deref(),
+                    )?,
+                    // No `ev`: a session started before addresses were verified.
+                    email_verified: ev.as_deref() != Some("0"),
+                })
             }
             Rotation::Reused | Rotation::Invalid | Rotation::Unbound => None,
         };

@@ -45,7 +45,7 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
         let ring = self.signing_ring().await?;
         let successor = token.successor(ring.signing().refresh_key());
         let now = self.clock().now();
-        let (rotation, authentication) = self
+        let (rotation, carried) = self
             .store()
             .rotate(&Rotate {
                 account: token.account(),
@@ -72,7 +72,11 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
                 token.session(),
                 &successor,
                 expires_at,
-                &authentication.unwrap_or_else(|| Authentication::password(now)),
+                &carried.as_ref().map_or_else(
+                    || Authentication::password(now),
+                    |c| c.authentication.clone(),
+                ),
+                carried.as_ref().is_none_or(|c| c.email_verified),
                 now,
             ),
             Rotation::Reused => Err(self.reused(&token)),

@@ -63,6 +63,16 @@ pub struct DeviceProof {
     pub bound_cookie: Option<String>,
 }
 
+/// What a rotated (or replayed) session hands its new access token: how and when it
+/// authenticated, and whether its account's address is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    /// Its `auth_time` and `amr`.
+    pub authentication: Authentication,
+    /// Its `email_verified`.
+    pub email_verified: bool,
+}
+
 /// The outcome of a rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
@@ -131,10 +141,7 @@ pub trait SessionStore: Send + Sync {
     /// that is neither current nor, within the grace window, just rotated is reuse: the session
     /// ends. Run again with the same `request_id` after it rotated, it answers `Replayed`
     /// whatever the grace (a retry is not reuse).
-    async fn rotate(
-        &self,
-        request: &Rotate,
-    ) -> Result<(Rotation, Option<Authentication>), StoreError>;
+    async fn rotate(&self, request: &Rotate) -> Result<(Rotation, Option<Carried>), StoreError>;
     /// Classifies a refresh token presented as a credential without spending it; a spent
     /// token of the family ends the session, as at rotation (see [`TokenCheck`]).
     async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError>;

@@ -10,7 +10,7 @@ redis.call('HSET', account, 'email', new, 'ev', '1')
 for _, id in ipairs(redis.call('ZRANGE', sessions, 0, -1)) do
   local s = session_prefix .. id
   if redis.call('EXISTS', s) == 1 then
-    redis.call('HSET', s, 'email', new)
+    redis.call('HSET', s, 'email', new, 'ev', '1')
   end
 end
 return 1

@@ -275,11 +275,19 @@ impl<S: ?Sized> Core<S> {
         refresh: &RefreshToken,
         expires_at: i64,
         authentication: &Authentication,
+        email_verified: bool,
         now: i64,
     ) -> Result<TokenPair, ApiError> {
         let access_token = self
             .tokens
-            .issue_authenticated(ring, account, session, authentication, now)
+            .issue_authenticated(
+                ring,
+                account,
+                session,
+                authentication,
+                Some(email_verified),
+                now,
+            )
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(TokenPair {
             access_token,

@@ -107,6 +107,7 @@ impl<S: ?Sized + KernelStore> Core<S> {
             &refresh,
             expires_at,
             &s.authentication,
+            account.email_verified,
             now,
         )
     }

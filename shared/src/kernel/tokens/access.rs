@@ -36,6 +36,10 @@ pub struct Claims {
     /// How it authenticated (RFC 8176).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<Amr>>,
+    /// Whether the account's address is verified (OpenID Connect Core §5.1's claim), as the
+    /// session knows it: at sign-in, and updated in the session when the address is verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 /// The identity a verified access token carries.
@@ -89,7 +93,8 @@ impl TokenIssuer {
         session: Id,
         now: i64,
     ) -> Result<String, TokenError> {
-        self.issue_authenticated(ring, account, session, &Authentication::password(now), now)
+        let password = Authentication::password(now);
+        self.issue_authenticated(ring, account, session, &password, None, now)
     }
 
     /// Signs a token for `account`'s `session`, carrying how and when it authenticated.
@@ -99,6 +104,7 @@ impl TokenIssuer {
         account: Id,
         session: Id,
         authentication: &Authentication,
+        email_verified: Option<bool>,
         now: i64,
     ) -> Result<String, TokenError> {
         let claims = Claims {
@@ -111,6 +117,7 @@ impl TokenIssuer {
             exp: now + self.ttl,
             auth_time: Some(authentication.time),
             amr: Some(authentication.methods.clone()),
+            email_verified,
         };
         sign(ring, TOKEN_TYPE, &claims)
     }

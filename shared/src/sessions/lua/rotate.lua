@@ -1,6 +1,6 @@
 -- Spends the presented refresh token for its successor. Returns {'rotated', exp, at, amr,
--- created}, {'replayed', exp, at, amr, created} (the session's authentication rides along: the
--- new access token carries it) (the just-spent token within the grace window, or the store retrying the
+-- created, ev}, {'replayed', exp, at, amr, created, ev} (the session's authentication and its
+-- address's verification ride along: the new access token carries them) (the just-spent token within the grace window, or the store retrying the
 -- request that rotated), {'reused'} (a spent token of the session's family: the session is
 -- ended), {'invalid'} or {'unbound'} (a token of the family, but the session is bound to a
 -- device key and the request did not show its live bound cookie: nothing is spent or ended).
@@ -9,7 +9,7 @@
 local session, sessions = unpack(KEYS)
 local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest = unpack(ARGV)
 local s = redis.call('HMGET', session, 'cur', 'prev', 'rot', 'exp', 'abs', 'fam', 'rid', 'at', 'amr',
-  'created', 'dbk', 'dbc', 'dbce', 'dbp', 'dbpe')
+  'created', 'dbk', 'dbc', 'dbce', 'dbp', 'dbpe', 'ev')
 now = tonumber(now)
 if not s[1] or tonumber(s[4]) <= now then
   return {'invalid'}
@@ -39,7 +39,7 @@ if current then
     'last', now, 'exp', exp, 'rid', request_id)
   redis.call('EXPIREAT', session, exp)
   track(sessions, sid, now, exp)
-  return {'rotated', exp, s[8], s[9], s[10]}
+  return {'rotated', exp, s[8], s[9], s[10], s[16]}
 end
 if previous then
   local same_successor = ct_eq(s[1], successor_digest)
@@ -48,7 +48,7 @@ if previous then
   grace = tonumber(grace)
   local in_grace = grace > 0 and now - tonumber(s[3]) <= grace
   if retry or (in_grace and same_successor) then
-    return {'replayed', tonumber(s[4]), s[8], s[9], s[10]}
+    return {'replayed', tonumber(s[4]), s[8], s[9], s[10], s[16]}
   end
   if in_grace then
     return {'invalid'}
