@@ -167,6 +167,19 @@ def main():
         row("DBSC renewal, step 1: the challenge (403 + Secure-Session-Challenge)", dbsc["renewal_challenge"])
         row("DBSC renewal, step 2: the proof checked (ES256) and a new bound cookie", dbsc["renewal_proof"])
 
+    mail = rust.get("mail")
+    if mail:
+        # Issue 35: what queueing a mail costs a route, beside a refresh on the same Redis; and
+        # the same route for an address without an account beside one with (should be 1).
+        f, r = mail["forgot_known"], mail["refresh"]
+        row("POST /password/forgot: limits, account read, token written, mail queued", f,
+            baseline="a refresh, same Redis, alternately", base_fig=r,
+            ratio=f["median_us"] / r["median_us"], target="report the ratio")
+        u, k = mail["forgot_unknown"], mail["forgot_known_again"]
+        row("POST /password/forgot for an address with no account", u,
+            baseline="the same for an address with one, alternately", base_fig=k,
+            ratio=u["median_us"] / k["median_us"], target="report the ratio (1: nothing to tell)")
+
     dur = rust.get("durability")
     if dur:
         # Issue 21: each write confirmed by a replica (WAIT) beside the master alone, on the

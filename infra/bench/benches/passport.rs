@@ -720,6 +720,10 @@ async fn main() {
     figures.insert("refresh_http_cookie".into(), http_cookie.json());
     figures.insert("dbsc".into(), dbsc_costs(Arc::clone(&store), scale).await);
     figures.insert("durability".into(), durability_costs(scale).await);
+    figures.insert(
+        "mail".into(),
+        passport_bench::mail::mail_costs(Arc::clone(&store), scale).await,
+    );
     eprintln!("measuring: HS256 and ES256, signing, verifying, the ES256 authorizer");
     figures.insert(
         "signing".into(),

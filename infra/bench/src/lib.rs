@@ -4,4 +4,5 @@
 
 pub mod cold_start;
 pub mod floor;
+pub mod mail;
 pub mod stats;
