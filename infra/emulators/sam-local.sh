@@ -11,7 +11,9 @@
 #  3. `sam build` (unchanged, the rust-cargolambda build method);
 #  4. a private redis-server on the Docker bridge's gateway (where the functions' containers
 #     reach the host), an env.json as README shows, the first account through
-#     `sam local invoke AccountsFunction`, then `sam local start-api`;
+#     `sam local invoke AccountsFunction`, the mailer through `sam local invoke MailerFunction`
+#     with events/mailer-send.json (SES on a moto_server on the bridge), then
+#     `sam local start-api`;
 #  5. the flow through it: login, /me through the Lambda authorizer, a denied token (403),
 #     refresh, logout, and the logged-out token denied;
 #  6. stops what it started and prints each step's time and the bootstraps' sizes.
@@ -110,6 +112,32 @@ timed "sam local invoke" sam local invoke AccountsFunction --skip-pull-image \
   --env-vars "$workdir/env.json" -e events/accounts-create.json > "$workdir/invoke.json"
 cat "$workdir/invoke.json"
 grep -q '"ok": *true\|"account_exists"' "$workdir/invoke.json"
+
+step "the mailer through sam local invoke MailerFunction (SES on moto_server)"
+moto_port=$(free_port)
+start "$workdir/moto.log" "$venv_bin/moto_server" -H "$gateway" -p "$moto_port"
+for _ in $(seq 1 100); do
+  python3 -c "import socket; socket.create_connection(('$gateway', $moto_port), 0.2)" 2>/dev/null && break
+  sleep 0.2
+done
+AWS_ENDPOINT_URL="http://$gateway:$moto_port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+  AWS_REGION=us-east-1 "$venv_bin/python" -c '
+import boto3
+boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@example.com")'
+"$venv_bin/python" - "$workdir/env.json" "http://$gateway:$moto_port" <<'PY'
+import json, sys
+path, endpoint = sys.argv[1], sys.argv[2]
+env = json.load(open(path))
+env["MailerFunction"] = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test",
+                         "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
+                         "AWS_REGION": "us-east-1", "MAIL_FROM": "no-reply@example.com"}
+json.dump(env, open(path, "w"), indent=2)
+PY
+timed "sam local invoke mailer" sam local invoke MailerFunction --skip-pull-image \
+  --parameter-overrides MailFrom=no-reply@example.com MailIdentity=example.com \
+  --env-vars "$workdir/env.json" -e events/mailer-send.json > "$workdir/mailer.json"
+cat "$workdir/mailer.json"
+grep -q '"batchItemFailures": *\[\]' "$workdir/mailer.json"
 
 api_port=$(free_port)
 step "sam local start-api on 127.0.0.1:$api_port"
