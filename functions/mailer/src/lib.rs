@@ -70,25 +70,10 @@ pub async fn handle(sender: &dyn Sender, from: &str, event: SqsEvent) -> SqsBatc
     response
 }
 
-/// An SES v2 client, configured as the other functions' AWS clients are (credentials and
-/// region from the environment, `AWS_ENDPOINT_URL` for tests).
+/// An SES v2 client, configured as the other functions' AWS clients are
+/// (`passport::api::startup::aws_sdk_config`).
 pub async fn ses_client() -> aws_sdk_sesv2::Client {
-    use aws_config::environment::{
-        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
-    };
-    use aws_config::meta::region::ProvideRegion;
-    let provider = aws_config::provider_config::ProviderConfig::without_region();
-    let mut conf = aws_sdk_sesv2::Config::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(EnvironmentVariableRegionProvider::new().region().await)
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-        .http_client(passport::api::startup::aws_http_client());
-    if let Some(url) =
-        aws_config::default_provider::endpoint_url::endpoint_url_provider(&provider).await
-    {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_sesv2::Client::from_conf(conf.build())
+    aws_sdk_sesv2::Client::new(&passport::api::startup::aws_sdk_config().await)
 }
 
 /// The function: `MAIL_FROM` is required (a start without it fails, as Lambda should see).

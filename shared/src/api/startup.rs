@@ -131,24 +131,9 @@ async fn mail_queue(config: &Config) -> Option<MailOutbox> {
     ))))
 }
 
-/// An SQS client, configured as [`secrets_manager`] is.
+/// An SQS client ([`aws_sdk_config`]).
 pub async fn sqs_client() -> aws_sdk_sqs::Client {
-    use aws_config::environment::{
-        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
-    };
-    use aws_config::meta::region::ProvideRegion;
-    let provider = aws_config::provider_config::ProviderConfig::without_region();
-    let mut conf = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(EnvironmentVariableRegionProvider::new().region().await)
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-        .http_client(aws_http_client());
-    if let Some(url) =
-        aws_config::default_provider::endpoint_url::endpoint_url_provider(&provider).await
-    {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_sqs::Client::from_conf(conf.build())
+    aws_sdk_sqs::Client::new(&aws_sdk_config().await)
 }
 
 /// The keys of secret `secret_id` (`SIGNING_SECRET_ARN`) for `config`'s algorithm, reloaded
@@ -174,7 +159,8 @@ pub async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
     secrets_manager().await
 }
 
-/// A Secrets Manager client.
+/// The AWS configuration every client a function makes shares (Secrets Manager, SQS; SES in the
+/// mailer).
 ///
 /// Credentials and region come from the environment alone (`AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`), which is where Lambda puts them
@@ -182,23 +168,31 @@ pub async fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
 /// from `AWS_ENDPOINT_URL` when set (the tests' `moto_server`). `aws_config::defaults` would
 /// also bring the profile, SSO, web-identity (STS) and instance-metadata providers none of
 /// which a function uses: leaving them out keeps each bootstrap under 8 MB (docs/performance.md).
-async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     use aws_config::environment::{
         EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
     };
     use aws_config::meta::region::ProvideRegion;
+    use aws_sdk_secretsmanager::config::SharedCredentialsProvider;
     let provider = aws_config::provider_config::ProviderConfig::without_region();
-    let mut conf = aws_sdk_secretsmanager::Config::builder()
+    let mut conf = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(EnvironmentVariableRegionProvider::new().region().await)
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
         .http_client(aws_http_client());
     if let Some(url) =
         aws_config::default_provider::endpoint_url::endpoint_url_provider(&provider).await
     {
         conf = conf.endpoint_url(url);
     }
-    aws_sdk_secretsmanager::Client::from_conf(conf.build())
+    conf.build()
+}
+
+/// A Secrets Manager client ([`aws_sdk_config`]).
+async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws_sdk_config().await)
 }
 
 /// The AWS SDK's HTTPS client: hyper with rustls on `ring`, the TLS stack the Redis connection
