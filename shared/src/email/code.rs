@@ -20,9 +20,7 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
         email: &str,
         client: &ClientInfo,
     ) -> Result<(), ApiError> {
-        let email = normalize_email(email).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-        self.can_mail()?;
-        self.limit_mail(&email, client).await?;
+        let email = self.mail_request(email, client).await?;
         let code = new_code();
         let now = self.clock().now();
         let account = self

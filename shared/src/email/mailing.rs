@@ -41,6 +41,20 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
         }
     }
 
+    /// The start of every request that mails `email`: the address normalised (400 if it is not
+    /// one), 404 when this deployment cannot mail, then the limits counted.
+    pub(super) async fn mail_request(
+        &self,
+        email: &str,
+        client: &ClientInfo,
+    ) -> Result<String, ApiError> {
+        let email = crate::kernel::accounts::normalize_email(email)
+            .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        self.can_mail()?;
+        self.limit_mail(&email, client).await?;
+        Ok(email)
+    }
+
     /// Refuses a mailing route early when this deployment cannot mail (no outbox) or build
     /// its links.
     pub(super) fn can_mail(&self) -> Result<(), ApiError> {

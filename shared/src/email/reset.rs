@@ -3,7 +3,7 @@
 
 use super::store::EmailStore;
 use super::tokens::Purpose;
-use crate::kernel::accounts::{self, normalize_email};
+use crate::kernel::accounts;
 use crate::kernel::error::ApiError;
 use crate::kernel::mail::Message;
 use crate::kernel::security_events::SecurityEvent;
@@ -17,9 +17,7 @@ impl<S: ?Sized + KernelStore + EmailStore + SessionStore> Core<S> {
     /// `POST /password/forgot`: a reset link to the address when an account has it; nothing
     /// mailed when none does. 202 either way, after the same work.
     pub async fn forgot_password(&self, email: &str, client: &ClientInfo) -> Result<(), ApiError> {
-        let email = normalize_email(email).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-        self.can_mail()?;
-        self.limit_mail(&email, client).await?;
+        let email = self.mail_request(email, client).await?;
         let account = self.account_by_email(&email).await?;
         let link = self
             .mint_link(Purpose::Reset, account.as_ref(), &email)
