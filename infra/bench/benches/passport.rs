@@ -719,11 +719,10 @@ async fn main() {
     figures.insert("refresh_http_body".into(), http_body.json());
     figures.insert("refresh_http_cookie".into(), http_cookie.json());
     figures.insert("dbsc".into(), dbsc_costs(Arc::clone(&store), scale).await);
+    let mail = passport_bench::mail::mail_costs(Arc::clone(&store), scale).await;
+    eprintln!("mail: {mail}");
+    figures.insert("mail".into(), mail);
     figures.insert("durability".into(), durability_costs(scale).await);
-    figures.insert(
-        "mail".into(),
-        passport_bench::mail::mail_costs(Arc::clone(&store), scale).await,
-    );
     eprintln!("measuring: HS256 and ES256, signing, verifying, the ES256 authorizer");
     figures.insert(
         "signing".into(),
