@@ -41,7 +41,10 @@ impl Sender for SesSender {
             .send()
             .await
             .map_err(|e| {
-                MailError::Send(aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string())
+                // The error's code alone: SES's messages can name the recipient, and nothing
+                // personal goes to the logs.
+                use aws_sdk_sesv2::error::ProvideErrorMetadata;
+                MailError::Send(format!("SES: {}", e.code().unwrap_or("no answer")))
             })?;
         Ok(())
     }
