@@ -190,9 +190,7 @@ impl Function for Sessions {
             Handler::Passports(r) => passports::http::serve(service, r, call).await,
             Handler::RecentAuth(r) => recent_auth::http::serve(service, r, call).await,
             Handler::Discovery(r) => discovery::serve(service, r, call).await,
-            Handler::Email(r @ email::Route::ChangeEmail) => {
-                email::http::serve(service, r, call).await
-            }
+            Handler::Email(email::Route::ChangeEmail) => email::http::change(service, call).await,
             Handler::Dbsc(_) | Handler::Email(_) => return None,
         })
     }

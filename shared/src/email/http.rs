@@ -103,13 +103,7 @@ where
                 .await?;
             Ok(answer_sign_in(service, &pair, transport).await)
         }
-        Route::ChangeEmail => {
-            let email = required(&body, "email")?;
-            service
-                .request_email_change(call.caller()?, &email, &client)
-                .await?;
-            Ok(mail_sent())
-        }
+        Route::ChangeEmail => change(service, call).await,
         Route::ConfirmEmail => {
             let email = service
                 .confirm_email_change(&required(&body, "token")?)
@@ -120,6 +114,24 @@ where
             ))
         }
     }
+}
+
+/// `POST /email`, the one route behind the authorizer (the `sessions` function's: apart, so that
+/// function links none of the others, nor the password estimator).
+pub async fn change<S, B>(
+    service: &Core<S>,
+    call: Call<'_, B>,
+) -> Result<Response<String>, ApiError>
+where
+    S: ?Sized + KernelStore + EmailStore,
+    B: AsRef<[u8]> + Sync,
+{
+    let body = json_body(call.req)?;
+    let email = required(&body, "email")?;
+    service
+        .request_email_change(call.caller()?, &email, &call.client(service))
+        .await?;
+    Ok(mail_sent())
 }
 
 fn required(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
