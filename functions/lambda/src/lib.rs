@@ -24,12 +24,21 @@ pub fn needs_signing_key(function: &str) -> bool {
     key_use_of(function) != KeyUse::None
 }
 
-/// Cold-start initialisation of `function`: logging, configuration, the store connection, and
+/// The first thing every function's process does: its log subscriber, then `ring` for ES256
+/// before anything touches jsonwebtoken (`passport::kernel::keys::crypto`), and a line that
+/// says which backend the process got (`es256_backend=ring`; the emulator tests read it).
+pub fn start() {
+    logging::init();
+    let backend = passport::kernel::keys::crypto::install();
+    tracing::info!(es256_backend = %backend.name(), "process start");
+}
+
+/// Cold-start initialisation of `function`: [`start`], configuration, the store connection, and
 /// the keys its routes use (`passport::api::key_use_of`). A failure here is a fault Lambda
 /// must see (the function fails its init). A signer publishes its public keys here (ES256), so
 /// verifiers know them before its first token; a failure to publish is retried before it signs.
 pub async fn init(function: &str) -> Result<Arc<Service>, lambda_http::Error> {
-    logging::init();
+    start();
     let config = Config::from_env()?;
     let service = match key_use_of(function) {
         KeyUse::Sign => {

@@ -81,7 +81,7 @@ pub async fn ses_client() -> aws_sdk_sesv2::Client {
 
 /// The function: `MAIL_FROM` is required (a start without it fails, as Lambda should see).
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    passport_lambda::logging::init();
+    passport_lambda::start();
     let config = passport::Config::from_env()?;
     let from = config
         .mail_from

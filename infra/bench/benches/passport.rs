@@ -184,6 +184,8 @@ async fn signing_costs(
         "jsonwebtoken_decode_es256": bare_es.json(),
         "p256_verify_prepared_key": p256_verify.json(),
         "ring_verify_prepared_key": ring_verify.json(),
+        // Issue 38's bound: ≤ 1.3 (verification through Passport on the process's backend).
+        "verify_es256_over_ring_bare": verify_es.median_us / ring_verify.median_us,
         "authorizer_decision_es256": decision.json(),
         "authorizer_floor_es256": floor.json(),
     })
@@ -592,6 +594,14 @@ where
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // Before anything touches jsonwebtoken: ES256 on ring, or every ES256 figure is the slow
+    // backend's (passport::kernel::keys::crypto).
+    let backend = passport::kernel::keys::crypto::install();
+    assert_eq!(
+        backend,
+        passport::kernel::keys::crypto::Backend::Ring,
+        "the bench harness must verify ES256 with ring from its start"
+    );
     let redis_url = env("PASSPORT_BENCH_REDIS_URL")
         .expect("PASSPORT_BENCH_REDIS_URL is not set: run `make bench`");
     let out_dir = PathBuf::from(env("PASSPORT_BENCH_OUT").unwrap_or_else(|| "target/bench".into()));

@@ -22,7 +22,11 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Before anything touches jsonwebtoken, as every function does (passport_lambda::start).
+    let backend = passport::kernel::keys::crypto::install();
+    tracing::info!(es256_backend = %backend.name(), "process start");
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

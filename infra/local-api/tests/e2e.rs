@@ -298,3 +298,16 @@ async fn two_local_apis_on_one_host_never_share_a_session_cookie() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("ALLOWED_ORIGINS"), "{err}");
 }
+
+#[test]
+fn es256_runs_on_ring_from_the_process_start() {
+    // The line is written before the configuration is read (which fails here, at once).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .args(["--port", "0"])
+        .env("RUST_LOG", "info")
+        .env("ALLOWED_ORIGINS", "http://192.168.1.20:3000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("es256_backend=ring"), "{err}");
+}

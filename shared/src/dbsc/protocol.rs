@@ -102,6 +102,7 @@ fn header_of(jws: &str) -> Result<jsonwebtoken::Header, ProofError> {
 }
 
 fn verify(jws: &str, key: &Jwk) -> Result<String, ProofError> {
+    crate::kernel::keys::crypto::install();
     let decoding = DecodingKey::from_jwk(key).map_err(|_| ProofError::NoKey)?;
     match jsonwebtoken::decode::<ProofClaims>(jws, &decoding, &validation()) {
         Ok(data) => Ok(data.claims.jti),

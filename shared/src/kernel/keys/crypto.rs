@@ -8,10 +8,14 @@
 //! is already in every binary (rustls, under the Redis and AWS clients), so it adds no size.
 //! jsonwebtoken still parses, checks and encodes every token; `ring` only signs and verifies the
 //! bytes it is handed ([`jsonwebtoken::crypto::CryptoProvider`], the crate's documented way to
-//! bring another backend). Whatever makes ES256 key material installs it first: a derived key
-//! pair (`es256::KeyPair::derive`) or a published key set (`published::PublicKeys`), neither of
-//! which touches jsonwebtoken's backend before. A process that never calls [`install`] gets
-//! jsonwebtoken's default, which verifies the same tokens, only slower.
+//! bring another backend).
+//!
+//! jsonwebtoken keeps, for the life of the process, whichever provider it saw first: the one
+//! installed, or its own default the first time anything signs or verifies. So [`install`] runs
+//! before every sign and verify of this crate (`kernel::tokens::jwt`, `dbsc::protocol`), and
+//! every entry point (each function, `local-api`, the bench harness) calls it first and logs
+//! which backend it got; a process that touched jsonwebtoken some other way before would say
+//! [`Backend::RustCrypto`], which verifies the same tokens, only slower.
 
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier};
@@ -22,19 +26,59 @@ use ring::rand::SystemRandom;
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, UnparsedPublicKey,
 };
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 static PROVIDER: OnceLock<CryptoProvider> = OnceLock::new();
 
-/// Makes this process's jsonwebtoken sign and verify ES256 with `ring`. Idempotent; a process
-/// that already used jsonwebtoken keeps the backend it started with (both are correct).
-pub fn install() {
-    let provider = PROVIDER.get_or_init(|| CryptoProvider {
-        signer_factory: signer,
-        verifier_factory: verifier,
-        key_utils: DEFAULT_PROVIDER.key_utils.clone(),
-    });
-    let _ = provider.install_default();
+/// Which library this process's jsonwebtoken uses for ES256.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `ring`'s P-256 (this module's provider).
+    Ring,
+    /// jsonwebtoken's own RustCrypto `p256`: something used jsonwebtoken before [`install`].
+    RustCrypto,
+}
+
+impl Backend {
+    /// The name logged at start (`es256_backend`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Ring => "ring",
+            Backend::RustCrypto => "rust_crypto",
+        }
+    }
+}
+
+/// Makes this process's jsonwebtoken sign and verify ES256 with `ring`, and says which backend
+/// the process has: a process that already used jsonwebtoken keeps the one it started with
+/// (both are correct). Idempotent, and cheap after the first call (one atomic load).
+pub fn install() -> Backend {
+    static BACKEND: OnceLock<Backend> = OnceLock::new();
+    *BACKEND.get_or_init(|| {
+        let ours = PROVIDER.get_or_init(|| CryptoProvider {
+            signer_factory: signer,
+            verifier_factory: verifier,
+            key_utils: DEFAULT_PROVIDER.key_utils.clone(),
+        });
+        // Refused when jsonwebtoken already has a provider; its answer does not say which
+        // (it hands back the one offered), so ask jsonwebtoken for a verifier and see whether
+        // this module's factory made it.
+        let _ = ours.install_default();
+        ASKED.with(|asked| asked.set(false));
+        let probe = DecodingKey::from_secret(b"which backend?");
+        let _ = jsonwebtoken::crypto::verify("", b"", &probe, Algorithm::ES256);
+        if ASKED.with(Cell::get) {
+            Backend::Ring
+        } else {
+            Backend::RustCrypto
+        }
+    })
+}
+
+thread_local! {
+    /// Set by this module's verifier factory: how [`install`] tells whose provider is in use.
+    static ASKED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
@@ -45,6 +89,7 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
 }
 
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
+    ASKED.with(|asked| asked.set(true));
     match algorithm {
         Algorithm::ES256 => Ok(Box::new(Es256Verifier::new(key)?)),
         other => (DEFAULT_PROVIDER.verifier_factory)(other, key),

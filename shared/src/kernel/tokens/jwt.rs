@@ -176,6 +176,7 @@ fn decode_as<C: serde::de::DeserializeOwned, K: VerifyingKeys + ?Sized>(
         keys.access_key(kid)
     };
     let decoding = decoding.ok_or(TokenError::UnknownKey)?;
+    crate::kernel::keys::crypto::install();
     jsonwebtoken::decode::<C>(token, decoding, validation.of(algorithm))
         .map(|data| data.claims)
         .map_err(|e| {
@@ -208,5 +209,6 @@ pub(crate) fn sign<C: Serialize>(
         header.kid = Some(key.kid().to_string());
         key.encoding()
     };
+    crate::kernel::keys::crypto::install();
     jsonwebtoken::encode(&header, claims, encoding).map_err(|_| TokenError::Signing)
 }
