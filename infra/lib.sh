@@ -87,6 +87,25 @@ start_private_redis() {
   export PASSPORT_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 }
 
+# A moto_server (Secrets Manager, SQS, SES) on a free loopback port; sets moto_port and exports
+# AWS_ENDPOINT_URL. The caller has set dummy credentials and a region.
+start_private_moto() {
+  moto_port=$(free_port)
+  step "moto_server (local Secrets Manager, SQS, SES) on 127.0.0.1:$moto_port"
+  start "$workdir/moto.log" moto_server -H 127.0.0.1 -p "$moto_port"
+  wait_for_port "$moto_port" moto_server "$workdir/moto.log"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+}
+
+# The mail path as deployed, on AWS_ENDPOINT_URL: an SES identity (no-reply@auth.example.com)
+# and an SQS queue for the routes to fill; prints the queue's URL.
+make_mail_queue() { # venv python
+  "$1" -c '
+import boto3, uuid
+boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@auth.example.com")
+print(boto3.client("sqs").create_queue(QueueName="passport-mail-" + uuid.uuid4().hex)["QueueUrl"])'
+}
+
 # AWS's Lambda Runtime Interface Emulator for this machine's architecture, from the SAM CLI
 # package in .venv (executable bit set: pip does not always keep it).
 rie_binary() { # venv python

@@ -48,7 +48,7 @@ step "building with the perf profile (functions, local-api, harness)"
 # The packages the run needs, in one invocation; the harness run below names the same set, so
 # it reuses every artefact.
 packages=(-p authorizer -p app-authorizer -p login -p refresh -p logout -p sessions -p passports -p accounts
-  -p local-api -p passport-bench)
+  -p signup -p mailer -p local-api -p passport-bench)
 cargo build --locked --profile perf "${packages[@]}" --bins --benches
 
 step "Rust harness: authorizer, verification, refresh, login, round trips, cold starts"
@@ -103,13 +103,24 @@ printf '{"me": {"local_api_ms": %s, "redis_ms": %s}, "login": {"local_api_ms": %
   > "$out/cpu.json"
 
 step "cold starts under AWS's Runtime Interface Emulator (every events/ file, perf builds)"
+# The configuration make test's emulator stage uses (passkeys on, the mail path on SQS and SES
+# through moto), so that every event answers as events/cases.json expects.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+  AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+PATH="$venv_bin:$PATH" start_private_moto
+mail_queue=$(make_mail_queue "$venv_bin/python")
 cat > "$workdir/rie.env" <<ENV
 REDIS_URL=$redis_url/4
 SIGNING_SECRET=bench-signing-key-0123456789abcdef0123
+AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
 AWS_EC2_METADATA_DISABLED=true
+PASSKEY_ORIGINS=https://app.example.com
+PUBLIC_BASE_URL=https://auth.example.com
+MAIL_QUEUE_URL=$mail_queue
+MAIL_FROM=no-reply@auth.example.com
 RUST_LOG=error
 ENV
 LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$root/target/perf" \

@@ -8,12 +8,14 @@ through one of two emulators:
   `bootstrap` under `aws-lambda-rie` ($RIE, from the SAM CLI package), with the variables of
   $LAMBDA_ENV_FILE, invoked over the emulator's HTTP API; BIN_DIR holds the binaries. With
   RIE_REPORT set, each function's init duration as the emulator reports it is written there
-  (JSON), for `make bench`.
+  (JSON), for `make bench`. With ES256_BACKEND_CHECK set, each function's log must say it
+  started with ring for ES256 (`es256_backend=ring`, logged at info).
 
 Run by infra/test/test.sh (both) and infra/bench/bench.sh (RIE). Placeholders in the events
 are filled with what earlier invocations returned, as the table says, as a client would.
 """
 import json
+import re
 import os
 import pathlib
 import subprocess
@@ -175,6 +177,16 @@ if __name__ == "__main__":
         )
         try:
             code = main()
+            # Each function's process installs ring for ES256 before anything touches
+            # jsonwebtoken, and says so at start (passport_lambda::start), logged at info.
+            checked = sorted(fleet.running) if os.environ.get("ES256_BACKEND_CHECK") else []
+            for name in checked:
+                got = re.findall(r"es256_backend\"?[=:]\"?(\w+)", fleet.log(name))
+                if got != ["ring"]:
+                    print(f"FAIL {name}: es256_backend at start {got or 'not logged'}, want ring")
+                    code = 1
+                else:
+                    print(f"ok   {name}: es256_backend=ring at start")
         finally:
             fleet.stop()
         for name, init in sorted(fleet.init_durations().items()):

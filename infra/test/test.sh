@@ -46,11 +46,7 @@ wait_for_port "$tls_port" "redis-server (TLS)" "$workdir/redis-tls.log"
 export PASSPORT_TEST_REDIS_TLS_URL="rediss://localhost:$tls_port"
 export PASSPORT_TEST_REDIS_CA="$workdir/ca.crt"
 
-moto_port=$(free_port)
-step "moto_server (local Secrets Manager) on 127.0.0.1:$moto_port"
-start "$workdir/moto.log" moto_server -H 127.0.0.1 -p "$moto_port"
-wait_for_port "$moto_port" moto_server "$workdir/moto.log"
-export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+start_private_moto
 # The same over HTTPS with the throwaway CA's certificate: the functions' own HTTPS client
 # (rustls on ring, roots from the system store, here SSL_CERT_FILE) reaches it.
 moto_tls_port=$(free_port)
@@ -180,10 +176,7 @@ import boto3, uuid
 sm = boto3.client("secretsmanager")
 print(sm.create_secret(Name="passport-lambda-" + uuid.uuid4().hex, SecretString="k" * 64)["ARN"])')
 # The mail path as deployed: the routes queue to SQS, the mailer sends as an SES identity.
-mail_queue=$("$venv_bin/python" -c '
-import boto3, uuid
-boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@auth.example.com")
-print(boto3.client("sqs").create_queue(QueueName="passport-mail-" + uuid.uuid4().hex)["QueueUrl"])')
+mail_queue=$(make_mail_queue "$venv_bin/python")
 lambda_port=$(free_port)
 cat > "$workdir/lambda.env" <<ENV
 REDIS_URL=redis://127.0.0.1:$redis_port/1
@@ -210,6 +203,8 @@ if ! LAMBDA_PORT=$lambda_port python3 infra/emulators/lambda_invoke.py; then
 fi
 
 step "real binaries under AWS's Runtime Interface Emulator (aws-lambda-rie from the SAM CLI package)"
-sed "s|^REDIS_URL=.*|REDIS_URL=redis://127.0.0.1:$redis_port/3|" "$workdir/lambda.env" > "$workdir/rie.env"
-LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$target_dir/debug" \
+# At info, so each function's start says which ES256 backend it got (checked: ring).
+sed -e "s|^REDIS_URL=.*|REDIS_URL=redis://127.0.0.1:$redis_port/3|" -e "s|^RUST_LOG=.*|RUST_LOG=info|" \
+  "$workdir/lambda.env" > "$workdir/rie.env"
+ES256_BACKEND_CHECK=1 LAMBDA_TRANSPORT=rie RIE=$(rie_binary "$venv_bin/python") BIN_DIR="$target_dir/debug" \
   LAMBDA_ENV_FILE="$workdir/rie.env" "$venv_bin/python" infra/emulators/lambda_invoke.py
