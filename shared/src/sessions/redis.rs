@@ -8,7 +8,9 @@ use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::connection::retry_once;
 use crate::kernel::store::keys;
-use crate::kernel::store::redis::{hex, int, opt, parse, stored_authentication};
+use crate::kernel::store::redis::{
+    hex, int, long_joined, long_names, opt, parse, stored_authentication,
+};
 use crate::kernel::store::{RedisStore, SessionInfo};
 use async_trait::async_trait;
 use redis::Value;
@@ -189,17 +191,21 @@ impl SessionStore for RedisStore {
 
     async fn previous_password_hash(&self, id: Id, now: i64) -> Result<Option<String>, StoreError> {
         let key = &keys::account(id);
-        let (hash, until): (Option<String>, Option<i64>) =
+        let fields = &long_names("pwprev");
+        let (until, parts): (Option<i64>, Vec<Option<String>>) =
             retry_once(&self.conn, move |mut c| async move {
-                redis::cmd("HMGET")
+                redis::pipe()
+                    .cmd("HGET")
                     .arg(key)
-                    .arg("pwprev")
                     .arg("pwprev_until")
+                    .cmd("HMGET")
+                    .arg(key)
+                    .arg(fields)
                     .query_async(&mut c)
                     .await
             })
             .await?;
-        Ok(hash.filter(|_| until.is_some_and(|u| u > now)))
+        Ok(long_joined(&parts).filter(|_| until.is_some_and(|u| u > now)))
     }
 
     async fn set_password(

@@ -5,9 +5,10 @@ local key, cookie, cookie_expires_at = unpack(ARGV)
 if redis.call('EXISTS', session) == 0 then
   return 'gone'
 end
-local bound = redis.call('HGET', session, 'dbk')
+local bound = long_get(session, 'dbk')
 if bound and bound ~= key then
   return 'taken'
 end
-redis.call('HSET', session, 'dbk', key, 'dbc', cookie, 'dbce', cookie_expires_at)
+long_set(session, 'dbk', key)
+redis.call('HSET', session, 'dbc', cookie, 'dbce', cookie_expires_at)
 return 'bound'

@@ -2,7 +2,7 @@
 -- access tokens' `email_verified`). Returns 1 if it did.
 local account, sessions = unpack(KEYS)
 local email, session_prefix = unpack(ARGV)
-if redis.call('HGET', account, 'email') ~= email then
+if long_get(account, 'email') ~= email then
   return 0
 end
 redis.call('HSET', account, 'ev', '1')

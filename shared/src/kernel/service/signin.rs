@@ -17,9 +17,14 @@ use crate::kernel::tokens::refresh::RefreshToken;
 use serde_json::json;
 use std::sync::Arc;
 
-/// Longest `User-Agent` kept on a session (longer ones are cut).
+/// Longest `User-Agent` read (longer ones are cut before they are parsed).
 pub const MAX_USER_AGENT_CHARS: usize = 256;
-/// Longest source address kept.
+/// Longest `User-Agent` kept on a session, and longest device description (`agent`), in bytes:
+/// Redis keeps a session's hash compact only while every value is at most 64 bytes
+/// (`hash-max-listpack-value`). The description parsed from the whole header says what people
+/// read ("Chrome 131 on Mac OSX"); the kept start of the header, what any other client is.
+pub const KEPT_USER_AGENT_BYTES: usize = 64;
+/// Longest source address kept, in bytes (an IPv6 address with its zone fits).
 pub const MAX_IP_CHARS: usize = 64;
 
 /// Where a request came from, as the edge saw it.
@@ -34,7 +39,7 @@ pub struct ClientInfo {
 impl ClientInfo {
     /// The client's address as a session keeps it (cut to [`MAX_IP_CHARS`]).
     pub fn kept_address(&self) -> Option<String> {
-        self.ip.as_deref().map(|ip| truncate(ip, MAX_IP_CHARS))
+        self.ip.as_deref().map(|ip| cut_bytes(ip, MAX_IP_CHARS))
     }
 }
 
@@ -68,13 +73,19 @@ impl<S: ?Sized + KernelStore> Core<S> {
             .user_agent
             .as_deref()
             .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS));
+        let agent = user_agent
+            .as_deref()
+            .and_then(crate::kernel::user_agent::describe)
+            .map(|a| cut_bytes(&a, KEPT_USER_AGENT_BYTES));
         let new = NewSession {
             account: account.id,
             session,
             digest: refresh.digest(),
             family: refresh.family_digest(),
             device: s.device,
-            user_agent: user_agent.clone(),
+            user_agent: user_agent
+                .as_deref()
+                .map(|ua| cut_bytes(ua, KEPT_USER_AGENT_BYTES)),
             ip: s.client.kept_address(),
             now,
             expires_at,
@@ -82,9 +93,6 @@ impl<S: ?Sized + KernelStore> Core<S> {
             password_version: account.password_version,
             max_sessions: self.config.max_sessions_per_account,
         };
-        let agent = user_agent
-            .as_deref()
-            .and_then(crate::kernel::user_agent::describe);
         let start = self
             .store
             .start_session(&new, s.email, &s.authentication, agent.as_deref())
@@ -259,6 +267,15 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
+/// The longest start of `s` within `max_bytes`, cut between characters.
+fn cut_bytes(s: &str, max_bytes: usize) -> String {
+    let mut end = s.len().min(max_bytes);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +284,8 @@ mod tests {
     fn truncation_counts_characters() {
         assert_eq!(truncate("héllo", 2), "hé");
         assert_eq!(truncate("ab", 5), "ab");
+        assert_eq!(cut_bytes("héllo", 2), "h");
+        assert_eq!(cut_bytes("héllo", 3), "hé");
+        assert_eq!(cut_bytes("ab", 64), "ab");
     }
 }

@@ -3,7 +3,7 @@
 
 use super::keys;
 use super::memory::MemoryStore;
-use super::redis::{RedisStore, field, int};
+use super::redis::{RedisStore, field, int, lacks, long_field};
 use super::scripts::{CREATE_ACCOUNT, DELETE_ACCOUNT, SET_STATUS};
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
@@ -178,8 +178,8 @@ impl Directory for RedisStore {
         }
         Ok(Some(Account {
             id,
-            email: field(&h, "email")?.to_string(),
-            password_hash: field(&h, "pw")?.to_string(),
+            email: long_field(&h, "email").ok_or_else(|| lacks("email"))?,
+            password_hash: long_field(&h, "pw").ok_or_else(|| lacks("pw"))?,
             status: AccountStatus::parse(field(&h, "status")?)
                 .ok_or_else(|| StoreError::Corrupt("unknown account status".into()))?,
             created_at: int(field(&h, "created")?)?,

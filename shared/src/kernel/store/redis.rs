@@ -116,13 +116,29 @@ impl RedisStore {
         session: Id,
         fields: [&str; N],
     ) -> Result<Option<[Option<String>; N]>, StoreError> {
+        let Some(values) = self.live_field_list(account, session, &fields).await? else {
+            return Ok(None);
+        };
+        values
+            .try_into()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("HMGET answered another number of fields".into()))
+    }
+
+    /// [`RedisStore::live_fields`] for a list of fields made at run time (a long value's
+    /// parts, [`long_names`]).
+    pub(crate) async fn live_field_list<F: redis::ToRedisArgs + Sync>(
+        &self,
+        account: Id,
+        session: Id,
+        fields: &[F],
+    ) -> Result<Option<Vec<Option<String>>>, StoreError> {
         let key = &super::keys::session(account, session);
-        let fields = &fields;
         let mut values: Vec<Option<String>> = retry_once(&self.conn, move |mut c| async move {
             redis::cmd("HMGET")
                 .arg(key)
                 .arg("exp")
-                .arg(&fields[..])
+                .arg(fields)
                 .query_async(&mut c)
                 .await
         })
@@ -131,10 +147,12 @@ impl RedisStore {
             return Ok(None);
         }
         values.remove(0);
-        values
-            .try_into()
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt("HMGET answered another number of fields".into()))
+        if values.len() != fields.len() {
+            return Err(StoreError::Corrupt(
+                "HMGET answered another number of fields".into(),
+            ));
+        }
+        Ok(Some(values))
     }
 
     /// A hash's every field (retried once): empty when there is no such key.
@@ -286,9 +304,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// A field every record of its kind has.
 pub(crate) fn field<'a>(h: &'a HashMap<String, String>, name: &str) -> Result<&'a str, StoreError> {
-    h.get(name)
-        .map(String::as_str)
-        .ok_or_else(|| StoreError::Corrupt(format!("record lacks field {name}")))
+    h.get(name).map(String::as_str).ok_or_else(|| lacks(name))
+}
+
+/// A record without field `name`.
+pub(crate) fn lacks(name: &str) -> StoreError {
+    StoreError::Corrupt(format!("record lacks field {name}"))
 }
 
 /// A time or count field.
@@ -311,4 +332,58 @@ pub(crate) fn stored_authentication(
     let created = int(created.unwrap_or("0"))?;
     let at = at.filter(|a| !a.is_empty()).map(int).transpose()?;
     Ok(Authentication::from_stored(at, amr, created))
+}
+
+/// How many parts a long hash value may have: `LONG_PARTS` in `lua/common.lua`, which writes
+/// them (a value over `hash-max-listpack-value`, 64 bytes, would turn the whole hash into
+/// Redis's larger encoding for good).
+pub(crate) const LONG_PARTS: usize = 18;
+
+/// The fields holding a long value's parts: `field`, `field1`, … (`long_args` in
+/// `lua/common.lua`).
+pub(crate) fn long_names(field: &str) -> Vec<String> {
+    std::iter::once(field.to_string())
+        .chain((1..LONG_PARTS).map(|i| format!("{field}{i}")))
+        .collect()
+}
+
+/// A long value from its parts as [`long_names`] lists them: none without its first part.
+pub(crate) fn long_joined(parts: &[Option<String>]) -> Option<String> {
+    parts.first()?.as_ref()?;
+    Some(parts.iter().flatten().map(String::as_str).collect())
+}
+
+/// A long value from a whole hash (`HGETALL`).
+pub(crate) fn long_field(hash: &HashMap<String, String>, field: &str) -> Option<String> {
+    let parts: Vec<Option<String>> = long_names(field)
+        .iter()
+        .map(|name| hash.get(name).cloned())
+        .collect();
+    long_joined(&parts)
+}
+
+#[cfg(test)]
+mod long_value_tests {
+    use super::*;
+
+    #[test]
+    fn the_scripts_and_the_reader_agree_on_the_parts() {
+        let common = super::super::lua::COMMON;
+        assert!(common.contains(&format!("local LONG_PARTS = {LONG_PARTS}\n")));
+        assert!(common.contains("local LONG_PART = 64\n"));
+        let names = long_names("email");
+        assert_eq!(names.len(), LONG_PARTS);
+        assert_eq!((names[0].as_str(), names[1].as_str()), ("email", "email1"));
+    }
+
+    #[test]
+    fn parts_join_and_a_missing_first_part_is_no_value() {
+        let parts = [Some("ab".to_string()), None, Some("cd".to_string())];
+        assert_eq!(long_joined(&parts).as_deref(), Some("abcd"));
+        assert_eq!(long_joined(&[None, Some("cd".to_string())]), None);
+        // A value written whole before parts existed reads as it was.
+        let mut hash = HashMap::new();
+        hash.insert("pw".to_string(), "x".repeat(97));
+        assert_eq!(long_field(&hash, "pw"), Some("x".repeat(97)));
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::keys;
 use super::memory::{MemoryStore, SessionRecord};
-use super::redis::{RedisStore, int, stored_authentication};
+use super::redis::{LONG_PARTS, RedisStore, int, long_joined, long_names, stored_authentication};
 use super::scripts::{REAUTHENTICATE, START_SESSION};
 use crate::kernel::authentication::Authentication;
 use crate::kernel::error::StoreError;
@@ -363,9 +363,11 @@ impl SessionRecords for RedisStore {
         session: Id,
         _now: i64,
     ) -> Result<Option<LiveSession>, StoreError> {
-        let live = self.live_fields(account, session, ["email"]).await?;
-        Ok(live.map(|[email]| LiveSession {
-            email: email.filter(|e| !e.is_empty()),
+        let live = self
+            .live_field_list(account, session, &long_names("email"))
+            .await?;
+        Ok(live.map(|parts| LiveSession {
+            email: long_joined(&parts).filter(|e| !e.is_empty()),
         }))
     }
 
@@ -421,12 +423,16 @@ impl SessionRecords for RedisStore {
         session: Id,
         _now: i64,
     ) -> Result<Option<SessionBinding>, StoreError> {
-        let Some([dbk, dbc, dbce, dbp, dbpe]) = self
-            .live_fields(account, session, ["dbk", "dbc", "dbce", "dbp", "dbpe"])
-            .await?
-        else {
+        let mut fields = long_names("dbk");
+        fields.extend(["dbc", "dbce", "dbp", "dbpe"].map(String::from));
+        let Some(mut values) = self.live_field_list(account, session, &fields).await? else {
             return Ok(None);
         };
+        let [dbc, dbce, dbp, dbpe]: [Option<String>; 4] =
+            values.split_off(LONG_PARTS).try_into().map_err(|_| {
+                StoreError::Corrupt("HMGET answered another number of fields".into())
+            })?;
+        let dbk = long_joined(&values);
         Ok(Some(SessionBinding {
             key: dbk,
             cookie: dbc,

@@ -8,6 +8,9 @@ local out = {}
 for _, id in ipairs(ids) do
   local h = redis.call('HMGET', session_prefix .. id, 'dev', 'ua', 'ip', 'created', 'last', 'exp',
     'agent', 'at', 'amr')
+  if h[1] then
+    h[1] = long_get(session_prefix .. id, 'dev')
+  end
   if h[6] and tonumber(h[6]) > tonumber(now) then
     table.insert(out, id)
     for i = 1, 9 do

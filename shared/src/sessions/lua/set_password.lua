@@ -5,13 +5,14 @@
 -- password. Returns 1, or 0 when there is no such account.
 local account, sessions = unpack(KEYS)
 local password_hash, keep, session_prefix, now, previous_for = unpack(ARGV)
-local old = redis.call('HGET', account, 'pw')
+local old = long_get(account, 'pw')
 if not old then
   return 0
 end
 if old ~= password_hash then
-  redis.call('HSET', account, 'pw', password_hash, 'pwprev', old,
-    'pwprev_until', tonumber(now) + tonumber(previous_for))
+  long_set(account, 'pw', password_hash)
+  long_set(account, 'pwprev', old)
+  redis.call('HSET', account, 'pwprev_until', tonumber(now) + tonumber(previous_for))
 end
 redis.call('HINCRBY', account, 'pwv', 1)
 if keep ~= '*' then

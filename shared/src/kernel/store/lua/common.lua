@@ -53,3 +53,64 @@ local function revoke_all(set, prefix)
   end_private_passports(set)
   return #ids
 end
+
+-- Redis keeps a hash in its compact encoding (listpack) only while every value is at most
+-- `hash-max-listpack-value` (64) bytes, and never converts it back
+-- (https://redis.io/docs/latest/develop/data-types/hashes/ , "Hashes" memory optimisation).
+-- A value that can be longer (an email, a password hash, a device name, a device key) is kept
+-- as parts of at most 64 bytes, `<field>`, `<field>1`, … `<field>17`, cut between UTF-8
+-- characters; `long_get` joins them, and also reads a value written whole before.
+local LONG_PART = 64
+local LONG_PARTS = 18
+
+local function long_names(field)
+  local names = { field }
+  for i = 1, LONG_PARTS - 1 do
+    names[i + 1] = field .. i
+  end
+  return names
+end
+
+local function long_get(key, field)
+  local parts = redis.call('HMGET', key, unpack(long_names(field)))
+  if not parts[1] then
+    return false
+  end
+  local out = {}
+  for _, part in ipairs(parts) do
+    if part then
+      out[#out + 1] = part
+    end
+  end
+  return table.concat(out)
+end
+
+-- The `HSET` arguments that store `value` under `field` as parts; a part no longer needed is
+-- written empty when it exists (no `HDEL`: the cache users may lack it).
+local function long_args(key, field, value)
+  local names = long_names(field)
+  local old = redis.call('HMGET', key, unpack(names))
+  local args, rest = {}, value
+  for i = 1, LONG_PARTS do
+    local cut = math.min(#rest, LONG_PART)
+    while cut < #rest and cut > 1 do
+      local b = string.byte(rest, cut + 1)
+      if b < 0x80 or b >= 0xC0 then
+        break
+      end
+      cut = cut - 1
+    end
+    local part = string.sub(rest, 1, cut)
+    rest = string.sub(rest, cut + 1)
+    if i == 1 or part ~= '' or (old[i] and old[i] ~= '') then
+      args[#args + 1] = names[i]
+      args[#args + 1] = part
+    end
+  end
+  return args
+end
+
+-- Stores `value` under `field` as parts (see `long_args`).
+local function long_set(key, field, value)
+  redis.call('HSET', key, unpack(long_args(key, field, value)))
+end

@@ -5,7 +5,8 @@ local email, password_hash, status, created_at, verified, provisional_seconds = 
 if redis.call('EXISTS', account) == 1 then
   return 0
 end
-redis.call('HSET', account, 'email', email, 'pw', password_hash, 'status', status,
-  'created', created_at, 'ev', verified)
+redis.call('HSET', account, 'status', status, 'created', created_at, 'ev', verified)
+long_set(account, 'email', email)
+long_set(account, 'pw', password_hash)
 redis.call('EXPIRE', account, provisional_seconds)
 return 1

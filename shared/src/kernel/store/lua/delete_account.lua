@@ -1,7 +1,7 @@
 -- Returns the account's email (to drop its index entry next), or false if there was none.
 local account, sessions, passkeys = unpack(KEYS)
 local session_prefix = unpack(ARGV)
-local email = redis.call('HGET', account, 'email')
+local email = long_get(account, 'email')
 if not email then
   return false
 end

@@ -6,7 +6,7 @@
 -- Returns 'started', 'missing', 'stale' or the status.
 local account, session, sessions = unpack(KEYS)
 local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions, auth_time, amr, agent = unpack(ARGV)
-local a = redis.call('HMGET', account, 'status', 'pwv', 'email', 'ev')
+local a = redis.call('HMGET', account, 'status', 'pwv', 'ev')
 if not a[1] then
   return 'missing'
 end
@@ -16,9 +16,11 @@ end
 if (a[2] or '0') ~= password_version then
   return 'stale'
 end
-redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'dev', device, 'ua', user_agent,
+redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ua', user_agent,
   'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
-  'email', a[3] or '', 'at', auth_time, 'amr', amr, 'agent', agent, 'ev', a[4] or '1')
+  'at', auth_time, 'amr', amr, 'agent', agent, 'ev', a[3] or '1')
+long_set(session, 'dev', device)
+long_set(session, 'email', long_get(account, 'email') or '')
 redis.call('EXPIREAT', session, expires_at)
 track(sessions, sid, tonumber(now), tonumber(expires_at))
 local over = redis.call('ZCARD', sessions) - tonumber(max_sessions)
