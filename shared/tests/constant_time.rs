@@ -261,6 +261,7 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
             ("device", "1".to_string()),
             ("by_cookie", "1".to_string()),
             ("bound_digest", bound.clone()),
+            ("deadline_ms", "99999999999999".to_string()),
         ]
     };
     let mut wrong = t0.digest();
@@ -285,6 +286,11 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
         let v: Vec<redis::Value> = run(&mut con2, "rotate", &keys, &argv).await.unwrap();
         redis::from_redis_value(v[0].clone()).unwrap()
     };
+    // Sent with a deadline already past (its caller answered 503 and retried): nothing done.
+    let mut late = rotate(&t0, &t1, 10);
+    late.retain(|(name, _)| *name != "deadline_ms");
+    late.push(("deadline_ms", "1".to_string()));
+    assert_eq!(rotation(late).await, "late", "a rotation past its deadline");
     assert_eq!(rotation(rotate(&t0, &t1, 10)).await, "rotated");
     assert_eq!(
         rotation(rotate(&t0, &t1, 10)).await,

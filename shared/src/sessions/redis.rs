@@ -63,6 +63,7 @@ impl SessionStore for RedisStore {
                                 .and_then(|d| d.bound_cookie.clone())
                                 .unwrap_or_default(),
                         ),
+                        ("deadline_ms", deadline_ms(self.answer_within).to_string()),
                     ],
                 )?,
             )
@@ -83,6 +84,7 @@ impl SessionStore for RedisStore {
             "replayed" => Rotation::Replayed { expires_at: exp()? },
             "reused" => Rotation::Reused,
             "unbound" => Rotation::Unbound,
+            "late" => return Err(StoreError::Late),
             _ => Rotation::Invalid,
         };
         let authentication = match rotation {
@@ -236,4 +238,15 @@ impl SessionStore for RedisStore {
             .await?;
         Ok(n == 1)
     }
+}
+
+/// The wall-clock time (Unix milliseconds) after which a rotation sent now must not run: its
+/// caller will have answered 503 by then, and its retry may already have rotated. Redis's clock
+/// judges it (`TIME` in the script): the machines' clocks agree to well under the margin (the
+/// response timeout) on AWS (NTP, Amazon Time Sync Service).
+fn deadline_ms(answer_within: std::time::Duration) -> u128 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now + answer_within).as_millis()
 }

@@ -26,6 +26,11 @@ pub enum StoreError {
         /// Replicas wanted.
         wanted: u32,
     },
+    /// The write reached Redis after the caller had stopped waiting for it (queued behind a
+    /// stalled connection; the request was answered 503) and did nothing: run late it could
+    /// undo what the request's retry did.
+    #[error("the write reached the store after its deadline and did nothing")]
+    Late,
     /// The durability setting does not fit the store (found at start): what
     /// `store::durability::Mismatch` says.
     #[error("{0}")]

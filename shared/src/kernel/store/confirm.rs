@@ -1,5 +1,5 @@
-//! Write confirmation: after a write a caller will be told succeeded, the store waits for the
-//! replicas [`Durability`] wants, in one pipeline to the master that ran the write. The policy
+//! Write confirmation: a write a caller will be told succeeded goes with a wait for the
+//! replicas [`Durability`] wants, in one pipeline to the master that runs it. The policy
 //! (how many, and the rule when a shard has fewer) is `durability`'s; this is the mechanism:
 //! the sync write and `WAIT`, the cluster's listing of each master's replicas (`CLUSTER
 //! NODES`), the hash slot of a key, and the listing kept while a shard runs short.
@@ -14,39 +14,57 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 impl RedisStore {
-    /// Confirms the write just made on `key`'s slot: a write that always replicates
-    /// (`pp:{<tag>}:sync`, beside `key`), then `WAIT`, in one pipeline to the slot's master.
-    /// The replication stream is ordered, so once the replicas have this write they have the
-    /// one before it — and everything else the request read there, even another connection's
-    /// write (a replayed rotation, a logout of a session already gone change nothing and
-    /// would propagate nothing of their own). `NotReplicated` when too few confirmed, unless
-    /// on a cluster the master now lists fewer replicas than wanted (its shard lost one to a
-    /// failover) and all of those confirmed (`store::durability`).
+    /// Runs the write `cmd` on `key`'s slot and confirms it, in one pipeline to the slot's
+    /// master: `cmd`, a write that always replicates (`pp:{<tag>}:sync`, beside `key`), and
+    /// `WAIT`. One round trip. The replication stream is ordered, so once the replicas have the
+    /// sync write they have `cmd`'s — and everything else the request read there, even another
+    /// connection's write (a replayed rotation, a logout of a session already gone change
+    /// nothing and would propagate nothing of their own). `NotReplicated` when too few
+    /// confirmed, unless on a cluster the master lists fewer replicas than wanted (its shard
+    /// lost one to a failover) and all of those confirmed (`store::durability`).
     ///
-    /// The write itself goes before, as a single command: a script's `NOSCRIPT` reload and the
-    /// cluster client's redirections work as for any command. A cluster connection that fails
-    /// here (a dead master) is rebuilt in the background (`connection::Cluster`); the request
-    /// answers 503 and its retry finds the promoted replica.
-    pub(crate) async fn confirm(&self, key: Option<&[u8]>) -> Result<(), StoreError> {
+    /// A `NOSCRIPT` answer comes back as the error it is (the caller loads the script and
+    /// sends again); a cluster connection that fails here (a dead master) is rebuilt in the
+    /// background (`connection::Cluster`), the request answers 503, and its retry finds the
+    /// promoted replica.
+    pub(crate) async fn confirmed<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        key: Option<&[u8]>,
+    ) -> Result<T, StoreError> {
         let d: Durability = self.durability;
         let Some(sync) = key.and_then(keys::sync) else {
-            return Ok(());
+            return Ok(retry_once(
+                &self.conn,
+                |mut c| async move { cmd.query_async(&mut c).await },
+            )
+            .await?);
         };
         let slot = slot_of(sync.as_bytes());
         // A shard known to have fewer replicas than wanted (after a failover) is waited on for
-        // those it has, not for the full timeout on every write. The cluster is read again
-        // once the connection was rebuilt: it may be such a failover.
+        // those it has: a `WAIT` for a replica that is not there would hold every command
+        // behind it on this multiplexed connection for the whole timeout. The cluster is read
+        // again after the connection was rebuilt (it may be such a failover), and while a
+        // shard runs short (to see its replica come back).
         let rebuilds = self.conn.rebuilds();
         if self.degraded.stale(rebuilds) {
             let nodes = self.cluster_nodes().await?;
             self.degraded.remember(&nodes, d.replicas, rebuilds);
         }
         let mut listed = self.degraded.listed(slot);
-        if let Some(0) = listed {
-            return Ok(());
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone());
+        if listed == Some(0) {
+            let pipe = &pipe;
+            let (value,): (T,) =
+                retry_once(
+                    &self.conn,
+                    |mut c| async move { pipe.query_async(&mut c).await },
+                )
+                .await?;
+            return Ok(value);
         }
         let wait = listed.map_or(d.replicas, |n| n.min(d.replicas));
-        let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(&sync)
             .arg(1)
@@ -57,14 +75,14 @@ impl RedisStore {
             .arg(wait)
             .arg(d.timeout.as_millis() as u64);
         let pipe = &pipe;
-        let (acks,): (u32,) =
+        let (value, acks): (T, u32) =
             retry_once(
                 &self.conn,
                 |mut c| async move { pipe.query_async(&mut c).await },
             )
             .await?;
         if d.acknowledged(acks, listed) {
-            return Ok(());
+            return Ok(value);
         }
         if let RedisConnection::Cluster(_) = &self.conn {
             let nodes = self.cluster_nodes().await?;
@@ -78,7 +96,7 @@ impl RedisStore {
                 "a shard runs with fewer replicas than REDIS_REPLICA_ACKS wants (after a \
                  failover, until a replica rejoins): its writes are confirmed by those it has"
             );
-            return Ok(());
+            return Ok(value);
         }
         Err(StoreError::NotReplicated {
             acks,
@@ -127,26 +145,27 @@ fn slot_of(key: &[u8]) -> u16 {
     crc16::State::<crc16::XMODEM>::calculate(tag) % 16384
 }
 
-/// The `CLUSTER NODES` answer last read when a shard had fewer replicas than wanted, while it
-/// is fresh: writes on such a shard wait for the replicas it lists instead of timing out on
-/// every write. Kept [`Degraded::FOR`]; after that the next shortfall reads the cluster again.
-/// Also remembers the connection's rebuild count when it last looked: after a rebuild (a
-/// failover may be under way) the cluster is read again before writes, at most every
-/// [`Degraded::REREAD`] for [`Degraded::UNSETTLED`], so that a replica promoted after the last
-/// rebuild is seen without its first writes each waiting out the timeout.
+/// The `CLUSTER NODES` answer last read when a shard had fewer replicas than wanted, for as
+/// long as a shard is short: writes on such a shard wait for the replicas it lists, never for
+/// one it does not have. While one is short, the cluster is read again at most every
+/// [`Degraded::REREAD`], to see a replica rejoin; when none is, the answer is dropped and the
+/// next shortfall (a `WAIT` with too few acknowledgements) reads it again. Also remembers the
+/// connection's rebuild count when it last looked: after a rebuild (a failover may be under
+/// way) the cluster is read again before writes, and at most every `REREAD` for
+/// [`Degraded::UNSETTLED`], so that a replica promoted after the rebuild is seen before its
+/// writes wait for a replica it does not have.
 #[derive(Clone, Default)]
 pub(crate) struct Degraded(Arc<Mutex<DegradedSeen>>);
 
 #[derive(Default)]
 struct DegradedSeen {
-    nodes: Option<(Instant, Arc<str>)>,
+    nodes: Option<Arc<str>>,
     rebuilds: u64,
     read_at: Option<Instant>,
     unsettled_until: Option<Instant>,
 }
 
 impl Degraded {
-    const FOR: Duration = Duration::from_secs(2);
     const UNSETTLED: Duration = Duration::from_secs(10);
     const REREAD: Duration = Duration::from_millis(250);
 
@@ -157,31 +176,42 @@ impl Degraded {
     }
 
     /// Whether the cluster should be read before this write: the connection was rebuilt since
-    /// it was last read, or was rebuilt lately and the last read is older than `REREAD`.
+    /// it was last read; or it was rebuilt lately, or a shard is known short, and the last
+    /// read is older than `REREAD`.
     fn stale(&self, rebuilds: u64) -> bool {
         let seen = self.seen();
         let unsettled = seen
             .unsettled_until
             .is_some_and(|until| Instant::now() < until);
         seen.rebuilds != rebuilds
-            || (unsettled && seen.read_at.is_none_or(|at| at.elapsed() >= Self::REREAD))
+            || ((unsettled || seen.nodes.is_some())
+                && seen.read_at.is_none_or(|at| at.elapsed() >= Self::REREAD))
     }
 
-    /// The replicas listed for `slot`'s master, if a fresh answer is kept.
+    /// The replicas listed for `slot`'s master, while a shard is known short.
     fn listed(&self, slot: u16) -> Option<u32> {
         let nodes = self.seen().nodes.clone()?;
-        (nodes.0.elapsed() < Self::FOR)
-            .then(|| owner_replicas(&nodes.1, slot))
-            .flatten()
+        owner_replicas(&nodes, slot)
     }
 
-    /// Keeps `nodes` when some master there lists fewer than `wanted` replicas; forgets
-    /// otherwise.
+    /// Keeps `nodes` when some master there lists fewer than `wanted` replicas. Forgets the
+    /// answer kept only when `nodes` shows each master that was short as a master with its
+    /// replicas again: right after a failover the nodes do not all know it yet, and one whose
+    /// view is behind (the promoted replica still a replica) must not erase what another said.
     fn remember(&self, nodes: &str, wanted: u32, rebuilds: u64) {
-        let short = cluster_shards(nodes).iter().any(|(_, n)| *n < wanted);
+        let shards = cluster_shards(nodes);
+        let short = shards.iter().any(|(_, n)| *n < wanted);
         let mut seen = self.seen();
         let now = Instant::now();
-        seen.nodes = short.then(|| (now, Arc::from(nodes)));
+        let whole_again = |kept: &str| {
+            cluster_shards(kept)
+                .iter()
+                .filter(|(_, n)| *n < wanted)
+                .all(|(id, _)| shards.iter().any(|(i, n)| i == id && *n >= wanted))
+        };
+        if short || seen.nodes.as_deref().is_none_or(whole_again) {
+            seen.nodes = short.then(|| Arc::from(nodes));
+        }
         if seen.rebuilds != rebuilds {
             seen.unsettled_until = Some(now + Self::UNSETTLED);
         }
@@ -267,6 +297,35 @@ old 127.0.0.1:7107@17107 master,fail - 0 1 1 disconnected
             shards,
             vec![("m1".into(), 0), ("m2".into(), 1), ("m3".into(), 1)]
         );
+    }
+
+    #[test]
+    fn a_short_shard_is_remembered_until_a_view_shows_it_whole() {
+        let promoted = "\
+m1 127.0.0.1:7101@17101 myself,master - 0 1 1 connected 0-5460
+r1 127.0.0.1:7104@17104 slave m1 0 1 1 connected
+m2 127.0.0.1:7102@17102 master - 0 1 2 connected 5461-10922
+r2 127.0.0.1:7105@17105 slave m2 0 1 2 connected
+old 127.0.0.1:7103@17103 master,fail - 0 1 3 disconnected
+r3 127.0.0.1:7106@17106 master - 0 1 4 connected 10923-16383
+";
+        // Another node, behind: the dead master still serves, its replica still a replica.
+        let behind = "\
+m1 127.0.0.1:7101@17101 master - 0 1 1 connected 0-5460
+r1 127.0.0.1:7104@17104 slave m1 0 1 1 connected
+m2 127.0.0.1:7102@17102 myself,master - 0 1 2 connected 5461-10922
+r2 127.0.0.1:7105@17105 slave m2 0 1 2 connected
+old 127.0.0.1:7103@17103 master,fail? - 0 1 3 connected 10923-16383
+r3 127.0.0.1:7106@17106 slave old 0 1 3 connected
+";
+        let rejoined = format!("{promoted}r4 127.0.0.1:7107@17107 slave r3 0 1 4 connected\n");
+        let d = Degraded::default();
+        d.remember(promoted, 1, 0);
+        assert_eq!(d.listed(12000), Some(0));
+        d.remember(behind, 1, 0);
+        assert_eq!(d.listed(12000), Some(0), "a view behind erases nothing");
+        d.remember(&rejoined, 1, 0);
+        assert_eq!(d.listed(12000), None, "whole again: nothing kept");
     }
 
     #[test]

@@ -13,6 +13,10 @@ use redis::{AsyncCommands, FromRedisValue, ScriptInvocation, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// [`RedisStore::answer_within`] of a store made on an open connection: the default
+/// `REDIS_RESPONSE_TIMEOUT_MS`.
+const DEFAULT_ANSWER_WITHIN: Duration = Duration::from_millis(1000);
+
 /// The store on Redis (one node or a cluster), through one multiplexed connection that
 /// reconnects by itself. Every operation but `create_account` is retried once on a dropped
 /// connection: each is a read or an idempotent script (see `connection.rs`). Every write a
@@ -22,6 +26,9 @@ pub struct RedisStore {
     pub(crate) conn: RedisConnection,
     pub(crate) durability: Durability,
     pub(crate) degraded: super::confirm::Degraded,
+    /// How long a caller waits for an answer: a rotation that reaches Redis later does nothing
+    /// (`Rotate` in `sessions::redis`).
+    pub(crate) answer_within: Duration,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -43,7 +50,10 @@ impl RedisStore {
         let conn =
             RedisConnection::open(url, cluster, credentials, connect_timeout, response_timeout)
                 .await?;
-        Ok(Self::from_connection(conn))
+        Ok(Self {
+            answer_within: response_timeout,
+            ..Self::from_connection(conn)
+        })
     }
 
     /// The store on an open connection, with no replica acknowledgement (tests and benches;
@@ -60,6 +70,7 @@ impl RedisStore {
             conn,
             durability: Durability::none(seen),
             degraded: Default::default(),
+            answer_within: DEFAULT_ANSWER_WITHIN,
         }
     }
 
@@ -169,18 +180,31 @@ impl RedisStore {
         self.conn.clone()
     }
 
-    /// Runs a script that writes what a caller is told succeeded: as [`RedisStore::run`], then
-    /// confirmed by the replicas (see [`RedisStore::confirm`]).
+    /// Runs a script that writes what a caller is told succeeded: as [`RedisStore::run`], and
+    /// confirmed by the replicas in the same round trip (see [`RedisStore::confirmed`]).
     pub(crate) async fn write<T: FromRedisValue>(
         &self,
         script: &ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        let value: T = self.run(script).await?;
-        if self.waits() {
-            let key = super::confirm::first_key(&super::confirm::script_cmd(script));
-            self.confirm(key.as_deref()).await?;
+        if !self.waits() {
+            return Ok(self.run(script).await?);
         }
-        Ok(value)
+        let cmd = super::confirm::script_cmd(script);
+        let key = super::confirm::first_key(&cmd);
+        match self.confirmed(&cmd, key.as_deref()).await {
+            // The script is not in this node's cache (a restart, a promoted replica): load
+            // it, and send the write again (it did not run).
+            Err(StoreError::Redis(e))
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+            {
+                retry_once(&self.conn, |mut c| async move {
+                    script.load_async(&mut c).await
+                })
+                .await?;
+                self.confirmed(&cmd, key.as_deref()).await
+            }
+            other => other,
+        }
     }
 
     /// Runs one command that writes what a caller is told succeeded, confirmed like a script.
@@ -188,17 +212,16 @@ impl RedisStore {
         &self,
         cmd: redis::Cmd,
     ) -> Result<T, StoreError> {
-        let cmd = &cmd;
-        let value: T = retry_once(
-            &self.conn,
-            |mut c| async move { cmd.query_async(&mut c).await },
-        )
-        .await?;
-        if self.waits() {
-            self.confirm(super::confirm::first_key(cmd).as_deref())
-                .await?;
+        if !self.waits() {
+            let cmd = &cmd;
+            return Ok(retry_once(
+                &self.conn,
+                |mut c| async move { cmd.query_async(&mut c).await },
+            )
+            .await?);
         }
-        Ok(value)
+        self.confirmed(&cmd, super::confirm::first_key(&cmd).as_deref())
+            .await
     }
 
     /// Whether writes wait for replicas: without, the write's key is not even looked for.

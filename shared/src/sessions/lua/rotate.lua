@@ -7,7 +7,15 @@
 -- `device` is '1' when binding is required; `by_cookie` '1' when the answer goes by cookie;
 -- `bound_digest` the digest of the bound cookie the request carried, or ''.
 local session, sessions = unpack(KEYS)
-local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest = unpack(ARGV)
+local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest, deadline_ms = unpack(ARGV)
+-- A rotation that reaches Redis after its caller stopped waiting (queued behind a stalled
+-- connection during a failover: the client was answered 503 and retries with the same token)
+-- does nothing: run late, it would find that token spent by the retry and end the session as
+-- stolen. `deadline_ms` is the caller's; Redis's clock (`TIME`) judges it.
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(deadline_ms) then
+  return {'late'}
+end
 local s = redis.call('HMGET', session, 'cur', 'prev', 'rot', 'exp', 'abs', 'fam', 'rid', 'at', 'amr',
   'created', 'dbk', 'dbc', 'dbce', 'dbp', 'dbpe', 'ev')
 now = tonumber(now)
