@@ -16,10 +16,11 @@
 const COMMON: &str = "+ping +cluster|slots +cluster|nodes +wait +set +evalsha +eval \
                       +script|load +asking ~pp:{*}:sync";
 
-/// Reading and writing a session and the account's set of sessions (scripts).
+/// Reading and writing a session and the account's set of sessions (scripts); `TIME` is the
+/// rotation's clock for its caller's deadline (`sessions/lua/rotate.lua`).
 const SESSIONS_RW: &str = "~pp:{*}:s:* ~pp:{*}:sessions ~pp:{*}:passports* \
      +hmget +hget +hgetall +hset +hincrby +expireat +expire +del +exists +zadd +zrem \
-     +zrange +zremrangebyscore +zscore +zcard +incr";
+     +zrange +zremrangebyscore +zscore +zcard +incr +time";
 
 /// The accounts (checking a password) and the failed-login counters (counting, clearing).
 const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail \
