@@ -12,7 +12,6 @@ use passport::kernel::service::ClientInfo;
 use passport::kernel::store::{RedisConnection, RedisStore};
 use passport::kernel::tokens::TokenIssuer;
 use passport::sessions::LoginInput;
-use passport::testing::cluster::LocalCluster;
 use passport::testing::{TEST_SIGNING_KEY, create_account, event, service_on, test_config};
 use passport_bench::cold_start;
 use passport_bench::stats::{Stats, time_async, time_interleaved, time_sync};
@@ -228,99 +227,6 @@ async fn refresh_over_http(service: &Service, token: &str, cookie: bool) -> Stri
         let v: Value = serde_json::from_str(resp.body()).unwrap();
         v["refresh_token"].as_str().unwrap().to_string()
     }
-}
-
-/// What waiting for a replica costs (issue 21): on one private cluster of 3 masters with a
-/// replica each, refresh and login with `REDIS_REPLICA_ACKS=auto` (each write confirmed by a
-/// replica with `WAIT`) beside `0` (the master alone), latency timed alternately, then
-/// refreshes per second with 16 clients at once for each.
-async fn durability_costs(scale: usize) -> Value {
-    use passport::kernel::store::durability::ReplicaAcks;
-    eprintln!("measuring: durability (a 3+3 cluster, REDIS_REPLICA_ACKS=auto vs 0)");
-    let cluster = tokio::task::spawn_blocking(|| LocalCluster::start(3, 1, 1000))
-        .await
-        .unwrap();
-    let urls = cluster.urls();
-    let service = |acks| {
-        let urls = urls.clone();
-        async move {
-            let t = Duration::from_secs(2);
-            let store = RedisStore::connect(&urls, true, None, t, t)
-                .await
-                .unwrap()
-                // 2 s, not the default 0.5: a loaded machine has taken longer for a loopback
-                // replica's first acknowledgements (the run then failed here at its first
-                // write); the median measured is unaffected.
-                .with_durability(acks, Duration::from_millis(2000))
-                .await
-                .unwrap();
-            Arc::new(service_on(Arc::new(store), test_config()))
-        }
-    };
-    let (wait, alone) = (
-        service(ReplicaAcks::Auto).await,
-        service(ReplicaAcks::Count(0)).await,
-    );
-    assert_eq!(wait.store().durability().replicas, 1);
-    create_account(&wait, "durability@example.com", PASSWORD).await;
-    let input = || LoginInput::new("durability@example.com", PASSWORD);
-    let client = ClientInfo::default();
-    let chain = |service: &Arc<Service>| {
-        let service = Arc::clone(service);
-        let client = client.clone();
-        async move {
-            let token = service.login(input(), &client).await.unwrap().refresh_token;
-            (service, Arc::new(tokio::sync::Mutex::new(token)))
-        }
-    };
-    let (w, wt) = chain(&wait).await;
-    let (a, at) = chain(&alone).await;
-    let step = |service: Arc<Service>, token: Arc<tokio::sync::Mutex<String>>| async move {
-        let mut t = token.lock().await;
-        *t = service.refresh(&t).await.unwrap().refresh_token;
-    };
-    let (refresh_wait, refresh_alone) = time_interleaved(
-        200,
-        2_000 * scale,
-        || step(Arc::clone(&w), Arc::clone(&wt)),
-        || step(Arc::clone(&a), Arc::clone(&at)),
-    )
-    .await;
-    let login = |service: &Arc<Service>| {
-        let (service, client) = (Arc::clone(service), client.clone());
-        async move {
-            service.login(input(), &client).await.unwrap();
-        }
-    };
-    let (login_wait, login_alone) =
-        time_interleaved(3, 30 * scale, || login(&wait), || login(&alone)).await;
-    let mut throughput = Map::new();
-    for (name, service) in [("wait", &wait), ("alone", &alone)] {
-        let per_client = 300 * scale;
-        let started = std::time::Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let (service, token) = chain(service).await;
-            tasks.push(tokio::spawn(async move {
-                for _ in 0..per_client {
-                    step(Arc::clone(&service), Arc::clone(&token)).await;
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let rate = (16 * per_client) as f64 / started.elapsed().as_secs_f64();
-        throughput.insert(name.into(), json!(rate));
-    }
-    drop(cluster);
-    json!({
-        "refresh_wait": refresh_wait.json(),
-        "refresh_alone": refresh_alone.json(),
-        "login_wait": login_wait.json(),
-        "login_alone": login_alone.json(),
-        "refresh_per_second_16_clients": throughput,
-    })
 }
 
 /// Refresh through the HTTP layer in both transports, each on its own session, alternately:
@@ -735,7 +641,10 @@ async fn main() {
     let mail = passport_bench::mail::mail_costs(Arc::clone(&store), scale).await;
     eprintln!("mail: {mail}");
     figures.insert("mail".into(), mail);
-    figures.insert("durability".into(), durability_costs(scale).await);
+    figures.insert(
+        "durability".into(),
+        passport_bench::durability::durability_costs(scale).await,
+    );
     eprintln!("measuring: HS256 and ES256, signing, verifying, the ES256 authorizer");
     figures.insert(
         "signing".into(),
