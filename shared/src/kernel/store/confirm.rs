@@ -34,11 +34,7 @@ impl RedisStore {
     ) -> Result<T, StoreError> {
         let d: Durability = self.durability;
         let Some(sync) = key.and_then(keys::sync) else {
-            return Ok(retry_once(
-                &self.conn,
-                |mut c| async move { cmd.query_async(&mut c).await },
-            )
-            .await?);
+            return self.run_cmd(cmd).await;
         };
         let slot = slot_of(sync.as_bytes());
         // A shard known to have fewer replicas than wanted (after a failover) is waited on for
@@ -52,20 +48,13 @@ impl RedisStore {
             self.degraded.remember(&nodes, d.replicas, rebuilds);
         }
         let mut listed = self.degraded.listed(slot);
-        let mut pipe = redis::pipe();
-        pipe.add_command(cmd.clone());
         if listed == Some(0) {
-            let pipe = &pipe;
-            let (value,): (T,) =
-                retry_once(
-                    &self.conn,
-                    |mut c| async move { pipe.query_async(&mut c).await },
-                )
-                .await?;
-            return Ok(value);
+            return self.run_cmd(cmd).await;
         }
         let wait = listed.map_or(d.replicas, |n| n.min(d.replicas));
-        pipe.cmd("SET")
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone())
+            .cmd("SET")
             .arg(&sync)
             .arg(1)
             .arg("PX")

@@ -213,15 +213,22 @@ impl RedisStore {
         cmd: redis::Cmd,
     ) -> Result<T, StoreError> {
         if !self.waits() {
-            let cmd = &cmd;
-            return Ok(retry_once(
-                &self.conn,
-                |mut c| async move { cmd.query_async(&mut c).await },
-            )
-            .await?);
+            return self.run_cmd(&cmd).await;
         }
         self.confirmed(&cmd, super::confirm::first_key(&cmd).as_deref())
             .await
+    }
+
+    /// Runs one command, once more on a dropped connection; no replica wait.
+    pub(crate) async fn run_cmd<T: FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, StoreError> {
+        Ok(retry_once(
+            &self.conn,
+            |mut c| async move { cmd.query_async(&mut c).await },
+        )
+        .await?)
     }
 
     /// Whether writes wait for replicas: without, the write's key is not even looked for.
