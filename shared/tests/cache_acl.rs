@@ -189,7 +189,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         1
     );
     ok(sessions.me(&caller).await, port, "me");
-    let again = Reauthentication::Password(PASSWORD.into());
+    let again = Reauthentication::Password(PASSWORD.into(), None);
     let reauth = sessions.reauthenticate(&caller, again, &client).await;
     ok(reauth, port, "reauthenticate");
     let options = sessions.passkey_registration_options(&caller).await;
@@ -207,6 +207,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         account: r.account,
         session: r.session,
         email: None,
+        acr: Default::default(),
     };
     let id = ceremony(&sessions, &r.registration_state).await;
     let credential = serde_json::from_value(r.registration.clone()).unwrap();

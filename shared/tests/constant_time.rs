@@ -156,7 +156,8 @@ fn every_script_that_takes_a_digest_names_it_so() {
             "rotate",
             "check_token",
             "put_email_code",
-            "spend_email_code"
+            "spend_email_code",
+            "spend_recovery_code"
         ]
     );
     let rotate = script("rotate");
@@ -181,6 +182,7 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
         created_at: clock::now(),
         password_version: 0,
         email_verified: true,
+        second_factor: false,
     };
     assert!(store.create_account(&a).await.unwrap());
     let sid = Id::random();
@@ -219,6 +221,46 @@ async fn email_code_scripts_compare_digests_only_through_ct_eq() {
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// A recovery code's digest is spent only through `ct_eq`: every kept digest (read back, so
+/// tainted) is compared with it.
+#[tokio::test]
+async fn recovery_codes_are_compared_only_through_ct_eq() {
+    let mut con = common::raw_redis().await;
+    let account = Id::random();
+    let mfa = [("mfa", passport::kernel::store::keys::mfa(account))];
+    let digests: Vec<String> = ["aaaaa-bbbbb", "ccccc-ddddd", "eeeee-fffff"]
+        .iter()
+        .map(|c| passport::mfa::recovery::digest(account, c))
+        .collect();
+    let _: () = redis::cmd("HSET")
+        .arg(&mfa[0].1)
+        .arg("salt")
+        .arg("s")
+        .arg("r1")
+        .arg(&digests[0])
+        .arg("r2")
+        .arg(&digests[1])
+        .arg("r3")
+        .arg(&digests[2])
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let spend = |d: &str| [("digest", d.to_string())];
+    let other = passport::mfa::recovery::digest(account, "ggggg-hhhhh");
+    let left: Option<i64> = run(&mut con, "spend_recovery_code", &mfa, &spend(&other))
+        .await
+        .unwrap();
+    assert_eq!(left, None);
+    let left: Option<i64> = run(&mut con, "spend_recovery_code", &mfa, &spend(&digests[1]))
+        .await
+        .unwrap();
+    assert_eq!(left, Some(2));
+    let left: Option<i64> = run(&mut con, "spend_recovery_code", &mfa, &spend(&digests[1]))
+        .await
+        .unwrap();
+    assert_eq!(left, None, "spent once");
 }
 
 #[tokio::test]

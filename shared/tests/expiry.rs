@@ -66,6 +66,7 @@ fn caller(pair: &TokenPair) -> Caller {
         account: t.account(),
         session: t.session(),
         email: None,
+        acr: Default::default(),
     }
 }
 

@@ -101,6 +101,7 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
             account: r.account,
             session: r.session,
             email: None,
+            acr: Default::default(),
         };
         let invalid = |e: ApiError| matches!(e, ApiError::PasskeyNotVerified);
 
@@ -242,6 +243,7 @@ async fn a_ceremony_expires() {
         account: r.account,
         session: r.session,
         email: None,
+        acr: Default::default(),
     };
     let id = ceremony(&service, &r.registration_state).await;
     register(&service, &r, &caller, id).await.unwrap();
@@ -285,6 +287,7 @@ async fn a_typed_email_tells_nothing_and_refusals_count() {
         account: r.account,
         session: r.session,
         email: None,
+        acr: Default::default(),
     };
     let id = ceremony(&service, &r.registration_state).await;
     register(&service, &r, &caller, id).await.unwrap();

@@ -306,6 +306,44 @@ async fn from_config_loads_keys_through_the_default_aws_chain() {
     assert_eq!(service.keys().current().signing().kid(), current_version);
 }
 
+/// The second factor's key comes from `MFA_SECRET_ARN` in the functions that serve its routes,
+/// whichever way they build their service; a secret too short is a named start-up error, and
+/// without one the routes are `not_configured`.
+#[tokio::test]
+async fn the_second_factor_key_is_read_from_its_secret() {
+    let arn = create_secret(&key(5)).await;
+    let with = |mfa: Option<String>| Config {
+        mfa_secret_arn: mfa,
+        signing_secret: Some(passport::kernel::config::SecretBytes::new(
+            key(3).into_bytes(),
+        )),
+        ..Config::default()
+    };
+    let signing = Service::from_config(with(Some(arn.clone()))).await.unwrap();
+    let plain = Service::from_config_without_keys(with(Some(arn)))
+        .await
+        .unwrap();
+    for service in [&signing, &plain] {
+        let loaded = service.extension::<passport::mfa::MfaKey>().unwrap();
+        assert_eq!(loaded.0.expose(), key(5).as_bytes());
+    }
+    let short = create_secret("too short").await;
+    let err = Service::from_config(with(Some(short.clone())))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains(&format!("MFA_SECRET_ARN {short}")),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("too short"),
+        "the value is never shown: {err}"
+    );
+    let none = Service::from_config(with(None)).await.unwrap();
+    assert!(none.extension::<passport::mfa::MfaKey>().is_none());
+}
+
 /// The deployed cache has access control: the functions connect as the user whose password
 /// Secrets Manager keeps (`REDIS_AUTH_SECRET_ARN`), never one from a plaintext variable.
 #[tokio::test]

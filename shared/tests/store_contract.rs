@@ -108,6 +108,7 @@ async fn concurrent_creates_of_one_email_make_one_account() {
                     created_at: clock::now(),
                     password_version: 0,
                     email_verified: true,
+                    second_factor: false,
                 };
                 tokio::spawn(async move { (a.id, store.create_account(&a).await.unwrap()) })
             })

@@ -10,6 +10,8 @@ mod server;
 mod typescript;
 mod web_app;
 
+use passport::kernel::config::SecretBytes;
+use passport::mfa::MfaKey;
 use passport::{Config, Service};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -76,6 +78,14 @@ async fn run() -> Result<(), String> {
         let from = service.config().mail_from.clone();
         let (outbox, goes) = mail::outbox(smtp.as_deref(), from.as_deref())?;
         (service.with_mail(Some(outbox)), goes)
+    };
+    // A second-factor key for this run when none is set (the embedded store forgets the
+    // authenticators with it; against Redis, set MFA_SECRET to keep them across runs).
+    let service = if service.extension::<MfaKey>().is_none() {
+        let key = SecretBytes::new(passport::kernel::ids::random_bytes::<32>().to_vec());
+        service.with_second_factor(Some(MfaKey(key)))
+    } else {
+        service
     };
     let service = Arc::new(service);
     service

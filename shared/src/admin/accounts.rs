@@ -23,6 +23,7 @@ pub async fn create(service: &Service, email: &str, password: String) -> Result<
         created_at: clock::now(),
         password_version: 0,
         email_verified: true,
+        second_factor: false,
     };
     if !service.store().create_account(&account).await? {
         return Err(AdminError::AccountExists);

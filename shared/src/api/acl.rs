@@ -30,6 +30,9 @@ const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fa
 /// that sign in with a passkey (`login`) and that register, list and remove them (`sessions`).
 const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +getdel";
 
+/// The second factor (`mfa`): an account's authenticator salt, last step, recovery codes.
+const MFA_RW: &str = "~pp:{*}:mfa +hexists +hdel +hgetall";
+
 /// Mail's proofs (`email`): the mail limits' counters, mailed tokens and sign-in codes.
 const MAIL_RW: &str = "~pp:{e:*}:mail ~pp:{ip:*}:mail ~pp:{mt:*}:t ~pp:{e:*}:code +getdel";
 
@@ -87,6 +90,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             PASSKEYS_RW,
             PUBLIC_KEYS_RW,
             MAIL_RW,
+            MFA_RW,
         ],
     },
     CacheUser {
@@ -120,6 +124,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             PASSKEYS_RW,
             PUBLIC_KEYS_R,
             MAIL_RW,
+            MFA_RW,
         ],
     },
     CacheUser {

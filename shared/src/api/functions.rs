@@ -14,6 +14,7 @@ use crate::kernel::authentication::RecentAuth;
 use crate::kernel::caller::Verdict;
 use crate::kernel::error::ApiError;
 use crate::kernel::http::{Call, error_response};
+use crate::mfa;
 use crate::passkeys;
 use crate::passports;
 use crate::recent_auth;
@@ -125,6 +126,7 @@ impl Function for Login {
             Handler::Email(r) if !writes_the_directory(r) && r != email::Route::ChangeEmail => {
                 email::http::serve(service, r, call).await
             }
+            Handler::Mfa(r @ mfa::Route::SignIn) => mfa::http::serve(service, r, call).await,
             _ => return None,
         })
     }
@@ -191,7 +193,8 @@ impl Function for Sessions {
             Handler::RecentAuth(r) => recent_auth::http::serve(service, r, call).await,
             Handler::Discovery(r) => discovery::serve(service, r, call).await,
             Handler::Email(email::Route::ChangeEmail) => email::http::change(service, call).await,
-            Handler::Dbsc(_) | Handler::Email(_) => return None,
+            Handler::Mfa(r) if r != mfa::Route::SignIn => mfa::http::serve(service, r, call).await,
+            Handler::Dbsc(_) | Handler::Email(_) | Handler::Mfa(_) => return None,
         })
     }
 }

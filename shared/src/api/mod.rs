@@ -20,6 +20,7 @@ use crate::kernel::service::Core;
 use crate::kernel::service::public_keys::PublishedKeys;
 use crate::kernel::store::KernelStore;
 use crate::kernel::store::lua::LuaScript;
+use crate::mfa::MfaStore;
 use crate::passkeys::PasskeyStore;
 use crate::passkeys::webauthn::RelyingParty;
 use crate::passports::PassportStore;
@@ -40,12 +41,19 @@ pub use startup::InitError;
 /// The whole store: the kernel's slices and every feature's, as the Redis and in-memory stores
 /// both implement them.
 pub trait Store:
-    KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore + EmailStore
+    KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore + EmailStore + MfaStore
 {
 }
 
 impl<T> Store for T where
-    T: ?Sized + KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore + EmailStore
+    T: ?Sized
+        + KernelStore
+        + SessionStore
+        + PasskeyStore
+        + DbscStore
+        + PassportStore
+        + EmailStore
+        + MfaStore
 {
 }
 
@@ -98,6 +106,7 @@ pub fn scripts() -> Vec<&'static LuaScript> {
             crate::dbsc::redis::SCRIPTS,
             crate::passports::redis::SCRIPTS,
             crate::email::redis::SCRIPTS,
+            crate::mfa::redis::SCRIPTS,
         ]
         .into_iter()
         .flatten()

@@ -10,6 +10,7 @@ use crate::dbsc;
 use crate::discovery;
 use crate::email;
 use crate::kernel::authentication::RecentAuth;
+use crate::mfa;
 use crate::passkeys;
 use crate::passports;
 use crate::recent_auth;
@@ -36,6 +37,9 @@ pub enum Handler {
     Discovery(discovery::Route),
     /// Sign-up, verification, reset, email-code sign-in and email change: what mail proves.
     Email(email::Route),
+    /// The second factor: the sign-in's second step, setting up an authenticator app, the
+    /// recovery codes.
+    Mfa(mfa::Route),
 }
 
 /// What a handler does with the signing keys, which decides what its function may read.
@@ -56,6 +60,7 @@ impl Handler {
             Handler::Sessions(sessions::Route::Login | sessions::Route::Refresh)
             | Handler::Passkeys(passkeys::Route::Login)
             | Handler::Email(email::Route::SignInWithCode)
+            | Handler::Mfa(mfa::Route::SignIn)
             | Handler::Passports(passports::Route::Issue) => KeyUse::Sign,
             Handler::Sessions(sessions::Route::Logout)
             | Handler::Passports(passports::Route::End) => KeyUse::Verify,
@@ -65,7 +70,8 @@ impl Handler {
             | Handler::Passports(_)
             | Handler::RecentAuth(_)
             | Handler::Discovery(_)
-            | Handler::Email(_) => KeyUse::None,
+            | Handler::Email(_)
+            | Handler::Mfa(_) => KeyUse::None,
         }
     }
 }
@@ -255,7 +261,7 @@ pub static ROUTES: &[RouteSpec] = &[
         recent_auth: RecentAuth::No,
         function: "sessions",
         operation_id: "reauthenticate",
-        summary: "prove it is you again (password or passkey)",
+        summary: "prove it is you again (password, with a second-factor code if set up; or passkey)",
     },
     RouteSpec {
         method: Method::POST,
@@ -386,6 +392,66 @@ pub static ROUTES: &[RouteSpec] = &[
         function: "login",
         operation_id: "signInWithEmailCode",
         summary: "email and mailed code for a token pair",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/login/mfa",
+        handler: Handler::Mfa(mfa::Route::SignIn),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "signInSecondFactor",
+        summary: "a sign-in's challenge and a second-factor code for a token pair",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/mfa",
+        handler: Handler::Mfa(mfa::Route::Status),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "secondFactor",
+        summary: "the caller's second factor: an authenticator app, recovery codes left",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/mfa/totp",
+        handler: Handler::Mfa(mfa::Route::BeginTotp),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "beginTotp",
+        summary: "a new authenticator-app secret (QR code), pending until a code confirms it",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/mfa/totp/confirm",
+        handler: Handler::Mfa(mfa::Route::ConfirmTotp),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "confirmTotp",
+        summary: "the app's first code: the second factor is on; ten recovery codes, shown once",
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/mfa/totp",
+        handler: Handler::Mfa(mfa::Route::RemoveTotp),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "removeTotp",
+        summary: "remove the authenticator app and its recovery codes (two factors, recently)",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/mfa/recovery-codes",
+        handler: Handler::Mfa(mfa::Route::RecoveryCodes),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "sessions",
+        operation_id: "replaceRecoveryCodes",
+        summary: "a new set of recovery codes, the old void (two factors, recently)",
     },
     RouteSpec {
         method: Method::POST,

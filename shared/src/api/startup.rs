@@ -5,12 +5,13 @@
 use super::Service;
 use super::Store;
 use crate::kernel::config::Config;
-use crate::kernel::config::ConfigError;
+use crate::kernel::config::{ConfigError, SecretBytes};
 use crate::kernel::error::StoreError;
 use crate::kernel::keys::{self, KeyError, KeyProvider, KeyRing};
 use crate::kernel::mail::MailOutbox;
 use crate::kernel::mail::sqs::SqsOutbox;
 use crate::kernel::store::{MemoryStore, RedisCredentials, RedisStore};
+use crate::mfa::MfaKey;
 use std::sync::Arc;
 
 /// Passport could not start.
@@ -25,6 +26,14 @@ pub enum InitError {
     /// The store could not be reached.
     #[error("cannot connect to the session store: {0}")]
     Store(#[from] StoreError),
+    /// The second factor's key could not be read.
+    #[error("MFA_SECRET_ARN {secret}: {reason}")]
+    MfaKey {
+        /// The secret named.
+        secret: String,
+        /// Why it could not be used (never its value).
+        reason: String,
+    },
     /// The cache user's credentials could not be read.
     #[error("REDIS_AUTH_SECRET_ARN {secret}: {reason}")]
     RedisAuth {
@@ -63,8 +72,12 @@ impl Service {
     /// from.
     pub async fn from_config_or_generated(config: Config) -> Result<(Self, KeySource), InitError> {
         // One AWS configuration per cold start, shared by the key and the cache user's secret.
-        let client = match (&config.signing_secret_arn, &config.redis_auth_secret_arn) {
-            (None, None) => None,
+        let client = match (
+            &config.signing_secret_arn,
+            &config.redis_auth_secret_arn,
+            &config.mfa_secret_arn,
+        ) {
+            (None, None, None) => None,
             _ => Some(secrets_manager().await),
         };
         let (keys, source) = match (&config.signing_secret_arn, &config.signing_secret, &client) {
@@ -83,8 +96,11 @@ impl Service {
         };
         let store = connect_configured_store(&config, client.as_ref()).await?;
         let outbox = mail_queue(&config).await;
+        let mfa = second_factor_key(&config, client.as_ref()).await?;
         Ok((
-            Self::checked(config, keys, store)?.with_mail(outbox),
+            Self::checked(config, keys, store)?
+                .with_mail(outbox)
+                .with_second_factor(mfa),
             source,
         ))
     }
@@ -108,7 +124,21 @@ impl Service {
     pub async fn from_config_without_keys(config: Config) -> Result<Self, InitError> {
         let store = connect_configured_store(&config, None).await?;
         let outbox = mail_queue(&config).await;
-        Ok(Self::checked(config, KeyProvider::fixed(KeyRing::random()), store)?.with_mail(outbox))
+        let mfa = second_factor_key(&config, None).await?;
+        Ok(
+            Self::checked(config, KeyProvider::fixed(KeyRing::random()), store)?
+                .with_mail(outbox)
+                .with_second_factor(mfa),
+        )
+    }
+
+    /// The same service, with the second factor's key (none: its routes answer 404
+    /// `not_configured`).
+    pub fn with_second_factor(self, key: Option<MfaKey>) -> Self {
+        match key {
+            Some(k) => self.with_extension(k),
+            None => self,
+        }
     }
 
     /// The same service, queueing mail to `outbox` (none: the mailing routes answer 404
@@ -119,6 +149,45 @@ impl Service {
             None => self,
         }
     }
+}
+
+/// The second factor's key: `MFA_SECRET_ARN`'s value (Secrets Manager; `client` if one is made
+/// already), else `MFA_SECRET`; `None` when neither is set.
+async fn second_factor_key(
+    config: &Config,
+    client: Option<&aws_sdk_secretsmanager::Client>,
+) -> Result<Option<MfaKey>, InitError> {
+    let Some(arn) = &config.mfa_secret_arn else {
+        return Ok(config.mfa_secret.clone().map(MfaKey));
+    };
+    let failed = |reason: String| InitError::MfaKey {
+        secret: arn.clone(),
+        reason,
+    };
+    let made;
+    let client = match client {
+        Some(c) => c,
+        None => {
+            made = secrets_manager().await;
+            &made
+        }
+    };
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+    let text = out
+        .secret_string()
+        .ok_or_else(|| failed("the secret has no string value".into()))?;
+    if text.len() < crate::kernel::config::MIN_KEY_BYTES {
+        return Err(failed(format!(
+            "the value must be at least {} bytes",
+            crate::kernel::config::MIN_KEY_BYTES
+        )));
+    }
+    Ok(Some(MfaKey(SecretBytes::new(text.as_bytes().to_vec()))))
 }
 
 /// The SQS outbox of `MAIL_QUEUE_URL`, if set: a client made as the Secrets Manager one is

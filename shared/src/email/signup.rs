@@ -40,6 +40,7 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
             created_at: now,
             password_version: 0,
             email_verified: false,
+            second_factor: false,
         };
         let created = self.store().create_account(&account).await?;
         let made = created.then_some(&account);

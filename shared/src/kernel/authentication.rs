@@ -16,8 +16,11 @@ pub enum Amr {
     Swk,
     /// User presence and verification were tested (a passkey's UV flag: PIN or biometric).
     User,
-    /// A one-time password: a code mailed to the account's address.
+    /// A one-time password: a code mailed to the account's address, an authenticator app's
+    /// TOTP code (RFC 6238), or a recovery code.
     Otp,
+    /// More than one factor: a second factor completed a first (RFC 8176's `mfa`).
+    Mfa,
 }
 
 impl Amr {
@@ -28,6 +31,7 @@ impl Amr {
             Amr::Swk => "swk",
             Amr::User => "user",
             Amr::Otp => "otp",
+            Amr::Mfa => "mfa",
         }
     }
 
@@ -39,6 +43,42 @@ impl Amr {
             "hwk" | "swk" => Some(Amr::Swk),
             "user" => Some(Amr::User),
             "otp" => Some(Amr::Otp),
+            "mfa" => Some(Amr::Mfa),
+            _ => None,
+        }
+    }
+}
+
+/// The authentication assurance level a session reached (NIST SP 800-63B, section 4), carried
+/// as the tokens' `acr` (OpenID Connect Core §2) and in the authorizer's context: `aal1` for one
+/// factor, `aal2` for two — a second factor after a password or a mailed code, or a passkey with
+/// user verification (a key held and a PIN or biometric: two factors in one).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Acr {
+    /// One factor (and what a token or context without a level reads as).
+    #[default]
+    Aal1,
+    /// Two factors.
+    Aal2,
+}
+
+impl Acr {
+    /// The name in tokens and contexts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acr::Aal1 => "aal1",
+            Acr::Aal2 => "aal2",
+        }
+    }
+
+    /// Parses [`Acr::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "aal1" => Some(Acr::Aal1),
+            "aal2" => Some(Acr::Aal2),
             _ => None,
         }
     }
@@ -104,6 +144,28 @@ impl Authentication {
         }
     }
 
+    /// The level these methods reach ([`Acr`]).
+    pub fn acr(&self) -> Acr {
+        let has = |m| self.methods.contains(&m);
+        if has(Amr::Mfa) || (has(Amr::Swk) && has(Amr::User)) {
+            Acr::Aal2
+        } else {
+            Acr::Aal1
+        }
+    }
+
+    /// This authentication completed by a second factor (an authenticator app's code or a
+    /// recovery code) at `time`: its methods and `otp`, `mfa`.
+    pub fn with_second_factor(&self, time: i64) -> Self {
+        let mut methods = self.methods.clone();
+        for m in [Amr::Otp, Amr::Mfa] {
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+        Self { time, methods }
+    }
+
     /// The methods as stored: RFC 8176 names joined by commas.
     pub fn methods_text(&self) -> String {
         let names: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
@@ -156,6 +218,29 @@ mod tests {
             Authentication::from_stored(Some(100), Some("hwk,user"), 5),
             a
         );
+    }
+
+    #[test]
+    fn two_factors_make_aal2_and_one_aal1() {
+        assert_eq!(Authentication::password(1).acr(), Acr::Aal1);
+        assert_eq!(Authentication::passkey(1).acr(), Acr::Aal2);
+        let code = Authentication {
+            time: 1,
+            methods: vec![Amr::Otp],
+        };
+        assert_eq!(code.acr(), Acr::Aal1);
+        let both = Authentication::password(1).with_second_factor(9);
+        assert_eq!(both.methods_text(), "pwd,otp,mfa");
+        assert_eq!((both.time, both.acr()), (9, Acr::Aal2));
+        let by_mail = code.with_second_factor(9);
+        assert_eq!(by_mail.methods_text(), "otp,mfa");
+        assert_eq!(by_mail.acr(), Acr::Aal2);
+        // A key without user verification is one factor.
+        let key_only = Authentication {
+            time: 1,
+            methods: vec![Amr::Swk],
+        };
+        assert_eq!(key_only.acr(), Acr::Aal1);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! which plays API Gateway) deserialises it; `GET /apps/me` answers the app caller as written.
 //! The field names are the context's keys, so they are spelled here and nowhere else.
 
+use crate::kernel::authentication::Acr;
 use crate::kernel::ids::Id;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Who is calling an authorised route, as the account authorizer established: its context
-/// `{user_id, session_id, email?}`.
+/// `{user_id, session_id, acr, email?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
     /// Account id.
@@ -22,6 +23,10 @@ pub struct Caller {
     /// and passed in its context); `None` for a session that does not keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The assurance level of its access token (`aal1`, `aal2`): what an API behind the
+    /// authorizer checks to demand two factors. A context without it reads as `aal1`.
+    #[serde(default)]
+    pub acr: Acr,
 }
 
 /// Who is calling a shared app's route, as the app authorizer established: its context
@@ -107,6 +112,7 @@ mod tests {
             account: id(0),
             session: id(1),
             email: Some("a@example.com".into()),
+            acr: Acr::Aal2,
         });
         let app = Verdict::Visitor(AppCaller {
             app: id(2),
@@ -117,7 +123,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&account).unwrap(),
             json!({"user_id": "AAAAAAAAAAAAAAAAAAAAAA", "session_id": "AQEBAQEBAQEBAQEBAQEBAQ",
-                   "email": "a@example.com"})
+                   "email": "a@example.com", "acr": "aal2"})
         );
         assert_eq!(
             serde_json::to_value(&app).unwrap(),

@@ -1,6 +1,7 @@
 //! `POST /reauthenticate`: the caller proves itself again — its password or a passkey of its
 //! account, either counted toward the login lockout — and its session's `auth_time` (and `amr`)
-//! become now's, without a new session. Depends on `passkeys` for the passkey proof.
+//! become now's, without a new session. A password with a second-factor code raises the session
+//! to `aal2`. Depends on `passkeys` for the passkey proof and `mfa` for the code.
 
 use crate::kernel::authentication::Authentication;
 use crate::kernel::caller::Caller;
@@ -9,13 +10,15 @@ use crate::kernel::ids::Id;
 use crate::kernel::redact::shown;
 use crate::kernel::service::{ClientInfo, Core};
 use crate::kernel::store::KernelStore;
+use crate::mfa::MfaStore;
+use crate::mfa::login::SecondFactor;
 use crate::passkeys::PasskeyStore;
 use crate::passkeys::webauthn::PublicKeyCredential;
 
 /// How the caller proves itself again.
 pub enum Reauthentication {
-    /// Its account's password.
-    Password(String),
+    /// Its account's password, and a second factor if the caller gives one.
+    Password(String, Option<SecondFactor>),
     /// A passkey assertion to the challenge of `POST /login/passkey/options`.
     Passkey {
         /// The ceremony the options named.
@@ -28,7 +31,9 @@ pub enum Reauthentication {
 impl std::fmt::Debug for Reauthentication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Reauthentication::Password(_) => shown(f, "Password", &[]),
+            Reauthentication::Password(_, second) => {
+                shown(f, "Password", &[("second_factor", &second.is_some())])
+            }
             Reauthentication::Passkey { ceremony, .. } => {
                 shown(f, "Passkey", &[("ceremony", ceremony)])
             }
@@ -36,7 +41,7 @@ impl std::fmt::Debug for Reauthentication {
     }
 }
 
-impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
+impl<S: ?Sized + KernelStore + PasskeyStore + MfaStore> Core<S> {
     /// `POST /reauthenticate`: the caller proves itself again, and its session's `auth_time`
     /// (and `amr`) become now's. A password is checked as a login's is: counted first, toward
     /// the same limits, so guesses here lock out as guesses at `/login` do.
@@ -48,8 +53,8 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
     ) -> Result<Authentication, ApiError> {
         let now = self.clock().now();
         let authentication = match proof {
-            Reauthentication::Password(password) => {
-                self.reauthenticate_with_password(caller, password, client, now)
+            Reauthentication::Password(password, second) => {
+                self.reauthenticate_with_password(caller, password, second, client, now)
                     .await?
             }
             Reauthentication::Passkey {
@@ -75,6 +80,7 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
         &self,
         caller: &Caller,
         password: String,
+        second: Option<SecondFactor>,
         client: &ClientInfo,
         now: i64,
     ) -> Result<Authentication, ApiError> {
@@ -90,8 +96,18 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             // Counted toward the address when the gate reserved it.
             return Err(ApiError::InvalidCredentials);
         }
+        let password = Authentication::password(now);
+        let authentication = match second {
+            None => password,
+            Some(proof) => {
+                if !self.prove_second_factor(&account, &proof, now).await? {
+                    return Err(ApiError::InvalidCredentials);
+                }
+                password.with_second_factor(now)
+            }
+        };
         self.attempt_succeeded(&account.email, ip.as_deref(), now)
             .await?;
-        Ok(Authentication::password(now))
+        Ok(authentication)
     }
 }

@@ -43,6 +43,7 @@ pub fn test_config() -> Config {
         signing_algorithm: test_algorithm(),
         ipv6_limit_prefix: 128,
         passkey_origins: vec![PASSKEY_ORIGIN.to_string()],
+        mfa_secret: Some(SecretBytes::new(TEST_MFA_KEY.as_bytes().to_vec())),
         ..Config::default()
     }
 }
@@ -53,8 +54,12 @@ pub fn service_on(store: Arc<dyn Store>, config: Config) -> Service {
     #[allow(clippy::expect_used)]
     let keys = KeyRing::from_literal_for(config.signing_algorithm, &secret)
         .expect("the test key is long enough");
-    Service::new(config, keys, store)
+    let mfa = config.mfa_secret.clone().map(crate::mfa::MfaKey);
+    Service::new(config, keys, store).with_second_factor(mfa)
 }
+
+/// The second-factor key of [`test_config`].
+pub const TEST_MFA_KEY: &str = "test second-factor key, 32+ bytes long";
 
 /// A Secrets Manager client for `endpoint` (the tests' `moto_server`): dummy credentials, a
 /// region, and the HTTPS client every function uses.

@@ -20,6 +20,7 @@ pub async fn account(store: &dyn Store) -> Account {
         created_at: clock::now(),
         password_version: 0,
         email_verified: true,
+        second_factor: false,
     };
     assert!(store.create_account(&a).await.unwrap());
     a

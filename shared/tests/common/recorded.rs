@@ -54,6 +54,7 @@ pub async fn reset_account(store: &dyn Store, r: &Recorded) {
         created_at: 0,
         password_version: 0,
         email_verified: true,
+        second_factor: false,
     };
     assert!(store.create_account(&account).await.unwrap());
     // The session the registration ceremony was made for, signed in now.

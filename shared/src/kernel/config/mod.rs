@@ -4,6 +4,7 @@
 
 pub mod settings;
 
+use crate::kernel::authentication::Acr;
 use crate::kernel::cookie::SessionCookie;
 use std::time::Duration;
 
@@ -163,6 +164,14 @@ pub struct Config {
     pub mail_max_per_email: u64,
     /// `MAIL_MAX_PER_CLIENT_PER_HOUR`.
     pub mail_max_per_client: u64,
+    /// `MFA_SECRET_ARN`: the Secrets Manager secret the second factor's key comes from.
+    pub mfa_secret_arn: Option<String>,
+    /// `MFA_SECRET`: a literal second-factor key (local runs and tests).
+    pub mfa_secret: Option<SecretBytes>,
+    /// `TOTP_ISSUER`: the name authenticator apps show.
+    pub totp_issuer: String,
+    /// `AUTHORIZER_REQUIRED_ACR`: the lowest level the account authorizer lets through.
+    pub authorizer_required_acr: Acr,
 }
 
 fn default_of(name: &str) -> Option<String> {
@@ -293,6 +302,24 @@ impl Config {
             smtp_url: get("SMTP_URL").map(|u| SecretBytes::new(u.into_bytes())),
             mail_max_per_email: positive(&get, "MAIL_MAX_PER_EMAIL_PER_HOUR")?,
             mail_max_per_client: positive(&get, "MAIL_MAX_PER_CLIENT_PER_HOUR")?,
+            mfa_secret_arn: get("MFA_SECRET_ARN"),
+            mfa_secret: secret(get("MFA_SECRET"), "MFA_SECRET")?,
+            totp_issuer: match get("TOTP_ISSUER") {
+                Some(v) if !v.trim().is_empty() && !v.contains(':') && v.len() <= 64 => {
+                    v.trim().to_string()
+                }
+                _ => {
+                    return Err(invalid(
+                        "TOTP_ISSUER",
+                        "must be a name of at most 64 bytes without a colon",
+                    ));
+                }
+            },
+            authorizer_required_acr: get("AUTHORIZER_REQUIRED_ACR")
+                .as_deref()
+                .map(str::trim)
+                .and_then(Acr::parse)
+                .ok_or_else(|| invalid("AUTHORIZER_REQUIRED_ACR", "must be aal1 or aal2"))?,
         };
         let mut cfg = cfg;
         cfg.fit_together(&lookup)?;

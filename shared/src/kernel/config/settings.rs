@@ -433,6 +433,39 @@ pub const SETTINGS: &[Setting] = &[
         },
         doc: "mail-sending requests per client address (an IPv6 client by its `IPV6_LIMIT_PREFIX`) per hour; beyond it 429 `rate_limited`",
     },
+    Setting {
+        name: "MFA_SECRET_ARN",
+        default: None,
+        template: Template::Set(
+            "the created second-factor secret, for `login` and `sessions` only",
+        ),
+        doc: "the Secrets Manager secret (a string of at least 32 bytes, never rotated) from which each account's authenticator-app secret is derived: the store keeps only a random salt, so a copy of the cache alone yields no TOTP secret. Unset (and no `MFA_SECRET`): the second-factor routes answer 404 `not_configured`",
+    },
+    Setting {
+        name: "MFA_SECRET",
+        default: None,
+        template: Template::Set(
+            "local runs and tests only; deployed, the key comes from the secret",
+        ),
+        doc: "a literal second-factor key for local runs and tests (at least 32 bytes); `local-api` makes one for its process when neither is set",
+    },
+    Setting {
+        name: "TOTP_ISSUER",
+        default: Some("Passport"),
+        template: Template::Parameter {
+            name: "TotpIssuer",
+            group: "Second factor",
+        },
+        doc: "the name an authenticator app shows beside the account (the `otpauth://` URI's issuer; no colon)",
+    },
+    Setting {
+        name: "AUTHORIZER_REQUIRED_ACR",
+        default: Some("aal1"),
+        template: Template::Set(
+            "`aal2` on the AAL2 authorizer (`Aal2Authorizer=true`); the default elsewhere",
+        ),
+        doc: "the lowest assurance level the account authorizer lets through: `aal1` (any live session) or `aal2` (two factors: a second factor after a password or mailed code, or a passkey with user verification); a token below it is denied (403)",
+    },
 ];
 
 /// The setting named `name`.

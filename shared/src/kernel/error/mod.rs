@@ -141,6 +141,26 @@ pub enum ApiError {
     /// another purpose, or no longer matches its account.
     #[error("this link is invalid or has expired: ask for a new one")]
     InvalidMailToken,
+    /// The proof was right, and the account has a second factor: no tokens yet. The answer
+    /// carries the challenge `POST /login/mfa` completes with a code.
+    #[error("enter a code from your authenticator app, or a recovery code")]
+    SecondFactorRequired {
+        /// The challenge (an id naming the half-done sign-in).
+        challenge: String,
+        /// Seconds it lives.
+        expires_in: i64,
+    },
+    /// A code that does not confirm an authenticator app being set up (wrong, or for another
+    /// secret).
+    #[error("that code does not match: check the authenticator app's clock and try the next one")]
+    InvalidCode,
+    /// The account already has an authenticator app; remove it first.
+    #[error("this account already has an authenticator app: remove it first")]
+    SecondFactorExists,
+    /// The action needs the session to have proved two factors recently (reauthenticate with a
+    /// password and a code, or a passkey).
+    #[error("reauthenticate with your second factor (or a passkey) first")]
+    SecondFactorRequiredToChange,
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,

@@ -116,6 +116,14 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         ApiError::EmailNotVerified => (StatusCode::FORBIDDEN, "email_not_verified", None, Debug),
         ApiError::SignupClosed => (StatusCode::FORBIDDEN, "signup_closed", None, Debug),
         ApiError::InvalidMailToken => (StatusCode::BAD_REQUEST, "invalid_token", None, Debug),
+        ApiError::SecondFactorRequired { .. } => {
+            (StatusCode::FORBIDDEN, "mfa_required", None, Debug)
+        }
+        ApiError::InvalidCode => (StatusCode::BAD_REQUEST, "invalid_code", None, Debug),
+        ApiError::SecondFactorExists => (StatusCode::CONFLICT, "mfa_exists", None, Debug),
+        ApiError::SecondFactorRequiredToChange => {
+            (StatusCode::FORBIDDEN, "aal2_required", None, Debug)
+        }
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::NotConfigured(_) => (StatusCode::NOT_FOUND, "not_configured", None, Warn),
         ApiError::MethodNotAllowed { .. } => (
@@ -177,6 +185,13 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::EmailNotVerified,
         ApiError::SignupClosed,
         ApiError::InvalidMailToken,
+        ApiError::SecondFactorRequired {
+            challenge: "x".into(),
+            expires_in: 1,
+        },
+        ApiError::InvalidCode,
+        ApiError::SecondFactorExists,
+        ApiError::SecondFactorRequiredToChange,
         ApiError::NotFound,
         ApiError::NotConfigured("x"),
         ApiError::MethodNotAllowed { allow: "x".into() },
@@ -213,6 +228,10 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::EmailNotVerified
             | ApiError::SignupClosed
             | ApiError::InvalidMailToken
+            | ApiError::SecondFactorRequired { .. }
+            | ApiError::InvalidCode
+            | ApiError::SecondFactorExists
+            | ApiError::SecondFactorRequiredToChange
             | ApiError::NotFound
             | ApiError::NotConfigured(_)
             | ApiError::MethodNotAllowed { .. }

@@ -207,10 +207,17 @@ fn tossed<B, S: ?Sized>(service: &Core<S>, req: &Request<B>) -> Response<String>
 pub fn error_response(err: &ApiError) -> Response<String> {
     table::log(err);
     let spec = table::api_error(err);
-    let mut r = json_response(
-        spec.status,
-        &json!({"error": spec.code, "message": err.to_string()}),
-    );
+    let mut body = json!({"error": spec.code, "message": err.to_string()});
+    if let ApiError::SecondFactorRequired {
+        challenge,
+        expires_in,
+    } = err
+    {
+        body["challenge"] = json!(challenge);
+        body["expires_in"] = json!(expires_in);
+        body["methods"] = json!(["totp", "recovery_code"]);
+    }
+    let mut r = json_response(spec.status, &body);
     if let Some(secs) = spec.retry_after {
         r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -419,6 +426,10 @@ mod tests {
             ("invalid_token", 400),
             ("email_taken", 409),
             ("mail_unavailable", 503),
+            ("mfa_required", 403),
+            ("invalid_code", 400),
+            ("mfa_exists", 409),
+            ("aal2_required", 403),
             ("not_found", 404),
             ("not_configured", 404),
             ("method_not_allowed", 405),
@@ -447,5 +458,15 @@ mod tests {
         assert_eq!(r.headers()[RETRY_AFTER], "1");
         let r = error_response(&ApiError::Unauthorized);
         assert!(r.headers().get(RETRY_AFTER).is_none());
+        // The second step's challenge rides in the refusal's body.
+        let r = error_response(&ApiError::SecondFactorRequired {
+            challenge: "abc".into(),
+            expires_in: 300,
+        });
+        let body: Value = serde_json::from_str(r.body()).unwrap();
+        assert_eq!(
+            (body["challenge"].as_str(), body["expires_in"].as_i64()),
+            (Some("abc"), Some(300))
+        );
     }
 }

@@ -18,6 +18,9 @@ pub enum Denied {
     /// The session has ended (logout, reuse, disable, expiry).
     #[error("session is not live")]
     SessionEnded,
+    /// The token's assurance level is below `AUTHORIZER_REQUIRED_ACR`.
+    #[error("the session's assurance level is below the one this API requires")]
+    AssuranceTooLow,
     /// A passport sent for another app than `X-App-Code` names, or without `X-App-Code`.
     #[error("passport is for another app")]
     WrongApp,
@@ -27,16 +30,25 @@ pub enum Denied {
 }
 
 impl<S: ?Sized + KernelStore> Core<S> {
-    /// The authorizer's decision: verify the bearer token, then check the session is live.
+    /// The authorizer's decision: verify the bearer token, check its assurance level against
+    /// `AUTHORIZER_REQUIRED_ACR`, then check the session is live.
     pub async fn authorize(&self, authorization: Option<&str>) -> Result<Caller, Denied> {
         let token = presented(authorization)?;
         let now = self.clock().now();
-        let Verified { account, session } = self.verify_access_token(token, now).await?;
+        let Verified {
+            account,
+            session,
+            acr,
+        } = self.verify_access_token(token, now).await?;
+        if acr < self.config().authorizer_required_acr {
+            return Err(Denied::AssuranceTooLow);
+        }
         match self.store().live_session(account, session, now).await? {
             Some(live) => Ok(Caller {
                 account,
                 session,
                 email: live.email,
+                acr,
             }),
             None => Err(Denied::SessionEnded),
         }

@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod binding;
 pub mod public_keys;
 pub mod recent;
+pub mod second_step;
 pub mod signin;
 pub mod states;
 

@@ -5,7 +5,7 @@
 use super::{Core, TokenPair};
 use crate::kernel::accounts::{self, MAX_DEVICE_CHARS};
 use crate::kernel::addresses;
-use crate::kernel::authentication::Authentication;
+use crate::kernel::authentication::{Acr, Authentication};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
@@ -60,8 +60,15 @@ pub struct SignIn<'a> {
 impl<S: ?Sized + KernelStore> Core<S> {
     /// Starts a session for an account whose owner has just proved who they are (a password,
     /// a passkey): the session pair, the same for every way of signing in.
+    ///
+    /// An account with a second factor gets no session from a one-factor proof: the answer is
+    /// [`ApiError::SecondFactorRequired`], with the challenge that completes it
+    /// ([`second_step`](super::second_step)).
     pub async fn start_session(&self, s: SignIn<'_>, now: i64) -> Result<TokenPair, ApiError> {
         let account = s.account;
+        if account.second_factor && s.authentication.acr() < Acr::Aal2 {
+            return Err(self.second_step(&s, now).await);
+        }
         // Before the session exists: keys that cannot be published fail the sign-in whole.
         let ring = self.signing_ring().await?;
         let session = Id::random();

@@ -59,6 +59,9 @@ pub struct Account {
     /// Whether its owner proved the email theirs (a mailed link). Accounts made before mail
     /// existed, and operators' accounts, count as verified.
     pub email_verified: bool,
+    /// Whether it has a confirmed second factor (an authenticator app): a password or mailed
+    /// code then starts no session until a code completes it (`mfa`'s store sets it).
+    pub second_factor: bool,
 }
 
 impl std::fmt::Debug for Account {
@@ -186,6 +189,7 @@ impl Directory for RedisStore {
             password_version: h.get("pwv").map_or(Ok(0), |v| int(v))? as u64,
             // No `ev`: written before mail existed, by an operator: verified.
             email_verified: h.get("ev").is_none_or(|v| v != "0"),
+            second_factor: h.get("mfa").is_some_and(|v| v == "1"),
         }))
     }
 
@@ -212,6 +216,7 @@ impl Directory for RedisStore {
                     ("account", keys::account(id)),
                     ("sessions", keys::sessions(id)),
                     ("passkeys", keys::passkeys(id)),
+                    ("mfa", keys::mfa(id)),
                 ],
                 &[("session_prefix", keys::session_prefix(id))],
             )?)

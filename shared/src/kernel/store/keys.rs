@@ -4,10 +4,11 @@
 //!
 //! | key | type | TTL |
 //! |---|---|---|
-//! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created; pwprev, pwprev_until after a password change | none (the directory is durable) |
+//! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created, ev; mfa (`1` with a second factor); pwprev, pwprev_until after a password change | none (the directory is durable) |
 //! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, rid, fam, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; sup after a reauthentication until an action spends it; dbk, dbc, dbce once bound (DBSC), dbp, dbpe once renewed | at `exp` |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
 //! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred, by, agent) | none |
+//! | `pp:{<account>}:mfa` | hash: salt, since, step (the last code's); pend, pend_until while an authenticator is set up; r1…r10 (recovery codes' SHA-256, hex) | none |
 //! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
 //! | `pp:{<account>}:passports:seq` | counter ordering the above | with the last recording |
 //! | `pp:{<account>}:sync` | string written after a confirmed write (`store::confirm`) | a second |
@@ -66,6 +67,11 @@ pub fn session_keys(a: Id, s: Id) -> [(&'static str, String); 2] {
 /// The account's passkeys.
 pub fn passkeys(a: Id) -> String {
     format!("pp:{{{a}}}:passkeys")
+}
+
+/// The account's second factor (`mfa`).
+pub fn mfa(a: Id) -> String {
+    format!("pp:{{{a}}}:mfa")
 }
 
 /// A private app's passports of one account: beside the account's sessions, so that every

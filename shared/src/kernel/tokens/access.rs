@@ -4,7 +4,7 @@
 use super::jwt::{
     Checks, TOKEN_TYPE, TokenError, check_expiry, check_issued_at, decode, sign, validation,
 };
-use crate::kernel::authentication::{Amr, Authentication};
+use crate::kernel::authentication::{Acr, Amr, Authentication};
 use crate::kernel::ids::{Id, random_bytes};
 use crate::kernel::keys::{KeyRing, VerifyingKeys};
 use base64::Engine as _;
@@ -36,6 +36,10 @@ pub struct Claims {
     /// How it authenticated (RFC 8176).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<Amr>>,
+    /// The assurance level `amr` reaches (`aal1`, `aal2`: [`Acr`]). Absent only from tokens
+    /// issued before sessions had levels, which read as `aal1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<Acr>,
     /// Whether the account's address is verified (OpenID Connect Core §5.1's claim), as the
     /// session knows it: at sign-in, and updated in the session when the address is verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +53,8 @@ pub struct Verified {
     pub account: Id,
     /// Session id (`sid`).
     pub session: Id,
+    /// The assurance level (`acr`; `aal1` when absent).
+    pub acr: Acr,
 }
 
 /// Issues and verifies access tokens; build it once per process.
@@ -117,6 +123,7 @@ impl TokenIssuer {
             exp: now + self.ttl,
             auth_time: Some(authentication.time),
             amr: Some(authentication.methods.clone()),
+            acr: Some(authentication.acr()),
             email_verified,
         };
         sign(ring, TOKEN_TYPE, &claims)
@@ -139,6 +146,7 @@ impl TokenIssuer {
         Ok(Verified {
             account: claims.sub.parse().map_err(|_| TokenError::Claims)?,
             session: claims.sid.parse().map_err(|_| TokenError::Claims)?,
+            acr: claims.acr.unwrap_or(Acr::Aal1),
         })
     }
 }
