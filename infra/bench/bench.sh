@@ -112,6 +112,7 @@ mail_queue=$(make_mail_queue "$venv_bin/python")
 cat > "$workdir/rie.env" <<ENV
 REDIS_URL=$redis_url/4
 SIGNING_SECRET=bench-signing-key-0123456789abcdef0123
+MFA_SECRET=bench-second-factor-key-0123456789abcdef
 AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test

@@ -101,7 +101,8 @@ import json, sys
 gateway, port = sys.argv[1], sys.argv[2]
 settings = {"REDIS_URL": f"redis://{gateway}:{port}", "REDIS_CLUSTER": "false",
             "REDIS_AUTH_SECRET_ARN": "", "SIGNING_SECRET_ARN": "",
-            "SIGNING_SECRET": "sam-local-signing-key-0123456789abcdef"}
+            "SIGNING_SECRET": "sam-local-signing-key-0123456789abcdef",
+            "MFA_SECRET_ARN": "", "MFA_SECRET": "sam-local-second-factor-key-0123456789"}
 functions = ["LoginFunction", "RefreshFunction", "LogoutFunction", "SessionsFunction",
              "AuthorizerFunction", "AccountsFunction"]
 print(json.dumps({f: settings for f in functions}, indent=2))

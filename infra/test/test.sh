@@ -175,12 +175,18 @@ secret_arn=$("$venv_bin/python" -c '
 import boto3, uuid
 sm = boto3.client("secretsmanager")
 print(sm.create_secret(Name="passport-lambda-" + uuid.uuid4().hex, SecretString="k" * 64)["ARN"])')
+# The second factor's key, read from its own secret by login and sessions (MFA_SECRET_ARN).
+mfa_secret_arn=$("$venv_bin/python" -c '
+import boto3, uuid
+sm = boto3.client("secretsmanager")
+print(sm.create_secret(Name="passport-mfa-" + uuid.uuid4().hex, SecretString="m" * 64)["ARN"])')
 # The mail path as deployed: the routes queue to SQS, the mailer sends as an SES identity.
 mail_queue=$(make_mail_queue "$venv_bin/python")
 lambda_port=$(free_port)
 cat > "$workdir/lambda.env" <<ENV
 REDIS_URL=redis://127.0.0.1:$redis_port/1
 SIGNING_SECRET_ARN=$secret_arn
+MFA_SECRET_ARN=$mfa_secret_arn
 AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
