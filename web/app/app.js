@@ -1,6 +1,7 @@
-// The sessions page: log in (password, passkey or a mailed code), create an account and the
-// other mailed steps (mail.js), see who you are, your devices and how each signed in, your
-// passkeys, revoke one, log out here or everywhere (after confirming it is you).
+// The sessions page: log in (password, passkey or a mailed code, then a second factor when the
+// account has one), create an account and the other mailed steps (mail.js), see who you are,
+// your devices and how each signed in, two-step sign-in (an authenticator app and recovery
+// codes), your passkeys, revoke one, log out here or everywhere (after confirming it is you).
 // Uses the session client exactly as a web app would.
 import { createSession } from "/app/client/index.js";
 import { VIEWS, setUpMail } from "/app/mail.js";
@@ -30,7 +31,7 @@ session.subscribe((state) => {
 });
 
 function show(section) {
-  for (const view of ["login", "account", ...VIEWS]) $(view).hidden = section !== view;
+  for (const view of ["login", "account", "second-step", ...VIEWS]) $(view).hidden = section !== view;
   document.body.dataset.view = section;
 }
 
@@ -45,7 +46,25 @@ function showLogin(message) {
 const when = (iso) => new Date(iso).toLocaleString();
 
 /** How a session signed in, from its RFC 8176 `amr`. */
-const method = (amr) => (amr?.includes("swk") ? "Passkey" : amr?.includes("otp") ? "Emailed code" : "Password");
+const method = (amr) => {
+  const first = amr?.includes("swk") ? "Passkey" : amr?.includes("pwd") ? "Password" : amr?.includes("otp") ? "Emailed code" : "Password";
+  return amr?.includes("mfa") ? `${first} and authenticator code` : first;
+};
+
+/** The sign-in that answered `mfa_required`, waiting for its second step. */
+let pending = null;
+
+/** Shows the second step for a sign-in `err` refused with `mfa_required`; whether it did. */
+function secondStep(err, device) {
+  if (err?.code !== "mfa_required" || !err.challenge) return false;
+  pending = { challenge: err.challenge, device };
+  $("second-step-code").value = "";
+  $("second-step-recovery").value = "";
+  $("second-step-error").hidden = true;
+  show("second-step");
+  $("second-step-code").focus();
+  return true;
+}
 
 /**
  * Asks the person to prove it is them: the password, or a passkey. Resolves to the proof for
@@ -55,15 +74,19 @@ function askAgain(why) {
   const dialog = $("reauth");
   $("reauth-why").textContent = why;
   $("reauth-password").value = "";
+  $("reauth-code").value = "";
+  $("reauth-code-label").hidden = !mfaOn;
   dialog.showModal();
   return new Promise((resolve) => {
     dialog.addEventListener(
       "close",
       () => {
         const password = $("reauth-password").value;
+        const code = $("reauth-code").value.trim();
         $("reauth-password").value = "";
+        $("reauth-code").value = "";
         if (dialog.returnValue === "passkey") resolve({ passkey: true });
-        else if (dialog.returnValue === "password" && password) resolve({ password });
+        else if (dialog.returnValue === "password" && password) resolve(code ? { password, code } : { password });
         else resolve(null);
       },
       { once: true },
@@ -143,7 +166,49 @@ function passkeyItem(p) {
   return li;
 }
 
-const route = setUpMail({ $, show, session });
+/** Whether the account has an authenticator app (the reauthentication dialog then asks for a code). */
+let mfaOn = false;
+
+/** Shows the second factor's state in the account view. */
+function mfaItem(status) {
+  mfaOn = status.totp;
+  $("mfa-status").textContent = status.totp
+    ? `On since ${when(status.totp_since)}: signing in with a password also asks for a code from your app. ${status.recovery_codes_left} recovery codes left.`
+    : "Off: your password alone signs you in. Add an authenticator app so that a stolen password is not enough.";
+  $("mfa-setup").hidden = status.totp;
+  $("mfa-new-codes").hidden = !status.totp;
+  $("mfa-remove").hidden = !status.totp;
+  if (status.totp) $("mfa-enrol").hidden = true;
+}
+
+function showCodes(codes) {
+  $("mfa-code-list").replaceChildren(
+    ...codes.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = c;
+      return li;
+    }),
+  );
+  $("mfa-codes").hidden = false;
+}
+
+/**
+ * Runs `fn`; when Passport wants two factors recently (`aal2_required`), asks for the password
+ * and a code, reauthenticates, and runs it once more.
+ */
+async function withTwoFactors(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e.code !== "aal2_required") throw e;
+    const proof = await askAgain("This needs your password and a code from your authenticator app (or a passkey).");
+    if (!proof) return undefined;
+    await session.reauthenticate(proof);
+    return fn();
+  }
+}
+
+const route = setUpMail({ $, show, session, secondStep });
 window.addEventListener("hashchange", () => route() || render());
 
 async function render() {
@@ -151,8 +216,14 @@ async function render() {
   if (location.hash.includes("=") && route()) return;
   if (session.state().status !== "logged-in") return route() || showLogin();
   try {
-    const [me, devices, passkeys] = await Promise.all([session.me(), session.sessions(), session.passkeys()]);
+    const [me, devices, passkeys, mfa] = await Promise.all([
+      session.me(),
+      session.sessions(),
+      session.passkeys(),
+      session.mfa.status(),
+    ]);
     $("who").textContent = me.email;
+    mfaItem(mfa);
     $("devices").replaceChildren(...devices.map(deviceItem));
     $("passkeys").replaceChildren(...passkeys.map(passkeyItem));
     $("no-passkeys").hidden = passkeys.length > 0;
@@ -187,6 +258,8 @@ $("login-form").addEventListener("submit", async (e) => {
     await session.login($("email").value, $("password").value, $("device").value || undefined);
     $("password").value = "";
   } catch (err) {
+    $("password").value = "";
+    if (secondStep(err, $("device").value || undefined)) return;
     showLogin(err.message);
     // The password was right, the address is not confirmed yet: offer the link again.
     $("unverified").hidden = err.code !== "email_not_verified";
@@ -205,6 +278,58 @@ $("passkey-login").addEventListener("click", async (e) => {
     button.disabled = false;
   }
 });
+$("second-step-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const button = e.target.querySelector("button");
+  const code = $("second-step-code").value.trim();
+  const recoveryCode = $("second-step-recovery").value.trim();
+  if (!pending || (!code && !recoveryCode)) return;
+  button.disabled = true;
+  try {
+    await session.completeSignIn(pending.challenge, code ? { code } : { recoveryCode }, pending.device);
+    pending = null;
+  } catch (err) {
+    $("second-step-error").hidden = false;
+    $("second-step-error").textContent =
+      err.code === "invalid_credentials" ? "That code did not work. Try the next one your app shows." : err.message;
+  } finally {
+    button.disabled = false;
+  }
+});
+$("mfa-setup").addEventListener("click", (e) =>
+  act(e.currentTarget, async () => {
+    const setup = await session.mfa.setUpAuthenticator();
+    $("mfa-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(setup.qr_svg);
+    $("mfa-secret").textContent = setup.secret;
+    $("mfa-codes").hidden = true;
+    $("mfa-enrol").hidden = false;
+    $("mfa-code").focus();
+  }),
+);
+$("mfa-confirm-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  act(e.target.querySelector("button"), async () => {
+    const codes = await session.mfa.confirmAuthenticator($("mfa-code").value.trim());
+    $("mfa-code").value = "";
+    $("mfa-enrol").hidden = true;
+    mfaItem(await session.mfa.status());
+    showCodes(codes);
+  });
+});
+$("mfa-new-codes").addEventListener("click", (e) =>
+  act(e.currentTarget, async () => {
+    const codes = await withTwoFactors(() => session.mfa.newRecoveryCodes());
+    if (codes) showCodes(codes);
+    mfaItem(await session.mfa.status());
+  }),
+);
+$("mfa-remove").addEventListener("click", (e) =>
+  act(e.currentTarget, async () => {
+    await withTwoFactors(() => session.mfa.removeAuthenticator());
+    $("mfa-codes").hidden = true;
+    mfaItem(await session.mfa.status());
+  }),
+);
 $("passkey-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const button = e.target.querySelector("button");

@@ -12,7 +12,7 @@ export const VIEWS = ["signup", "forgot", "code", "link", "reset"];
  * Wires the mail views to `session` (the page's session client); `show(view)` shows one view.
  * Returns `route()`, which shows the view the address asks for and says whether it did.
  */
-export function setUpMail({ $, show, session }) {
+export function setUpMail({ $, show, session, secondStep }) {
   const accounts = accountsOf(location.origin);
   let token = null;
 
@@ -57,8 +57,15 @@ export function setUpMail({ $, show, session }) {
   });
   submitting("code-form", "code-message", async () => {
     // Signing in changes the session's state: the page then shows the account.
-    await session.loginWithEmailCode($("code-email").value, $("code-value").value.trim());
-    $("code-value").value = "";
+    try {
+      await session.loginWithEmailCode($("code-email").value, $("code-value").value.trim());
+    } catch (err) {
+      // The account has an authenticator app: its code next.
+      if (secondStep(err)) return;
+      throw err;
+    } finally {
+      $("code-value").value = "";
+    }
     history.replaceState(null, "", location.pathname + location.search);
   });
   submitting("reset-form", "reset-message", async () => {

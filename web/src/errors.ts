@@ -6,6 +6,8 @@ export class PassportError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** With `mfa_required`: the challenge `Session.completeSignIn` takes with a code. */
+    readonly challenge?: string,
   ) {
     super(message);
     this.name = "PassportError";
@@ -13,7 +15,7 @@ export class PassportError extends Error {
 }
 
 /** Passport's refusals of what a request asked, not of its token: refreshing changes nothing. */
-const ANSWERS = new Set(["reauthentication_required", "invalid_credentials"]);
+const ANSWERS = new Set(["reauthentication_required", "invalid_credentials", "aal2_required"]);
 
 /**
  * Whether a 401/403 is Passport's own answer about the request (a wrong password to
@@ -31,13 +33,15 @@ export async function isPassportAnswer(resp: Response): Promise<boolean> {
 export async function errorOf(resp: Response): Promise<PassportError> {
   let code = "http_error";
   let message = `HTTP ${resp.status}`;
+  let challenge: string | undefined;
   try {
-    const body = (await resp.json()) as { error?: unknown; message?: unknown };
+    const body = (await resp.json()) as { error?: unknown; message?: unknown; challenge?: unknown };
     if (typeof body.error === "string") code = body.error;
     if (typeof body.message === "string") message = body.message;
+    if (typeof body.challenge === "string") challenge = body.challenge;
   } catch {
     // Not JSON (a proxy's page, say): keep the status.
   }
-  return new PassportError(resp.status, code, message);
+  return new PassportError(resp.status, code, message, challenge);
 }
 

@@ -21,6 +21,7 @@ import {
 
 import { Passports } from "./passports.js";
 import { PassportError, errorOf, isPassportAnswer } from "./errors.js";
+import { secondFactor, type SecondFactor } from "./mfa.js";
 import {
   BodyTransport,
   CookieTransport,
@@ -36,6 +37,7 @@ export { ANONYMOUS, passportsKey, upgradeAccessTokenJson } from "./passports.js"
 export type { LockManagerLike } from "./lock.js";
 export { PassportError } from "./errors.js";
 export { accounts, type Accounts } from "./accounts.js";
+export type { SecondFactor, SecondFactorStatus, AuthenticatorSetup } from "./mfa.js";
 export type { ObtainStep } from "./obtain.js";
 export { storageKey, legacyKey, MemoryStorage } from "./storage.js";
 
@@ -100,13 +102,20 @@ export interface SessionOptions {
   reauthenticationPrompt?: () => Promise<ReauthenticationProof | null>;
 }
 
-/** How a session proves itself again: its password, or a passkey of the account. */
-export type ReauthenticationProof = { password: string } | { passkey: true };
+/**
+ * How a session proves itself again: its password (with the authenticator's `code` or a
+ * `recoveryCode`, which make it two factors), or a passkey of the account.
+ */
+export type ReauthenticationProof =
+  | { password: string; code?: string; recoveryCode?: string }
+  | { passkey: true };
 
 /** How and when a session authenticated (RFC 8176 method names). */
 export interface Authentication {
   auth_time: string;
   amr: string[];
+  /** `aal2` for two factors, else `aal1` (answered by `reauthenticate`). */
+  acr?: string;
 }
 
 /** A passkey of the account. */
@@ -156,6 +165,13 @@ export interface Session {
   loginWithPasskey(email?: string, device?: string): Promise<void>;
   /** Signs in with the six-digit code `accounts(...).requestEmailCode` mailed. */
   loginWithEmailCode(email: string, code: string, device?: string): Promise<void>;
+  /**
+   * Completes a sign-in that answered `mfa_required` (`PassportError.challenge`) with the
+   * authenticator's code or a recovery code.
+   */
+  completeSignIn(challenge: string, proof: { code: string } | { recoveryCode: string }, device?: string): Promise<void>;
+  /** The second factor: an authenticator app and recovery codes. */
+  readonly mfa: SecondFactor;
   /** Moves the account to `email` once that address confirms (asks to reauthenticate first). */
   changeEmail(email: string): Promise<void>;
   /** Registers a new passkey with the browser's authenticator. */
@@ -377,6 +393,8 @@ class Client implements Session {
     let body: Record<string, unknown>;
     if ("password" in proof) {
       body = { password: proof.password };
+      if (proof.code) body.code = proof.code;
+      else if (proof.recoveryCode) body.recovery_code = proof.recoveryCode;
     } else {
       const { ceremony, credential } = await this.passkeyAssertion();
       body = { ceremony, credential };
@@ -398,6 +416,16 @@ class Client implements Session {
   async loginWithEmailCode(email: string, code: string, device?: string): Promise<void> {
     await this.signIn("/login/email-code/verify", { email, code }, device);
   }
+
+  async completeSignIn(challenge: string, proof: { code: string } | { recoveryCode: string }, device?: string) {
+    const second = "code" in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode };
+    await this.signIn("/login/mfa", { challenge, ...second }, device);
+  }
+
+  readonly mfa: SecondFactor = secondFactor(
+    (path, init) => this.fetch(`${this.base}${path}`, init),
+    (action) => this.withRecentAuthentication(action),
+  );
 
   async changeEmail(email: string): Promise<void> {
     await this.withRecentAuthentication(async () => {

@@ -18,7 +18,7 @@ pub struct WebApp {
 pub const DEFAULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web");
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-                   img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+                   img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 impl WebApp {
     /// The page served from `dir`.
