@@ -37,6 +37,16 @@ fn readme_snippet(name: &str) -> String {
 
 /// Runs README's snippet `name` with the token; its standard output, or its error output.
 fn verify_with(name: &str, jwks_url: &str, token: &str) -> Result<String, String> {
+    verify_with_env(name, jwks_url, token, &[])
+}
+
+/// [`verify_with`], with `env` beside the variables it sets.
+fn verify_with_env(
+    name: &str,
+    jwks_url: &str,
+    token: &str,
+    env: &[(&str, &str)],
+) -> Result<String, String> {
     let (program, args, dir): (&str, &[&str], PathBuf) = match name {
         // From web/, where `npm ci` put jose; ES module code read from standard input.
         "node" => ("node", &["--input-type=module"], root().join("web")),
@@ -50,6 +60,7 @@ fn verify_with(name: &str, jwks_url: &str, token: &str) -> Result<String, String
         .env("PASSPORT_JWKS_URL", jwks_url)
         .env("PASSPORT_ISSUER", "passport")
         .env("ACCESS_TOKEN", token)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -291,4 +302,60 @@ async fn with_no_key_configured_local_api_signs_es256_and_the_snippets_verify_it
             "{lib}: {out}"
         );
     }
+
+    // Two factors: the snippets, asked to require them, refuse this password session's token
+    // and take one whose sign-in an authenticator app's code completed.
+    let two = [("REQUIRE_TWO_FACTORS", "true")];
+    for lib in ["node", "python"] {
+        let refused = verify_with_env(lib, &jwks_url, token, &two);
+        assert!(
+            refused.is_err_and(|e| e.contains("two factors required")),
+            "{lib}"
+        );
+    }
+    let aal2 = sign_in_with_an_authenticator(&http, &email, token).await;
+    for lib in ["node", "python"] {
+        let out =
+            verify_with_env(lib, &jwks_url, &aal2, &two).unwrap_or_else(|e| panic!("{lib}: {e}"));
+        assert!(out.contains(' '), "{lib}: {out}");
+    }
+}
+
+/// Sets up an authenticator app for `email`'s account with the session of `access` (as an app
+/// reads the key: base32, RFC 6238), then signs in with the password and the next step's code:
+/// that session's access token.
+async fn sign_in_with_an_authenticator(http: &Http, email: &str, access: &str) -> String {
+    let (status, _, setup) = http
+        .call(Method::POST, "/mfa/totp", Some(access), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{setup}");
+    let secret = totp_rs::Secret::try_from_base32(setup["secret"].as_str().unwrap()).unwrap();
+    let app = passport::mfa::totp::generator(secret.as_bytes().to_vec(), "app", "me").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let body = json!({"code": app.generate(now).to_string()});
+    let (status, _, codes) = http
+        .call(Method::POST, "/mfa/totp/confirm", Some(access), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{codes}");
+    let (status, _, asked) = http
+        .call(
+            Method::POST,
+            "/login",
+            None,
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(
+        (status, &asked["error"]),
+        (StatusCode::FORBIDDEN, &json!("mfa_required"))
+    );
+    let body = json!({"challenge": asked["challenge"], "code": app.generate(now + 30).to_string()});
+    let (status, _, pair) = http
+        .call(Method::POST, "/login/mfa", None, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    pair["access_token"].as_str().unwrap().to_string()
 }
