@@ -14,6 +14,7 @@ use passport::Service;
 use passport::kernel::authentication::Acr;
 use passport::kernel::caller::Caller;
 use passport::kernel::error::ApiError;
+use passport::kernel::mail::Message;
 use passport::kernel::service::{Denied, TokenPair};
 use passport::mfa::login::SecondFactor;
 use passport::recent_auth::Reauthentication;
@@ -445,5 +446,52 @@ async fn through_the_gateway_login_answers_the_challenge_and_login_mfa_the_pair(
         let status: serde_json::Value = serde_json::from_str(r.body()).unwrap();
         assert_eq!(status["totp"], true);
         assert_eq!(status["recovery_codes_left"], 10);
+    }
+}
+
+#[tokio::test]
+async fn the_owner_is_mailed_when_the_second_factor_changes_or_a_recovery_code_is_used() {
+    for (name, store) in common::stores().await {
+        let outgoing = passport::testing::mail::Outgoing::default();
+        let config = passport::Config {
+            public_base_url: Some("https://auth.example.com".into()),
+            ..test_config()
+        };
+        let service = common::service_for(name, store, config).with_mail(outgoing.outbox());
+        let (email, _, codes, _, _) = enrolled(&service).await;
+        let page = "https://auth.example.com/app/".to_string();
+        assert_eq!(
+            outgoing.last(&email),
+            Message::SecondFactorAdded { link: page.clone() },
+            "{name}"
+        );
+        let c = challenge(&service, &email).await;
+        let pair = complete(&service, &c, SecondFactor::RecoveryCode(codes[0].clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            outgoing.last(&email),
+            Message::RecoveryCodeUsed {
+                left: 9,
+                link: page.clone()
+            },
+            "{name}"
+        );
+        // A wrong recovery code mails nothing.
+        let before = outgoing.count();
+        let c = challenge(&service, &email).await;
+        assert!(refused(
+            complete(&service, &c, SecondFactor::RecoveryCode(codes[0].clone())).await
+        ));
+        assert_eq!(outgoing.count(), before, "{name}");
+        service
+            .remove_totp(&caller(&service, &pair).await)
+            .await
+            .unwrap();
+        assert_eq!(
+            outgoing.last(&email),
+            Message::SecondFactorRemoved { link: page },
+            "{name}"
+        );
     }
 }

@@ -72,14 +72,7 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
 
     /// The page mailed links open: `APP_URL`, or `PUBLIC_BASE_URL` + `/app/`.
     pub(super) fn page_url(&self) -> Result<String, ApiError> {
-        let c = self.config();
-        match (&c.app_url, &c.public_base_url) {
-            (Some(app), _) => Ok(app.clone()),
-            (None, Some(base)) => Ok(format!("{base}/app/")),
-            (None, None) => Err(ApiError::NotConfigured(
-                "APP_URL or PUBLIC_BASE_URL: mailed links need the page's address",
-            )),
-        }
+        self.mail_page()
     }
 
     /// Queues `message` to `to`; the route answers once it is queued.

@@ -7,6 +7,7 @@ use super::store::MfaStore;
 use super::totp;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
+use crate::kernel::mail::Message;
 use crate::kernel::redact::shown;
 use crate::kernel::service::{ClientInfo, Core, SignIn, TokenPair};
 use crate::kernel::store::{Account, AccountStatus, KernelStore};
@@ -72,6 +73,11 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
                 {
                     Some(left) => {
                         tracing::info!(account = %account.id, left, "recovery code used");
+                        self.notify(&account.email, |link| Message::RecoveryCodeUsed {
+                            left,
+                            link,
+                        })
+                        .await;
                         Ok(true)
                     }
                     None => Ok(false),

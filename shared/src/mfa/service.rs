@@ -7,6 +7,7 @@ use super::totp::{self, MfaKey};
 use crate::kernel::authentication::Acr;
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
+use crate::kernel::mail::Message;
 use crate::kernel::service::Core;
 use crate::kernel::store::KernelStore;
 use serde::Serialize;
@@ -145,6 +146,8 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             return Err(ApiError::InvalidCode);
         }
         tracing::info!(account = %account.id, "second factor added");
+        self.notify(&account.email, |link| Message::SecondFactorAdded { link })
+            .await;
         Ok(RecoveryCodes {
             recovery_codes: codes,
         })
@@ -172,6 +175,10 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             return Err(ApiError::NotFound);
         }
         tracing::info!(account = %caller.account, "second factor removed");
+        if let Some(account) = self.store().account(caller.account).await? {
+            self.notify(&account.email, |link| Message::SecondFactorRemoved { link })
+                .await;
+        }
         Ok(())
     }
 

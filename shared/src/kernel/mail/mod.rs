@@ -58,6 +58,23 @@ pub enum Message {
         /// The page (to end every session).
         link: String,
     },
+    /// A second factor (an authenticator app) was turned on.
+    SecondFactorAdded {
+        /// The page (to review the account, reset the password, sign out everywhere).
+        link: String,
+    },
+    /// The second factor was turned off.
+    SecondFactorRemoved {
+        /// The page.
+        link: String,
+    },
+    /// A recovery code signed in (or proved it is you).
+    RecoveryCodeUsed {
+        /// Recovery codes left.
+        left: u32,
+        /// The page.
+        link: String,
+    },
     /// A request for an address no account has: enqueued so the route's work does not depend
     /// on it, and dropped by every sender.
     NoAccount,
@@ -95,6 +112,9 @@ impl Message {
             Message::PasswordChanged { .. } => "password_changed",
             Message::ConfirmNewEmail { .. } => "confirm_new_email",
             Message::EmailChangeRequested { .. } => "email_change_requested",
+            Message::SecondFactorAdded { .. } => "second_factor_added",
+            Message::SecondFactorRemoved { .. } => "second_factor_removed",
+            Message::RecoveryCodeUsed { .. } => "recovery_code_used",
             Message::NoAccount => "no_account",
         }
     }

@@ -30,6 +30,19 @@ struct Body {
     code: Option<String>,
 }
 
+/// A notice of `what` was done to the account, with what to do if it was not its owner.
+fn notice(subject: &'static str, what: String, link: &str) -> Body {
+    Body {
+        subject,
+        lines: vec![
+            what,
+            "If this wasn't you: reset your password from the sign-in page (every device is signed out) and review your account.".into(),
+        ],
+        action: Some(("Review my account", link.to_string())),
+        code: None,
+    }
+}
+
 /// `mail`'s subject, text and HTML.
 pub fn render(mail: &Mail) -> Rendered {
     let ignore = "If this wasn't you, ignore this mail: nothing changes unless the link is used.";
@@ -79,6 +92,21 @@ pub fn render(mail: &Mail) -> Rendered {
             action: Some(("Review my account", link.clone())),
             code: None,
         },
+        Message::SecondFactorAdded { link } => notice(
+            "Two-step sign-in is on",
+            "An authenticator app was just set up for your account: signing in now also asks for its code.".into(),
+            link,
+        ),
+        Message::SecondFactorRemoved { link } => notice(
+            "Two-step sign-in is off",
+            "The authenticator app of your account was just removed: your password alone signs in again.".into(),
+            link,
+        ),
+        Message::RecoveryCodeUsed { left, link } => notice(
+            "A recovery code was used",
+            format!("One of your recovery codes was just used to sign in; {left} are left."),
+            link,
+        ),
         Message::ConfirmNewEmail { link } => Body {
             subject: "Confirm your new email",
             lines: vec![

@@ -7,6 +7,7 @@
 
 pub mod authorize;
 pub mod binding;
+pub mod notify;
 pub mod public_keys;
 pub mod recent;
 pub mod second_step;

@@ -1,0 +1,36 @@
+//! Notices by mail of something already done to an account (a second factor turned on or off, a
+//! recovery code used): queued to the mail path the mailed proofs use, and never a reason for
+//! the request that did it to fail — the change has happened; a notice that cannot be queued is
+//! logged (its kind, never its address) and dropped.
+
+use super::Core;
+use crate::kernel::error::ApiError;
+use crate::kernel::mail::{Mail, MailOutbox, Message};
+
+impl<S: ?Sized> Core<S> {
+    /// The page mailed links open: `APP_URL`, or `PUBLIC_BASE_URL` + `/app/`.
+    pub fn mail_page(&self) -> Result<String, ApiError> {
+        let c = self.config();
+        match (&c.app_url, &c.public_base_url) {
+            (Some(app), _) => Ok(app.clone()),
+            (None, Some(base)) => Ok(format!("{base}/app/")),
+            (None, None) => Err(ApiError::NotConfigured(
+                "APP_URL or PUBLIC_BASE_URL: mailed links need the page's address",
+            )),
+        }
+    }
+
+    /// Queues the notice `message(page)` to `to`, when this deployment mails.
+    pub async fn notify(&self, to: &str, message: impl FnOnce(String) -> Message) {
+        let (Some(outbox), Ok(page)) = (self.extension::<MailOutbox>(), self.mail_page()) else {
+            return;
+        };
+        let mail = Mail {
+            to: to.to_string(),
+            message: message(page),
+        };
+        if let Err(e) = outbox.0.enqueue(&mail).await {
+            tracing::warn!(kind = mail.message.kind(), error = %e, "notice not queued");
+        }
+    }
+}
