@@ -397,16 +397,22 @@ async fn an_authorizer_requiring_aal2_refuses_an_aal1_token() {
     }
 }
 
+/// `POST /login` with the password, through the gateway.
+async fn password_login(service: &Service, email: &str, ip: &str) -> http::Response<String> {
+    let json = [("content-type", "application/json")];
+    let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+    send(service, Method::POST, "/login", &json, &body, ip)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn through_the_gateway_login_answers_the_challenge_and_login_mfa_the_pair() {
     for (name, service) in services(test_config()).await {
         let (email, app, _, _, _) = enrolled(&service).await;
         let ip = unique_ip();
         let json = [("content-type", "application/json")];
-        let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
-        let r = send(&service, Method::POST, "/login", &json, &body, &ip)
-            .await
-            .unwrap();
+        let r = password_login(&service, &email, &ip).await;
         assert_eq!(r.status(), 403, "{name}: {}", r.body());
         let answer: serde_json::Value = serde_json::from_str(r.body()).unwrap();
         assert_eq!(answer["error"], "mfa_required", "{name}");
@@ -493,5 +499,94 @@ async fn the_owner_is_mailed_when_the_second_factor_changes_or_a_recovery_code_i
             Message::SecondFactorRemoved { link: page },
             "{name}"
         );
+    }
+}
+
+/// `MFA=required`: a password session of an account without a second factor reaches only what
+/// sets one up (and who it is); signed in again with the new app's code, everything.
+#[tokio::test]
+async fn with_mfa_required_a_one_factor_session_can_only_set_up_a_second_factor() {
+    let required = passport::Config {
+        mfa_required: true,
+        ..test_config()
+    };
+    for (name, service) in services(required).await {
+        let email = unique_email();
+        create_account(&service, &email, PASSWORD).await;
+        let ip = unique_ip();
+        let json = [("content-type", "application/json")];
+        let r = password_login(&service, &email, &ip).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let pair: serde_json::Value = serde_json::from_str(r.body()).unwrap();
+        let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+        let auth = [("authorization", bearer.as_str())];
+        let get = |path: &'static str| {
+            let (service, auth, ip) = (service.clone(), auth, ip.clone());
+            async move {
+                send(&service, Method::GET, path, &auth, "", &ip)
+                    .await
+                    .unwrap()
+            }
+        };
+        // Nothing else: not the account's apps, not a private passport's.
+        let r = send(
+            &service,
+            Method::POST,
+            "/password",
+            &[auth[0], json[0]],
+            "{}",
+            &ip,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {}", r.body());
+        assert!(
+            r.body().contains("mfa_enrolment_required"),
+            "{name}: {}",
+            r.body()
+        );
+        // Who it is, its sessions, and setting a second factor up.
+        assert_eq!(get("/me").await.status(), 200, "{name}");
+        assert_eq!(get("/sessions").await.status(), 200, "{name}");
+        assert_eq!(get("/mfa").await.status(), 200, "{name}");
+        let r = send(&service, Method::POST, "/mfa/totp", &auth, "", &ip)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{name}: {}", r.body());
+        let setup: serde_json::Value = serde_json::from_str(r.body()).unwrap();
+        let app = app(setup["secret"].as_str().unwrap());
+        let now = step(&service);
+        let body = serde_json::json!({"code": app.code_at_step(now)}).to_string();
+        let r = send(
+            &service,
+            Method::POST,
+            "/mfa/totp/confirm",
+            &[auth[0], json[0]],
+            &body,
+            &ip,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        // Signed in again with the app's code: aal2, and the rest is open.
+        let c = challenge(&service, &email).await;
+        let full = complete(&service, &c, SecondFactor::Totp(app.code_at_step(now + 1)))
+            .await
+            .unwrap();
+        let bearer = format!("Bearer {}", full.access_token);
+        let body =
+            serde_json::json!({"current_password": "wrong password here", "new_password": "x"})
+                .to_string();
+        let r = send(
+            &service,
+            Method::POST,
+            "/password",
+            &[("authorization", &bearer), json[0]],
+            &body,
+            &ip,
+        )
+        .await
+        .unwrap();
+        assert_ne!(r.status(), 403, "{name}: {}", r.body());
     }
 }

@@ -10,7 +10,7 @@ use super::routes::{Guard, Handler, Route};
 use crate::dbsc;
 use crate::discovery;
 use crate::email;
-use crate::kernel::authentication::RecentAuth;
+use crate::kernel::authentication::{Acr, RecentAuth};
 use crate::kernel::caller::Verdict;
 use crate::kernel::error::ApiError;
 use crate::kernel::http::{Call, error_response};
@@ -81,6 +81,14 @@ pub async fn serve<F: Function, B: AsRef<[u8]> + Sync>(
     }
     let checked = match (spec.guard, &verdict) {
         (Guard::Open, _) => Ok(()),
+        // `MFA=required`: a one-factor session only sets a second factor up.
+        (Guard::Authorizer, Verdict::Account(caller))
+            if service.config().mfa_required
+                && caller.acr < Acr::Aal2
+                && !spec.handler.open_to_one_factor() =>
+        {
+            Err(ApiError::SecondFactorEnrolmentRequired)
+        }
         (Guard::Authorizer, Verdict::Account(caller))
             if matches!(
                 spec.recent_auth,

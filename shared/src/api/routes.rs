@@ -76,6 +76,27 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// Whether a session that proved one factor (`aal1`) may use it when `MFA=required`: what
+    /// sets a second factor up (an authenticator app, a passkey), who it is, its sessions, and
+    /// proving itself again.
+    pub fn open_to_one_factor(self) -> bool {
+        matches!(
+            self,
+            Handler::Mfa(_)
+                | Handler::Passkeys(_)
+                | Handler::RecentAuth(_)
+                | Handler::Discovery(_)
+                | Handler::Sessions(
+                    sessions::Route::Me
+                        | sessions::Route::ListSessions
+                        | sessions::Route::RevokeSession
+                        | sessions::Route::Logout
+                )
+        )
+    }
+}
+
 /// What stands in front of a route's handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Guard {

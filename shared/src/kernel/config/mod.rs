@@ -170,6 +170,8 @@ pub struct Config {
     pub mfa_secret: Option<SecretBytes>,
     /// `TOTP_ISSUER`: the name authenticator apps show.
     pub totp_issuer: String,
+    /// `MFA=required`: a one-factor session may only set up a second factor.
+    pub mfa_required: bool,
     /// `AUTHORIZER_REQUIRED_ACR`: the lowest level the account authorizer lets through.
     pub authorizer_required_acr: Acr,
 }
@@ -314,6 +316,11 @@ impl Config {
                         "must be a name of at most 64 bytes without a colon",
                     ));
                 }
+            },
+            mfa_required: match get("MFA").as_deref().map(str::trim) {
+                Some("optional") => false,
+                Some("required") => true,
+                _ => return Err(invalid("MFA", "must be optional or required")),
             },
             authorizer_required_acr: get("AUTHORIZER_REQUIRED_ACR")
                 .as_deref()

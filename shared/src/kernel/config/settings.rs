@@ -459,6 +459,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "the name an authenticator app shows beside the account (the `otpauth://` URI's issuer; no colon)",
     },
     Setting {
+        name: "MFA",
+        default: Some("optional"),
+        template: Template::Parameter {
+            name: "Mfa",
+            group: "Second factor",
+        },
+        doc: "`optional`: an account may set up an authenticator app; `required`: a session that proved one factor only (`aal1`) may reach nothing behind the authorizer but setting up a second factor (an authenticator app or a passkey), `/me`, its sessions and reauthentication (403 `mfa_enrolment_required`); APIs of your own check `acr` or sit behind the aal2 authorizer",
+    },
+    Setting {
         name: "AUTHORIZER_REQUIRED_ACR",
         default: Some("aal1"),
         template: Template::Set(

@@ -161,6 +161,11 @@ pub enum ApiError {
     /// password and a code, or a passkey).
     #[error("reauthenticate with your second factor (or a passkey) first")]
     SecondFactorRequiredToChange,
+    /// `MFA=required` and the session proved one factor: it may only set up a second one.
+    #[error(
+        "set up two-step sign-in (an authenticator app or a passkey) first, then sign in with it"
+    )]
+    SecondFactorEnrolmentRequired,
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,

@@ -124,6 +124,9 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         ApiError::SecondFactorRequiredToChange => {
             (StatusCode::FORBIDDEN, "aal2_required", None, Debug)
         }
+        ApiError::SecondFactorEnrolmentRequired => {
+            (StatusCode::FORBIDDEN, "mfa_enrolment_required", None, Debug)
+        }
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::NotConfigured(_) => (StatusCode::NOT_FOUND, "not_configured", None, Warn),
         ApiError::MethodNotAllowed { .. } => (
@@ -192,6 +195,7 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::InvalidCode,
         ApiError::SecondFactorExists,
         ApiError::SecondFactorRequiredToChange,
+        ApiError::SecondFactorEnrolmentRequired,
         ApiError::NotFound,
         ApiError::NotConfigured("x"),
         ApiError::MethodNotAllowed { allow: "x".into() },
@@ -232,6 +236,7 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::InvalidCode
             | ApiError::SecondFactorExists
             | ApiError::SecondFactorRequiredToChange
+            | ApiError::SecondFactorEnrolmentRequired
             | ApiError::NotFound
             | ApiError::NotConfigured(_)
             | ApiError::MethodNotAllowed { .. }

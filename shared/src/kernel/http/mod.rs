@@ -430,6 +430,7 @@ mod tests {
             ("invalid_code", 400),
             ("mfa_exists", 409),
             ("aal2_required", 403),
+            ("mfa_enrolment_required", 403),
             ("not_found", 404),
             ("not_configured", 404),
             ("method_not_allowed", 405),
