@@ -590,3 +590,42 @@ async fn with_mfa_required_a_one_factor_session_can_only_set_up_a_second_factor(
         assert_ne!(r.status(), 403, "{name}: {}", r.body());
     }
 }
+
+/// An owner who lost both the app and the recovery codes: an operator removes the second
+/// factor (`accounts`' `remove_second_factor`), the owner is told, and the password signs in.
+#[tokio::test]
+async fn an_operator_removes_a_lost_second_factor_and_the_owner_is_told() {
+    for (name, store) in common::stores().await {
+        let outgoing = passport::testing::mail::Outgoing::default();
+        let config = passport::Config {
+            public_base_url: Some("https://auth.example.com".into()),
+            ..test_config()
+        };
+        let service = common::service_for(name, store, config).with_mail(outgoing.outbox());
+        let (email, _, _, _, _) = enrolled(&service).await;
+        let run = |command: serde_json::Value| {
+            let service = &service;
+            async move {
+                let command = passport::admin::parse(command).unwrap();
+                passport::admin::execute(service, command).await.unwrap()
+            }
+        };
+        let shown = run(serde_json::json!({"command": "get", "email": email})).await;
+        assert_eq!(shown["account"]["second_factor"], true, "{name}");
+        let removed =
+            run(serde_json::json!({"command": "remove_second_factor", "email": email})).await;
+        assert_eq!(removed["removed"], true, "{name}");
+        assert!(matches!(
+            outgoing.last(&email),
+            Message::SecondFactorRemoved { .. }
+        ));
+        let pair = service
+            .login(input(&email, PASSWORD), &client(&unique_ip()))
+            .await
+            .unwrap();
+        assert_eq!(claims(&pair.access_token)["acr"], "aal1", "{name}");
+        let again =
+            run(serde_json::json!({"command": "remove_second_factor", "email": email})).await;
+        assert_eq!(again["removed"], false, "{name}");
+    }
+}

@@ -38,6 +38,8 @@ export type { LockManagerLike } from "./lock.js";
 export { PassportError } from "./errors.js";
 export { accounts, type Accounts } from "./accounts.js";
 export type { SecondFactor, SecondFactorStatus, AuthenticatorSetup } from "./mfa.js";
+export type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me } from "./types.js";
+import type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me } from "./types.js";
 export type { ObtainStep } from "./obtain.js";
 export { storageKey, legacyKey, MemoryStorage } from "./storage.js";
 
@@ -100,53 +102,6 @@ export interface SessionOptions {
    * `{ passkey: true }` — or `null` to give up. The action is then retried once.
    */
   reauthenticationPrompt?: () => Promise<ReauthenticationProof | null>;
-}
-
-/**
- * How a session proves itself again: its password (with the authenticator's `code` or a
- * `recoveryCode`, which make it two factors), or a passkey of the account.
- */
-export type ReauthenticationProof =
-  | { password: string; code?: string; recoveryCode?: string }
-  | { passkey: true };
-
-/** How and when a session authenticated (RFC 8176 method names). */
-export interface Authentication {
-  auth_time: string;
-  amr: string[];
-  /** `aal2` for two factors, else `aal1` (answered by `reauthenticate`). */
-  acr?: string;
-}
-
-/** A passkey of the account. */
-export interface PasskeyInfo {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at: string | null;
-}
-
-/** A device in the sessions list. */
-export interface DeviceSession {
-  session_id: string;
-  device: string | null;
-  /** What the server read from the User-Agent at login ("Chrome 156 on Linux"). */
-  agent: string | null;
-  auth_time: string;
-  amr: string[];
-  user_agent: string | null;
-  ip: string | null;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string;
-  current: boolean;
-}
-
-/** Who the caller is. */
-export interface Me extends Authentication {
-  user_id: string;
-  email: string;
-  session_id: string;
 }
 
 /** The client: create one per Passport deployment and page. */

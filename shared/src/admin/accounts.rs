@@ -6,6 +6,7 @@ use crate::api::Service;
 use crate::kernel::accounts as rules;
 use crate::kernel::clock;
 use crate::kernel::ids::Id;
+use crate::kernel::mail::Message;
 use crate::kernel::security_events::SecurityEvent;
 use crate::kernel::store::{Account, AccountStatus};
 use crate::sessions::store::SessionsAfter;
@@ -76,6 +77,22 @@ pub async fn get(service: &Service, email: &str) -> Result<Value, AdminError> {
         .await?
         .ok_or(AdminError::AccountNotFound)?;
     Ok(json!({"ok": true, "account": account_json(&account)}))
+}
+
+/// `remove_second_factor`: the account's authenticator app and recovery codes go (its owner
+/// lost both); the owner is mailed, and the next sign-in takes the password alone.
+pub async fn remove_second_factor(service: &Service, email: &str) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    let removed = service.store().remove_totp(id).await?;
+    if removed {
+        tracing::info!(account = %id, by = "operator", "second factor removed");
+        if let Some(account) = service.store().account(id).await? {
+            service
+                .notify(&account.email, |link| Message::SecondFactorRemoved { link })
+                .await;
+        }
+    }
+    Ok(json!({"ok": true, "removed": removed}))
 }
 
 /// `list_sessions`.
@@ -160,5 +177,7 @@ fn account_json(a: &Account) -> Value {
         "email": a.email,
         "status": a.status.as_str(),
         "created_at": clock::rfc3339(a.created_at),
+        "email_verified": a.email_verified,
+        "second_factor": a.second_factor,
     })
 }

@@ -52,6 +52,11 @@ pub enum Command {
         /// Account email.
         email: String,
     },
+    /// Removes an account's second factor (an owner who lost the app and the recovery codes).
+    RemoveSecondFactor {
+        /// Account email.
+        email: String,
+    },
     /// Lists an account's live sessions.
     ListSessions {
         /// Account email.
@@ -115,6 +120,7 @@ impl std::fmt::Debug for Command {
                 Command::Delete { .. } => "Delete",
                 Command::Get { .. } => "Get",
                 Command::ListSessions { .. } => "ListSessions",
+                Command::RemoveSecondFactor { .. } => "RemoveSecondFactor",
                 Command::RevokeSessions { .. } => "RevokeSessions",
                 Command::CreateApp { .. } => "CreateApp",
                 Command::GetApp { .. } => "GetApp",
@@ -152,6 +158,9 @@ pub async fn execute(service: &Service, command: Command) -> Result<Value, Admin
         Command::Delete { email } => accounts::delete(service, &email).await,
         Command::Get { email } => accounts::get(service, &email).await,
         Command::ListSessions { email } => accounts::list_sessions(service, &email).await,
+        Command::RemoveSecondFactor { email } => {
+            accounts::remove_second_factor(service, &email).await
+        }
         Command::RevokeSessions { email, session_id } => {
             accounts::revoke_sessions(service, &email, session_id).await
         }
