@@ -339,6 +339,19 @@ async fn removing_the_app_or_replacing_codes_needs_two_factors_and_then_a_passwo
             service.replace_recovery_codes(&weak).await,
             Err(ApiError::SecondFactorRequiredToChange)
         ));
+        // The password alone no longer proves it is you: a stolen session and password together
+        // do not reach what a reauthentication opens.
+        let alone = service
+            .reauthenticate(
+                &weak,
+                Reauthentication::Password(PASSWORD.into(), None),
+                &client(&unique_ip()),
+            )
+            .await;
+        assert!(
+            matches!(alone, Err(ApiError::SecondFactorRequiredToChange)),
+            "{name}: {alone:?}"
+        );
         // A reauthentication with the password and a code raises it to aal2.
         let now = step(&service);
         let raised = service

@@ -90,6 +90,18 @@ impl<S: ?Sized + KernelStore + PasskeyStore + MfaStore> Core<S> {
                 crate::kernel::accounts::MAX_PASSWORD_CHARS
             )));
         }
+        // An account with a second factor proves itself with it too: a stolen session and a
+        // stolen password together must not reach what a reauthentication opens (the email,
+        // the password). Said before the password is checked: no oracle for it.
+        if second.is_none()
+            && self
+                .store()
+                .account(caller.account)
+                .await?
+                .is_some_and(|a| a.second_factor)
+        {
+            return Err(ApiError::SecondFactorRequiredToChange);
+        }
         let (account, ip) = self.caller_attempt(caller, client, now).await?;
         let phc = Some(account.password_hash.clone()).filter(|p| !p.is_empty());
         if !self.check_password(password, phc).await? {
