@@ -122,9 +122,14 @@ impl Service {
     /// a key ring of one random key that nobody else holds — so it can mint nothing anyone
     /// accepts, and it needs no access to the signing secret (least privilege in the template).
     pub async fn from_config_without_keys(config: Config) -> Result<Self, InitError> {
-        let store = connect_configured_store(&config, None).await?;
+        // One client per cold start, shared by the cache user's secret and the MFA key.
+        let client = match (&config.redis_auth_secret_arn, &config.mfa_secret_arn) {
+            (None, None) => None,
+            _ => Some(secrets_manager().await),
+        };
+        let store = connect_configured_store(&config, client.as_ref()).await?;
         let outbox = mail_queue(&config).await;
-        let mfa = second_factor_key(&config, None).await?;
+        let mfa = second_factor_key(&config, client.as_ref()).await?;
         Ok(
             Self::checked(config, KeyProvider::fixed(KeyRing::random()), store)?
                 .with_mail(outbox)
@@ -151,36 +156,20 @@ impl Service {
     }
 }
 
-/// The second factor's key: `MFA_SECRET_ARN`'s value (Secrets Manager; `client` if one is made
-/// already), else `MFA_SECRET`; `None` when neither is set.
+/// The second factor's key: `MFA_SECRET_ARN`'s value (Secrets Manager, through `client`, made
+/// by the caller whenever that is set), else `MFA_SECRET`; `None` when neither is set.
 async fn second_factor_key(
     config: &Config,
     client: Option<&aws_sdk_secretsmanager::Client>,
 ) -> Result<Option<MfaKey>, InitError> {
-    let Some(arn) = &config.mfa_secret_arn else {
+    let (Some(arn), Some(client)) = (&config.mfa_secret_arn, client) else {
         return Ok(config.mfa_secret.clone().map(MfaKey));
     };
     let failed = |reason: String| InitError::MfaKey {
         secret: arn.clone(),
         reason,
     };
-    let made;
-    let client = match client {
-        Some(c) => c,
-        None => {
-            made = secrets_manager().await;
-            &made
-        }
-    };
-    let out = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
-    let text = out
-        .secret_string()
-        .ok_or_else(|| failed("the secret has no string value".into()))?;
+    let text = secret_string(client, arn).await.map_err(failed)?;
     if text.len() < crate::kernel::config::MIN_KEY_BYTES {
         return Err(failed(format!(
             "the value must be at least {} bytes",
@@ -332,19 +321,27 @@ pub async fn load_redis_credentials(
         secret: secret_id.to_string(),
         reason,
     };
-    let out = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
-    let text = out
-        .secret_string()
-        .ok_or_else(|| failed("the secret has no string value".into()))?;
-    let stored: Stored = serde_json::from_str(text)
+    let text = secret_string(client, secret_id).await.map_err(failed)?;
+    let stored: Stored = serde_json::from_str(&text)
         .map_err(|_| failed("the value is not JSON {\"username\", \"password\"}".into()))?;
     Ok(RedisCredentials {
         username: stored.username,
         password: stored.password,
     })
+}
+
+/// The current string value of secret `secret_id`, or why there is none (never the value).
+async fn secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<String, String> {
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())?;
+    out.secret_string()
+        .map(str::to_string)
+        .ok_or_else(|| "the secret has no string value".to_string())
 }

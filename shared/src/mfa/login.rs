@@ -39,20 +39,14 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
         proof: &SecondFactor,
         now: i64,
     ) -> Result<bool, ApiError> {
-        let key = self.mfa_key()?;
+        self.mfa_key()?;
         match proof {
             SecondFactor::Totp(code) => {
                 let state = self.store().mfa_state(account.id, now).await?;
                 let Some((salt, _)) = state.totp else {
                     return Ok(false);
                 };
-                let generator = totp::account_generator(
-                    key,
-                    &self.config().totp_issuer,
-                    account.id,
-                    &account.email,
-                    &salt,
-                )?;
+                let generator = self.authenticator(account, &salt)?;
                 let Some(step) = totp::matching_step(&generator, code, now) else {
                     return Ok(false);
                 };

@@ -9,8 +9,9 @@ use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::mail::Message;
 use crate::kernel::service::Core;
-use crate::kernel::store::KernelStore;
+use crate::kernel::store::{Account, KernelStore};
 use serde::Serialize;
+use totp_rs::Totp;
 
 /// How long a set-up waits for its first code (seconds).
 pub const ENROLMENT_SECONDS: i64 = 600;
@@ -54,6 +55,17 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             .ok_or(ApiError::NotConfigured("MFA_SECRET_ARN"))
     }
 
+    /// The account's authenticator for `salt`: its generator, labelled with its email.
+    pub fn authenticator(&self, account: &Account, salt: &str) -> Result<Totp, ApiError> {
+        totp::account_generator(
+            self.mfa_key()?,
+            &self.config().totp_issuer,
+            account.id,
+            &account.email,
+            salt,
+        )
+    }
+
     /// `GET /mfa`.
     pub async fn mfa_status(&self, caller: &Caller) -> Result<MfaStatus, ApiError> {
         let state = self
@@ -72,7 +84,7 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
     /// `POST /mfa/totp`: a new secret for an authenticator app, pending until a first code
     /// confirms it.
     pub async fn begin_totp(&self, caller: &Caller) -> Result<Enrolment, ApiError> {
-        let key = self.mfa_key()?;
+        self.mfa_key()?;
         let account = self
             .store()
             .account(caller.account)
@@ -89,13 +101,7 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             Begun::Exists => return Err(ApiError::SecondFactorExists),
             Begun::NoAccount => return Err(ApiError::Unauthorized),
         }
-        let generator = totp::account_generator(
-            key,
-            &self.config().totp_issuer,
-            account.id,
-            &account.email,
-            &salt,
-        )?;
+        let generator = self.authenticator(&account, &salt)?;
         let (secret, otpauth_uri, qr_svg) = totp::enrolment(&generator)?;
         Ok(Enrolment {
             secret,
@@ -113,7 +119,7 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
         caller: &Caller,
         code: &str,
     ) -> Result<RecoveryCodes, ApiError> {
-        let key = self.mfa_key()?;
+        self.mfa_key()?;
         let now = self.clock().now();
         let account = self
             .store()
@@ -125,13 +131,7 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             return Err(ApiError::SecondFactorExists);
         }
         let salt = state.pending.ok_or(ApiError::InvalidCode)?;
-        let generator = totp::account_generator(
-            key,
-            &self.config().totp_issuer,
-            account.id,
-            &account.email,
-            &salt,
-        )?;
+        let generator = self.authenticator(&account, &salt)?;
         let step = totp::matching_step(&generator, code, now).ok_or(ApiError::InvalidCode)?;
         let codes = recovery::new_codes();
         let digests: Vec<String> = codes
