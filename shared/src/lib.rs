@@ -8,6 +8,7 @@
 //! and `infra/local-api` translate their events into the plain `http` types taken here, so
 //! every entry point runs the very same code.
 
+pub mod activity;
 pub mod admin;
 pub mod api;
 pub mod dbsc;

@@ -119,7 +119,12 @@ async fn records_with_every_value_at_its_longest_stay_listpack_and_read_back_who
     let new_hash = hash_password("a compact record's new password").unwrap();
     assert!(
         store
-            .set_password(account, &new_hash, SessionsAfter::KeepAll)
+            .set_password(
+                account,
+                &new_hash,
+                SessionsAfter::KeepAll,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged)
+            )
             .await
             .unwrap()
     );
@@ -233,7 +238,12 @@ async fn records_written_whole_before_still_read_and_change() {
     let new_hash = hash_password("an old record's new password").unwrap();
     assert!(
         store
-            .set_password(account, &new_hash, SessionsAfter::KeepAll)
+            .set_password(
+                account,
+                &new_hash,
+                SessionsAfter::KeepAll,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged)
+            )
             .await
             .unwrap()
     );

@@ -189,7 +189,7 @@ async fn session(store: &dyn Store) -> (Account, Id, RefreshToken) {
     let (new, token) = passport::testing::new_session(a.id, sid, clock::now());
     assert_eq!(
         passport::testing::store::create_session(store, &new, &a.email).await,
-        SessionStart::Started
+        SessionStart::Started { new_device: false }
     );
     (a, sid, token)
 }
@@ -212,7 +212,8 @@ async fn email_code_scripts_compare_digests_only_through_ct_eq() {
     let n: i64 = run(&mut con, "put_email_code", &code, &put).await.unwrap();
     assert_eq!(n, 1);
     let other = passport::email::tokens::code_digest(&email, "654321");
-    let spend = |d: &str| [("digest", d.to_string())];
+    let entry = passport::testing::entry(passport::kernel::activity::Activity::RecoveryCodeUsed);
+    let spend = |d: &str| [("digest", d.to_string()), ("entry", entry.encode())];
     let n: i64 = run(&mut con, "spend_email_code", &code, &spend(&other))
         .await
         .unwrap();
@@ -229,7 +230,10 @@ async fn email_code_scripts_compare_digests_only_through_ct_eq() {
 async fn recovery_codes_are_compared_only_through_ct_eq() {
     let mut con = common::raw_redis().await;
     let account = Id::random();
-    let mfa = [("mfa", passport::kernel::store::keys::mfa(account))];
+    let mfa = [
+        ("mfa", passport::kernel::store::keys::mfa(account)),
+        ("log", passport::kernel::store::keys::log(account)),
+    ];
     let digests: Vec<String> = ["aaaaa-bbbbb", "ccccc-ddddd", "eeeee-fffff"]
         .iter()
         .map(|c| passport::mfa::recovery::digest(account, c))
@@ -247,7 +251,8 @@ async fn recovery_codes_are_compared_only_through_ct_eq() {
         .query_async(&mut con)
         .await
         .unwrap();
-    let spend = |d: &str| [("digest", d.to_string())];
+    let entry = passport::testing::entry(passport::kernel::activity::Activity::RecoveryCodeUsed);
+    let spend = |d: &str| [("digest", d.to_string()), ("entry", entry.encode())];
     let other = passport::mfa::recovery::digest(account, "ggggg-hhhhh");
     let left: Option<i64> = run(&mut con, "spend_recovery_code", &mfa, &spend(&other))
         .await

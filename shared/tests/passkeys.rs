@@ -206,7 +206,12 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
         // The last way to sign in stays: with no password, the one passkey cannot go.
         let passkey = listed["passkeys"][0]["id"].as_str().unwrap().to_string();
         store
-            .set_password(r.account, "", SessionsAfter::KeepAll)
+            .set_password(
+                r.account,
+                "",
+                SessionsAfter::KeepAll,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged),
+            )
             .await
             .unwrap();
         assert!(
@@ -218,7 +223,12 @@ async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
         );
         let hash = passport::kernel::accounts::hash_password(PASSWORD).unwrap();
         store
-            .set_password(r.account, &hash, SessionsAfter::KeepAll)
+            .set_password(
+                r.account,
+                &hash,
+                SessionsAfter::KeepAll,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged),
+            )
             .await
             .unwrap();
         good.remove_passkey(&caller, &passkey).await.unwrap();

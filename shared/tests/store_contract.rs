@@ -40,7 +40,14 @@ async fn accounts_create_find_update_delete() {
 
         let keep = SessionsAfter::KeepAll;
         assert!(
-            s.set_password(a.id, "new-hash", keep).await.unwrap(),
+            s.set_password(
+                a.id,
+                "new-hash",
+                keep,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged)
+            )
+            .await
+            .unwrap(),
             "{name}"
         );
         assert_eq!(
@@ -48,7 +55,14 @@ async fn accounts_create_find_update_delete() {
             "new-hash"
         );
         assert!(
-            !s.set_password(Id::random(), "x", keep).await.unwrap(),
+            !s.set_password(
+                Id::random(),
+                "x",
+                keep,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged)
+            )
+            .await
+            .unwrap(),
             "{name}"
         );
 
@@ -399,10 +413,10 @@ async fn the_session_cap_ends_the_least_recently_used() {
             max_sessions: 2,
             ..new_session(&a, Id::random(), now)
         };
-        assert_eq!(
+        assert!(matches!(
             create_session(s, &new, &a.email).await,
-            SessionStart::Started
-        );
+            SessionStart::Started { .. }
+        ));
         let mut live: Vec<Id> = s
             .list_sessions(a.id, now)
             .await
@@ -444,7 +458,14 @@ async fn a_password_change_ends_sessions_and_stale_logins() {
         let checked = s.account(a.id).await.unwrap().unwrap().password_version;
         let only = SessionsAfter::KeepOnly(keep.session);
         assert!(
-            s.set_password(a.id, "hash-2", only).await.unwrap(),
+            s.set_password(
+                a.id,
+                "hash-2",
+                only,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged)
+            )
+            .await
+            .unwrap(),
             "{name}"
         );
         let now = clock::now();
@@ -467,14 +488,19 @@ async fn a_password_change_ends_sessions_and_stale_logins() {
             password_version: version,
             ..new_session(&a, Id::random(), now)
         };
-        assert_eq!(
+        assert!(matches!(
             create_session(s, &early, &a.email).await,
-            SessionStart::Started
-        );
+            SessionStart::Started { .. }
+        ));
         assert!(
-            s.set_password(a.id, "hash-3", SessionsAfter::EndAll)
-                .await
-                .unwrap()
+            s.set_password(
+                a.id,
+                "hash-3",
+                SessionsAfter::EndAll,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasswordChanged)
+            )
+            .await
+            .unwrap()
         );
         assert!(!session_live(s, a.id, early.session, now).await, "{name}");
         assert!(!session_live(s, a.id, keep.session, now).await, "{name}");
@@ -600,7 +626,11 @@ async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
             .start_session(&new, &a.email, &by_passkey, Some("Chrome 156 on Linux"))
             .await
             .unwrap();
-        assert_eq!(started, SessionStart::Started, "{name}");
+        assert_eq!(
+            started,
+            SessionStart::Started { new_device: false },
+            "{name}"
+        );
         let s = token.session();
         let read = store.session_authentication(a.id, s, now).await.unwrap();
         assert_eq!(read, Some(by_passkey.clone()), "{name}");

@@ -219,7 +219,20 @@ async fn passkeys_are_kept_per_account_within_their_rules() {
         };
         let add = |k: StoredPasskey| {
             let store = Arc::clone(&store);
-            async move { store.add_passkey(a.id, &k, 2, grant).await.unwrap() }
+            async move {
+                store
+                    .add_passkey(
+                        a.id,
+                        &k,
+                        2,
+                        grant,
+                        &passport::testing::entry(
+                            passport::kernel::activity::Activity::PasskeyAdded,
+                        ),
+                    )
+                    .await
+                    .unwrap()
+            }
         };
         // Issue #34, 4: only a reauthentication of this session within the grant's window, and
         // each adds one passkey.
@@ -234,7 +247,15 @@ async fn passkeys_are_kept_per_account_within_their_rules() {
             session: Id::random(),
             now,
         };
-        let elsewhere = store.add_passkey(a.id, &key("a", 10), 2, other).await;
+        let elsewhere = store
+            .add_passkey(
+                a.id,
+                &key("a", 10),
+                2,
+                other,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasskeyAdded),
+            )
+            .await;
         assert_eq!(elsewhere.unwrap(), refused, "{name}: another session's");
         reauthenticate(0).await;
         assert_eq!(add(key("a", 10)).await, PasskeyAdded::Added, "{name}");
@@ -242,7 +263,13 @@ async fn passkeys_are_kept_per_account_within_their_rules() {
         assert_eq!(add(key("a", 30)).await, PasskeyAdded::Exists, "{name}");
         assert_eq!(add(key("c", 40)).await, PasskeyAdded::Full, "{name}");
         let nobody = store
-            .add_passkey(Id::random(), &key("x", 1), 2, grant)
+            .add_passkey(
+                Id::random(),
+                &key("x", 1),
+                2,
+                grant,
+                &passport::testing::entry(passport::kernel::activity::Activity::PasskeyAdded),
+            )
             .await;
         assert_eq!(nobody.unwrap(), PasskeyAdded::NoAccount, "{name}");
         let listed = store.passkeys(a.id).await.unwrap();
@@ -266,20 +293,45 @@ async fn passkeys_are_kept_per_account_within_their_rules() {
         // Without a password, the last passkey stays; with one, it may go.
         assert!(
             store
-                .set_password(a.id, "", SessionsAfter::KeepAll)
+                .set_password(
+                    a.id,
+                    "",
+                    SessionsAfter::KeepAll,
+                    &passport::testing::entry(
+                        passport::kernel::activity::Activity::PasswordChanged
+                    )
+                )
                 .await
                 .unwrap()
         );
         let remove = |id: &'static str| {
             let store = Arc::clone(&store);
-            async move { store.remove_passkey(a.id, id).await.unwrap() }
+            async move {
+                store
+                    .remove_passkey(
+                        a.id,
+                        id,
+                        &passport::testing::entry(
+                            passport::kernel::activity::Activity::PasskeyRemoved,
+                        ),
+                    )
+                    .await
+                    .unwrap()
+            }
         };
         assert_eq!(remove("a").await, PasskeyRemoved::Removed, "{name}");
         assert_eq!(remove("a").await, PasskeyRemoved::Missing, "{name}");
         assert_eq!(remove("b").await, PasskeyRemoved::Last, "{name}");
         assert!(
             store
-                .set_password(a.id, "x", SessionsAfter::KeepAll)
+                .set_password(
+                    a.id,
+                    "x",
+                    SessionsAfter::KeepAll,
+                    &passport::testing::entry(
+                        passport::kernel::activity::Activity::PasswordChanged
+                    )
+                )
                 .await
                 .unwrap()
         );

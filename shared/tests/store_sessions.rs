@@ -209,7 +209,18 @@ async fn revoke_one_and_all_and_list() {
         assert!(session_live(s, a.id, two.session, now).await, "{name}");
         assert!(!session_live(s, a.id, one.session, now).await, "{name}");
 
-        assert_eq!(s.revoke_all(a.id).await.unwrap(), 2, "{name}");
+        assert_eq!(
+            s.revoke_all(
+                a.id,
+                &passport::testing::entry(
+                    passport::kernel::activity::Activity::SignedOutEverywhere
+                )
+            )
+            .await
+            .unwrap(),
+            2,
+            "{name}"
+        );
         for st in [&two, &three] {
             assert!(!session_live(s, a.id, st.session, now).await, "{name}");
         }

@@ -4,6 +4,7 @@
 use super::AdminError;
 use crate::api::Service;
 use crate::kernel::accounts as rules;
+use crate::kernel::activity::{Activity, By, Entry};
 use crate::kernel::clock;
 use crate::kernel::ids::Id;
 use crate::kernel::mail::Message;
@@ -47,7 +48,12 @@ pub async fn set_password(
     } else {
         SessionsAfter::EndAll
     };
-    if !service.store().set_password(id, &phc, sessions).await? {
+    let entry = Entry::new(Activity::PasswordChanged, service.clock().now()).by(Some(By::Operator));
+    if !service
+        .store()
+        .set_password(id, &phc, sessions, &entry)
+        .await?
+    {
         return Err(AdminError::AccountNotFound);
     }
     let by = [("by", json!("operator"))];
@@ -83,7 +89,9 @@ pub async fn get(service: &Service, email: &str) -> Result<Value, AdminError> {
 /// lost both); the owner is mailed, and the next sign-in takes the password alone.
 pub async fn remove_second_factor(service: &Service, email: &str) -> Result<Value, AdminError> {
     let id = find(service, email).await?;
-    let removed = service.store().remove_totp(id).await?;
+    let entry =
+        Entry::new(Activity::SecondFactorRemoved, service.clock().now()).by(Some(By::Operator));
+    let removed = service.store().remove_totp(id, &entry).await?;
     if removed {
         tracing::info!(account = %id, by = "operator", "second factor removed");
         if let Some(account) = service.store().account(id).await? {
@@ -108,6 +116,30 @@ pub async fn list_sessions(service: &Service, email: &str) -> Result<Value, Admi
     Ok(json!({"ok": true, "sessions": sessions}))
 }
 
+/// `activity`: the account's security history, a page at a time (as `GET /activity`).
+pub async fn activity(
+    service: &Service,
+    email: &str,
+    before: Option<u64>,
+    limit: Option<usize>,
+) -> Result<Value, AdminError> {
+    let id = find(service, email).await?;
+    let limit = limit.unwrap_or(crate::activity::DEFAULT_PAGE);
+    if !(1..=crate::kernel::activity::MAX_ENTRIES).contains(&limit) {
+        return Err(AdminError::InvalidCommand(format!(
+            "limit must be 1 to {}",
+            crate::kernel::activity::MAX_ENTRIES
+        )));
+    }
+    let page = crate::activity::Page { before, limit };
+    let mut answer = service.activity(id, page).await.map_err(|e| match e {
+        crate::kernel::error::ApiError::Unavailable(e) => AdminError::Unavailable(e),
+        other => AdminError::Internal(other.to_string()),
+    })?;
+    answer["ok"] = json!(true);
+    Ok(answer)
+}
+
 /// `revoke_sessions`: one session, or every one.
 pub async fn revoke_sessions(
     service: &Service,
@@ -117,7 +149,9 @@ pub async fn revoke_sessions(
     let id = find(service, email).await?;
     let revoked = match session_id {
         None => {
-            let n = service.store().revoke_all(id).await?;
+            let entry = Entry::new(Activity::SignedOutEverywhere, service.clock().now())
+                .by(Some(By::Operator));
+            let n = service.store().revoke_all(id, &entry).await?;
             let fields = [("reason", json!("operator")), ("count", json!(n))];
             service.security_event(SecurityEvent::SessionsRevoked, Some(id), None, &fields);
             n

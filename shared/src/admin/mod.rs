@@ -57,6 +57,17 @@ pub enum Command {
         /// Account email.
         email: String,
     },
+    /// Shows an account's security history, newest first.
+    Activity {
+        /// Account email.
+        email: String,
+        /// Entries numbered below this one (the answer's `next`); the newest when absent.
+        #[serde(default)]
+        before: Option<u64>,
+        /// At most this many (1–50, default 20).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     /// Lists an account's live sessions.
     ListSessions {
         /// Account email.
@@ -120,6 +131,7 @@ impl std::fmt::Debug for Command {
                 Command::Delete { .. } => "Delete",
                 Command::Get { .. } => "Get",
                 Command::ListSessions { .. } => "ListSessions",
+                Command::Activity { .. } => "Activity",
                 Command::RemoveSecondFactor { .. } => "RemoveSecondFactor",
                 Command::RevokeSessions { .. } => "RevokeSessions",
                 Command::CreateApp { .. } => "CreateApp",
@@ -158,6 +170,11 @@ pub async fn execute(service: &Service, command: Command) -> Result<Value, Admin
         Command::Delete { email } => accounts::delete(service, &email).await,
         Command::Get { email } => accounts::get(service, &email).await,
         Command::ListSessions { email } => accounts::list_sessions(service, &email).await,
+        Command::Activity {
+            email,
+            before,
+            limit,
+        } => accounts::activity(service, &email, before, limit).await,
         Command::RemoveSecondFactor { email } => {
             accounts::remove_second_factor(service, &email).await
         }

@@ -33,6 +33,10 @@ const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +
 /// The second factor (`mfa`): an account's authenticator salt, last step, recovery codes.
 const MFA_RW: &str = "~pp:{*}:mfa +hexists +hdel +hgetall";
 
+/// The account's security history (`kernel::activity`): every function whose scripts change
+/// what it records writes it (`record_event` in `common.lua`), and `sessions` reads it.
+const HISTORY_RW: &str = "~pp:{*}:log +lindex +lpush +ltrim +rpop +lset +lrange +expire";
+
 /// Mail's proofs (`email`): the mail limits' counters, mailed tokens and sign-in codes.
 const MAIL_RW: &str = "~pp:{e:*}:mail ~pp:{ip:*}:mail ~pp:{mt:*}:t ~pp:{e:*}:code +getdel";
 
@@ -91,6 +95,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             PUBLIC_KEYS_RW,
             MAIL_RW,
             MFA_RW,
+            HISTORY_RW,
         ],
     },
     CacheUser {
@@ -102,17 +107,24 @@ pub const CACHE_USERS: &[CacheUser] = &[
             ACCOUNTS_AND_COUNTERS,
             EMAIL_INDEX_RW,
             MAIL_RW,
+            HISTORY_RW,
         ],
     },
     CacheUser {
         name: "passport-refresh",
         functions: &["refresh"],
-        rules: &[COMMON, SESSIONS_RW, CHALLENGES_RW, PUBLIC_KEYS_RW],
+        rules: &[
+            COMMON,
+            SESSIONS_RW,
+            CHALLENGES_RW,
+            PUBLIC_KEYS_RW,
+            HISTORY_RW,
+        ],
     },
     CacheUser {
         name: "passport-logout",
         functions: &["logout"],
-        rules: &[COMMON, SESSIONS_RW, PUBLIC_KEYS_R],
+        rules: &[COMMON, SESSIONS_RW, PUBLIC_KEYS_R, HISTORY_RW],
     },
     CacheUser {
         name: "passport-sessions",
@@ -125,6 +137,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             PUBLIC_KEYS_R,
             MAIL_RW,
             MFA_RW,
+            HISTORY_RW,
         ],
     },
     CacheUser {

@@ -7,6 +7,7 @@
 
 use super::Service;
 use super::routes::{Guard, Handler, Route};
+use crate::activity;
 use crate::dbsc;
 use crate::discovery;
 use crate::email;
@@ -202,6 +203,7 @@ impl Function for Sessions {
             Handler::Discovery(r) => discovery::serve(service, r, call).await,
             Handler::Email(email::Route::ChangeEmail) => email::http::change(service, call).await,
             Handler::Mfa(r) if r != mfa::Route::SignIn => mfa::http::serve(service, r, call).await,
+            Handler::Activity(r) => activity::http::serve(service, r, call).await,
             Handler::Dbsc(_) | Handler::Email(_) | Handler::Mfa(_) => return None,
         })
     }

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod routes;
 pub mod startup;
 
+use crate::activity::ActivityStore;
 use crate::dbsc::DbscStore;
 use crate::email::EmailStore;
 use crate::kernel::caller::Verdict;
@@ -41,7 +42,14 @@ pub use startup::InitError;
 /// The whole store: the kernel's slices and every feature's, as the Redis and in-memory stores
 /// both implement them.
 pub trait Store:
-    KernelStore + SessionStore + PasskeyStore + DbscStore + PassportStore + EmailStore + MfaStore
+    KernelStore
+    + SessionStore
+    + PasskeyStore
+    + DbscStore
+    + PassportStore
+    + EmailStore
+    + MfaStore
+    + ActivityStore
 {
 }
 
@@ -54,6 +62,7 @@ impl<T> Store for T where
         + PassportStore
         + EmailStore
         + MfaStore
+        + ActivityStore
 {
 }
 

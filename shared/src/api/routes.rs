@@ -6,6 +6,7 @@
 //! route to a feature is its handler in the feature's folder and a row here; the other places
 //! it touches are listed in ARCHITECTURE.md and checked by `functions/lambda/tests/deployment.rs`.
 
+use crate::activity;
 use crate::dbsc;
 use crate::discovery;
 use crate::email;
@@ -40,6 +41,8 @@ pub enum Handler {
     /// The second factor: the sign-in's second step, setting up an authenticator app, the
     /// recovery codes.
     Mfa(mfa::Route),
+    /// The account's security history.
+    Activity(activity::Route),
 }
 
 /// What a handler does with the signing keys, which decides what its function may read.
@@ -71,7 +74,8 @@ impl Handler {
             | Handler::RecentAuth(_)
             | Handler::Discovery(_)
             | Handler::Email(_)
-            | Handler::Mfa(_) => KeyUse::None,
+            | Handler::Mfa(_)
+            | Handler::Activity(_) => KeyUse::None,
         }
     }
 }
@@ -84,6 +88,7 @@ impl Handler {
         matches!(
             self,
             Handler::Mfa(_)
+                | Handler::Activity(_)
                 | Handler::Passkeys(_)
                 | Handler::RecentAuth(_)
                 | Handler::Discovery(_)
@@ -473,6 +478,16 @@ pub static ROUTES: &[RouteSpec] = &[
         function: "sessions",
         operation_id: "replaceRecoveryCodes",
         summary: "a new set of recovery codes, the old void (two factors, recently)",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/activity",
+        handler: Handler::Activity(activity::Route::List),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "sessions",
+        operation_id: "activity",
+        summary: "the caller's security history, newest first (`before`, `limit`)",
     },
     RouteSpec {
         method: Method::POST,

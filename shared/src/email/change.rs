@@ -4,6 +4,7 @@
 use super::store::{EmailMove, EmailStore};
 use super::tokens::Purpose;
 use crate::kernel::accounts::normalize_email;
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::mail::{Message, masked};
@@ -53,7 +54,12 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
         let (record, account) = self.take_token(token, Purpose::ChangeEmail).await?;
         match self
             .store()
-            .move_email(account.id, &account.email, &record.email)
+            .move_email(
+                account.id,
+                &account.email,
+                &record.email,
+                &Entry::new(Activity::EmailChanged, self.clock().now()),
+            )
             .await?
         {
             EmailMove::Moved => {}

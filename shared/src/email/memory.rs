@@ -2,6 +2,7 @@
 
 use super::store::{CodeRecord, EmailMove, EmailStore, MAIL_WINDOW, MailCount};
 use super::tokens::TokenRecord;
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::memory::FeatureTable;
@@ -116,7 +117,13 @@ impl EmailStore for MemoryStore {
         }
     }
 
-    async fn move_email(&self, account: Id, old: &str, new: &str) -> Result<EmailMove, StoreError> {
+    async fn move_email(
+        &self,
+        account: Id,
+        old: &str,
+        new: &str,
+        entry: &Entry,
+    ) -> Result<EmailMove, StoreError> {
         let mut g = self.lock();
         if g.emails.get(new).is_some_and(|holder| *holder != account) {
             return Ok(EmailMove::Taken);
@@ -135,6 +142,7 @@ impl EmailStore for MemoryStore {
                 s.email = new.to_string();
             }
         }
+        g.record(account, entry);
         Ok(EmailMove::Moved)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::store::{CodeRecord, EmailMove, EmailStore, MAIL_WINDOW, MailCount};
 use super::tokens::TokenRecord;
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::scripts::CLAIM_INDEX;
@@ -136,7 +137,13 @@ impl EmailStore for RedisStore {
         Ok(n == 1)
     }
 
-    async fn move_email(&self, account: Id, old: &str, new: &str) -> Result<EmailMove, StoreError> {
+    async fn move_email(
+        &self,
+        account: Id,
+        old: &str,
+        new: &str,
+        entry: &Entry,
+    ) -> Result<EmailMove, StoreError> {
         // Three slots (the account's, each address's): the new entry is claimed first
         // (compare-and-set), so no other account can take the address meanwhile; then the
         // record moves; then the old entry goes. Cut short after the claim, the new entry names
@@ -174,11 +181,13 @@ impl EmailStore for RedisStore {
                 &[
                     ("account", keys::account(account)),
                     ("sessions", keys::sessions(account)),
+                    ("log", keys::log(account)),
                 ],
                 &[
                     ("old", old.to_string()),
                     ("new", new.to_string()),
                     ("session_prefix", keys::session_prefix(account)),
+                    ("entry", entry.encode()),
                 ],
             )?)
             .await?;

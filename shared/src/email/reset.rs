@@ -4,6 +4,7 @@
 use super::store::EmailStore;
 use super::tokens::Purpose;
 use crate::kernel::accounts;
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::error::ApiError;
 use crate::kernel::mail::Message;
 use crate::kernel::security_events::SecurityEvent;
@@ -43,7 +44,12 @@ impl<S: ?Sized + KernelStore + EmailStore + SessionStore> Core<S> {
         let phc = self.hash_password(password).await?;
         if !self
             .store()
-            .set_password(account.id, &phc, SessionsAfter::EndAll)
+            .set_password(
+                account.id,
+                &phc,
+                SessionsAfter::EndAll,
+                &Entry::new(Activity::PasswordReset, self.clock().now()),
+            )
             .await?
         {
             return Err(ApiError::InvalidMailToken);

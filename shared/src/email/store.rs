@@ -2,6 +2,7 @@
 //! account changes a mailed proof makes (its address verified, moved to another).
 
 use super::tokens::TokenRecord;
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::Counter;
@@ -80,6 +81,13 @@ pub trait EmailStore: Send + Sync {
     /// Marks the account's address verified, if it is still `email`; whether it did.
     async fn set_email_verified(&self, account: Id, email: &str) -> Result<bool, StoreError>;
     /// Moves the account from `old` to `new` (verified): the index entry of `new` claimed
-    /// first, the record and its sessions' copies moved, then `old`'s entry dropped.
-    async fn move_email(&self, account: Id, old: &str, new: &str) -> Result<EmailMove, StoreError>;
+    /// first, the record and its sessions' copies moved and `entry` recorded in its history (one
+    /// step), then `old`'s entry dropped.
+    async fn move_email(
+        &self,
+        account: Id,
+        old: &str,
+        new: &str,
+        entry: &Entry,
+    ) -> Result<EmailMove, StoreError>;
 }

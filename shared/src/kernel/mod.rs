@@ -4,6 +4,7 @@
 //! and the service's core ([`service::Core`]). It imports no feature.
 
 pub mod accounts;
+pub mod activity;
 pub mod addresses;
 pub mod authentication;
 pub mod binding;

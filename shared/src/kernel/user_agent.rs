@@ -23,6 +23,16 @@ pub fn describe(user_agent: &str) -> Option<String> {
     })
 }
 
+/// The longest start of `s` within `max_bytes`, cut between characters: how what a client
+/// says of itself (its user agent, a device name, its address) is bounded before it is kept.
+pub fn cut_bytes(s: &str, max_bytes: usize) -> String {
+    let mut end = s.len().min(max_bytes);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::describe;

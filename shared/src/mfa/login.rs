@@ -5,6 +5,7 @@
 use super::recovery;
 use super::store::MfaStore;
 use super::totp;
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
 use crate::kernel::mail::Message;
@@ -62,7 +63,11 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
                 let digest = recovery::digest(account.id, code);
                 match self
                     .store()
-                    .spend_recovery_code(account.id, &digest)
+                    .spend_recovery_code(
+                        account.id,
+                        &digest,
+                        &Entry::new(Activity::RecoveryCodeUsed, now),
+                    )
                     .await?
                 {
                     Some(left) => {
@@ -114,8 +119,11 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             return Err(ApiError::AccountDisabled);
         }
         if !self.prove_second_factor(&account, &proof, now).await? {
-            // Counted toward the address when the gate reserved it.
+            // Counted toward the address when the gate reserved it; the owner's history shows
+            // that their password was right and a second factor was not.
             self.return_sign_in_challenge(id, pending).await?;
+            let entry = Entry::refused(Activity::SignInRefused, now, Some("otp"), ip.as_deref());
+            self.store().record_refusal(account.id, &entry).await?;
             return Err(ApiError::InvalidCredentials);
         }
         self.attempt_succeeded(&pending.email, limited.as_deref(), now)

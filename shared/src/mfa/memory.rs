@@ -1,6 +1,7 @@
 //! The second factor's store slice in memory: a feature table beside the accounts.
 
 use super::store::{Begun, MfaState, MfaStore};
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::MemoryStore;
@@ -66,8 +67,9 @@ impl MfaStore for MemoryStore {
         salt: &str,
         step: i64,
         recovery_digests: &[String],
-        now: i64,
+        entry: &Entry,
     ) -> Result<bool, StoreError> {
+        let now = entry.at;
         let mut g = self.lock();
         if !g.accounts.contains_key(&account) {
             return Ok(false);
@@ -89,6 +91,7 @@ impl MfaStore for MemoryStore {
         if let Some(a) = g.accounts.get_mut(&account) {
             a.second_factor = true;
         }
+        g.record(account, entry);
         Ok(true)
     }
 
@@ -115,6 +118,7 @@ impl MfaStore for MemoryStore {
         &self,
         account: Id,
         digest: &str,
+        entry: &Entry,
     ) -> Result<Option<u32>, StoreError> {
         let mut g = self.lock();
         let Some(r) = g.feature::<MfaTable>().0.get_mut(&account) else {
@@ -126,10 +130,14 @@ impl MfaStore for MemoryStore {
                 found = Some(i);
             }
         }
-        Ok(found.map(|i| {
+        let left = found.map(|i| {
             r.recovery.remove(i);
             r.recovery.len() as u32
-        }))
+        });
+        if left.is_some() {
+            g.record(account, entry);
+        }
+        Ok(left)
     }
 
     async fn replace_recovery_codes(
@@ -147,7 +155,7 @@ impl MfaStore for MemoryStore {
         }
     }
 
-    async fn remove_totp(&self, account: Id) -> Result<bool, StoreError> {
+    async fn remove_totp(&self, account: Id, entry: &Entry) -> Result<bool, StoreError> {
         let mut g = self.lock();
         let had = g
             .feature::<MfaTable>()
@@ -156,6 +164,9 @@ impl MfaStore for MemoryStore {
             .is_some_and(|r| r.totp.is_some());
         if let Some(a) = g.accounts.get_mut(&account) {
             a.second_factor = false;
+        }
+        if had {
+            g.record(account, entry);
         }
         Ok(had)
     }

@@ -1,6 +1,7 @@
 //! The second factor's store slice on Redis (its scripts in `lua/`).
 
 use super::store::{Begun, MfaState, MfaStore};
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::{RedisStore, keys};
@@ -75,19 +76,21 @@ impl MfaStore for RedisStore {
         salt: &str,
         step: i64,
         recovery_digests: &[String],
-        now: i64,
+        entry: &Entry,
     ) -> Result<bool, StoreError> {
         let n: i64 = self
             .write(&CONFIRM_TOTP.invocation(
                 &[
                     ("account", keys::account(account)),
                     ("mfa", keys::mfa(account)),
+                    ("log", keys::log(account)),
                 ],
                 &[
                     ("salt", salt.to_string()),
                     ("step", step.to_string()),
-                    ("now", now.to_string()),
+                    ("now", entry.at.to_string()),
                     ("codes", recovery_digests.join(" ")),
+                    ("entry", entry.encode()),
                 ],
             )?)
             .await?;
@@ -113,11 +116,12 @@ impl MfaStore for RedisStore {
         &self,
         account: Id,
         digest: &str,
+        entry: &Entry,
     ) -> Result<Option<u32>, StoreError> {
         let left: Option<i64> = self
             .write(&SPEND_RECOVERY_CODE.invocation(
-                &[("mfa", keys::mfa(account))],
-                &[("digest", digest.to_string())],
+                &[("mfa", keys::mfa(account)), ("log", keys::log(account))],
+                &[("digest", digest.to_string()), ("entry", entry.encode())],
             )?)
             .await?;
         Ok(left.map(|n| n.max(0) as u32))
@@ -137,14 +141,15 @@ impl MfaStore for RedisStore {
         Ok(n == 1)
     }
 
-    async fn remove_totp(&self, account: Id) -> Result<bool, StoreError> {
+    async fn remove_totp(&self, account: Id, entry: &Entry) -> Result<bool, StoreError> {
         let n: i64 = self
             .write(&REMOVE_TOTP.invocation(
                 &[
                     ("account", keys::account(account)),
                     ("mfa", keys::mfa(account)),
+                    ("log", keys::log(account)),
                 ],
-                &[],
+                &[("entry", entry.encode())],
             )?)
             .await?;
         Ok(n == 1)

@@ -4,6 +4,7 @@
 use super::recovery;
 use super::store::{Begun, MfaStore};
 use super::totp::{self, MfaKey};
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::authentication::Acr;
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
@@ -140,7 +141,13 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             .collect();
         if !self
             .store()
-            .confirm_totp(account.id, &salt, step, &digests, now)
+            .confirm_totp(
+                account.id,
+                &salt,
+                step,
+                &digests,
+                &Entry::new(Activity::SecondFactorAdded, now),
+            )
             .await?
         {
             return Err(ApiError::InvalidCode);
@@ -171,7 +178,8 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
     /// `DELETE /mfa/totp`: removes the authenticator and the recovery codes.
     pub async fn remove_totp(&self, caller: &Caller) -> Result<(), ApiError> {
         self.require_recent_aal2(caller).await?;
-        if !self.store().remove_totp(caller.account).await? {
+        let entry = Entry::new(Activity::SecondFactorRemoved, self.clock().now());
+        if !self.store().remove_totp(caller.account, &entry).await? {
             return Err(ApiError::NotFound);
         }
         tracing::info!(account = %caller.account, "second factor removed");

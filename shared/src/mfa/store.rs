@@ -3,6 +3,7 @@
 //! accepted for (a code is taken once), and the recovery codes' digests. Confirming sets the
 //! account's `second_factor` in the same step; removing clears it.
 
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use async_trait::async_trait;
@@ -47,14 +48,15 @@ pub trait MfaStore: Send + Sync {
     ) -> Result<Begun, StoreError>;
     /// Confirms the pending `salt` (still pending, unexpired, and no authenticator confirmed
     /// meanwhile) with the first code's `step`, and keeps `recovery_digests` as the account's
-    /// recovery codes; the account's `second_factor` is set in the same step. `false` if not.
+    /// recovery codes; the account's `second_factor` is set and `entry` recorded in its history
+    /// in the same step. `false` if not.
     async fn confirm_totp(
         &self,
         account: Id,
         salt: &str,
         step: i64,
         recovery_digests: &[String],
-        now: i64,
+        entry: &Entry,
     ) -> Result<bool, StoreError>;
     /// Takes a code of `step` for the confirmed `salt`: only once, and only after every step
     /// taken before (a code replayed in its window, or an older one, is refused).
@@ -65,11 +67,13 @@ pub trait MfaStore: Send + Sync {
         step: i64,
     ) -> Result<bool, StoreError>;
     /// Spends the recovery code with digest `digest` (compared in constant time); the codes
-    /// left, or `None` when no unspent code has it.
+    /// left, or `None` when no unspent code has it. A spent code is recorded in the history as
+    /// `entry` in the same step.
     async fn spend_recovery_code(
         &self,
         account: Id,
         digest: &str,
+        entry: &Entry,
     ) -> Result<Option<u32>, StoreError>;
     /// Replaces the account's recovery codes (the old set void); `false` without a confirmed
     /// authenticator.
@@ -79,6 +83,6 @@ pub trait MfaStore: Send + Sync {
         digests: &[String],
     ) -> Result<bool, StoreError>;
     /// Removes the authenticator and the recovery codes, and clears the account's
-    /// `second_factor`; `false` if it had none.
-    async fn remove_totp(&self, account: Id) -> Result<bool, StoreError>;
+    /// `second_factor`, recording `entry` in the history when it had one; `false` if not.
+    async fn remove_totp(&self, account: Id, entry: &Entry) -> Result<bool, StoreError>;
 }

@@ -1,6 +1,7 @@
 //! The passkeys feature's store slice in memory.
 
 use super::store::{Grant, PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::MemoryStore;
@@ -38,6 +39,7 @@ impl PasskeyStore for MemoryStore {
         passkey: &StoredPasskey,
         max: u64,
         grant: Grant,
+        entry: &Entry,
     ) -> Result<PasskeyAdded, StoreError> {
         let mut g = self.lock();
         if !g.accounts.contains_key(&account) {
@@ -61,6 +63,7 @@ impl PasskeyStore for MemoryStore {
         if let Some(s) = g.live_session(account, grant.session, grant.now) {
             s.reauthenticated_at = None;
         }
+        g.record(account, entry);
         Ok(PasskeyAdded::Added)
     }
 
@@ -84,7 +87,12 @@ impl PasskeyStore for MemoryStore {
         })
     }
 
-    async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError> {
+    async fn remove_passkey(
+        &self,
+        account: Id,
+        id: &str,
+        entry: &Entry,
+    ) -> Result<PasskeyRemoved, StoreError> {
         let mut g = self.lock();
         let has_password = g
             .accounts
@@ -99,7 +107,8 @@ impl PasskeyStore for MemoryStore {
         if keys.len() == 1 && !has_password {
             return Ok(PasskeyRemoved::Last);
         }
-        keys.remove(at);
+        let removed = keys.remove(at);
+        g.record(account, &entry.clone().with_detail(&removed.name));
         Ok(PasskeyRemoved::Removed)
     }
 }

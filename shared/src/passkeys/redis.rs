@@ -1,6 +1,7 @@
 //! The passkeys feature's store slice on Redis (its scripts in `lua/`).
 
 use super::store::{AddedBy, Grant, PasskeyAdded, PasskeyRemoved, PasskeyStore, StoredPasskey};
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::{RedisStore, keys};
@@ -76,6 +77,7 @@ impl PasskeyStore for RedisStore {
         passkey: &StoredPasskey,
         max: u64,
         grant: Grant,
+        entry: &Entry,
     ) -> Result<PasskeyAdded, StoreError> {
         let outcome: String = self
             .write(&ADD_PASSKEY.invocation(
@@ -83,12 +85,14 @@ impl PasskeyStore for RedisStore {
                     ("account", keys::account(account)),
                     ("passkeys", keys::passkeys(account)),
                     ("session", keys::session(account, grant.session)),
+                    ("log", keys::log(account)),
                 ],
                 &[
                     ("id", passkey.id.clone()),
                     ("record", passkey_record(passkey)),
                     ("max", max.to_string()),
                     ("not_before", grant.not_before().to_string()),
+                    ("entry", entry.encode()),
                 ],
             )?)
             .await?;
@@ -118,14 +122,20 @@ impl PasskeyStore for RedisStore {
         Ok(n == 1)
     }
 
-    async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError> {
+    async fn remove_passkey(
+        &self,
+        account: Id,
+        id: &str,
+        entry: &Entry,
+    ) -> Result<PasskeyRemoved, StoreError> {
         let outcome: String = self
             .write(&REMOVE_PASSKEY.invocation(
                 &[
                     ("account", keys::account(account)),
                     ("passkeys", keys::passkeys(account)),
+                    ("log", keys::log(account)),
                 ],
-                &[("id", id.to_string())],
+                &[("id", id.to_string()), ("entry", entry.encode())],
             )?)
             .await?;
         Ok(match outcome.as_str() {

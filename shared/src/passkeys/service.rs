@@ -7,6 +7,7 @@ use super::webauthn::{
     CEREMONY_SECONDS, Ceremony, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS, Passkey,
     RegisterPublicKeyCredential, RelyingParty, discoverable_options,
 };
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
@@ -120,9 +121,15 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             session: caller.session,
             now,
         };
+        let entry = Entry {
+            device: stored.added_by.as_ref().and_then(|b| b.agent.clone()),
+            ip: client.kept_address(),
+            ..Entry::new(Activity::PasskeyAdded, now)
+        }
+        .with_detail(&stored.name);
         match self
             .store()
-            .add_passkey(caller.account, &stored, MAX_PASSKEYS, grant)
+            .add_passkey(caller.account, &stored, MAX_PASSKEYS, grant, &entry)
             .await?
         {
             PasskeyAdded::Added => {}
@@ -153,7 +160,12 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
         if id.is_empty() || id.len() > 1400 {
             return Err(ApiError::NotFound);
         }
-        match self.store().remove_passkey(caller.account, id).await? {
+        let entry = Entry::new(Activity::PasskeyRemoved, self.clock().now());
+        match self
+            .store()
+            .remove_passkey(caller.account, id, &entry)
+            .await?
+        {
             PasskeyRemoved::Removed => {
                 tracing::info!(account = %caller.account, session = %caller.session, passkey = %id, "passkey removed");
                 Ok(())

@@ -1,6 +1,7 @@
 //! The passkeys feature's slice of the store: an account's passkeys (beside its record, in its
 //! hash slot), added, updated after a sign-in, and removed — never the account's last way in.
 
+use crate::kernel::activity::Entry;
 use crate::kernel::authentication::REAUTH_GRANT_SECONDS;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
@@ -97,6 +98,7 @@ pub trait PasskeyStore: Send + Sync {
         passkey: &StoredPasskey,
         max: u64,
         grant: Grant,
+        entry: &Entry,
     ) -> Result<PasskeyAdded, StoreError>;
     /// Replaces a registered passkey's record (its counter and flags after a sign-in); `false`
     /// if it was removed meanwhile.
@@ -106,5 +108,13 @@ pub trait PasskeyStore: Send + Sync {
         passkey: &StoredPasskey,
     ) -> Result<bool, StoreError>;
     /// Removes a passkey, unless it is the account's last way to sign in.
-    async fn remove_passkey(&self, account: Id, id: &str) -> Result<PasskeyRemoved, StoreError>;
+    ///
+    /// A passkey added or removed is recorded in the account's history as `entry` in the same
+    /// step (a removed one's entry gets the passkey's name as its detail).
+    async fn remove_passkey(
+        &self,
+        account: Id,
+        id: &str,
+        entry: &Entry,
+    ) -> Result<PasskeyRemoved, StoreError>;
 }

@@ -2,6 +2,7 @@
 
 use super::store::SessionStore;
 use crate::kernel::accounts::{self, MAX_PASSWORD_CHARS};
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::authentication::Authentication;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
@@ -62,17 +63,22 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
 
         // An unknown email still reads an (absent) account, so both paths make the same store
         // round trips before the hash check.
-        let account = self
-            .store()
-            .account(state.account.unwrap_or_else(Id::random))
-            .await?;
+        let id = state.account.unwrap_or_else(Id::random);
+        let account = self.store().account(id).await?;
         let phc = account.as_ref().map(|a| a.password_hash.clone());
         let verified = self.check_password(input.password, phc).await?;
 
         let account = match account {
             Some(a) if verified => a,
-            // The failure was counted toward the address when the gate reserved it.
-            _ => return Err(ApiError::InvalidCredentials),
+            // The failure was counted toward the address when the gate reserved it. It goes
+            // into the account's history — a random id's for an unknown email, which records
+            // nothing in the same round trip.
+            _ => {
+                let entry =
+                    Entry::refused(Activity::SignInRefused, now, Some("pwd"), ip.as_deref());
+                self.store().record_refusal(id, &entry).await?;
+                return Err(ApiError::InvalidCredentials);
+            }
         };
         if let Some(ip) = &limited {
             self.store().release_ip_attempt(ip, now).await?;

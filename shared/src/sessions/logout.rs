@@ -1,6 +1,7 @@
 //! `POST /logout`: ends this session, or every session of the account.
 
 use super::store::{CheckToken, SessionStore, TokenCheck};
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::authentication::RecentAuth;
 use crate::kernel::error::ApiError;
 use crate::kernel::security_events::SecurityEvent;
@@ -59,14 +60,15 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
                     // A well-formed token for a session that has ended: nothing left to end.
                     // It cannot be told apart from a forged one, so it ends nothing either.
                     TokenCheck::Invalid => return Ok(()),
-                    TokenCheck::Reused => return Err(self.reused(&t)),
+                    TokenCheck::Reused => return Err(self.reused(&t).await),
                 }
             }
             (None, None) => return Err(ApiError::Unauthorized),
         };
         if all {
             self.check_recent(recent, account, session, true).await?;
-            let n = self.store().revoke_all(account).await?;
+            let entry = Entry::new(Activity::SignedOutEverywhere, now);
+            let n = self.store().revoke_all(account, &entry).await?;
             self.security_event(
                 SecurityEvent::SessionsRevoked,
                 Some(account),

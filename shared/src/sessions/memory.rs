@@ -4,6 +4,7 @@ use super::store::{
     Carried, CheckToken, DeviceProof, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore,
     SessionsAfter, TokenCheck,
 };
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::memory::Tables;
@@ -76,7 +77,7 @@ fn rotate_record(g: &mut Tables, r: &Rotate) -> Rotation {
         }
     }
     // A spent token of the family: theft. The session ends.
-    g.end_if_reused(r.account, r.session, true);
+    g.end_if_reused(r.account, r.session, true, r.now);
     Rotation::Reused
 }
 
@@ -115,7 +116,7 @@ impl SessionStore for MemoryStore {
             }
             _ => rec.family.ct_eq(&c.family),
         };
-        Ok(if g.end_if_reused(c.account, c.session, reused) {
+        Ok(if g.end_if_reused(c.account, c.session, reused, c.now) {
             TokenCheck::Reused
         } else {
             TokenCheck::Invalid
@@ -130,8 +131,13 @@ impl SessionStore for MemoryStore {
             .is_some_and(|r| r.info.expires_at > now))
     }
 
-    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
-        Ok(self.lock().end_sessions(account, None))
+    async fn revoke_all(&self, account: Id, entry: &Entry) -> Result<u64, StoreError> {
+        let mut g = self.lock();
+        let n = g.end_sessions(account, None);
+        if n > 0 {
+            g.record(account, entry);
+        }
+        Ok(n)
     }
 
     async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError> {
@@ -150,6 +156,7 @@ impl SessionStore for MemoryStore {
         id: Id,
         password_hash: &str,
         sessions: SessionsAfter,
+        entry: &Entry,
     ) -> Result<bool, StoreError> {
         let mut g = self.lock();
         let Some(a) = g.accounts.get_mut(&id) else {
@@ -162,6 +169,7 @@ impl SessionStore for MemoryStore {
                 id,
                 (old, crate::kernel::clock::now() + PREVIOUS_PASSWORD_SECONDS),
             );
+            g.record(id, entry);
         }
         match sessions {
             SessionsAfter::EndAll => {

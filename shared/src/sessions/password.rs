@@ -2,6 +2,7 @@
 
 use super::store::{SessionStore, SessionsAfter};
 use crate::kernel::accounts::{self, MAX_PASSWORD_CHARS};
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::security_events::SecurityEvent;
@@ -65,7 +66,15 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
             self.store().release_ip_attempt(ip, now).await?;
         }
         let keep = SessionsAfter::KeepOnly(caller.session);
-        if !self.store().set_password(account.id, &phc, keep).await? {
+        let entry = Entry {
+            ip: client.kept_address(),
+            ..Entry::new(Activity::PasswordChanged, now)
+        };
+        if !self
+            .store()
+            .set_password(account.id, &phc, keep, &entry)
+            .await?
+        {
             return Err(ApiError::Unauthorized);
         }
         self.store()

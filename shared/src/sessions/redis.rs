@@ -4,6 +4,7 @@ use super::store::{
     Carried, CheckToken, PREVIOUS_PASSWORD_SECONDS, Rotate, Rotation, SessionStore, SessionsAfter,
     TokenCheck,
 };
+use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::connection::retry_once;
@@ -145,11 +146,17 @@ impl SessionStore for RedisStore {
         Ok(n == 1)
     }
 
-    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError> {
+    async fn revoke_all(&self, account: Id, entry: &Entry) -> Result<u64, StoreError> {
         Ok(self
             .write(&REVOKE_ALL.invocation(
-                &[("sessions", keys::sessions(account))],
-                &[("session_prefix", keys::session_prefix(account))],
+                &[
+                    ("sessions", keys::sessions(account)),
+                    ("log", keys::log(account)),
+                ],
+                &[
+                    ("session_prefix", keys::session_prefix(account)),
+                    ("entry", entry.encode()),
+                ],
             )?)
             .await?)
     }
@@ -215,6 +222,7 @@ impl SessionStore for RedisStore {
         id: Id,
         password_hash: &str,
         sessions: SessionsAfter,
+        entry: &Entry,
     ) -> Result<bool, StoreError> {
         let keep = match sessions {
             SessionsAfter::EndAll => String::new(),
@@ -226,6 +234,7 @@ impl SessionStore for RedisStore {
                 &[
                     ("account", keys::account(id)),
                     ("sessions", keys::sessions(id)),
+                    ("log", keys::log(id)),
                 ],
                 &[
                     ("password_hash", password_hash.to_string()),
@@ -233,6 +242,7 @@ impl SessionStore for RedisStore {
                     ("session_prefix", keys::session_prefix(id)),
                     ("now", crate::kernel::clock::now().to_string()),
                     ("previous_for", PREVIOUS_PASSWORD_SECONDS.to_string()),
+                    ("entry", entry.encode()),
                 ],
             )?)
             .await?;

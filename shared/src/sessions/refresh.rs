@@ -4,6 +4,7 @@ use super::store::{DeviceProof, Rotate, Rotation, SessionStore};
 use crate::kernel::authentication::Authentication;
 use crate::kernel::config::DbscBinding;
 use crate::kernel::error::ApiError;
+use crate::kernel::mail::Message;
 use crate::kernel::security_events::SecurityEvent;
 use crate::kernel::service::binding::bound_cookie_digest;
 use crate::kernel::service::{Core, TokenPair};
@@ -79,21 +80,33 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
                 carried.as_ref().is_none_or(|c| c.email_verified),
                 now,
             ),
-            Rotation::Reused => Err(self.reused(&token)),
+            Rotation::Reused => Err(self.reused(&token).await),
             Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
             Rotation::Unbound => Err(ApiError::BoundCookieRequired),
         }
     }
 
     /// A spent token of `token`'s family was presented and its session ended: the security
-    /// event, and the answer.
-    pub(super) fn reused(&self, token: &RefreshToken) -> ApiError {
+    /// event, the owner mailed, and the answer.
+    pub(super) async fn reused(&self, token: &RefreshToken) -> ApiError {
         self.security_event(
             SecurityEvent::RefreshTokenReused,
             Some(token.account()),
             Some(token.session()),
             &[],
         );
+        // The owner is told (the store recorded it in the history as it ended the session).
+        // Best effort: the answer is the refusal whatever the mail path does.
+        match self.store().account(token.account()).await {
+            Ok(Some(account)) => {
+                self.notify(&account.email, |link| Message::SessionEndedAsStolen {
+                    link,
+                })
+                .await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "no notice of a stolen session: account unread"),
+        }
         ApiError::RefreshTokenReused
     }
 }

@@ -2,6 +2,7 @@
 //! as a credential, ending one session or all, listing them, and changing the password (which
 //! ends them).
 
+use crate::kernel::activity::Entry;
 use crate::kernel::authentication::Authentication;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
@@ -148,17 +149,21 @@ pub trait SessionStore: Send + Sync {
     /// Ends one session; `false` if it did not exist or had expired by `now` (whether or not
     /// its record was pruned yet).
     async fn revoke_session(&self, account: Id, session: Id, now: i64) -> Result<bool, StoreError>;
-    /// Ends every session of an account; returns how many there were.
-    async fn revoke_all(&self, account: Id) -> Result<u64, StoreError>;
+    /// Ends every session of an account; returns how many there were. When there were any,
+    /// `entry` goes into the account's history in the same step.
+    async fn revoke_all(&self, account: Id, entry: &Entry) -> Result<u64, StoreError>;
     /// The account's live sessions, oldest first; drops expired entries from the account's set.
     async fn list_sessions(&self, account: Id, now: i64) -> Result<Vec<SessionInfo>, StoreError>;
     /// Replaces the password hash, moves the password version on and ends the sessions
-    /// `sessions` says, in one atomic step; `false` if there is no such account.
+    /// `sessions` says, in one atomic step; `false` if there is no such account. A new hash is
+    /// recorded in the account's history as `entry` in the same step (the same hash again is
+    /// the retry of a change already applied, and recorded nothing more).
     async fn set_password(
         &self,
         id: Id,
         password_hash: &str,
         sessions: SessionsAfter,
+        entry: &Entry,
     ) -> Result<bool, StoreError>;
     /// The password hash the last change replaced, for [`PREVIOUS_PASSWORD_SECONDS`] after it:
     /// only to recognise the retry of a change that was applied but never acknowledged.

@@ -289,3 +289,8 @@ pub async fn anonymous_passport(
         .await
         .expect("a passport to a public app")
 }
+
+/// A history entry of `kind` now (wall clock), for tests that call the store's changes directly.
+pub fn entry(kind: crate::kernel::activity::Activity) -> crate::kernel::activity::Entry {
+    crate::kernel::activity::Entry::new(kind, crate::kernel::clock::now())
+}

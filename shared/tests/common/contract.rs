@@ -53,7 +53,7 @@ pub async fn start(store: &dyn Store, a: &Account, idle: i64, absolute: i64) -> 
     };
     assert_eq!(
         create_session(store, &new, &a.email).await,
-        SessionStart::Started
+        SessionStart::Started { new_device: false }
     );
     Started { session, token }
 }

@@ -1,8 +1,9 @@
 -- Moves an account from address `old` to `new` (verified), and every session's copy of it
--- (the authorizer hands the session's to the routes). Returns 1, or 0 if the account is gone
--- or its address is no longer `old`. The index entries are the caller's (other slots).
-local account, sessions = unpack(KEYS)
-local old, new, session_prefix = unpack(ARGV)
+-- (the authorizer hands the session's to the routes), and records the move in the history
+-- (`entry`). Returns 1, or 0 if the account is gone or its address is no longer `old`. The
+-- index entries are the caller's (other slots).
+local account, sessions, log = unpack(KEYS)
+local old, new, session_prefix, entry = unpack(ARGV)
 if long_get(account, 'email') ~= old then
   return 0
 end
@@ -15,4 +16,5 @@ for _, id in ipairs(redis.call('ZRANGE', sessions, 0, -1)) do
     redis.call('HSET', s, 'ev', '1')
   end
 end
+record_event(log, entry)
 return 1

@@ -75,6 +75,20 @@ pub enum Message {
         /// The page.
         link: String,
     },
+    /// A sign-in from a device the account's history has not seen.
+    NewDeviceSignIn {
+        /// What the server made of its user agent ("Chrome 131 on Linux"), if anything.
+        device: Option<String>,
+        /// Its address, if known.
+        ip: Option<String>,
+        /// The page.
+        link: String,
+    },
+    /// A spent refresh token came back: a session was ended as stolen.
+    SessionEndedAsStolen {
+        /// The page.
+        link: String,
+    },
     /// A request for an address no account has: enqueued so the route's work does not depend
     /// on it, and dropped by every sender.
     NoAccount,
@@ -115,6 +129,8 @@ impl Message {
             Message::SecondFactorAdded { .. } => "second_factor_added",
             Message::SecondFactorRemoved { .. } => "second_factor_removed",
             Message::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Message::NewDeviceSignIn { .. } => "new_device_sign_in",
+            Message::SessionEndedAsStolen { .. } => "session_ended_as_stolen",
             Message::NoAccount => "no_account",
         }
     }

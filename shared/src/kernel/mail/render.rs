@@ -107,6 +107,20 @@ pub fn render(mail: &Mail) -> Rendered {
             format!("One of your recovery codes was just used to sign in; {left} are left."),
             link,
         ),
+        Message::NewDeviceSignIn { device, ip, link } => notice(
+            "A new sign-in to your account",
+            format!(
+                "Your account was just signed in to from {}{}, which has not signed in before.",
+                device.as_deref().unwrap_or("a device that did not say what it is"),
+                ip.as_deref().map(|ip| format!(" (address {ip})")).unwrap_or_default(),
+            ),
+            link,
+        ),
+        Message::SessionEndedAsStolen { link } => notice(
+            "A session of your account was ended",
+            "A sign-in token of your account was used twice, which means a copy of it was taken: the session it belonged to was ended, and that device signs in again.".into(),
+            link,
+        ),
         Message::ConfirmNewEmail { link } => Body {
             subject: "Confirm your new email",
             lines: vec![

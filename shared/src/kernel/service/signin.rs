@@ -4,16 +4,19 @@
 
 use super::{Core, TokenPair};
 use crate::kernel::accounts::{self, MAX_DEVICE_CHARS};
+use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::addresses;
 use crate::kernel::authentication::{Acr, Authentication};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
+use crate::kernel::mail::Message;
 use crate::kernel::security_events::SecurityEvent;
 use crate::kernel::store::{
     Account, KernelStore, LoginAttempt, LoginState, NewSession, SessionStart,
 };
 use crate::kernel::tokens::refresh::RefreshToken;
+use crate::kernel::user_agent::cut_bytes;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -105,7 +108,16 @@ impl<S: ?Sized + KernelStore> Core<S> {
             .start_session(&new, s.email, &s.authentication, agent.as_deref())
             .await?;
         match start {
-            SessionStart::Started => {}
+            SessionStart::Started { new_device: false } => {}
+            SessionStart::Started { new_device: true } => {
+                let ip = new.ip.clone();
+                self.notify(&account.email, |link| Message::NewDeviceSignIn {
+                    device: agent,
+                    ip,
+                    link,
+                })
+                .await;
+            }
             SessionStart::AccountDisabled => return Err(ApiError::AccountDisabled),
             // Deleted, or its password changed after this one was checked: the password this
             // sign-in knew is no longer the account's.
@@ -163,6 +175,9 @@ impl<S: ?Sized + KernelStore> Core<S> {
         };
         match over {
             Some((limit, counter)) => {
+                let entry = Entry::refused(Activity::SignInLocked, now, None, ip);
+                let id = state.account.unwrap_or_else(Id::random);
+                self.store.record_refusal(id, &entry).await?;
                 self.security_event(
                     SecurityEvent::LoginLocked,
                     state.account,
@@ -272,15 +287,6 @@ pub fn device_name(device: Option<String>) -> Result<Option<String>, ApiError> {
 
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
-}
-
-/// The longest start of `s` within `max_bytes`, cut between characters.
-fn cut_bytes(s: &str, max_bytes: usize) -> String {
-    let mut end = s.len().min(max_bytes);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use super::connection::retry_once;
 use super::keys;
 use super::memory::{MemoryStore, Tables};
 use super::redis::RedisStore;
-use super::scripts::{IP_GATE, PAIR_GATE, UNCOUNT};
+use super::scripts::{IP_GATE, PAIR_GATE, RECORD_REFUSAL, UNCOUNT};
+use crate::kernel::activity::Entry;
 use crate::kernel::addresses::network_key;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
@@ -90,6 +91,10 @@ pub trait Attempts: Send + Sync {
     async fn release_ip_attempt(&self, ip: &str, now: i64) -> Result<(), StoreError>;
     /// Clears `email`'s attempt counters (from `ip` and from anywhere): the password was right.
     async fn clear_attempts(&self, email: &str, ip: Option<&str>) -> Result<(), StoreError>;
+    /// Records a refused or locked sign-in in `account`'s history, if the account exists (the
+    /// same round trip either way: an unknown email's caller passes a random id). Refusals of
+    /// one kind in a row make one entry, counted ([`crate::kernel::activity::Log::record_refusal`]).
+    async fn record_refusal(&self, account: Id, entry: &Entry) -> Result<(), StoreError>;
 }
 
 pub(crate) fn email_counter(email: &str) -> String {
@@ -161,6 +166,18 @@ impl Attempts for MemoryStore {
 
     async fn clear_attempts(&self, email: &str, ip: Option<&str>) -> Result<(), StoreError> {
         self.lock().clear_attempts(email, ip);
+        Ok(())
+    }
+
+    async fn record_refusal(&self, account: Id, entry: &Entry) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if g.accounts.contains_key(&account) {
+            let log = g.activity.entry(account).or_default();
+            if log.expired(entry.at) {
+                *log = Default::default();
+            }
+            log.record_refusal(entry.clone());
+        }
         Ok(())
     }
 }
@@ -263,6 +280,19 @@ impl Attempts for RedisStore {
             c.del::<_, i64>(pair).await
         });
         tokio::try_join!(a, p)?;
+        Ok(())
+    }
+
+    async fn record_refusal(&self, account: Id, entry: &Entry) -> Result<(), StoreError> {
+        let _: i64 = self
+            .run(&RECORD_REFUSAL.invocation(
+                &[
+                    ("account", keys::account(account)),
+                    ("log", keys::log(account)),
+                ],
+                &[("entry", entry.encode())],
+            )?)
+            .await?;
         Ok(())
     }
 }

@@ -217,6 +217,7 @@ impl Directory for RedisStore {
                     ("sessions", keys::sessions(id)),
                     ("passkeys", keys::passkeys(id)),
                     ("mfa", keys::mfa(id)),
+                    ("log", keys::log(id)),
                 ],
                 &[("session_prefix", keys::session_prefix(id))],
             )?)

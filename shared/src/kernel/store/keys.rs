@@ -9,6 +9,7 @@
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
 //! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred, by, agent) | none |
 //! | `pp:{<account>}:mfa` | hash: salt, since, step (the last code's); pend, pend_until while an authenticator is set up; r1…r10 (recovery codes' SHA-256, hex) | none |
+//! | `pp:{<account>}:log` | list, newest first: the security history's entries (JSON: n, t, e; m, a, ip, by, d as they apply), at most 50, none over 90 days old | 90 days after the newest |
 //! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
 //! | `pp:{<account>}:passports:seq` | counter ordering the above | with the last recording |
 //! | `pp:{<account>}:sync` | string written after a confirmed write (`store::confirm`) | a second |
@@ -72,6 +73,11 @@ pub fn passkeys(a: Id) -> String {
 /// The account's second factor (`mfa`).
 pub fn mfa(a: Id) -> String {
     format!("pp:{{{a}}}:mfa")
+}
+
+/// The account's security history (`kernel::activity`).
+pub fn log(a: Id) -> String {
+    format!("pp:{{{a}}}:log")
 }
 
 /// A private app's passports of one account: beside the account's sessions, so that every

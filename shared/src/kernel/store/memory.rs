@@ -8,6 +8,7 @@
 
 use super::durability::{Durability, Topology};
 use super::{Account, SessionBinding, SessionInfo};
+use crate::kernel::activity::{Activity, Entry, Log};
 use crate::kernel::ids::Id;
 use crate::kernel::tokens::refresh::TokenDigest;
 use std::any::{Any, TypeId};
@@ -52,6 +53,8 @@ pub(crate) struct Tables {
     pub(crate) sessions: HashMap<Id, BTreeMap<Id, SessionRecord>>,
     /// Counters by key: (count, window end).
     pub(crate) counters: HashMap<String, (u64, i64)>,
+    /// Per account, its security history.
+    pub(crate) activity: HashMap<Id, Log>,
     /// Two-step exchanges' states and when each expires.
     pub(crate) states: HashMap<Id, (String, i64)>,
     /// The signers' public key document and the creation time of its key version.
@@ -72,10 +75,18 @@ impl Tables {
         sessions.get_mut(&session)
     }
 
-    /// Ends one session (reuse detected); whether it did.
-    pub(crate) fn end_if_reused(&mut self, account: Id, session: Id, reused: bool) -> bool {
+    /// Ends one session (reuse detected) and records it in the account's history; whether it
+    /// did.
+    pub(crate) fn end_if_reused(
+        &mut self,
+        account: Id,
+        session: Id,
+        reused: bool,
+        now: i64,
+    ) -> bool {
         if reused && let Some(sessions) = self.sessions.get_mut(&account) {
             sessions.remove(&session);
+            self.record(account, &Entry::new(Activity::SessionEndedAsStolen, now));
         }
         reused
     }
@@ -99,9 +110,20 @@ impl Tables {
     pub(crate) fn forget_account(&mut self, account: Id) {
         self.end_sessions(account, None);
         self.previous_passwords.remove(&account);
+        self.activity.remove(&account);
         for table in self.features.values_mut() {
             table.account_deleted(account);
         }
+    }
+
+    /// Records `entry` in the account's history (in the critical section of the change it
+    /// records, as the Redis scripts do).
+    pub(crate) fn record(&mut self, account: Id, entry: &Entry) {
+        let log = self.activity.entry(account).or_default();
+        if log.expired(entry.at) {
+            *log = Log::default();
+        }
+        log.record(entry.clone());
     }
 
     /// A counter's count and the seconds left in its window.

@@ -12,6 +12,7 @@ crate::lua_scripts! {
     COUNT_ATTEMPT = "count_attempt",
     UNCOUNT = "uncount",
     START_SESSION = "start_session",
+    RECORD_REFUSAL = "record_refusal",
     REAUTHENTICATE = "reauthenticate",
     PUBLISH_KEYS = "publish_keys",
 }

@@ -6,10 +6,12 @@ use super::keys;
 use super::memory::{MemoryStore, SessionRecord};
 use super::redis::{LONG_PARTS, RedisStore, int, long_joined, long_names, stored_authentication};
 use super::scripts::{REAUTHENTICATE, START_SESSION};
+use crate::kernel::activity::{self, Activity, Entry, MAX_DETAIL_BYTES};
 use crate::kernel::authentication::Authentication;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::tokens::refresh::TokenDigest;
+use crate::kernel::user_agent::cut_bytes;
 use async_trait::async_trait;
 
 /// A live session, as the authorizer reads it.
@@ -50,11 +52,33 @@ pub struct NewSession {
     pub max_sessions: u64,
 }
 
+impl NewSession {
+    /// The history's entry for this sign-in: how (`amr`), from what device (the server's
+    /// description of its user agent, else the name the client gave, else the start of its
+    /// user agent) and from where.
+    pub fn history_entry(&self, authentication: &Authentication, agent: Option<&str>) -> Entry {
+        let device = agent
+            .or(self.device.as_deref())
+            .or(self.user_agent.as_deref())
+            .map(|d| cut_bytes(d, MAX_DETAIL_BYTES));
+        Entry {
+            methods: Some(authentication.methods_text()),
+            device,
+            ip: self.ip.clone(),
+            ..Entry::new(Activity::SignIn, self.now)
+        }
+    }
+}
+
 /// What creating a session found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStart {
-    /// Created.
-    Started,
+    /// Created; `new_device` when the account's history has earlier sign-ins and none from
+    /// this device ([`crate::kernel::activity::new_device`]).
+    Started {
+        /// A device the history has not seen signing in.
+        new_device: bool,
+    },
     /// The account was disabled meanwhile; nothing was created.
     AccountDisabled,
     /// The account was deleted meanwhile; nothing was created.
@@ -129,7 +153,8 @@ pub trait SessionRecords: Send + Sync {
     /// checked, ends the least recently used sessions beyond the cap, records how it
     /// authenticated and what the server made of its user agent (`agent`), and clears `email`'s
     /// attempt counters (whatever the outcome: the owner proved who they are). On Redis these go
-    /// out together.
+    /// out together. A started session is recorded in the account's history
+    /// ([`NewSession::history_entry`]) in the same step.
     async fn start_session(
         &self,
         session: &NewSession,
@@ -224,6 +249,13 @@ impl SessionRecords for MemoryStore {
             binding: SessionBinding::default(),
             reauthenticated_at: None,
         };
+        let entry = s.history_entry(authentication, agent);
+        let new_device = g
+            .activity
+            .get(&s.account)
+            .filter(|log| !log.expired(s.now))
+            .is_some_and(|log| activity::new_device(log.entries(), entry.device.as_deref()));
+        g.record(s.account, &entry);
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
         sessions.insert(s.session, record);
@@ -242,7 +274,7 @@ impl SessionRecords for MemoryStore {
                 sessions.remove(&id);
             }
         }
-        Ok(SessionStart::Started)
+        Ok(SessionStart::Started { new_device })
     }
 
     async fn live_session(
@@ -324,11 +356,13 @@ impl SessionRecords for RedisStore {
         agent: Option<&str>,
     ) -> Result<SessionStart, StoreError> {
         use super::Attempts;
+        let entry = s.history_entry(authentication, agent);
         let start = START_SESSION.invocation(
             &[
                 ("account", keys::account(s.account)),
                 ("session", keys::session(s.account, s.session)),
                 ("sessions", keys::sessions(s.account)),
+                ("log", keys::log(s.account)),
             ],
             &[
                 ("sid", s.session.to_string()),
@@ -345,12 +379,15 @@ impl SessionRecords for RedisStore {
                 ("auth_time", authentication.time.to_string()),
                 ("amr", authentication.methods_text()),
                 ("agent", agent.unwrap_or_default().to_string()),
+                ("entry", entry.encode()),
+                ("seen", activity::device_member(entry.device.as_deref())),
             ],
         )?;
         let clear = self.clear_attempts(email, s.ip.as_deref());
         let (outcome, ()): (String, ()) = tokio::try_join!(self.write::<String>(&start), clear)?;
         Ok(match outcome.as_str() {
-            "started" => SessionStart::Started,
+            "started" => SessionStart::Started { new_device: false },
+            "started_new" => SessionStart::Started { new_device: true },
             "missing" => SessionStart::AccountMissing,
             "stale" => SessionStart::PasswordChanged,
             _ => SessionStart::AccountDisabled,

@@ -1,8 +1,9 @@
 -- Confirms the pending salt with its first code's step, keeps the recovery codes' digests
 -- (`codes`: ten hex digests separated by spaces) and marks the account as having a second
--- factor, all in one step. 0 when the salt is no longer pending or one is confirmed already.
-local account, mfa = unpack(KEYS)
-local salt, step, now, codes = unpack(ARGV)
+-- factor, and records it in the history (`entry`), all in one step. 0 when the salt is no
+-- longer pending or one is confirmed already.
+local account, mfa, log = unpack(KEYS)
+local salt, step, now, codes, entry = unpack(ARGV)
 if redis.call('EXISTS', account) == 0 then
   return 0
 end
@@ -18,4 +19,5 @@ for d in string.gmatch(codes, '%x+') do
   redis.call('HSET', mfa, 'r' .. i, d)
 end
 redis.call('HSET', account, 'mfa', '1')
+record_event(log, entry)
 return 1

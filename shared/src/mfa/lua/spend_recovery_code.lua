@@ -1,7 +1,8 @@
 -- Spends the recovery code whose digest is `digest`, every kept digest compared (in constant
--- time) whichever matches; the codes left, or false when none matched.
-local mfa = unpack(KEYS)
-local digest = unpack(ARGV)
+-- time) whichever matches, and records the spending in the history (`entry`); the codes left,
+-- or false when none matched.
+local mfa, log = unpack(KEYS)
+local digest, entry = unpack(ARGV)
 local found = false
 local left = 0
 for i = 1, 10 do
@@ -17,4 +18,5 @@ if not found then
   return false
 end
 redis.call('HDEL', mfa, found)
+record_event(log, entry)
 return left - 1

@@ -1,9 +1,9 @@
 -- Registers a passkey: 'added', or 'none' (no such account), 'reauthenticate' (the session
 -- holds no unspent reauthentication made since `not_before`, or has ended), 'exists' (this
 -- credential id is already the account's) or 'full' (the account has `max` passkeys). Adding
--- spends the session's reauthentication (`sup`).
-local account, passkeys, session = unpack(KEYS)
-local id, record, max, not_before = unpack(ARGV)
+-- spends the session's reauthentication (`sup`) and is recorded in the history (`entry`).
+local account, passkeys, session, log = unpack(KEYS)
+local id, record, max, not_before, entry = unpack(ARGV)
 if redis.call('EXISTS', account) == 0 then
   return 'none'
 end
@@ -19,4 +19,5 @@ if redis.call('HLEN', passkeys) >= tonumber(max) then
 end
 redis.call('HSET', passkeys, id, record)
 redis.call('HDEL', session, 'sup')
+record_event(log, entry)
 return 'added'

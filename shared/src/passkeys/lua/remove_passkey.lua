@@ -1,7 +1,8 @@
 -- Removes a passkey unless it is the account's last way to sign in (no password, no other
--- passkey). Returns 'removed', 'missing' or 'last'.
-local account, passkeys = unpack(KEYS)
-local id = unpack(ARGV)
+-- passkey), recording it in the history (`entry`, with the passkey's name). Returns 'removed',
+-- 'missing' or 'last'.
+local account, passkeys, log = unpack(KEYS)
+local id, entry = unpack(ARGV)
 if redis.call('HEXISTS', passkeys, id) == 0 then
   return 'missing'
 end
@@ -9,5 +10,10 @@ local pw = redis.call('HGET', account, 'pw')
 if redis.call('HLEN', passkeys) == 1 and (not pw or pw == '') then
   return 'last'
 end
+local ok, kept = pcall(cjson.decode, redis.call('HGET', passkeys, id))
 redis.call('HDEL', passkeys, id)
+if ok and type(kept) == 'table' and type(kept.name) == 'string' then
+  entry = with_detail(entry, kept.name)
+end
+record_event(log, entry)
 return 'removed'

@@ -27,4 +27,5 @@ if not reused then
 end
 redis.call('DEL', session)
 redis.call('ZREM', sessions, sid)
+record_stolen(sessions, now)
 return 'reused'

@@ -65,4 +65,5 @@ end
 -- A spent token of the family: theft. The session ends.
 redis.call('DEL', session)
 redis.call('ZREM', sessions, sid)
+record_stolen(sessions, now)
 return {'reused'}

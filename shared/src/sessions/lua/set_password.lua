@@ -2,9 +2,10 @@
 -- but `keep` (a session id; '' ends all, '*' ends none) and, unless '*', its private-app
 -- passports. The hash it replaces is kept for `previous_for` seconds (`pwprev`, `pwprev_until`):
 -- a retried change whose first run was applied but not acknowledged still proves the old
--- password. Returns 1, or 0 when there is no such account.
-local account, sessions = unpack(KEYS)
-local password_hash, keep, session_prefix, now, previous_for = unpack(ARGV)
+-- password. A new hash is recorded in the history as `entry` (the same hash again is such a
+-- retry). Returns 1, or 0 when there is no such account.
+local account, sessions, log = unpack(KEYS)
+local password_hash, keep, session_prefix, now, previous_for, entry = unpack(ARGV)
 local old = long_get(account, 'pw')
 if not old then
   return 0
@@ -13,6 +14,7 @@ if old ~= password_hash then
   long_set(account, 'pw', password_hash)
   long_set(account, 'pwprev', old)
   redis.call('HSET', account, 'pwprev_until', tonumber(now) + tonumber(previous_for))
+  record_event(log, entry)
 end
 redis.call('HINCRBY', account, 'pwv', 1)
 if keep ~= '*' then

@@ -114,3 +114,74 @@ end
 local function long_set(key, field, value)
   redis.call('HSET', key, unpack(long_args(key, field, value)))
 end
+
+-- The account's security history (`kernel/activity.rs`), a list newest first in the account's
+-- hash slot. `record_event` pushes `entry` (JSON whose first member is "t"), numbered one after the
+-- newest ("n", put first), keeps at most LOG_MAX entries and none LOG_AGE seconds older than
+-- it, and keeps the list LOG_AGE seconds after its newest entry. A list this short stays in
+-- Redis's compact encoding (`list-max-listpack-size`, 8 KB per node).
+local LOG_MAX = 50
+local LOG_AGE = 7776000
+
+local function log_time(stored)
+  return tonumber(string.match(stored, '"t":(%-?%d+)')) or 0
+end
+
+local function record_event(log, entry)
+  local newest = redis.call('LINDEX', log, 0)
+  local n = (newest and tonumber(string.match(newest, '^{"n":(%d+),')) or 0) + 1
+  redis.call('LPUSH', log, '{"n":' .. n .. ',' .. string.sub(entry, 2))
+  redis.call('LTRIM', log, 0, LOG_MAX - 1)
+  local oldest_kept = log_time(entry) - LOG_AGE
+  local tail = redis.call('LINDEX', log, -1)
+  while tail and log_time(tail) <= oldest_kept do
+    redis.call('RPOP', log)
+    tail = redis.call('LINDEX', log, -1)
+  end
+  redis.call('EXPIRE', log, LOG_AGE)
+end
+
+-- Records in the history beside the account's session set `sessions` that one of its sessions
+-- was ended as stolen at `now` (a spent refresh token came back): `Entry::new(
+-- Activity::SessionEndedAsStolen, now)` as Rust writes it, built here so that a refresh passes
+-- nothing for it.
+local function record_stolen(sessions, now)
+  record_event((string.gsub(sessions, ':sessions$', ':log')),
+    '{"t":' .. now .. ',"e":"session_ended_as_stolen"}')
+end
+
+-- Whether the history `log` has earlier sign-ins and none from the device `seen` names (the
+-- entry's `"a":…` member as JSON, or '' for a sign-in that said no device): what
+-- `kernel::activity::new_device` decides in memory.
+local function new_device(log, seen)
+  local any = false
+  for _, e in ipairs(redis.call('LRANGE', log, 0, -1)) do
+    if string.find(e, '"e":"sign_in"', 1, true) then
+      local same
+      if seen == '' then
+        same = not string.find(e, '"a":', 1, true)
+      else
+        same = string.find(e, seen .. ',', 1, true) or string.find(e, seen .. '}', 1, true)
+      end
+      if same then
+        return false
+      end
+      any = true
+    end
+  end
+  return any
+end
+
+-- `entry` (a history entry's JSON) with `text` as its detail ("d"), cut as `Entry::with_detail`
+-- cuts it: to its first 64 bytes, between UTF-8 characters.
+local function with_detail(entry, text)
+  local cut = math.min(#text, 64)
+  while cut > 0 and cut < #text do
+    local b = string.byte(text, cut + 1)
+    if b < 0x80 or b >= 0xC0 then
+      break
+    end
+    cut = cut - 1
+  end
+  return string.sub(entry, 1, -2) .. ',"d":' .. cjson.encode(string.sub(text, 1, cut)) .. '}'
+end

@@ -3,9 +3,11 @@
 -- one. The session keeps the account's email, for the authorizer to hand to the routes behind it.
 -- The session also keeps how and when it authenticated (`at`, `amr`) and what the server made of
 -- its user agent (`agent`).
--- Returns 'started', 'missing', 'stale' or the status.
-local account, session, sessions = unpack(KEYS)
-local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions, auth_time, amr, agent = unpack(ARGV)
+-- The sign-in is recorded in the account's history (`entry`); `seen` names its device there.
+-- Returns 'started' ('started_new' from a device the history has not seen sign in), 'missing',
+-- 'stale' or the status.
+local account, session, sessions, log = unpack(KEYS)
+local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions, auth_time, amr, agent, entry, seen = unpack(ARGV)
 local a = redis.call('HMGET', account, 'status', 'pwv', 'ev')
 if not a[1] then
   return 'missing'
@@ -16,6 +18,8 @@ end
 if (a[2] or '0') ~= password_version then
   return 'stale'
 end
+-- The store's retry after a dropped connection finds the session already started: recorded once.
+local again = redis.call('EXISTS', session) == 1
 redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ua', user_agent,
   'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
   'at', auth_time, 'amr', amr, 'agent', agent, 'ev', a[3] or '1')
@@ -34,5 +38,13 @@ if over > 0 then
       over = over - 1
     end
   end
+end
+if again then
+  return 'started'
+end
+local new = new_device(log, seen)
+record_event(log, entry)
+if new then
+  return 'started_new'
 end
 return 'started'
