@@ -250,12 +250,19 @@ impl SessionRecords for MemoryStore {
             reauthenticated_at: None,
         };
         let entry = s.history_entry(authentication, agent);
-        let new_device = g
-            .activity
+        // A retry of a sign-in already applied is recorded once (as `start_session.lua`).
+        let again = g
+            .sessions
             .get(&s.account)
-            .filter(|log| !log.expired(s.now))
-            .is_some_and(|log| activity::new_device(log.entries(), entry.device.as_deref()));
-        g.record(s.account, &entry);
+            .is_some_and(|m| m.contains_key(&s.session));
+        let new_device = !again
+            && g.activity
+                .get(&s.account)
+                .filter(|log| !log.expired(s.now))
+                .is_some_and(|log| activity::new_device(log.entries(), entry.device.as_deref()));
+        if !again {
+            g.record(s.account, &entry);
+        }
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
         sessions.insert(s.session, record);
