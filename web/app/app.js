@@ -1,7 +1,7 @@
 // The sessions page: log in (password, passkey or a mailed code, then a second factor when the
 // account has one), create an account and the other mailed steps (mail.js), see who you are,
 // your devices and how each signed in, two-step sign-in (an authenticator app and recovery
-// codes), your passkeys, revoke one, log out here or everywhere (after confirming it is you).
+// codes), recent security activity, your passkeys, revoke one, log out here or everywhere (after confirming it is you).
 // Uses the session client exactly as a web app would.
 import { createSession } from "/app/client/index.js";
 import { VIEWS, setUpMail } from "/app/mail.js";
@@ -166,6 +166,54 @@ function passkeyItem(p) {
   return li;
 }
 
+/** What each history event says, in words. */
+const EVENTS = {
+  sign_in: "Signed in",
+  sign_in_refused: "Sign-in refused (wrong password or code)",
+  sign_in_locked: "Sign-in blocked after too many attempts",
+  password_changed: "Password changed",
+  password_reset: "Password reset by email",
+  email_changed: "Email changed",
+  passkey_added: "Passkey added",
+  passkey_removed: "Passkey removed",
+  second_factor_added: "Two-step sign-in turned on",
+  second_factor_removed: "Two-step sign-in turned off",
+  recovery_code_used: "Recovery code used",
+  session_ended_as_stolen: "A session was ended: its sign-in token was used twice (a copy was taken)",
+  signed_out_everywhere: "Logged out everywhere",
+};
+
+/** One line of the security history. */
+function activityItem(e) {
+  const li = document.createElement("li");
+  li.className = "event";
+  li.dataset.event = e.event;
+  const what = document.createElement("span");
+  what.className = "event-what";
+  what.textContent =
+    (EVENTS[e.event] ?? e.event) +
+    (e.event === "sign_in" && e.amr ? ` · ${method(e.amr)}` : "") +
+    (e.detail ? ` · ${e.detail}` : "") +
+    (e.count > 1 ? ` · ${e.count} times` : "") +
+    (e.by === "operator" ? " · by an administrator" : "");
+  const where = document.createElement("span");
+  where.className = "muted";
+  where.textContent = [when(e.at), e.device, e.ip].filter(Boolean).join(" · ");
+  li.append(what, where);
+  return li;
+}
+
+/** The next page's `before`, when there is one. */
+let olderActivity = null;
+
+function showActivity(page, append) {
+  const items = page.events.map(activityItem);
+  if (append) $("activity").append(...items);
+  else $("activity").replaceChildren(...items);
+  olderActivity = page.next;
+  $("activity-more").hidden = page.next === null;
+}
+
 /** Whether the account has an authenticator app (the reauthentication dialog then asks for a code). */
 let mfaOn = false;
 
@@ -216,14 +264,16 @@ async function render() {
   if (location.hash.includes("=") && route()) return;
   if (session.state().status !== "logged-in") return route() || showLogin();
   try {
-    const [me, devices, passkeys, mfa] = await Promise.all([
+    const [me, devices, passkeys, mfa, activity] = await Promise.all([
       session.me(),
       session.sessions(),
       session.passkeys(),
       session.mfa.status(),
+      session.activity({ limit: 10 }),
     ]);
     $("who").textContent = me.email;
     mfaItem(mfa);
+    showActivity(activity, false);
     $("devices").replaceChildren(...devices.map(deviceItem));
     $("passkeys").replaceChildren(...passkeys.map(passkeyItem));
     $("no-passkeys").hidden = passkeys.length > 0;
@@ -296,6 +346,9 @@ $("second-step-form").addEventListener("submit", async (e) => {
     button.disabled = false;
   }
 });
+$("activity-more").addEventListener("click", (e) =>
+  act(e.currentTarget, async () => showActivity(await session.activity({ before: olderActivity, limit: 10 }), true)),
+);
 $("mfa-setup").addEventListener("click", (e) =>
   act(e.currentTarget, async () => {
     const setup = await session.mfa.setUpAuthenticator();

@@ -109,6 +109,17 @@ test("a person sets up an authenticator app, then signs in with a code and with 
     await page.click("#second-step-form button");
     await page.waitForSelector("#account:not([hidden])");
     assert.match(await page.textContent("#mfa-status"), /9 recovery codes left/);
+    // The page's security history, newest first: what just happened, each once.
+    const events = await page.$$eval("#activity li", (lis) => lis.map((li) => li.dataset.event));
+    assert.deepEqual(events.slice(0, 6), [
+      "sign_in",
+      "recovery_code_used",
+      "sign_in",
+      "sign_in_refused",
+      "second_factor_added",
+      "sign_in",
+    ]);
+    assert.match(await page.textContent("#activity li:first-child"), /Signed in · Password and authenticator code/);
     await page.screenshot({ path: path.join(artifacts, "second-factor-on.png") });
 
     // Signed in with two factors just now: turning it off needs nothing more.

@@ -38,8 +38,8 @@ export type { LockManagerLike } from "./lock.js";
 export { PassportError } from "./errors.js";
 export { accounts, type Accounts } from "./accounts.js";
 export type { SecondFactor, SecondFactorStatus, AuthenticatorSetup } from "./mfa.js";
-export type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me } from "./types.js";
-import type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me } from "./types.js";
+export type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me, ActivityEvent, ActivityPage } from "./types.js";
+import type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me, ActivityPage } from "./types.js";
 export type { ObtainStep } from "./obtain.js";
 export { storageKey, legacyKey, MemoryStorage } from "./storage.js";
 
@@ -112,6 +112,8 @@ export interface Session {
   logout(): Promise<void>;
   logoutEverywhere(): Promise<void>;
   sessions(): Promise<DeviceSession[]>;
+  /** The account's security history, newest first; `before` is the previous page's `next`. */
+  activity(page?: { before?: number; limit?: number }): Promise<ActivityPage>;
   revoke(sessionId: string): Promise<void>;
   me(): Promise<Me>;
   /** Proves the session again (`POST /reauthenticate`): its `auth_time` becomes now. */
@@ -454,6 +456,11 @@ class Client implements Session {
 
   async sessions(): Promise<DeviceSession[]> {
     return (await this.getJson<{ sessions: DeviceSession[] }>("/sessions")).sessions;
+  }
+
+  async activity(page: { before?: number; limit?: number } = {}): Promise<ActivityPage> {
+    const q = Object.entries(page).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+    return this.getJson<ActivityPage>(`/activity${q.length ? `?${q.join("&")}` : ""}`);
   }
 
   async revoke(sessionId: string): Promise<void> {

@@ -40,6 +40,31 @@ export interface DeviceSession {
   current: boolean;
 }
 
+/** One event of the account's security history (`GET /activity`). */
+export interface ActivityEvent {
+  /** Its number in the history: what pages count by. */
+  id: number;
+  /** `sign_in`, `sign_in_refused`, `password_changed`, `session_ended_as_stolen`… */
+  event: string;
+  at: string;
+  /** The methods a sign-in proved (or a refused one tried). */
+  amr: string[] | null;
+  device: string | null;
+  ip: string | null;
+  /** `operator` when an operator made the change. */
+  by: "operator" | null;
+  /** A passkey's name. */
+  detail: string | null;
+  /** How many refusals in a row this entry stands for. */
+  count: number;
+}
+
+/** A page of the history, newest first; `next` is the following page's `before`. */
+export interface ActivityPage {
+  events: ActivityEvent[];
+  next: number | null;
+}
+
 /** Who the caller is. */
 export interface Me extends Authentication {
   user_id: string;
