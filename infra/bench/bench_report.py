@@ -181,6 +181,21 @@ def main():
             baseline="the same for an address with one, alternately", base_fig=k,
             ratio=u["median_us"] / k["median_us"], target="report the ratio (1: nothing to tell)")
 
+    hist = rust.get("history")
+    if hist:
+        # Issue 36: the sign-in's script writing the history (on a full one: the new-device
+        # check reads 50 entries) beside the same script with the writing shadowed; a refresh
+        # beside a full history and beside none (a refresh never writes it).
+        w, o = hist["sign_in_script_with_history"], hist["sign_in_script_without_history"]
+        row("sign-in's store script, writing a full history (50 entries)", w,
+            baseline="the same script, history writing shadowed", base_fig=o,
+            ratio=w["median_us"] / o["median_us"], target="report the ratio")
+        f, e = hist["refresh_full_history"], hist["refresh_no_history"]
+        row("refresh, the account's history full", f,
+            baseline="refresh, no history", base_fig=e,
+            ratio=f["median_us"] / e["median_us"], target="≤ 1.1 (a refresh never writes it)",
+            met=f["median_us"] / e["median_us"] <= 1.1)
+
     dur = rust.get("durability")
     if dur:
         # Issue 21: each write confirmed by a replica (WAIT) beside the master alone, on the

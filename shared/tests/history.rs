@@ -376,6 +376,30 @@ async fn the_owner_reads_the_history_and_is_mailed_a_new_device_and_a_stolen_ses
             "{name}"
         );
 
+        // Each notice carries a one-click "this wasn't me"; its token, POSTed from the page,
+        // ends every session of the account (the one signed in from Safari too) and says so.
+        let notices = outgoing.mails(&email);
+        assert!(notices.iter().all(|m| m.not_me.is_some()), "{name}");
+        let not_me = notices.last().unwrap().not_me.clone().unwrap();
+        let (page, token) = not_me.split_once("#not-me=").unwrap();
+        assert_eq!(page, "https://auth.example.com/app/", "{name}");
+        let body = serde_json::json!({ "token": token }).to_string();
+        let json = [("content-type", "application/json")];
+        let r = send(&service, Method::POST, "/email/not-me", &json, &body, &ip)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let ended: serde_json::Value = serde_json::from_str(r.body()).unwrap();
+        assert!(
+            ended["sessions_ended"].as_u64().unwrap() >= 2,
+            "{name}: {ended}"
+        );
+        let r = send(&service, Method::POST, "/email/not-me", &json, &body, &ip)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{name}: a token works once");
+        assert!(r.body().contains("invalid_token"), "{name}");
+
         // The owner's page of it, through the route, newest first, two at a time.
         let mine = service
             .login(input(&email, PASSWORD), &browser(&ip, FIREFOX))
@@ -407,7 +431,8 @@ async fn the_owner_reads_the_history_and_is_mailed_a_new_device_and_a_stolen_ses
             .iter()
             .map(|e| e["event"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["sign_in", "session_ended_as_stolen"], "{name}");
+        assert_eq!(names, ["sign_in", "signed_out_everywhere"], "{name}");
+        assert_eq!(events[1]["detail"], "from a mailed link", "{name}");
         assert_eq!(events[0]["amr"], serde_json::json!(["pwd"]));
         let next_page = body["next"].as_u64().unwrap();
         let (_, body) = get(format!("/activity?before={next_page}&limit=10")).await;
@@ -419,7 +444,13 @@ async fn the_owner_reads_the_history_and_is_mailed_a_new_device_and_a_stolen_ses
             .collect();
         assert_eq!(
             rest,
-            ["sign_in_refused", "sign_in", "sign_in", "sign_in"],
+            [
+                "session_ended_as_stolen",
+                "sign_in_refused",
+                "sign_in",
+                "sign_in",
+                "sign_in"
+            ],
             "{name}"
         );
         assert!(body["next"].is_null(), "{name}");

@@ -1,7 +1,8 @@
 // What a person does by mail, on the sessions page: create an account, confirm the address,
 // reset a forgotten password, sign in with a mailed code, move the account to another address.
 // The page's address says which view is shown: `#signup`, `#forgot`, `#code`; a mailed link
-// opens `#verify=<token>`, `#reset=<token>` or `#email=<token>` (a fragment: never sent to a
+// opens `#verify=<token>`, `#reset=<token>`, `#email=<token>` or a notice's `#not-me=<token>`
+// ("this wasn't me": every session ends) (a fragment: never sent to a
 // server), and nothing is POSTed until the person presses the button (mail scanners open links).
 import { accounts as accountsOf } from "/app/client/index.js";
 
@@ -79,8 +80,16 @@ export function setUpMail({ $, show, session, secondStep }) {
     button.disabled = true;
     try {
       const kind = $("link").dataset.kind;
-      const done = kind === "email" ? await accounts.confirmEmail(token) : await accounts.verifyEmail(token);
       button.hidden = true;
+      if (kind === "not-me") {
+        const done = await accounts.endSessions(token);
+        say(
+          "link-message",
+          `Every device was signed out (${done.sessions_ended} sessions ended). If someone may know your password, set a new one now: “Forgot your password?” on the sign-in page.`,
+        );
+        return;
+      }
+      const done = kind === "email" ? await accounts.confirmEmail(token) : await accounts.verifyEmail(token);
       say(
         "link-message",
         kind === "email"
@@ -88,6 +97,7 @@ export function setUpMail({ $, show, session, secondStep }) {
           : `${done.email} is confirmed: you can sign in.`,
       );
     } catch (err) {
+      button.hidden = false;
       say("link-message", err.message, true);
     } finally {
       button.disabled = false;
@@ -130,13 +140,20 @@ export function setUpMail({ $, show, session, secondStep }) {
     const hash = location.hash.slice(1);
     const [view, value] = hash.includes("=") ? hash.split("=", 2) : [hash, null];
     token = value;
-    if (value && (view === "verify" || view === "email")) {
+    if (value && (view === "verify" || view === "email" || view === "not-me")) {
+      const words = {
+        verify: ["Confirm your email", "Press the button to confirm this address is yours.", "Confirm"],
+        email: ["Confirm your new email", "Press the button to make this address your account's email.", "Confirm"],
+        "not-me": [
+          "Wasn't you?",
+          "Press the button to sign out every device signed in to your account, this one included.",
+          "Sign out every device",
+        ],
+      }[view];
       $("link").dataset.kind = view;
-      $("link-title").textContent = view === "email" ? "Confirm your new email" : "Confirm your email";
-      $("link-text").textContent =
-        view === "email"
-          ? "Press the button to make this address your account's email."
-          : "Press the button to confirm this address is yours.";
+      $("link-title").textContent = words[0];
+      $("link-text").textContent = words[1];
+      $("link-confirm").textContent = words[2];
       $("link-confirm").hidden = false;
       quiet("link-message");
       show("link");

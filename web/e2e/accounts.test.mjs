@@ -63,6 +63,8 @@ async function mail(to, n) {
 
 /** The link in a mail's text (the page's address with the token in its fragment). */
 const linkIn = (text) => text.match(/https?:\/\/\S+#(?:verify|reset|email)=\S+/)[0];
+/** A notice's "this wasn't me" link. */
+const notMeIn = (text) => text.match(/https?:\/\/\S+#not-me=\S+/)[0];
 
 async function newPage() {
   const context = await browser.newContext();
@@ -141,6 +143,17 @@ test("a new user signs up, confirms, signs out, resets the password and signs in
   await page.waitForSelector(".device.current");
   assert.match(await page.textContent(".device.current"), /Emailed code/);
   await page.screenshot({ path: path.join(artifacts, "accounts-signed-in-with-a-code.png") });
+
+  // The reset's notice says "this wasn't me": its page asks, then signs out every device —
+  // this browser's session too, which then finds itself signed out.
+  await page.goto(notMeIn(await mail(email, 3)));
+  await page.waitForSelector("#link:not([hidden])");
+  assert.equal(await page.textContent("#link-title"), "Wasn't you?");
+  await page.click("#link-confirm");
+  await page.waitForSelector("#link-message:not([hidden])");
+  assert.match(await page.textContent("#link-message"), /Every device was signed out \(1 sessions ended\)/);
+  await page.goto(`${base}/app/`);
+  await page.waitForSelector("#login:not([hidden])");
   await page.context().close();
 });
 

@@ -1,6 +1,7 @@
 /**
  * What a person does by mail before there is a session (`POST /signup`, `/email/verify`,
- * `/password/forgot`, `/password/reset`, `/login/email-code`, `/email/confirm`): plain requests,
+ * `/password/forgot`, `/password/reset`, `/login/email-code`, `/email/confirm`,
+ * `/email/not-me`): plain requests,
  * no tokens held. Every mailing request answers 202 the same whether or not an account has the
  * address; a refusal throws `PassportError` (a weak password's reason is its message).
  */
@@ -23,6 +24,8 @@ export interface Accounts {
   requestEmailCode(email: string): Promise<void>;
   /** The token of an email change's link (`#email=`): the account moves to that address. */
   confirmEmail(token: string): Promise<{ email: string }>;
+  /** The token of a notice's "this wasn't me" link (`#not-me=`): every session of the account ends. */
+  endSessions(token: string): Promise<{ sessions_ended: number }>;
 }
 
 /** The account requests to the Passport at `baseUrl`. */
@@ -45,5 +48,6 @@ export function accounts(baseUrl: string, http: typeof fetch = fetch.bind(global
     resetPassword: async (token, password) => void (await post("/password/reset", { token, password })),
     requestEmailCode: async (email) => void (await post("/login/email-code", { email })),
     confirmEmail: async (token) => (await post("/email/confirm", { token })) as { email: string },
+    endSessions: async (token) => (await post("/email/not-me", { token })) as { sessions_ended: number },
   };
 }

@@ -642,6 +642,11 @@ async fn main() {
     eprintln!("mail: {mail}");
     figures.insert("mail".into(), mail);
     figures.insert(
+        "history".into(),
+        passport_bench::history::history_costs(Arc::clone(&store), open().await.unwrap(), scale)
+            .await,
+    );
+    figures.insert(
         "durability".into(),
         passport_bench::durability::durability_costs(scale).await,
     );

@@ -5,5 +5,6 @@
 pub mod cold_start;
 pub mod durability;
 pub mod floor;
+pub mod history;
 pub mod mail;
 pub mod stats;

@@ -96,7 +96,9 @@ pub async fn remove_second_factor(service: &Service, email: &str) -> Result<Valu
         tracing::info!(account = %id, by = "operator", "second factor removed");
         if let Some(account) = service.store().account(id).await? {
             service
-                .notify(&account.email, |link| Message::SecondFactorRemoved { link })
+                .notify(account.id, &account.email, |link| {
+                    Message::SecondFactorRemoved { link }
+                })
                 .await;
         }
     }

@@ -491,6 +491,16 @@ pub static ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: Method::POST,
+        path: "/email/not-me",
+        handler: Handler::Email(email::Route::NotMe),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "login",
+        operation_id: "notMe",
+        summary: "a notice's \"this wasn't me\" token: every session of its account ends",
+    },
+    RouteSpec {
+        method: Method::POST,
         path: "/email",
         handler: Handler::Email(email::Route::ChangeEmail),
         guard: Guard::Authorizer,

@@ -4,12 +4,13 @@
 
 use super::Service;
 use super::Store;
+use crate::email::not_me::NotMeTokens;
 use crate::kernel::config::Config;
 use crate::kernel::config::{ConfigError, SecretBytes};
 use crate::kernel::error::StoreError;
 use crate::kernel::keys::{self, KeyError, KeyProvider, KeyRing};
-use crate::kernel::mail::MailOutbox;
 use crate::kernel::mail::sqs::SqsOutbox;
+use crate::kernel::mail::{MailOutbox, NotMeLinks};
 use crate::kernel::store::{MemoryStore, RedisCredentials, RedisStore};
 use crate::mfa::MfaKey;
 use std::sync::Arc;
@@ -150,7 +151,11 @@ impl Service {
     /// `not_configured`).
     pub fn with_mail(self, outbox: Option<MailOutbox>) -> Self {
         match outbox {
-            Some(o) => self.with_extension(o),
+            Some(o) => {
+                let links = NotMeTokens(Arc::clone(self.store()));
+                self.with_extension(o)
+                    .with_extension(NotMeLinks(Arc::new(links)))
+            }
             None => self,
         }
     }

@@ -40,11 +40,12 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
             .await?;
         self.enqueue(&new_email, Message::ConfirmNewEmail { link })
             .await?;
-        let notice = Message::EmailChangeRequested {
-            new_email: masked(&new_email),
-            link: self.page_url()?,
-        };
-        self.enqueue(&account.email, notice).await
+        let new_email = masked(&new_email);
+        self.notify(account.id, &account.email, |link| {
+            Message::EmailChangeRequested { new_email, link }
+        })
+        .await;
+        Ok(())
     }
 
     /// `POST /email/confirm`: the token of a confirmation link moves its account to the

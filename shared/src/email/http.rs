@@ -34,6 +34,8 @@ pub enum Route {
     ChangeEmail,
     /// A confirmation link's token.
     ConfirmEmail,
+    /// A notice's "this wasn't me" token: every session ends.
+    NotMe,
 }
 
 /// The answer to `route`.
@@ -102,6 +104,12 @@ where
                 )
                 .await?;
             Ok(answer_sign_in(service, &pair, transport).await)
+        }
+        Route::NotMe => {
+            let n = service
+                .end_sessions_by_mail(&required(&body, "token")?)
+                .await?;
+            Ok(json_response(StatusCode::OK, &json!({"sessions_ended": n})))
         }
         Route::ChangeEmail => change(service, call).await,
         Route::ConfirmEmail => {

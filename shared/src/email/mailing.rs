@@ -80,6 +80,7 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
         let mail = Mail {
             to: to.to_string(),
             message,
+            not_me: None,
         };
         self.outbox()?
             .0
@@ -155,6 +156,9 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
             }
             // Made for the new address; the account keeps its own until the move.
             Purpose::ChangeEmail => account.password_version == record.version,
+            // Whatever changed since (an attacker's new address or password): ending every
+            // session is what its owner asks for then.
+            Purpose::EndSessions => true,
         };
         if !current {
             return Err(ApiError::InvalidMailToken);

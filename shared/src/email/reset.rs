@@ -71,8 +71,10 @@ impl<S: ?Sized + KernelStore + EmailStore + SessionStore> Core<S> {
             None,
             &[("reason", json!("password_reset"))],
         );
-        let link = self.page_url()?;
-        self.enqueue(&account.email, Message::PasswordChanged { link })
-            .await
+        self.notify(account.id, &account.email, |link| {
+            Message::PasswordChanged { link }
+        })
+        .await;
+        Ok(())
     }
 }

@@ -19,14 +19,18 @@ pub enum Purpose {
     Reset,
     /// Moves an account to a new address.
     ChangeEmail,
+    /// Ends every session of the account (a notice's "this wasn't me").
+    EndSessions,
 }
 
 impl Purpose {
-    /// Its lifetime in seconds: a day to confirm an address, 30 minutes to reset.
+    /// Its lifetime in seconds: a day to confirm an address, 30 minutes to reset, a week to
+    /// say a notice was not the owner's doing (read a few days late, it still works).
     pub fn ttl(self) -> i64 {
         match self {
             Purpose::Verify | Purpose::ChangeEmail => 24 * 3600,
             Purpose::Reset => 30 * 60,
+            Purpose::EndSessions => 7 * 24 * 3600,
         }
     }
 
@@ -36,6 +40,7 @@ impl Purpose {
             Purpose::Verify => "verify",
             Purpose::Reset => "reset",
             Purpose::ChangeEmail => "email",
+            Purpose::EndSessions => "not-me",
         }
     }
 }

@@ -72,9 +72,8 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
                 {
                     Some(left) => {
                         tracing::info!(account = %account.id, left, "recovery code used");
-                        self.notify(&account.email, |link| Message::RecoveryCodeUsed {
-                            left,
-                            link,
+                        self.notify(account.id, &account.email, |link| {
+                            Message::RecoveryCodeUsed { left, link }
                         })
                         .await;
                         Ok(true)

@@ -153,8 +153,10 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             return Err(ApiError::InvalidCode);
         }
         tracing::info!(account = %account.id, "second factor added");
-        self.notify(&account.email, |link| Message::SecondFactorAdded { link })
-            .await;
+        self.notify(account.id, &account.email, |link| {
+            Message::SecondFactorAdded { link }
+        })
+        .await;
         Ok(RecoveryCodes {
             recovery_codes: codes,
         })
@@ -184,8 +186,10 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
         }
         tracing::info!(account = %caller.account, "second factor removed");
         if let Some(account) = self.store().account(caller.account).await? {
-            self.notify(&account.email, |link| Message::SecondFactorRemoved { link })
-                .await;
+            self.notify(account.id, &account.email, |link| {
+                Message::SecondFactorRemoved { link }
+            })
+            .await;
         }
         Ok(())
     }

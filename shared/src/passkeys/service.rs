@@ -11,6 +11,7 @@ use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
+use crate::kernel::mail::Message;
 use crate::kernel::service::{ClientInfo, Core};
 use crate::kernel::store::KernelStore;
 use crate::kernel::user_agent;
@@ -139,6 +140,14 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             PasskeyAdded::NoAccount => return Err(ApiError::Unauthorized),
         }
         tracing::info!(account = %caller.account, session = %caller.session, passkey = %stored.id, "passkey added");
+        if let Some(to) = self.owner_address(caller).await {
+            let name = stored.name.clone();
+            self.notify(caller.account, &to, |link| Message::PasskeyAdded {
+                name,
+                link,
+            })
+            .await;
+        }
         Ok(passkey_json(&stored))
     }
 
@@ -168,10 +177,29 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
         {
             PasskeyRemoved::Removed => {
                 tracing::info!(account = %caller.account, session = %caller.session, passkey = %id, "passkey removed");
+                if let Some(to) = self.owner_address(caller).await {
+                    self.notify(caller.account, &to, |link| Message::PasskeyRemoved { link })
+                        .await;
+                }
                 Ok(())
             }
             PasskeyRemoved::Missing => Err(ApiError::NotFound),
             PasskeyRemoved::Last => Err(ApiError::LastSignInMethod),
+        }
+    }
+
+    /// The caller's address, for a notice: the session's copy, else the account's (best effort:
+    /// `None` when neither can be read).
+    async fn owner_address(&self, caller: &Caller) -> Option<String> {
+        match &caller.email {
+            Some(email) => Some(email.clone()),
+            None => self
+                .store()
+                .account(caller.account)
+                .await
+                .ok()
+                .flatten()
+                .map(|a| a.email),
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::kernel::accounts::{self, MAX_PASSWORD_CHARS};
 use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::caller::Caller;
 use crate::kernel::error::ApiError;
+use crate::kernel::mail::Message;
 use crate::kernel::security_events::SecurityEvent;
 use crate::kernel::service::{ClientInfo, Core};
 use crate::kernel::store::{Account, KernelStore};
@@ -87,6 +88,10 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
             Some(caller.session),
             &by,
         );
+        self.notify(account.id, &account.email, |link| {
+            Message::PasswordChanged { link }
+        })
+        .await;
         self.security_event(
             SecurityEvent::SessionsRevoked,
             Some(account.id),

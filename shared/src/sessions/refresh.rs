@@ -99,8 +99,8 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
         // Best effort: the answer is the refusal whatever the mail path does.
         match self.store().account(token.account()).await {
             Ok(Some(account)) => {
-                self.notify(&account.email, |link| Message::SessionEndedAsStolen {
-                    link,
+                self.notify(account.id, &account.email, |link| {
+                    Message::SessionEndedAsStolen { link }
                 })
                 .await;
             }

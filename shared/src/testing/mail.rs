@@ -38,6 +38,17 @@ impl Outgoing {
             .collect()
     }
 
+    /// Every mail queued so far to `to`, whole (with its "this wasn't me" link), oldest first.
+    pub fn mails(&self, to: &str) -> Vec<Mail> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|m| m.to == to)
+            .cloned()
+            .collect()
+    }
+
     /// The last mail queued to `to`.
     ///
     /// # Panics

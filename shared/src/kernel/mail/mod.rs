@@ -11,6 +11,7 @@ pub mod channel;
 pub mod render;
 pub mod sqs;
 
+use crate::kernel::ids::Id;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -75,6 +76,18 @@ pub enum Message {
         /// The page.
         link: String,
     },
+    /// A passkey was registered.
+    PasskeyAdded {
+        /// Its name, as its owner gave it.
+        name: String,
+        /// The page.
+        link: String,
+    },
+    /// A passkey was removed.
+    PasskeyRemoved {
+        /// The page.
+        link: String,
+    },
     /// A sign-in from a device the account's history has not seen.
     NewDeviceSignIn {
         /// What the server made of its user agent ("Chrome 131 on Linux"), if anything.
@@ -101,7 +114,25 @@ pub struct Mail {
     pub to: String,
     /// What it says.
     pub message: Message,
+    /// A notice's one-click "this wasn't me" link: the page's view that ends every session of
+    /// the account once its button is pressed (a secret until used, like every link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_me: Option<String>,
 }
+
+/// Makes a notice's "this wasn't me" link: a mailed token of the account that ends every one
+/// of its sessions. The email feature's (mailed tokens are its records), registered beside the
+/// outbox; the kernel's notices ask it through [`NotMeLinks`].
+#[async_trait]
+pub trait NotMe: Send + Sync {
+    /// The link for `account`, mailed to `to`, on the page `page`; `None` when no token could
+    /// be written (the notice goes without it).
+    async fn link(&self, account: Id, to: &str, page: &str, now: i64) -> Option<String>;
+}
+
+/// The service's [`NotMe`] (an extension of the service).
+#[derive(Clone)]
+pub struct NotMeLinks(pub Arc<dyn NotMe>);
 
 impl std::fmt::Debug for Mail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,6 +160,8 @@ impl Message {
             Message::SecondFactorAdded { .. } => "second_factor_added",
             Message::SecondFactorRemoved { .. } => "second_factor_removed",
             Message::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Message::PasskeyAdded { .. } => "passkey_added",
+            Message::PasskeyRemoved { .. } => "passkey_removed",
             Message::NewDeviceSignIn { .. } => "new_device_sign_in",
             Message::SessionEndedAsStolen { .. } => "session_ended_as_stolen",
             Message::NoAccount => "no_account",

@@ -107,6 +107,16 @@ pub fn render(mail: &Mail) -> Rendered {
             format!("One of your recovery codes was just used to sign in; {left} are left."),
             link,
         ),
+        Message::PasskeyAdded { name, link } => notice(
+            "A passkey was added to your account",
+            format!("A passkey named \u{201c}{name}\u{201d} can now sign in to your account without its password."),
+            link,
+        ),
+        Message::PasskeyRemoved { link } => notice(
+            "A passkey was removed from your account",
+            "One of your account's passkeys was just removed: it no longer signs in.".into(),
+            link,
+        ),
         Message::NewDeviceSignIn { device, ip, link } => notice(
             "A new sign-in to your account",
             format!(
@@ -162,7 +172,11 @@ pub fn render(mail: &Mail) -> Rendered {
             escape(code)
         ));
     }
-    if let Some((label, link)) = &body.action {
+    let not_me = mail
+        .not_me
+        .as_ref()
+        .map(|link| ("This wasn't me: sign out every device", link.clone()));
+    for (label, link) in body.action.iter().chain(not_me.iter()) {
         text.push_str(&format!("{label}: {link}\n"));
         html.push_str(&format!(
             "<p><a href=\"{}\">{}</a></p>",
@@ -202,6 +216,7 @@ mod tests {
     #[test]
     fn values_are_escaped_in_html_and_kept_in_text() {
         let mail = Mail {
+            not_me: None,
             to: "a@example.com".into(),
             message: Message::EmailChangeRequested {
                 new_email: "<b>x</b>@example.com".into(),
@@ -221,6 +236,7 @@ mod tests {
     #[test]
     fn a_code_is_in_both_parts() {
         let mail = Mail {
+            not_me: None,
             to: "a@example.com".into(),
             message: Message::SignInCode {
                 code: "012345".into(),

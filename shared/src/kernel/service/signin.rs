@@ -111,10 +111,12 @@ impl<S: ?Sized + KernelStore> Core<S> {
             SessionStart::Started { new_device: false } => {}
             SessionStart::Started { new_device: true } => {
                 let ip = new.ip.clone();
-                self.notify(&account.email, |link| Message::NewDeviceSignIn {
-                    device: agent,
-                    ip,
-                    link,
+                self.notify(account.id, &account.email, |link| {
+                    Message::NewDeviceSignIn {
+                        device: agent,
+                        ip,
+                        link,
+                    }
                 })
                 .await;
             }

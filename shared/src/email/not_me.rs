@@ -1,0 +1,71 @@
+//! "This wasn't me": the one-click link each notice carries. Its token (a mailed token of
+//! purpose [`Purpose::EndSessions`], a week) is written when the notice is queued; on the page
+//! it opens (`#not-me=<token>`), a button — never the link itself, which mail scanners follow —
+//! sends it to `POST /email/not-me`, which ends every session of the account and records it.
+
+use super::store::EmailStore;
+use super::tokens::{MailToken, Purpose, TokenRecord};
+use crate::kernel::activity::{Activity, Entry};
+use crate::kernel::error::ApiError;
+use crate::kernel::ids::Id;
+use crate::kernel::mail::NotMe;
+use crate::kernel::security_events::SecurityEvent;
+use crate::kernel::service::Core;
+use crate::kernel::store::KernelStore;
+use crate::sessions::SessionStore;
+use async_trait::async_trait;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The notices' "this wasn't me" links, written to `store`.
+pub struct NotMeTokens<S: ?Sized>(pub Arc<S>);
+
+#[async_trait]
+impl<S: ?Sized + EmailStore + 'static> NotMe for NotMeTokens<S> {
+    async fn link(&self, account: Id, to: &str, page: &str, now: i64) -> Option<String> {
+        let token = MailToken::new();
+        let record = TokenRecord {
+            purpose: Purpose::EndSessions,
+            account: Some(account),
+            digest: token.digest(),
+            email: to.to_string(),
+            version: 0,
+        };
+        let ttl = Purpose::EndSessions.ttl();
+        match self
+            .0
+            .put_mail_token(token.selector, &record, ttl, now)
+            .await
+        {
+            Ok(()) => Some(format!(
+                "{page}#{}={}",
+                Purpose::EndSessions.fragment(),
+                token.text()
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "a notice goes without its \"this wasn't me\" link");
+                None
+            }
+        }
+    }
+}
+
+impl<S: ?Sized + KernelStore + EmailStore + SessionStore> Core<S> {
+    /// `POST /email/not-me`: the token of a notice's "this wasn't me" link ends every session
+    /// of its account (and its private-app passports), recorded in its history; how many.
+    /// 400 `invalid_token` when the token is unknown, used, expired or another purpose's.
+    pub async fn end_sessions_by_mail(&self, token: &str) -> Result<u64, ApiError> {
+        let (_, account) = self.take_token(token, Purpose::EndSessions).await?;
+        let now = self.clock().now();
+        let entry =
+            Entry::new(Activity::SignedOutEverywhere, now).with_detail("from a mailed link");
+        let n = self.store().revoke_all(account.id, &entry).await?;
+        self.security_event(
+            SecurityEvent::SessionsRevoked,
+            Some(account.id),
+            None,
+            &[("reason", json!("not_me")), ("count", json!(n))],
+        );
+        Ok(n)
+    }
+}
