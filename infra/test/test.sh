@@ -105,7 +105,7 @@ step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p passport --test store_contract --test store_sessions --test store_features --test constant_time --test flows --test login_limits \
     --test expiry --test cookie_transport --test passports --test private_passports --test recent_auth \
-    --test passkeys --test dbsc --test email --test compact_records --test second_factor
+    --test passkeys --test dbsc --test email --test compact_records --test second_factor --test history
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
 for p in "${cluster_ports[@]}"; do

@@ -14,7 +14,6 @@ use passport::kernel::store::lua::LuaScript;
 use passport::kernel::store::{RedisConnection, keys};
 use passport::kernel::tokens::refresh::RefreshToken;
 use passport::sessions::LoginInput;
-use passport::sessions::store::SessionsAfter;
 use passport::testing::{create_account, service_on, test_config};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -50,19 +49,21 @@ async fn id_of(conn: &mut RedisConnection, email: &str) -> Id {
     id.parse().expect("an account id")
 }
 
-/// Fills `account`'s history to its bound.
+/// Fills `account`'s history to its bound (refusals of two kinds in turn: one after another
+/// of the same kind would make one entry), leaving its password as it is.
 async fn fill(store: &dyn Store, account: Id) {
     for i in 0..MAX_ENTRIES {
-        let entry = Entry::new(Activity::PasswordChanged, passport::kernel::clock::now());
+        let kind = if i % 2 == 0 {
+            Activity::SignInRefused
+        } else {
+            Activity::SignInLocked
+        };
+        let now = passport::kernel::clock::now();
+        let entry = Entry::refused(kind, now, Some("pwd"), Some("198.51.100.7"));
         store
-            .set_password(
-                account,
-                &format!("hash-{i}"),
-                SessionsAfter::KeepAll,
-                &entry,
-            )
+            .record_refusal(account, &entry)
             .await
-            .expect("a password set");
+            .expect("a refusal recorded");
     }
 }
 
