@@ -329,3 +329,52 @@ async fn a_typed_email_tells_nothing_and_refusals_count() {
         Err(ApiError::TooManyAttempts { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_passkey_signs_in_an_account_with_a_second_factor_at_aal2_without_a_second_step() {
+    let r = recorded();
+    for (name, store) in stores().await {
+        reset_account(&*store, &r).await;
+        let good = service_for(name, Arc::clone(&store), config(&r.origin, None));
+        let caller = Caller {
+            account: r.account,
+            session: r.session,
+            email: None,
+            acr: Default::default(),
+        };
+        let id = ceremony(&good, &r.registration_state).await;
+        register(&good, &r, &caller, id).await.unwrap();
+        // An authenticator app confirmed on the account (as its set-up leaves it).
+        let now = passport::kernel::clock::now();
+        store
+            .begin_totp(r.account, "c2FsdA", now + 600, now)
+            .await
+            .unwrap();
+        let added =
+            passport::testing::entry(passport::kernel::activity::Activity::SecondFactorAdded);
+        assert!(
+            store
+                .confirm_totp(r.account, "c2FsdA", 1, &[], &added)
+                .await
+                .unwrap()
+        );
+        // Its password alone now gets a second step…
+        let login = passport::sessions::LoginInput::new(&r.email, PASSWORD);
+        assert!(
+            matches!(
+                good.login(login, &ClientInfo::default()).await,
+                Err(ApiError::SecondFactorRequired { .. })
+            ),
+            "{name}"
+        );
+        // …and a passkey with user verification, already two factors, asks for nothing more.
+        let id = ceremony(&good, &r.authentication_state).await;
+        let pair = sign_in(&good, &r, id, None).await.unwrap();
+        assert_eq!(amr(&pair.access_token), json!(["swk", "user"]), "{name}");
+        let payload = pair.access_token.split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(claims["acr"], "aal2", "{name}");
+        store.delete_account(r.account).await.unwrap();
+    }
+}
