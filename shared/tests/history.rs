@@ -22,8 +22,8 @@ use passport::kernel::store::{NewSession, SessionStart};
 use passport::kernel::tokens::refresh::RefreshToken;
 use passport::passkeys::store::{AddedBy, Grant, PasskeyAdded, PasskeyRemoved, StoredPasskey};
 use passport::sessions::store::{Rotation, SessionsAfter};
+use passport::testing::create_account;
 use passport::testing::store::{create_session, rotate};
-use passport::testing::{create_account, test_config};
 
 /// The kinds in `account`'s history, newest first.
 async fn kinds(store: &dyn Store, account: Id) -> Vec<Activity> {
@@ -294,25 +294,6 @@ async fn the_history_is_bounded_and_refusals_coalesce() {
     }
 }
 
-/// A service on each store whose mail the test reads, with links to the page.
-async fn mailing_services() -> Vec<(
-    &'static str,
-    passport::Service,
-    passport::testing::mail::Outgoing,
-)> {
-    let mut out = Vec::new();
-    for (name, store) in stores().await {
-        let outgoing = passport::testing::mail::Outgoing::default();
-        let config = passport::Config {
-            public_base_url: Some("https://auth.example.com".into()),
-            ..test_config()
-        };
-        let service = common::service_for(name, store, config).with_mail(outgoing.outbox());
-        out.push((name, service, outgoing));
-    }
-    out
-}
-
 fn browser(ip: &str, agent: &str) -> ClientInfo {
     ClientInfo {
         ip: Some(ip.into()),
@@ -325,7 +306,7 @@ const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/6
 
 #[tokio::test]
 async fn the_owner_reads_the_history_and_is_mailed_a_new_device_and_a_stolen_session() {
-    for (name, service, outgoing) in mailing_services().await {
+    for (name, service, outgoing) in common::mailing_services().await {
         let email = unique_email();
         create_account(&service, &email, PASSWORD).await;
         let ip = unique_ip();
@@ -474,7 +455,7 @@ async fn the_owner_reads_the_history_and_is_mailed_a_new_device_and_a_stolen_ses
 
 #[tokio::test]
 async fn a_lockout_is_recorded_once_for_a_run_of_locked_attempts() {
-    for (name, service, _) in mailing_services().await {
+    for (name, service, _) in common::mailing_services().await {
         let email = unique_email();
         create_account(&service, &email, PASSWORD).await;
         let ip = unique_ip();

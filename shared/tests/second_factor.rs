@@ -468,24 +468,9 @@ async fn through_the_gateway_login_answers_the_challenge_and_login_mfa_the_pair(
     }
 }
 
-/// A service on each store whose mail the test reads, with links to the page.
-async fn mailing_services() -> Vec<(&'static str, Service, passport::testing::mail::Outgoing)> {
-    let mut out = Vec::new();
-    for (name, store) in common::stores().await {
-        let outgoing = passport::testing::mail::Outgoing::default();
-        let config = passport::Config {
-            public_base_url: Some("https://auth.example.com".into()),
-            ..test_config()
-        };
-        let service = common::service_for(name, store, config).with_mail(outgoing.outbox());
-        out.push((name, service, outgoing));
-    }
-    out
-}
-
 #[tokio::test]
 async fn the_owner_is_mailed_when_the_second_factor_changes_or_a_recovery_code_is_used() {
-    for (name, service, outgoing) in mailing_services().await {
+    for (name, service, outgoing) in common::mailing_services().await {
         let (email, _, codes, _, _) = enrolled(&service).await;
         let page = "https://auth.example.com/app/".to_string();
         assert_eq!(
@@ -617,7 +602,7 @@ async fn with_mfa_required_a_one_factor_session_can_only_set_up_a_second_factor(
 /// factor (`accounts`' `remove_second_factor`), the owner is told, and the password signs in.
 #[tokio::test]
 async fn an_operator_removes_a_lost_second_factor_and_the_owner_is_told() {
-    for (name, service, outgoing) in mailing_services().await {
+    for (name, service, outgoing) in common::mailing_services().await {
         let (email, _, _, _, _) = enrolled(&service).await;
         let run = |command: serde_json::Value| {
             let service = &service;

@@ -152,3 +152,23 @@ pub fn claims(token: &str) -> serde_json::Value {
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// A service on each store whose mail the test reads, with links to the page at
+/// `https://auth.example.com/app/`.
+pub async fn mailing_services() -> Vec<(
+    &'static str,
+    passport::Service,
+    passport::testing::mail::Outgoing,
+)> {
+    let mut out = Vec::new();
+    for (name, store) in stores().await {
+        let outgoing = passport::testing::mail::Outgoing::default();
+        let config = passport::Config {
+            public_base_url: Some("https://auth.example.com".into()),
+            ..passport::testing::test_config()
+        };
+        let service = service_for(name, store, config).with_mail(outgoing.outbox());
+        out.push((name, service, outgoing));
+    }
+    out
+}

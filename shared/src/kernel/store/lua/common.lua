@@ -87,19 +87,26 @@ end
 
 -- The `HSET` arguments that store `value` under `field` as parts; a part no longer needed is
 -- written empty when it exists (no `HDEL`: the cache users may lack it).
+-- How many of the first `max` bytes of `s` to keep so that the cut falls between UTF-8
+-- characters (at least one of a non-empty `s`).
+local function utf8_cut(s, max)
+  local cut = math.min(#s, max)
+  while cut < #s and cut > 1 do
+    local b = string.byte(s, cut + 1)
+    if b < 0x80 or b >= 0xC0 then
+      break
+    end
+    cut = cut - 1
+  end
+  return cut
+end
+
 local function long_args(key, field, value)
   local names = long_names(field)
   local old = redis.call('HMGET', key, unpack(names))
   local args, rest = {}, value
   for i = 1, LONG_PARTS do
-    local cut = math.min(#rest, LONG_PART)
-    while cut < #rest and cut > 1 do
-      local b = string.byte(rest, cut + 1)
-      if b < 0x80 or b >= 0xC0 then
-        break
-      end
-      cut = cut - 1
-    end
+    local cut = utf8_cut(rest, LONG_PART)
     local part = string.sub(rest, 1, cut)
     rest = string.sub(rest, cut + 1)
     if i == 1 or part ~= '' or (old[i] and old[i] ~= '') then
@@ -175,13 +182,5 @@ end
 -- `entry` (a history entry's JSON) with `text` as its detail ("d"), cut as `Entry::with_detail`
 -- cuts it: to its first 64 bytes, between UTF-8 characters.
 local function with_detail(entry, text)
-  local cut = math.min(#text, 64)
-  while cut > 0 and cut < #text do
-    local b = string.byte(text, cut + 1)
-    if b < 0x80 or b >= 0xC0 then
-      break
-    end
-    cut = cut - 1
-  end
-  return string.sub(entry, 1, -2) .. ',"d":' .. cjson.encode(string.sub(text, 1, cut)) .. '}'
+  return string.sub(entry, 1, -2) .. ',"d":' .. cjson.encode(string.sub(text, 1, utf8_cut(text, 64))) .. '}'
 end
