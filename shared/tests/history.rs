@@ -11,6 +11,7 @@ use common::sign_in::{PASSWORD, client, input};
 use common::{send, stores, unique_email, unique_ip};
 use http::Method;
 use passport::api::Store;
+use passport::email::store::EmailMove;
 use passport::kernel::activity::{Activity, By, Entry, MAX_AGE_SECONDS, MAX_ENTRIES};
 use passport::kernel::clock;
 use passport::kernel::error::ApiError;
@@ -202,6 +203,22 @@ async fn each_change_records_itself_once_and_a_refused_one_nothing() {
                 .unwrap()
         );
 
+        // The address: moved (once: the same move again finds the old address gone).
+        let moved = at(Activity::EmailChanged);
+        let new_email = unique_email();
+        assert_eq!(
+            s.move_email(a.id, &a.email, &new_email, &moved)
+                .await
+                .unwrap(),
+            EmailMove::Moved
+        );
+        assert_eq!(
+            s.move_email(a.id, &a.email, &new_email, &moved)
+                .await
+                .unwrap(),
+            EmailMove::Stale
+        );
+
         // A spent refresh token: the session ends as stolen, once.
         let next = first.token.successor(&KEY);
         let r = rotate_req(&a, &first, &first.token, &next);
@@ -221,6 +238,7 @@ async fn each_change_records_itself_once_and_a_refused_one_nothing() {
             [
                 Activity::SignedOutEverywhere,
                 Activity::SessionEndedAsStolen,
+                Activity::EmailChanged,
                 Activity::PasswordChanged,
                 Activity::SecondFactorRemoved,
                 Activity::RecoveryCodeUsed,
@@ -233,9 +251,9 @@ async fn each_change_records_itself_once_and_a_refused_one_nothing() {
             "{name}"
         );
         let all = history(s, a.id).await;
-        assert_eq!(all[3].by, Some(By::Operator), "{name}");
+        assert_eq!(all[4].by, Some(By::Operator), "{name}");
         let numbers: Vec<u64> = all.iter().map(|e| e.seq).collect();
-        assert_eq!(numbers, (1..=10).rev().collect::<Vec<_>>(), "{name}");
+        assert_eq!(numbers, (1..=11).rev().collect::<Vec<_>>(), "{name}");
 
         // Gone with the account.
         assert!(s.delete_account(a.id).await.unwrap());
