@@ -4,6 +4,7 @@
 
 mod args;
 mod banner;
+mod first_write;
 mod mail;
 mod seed;
 mod server;
@@ -88,10 +89,7 @@ async fn run() -> Result<(), String> {
         service
     };
     let service = Arc::new(service);
-    service
-        .publish_keys()
-        .await
-        .map_err(|e| format!("cannot publish the public keys: {e}"))?;
+    first_write::publish_keys(&service, first_write::REPLICAS_WAIT).await?;
     let base = format!("http://{addr}");
     // The first line is read by scripts and tests: keep its shape, and print it before seeding
     // (an account made again logs its security event on standard output).
