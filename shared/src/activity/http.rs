@@ -34,6 +34,10 @@ where
     }
 }
 
+/// The largest `before` (2^53 − 1: what a JavaScript number holds exactly, as `openapi.yaml`
+/// says); an entry's number never comes near it.
+pub const MAX_BEFORE: u64 = (1 << 53) - 1;
+
 /// `?before=<n>&limit=<n>`, both optional whole numbers; other parameters are ignored.
 pub fn page(query: Option<&str>) -> Result<Page, ApiError> {
     let mut page = Page::default();
@@ -53,7 +57,15 @@ pub fn page(query: Option<&str>) -> Result<Page, ApiError> {
                 })
         };
         match name {
-            "before" => page.before = Some(number()?),
+            "before" => {
+                let n = number()?;
+                if n > MAX_BEFORE {
+                    return Err(ApiError::InvalidRequest(format!(
+                        "`before` must be at most {MAX_BEFORE}"
+                    )));
+                }
+                page.before = Some(n);
+            }
             "limit" => {
                 let n = number()?;
                 if n > MAX_ENTRIES as u64 {
