@@ -90,6 +90,10 @@ mod tests {
         assert_eq!(page(None).unwrap(), Page::default());
         let p = page(Some("limit=5&before=12&x=y")).unwrap();
         assert_eq!((p.before, p.limit), (Some(12), 5));
+        assert_eq!(
+            page(Some("before=9007199254740991")).unwrap().before,
+            Some(MAX_BEFORE)
+        );
         for bad in [
             "limit=0",
             "limit=51",
@@ -97,6 +101,7 @@ mod tests {
             "before=+3",
             "limit=",
             "before=1e3",
+            "before=9007199254740992",
         ] {
             assert!(page(Some(bad)).is_err(), "{bad}");
         }
