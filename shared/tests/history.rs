@@ -508,3 +508,20 @@ async fn a_lockout_is_recorded_once_for_a_run_of_locked_attempts() {
         assert_eq!(h[0].count, Some(3), "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_account_gets_at_most_its_hour_of_notices() {
+    use passport::email::not_me::NOTICES_PER_HOUR;
+    for (name, service, outgoing) in common::mailing_services().await {
+        let account = Id::random();
+        let to = unique_email();
+        for _ in 0..NOTICES_PER_HOUR + 3 {
+            service
+                .notify(account, &to, |link| Message::PasskeyRemoved { link })
+                .await;
+        }
+        let sent = outgoing.mails(&to);
+        assert_eq!(sent.len() as u64, NOTICES_PER_HOUR, "{name}");
+        assert!(sent.iter().all(|m| m.not_me.is_some()), "{name}");
+    }
+}

@@ -34,8 +34,11 @@ const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +
 const MFA_RW: &str = "~pp:{*}:mfa +hexists +hdel +hgetall";
 
 /// The account's security history (`kernel::activity`): every function whose scripts change
-/// what it records writes it (`record_event` in `common.lua`), and `sessions` reads it.
-const HISTORY_RW: &str = "~pp:{*}:log +lindex +lpush +ltrim +rpop +lset +lrange +expire";
+/// what it records writes it (`record_event` in `common.lua`), and `sessions` reads it; and the
+/// count of the notices mailed about the account (`email::not_me`), which the same functions
+/// send.
+const HISTORY_RW: &str = "~pp:{*}:log ~pp:{*}:notices +lindex +lpush +ltrim +rpop +lset +lrange \
+     +expire +incr +ttl";
 
 /// Mail's proofs (`email`): the mail limits' counters, mailed tokens and sign-in codes.
 const MAIL_RW: &str = "~pp:{e:*}:mail ~pp:{ip:*}:mail ~pp:{mt:*}:t ~pp:{e:*}:code +getdel";

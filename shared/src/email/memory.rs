@@ -26,6 +26,7 @@ impl EmailStore for MemoryStore {
         let key = match by {
             MailCount::Email(e) => format!("mail:e:{e}"),
             MailCount::Client(c) => format!("mail:ip:{c}"),
+            MailCount::Notices(a) => format!("mail:n:{a}"),
         };
         let mut g = self.lock();
         g.bump(key.clone(), MAIL_WINDOW, now);

@@ -2,13 +2,14 @@
 //! purpose [`Purpose::EndSessions`], a week) is written when the notice is queued; on the page
 //! it opens (`#not-me=<token>`), a button — never the link itself, which mail scanners follow —
 //! sends it to `POST /email/not-me`, which ends every session of the account and records it.
+//! At most [`NOTICES_PER_HOUR`] notices an account: the rest are not sent.
 
-use super::store::EmailStore;
+use super::store::{EmailStore, MailCount};
 use super::tokens::{MailToken, Purpose, TokenRecord};
 use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
-use crate::kernel::mail::NotMe;
+use crate::kernel::mail::{NotMe, NotMeLink};
 use crate::kernel::security_events::SecurityEvent;
 use crate::kernel::service::Core;
 use crate::kernel::store::KernelStore;
@@ -20,9 +21,20 @@ use std::sync::Arc;
 /// The notices' "this wasn't me" links, written to `store`.
 pub struct NotMeTokens<S: ?Sized>(pub Arc<S>);
 
+/// Notices mailed about one account in an hour, at most: each writes a token living a week.
+pub const NOTICES_PER_HOUR: u64 = 10;
+
 #[async_trait]
 impl<S: ?Sized + EmailStore + 'static> NotMe for NotMeTokens<S> {
-    async fn link(&self, account: Id, to: &str, page: &str, now: i64) -> Option<String> {
+    async fn link(&self, account: Id, to: &str, page: &str, now: i64) -> NotMeLink {
+        match self.0.count_mail(MailCount::Notices(account), now).await {
+            Ok(c) if c.count > NOTICES_PER_HOUR => return NotMeLink::OverLimit,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a notice goes without its \"this wasn't me\" link");
+                return NotMeLink::Unavailable;
+            }
+        }
         let token = MailToken::new();
         let record = TokenRecord {
             purpose: Purpose::EndSessions,
@@ -37,14 +49,14 @@ impl<S: ?Sized + EmailStore + 'static> NotMe for NotMeTokens<S> {
             .put_mail_token(token.selector, &record, ttl, now)
             .await
         {
-            Ok(()) => Some(format!(
+            Ok(()) => NotMeLink::Link(format!(
                 "{page}#{}={}",
                 Purpose::EndSessions.fragment(),
                 token.text()
             )),
             Err(e) => {
                 tracing::warn!(error = %e, "a notice goes without its \"this wasn't me\" link");
-                None
+                NotMeLink::Unavailable
             }
         }
     }

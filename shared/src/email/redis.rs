@@ -25,6 +25,7 @@ impl EmailStore for RedisStore {
         let key = match by {
             MailCount::Email(e) => keys::email_mail_count(e),
             MailCount::Client(c) => keys::client_mail_count(c),
+            MailCount::Notices(a) => keys::notice_count(a),
         };
         let (count, ttl) = self.count(key, MAIL_WINDOW).await?;
         Ok(Counter {

@@ -18,6 +18,9 @@ pub enum MailCount<'a> {
     Email(&'a str),
     /// The client's limit key (`Core::limit_key`).
     Client(&'a str),
+    /// The notices mailed about an account (not its owner's requests: those count by address,
+    /// and a flood of notices must not stop its owner's reset mail).
+    Notices(Id),
 }
 
 /// A sign-in code's record, as a try finds it.

@@ -125,9 +125,22 @@ pub struct Mail {
 /// outbox; the kernel's notices ask it through [`NotMeLinks`].
 #[async_trait]
 pub trait NotMe: Send + Sync {
-    /// The link for `account`, mailed to `to`, on the page `page`; `None` when no token could
-    /// be written (the notice goes without it).
-    async fn link(&self, account: Id, to: &str, page: &str, now: i64) -> Option<String>;
+    /// The link for `account`'s notice to `to`, on the page `page`, counted toward the
+    /// account's notices in the hour.
+    async fn link(&self, account: Id, to: &str, page: &str, now: i64) -> NotMeLink;
+}
+
+/// What a notice gets of [`NotMe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotMeLink {
+    /// The link.
+    Link(String),
+    /// No token could be written: the notice goes without it.
+    Unavailable,
+    /// The account has had its hour's notices: this one is not sent (its history has it), so
+    /// that someone who can make notices (holding the password, signing in from device after
+    /// device) can neither flood its owner's mailbox nor fill the store with tokens.
+    OverLimit,
 }
 
 /// The service's [`NotMe`] (an extension of the service).

@@ -7,7 +7,7 @@
 use super::Core;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
-use crate::kernel::mail::{Mail, MailOutbox, Message, NotMeLinks};
+use crate::kernel::mail::{Mail, MailOutbox, Message, NotMeLink, NotMeLinks};
 
 impl<S: ?Sized> Core<S> {
     /// The page mailed links open: `APP_URL`, or `PUBLIC_BASE_URL` + `/app/`.
@@ -29,7 +29,15 @@ impl<S: ?Sized> Core<S> {
             return;
         };
         let not_me = match self.extension::<NotMeLinks>() {
-            Some(links) => links.0.link(account, to, &page, self.clock().now()).await,
+            Some(links) => match links.0.link(account, to, &page, self.clock().now()).await {
+                NotMeLink::Link(link) => Some(link),
+                NotMeLink::Unavailable => None,
+                NotMeLink::OverLimit => {
+                    let kind = message(page).kind();
+                    tracing::warn!(%account, kind, "notice not sent: the account's hour of notices is spent");
+                    return;
+                }
+            },
             None => None,
         };
         let mail = Mail {

@@ -10,6 +10,7 @@
 //! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred, by, agent) | none |
 //! | `pp:{<account>}:mfa` | hash: salt, since, step (the last code's); pend, pend_until while an authenticator is set up; r1…r10 (recovery codes' SHA-256, hex) | none |
 //! | `pp:{<account>}:log` | list, newest first: the security history's entries (JSON: n, t, e; m, a, ip, by, d as they apply), at most 50, none over 90 days old | 90 days after the newest |
+//! | `pp:{<account>}:notices` | counter of the notices mailed about the account | an hour |
 //! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
 //! | `pp:{<account>}:passports:seq` | counter ordering the above | with the last recording |
 //! | `pp:{<account>}:sync` | string written after a confirmed write (`store::confirm`) | a second |
@@ -73,6 +74,11 @@ pub fn passkeys(a: Id) -> String {
 /// The account's second factor (`mfa`).
 pub fn mfa(a: Id) -> String {
     format!("pp:{{{a}}}:mfa")
+}
+
+/// The notices mailed about the account in the hour (`email::not_me`).
+pub fn notice_count(a: Id) -> String {
+    format!("pp:{{{a}}}:notices")
 }
 
 /// The account's security history (`kernel::activity`).
