@@ -3,7 +3,7 @@
 
 use super::store::{EmailStore, MailCount};
 use super::tokens::{MailToken, Purpose, TokenRecord};
-use crate::kernel::error::ApiError;
+use crate::kernel::error::{ApiError, StoreError};
 use crate::kernel::ids::Id;
 use crate::kernel::mail::{Mail, MailOutbox, Message};
 use crate::kernel::service::{ClientInfo, Core};
@@ -97,24 +97,10 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
         account: Option<&Account>,
         email: &str,
     ) -> Result<String, ApiError> {
-        let token = MailToken::new();
-        let record = TokenRecord {
-            purpose,
-            account: account.map(|a| a.id),
-            digest: token.digest(),
-            email: email.to_string(),
-            version: account.map_or(0, |a| a.password_version),
-        };
+        let page = self.page_url()?;
+        let owner = account.map(|a| (a.id, a.password_version));
         let now = self.clock().now();
-        self.store()
-            .put_mail_token(token.selector, &record, purpose.ttl(), now)
-            .await?;
-        Ok(format!(
-            "{}#{}={}",
-            self.page_url()?,
-            purpose.fragment(),
-            token.text()
-        ))
+        Ok(write_link(&**self.store(), purpose, owner, email, &page, now).await?)
     }
 
     /// The account that has `email` now: the index entry, and a record that still has that
@@ -165,4 +151,28 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
         }
         Ok((record, account))
     }
+}
+
+/// Writes a new token for `purpose`, mailed to `email`, of the account and password version
+/// `owner` (or of nobody), and returns the link to `page` that carries it.
+pub(super) async fn write_link<S: ?Sized + EmailStore>(
+    store: &S,
+    purpose: Purpose,
+    owner: Option<(Id, u64)>,
+    email: &str,
+    page: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let token = MailToken::new();
+    let record = TokenRecord {
+        purpose,
+        account: owner.map(|(id, _)| id),
+        digest: token.digest(),
+        email: email.to_string(),
+        version: owner.map_or(0, |(_, version)| version),
+    };
+    store
+        .put_mail_token(token.selector, &record, purpose.ttl(), now)
+        .await?;
+    Ok(format!("{page}#{}={}", purpose.fragment(), token.text()))
 }

@@ -4,8 +4,9 @@
 //! sends it to `POST /email/not-me`, which ends every session of the account and records it.
 //! At most [`NOTICES_PER_HOUR`] notices an account: the rest are not sent.
 
+use super::mailing::write_link;
 use super::store::{EmailStore, MailCount};
-use super::tokens::{MailToken, Purpose, TokenRecord};
+use super::tokens::Purpose;
 use crate::kernel::activity::{Activity, Entry};
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::Id;
@@ -35,25 +36,10 @@ impl<S: ?Sized + EmailStore + 'static> NotMe for NotMeTokens<S> {
                 return NotMeLink::Unavailable;
             }
         }
-        let token = MailToken::new();
-        let record = TokenRecord {
-            purpose: Purpose::EndSessions,
-            account: Some(account),
-            digest: token.digest(),
-            email: to.to_string(),
-            version: 0,
-        };
-        let ttl = Purpose::EndSessions.ttl();
-        match self
-            .0
-            .put_mail_token(token.selector, &record, ttl, now)
-            .await
-        {
-            Ok(()) => NotMeLink::Link(format!(
-                "{page}#{}={}",
-                Purpose::EndSessions.fragment(),
-                token.text()
-            )),
+        // The password version is not checked for this purpose (`take_token`).
+        let owner = Some((account, 0));
+        match write_link(&*self.0, Purpose::EndSessions, owner, to, page, now).await {
+            Ok(link) => NotMeLink::Link(link),
             Err(e) => {
                 tracing::warn!(error = %e, "a notice goes without its \"this wasn't me\" link");
                 NotMeLink::Unavailable
