@@ -33,7 +33,7 @@ impl<S: ?Sized + ActivityStore> Core<S> {
     /// following page (`null` on the last).
     pub async fn activity(&self, account: Id, page: Page) -> Result<Value, ApiError> {
         let now = self.clock().now();
-        let all = self.store().activity(account, now).await?;
+        let all = self.store().activity(account).await?;
         let limit = page.limit.clamp(1, MAX_ENTRIES);
         // One more than asked tells whether a page follows.
         let mut entries: Vec<Entry> = activity::page(all.into_iter(), page.before, limit + 1, now);

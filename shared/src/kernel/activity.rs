@@ -42,31 +42,12 @@ pub enum Activity {
     SecondFactorAdded,
     /// Two-step sign-in was turned off (by its owner, or an operator: `by`).
     SecondFactorRemoved,
-    /// A recovery code was spent (`detail`: how many are left).
+    /// A recovery code was spent.
     RecoveryCodeUsed,
     /// A spent refresh token came back: the session it belonged to was ended as stolen.
     SessionEndedAsStolen,
     /// Every session was ended at once (logout everywhere).
     SignedOutEverywhere,
-}
-
-impl Activity {
-    /// Every kind, for tests and documentation.
-    pub const ALL: [Activity; 13] = [
-        Activity::SignIn,
-        Activity::SignInRefused,
-        Activity::SignInLocked,
-        Activity::PasswordChanged,
-        Activity::PasswordReset,
-        Activity::EmailChanged,
-        Activity::PasskeyAdded,
-        Activity::PasskeyRemoved,
-        Activity::SecondFactorAdded,
-        Activity::SecondFactorRemoved,
-        Activity::RecoveryCodeUsed,
-        Activity::SessionEndedAsStolen,
-        Activity::SignedOutEverywhere,
-    ];
 }
 
 /// Who made a change the owner did not make from a session.
@@ -185,8 +166,10 @@ pub struct Log(VecDeque<Entry>);
 
 impl Log {
     /// Records `entry`: numbered after the newest, the oldest dropped beyond [`MAX_ENTRIES`] or
-    /// [`MAX_AGE_SECONDS`].
+    /// [`MAX_AGE_SECONDS`]. A log with no entry for [`MAX_AGE_SECONDS`] starts again from 1, as
+    /// the Redis list it stands for would have expired.
     pub fn record(&mut self, mut entry: Entry) {
+        self.forget_if_expired(entry.at);
         entry.seq = self.0.front().map_or(1, |e| e.seq + 1);
         let oldest_kept = entry.at - MAX_AGE_SECONDS;
         self.0.push_front(entry);
@@ -199,6 +182,7 @@ impl Log {
     /// Records a refused or locked sign-in: one right after another of the same kind replaces
     /// it, counted (`c`), so refusals never push other events out.
     pub fn record_refusal(&mut self, entry: Entry) {
+        self.forget_if_expired(entry.at);
         match self.0.front_mut() {
             Some(newest) if newest.kind == entry.kind => {
                 let count = newest.count.unwrap_or(1) + 1;
@@ -212,9 +196,24 @@ impl Log {
         }
     }
 
+    /// Records the sign-in `entry`; whether it came from a device the log has not seen sign in
+    /// ([`new_device`], judged before it is recorded, as `start_session.lua` does).
+    pub fn record_sign_in(&mut self, entry: Entry) -> bool {
+        self.forget_if_expired(entry.at);
+        let new = new_device(self.entries(), entry.device.as_deref());
+        self.record(entry);
+        new
+    }
+
     /// Whether the log has expired by `now` (no entry for [`MAX_AGE_SECONDS`]).
     pub fn expired(&self, now: i64) -> bool {
         self.0.front().is_none_or(|e| e.at + MAX_AGE_SECONDS <= now)
+    }
+
+    fn forget_if_expired(&mut self, now: i64) {
+        if self.expired(now) {
+            self.0.clear();
+        }
     }
 
     /// The entries, newest first.
@@ -225,8 +224,8 @@ impl Log {
 
 /// A page of a history read newest first: the entries numbered below `before` (all when
 /// `None`), younger than [`MAX_AGE_SECONDS`] at `now`, at most `limit`.
-pub fn page<'a>(
-    newest_first: impl Iterator<Item = Entry> + 'a,
+pub fn page(
+    newest_first: impl Iterator<Item = Entry>,
     before: Option<u64>,
     limit: usize,
     now: i64,

@@ -173,9 +173,6 @@ impl Attempts for MemoryStore {
         let mut g = self.lock();
         if g.accounts.contains_key(&account) {
             let log = g.activity.entry(account).or_default();
-            if log.expired(entry.at) {
-                *log = Default::default();
-            }
             log.record_refusal(entry.clone());
         }
         Ok(())

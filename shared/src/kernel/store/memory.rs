@@ -119,11 +119,10 @@ impl Tables {
     /// Records `entry` in the account's history (in the critical section of the change it
     /// records, as the Redis scripts do).
     pub(crate) fn record(&mut self, account: Id, entry: &Entry) {
-        let log = self.activity.entry(account).or_default();
-        if log.expired(entry.at) {
-            *log = Log::default();
-        }
-        log.record(entry.clone());
+        self.activity
+            .entry(account)
+            .or_default()
+            .record(entry.clone());
     }
 
     /// A counter's count and the seconds left in its window.

@@ -257,12 +257,9 @@ impl SessionRecords for MemoryStore {
             .is_some_and(|m| m.contains_key(&s.session));
         let new_device = !again
             && g.activity
-                .get(&s.account)
-                .filter(|log| !log.expired(s.now))
-                .is_some_and(|log| activity::new_device(log.entries(), entry.device.as_deref()));
-        if !again {
-            g.record(s.account, &entry);
-        }
+                .entry(s.account)
+                .or_default()
+                .record_sign_in(entry);
         let sessions = g.sessions.entry(s.account).or_default();
         sessions.retain(|_, r| r.info.expires_at > s.now);
         sessions.insert(s.session, record);

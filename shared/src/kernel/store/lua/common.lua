@@ -85,8 +85,6 @@ local function long_get(key, field)
   return table.concat(out)
 end
 
--- The `HSET` arguments that store `value` under `field` as parts; a part no longer needed is
--- written empty when it exists (no `HDEL`: the cache users may lack it).
 -- How many of the first `max` bytes of `s` to keep so that the cut falls between UTF-8
 -- characters (at least one of a non-empty `s`).
 local function utf8_cut(s, max)
@@ -101,6 +99,8 @@ local function utf8_cut(s, max)
   return cut
 end
 
+-- The `HSET` arguments that store `value` under `field` as parts; a part no longer needed is
+-- written empty when it exists (no `HDEL`: the cache users may lack it).
 local function long_args(key, field, value)
   local names = long_names(field)
   local old = redis.call('HMGET', key, unpack(names))
