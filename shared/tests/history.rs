@@ -83,6 +83,7 @@ async fn each_change_records_itself_once_and_a_refused_one_nothing() {
             absolute_expires_at: clock::now() + 2000,
             password_version: 0,
             max_sessions: 100,
+            via: None,
         };
         for _ in 0..2 {
             assert!(matches!(

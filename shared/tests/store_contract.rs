@@ -192,6 +192,7 @@ async fn sessions_start_only_for_active_accounts() {
             absolute_expires_at: now + 100,
             password_version: 0,
             max_sessions: 100,
+            via: None,
         };
         assert_eq!(
             create_session(s, &new, &a.email).await,
@@ -411,6 +412,7 @@ async fn the_session_cap_ends_the_least_recently_used() {
         let now = clock::now();
         let new = NewSession {
             max_sessions: 2,
+            via: None,
             ..new_session(&a, Id::random(), now)
         };
         assert!(matches!(
@@ -432,6 +434,7 @@ async fn the_session_cap_ends_the_least_recently_used() {
         for _ in 0..3 {
             let burst = NewSession {
                 max_sessions: 2,
+                via: None,
                 ..new_session(&a, Id::random(), now)
             };
             create_session(s, &burst, &a.email).await;
@@ -620,6 +623,7 @@ async fn a_session_keeps_its_authentication_and_agent_until_reauthenticated() {
             absolute_expires_at: now + 600,
             password_version: 0,
             max_sessions: 10,
+            via: None,
         };
         let by_passkey = Authentication::passkey(now - 5);
         let started = store

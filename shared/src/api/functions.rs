@@ -11,6 +11,7 @@ use crate::activity;
 use crate::dbsc;
 use crate::discovery;
 use crate::email;
+use crate::federation;
 use crate::kernel::authentication::{Acr, RecentAuth};
 use crate::kernel::caller::Verdict;
 use crate::kernel::error::ApiError;
@@ -57,7 +58,8 @@ pub struct Passports;
 pub struct Sessions;
 
 /// `signup`: the routes that write the account directory's email index (a new account, an
-/// account moved to another address), apart so that no other function's cache user may.
+/// account moved to another address, a first federated sign-in), apart so that no other
+/// function's cache user may; and the only one that reaches out to identity providers.
 pub struct Signup;
 
 /// Whether an email route writes the directory's email index (`signup`'s routes).
@@ -204,7 +206,9 @@ impl Function for Sessions {
             Handler::Email(email::Route::ChangeEmail) => email::http::change(service, call).await,
             Handler::Mfa(r) if r != mfa::Route::SignIn => mfa::http::serve(service, r, call).await,
             Handler::Activity(r) => activity::http::serve(service, r, call).await,
-            Handler::Dbsc(_) | Handler::Email(_) | Handler::Mfa(_) => return None,
+            Handler::Dbsc(_) | Handler::Email(_) | Handler::Mfa(_) | Handler::Federation(_) => {
+                return None;
+            }
         })
     }
 }
@@ -221,6 +225,7 @@ impl Function for Signup {
             Handler::Email(r) if writes_the_directory(r) => {
                 Some(email::http::serve(service, r, call).await)
             }
+            Handler::Federation(r) => Some(federation::http::serve(service, r, call).await),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ pub mod startup;
 use crate::activity::ActivityStore;
 use crate::dbsc::DbscStore;
 use crate::email::EmailStore;
+use crate::federation::{FederationStore, Providers};
 use crate::kernel::caller::Verdict;
 use crate::kernel::config::{Config, ConfigError};
 use crate::kernel::error::ApiError;
@@ -50,6 +51,7 @@ pub trait Store:
     + EmailStore
     + MfaStore
     + ActivityStore
+    + FederationStore
 {
 }
 
@@ -63,6 +65,7 @@ impl<T> Store for T where
         + EmailStore
         + MfaStore
         + ActivityStore
+        + FederationStore
 {
 }
 
@@ -81,7 +84,10 @@ impl Core<dyn Store> {
     /// feature off here; [`Service::checked`] (start-up) refuses it instead.
     pub fn with_keys(config: Config, keys: KeyProvider, store: Arc<dyn Store>) -> Self {
         let relying_party = RelyingParty::from_config(&config).unwrap_or(RelyingParty(None));
-        Core::assemble(config, keys, store).with_extension(relying_party)
+        let providers = configured_providers(&config).unwrap_or_default();
+        Core::assemble(config, keys, store)
+            .with_extension(relying_party)
+            .with_extension(providers)
     }
 
     /// [`Service::with_keys`], refusing a feature's setting that cannot work (naming the
@@ -92,7 +98,17 @@ impl Core<dyn Store> {
         store: Arc<dyn Store>,
     ) -> Result<Self, ConfigError> {
         let relying_party = RelyingParty::from_config(&config)?;
-        Ok(Core::assemble(config, keys, store).with_extension(relying_party))
+        let providers = configured_providers(&config)?;
+        Ok(Core::assemble(config, keys, store)
+            .with_extension(relying_party)
+            .with_extension(providers))
+    }
+
+    /// The same service with the identity providers `OIDC_PROVIDERS` names, their client
+    /// secrets read from `secrets` (the JSON of `OIDC_CLIENT_SECRETS_ARN`'s value).
+    pub fn with_provider_secrets(self, secrets: &str) -> Result<Self, ConfigError> {
+        let list = crate::federation::providers::parse(self.config(), Some(secrets))?;
+        Ok(self.with_extension(Providers::new(list)))
     }
 
     /// The service of a function that only verifies, on `store`, with the public keys the
@@ -103,6 +119,22 @@ impl Core<dyn Store> {
         let published = PublishedKeys::load(store.clone(), ttl).await;
         Self::new(config, KeyRing::random(), store).verifying_with(published)
     }
+}
+
+/// The identity providers with their literal secrets (`OIDC_CLIENT_SECRETS`); none yet when
+/// the secrets are in Secrets Manager (start-up reads them: [`Service::with_provider_secrets`]).
+fn configured_providers(config: &Config) -> Result<Providers, ConfigError> {
+    if config.oidc_client_secrets_arn.is_some() && config.oidc_client_secrets.is_none() {
+        return Ok(Providers::default());
+    }
+    let literal = config
+        .oidc_client_secrets
+        .as_ref()
+        .map(|s| String::from_utf8_lossy(s.expose()).into_owned());
+    Ok(Providers::new(crate::federation::providers::parse(
+        config,
+        literal.as_deref(),
+    )?))
 }
 
 /// Every Lua script the store runs, the kernel's and each feature's.
@@ -116,6 +148,7 @@ pub fn scripts() -> Vec<&'static LuaScript> {
             crate::passports::redis::SCRIPTS,
             crate::email::redis::SCRIPTS,
             crate::mfa::redis::SCRIPTS,
+            crate::federation::redis::SCRIPTS,
         ]
         .into_iter()
         .flatten()

@@ -10,6 +10,7 @@ use crate::activity;
 use crate::dbsc;
 use crate::discovery;
 use crate::email;
+use crate::federation;
 use crate::kernel::authentication::RecentAuth;
 use crate::mfa;
 use crate::passkeys;
@@ -43,6 +44,8 @@ pub enum Handler {
     Mfa(mfa::Route),
     /// The account's security history.
     Activity(activity::Route),
+    /// Sign-in with an identity provider (OpenID Connect), and connecting providers.
+    Federation(federation::Route),
 }
 
 /// What a handler does with the signing keys, which decides what its function may read.
@@ -64,6 +67,7 @@ impl Handler {
             | Handler::Passkeys(passkeys::Route::Login)
             | Handler::Email(email::Route::SignInWithCode)
             | Handler::Mfa(mfa::Route::SignIn)
+            | Handler::Federation(federation::Route::Token)
             | Handler::Passports(passports::Route::Issue) => KeyUse::Sign,
             Handler::Sessions(sessions::Route::Logout)
             | Handler::Passports(passports::Route::End) => KeyUse::Verify,
@@ -75,7 +79,8 @@ impl Handler {
             | Handler::Discovery(_)
             | Handler::Email(_)
             | Handler::Mfa(_)
-            | Handler::Activity(_) => KeyUse::None,
+            | Handler::Activity(_)
+            | Handler::Federation(_) => KeyUse::None,
         }
     }
 }
@@ -488,6 +493,76 @@ pub static ROUTES: &[RouteSpec] = &[
         function: "sessions",
         operation_id: "activity",
         summary: "the caller's security history, newest first (`before`, `limit`)",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/oauth/providers",
+        handler: Handler::Federation(federation::Route::Providers),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "signup",
+        operation_id: "oauthProviders",
+        summary: "the identity providers configured for \"Sign in with …\"",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/oauth/{provider}/start",
+        handler: Handler::Federation(federation::Route::Start),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "signup",
+        operation_id: "oauthStart",
+        summary: "to the provider's sign-in (`return_to`; `link` with a ticket connects it instead)",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/oauth/{provider}/callback",
+        handler: Handler::Federation(federation::Route::Callback),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "signup",
+        operation_id: "oauthCallback",
+        summary: "the provider's answer: back to the page with a one-time code",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/oauth/token",
+        handler: Handler::Federation(federation::Route::Token),
+        guard: Guard::Open,
+        recent_auth: RecentAuth::No,
+        function: "signup",
+        operation_id: "oauthToken",
+        summary: "a federated sign-in's one-time code for a token pair",
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/oauth/links",
+        handler: Handler::Federation(federation::Route::Links),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::No,
+        function: "signup",
+        operation_id: "oauthLinks",
+        summary: "the caller's connected identity providers",
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/oauth/{provider}/link",
+        handler: Handler::Federation(federation::Route::LinkTicket),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "signup",
+        operation_id: "oauthLink",
+        summary: "a ticket to connect a provider to the caller's account",
+    },
+    RouteSpec {
+        method: Method::DELETE,
+        path: "/oauth/links/{provider}",
+        handler: Handler::Federation(federation::Route::Unlink),
+        guard: Guard::Authorizer,
+        recent_auth: RecentAuth::Yes,
+        function: "signup",
+        operation_id: "oauthUnlink",
+        summary: "disconnect a provider, ending the sessions it started",
     },
     RouteSpec {
         method: Method::POST,

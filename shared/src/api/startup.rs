@@ -35,6 +35,14 @@ pub enum InitError {
         /// Why it could not be used (never its value).
         reason: String,
     },
+    /// The identity providers' client secrets could not be read.
+    #[error("OIDC_CLIENT_SECRETS_ARN {secret}: {reason}")]
+    ProviderSecrets {
+        /// The secret named.
+        secret: String,
+        /// Why it could not be used (never its value).
+        reason: String,
+    },
     /// The cache user's credentials could not be read.
     #[error("REDIS_AUTH_SECRET_ARN {secret}: {reason}")]
     RedisAuth {
@@ -77,8 +85,9 @@ impl Service {
             &config.signing_secret_arn,
             &config.redis_auth_secret_arn,
             &config.mfa_secret_arn,
+            &config.oidc_client_secrets_arn,
         ) {
-            (None, None, None) => None,
+            (None, None, None, None) => None,
             _ => Some(secrets_manager().await),
         };
         let (keys, source) = match (&config.signing_secret_arn, &config.signing_secret, &client) {
@@ -98,12 +107,14 @@ impl Service {
         let store = connect_configured_store(&config, client.as_ref()).await?;
         let outbox = mail_queue(&config).await;
         let mfa = second_factor_key(&config, client.as_ref()).await?;
-        Ok((
-            Self::checked(config, keys, store)?
-                .with_mail(outbox)
-                .with_second_factor(mfa),
-            source,
-        ))
+        let provider_secrets = provider_secrets(&config, client.as_ref()).await?;
+        let mut service = Self::checked(config, keys, store)?
+            .with_mail(outbox)
+            .with_second_factor(mfa);
+        if let Some(secrets) = provider_secrets {
+            service = service.with_provider_secrets(&secrets)?;
+        }
+        Ok((service, source))
     }
 
     /// Builds the service for a function that verifies tokens and signs none (the authorizers,
@@ -182,6 +193,23 @@ async fn second_factor_key(
         )));
     }
     Ok(Some(MfaKey(SecretBytes::new(text.as_bytes().to_vec()))))
+}
+
+/// `OIDC_CLIENT_SECRETS_ARN`'s value (the providers' client secrets, JSON), when it is set.
+async fn provider_secrets(
+    config: &Config,
+    client: Option<&aws_sdk_secretsmanager::Client>,
+) -> Result<Option<String>, InitError> {
+    let (Some(arn), Some(client)) = (&config.oidc_client_secrets_arn, client) else {
+        return Ok(None);
+    };
+    secret_string(client, arn)
+        .await
+        .map(Some)
+        .map_err(|reason| InitError::ProviderSecrets {
+            secret: arn.clone(),
+            reason,
+        })
 }
 
 /// The SQS outbox of `MAIL_QUEUE_URL`, if set: a client made as the Secrets Manager one is

@@ -91,6 +91,7 @@ impl<S: ?Sized + KernelStore + EmailStore> Core<S> {
                 time: now,
                 methods: vec![Amr::Otp],
             },
+            via: None,
         };
         self.start_session(sign_in, now).await
     }

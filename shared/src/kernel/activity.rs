@@ -48,6 +48,11 @@ pub enum Activity {
     SessionEndedAsStolen,
     /// Every session was ended at once (logout everywhere).
     SignedOutEverywhere,
+    /// An identity provider's account was connected (`detail`: the provider).
+    IdentityLinked,
+    /// An identity provider's account was disconnected, and the sessions it started ended
+    /// (`detail`: the provider).
+    IdentityUnlinked,
 }
 
 /// Who made a change the owner did not make from a session.

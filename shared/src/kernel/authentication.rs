@@ -21,6 +21,10 @@ pub enum Amr {
     Otp,
     /// More than one factor: a second factor completed a first (RFC 8176's `mfa`).
     Mfa,
+    /// A federated sign-in: an OpenID Provider said who this is (its ID token, checked). Not
+    /// one of RFC 8176's values, which name methods a user proves to the verifier itself; which
+    /// methods the provider asked for is the provider's, and unknown here.
+    Fed,
 }
 
 impl Amr {
@@ -32,6 +36,7 @@ impl Amr {
             Amr::User => "user",
             Amr::Otp => "otp",
             Amr::Mfa => "mfa",
+            Amr::Fed => "fed",
         }
     }
 
@@ -44,6 +49,7 @@ impl Amr {
             "user" => Some(Amr::User),
             "otp" => Some(Amr::Otp),
             "mfa" => Some(Amr::Mfa),
+            "fed" => Some(Amr::Fed),
             _ => None,
         }
     }
@@ -141,6 +147,14 @@ impl Authentication {
         Self {
             time,
             methods: vec![Amr::Swk, Amr::User],
+        }
+    }
+
+    /// A federated sign-in at `time`: an OpenID Provider's ID token, checked ([`Amr::Fed`]).
+    pub fn federated(time: i64) -> Self {
+        Self {
+            time,
+            methods: vec![Amr::Fed],
         }
     }
 

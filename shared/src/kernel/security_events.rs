@@ -33,6 +33,12 @@ pub enum SecurityEvent {
     EmailVerified,
     /// An account moved to another address.
     EmailChanged,
+    /// A federated sign-in's callback was refused (its state, cookie, code or ID token).
+    FederatedSignInRefused,
+    /// An identity provider's account was connected to an account.
+    IdentityLinked,
+    /// An identity provider's account was disconnected.
+    IdentityUnlinked,
 }
 
 impl SecurityEvent {
@@ -47,11 +53,14 @@ impl SecurityEvent {
             SecurityEvent::AccountCreated => "account_created",
             SecurityEvent::EmailVerified => "email_verified",
             SecurityEvent::EmailChanged => "email_changed",
+            SecurityEvent::FederatedSignInRefused => "federated_sign_in_refused",
+            SecurityEvent::IdentityLinked => "identity_linked",
+            SecurityEvent::IdentityUnlinked => "identity_unlinked",
         }
     }
 
     /// Every event, for tests and documentation.
-    pub const ALL: [SecurityEvent; 8] = [
+    pub const ALL: [SecurityEvent; 11] = [
         SecurityEvent::RefreshTokenReused,
         SecurityEvent::LoginLocked,
         SecurityEvent::PasswordChanged,
@@ -60,6 +69,9 @@ impl SecurityEvent {
         SecurityEvent::AccountCreated,
         SecurityEvent::EmailVerified,
         SecurityEvent::EmailChanged,
+        SecurityEvent::FederatedSignInRefused,
+        SecurityEvent::IdentityLinked,
+        SecurityEvent::IdentityUnlinked,
     ];
 }
 

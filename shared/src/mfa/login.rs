@@ -134,6 +134,7 @@ impl<S: ?Sized + KernelStore + MfaStore> Core<S> {
             device: pending.device.clone(),
             client,
             authentication,
+            via: pending.via.clone(),
         };
         self.start_session(sign_in, now).await
     }

@@ -17,6 +17,10 @@ impl FeatureTable for Passkeys {
     fn account_deleted(&mut self, account: Id) {
         self.0.remove(&account);
     }
+
+    fn ways_in(&self, account: Id) -> usize {
+        self.0.get(&account).map_or(0, Vec::len)
+    }
 }
 
 #[async_trait]
@@ -94,17 +98,14 @@ impl PasskeyStore for MemoryStore {
         entry: &Entry,
     ) -> Result<PasskeyRemoved, StoreError> {
         let mut g = self.lock();
-        let has_password = g
-            .accounts
-            .get(&account)
-            .is_some_and(|a| !a.password_hash.is_empty());
+        let ways_in = g.ways_in(account);
         let Some(keys) = g.feature::<Passkeys>().0.get_mut(&account) else {
             return Ok(PasskeyRemoved::Missing);
         };
         let Some(at) = keys.iter().position(|k| k.id == id) else {
             return Ok(PasskeyRemoved::Missing);
         };
-        if keys.len() == 1 && !has_password {
+        if ways_in <= 1 {
             return Ok(PasskeyRemoved::Last);
         }
         let removed = keys.remove(at);

@@ -134,6 +134,7 @@ impl PasskeyStore for RedisStore {
                     ("account", keys::account(account)),
                     ("passkeys", keys::passkeys(account)),
                     ("log", keys::log(account)),
+                    ("identities", keys::identities(account)),
                 ],
                 &[("id", id.to_string()), ("entry", entry.encode())],
             )?)

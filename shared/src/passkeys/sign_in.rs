@@ -112,6 +112,7 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             device,
             client,
             authentication,
+            via: None,
         };
         let pair = self.start_session(sign_in, now).await?;
         if limited != ip {

@@ -101,6 +101,7 @@ impl<S: ?Sized + KernelStore + SessionStore> Core<S> {
             device,
             client,
             authentication: Authentication::password(now),
+            via: None,
         };
         let pair = self.start_session(sign_in, now).await?;
         if limited != ip {

@@ -234,6 +234,7 @@ pub fn new_session(
         absolute_expires_at: now + 2000,
         password_version: 0,
         max_sessions: 100,
+        via: None,
     };
     (new, token)
 }

@@ -50,6 +50,7 @@ pub async fn start(store: &dyn Store, a: &Account, idle: i64, absolute: i64) -> 
         absolute_expires_at: now + absolute,
         password_version: store.account(a.id).await.unwrap().unwrap().password_version,
         max_sessions: 100,
+        via: None,
     };
     assert_eq!(
         create_session(store, &new, &a.email).await,

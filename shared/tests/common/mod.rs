@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod contract;
+pub mod op;
 pub mod recorded;
 pub mod sign_in;
 

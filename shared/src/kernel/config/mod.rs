@@ -172,6 +172,14 @@ pub struct Config {
     pub totp_issuer: String,
     /// `MFA=required`: a one-factor session may only set up a second factor.
     pub mfa_required: bool,
+    /// `OIDC_PROVIDERS`: the identity providers' JSON (parsed and checked by `federation`).
+    pub oidc_providers: Option<String>,
+    /// `OIDC_CLIENT_SECRETS_ARN`: the Secrets Manager secret of the providers' client secrets.
+    pub oidc_client_secrets_arn: Option<String>,
+    /// `OIDC_CLIENT_SECRETS`: the providers' client secrets as literal JSON (local, tests).
+    pub oidc_client_secrets: Option<SecretBytes>,
+    /// `OIDC_RETURN_TO`: where a federated sign-in may return, beside the page.
+    pub oidc_return_to: Vec<String>,
     /// `AUTHORIZER_REQUIRED_ACR`: the lowest level the account authorizer lets through.
     pub authorizer_required_acr: Acr,
 }
@@ -322,6 +330,24 @@ impl Config {
                 Some("required") => true,
                 _ => return Err(invalid("MFA", "must be optional or required")),
             },
+            oidc_providers: get("OIDC_PROVIDERS").filter(|v| !v.trim().is_empty()),
+            oidc_client_secrets_arn: get("OIDC_CLIENT_SECRETS_ARN"),
+            oidc_client_secrets: get("OIDC_CLIENT_SECRETS").map(|v| SecretBytes::new(v.into_bytes())),
+            oidc_return_to: get("OIDC_RETURN_TO")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                        .map(|u| {
+                            public_base_url(Some(u.to_string()))
+                                .ok()
+                                .flatten()
+                                .ok_or_else(|| invalid("OIDC_RETURN_TO", "each entry must be an https:// URL (http:// only for localhost) with no query or fragment"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
             authorizer_required_acr: get("AUTHORIZER_REQUIRED_ACR")
                 .as_deref()
                 .map(str::trim)

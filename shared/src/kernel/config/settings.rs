@@ -468,6 +468,40 @@ pub const SETTINGS: &[Setting] = &[
         doc: "`optional`: an account may set up an authenticator app; `required`: a session that proved one factor only (`aal1`) may reach nothing behind the authorizer but setting up a second factor (an authenticator app or a passkey), `/me`, its sessions and reauthentication (403 `mfa_enrolment_required`); APIs of your own check `acr` or sit behind the aal2 authorizer",
     },
     Setting {
+        name: "OIDC_PROVIDERS",
+        default: None,
+        template: Template::Parameter {
+            name: "OidcProviders",
+            group: "Sign in with an identity provider",
+        },
+        doc: "the OpenID Providers of \"Sign in with …\", as JSON: `[{\"name\": \"google\", \"client_id\": \"…\"}, {\"name\": \"microsoft\", \"tenant\": \"<tenant id>\", \"client_id\": \"…\"}, {\"name\": \"corp\", \"issuer\": \"https://idp.example.com\", \"client_id\": \"…\", \"label\": \"Corp SSO\"}]` (`google` and `microsoft` are presets for their issuers; any other name needs its `issuer`, found by discovery). Each provider's redirect URI is `PUBLIC_BASE_URL/oauth/<name>/callback`. Unset: the `/oauth` routes answer 404 `not_configured`",
+    },
+    Setting {
+        name: "OIDC_CLIENT_SECRETS_ARN",
+        default: None,
+        template: Template::Set(
+            "the created identity-provider secret, for `signup` only (fill in its value)",
+        ),
+        doc: "the Secrets Manager secret holding each provider's client secret, as JSON (`{\"google\": \"…\"}`); read once per cold start, never in the environment",
+    },
+    Setting {
+        name: "OIDC_CLIENT_SECRETS",
+        default: None,
+        template: Template::Set(
+            "local runs and tests only; deployed, the secrets come from the secret",
+        ),
+        doc: "the providers' client secrets as literal JSON, for local runs and tests",
+    },
+    Setting {
+        name: "OIDC_RETURN_TO",
+        default: None,
+        template: Template::Parameter {
+            name: "OidcReturnTo",
+            group: "Sign in with an identity provider",
+        },
+        doc: "where a federated sign-in may send the browser back to, comma-separated exact URLs (no query or fragment) beside the page (`APP_URL`, else `PUBLIC_BASE_URL/app/`); any other `return_to` is refused (no open redirect)",
+    },
+    Setting {
         name: "AUTHORIZER_REQUIRED_ACR",
         default: Some("aal1"),
         template: Template::Set(

@@ -166,6 +166,28 @@ pub enum ApiError {
         "set up two-step sign-in (an authenticator app or a passkey) first, then sign in with it"
     )]
     SecondFactorEnrolmentRequired,
+    /// No identity provider of that name is configured.
+    #[error("no identity provider of that name")]
+    UnknownProvider,
+    /// A `return_to` that is not on the allow-list (`OIDC_RETURN_TO`, the page).
+    #[error("return_to is not one of this deployment's pages")]
+    InvalidReturnTo,
+    /// A federated sign-in's callback with no live `state`, or from another browser than the
+    /// one that started it (its cookie).
+    #[error("this sign-in was not started here, or has expired: start again")]
+    InvalidOAuthState,
+    /// A federated sign-in's one-time code that is unknown, spent or expired.
+    #[error("that sign-in code is unknown, used or expired: sign in again")]
+    InvalidOAuthCode,
+    /// The provider's identity is already connected to another account.
+    #[error("that identity is already connected to another account")]
+    IdentityInUse,
+    /// The account already has an identity of this provider connected.
+    #[error("an identity of this provider is already connected")]
+    ProviderAlreadyLinked,
+    /// The identity provider could not be reached, or answered what is not OpenID Connect.
+    #[error("the identity provider is unavailable; try again")]
+    ProviderUnavailable,
     /// The resource does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,

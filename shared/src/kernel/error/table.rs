@@ -127,6 +127,20 @@ pub fn api_error(err: &ApiError) -> ErrorSpec {
         ApiError::SecondFactorEnrolmentRequired => {
             (StatusCode::FORBIDDEN, "mfa_enrolment_required", None, Debug)
         }
+        ApiError::UnknownProvider => (StatusCode::NOT_FOUND, "unknown_provider", None, Debug),
+        ApiError::InvalidReturnTo => (StatusCode::BAD_REQUEST, "invalid_return_to", None, Warn),
+        ApiError::InvalidOAuthState => (StatusCode::BAD_REQUEST, "invalid_oauth_state", None, Warn),
+        ApiError::InvalidOAuthCode => (StatusCode::BAD_REQUEST, "invalid_oauth_code", None, Debug),
+        ApiError::IdentityInUse => (StatusCode::CONFLICT, "identity_in_use", None, Debug),
+        ApiError::ProviderAlreadyLinked => {
+            (StatusCode::CONFLICT, "provider_already_linked", None, Debug)
+        }
+        ApiError::ProviderUnavailable => (
+            StatusCode::BAD_GATEWAY,
+            "provider_unavailable",
+            Some(1),
+            Error,
+        ),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None, Debug),
         ApiError::NotConfigured(_) => (StatusCode::NOT_FOUND, "not_configured", None, Warn),
         ApiError::MethodNotAllowed { .. } => (
@@ -196,6 +210,13 @@ pub fn one_of_each() -> Vec<ApiError> {
         ApiError::SecondFactorExists,
         ApiError::SecondFactorRequiredToChange,
         ApiError::SecondFactorEnrolmentRequired,
+        ApiError::UnknownProvider,
+        ApiError::InvalidReturnTo,
+        ApiError::InvalidOAuthState,
+        ApiError::InvalidOAuthCode,
+        ApiError::IdentityInUse,
+        ApiError::ProviderAlreadyLinked,
+        ApiError::ProviderUnavailable,
         ApiError::NotFound,
         ApiError::NotConfigured("x"),
         ApiError::MethodNotAllowed { allow: "x".into() },
@@ -237,6 +258,13 @@ pub fn one_of_each() -> Vec<ApiError> {
             | ApiError::SecondFactorExists
             | ApiError::SecondFactorRequiredToChange
             | ApiError::SecondFactorEnrolmentRequired
+            | ApiError::UnknownProvider
+            | ApiError::InvalidReturnTo
+            | ApiError::InvalidOAuthState
+            | ApiError::InvalidOAuthCode
+            | ApiError::IdentityInUse
+            | ApiError::ProviderAlreadyLinked
+            | ApiError::ProviderUnavailable
             | ApiError::NotFound
             | ApiError::NotConfigured(_)
             | ApiError::MethodNotAllowed { .. }

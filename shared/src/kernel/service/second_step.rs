@@ -35,6 +35,9 @@ pub struct PendingSignIn {
     pub until: i64,
     /// Wrong codes it may still take.
     pub tries: u32,
+    /// The identity provider of a federated first step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl PendingSignIn {
@@ -56,6 +59,7 @@ impl<S: ?Sized + KernelStore> Core<S> {
             time: s.authentication.time,
             until: now + CHALLENGE_SECONDS,
             tries: CHALLENGE_TRIES,
+            via: s.via.clone(),
         };
         match self.keep_state(&pending, CHALLENGE_SECONDS).await {
             Ok(id) => {

@@ -58,6 +58,8 @@ pub struct SignIn<'a> {
     pub client: &'a ClientInfo,
     /// How the owner proved who they are, and when.
     pub authentication: Authentication,
+    /// The identity provider that vouched for them (a federated sign-in).
+    pub via: Option<String>,
 }
 
 impl<S: ?Sized + KernelStore> Core<S> {
@@ -102,6 +104,7 @@ impl<S: ?Sized + KernelStore> Core<S> {
             absolute_expires_at,
             password_version: account.password_version,
             max_sessions: self.config.max_sessions_per_account,
+            via: s.via.clone(),
         };
         let start = self
             .store

@@ -218,6 +218,7 @@ impl Directory for RedisStore {
                     ("passkeys", keys::passkeys(id)),
                     ("mfa", keys::mfa(id)),
                     ("log", keys::log(id)),
+                    ("identities", keys::identities(id)),
                 ],
                 &[("session_prefix", keys::session_prefix(id))],
             )?)

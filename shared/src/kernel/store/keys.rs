@@ -5,10 +5,12 @@
 //! | key | type | TTL |
 //! |---|---|---|
 //! | `pp:{<account>}:acct` | hash: email, pw, pwv, status, created, ev; mfa (`1` with a second factor); pwprev, pwprev_until after a password change | none (the directory is durable) |
-//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, rid, fam, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; sup after a reauthentication until an action spends it; dbk, dbc, dbce once bound (DBSC), dbp, dbpe once renewed | at `exp` |
+//! | `pp:{<account>}:s:<session>` | hash: cur, prev, rot, rid, fam, dev, ua, ip, created, last, exp, abs, email, at, amr, agent; idp after a federated sign-in; sup after a reauthentication until an action spends it; dbk, dbc, dbce once bound (DBSC), dbp, dbpe once renewed | at `exp` |
 //! | `pp:{<account>}:sessions` | sorted set: session id → `exp` | at the largest `exp` |
 //! | `pp:{<account>}:passkeys` | hash: credential id → its record (JSON: name, created, last, cred, by, agent) | none |
 //! | `pp:{<account>}:mfa` | hash: salt, since, step (the last code's); pend, pend_until while an authenticator is set up; r1…r10 (recovery codes' SHA-256, hex) | none |
+//! | `pp:{<account>}:idp` | hash: provider name → the connected identity (JSON: iss, sub, email, at) | none |
+//! | `pp:{i:<sha256(iss, sub)>}:idp` | string: the account a provider's identity is connected to | none |
 //! | `pp:{<account>}:log` | list, newest first: the security history's entries (JSON: n, t, e; m, a, ip, by, d as they apply), at most 50, none over 90 days old | 90 days after the newest |
 //! | `pp:{<account>}:notices` | counter of the notices mailed about the account | an hour |
 //! | `pp:{<account>}:passports` | sorted set: `<app>:<session>` of a private app's passport → when its record ends (+ a sequence's thousandths) | at the largest score |
@@ -69,6 +71,22 @@ pub fn session_keys(a: Id, s: Id) -> [(&'static str, String); 2] {
 /// The account's passkeys.
 pub fn passkeys(a: Id) -> String {
     format!("pp:{{{a}}}:passkeys")
+}
+
+/// The account's connected identity providers (`federation`).
+pub fn identities(a: Id) -> String {
+    format!("pp:{{{a}}}:idp")
+}
+
+/// The index entry of a provider's identity: `(iss, sub)` to the account it is connected to.
+pub fn identity(issuer: &str, subject: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(issuer.as_bytes());
+    h.update([0]);
+    h.update(subject.as_bytes());
+    let d = h.finalize();
+    let tag: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("pp:{{i:{tag}}}:idp")
 }
 
 /// The account's second factor (`mfa`).

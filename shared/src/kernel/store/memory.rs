@@ -31,6 +31,8 @@ pub(crate) struct SessionRecord {
     pub(crate) binding: SessionBinding,
     /// When it last reauthenticated, until an action spends that grant.
     pub(crate) reauthenticated_at: Option<i64>,
+    /// The identity provider that signed it in, if one did.
+    pub(crate) via: Option<String>,
 }
 
 /// A feature's own records in the in-memory store, told what the kernel ends.
@@ -40,6 +42,10 @@ pub(crate) trait FeatureTable: Any + Send {
     /// Every session of the account but `kept` ended (logout everywhere, a password change,
     /// disable): drop what dies with them.
     fn sessions_ended(&mut self, _account: Id, _kept: Option<Id>) {}
+    /// How many ways to sign in the account has here (its passkeys, its connected identities).
+    fn ways_in(&self, _account: Id) -> usize {
+        0
+    }
 }
 
 /// Every kernel record, and the features' tables.
@@ -118,6 +124,21 @@ impl Tables {
 
     /// Records `entry` in the account's history (in the critical section of the change it
     /// records, as the Redis scripts do).
+    /// How many ways to sign in the account has: its password, and each feature's
+    /// ([`FeatureTable::ways_in`]). Removing one of them is refused when it is the last.
+    pub(crate) fn ways_in(&self, account: Id) -> usize {
+        let password = self
+            .accounts
+            .get(&account)
+            .is_some_and(|a| !a.password_hash.is_empty());
+        usize::from(password)
+            + self
+                .features
+                .values()
+                .map(|t| t.ways_in(account))
+                .sum::<usize>()
+    }
+
     pub(crate) fn record(&mut self, account: Id, entry: &Entry) {
         self.activity
             .entry(account)

@@ -50,6 +50,9 @@ pub struct NewSession {
     pub password_version: u64,
     /// The account's session cap: beyond it, the least recently used sessions end.
     pub max_sessions: u64,
+    /// The identity provider that signed it in (a federated sign-in): unlinking that provider
+    /// ends it.
+    pub via: Option<String>,
 }
 
 impl NewSession {
@@ -248,6 +251,7 @@ impl SessionRecords for MemoryStore {
             email: account_email,
             binding: SessionBinding::default(),
             reauthenticated_at: None,
+            via: s.via.clone(),
         };
         let entry = s.history_entry(authentication, agent);
         // A retry of a sign-in already applied is recorded once (as `start_session.lua`).
@@ -385,6 +389,7 @@ impl SessionRecords for RedisStore {
                 ("agent", agent.unwrap_or_default().to_string()),
                 ("entry", entry.encode()),
                 ("seen", activity::device_member(entry.device.as_deref())),
+                ("via", s.via.clone().unwrap_or_default()),
             ],
         )?;
         let clear = self.clear_attempts(email, s.ip.as_deref());

@@ -1,13 +1,14 @@
 -- Removes a passkey unless it is the account's last way to sign in (no password, no other
--- passkey), recording it in the history (`entry`, with the passkey's name). Returns 'removed',
+-- passkey, no connected identity provider), recording it in the history (`entry`, with the passkey's name). Returns 'removed',
 -- 'missing' or 'last'.
-local account, passkeys, log = unpack(KEYS)
+local account, passkeys, log, identities = unpack(KEYS)
 local id, entry = unpack(ARGV)
 if redis.call('HEXISTS', passkeys, id) == 0 then
   return 'missing'
 end
 local pw = redis.call('HGET', account, 'pw')
-if redis.call('HLEN', passkeys) == 1 and (not pw or pw == '') then
+local others = redis.call('HLEN', passkeys) - 1 + redis.call('HLEN', identities)
+if others == 0 and (not pw or pw == '') then
   return 'last'
 end
 local ok, kept = pcall(cjson.decode, redis.call('HGET', passkeys, id))

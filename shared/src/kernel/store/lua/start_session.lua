@@ -4,10 +4,11 @@
 -- The session also keeps how and when it authenticated (`at`, `amr`) and what the server made of
 -- its user agent (`agent`).
 -- The sign-in is recorded in the account's history (`entry`); `seen` names its device there.
+-- A federated sign-in's session keeps its provider (`idp`), whose unlinking ends it.
 -- Returns 'started' ('started_new' from a device the history has not seen sign in), 'missing',
 -- 'stale' or the status.
 local account, session, sessions, log = unpack(KEYS)
-local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions, auth_time, amr, agent, entry, seen = unpack(ARGV)
+local sid, digest, family_digest, device, user_agent, ip, now, expires_at, absolute_expires_at, password_version, max_sessions, auth_time, amr, agent, entry, seen, via = unpack(ARGV)
 local a = redis.call('HMGET', account, 'status', 'pwv', 'ev')
 if not a[1] then
   return 'missing'
@@ -24,6 +25,9 @@ redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ua', user_agen
   'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
   'at', auth_time, 'amr', amr, 'agent', agent, 'ev', a[3] or '1')
 long_set(session, 'dev', device)
+if via ~= '' then
+  redis.call('HSET', session, 'idp', via)
+end
 long_set(session, 'email', long_get(account, 'email') or '')
 redis.call('EXPIREAT', session, expires_at)
 track(sessions, sid, tonumber(now), tonumber(expires_at))

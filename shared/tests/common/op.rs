@@ -1,0 +1,136 @@
+//! The real OpenID Provider `make test` starts (`infra/test/oidc-provider.mjs`, panva's
+//! `oidc-provider`): a client registered per test (RFC 7591), and a person signing in there as
+//! a browser would, following its redirects with its cookies.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use passport::kernel::config::SecretBytes;
+use serde_json::{Value, json};
+
+/// Where this deployment is, in the tests: the provider sends the browser back under it.
+pub const BASE: &str = "https://auth.example.com";
+
+/// The provider's issuer.
+pub fn issuer() -> String {
+    std::env::var("PASSPORT_TEST_OIDC_ISSUER").expect(
+        "PASSPORT_TEST_OIDC_ISSUER is not set: run the tests with `make test`, which starts the \
+         local OpenID Provider (infra/test/oidc-provider.mjs) and sets it",
+    )
+}
+
+fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// One request; its status, headers and body.
+async fn fetch(
+    method: Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let resp = client()
+        .request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+    (parts.status, parts.headers, bytes)
+}
+
+/// Registers a client whose redirect URI is `provider`'s callback under [`BASE`]: its id and
+/// secret.
+pub async fn register(provider: &str) -> (String, String) {
+    let body = json!({
+        "redirect_uris": [format!("{BASE}/oauth/{provider}/callback")],
+        "response_types": ["code"],
+        "grant_types": ["authorization_code"],
+    });
+    let (status, _, bytes) = fetch(
+        Method::POST,
+        &format!("{}/reg", issuer()),
+        &[("content-type", "application/json".into())],
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    (
+        v["client_id"].as_str().unwrap().to_string(),
+        v["client_secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A configuration with the provider `test` at the local OP (a client of its own) and the
+/// deployment at [`BASE`].
+pub async fn config() -> passport::Config {
+    config_with(passport::testing::test_config()).await
+}
+
+/// `base` with the provider `test` at the local OP.
+pub async fn config_with(base: passport::Config) -> passport::Config {
+    let (id, secret) = register("test").await;
+    passport::Config {
+        public_base_url: Some(BASE.into()),
+        oidc_providers: Some(
+            json!([{"name": "test", "issuer": issuer(), "client_id": id, "label": "Test"}])
+                .to_string(),
+        ),
+        oidc_client_secrets: Some(SecretBytes::new(
+            json!({ "test": secret }).to_string().into_bytes(),
+        )),
+        ..base
+    }
+}
+
+/// Signs in at the provider as `login` from the authorization URL `authorize`, as a browser
+/// does (its cookies, its redirects): the URL the provider sends the browser back to.
+pub async fn sign_in(authorize: &str, login: &str) -> String {
+    let mut cookies: Vec<String> = Vec::new();
+    let mut url = authorize.to_string();
+    let mut first_interaction = true;
+    for _ in 0..10 {
+        if url.starts_with(BASE) {
+            return url;
+        }
+        let cookie = cookies.join("; ");
+        let (status, headers, body) =
+            fetch(Method::GET, &url, &[("cookie", cookie)], Vec::new()).await;
+        for c in headers.get_all("set-cookie") {
+            let pair = c.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            cookies.retain(|k| !k.starts_with(&format!("{name}=")));
+            cookies.push(pair);
+        }
+        assert!(
+            status.is_redirection(),
+            "{url}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        let location = headers["location"].to_str().unwrap().to_string();
+        url = if location.starts_with("http") {
+            location
+        } else {
+            format!("{}{location}", issuer())
+        };
+        if url.contains("/interaction/") && first_interaction {
+            first_interaction = false;
+            url = format!("{url}?login={login}");
+        }
+    }
+    panic!("the provider never sent the browser back: {url}");
+}
