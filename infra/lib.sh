@@ -97,6 +97,17 @@ start_private_moto() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
 }
 
+# A real OpenID Provider (panva's oidc-provider, infra/test/oidc-provider.mjs, from web/'s
+# packages) on a free loopback port; exports PASSPORT_TEST_OIDC_ISSUER. web/'s npm ci has run.
+start_oidc_provider() {
+  local port
+  port=$(free_port)
+  step "OpenID Provider (oidc-provider) on 127.0.0.1:$port"
+  start "$workdir/oidc-provider.log" node infra/test/oidc-provider.mjs --port "$port"
+  wait_for_port "$port" "the OpenID Provider" "$workdir/oidc-provider.log"
+  export PASSPORT_TEST_OIDC_ISSUER="http://127.0.0.1:$port"
+}
+
 # The mail path as deployed, on AWS_ENDPOINT_URL: an SES identity (no-reply@auth.example.com)
 # and an SQS queue for the routes to fill; prints the queue's URL.
 make_mail_queue() { # venv python

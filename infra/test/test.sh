@@ -4,8 +4,9 @@
 #  1. installs what is missing: redis-server, openssl, chromium (apt-get when root), the
 #     Python-packaged tools (moto_server, cfn-lint, sam, cargo-lambda, schemathesis) into .venv
 #     via infra/venv.sh, and web/'s npm packages (npm ci, from the committed lockfile);
-#  2. starts a private redis-server and a moto_server (local Secrets Manager) on free loopback
-#     ports, with dummy AWS credentials so no test can reach AWS or the instance-metadata address;
+#  2. starts a private redis-server, a moto_server (local Secrets Manager) and an OpenID Provider
+#     (oidc-provider, for sign-in with a provider) on free loopback ports, with dummy AWS
+#     credentials so no test can reach AWS or the instance-metadata address;
 #  3. lints template.yaml (cfn-lint with the serverless rules, sam validate --lint);
 #  4. runs `cargo test --workspace` (extra arguments go to it); starts a local 3-master Redis
 #     Cluster and runs the store contract and the end-to-end test on it again, failing on any
@@ -62,6 +63,7 @@ cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 # Before the cargo tests: infra/local-api/tests/jwks.rs verifies tokens with `jose` from here.
 step "web client (web/): npm ci"
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
+start_oidc_provider
 
 step "cargo test --workspace (Redis $PASSPORT_TEST_REDIS_URL, Secrets Manager $AWS_ENDPOINT_URL)"
 target_dir=$(cargo_target_dir)
@@ -79,7 +81,7 @@ cargo test --locked -p passport --features testing-es256 --test flows \
   --test cookie_transport --test store_contract --test store_sessions --test store_features --test login_limits --test expiry --test enumeration \
   --test constant_time --test cache_acl --test security_events --test logs --test store_outage \
   --test passports --test private_passports --test recent_auth --test passkeys --test dbsc \
-  --test discovery --test email \
+  --test discovery --test email --test federation \
   -- --skip a_passport_has_its_own_key_and_audience \
   --skip a_visitor_keeps_its_identity_across_expiry_within_the_retention_window
 
@@ -105,7 +107,8 @@ step "store contract and end-to-end test on the cluster (${cluster_urls%,})"
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p passport --test store_contract --test store_sessions --test store_features --test constant_time --test flows --test login_limits \
     --test expiry --test cookie_transport --test passports --test private_passports --test recent_auth \
-    --test passkeys --test dbsc --test email --test compact_records --test second_factor --test history
+    --test passkeys --test dbsc --test email --test compact_records --test second_factor --test history \
+    --test federation
 PASSPORT_TEST_REDIS_URL=${cluster_urls%,} PASSPORT_TEST_REDIS_CLUSTER=true \
   cargo test --locked -p local-api --test e2e -- full_session_lifecycle_on_redis
 for p in "${cluster_ports[@]}"; do

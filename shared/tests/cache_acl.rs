@@ -35,16 +35,25 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// The service of `function`, connected as its cache user.
-async fn as_function(port: u16, function: &str) -> Service {
-    let user = user_of(function).expect("every function has a cache user");
-    let config = Config {
+/// The configuration every function runs with here.
+fn function_config(port: u16) -> Config {
+    Config {
         redis_url: Some(format!("redis://127.0.0.1:{port}")),
         // Where the recorded passkey ceremonies were made.
         passkey_origins: vec![recorded().origin],
         app_url: Some("https://app.example.com/account".into()),
         ..test_config()
-    };
+    }
+}
+
+/// The service of `function`, connected as its cache user.
+async fn as_function(port: u16, function: &str) -> Service {
+    as_function_with(port, function, function_config(port)).await
+}
+
+/// The service of `function` with `config`, connected as its cache user.
+async fn as_function_with(port: u16, function: &str, config: Config) -> Service {
+    let user = user_of(function).expect("every function has a cache user");
     let creds = RedisCredentials {
         username: user.name.into(),
         password: format!("{}-password", user.name),
@@ -368,6 +377,34 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     let token = passport::testing::mail::token_of(&mail.last(moved));
     ok(signup.confirm_email_change(&token).await, port, "confirm");
 
+    // Sign-in with an identity provider (#37), as `signup` (the one function that talks to
+    // providers): a first sign-in makes the account and connects the identity, the code is
+    // traded for a session; with a password set, disconnecting it ends its sessions.
+    let config = common::op::config_with(function_config(port)).await;
+    let federation = as_function_with(port, "signup", config).await;
+    let who = "federated.user@example.com";
+    let token = common::op::federated(&federation, who).await;
+    let fed = federation
+        .authorize(Some(&common::op::bearer(&token)))
+        .await
+        .unwrap();
+    let set = passport::admin::Command::SetPassword {
+        email: who.into(),
+        password: strong.into(),
+        keep_sessions: true,
+    };
+    ok(
+        passport::admin::execute(&as_function(port, "accounts").await, set).await,
+        port,
+        "set a password",
+    );
+    ok(federation.oauth_links(&fed).await, port, "links");
+    ok(
+        federation.oauth_unlink(&fed, "test").await,
+        port,
+        "disconnect",
+    );
+
     // Outside each role: refused by Redis.
     let account_key = format!("pp:{{{}}}:acct", caller.account);
     let session_key = format!("pp:{{{}}}:s:{}", caller.account, caller.session);
@@ -383,7 +420,10 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         ("login", &["SET", "pp:{e:x}:email", "someone"]),
         ("sessions", &["SET", "pp:{e:x}:email", "someone"]),
         ("signup", &["HGET", app_key, "enabled"]),
-        ("signup", &["HSET", "pp:{keys}:public", "document", "x"]),
+        (
+            "signup",
+            &["HGET", &format!("pp:{{{}}}:mfa", caller.account), "salt"],
+        ),
         ("passports", &["HGET", &account_key, "pw"]),
         ("passports", &["HSET", &session_key, "cur", "x"]),
         ("sessions", &["HSET", app_key, "enabled", "1"]),

@@ -8,17 +8,17 @@
 
 mod common;
 
-use common::op::{self, BASE};
+use common::op::{
+    self, PAGE, at_provider, bearer, body, callback, federated, flow, fragment, get, location,
+    login_name, start, trade,
+};
 use common::sign_in::{PASSWORD, client, input};
 use common::{claims, send, service_for, stores, unique_email, unique_ip};
-use http::{Method, Response, StatusCode};
+use http::{Method, StatusCode};
 use passport::Service;
 use passport::kernel::activity::Activity;
 use passport::testing::create_account;
-use serde_json::{Value, json};
-
-/// The page a flow returns to by default (`PUBLIC_BASE_URL` + `/app/`).
-const PAGE: &str = "https://auth.example.com/app/";
+use serde_json::json;
 
 async fn services() -> Vec<(&'static str, Service)> {
     let mut out = Vec::new();
@@ -28,112 +28,16 @@ async fn services() -> Vec<(&'static str, Service)> {
     out
 }
 
-fn location(r: &Response<String>) -> String {
-    r.headers()["location"].to_str().unwrap().to_string()
-}
-
-/// The flow cookie a start set, as a `Cookie` header's pair.
-fn flow_cookie(r: &Response<String>) -> String {
-    let set = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|v| v.starts_with("__Host-passport_oauth="))
-        .unwrap();
-    assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Lax"));
-    set.split(';').next().unwrap().to_string()
-}
-
-/// The value of `name` in a redirect's fragment.
-fn fragment(r: &Response<String>, name: &str) -> Option<String> {
-    let loc = location(r);
-    let (_, frag) = loc.split_once('#')?;
-    frag.strip_prefix(&format!("{name}=")).map(str::to_string)
-}
-
-async fn get(service: &Service, path: &str, headers: &[(&str, &str)]) -> Response<String> {
-    send(service, Method::GET, path, headers, "", "198.51.100.7")
-        .await
-        .unwrap()
-}
-
-/// `GET /oauth/test/start` with `query`.
-async fn start(service: &Service, query: &str) -> Response<String> {
-    get(service, &format!("/oauth/test/start{query}"), &[]).await
-}
-
-/// The provider's redirect back (`back`, under [`BASE`]) delivered with `cookie`.
-async fn callback(service: &Service, back: &str, cookie: Option<&str>) -> Response<String> {
-    let path = back.strip_prefix(BASE).unwrap();
-    let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
-    get(service, path, &headers).await
-}
-
-/// A started flow signed in at the provider as `login`: the callback's URL and the cookie.
-async fn at_provider(service: &Service, query: &str, login: &str) -> (String, String) {
-    let started = start(service, query).await;
-    assert_eq!(started.status(), StatusCode::FOUND, "{}", started.body());
-    let cookie = flow_cookie(&started);
-    let back = op::sign_in(&location(&started), login).await;
-    (back, cookie)
-}
-
-/// A whole flow for `login`: the callback's answer.
-async fn flow(service: &Service, login: &str) -> Response<String> {
-    let (back, cookie) = at_provider(service, "", login).await;
-    callback(service, &back, Some(&cookie)).await
-}
-
-async fn trade(service: &Service, code: &str) -> Response<String> {
-    send(
-        service,
-        Method::POST,
-        "/oauth/token",
-        &[("content-type", "application/json")],
-        &json!({ "code": code }).to_string(),
-        "198.51.100.7",
-    )
-    .await
-    .unwrap()
-}
-
-fn body(r: &Response<String>) -> Value {
-    serde_json::from_str(r.body()).unwrap()
-}
-
-/// A signed-in session of `login` through the provider: its token answer.
-async fn federated(service: &Service, login: &str) -> Value {
-    let back = flow(service, login).await;
-    assert_eq!(back.status(), StatusCode::FOUND);
-    let code = fragment(&back, "oauth").unwrap_or_else(|| panic!("{}", location(&back)));
-    assert!(location(&back).starts_with(PAGE));
-    let r = trade(service, &code).await;
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.body());
-    body(&r)
-}
-
-fn bearer(token: &Value) -> String {
-    format!("Bearer {}", token["access_token"].as_str().unwrap())
-}
-
-fn login_name(tag: &str) -> String {
-    format!(
-        "{tag}@{}",
-        unique_email()
-            .split('@')
-            .next()
-            .unwrap()
-            .replace("user-", "u")
-    )
-    .replace('@', "-")
-        + "@example.com"
-}
-
 #[tokio::test]
 async fn a_first_sign_in_makes_an_account_and_the_next_finds_it_by_its_subject() {
     for (name, service) in services().await {
         let login = login_name("alice");
+        // Back to the page (the default `return_to`).
+        let back = flow(&service, &login_name("someone")).await;
+        assert!(
+            location(&back).starts_with(&format!("{PAGE}#oauth=")),
+            "{name}"
+        );
         let first = federated(&service, &login).await;
         let c = claims(first["access_token"].as_str().unwrap());
         assert_eq!(c["amr"], json!(["fed"]), "{name}");

@@ -45,6 +45,7 @@ const LAYERS: &[&[&str]] = &[
         "email",
         "mfa",
         "activity",
+        "federation",
     ],
     &["api"],
     &["admin"],

@@ -216,6 +216,45 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
             "{name}"
         );
 
+        // federated_sign_in_refused, account_created and identity_linked (a first federated
+        // sign-in), identity_unlinked (#37), against the local OpenID Provider.
+        let fed = service_on(
+            service.store().clone(),
+            common::op::config_with(test_config()).await,
+        )
+        .with_event_sink(service_sink(&lines));
+        let who = common::op::login_name("events");
+        let (back, _) = common::op::at_provider(&fed, "", &who).await;
+        let refused = common::op::callback(&fed, &back, None).await;
+        assert_eq!(refused.status(), 400, "{name}");
+        let refusals = events(&lines, SecurityEvent::FederatedSignInRefused);
+        assert_eq!(refusals.last().unwrap()["reason"], "state_cookie", "{name}");
+        let token = common::op::federated(&fed, &who).await;
+        assert_eq!(
+            events(&lines, SecurityEvent::AccountCreated)
+                .last()
+                .unwrap()["by"],
+            "federation",
+            "{name}"
+        );
+        let caller = fed
+            .authorize(Some(&common::op::bearer(&token)))
+            .await
+            .unwrap();
+        let set = passport::admin::Command::SetPassword {
+            email: who.clone(),
+            password: PASSWORD.into(),
+            keep_sessions: true,
+        };
+        passport::admin::execute(&fed, set).await.unwrap();
+        fed.oauth_unlink(&caller, "test").await.unwrap();
+        let unlinked = events(&lines, SecurityEvent::IdentityUnlinked);
+        assert_eq!(
+            unlinked.last().unwrap()["account"].as_str(),
+            Some(caller.account.to_string().as_str()),
+            "{name}"
+        );
+
         // Nothing secret in any line.
         for l in lines.lock().unwrap().iter() {
             for secret in [

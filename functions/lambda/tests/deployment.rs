@@ -495,15 +495,47 @@ fn the_jwt_authorizer_checks_what_passport_signs() {
 }
 
 /// The rest of the deployed edge as the template states it: no security group lets anything
-/// out to the whole internet; the login and refresh routes have their own throttling; the
-/// created cache has access control and daily snapshots.
+/// out to the whole internet but the identity providers' (HTTPS only, made only when providers
+/// are configured, on the signup function alone: the one that talks to them); the login and
+/// refresh routes have their own throttling; the created cache has access control and daily
+/// snapshots.
 #[test]
 fn template_egress_throttling_and_cache_protection() {
     let t = template();
-    let text = serde_yaml::to_string(&t["Resources"]).unwrap();
+    let mut resources = t["Resources"].clone();
+    let providers = resources
+        .as_mapping_mut()
+        .unwrap()
+        .remove("ProviderEgressSecurityGroup")
+        .unwrap();
+    assert_eq!(
+        providers["Condition"].as_str(),
+        Some("HasIdentityProviders")
+    );
+    let egress = &providers["Properties"]["SecurityGroupEgress"];
+    assert_eq!(egress.as_sequence().unwrap().len(), 1);
+    assert_eq!(egress[0]["FromPort"].as_i64(), Some(443));
+    assert_eq!(egress[0]["ToPort"].as_i64(), Some(443));
+    let text = serde_yaml::to_string(&resources).unwrap();
     assert!(
-        !text.contains("0.0.0.0/0"),
+        !text.contains("0.0.0.0/0") && !text.contains("::/0"),
         "an egress or ingress open to the internet"
+    );
+    let users: Vec<&str> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| {
+            serde_yaml::to_string(r)
+                .unwrap()
+                .contains("ProviderEgressSecurityGroup")
+        })
+        .map(|(k, _)| k.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        users,
+        ["SignupFunction"],
+        "who reaches the identity providers"
     );
     let routes = &t["Resources"]["HttpApi"]["Properties"]["RouteSettings"];
     for key in ["POST /login", "POST /refresh-token"] {

@@ -13,6 +13,10 @@ pub const USAGE: &str =
                              Without it, demo apps demo-public and demo-private are made.
   --web-dir DIR              where the sessions page (/app/) is: DIR/app and the built
                              client in DIR/dist (default: this repository's web/)
+  --oidc NAME,ISSUER,CLIENT_ID,SECRET
+                             \"Sign in with NAME\" through this OpenID Provider (its
+                             redirect URI: http://127.0.0.1:PORT/oauth/NAME/callback);
+                             repeatable. Unless OIDC_PROVIDERS is set.
 
 Environment: REDIS_URL (default: embedded in-memory store), SIGNING_SECRET (default: a
 random key for this run), and the rest of the configuration table in docs/configuration.md.";
@@ -28,8 +32,29 @@ pub struct Args {
     pub apps: Vec<(String, String)>,
     /// `--web-dir`: where the sessions page is, when not the repository's `web/`.
     pub web_dir: Option<String>,
+    /// `--oidc`: identity providers, (name, issuer, client id, client secret).
+    pub oidc: Vec<[String; 4]>,
     /// `--help` was given.
     pub help: bool,
+}
+
+/// `OIDC_PROVIDERS` and `OIDC_CLIENT_SECRETS` as `--oidc` gives them (`None` without it).
+pub fn oidc_settings(oidc: &[[String; 4]]) -> (Option<String>, Option<String>) {
+    if oidc.is_empty() {
+        return (None, None);
+    }
+    let providers: Vec<serde_json::Value> = oidc
+        .iter()
+        .map(|[name, issuer, id, _]| serde_json::json!({"name": name, "issuer": issuer, "client_id": id}))
+        .collect();
+    let secrets: serde_json::Map<String, serde_json::Value> = oidc
+        .iter()
+        .map(|[name, _, _, secret]| (name.clone(), serde_json::Value::String(secret.clone())))
+        .collect();
+    (
+        Some(serde_json::Value::Array(providers).to_string()),
+        Some(serde_json::Value::Object(secrets).to_string()),
+    )
 }
 
 /// Parses the arguments after the program name.
@@ -39,6 +64,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         accounts: Vec::new(),
         apps: Vec::new(),
         web_dir: None,
+        oidc: Vec::new(),
         help: false,
     };
     let mut it = args.into_iter();
@@ -67,6 +93,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .filter(|(e, p)| !e.is_empty() && !p.is_empty())
                     .ok_or("--account takes EMAIL:PASSWORD")?;
                 out.accounts.push((email.to_string(), password.to_string()));
+            }
+            "--oidc" => {
+                let v = value("--oidc")?;
+                let parts: Vec<&str> = v.splitn(4, ',').collect();
+                let [name, issuer, id, secret] = parts[..] else {
+                    return Err("--oidc takes NAME,ISSUER,CLIENT_ID,SECRET".into());
+                };
+                if [name, issuer, id, secret].iter().any(|p| p.is_empty()) {
+                    return Err("--oidc takes NAME,ISSUER,CLIENT_ID,SECRET".into());
+                }
+                out.oidc
+                    .push([name, issuer, id, secret].map(str::to_string));
             }
             "--app" => {
                 let v = value("--app")?;
@@ -134,5 +172,18 @@ mod tests {
             vec![("demo-app-1".to_string(), "private".to_string())]
         );
         assert!(p(&["--help"]).unwrap().help);
+        assert!(p(&["--oidc", "test,http://127.0.0.1:9400,local"]).is_err());
+        assert!(p(&["--oidc", "test,,local,secret"]).is_err());
+    }
+
+    #[test]
+    fn an_identity_provider_becomes_the_two_settings() {
+        let a = p(&["--oidc", "test,http://127.0.0.1:9400,local,se,cret"]).unwrap();
+        let (providers, secrets) = oidc_settings(&a.oidc);
+        let providers: serde_json::Value = serde_json::from_str(&providers.unwrap()).unwrap();
+        assert_eq!(providers[0]["issuer"], "http://127.0.0.1:9400");
+        assert_eq!(providers[0]["client_id"], "local");
+        assert_eq!(secrets.as_deref(), Some(r#"{"test":"se,cret"}"#));
+        assert_eq!(oidc_settings(&[]), (None, None));
     }
 }

@@ -55,7 +55,10 @@ async fn run() -> Result<(), String> {
     // Passkeys need a domain for their relying-party id (never an IP address): the page at
     // http://localhost:<port>/app/ is a secure context, so passkeys work there out of the box.
     // The public URL is where this listens (the discovery document's `jwks_uri`).
+    let (providers, secrets) = args::oidc_settings(&args.oidc);
     let config = Config::from_env_or(|name| match name {
+        "OIDC_PROVIDERS" => providers.clone(),
+        "OIDC_CLIENT_SECRETS" => secrets.clone(),
         "COOKIE_NAME_SUFFIX" => Some(format!("_{}", addr.port())),
         "PUBLIC_BASE_URL" => Some(format!("http://{addr}")),
         "PASSKEY_ORIGINS" => Some(format!("http://localhost:{}", addr.port())),

@@ -33,6 +33,17 @@ const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +
 /// The second factor (`mfa`): an account's authenticator salt, last step, recovery codes.
 const MFA_RW: &str = "~pp:{*}:mfa +hexists +hdel +hgetall";
 
+/// Connected identity providers (`federation`): an account's, beside its record, and the index
+/// from a provider's `(iss, sub)`; the flows' and link tickets' states; the account's passkeys,
+/// read when an identity is disconnected (never the last way in). `signup` alone talks to the
+/// providers.
+const IDENTITIES_RW: &str = "~pp:{*}:idp ~pp:{i:*}:idp ~pp:{cer:*}:c ~pp:{*}:passkeys +hlen +hdel \
+     +hgetall +getdel";
+
+/// An account's connected identities, counted (never written) by a passkey's removal: the
+/// script declares the key, which counts as written for the ACL.
+const IDENTITIES_COUNT: &str = "~pp:{*}:idp +hlen";
+
 /// The account's security history (`kernel::activity`): every function whose scripts change
 /// what it records writes it (`record_event` in `common.lua`), and `sessions` reads it; and the
 /// count of the notices mailed about the account (`email::not_me`), which the same functions
@@ -111,6 +122,8 @@ pub const CACHE_USERS: &[CacheUser] = &[
             EMAIL_INDEX_RW,
             MAIL_RW,
             HISTORY_RW,
+            IDENTITIES_RW,
+            PUBLIC_KEYS_RW,
         ],
     },
     CacheUser {
@@ -141,6 +154,7 @@ pub const CACHE_USERS: &[CacheUser] = &[
             MAIL_RW,
             MFA_RW,
             HISTORY_RW,
+            IDENTITIES_COUNT,
         ],
     },
     CacheUser {

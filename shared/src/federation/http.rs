@@ -129,6 +129,10 @@ fn redirect(location: &str) -> Result<Response<String>, ApiError> {
     let h = r.headers_mut();
     h.insert(LOCATION, location);
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     // The provider's URL carries the state; the page's fragment, a code: neither leaves in a
     // `Referer`.
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -442,6 +442,12 @@ impl<S: ?Sized + KernelStore + FederationStore> Core<S> {
                 ("ip", json!(client.kept_address())),
             ],
         );
+        self.security_event(
+            SecurityEvent::IdentityLinked,
+            Some(account.id),
+            None,
+            &[("provider", json!(p.name))],
+        );
         Ok(Ok(account))
     }
 

@@ -3,12 +3,14 @@
 //! a browser would, following its redirects with its cookies.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use super::{send, unique_email};
 use bytes::Bytes;
-use http::{Method, Request, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use passport::Service;
 use passport::kernel::config::SecretBytes;
 use serde_json::{Value, json};
 
@@ -133,4 +135,110 @@ pub async fn sign_in(authorize: &str, login: &str) -> String {
         }
     }
     panic!("the provider never sent the browser back: {url}");
+}
+
+// The flow through the route table, as a browser and the provider drive it.
+
+pub fn location(r: &Response<String>) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// The flow cookie a start set, as a `Cookie` header's pair.
+pub fn flow_cookie(r: &Response<String>) -> String {
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("__Host-passport_oauth="))
+        .unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Lax"));
+    set.split(';').next().unwrap().to_string()
+}
+
+/// The value of `name` in a redirect's fragment.
+pub fn fragment(r: &Response<String>, name: &str) -> Option<String> {
+    let loc = location(r);
+    let (_, frag) = loc.split_once('#')?;
+    frag.strip_prefix(&format!("{name}=")).map(str::to_string)
+}
+
+pub async fn get(service: &Service, path: &str, headers: &[(&str, &str)]) -> Response<String> {
+    send(service, Method::GET, path, headers, "", "198.51.100.7")
+        .await
+        .unwrap()
+}
+
+/// `GET /oauth/test/start` with `query`.
+pub async fn start(service: &Service, query: &str) -> Response<String> {
+    get(service, &format!("/oauth/test/start{query}"), &[]).await
+}
+
+/// The provider's redirect back (`back`, under [`BASE`]) delivered with `cookie`.
+pub async fn callback(service: &Service, back: &str, cookie: Option<&str>) -> Response<String> {
+    let path = back.strip_prefix(BASE).unwrap();
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+    get(service, path, &headers).await
+}
+
+/// A started flow signed in at the provider as `login`: the callback's URL and the cookie.
+pub async fn at_provider(service: &Service, query: &str, login: &str) -> (String, String) {
+    let started = start(service, query).await;
+    assert_eq!(started.status(), StatusCode::FOUND, "{}", started.body());
+    let cookie = flow_cookie(&started);
+    let back = sign_in(&location(&started), login).await;
+    (back, cookie)
+}
+
+/// A whole flow for `login`: the callback's answer.
+pub async fn flow(service: &Service, login: &str) -> Response<String> {
+    let (back, cookie) = at_provider(service, "", login).await;
+    callback(service, &back, Some(&cookie)).await
+}
+
+pub async fn trade(service: &Service, code: &str) -> Response<String> {
+    send(
+        service,
+        Method::POST,
+        "/oauth/token",
+        &[("content-type", "application/json")],
+        &json!({ "code": code }).to_string(),
+        "198.51.100.7",
+    )
+    .await
+    .unwrap()
+}
+
+pub fn body(r: &Response<String>) -> Value {
+    serde_json::from_str(r.body()).unwrap()
+}
+
+/// The page a flow returns to by default (`PUBLIC_BASE_URL` + `/app/`).
+pub const PAGE: &str = "https://auth.example.com/app/";
+
+/// A signed-in session of `login` through the provider: its token answer.
+pub async fn federated(service: &Service, login: &str) -> Value {
+    let back = flow(service, login).await;
+    assert_eq!(back.status(), StatusCode::FOUND);
+    let code = fragment(&back, "oauth").unwrap_or_else(|| panic!("{}", location(&back)));
+    let r = trade(service, &code).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.body());
+    body(&r)
+}
+
+pub fn bearer(token: &Value) -> String {
+    format!("Bearer {}", token["access_token"].as_str().unwrap())
+}
+
+pub fn login_name(tag: &str) -> String {
+    format!(
+        "{tag}@{}",
+        unique_email()
+            .split('@')
+            .next()
+            .unwrap()
+            .replace("user-", "u")
+    )
+    .replace('@', "-")
+        + "@example.com"
 }
