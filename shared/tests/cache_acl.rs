@@ -48,11 +48,11 @@ fn function_config(port: u16) -> Config {
 
 /// The service of `function`, connected as its cache user.
 async fn as_function(port: u16, function: &str) -> Service {
-    as_function_with(port, function, function_config(port)).await
+    as_function_with(function, function_config(port)).await
 }
 
 /// The service of `function` with `config`, connected as its cache user.
-async fn as_function_with(port: u16, function: &str, config: Config) -> Service {
+async fn as_function_with(function: &str, config: Config) -> Service {
     let user = user_of(function).expect("every function has a cache user");
     let creds = RedisCredentials {
         username: user.name.into(),
@@ -381,7 +381,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     // providers): a first sign-in makes the account and connects the identity, the code is
     // traded for a session; with a password set, disconnecting it ends its sessions.
     let config = common::op::config_with(function_config(port)).await;
-    let federation = as_function_with(port, "signup", config).await;
+    let federation = as_function_with("signup", config).await;
     let who = "federated.user@example.com";
     let token = common::op::federated(&federation, who).await;
     let fed = federation
