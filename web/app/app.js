@@ -5,6 +5,7 @@
 // Uses the session client exactly as a web app would.
 import { createSession } from "/app/client/index.js";
 import { VIEWS, setUpMail } from "/app/mail.js";
+import { setUpProviders } from "/app/providers.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -47,7 +48,15 @@ const when = (iso) => new Date(iso).toLocaleString();
 
 /** How a session signed in, from its RFC 8176 `amr`. */
 const method = (amr) => {
-  const first = amr?.includes("swk") ? "Passkey" : amr?.includes("pwd") ? "Password" : amr?.includes("otp") ? "Emailed code" : "Password";
+  const first = amr?.includes("swk")
+    ? "Passkey"
+    : amr?.includes("fed")
+      ? "Identity provider"
+      : amr?.includes("pwd")
+        ? "Password"
+        : amr?.includes("otp")
+          ? "Emailed code"
+          : "Password";
   return amr?.includes("mfa") ? `${first} and authenticator code` : first;
 };
 
@@ -169,6 +178,8 @@ function passkeyItem(p) {
 /** What each history event says, in words. */
 const EVENTS = {
   sign_in: "Signed in",
+  identity_linked: "Sign-in provider connected",
+  identity_unlinked: "Sign-in provider disconnected",
   sign_in_refused: "Sign-in refused (wrong password or code)",
   sign_in_locked: "Sign-in blocked after too many attempts",
   password_changed: "Password changed",
@@ -257,6 +268,18 @@ async function withTwoFactors(fn) {
 }
 
 const route = setUpMail({ $, show, session, secondStep });
+const providers = setUpProviders({
+  $,
+  session,
+  showLogin,
+  secondStep,
+  say: (text, failed = false) => {
+    const el = $("providers-message");
+    el.hidden = false;
+    el.textContent = text;
+    el.classList.toggle("error", failed);
+  },
+});
 window.addEventListener("hashchange", () => route() || render());
 
 async function render() {
@@ -270,6 +293,7 @@ async function render() {
       session.passkeys(),
       session.mfa.status(),
       session.activity({ limit: 10 }),
+      providers.render(),
     ]);
     $("who").textContent = me.email;
     mfaItem(mfa);
@@ -421,4 +445,8 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden) render();
 });
 
-if (!(session.state().status === "logged-in" && goBack())) render();
+// A provider's way back first (its one-time code signs in, then the state change renders).
+providers.handleReturn().then((returned) => {
+  if (returned && session.state().status !== "logged-in") return;
+  if (!(session.state().status === "logged-in" && goBack())) render();
+});

@@ -15,13 +15,14 @@ export function need(name) {
 }
 
 /**
- * Starts local-api on a free port, serving web/, with `accounts` (`[email, password]`) and
- * `env` beside the process's, on Redis database `db`: the process, its base URL (from its
- * start-up line) and every line it prints (mail included, when it prints mail).
+ * Starts local-api on `port` (default: a free one), serving web/, with `accounts`
+ * (`[email, password]`), `extra` arguments and `env` beside the process's, on Redis database
+ * `db`: the process, its base URL (from its start-up line) and every line it prints (mail
+ * included, when it prints mail).
  */
-export async function startLocalApi({ accounts, env, db }) {
+export async function startLocalApi({ accounts, env, db, port = 0, extra = [] }) {
   const redis = need("PASSPORT_TEST_REDIS_URL").replace(/\/+$/, "");
-  const args = ["--port", "0", "--web-dir", webDir];
+  const args = ["--port", String(port), "--web-dir", webDir, ...extra];
   for (const [email, password] of accounts) args.push("--account", `${email}:${password}`);
   const api = spawn(need("LOCAL_API_BIN"), args, {
     env: { ...process.env, REDIS_URL: `${redis}/${db}`, RUST_LOG: "warn", ...env },

@@ -22,6 +22,7 @@ import {
 import { Passports } from "./passports.js";
 import { PassportError, errorOf, isPassportAnswer } from "./errors.js";
 import { secondFactor, type SecondFactor } from "./mfa.js";
+import { connectedProviders, type ConnectedProviders } from "./federation.js";
 import {
   BodyTransport,
   CookieTransport,
@@ -38,6 +39,8 @@ export type { LockManagerLike } from "./lock.js";
 export { PassportError } from "./errors.js";
 export { accounts, type Accounts } from "./accounts.js";
 export type { SecondFactor, SecondFactorStatus, AuthenticatorSetup } from "./mfa.js";
+export { identityProviders, providerSignInUrl, providerReturn } from "./federation.js";
+export type { IdentityProvider, ConnectedProvider, ConnectedProviders, ProviderReturn } from "./federation.js";
 export type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me, ActivityEvent, ActivityPage } from "./types.js";
 import type { ReauthenticationProof, Authentication, PasskeyInfo, DeviceSession, Me, ActivityPage } from "./types.js";
 export type { ObtainStep } from "./obtain.js";
@@ -129,6 +132,13 @@ export interface Session {
   completeSignIn(challenge: string, proof: { code: string } | { recoveryCode: string }, device?: string): Promise<void>;
   /** The second factor: an authenticator app and recovery codes. */
   readonly mfa: SecondFactor;
+  /**
+   * Signs in with the one-time code an identity provider's sign-in brought back
+   * (`providerReturn(location.hash)`), once and within a minute.
+   */
+  loginWithProviderCode(code: string, device?: string): Promise<void>;
+  /** The identity providers connected to the account: list, connect, disconnect. */
+  readonly providers: ConnectedProviders;
   /** Moves the account to `email` once that address confirms (asks to reauthenticate first). */
   changeEmail(email: string): Promise<void>;
   /** Registers a new passkey with the browser's authenticator. */
@@ -378,6 +388,16 @@ class Client implements Session {
     const second = "code" in proof ? { code: proof.code } : { recovery_code: proof.recoveryCode };
     await this.signIn("/login/mfa", { challenge, ...second }, device);
   }
+
+  async loginWithProviderCode(code: string, device?: string) {
+    await this.signIn("/oauth/token", { code }, device);
+  }
+
+  readonly providers: ConnectedProviders = connectedProviders(
+    () => this.base,
+    (path, init) => this.fetch(`${this.base}${path}`, init),
+    (action) => this.withRecentAuthentication(action),
+  );
 
   readonly mfa: SecondFactor = secondFactor(
     (path, init) => this.fetch(`${this.base}${path}`, init),

@@ -85,6 +85,7 @@ impl WebApp {
             "" | "index.html" => Some((app("index.html"), "text/html; charset=utf-8")),
             "app.js" => Some((app("app.js"), JS)),
             "mail.js" => Some((app("mail.js"), JS)),
+            "providers.js" => Some((app("providers.js"), JS)),
             "shared.html" => Some((app("shared.html"), "text/html; charset=utf-8")),
             "shared.js" => Some((app("shared.js"), JS)),
             "style.css" => Some((app("style.css"), "text/css; charset=utf-8")),
