@@ -52,7 +52,7 @@ before(async () => {
   const client = await reg.json();
   ({ api, base } = await startLocalApi({
     accounts: [[OWNER, PASSWORD]],
-    db: 7,
+    db: 10,
     port,
     extra: ["--oidc", `test,${issuer},${client.client_id},${client.client_secret}`],
     env: { SIGNING_SECRET: "browser-tests-signing-key-0123456789abcdef" },
