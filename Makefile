@@ -1,5 +1,5 @@
 # The project's commands. `make test` is the one CI runs (.ci/run).
-.PHONY: test run lint fmt fuzz load bench sam-local
+.PHONY: test run lint fmt fuzz load bench sam-local oidc-provider
 
 ## Every test: installs and starts a private redis-server, runs the whole workspace's tests.
 test:
@@ -8,6 +8,13 @@ test:
 ## The API on 127.0.0.1:3000 with the embedded store and a demo account.
 run:
 	cargo run -p local-api
+
+## A local OpenID Provider on 127.0.0.1:9400 with a client for `local-api` on port 3000, to try
+## "Sign in with …" (README): `cargo run -p local-api -- --oidc test,http://127.0.0.1:9400,local,local-secret`.
+oidc-provider:
+	[ -d web/node_modules/oidc-provider ] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
+	node infra/test/oidc-provider.mjs --port 9400 \
+	  --client local:local-secret:http://127.0.0.1:3000/oauth/test/callback
 
 ## Formatting and lints, as CI wants them.
 lint:
