@@ -362,3 +362,89 @@ async fn unlinking_ends_the_providers_sessions_and_never_the_last_way_in() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_is_a_bad_gateway_not_a_fault() {
+    // A port nothing listens on: discovery fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let config = passport::Config {
+        public_base_url: Some(op::BASE.into()),
+        oidc_providers: Some(
+            json!([{"name": "test", "issuer": issuer, "client_id": "c"}]).to_string(),
+        ),
+        oidc_client_secrets: Some(passport::kernel::config::SecretBytes::new(
+            br#"{"test": "s"}"#.to_vec(),
+        )),
+        ..passport::testing::test_config()
+    };
+    for (name, store) in stores().await {
+        let service = service_for(name, store, config.clone());
+        let r = start(&service, "").await;
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY, "{name}");
+        assert_eq!(body(&r)["error"], "provider_unavailable", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_account_with_a_second_factor_is_asked_for_it_after_the_provider() {
+    for (name, service) in services().await {
+        let login = login_name("grace");
+        let t = federated(&service, &login).await;
+        let me = service.authorize(Some(&bearer(&t))).await.unwrap();
+        let enrolment = service.begin_totp(&me).await.unwrap();
+        let secret = totp_rs::Secret::try_from_base32(&enrolment.secret)
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        let app = totp_rs::Builder::new()
+            .with_algorithm(totp_rs::Algorithm::SHA1)
+            .with_digits(6)
+            .with_step_duration(30)
+            .with_secret(secret)
+            .with_account_name("test")
+            .build()
+            .unwrap();
+        let step = service.clock().now() / 30;
+        let code = |s: i64| app.generate((s * 30) as u64).to_string();
+        service.confirm_totp(&me, &code(step)).await.unwrap();
+        // The provider alone is one factor: no tokens, a challenge.
+        let back = flow(&service, &login).await;
+        let code_back = fragment(&back, "oauth").unwrap_or_else(|| panic!("{}", location(&back)));
+        let r = trade(&service, &code_back).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}: {}", r.body());
+        assert_eq!(body(&r)["error"], "mfa_required", "{name}");
+        let challenge = body(&r)["challenge"].as_str().unwrap().to_string();
+        let pair = service
+            .complete_sign_in(
+                &challenge,
+                passport::mfa::login::SecondFactor::Totp(code(step + 1)),
+                &client(&unique_ip()),
+            )
+            .await
+            .unwrap();
+        let c = claims(&pair.access_token);
+        assert_eq!(c["amr"], json!(["fed", "otp", "mfa"]), "{name}");
+        assert_eq!(c["acr"], "aal2", "{name}");
+        // That session, too, was the provider's: disconnecting it (with a password set) ends it.
+        let set = passport::admin::Command::SetPassword {
+            email: login.clone(),
+            password: PASSWORD.into(),
+            keep_sessions: true,
+        };
+        passport::admin::execute(&service, set).await.unwrap();
+        let caller = service
+            .authorize(Some(&format!("Bearer {}", pair.access_token)))
+            .await
+            .unwrap();
+        service.oauth_unlink(&caller, "test").await.unwrap();
+        assert!(
+            service
+                .authorize(Some(&format!("Bearer {}", pair.access_token)))
+                .await
+                .is_err(),
+            "{name}"
+        );
+    }
+}

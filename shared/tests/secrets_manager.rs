@@ -344,6 +344,33 @@ async fn the_second_factor_key_is_read_from_its_secret() {
     assert!(none.extension::<passport::mfa::MfaKey>().is_none());
 }
 
+/// The identity providers' client secrets come from `OIDC_CLIENT_SECRETS_ARN` (JSON), read at
+/// the start of the function that serves `/oauth/*` (it signs); a provider without one is a
+/// named start-up error that shows no value.
+#[tokio::test]
+async fn the_identity_providers_client_secrets_are_read_from_their_secret() {
+    let arn = create_secret(r#"{"corp": "client-secret-of-corp"}"#).await;
+    let with = |arn: String| Config {
+        oidc_providers: Some(
+            r#"[{"name": "corp", "issuer": "https://idp.example.com", "client_id": "c"}]"#.into(),
+        ),
+        oidc_client_secrets_arn: Some(arn),
+        signing_secret: Some(passport::kernel::config::SecretBytes::new(
+            key(3).into_bytes(),
+        )),
+        ..Config::default()
+    };
+    let service = Service::from_config(with(arn)).await.unwrap();
+    let providers = service
+        .extension::<passport::federation::Providers>()
+        .unwrap();
+    assert_eq!(providers.list[0].client_secret, "client-secret-of-corp");
+    let other = create_secret(r#"{"someone": "not-corps-secret"}"#).await;
+    let err = Service::from_config(with(other)).await.err().unwrap();
+    assert!(err.to_string().contains("corp"), "{err}");
+    assert!(!err.to_string().contains("not-corps-secret"), "{err}");
+}
+
 /// The deployed cache has access control: the functions connect as the user whose password
 /// Secrets Manager keeps (`REDIS_AUTH_SECRET_ARN`), never one from a plaintext variable.
 #[tokio::test]

@@ -55,7 +55,13 @@ static CLIENT: LazyLock<Result<Client<Https, Full<Bytes>>, String>> = LazyLock::
         .https_or_http()
         .enable_http1()
         .build();
-    Ok(Client::builder(TokioExecutor::new()).build(https))
+    // No idle connection is kept: a pooled connection's task lives on the runtime that opened
+    // it, and fails requests once that runtime is gone (tests: one runtime each; `local-api`'s
+    // are long-lived, but a provider's server also closes idle ones after its own keep-alive
+    // timeout, racing the next request). A sign-in makes one or two requests, far apart.
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build(https))
 });
 
 /// One request to a provider, as `openidconnect` hands it.
