@@ -147,8 +147,10 @@ impl Default for Workspace {
     }
 }
 
-/// Verifies `password` against `phc`, or against the dummy hash when `phc` is `None`, so that
-/// both cost one argon2id computation. CPU-bound: call it from a blocking thread.
+/// Verifies `password` against `phc`, or against the dummy hash when `phc` is `None`, empty (an
+/// account with no password: a passkey or an identity provider is its way in) or unreadable, so
+/// that each costs one argon2id computation: no quick refusal tells such an account apart from
+/// an unknown email. CPU-bound: call it from a blocking thread.
 pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
     verify_password_in(&mut Workspace::new(), password, phc)
 }
@@ -157,11 +159,16 @@ pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
 /// string; the hash is recomputed with `hash_password_into_with_memory` and compared in
 /// constant time (`password_hash::Output`'s `==`).
 pub fn verify_password_in(workspace: &mut Workspace, password: &str, phc: Option<&str>) -> bool {
-    #[cfg(any(test, feature = "testing"))]
-    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let real = phc.is_some();
-    let Ok(parsed) = PasswordHash::new(phc.unwrap_or(DUMMY_HASH)) else {
-        return false;
+    let stored = phc
+        .filter(|p| !p.is_empty())
+        .and_then(|p| PasswordHash::new(p).ok());
+    let real = stored.is_some();
+    let parsed = match stored {
+        Some(p) => p,
+        None => match PasswordHash::new(DUMMY_HASH) {
+            Ok(p) => p,
+            Err(_) => return false,
+        },
     };
     let ok = recompute_matches(workspace, password, &parsed).unwrap_or(false);
     ok && real
@@ -185,6 +192,8 @@ fn recompute_matches(ws: &mut Workspace, password: &str, hash: &PasswordHash) ->
     let salt = hash.salt?.decode_b64(&mut salt).ok()?;
     let mut out = [0u8; Output::MAX_LENGTH];
     let out = out.get_mut(..expected.len())?;
+    #[cfg(any(test, feature = "testing"))]
+    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Argon2::new(algorithm, version, params)
         .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut ws.0)
         .ok()?;
@@ -330,5 +339,17 @@ mod tests {
         assert!(!verify_password("", None));
         assert!(!verify_password("anything", None));
         assert!(verification_count() >= before + 2);
+    }
+
+    #[test]
+    fn an_account_with_no_password_costs_a_whole_verification_and_matches_nothing() {
+        // Its stored hash is empty (a passkey or a provider is its way in): the dummy hash is
+        // computed as for an unknown email, never a quick refusal.
+        for phc in ["", "not a phc string"] {
+            let before = verification_count();
+            assert!(!verify_password("", Some(phc)));
+            assert!(!verify_password("anything", Some(phc)));
+            assert!(verification_count() >= before + 2, "{phc:?}");
+        }
     }
 }
