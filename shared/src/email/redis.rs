@@ -6,7 +6,6 @@ use super::tokens::TokenRecord;
 use crate::kernel::activity::Entry;
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
-use crate::kernel::store::scripts::CLAIM_INDEX;
 use crate::kernel::store::{Counter, RedisStore, keys};
 use async_trait::async_trait;
 use redis::AsyncCommands;
@@ -150,31 +149,10 @@ impl EmailStore for RedisStore {
         // record moves; then the old entry goes. Cut short after the claim, the new entry names
         // an account whose record still has the old address: lookups by address compare the
         // record's (`Core::account_by_email`), so it signs nothing in.
-        let id = account.to_string();
         let index = keys::email(new);
-        let mut expected = String::new();
-        let mut claimed = false;
-        for _ in 0..3 {
-            let holder: String = self
-                .write(&CLAIM_INDEX.invocation(
-                    &[("index", index.clone())],
-                    &[("id", id.clone()), ("expected", expected.clone())],
-                )?)
-                .await?;
-            if holder == id {
-                claimed = true;
-                break;
-            }
-            let alive = match holder.parse::<Id>() {
-                Ok(h) => self.conn().exists::<_, bool>(keys::account(h)).await?,
-                Err(_) => false,
-            };
-            if alive {
-                return Ok(EmailMove::Taken);
-            }
-            expected = holder;
-        }
-        if !claimed {
+        let live =
+            |h: Id| async move { Ok(self.conn().exists::<_, bool>(keys::account(h)).await?) };
+        if !self.claim_entry(&index, &account.to_string(), live).await? {
             return Ok(EmailMove::Taken);
         }
         let moved: i64 = self

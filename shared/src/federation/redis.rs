@@ -69,28 +69,8 @@ impl FederationStore for RedisStore {
         entry: &Entry,
     ) -> Result<Linked, StoreError> {
         let index = keys::identity(&identity.iss, &identity.sub);
-        let id = account.to_string();
-        let mut expected = String::new();
-        let mut claimed = false;
-        for _ in 0..3 {
-            let holder: String = self
-                .write(&crate::kernel::store::scripts::CLAIM_INDEX.invocation(
-                    &[("index", index.clone())],
-                    &[("id", id.clone()), ("expected", expected.clone())],
-                )?)
-                .await?;
-            if holder == id {
-                claimed = true;
-                break;
-            }
-            match holder.parse::<Id>() {
-                Ok(h) if self.holds(h, &identity.iss, &identity.sub).await? => {
-                    return Ok(Linked::InUse);
-                }
-                _ => expected = holder,
-            }
-        }
-        if !claimed {
+        let live = |h: Id| async move { self.holds(h, &identity.iss, &identity.sub).await };
+        if !self.claim_entry(&index, &account.to_string(), live).await? {
             return Ok(Linked::InUse);
         }
         let record = serde_json::to_string(identity)

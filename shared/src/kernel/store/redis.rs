@@ -272,6 +272,37 @@ impl RedisStore {
         record: &str,
         record_of: fn(Id) -> String,
     ) -> Result<bool, StoreError> {
+        let live = |h: Id| async move { Ok(self.conn().exists::<_, bool>(record_of(h)).await?) };
+        if self.claim_entry(index, id, live).await? {
+            // As many round trips as the loser's below (a confirmed write and a read), so a
+            // sign-up takes as long whether or not the address had an account.
+            let made_durable: bool = self.write_cmd(redis::Cmd::persist(record)).await?;
+            let exists: bool = self.conn().exists(record).await?;
+            if !(made_durable || exists) {
+                return Err(StoreError::Corrupt(
+                    "a new record expired before its index entry was claimed".into(),
+                ));
+            }
+            return Ok(true);
+        }
+        let _: i64 = self.write_cmd(redis::Cmd::del(record)).await?;
+        Ok(false)
+    }
+
+    /// Claims the directory's `index` entry (an email's, an identity's) for `id`, compare-and-
+    /// set: when it is free, or when it names a holder that `live` says no longer holds it (a
+    /// delete or create cut short, an identity disconnected) — unless someone else takes it
+    /// first. `true` when `id` holds it after (at most three tries).
+    pub(crate) async fn claim_entry<F, Fut>(
+        &self,
+        index: &str,
+        id: &str,
+        live: F,
+    ) -> Result<bool, StoreError>
+    where
+        F: Fn(Id) -> Fut,
+        Fut: std::future::Future<Output = Result<bool, StoreError>>,
+    {
         let mut expected = String::new();
         for _ in 0..3 {
             let holder: String = self
@@ -281,28 +312,17 @@ impl RedisStore {
                 )?)
                 .await?;
             if holder == id {
-                // As many round trips as the loser's below (a confirmed write and a read), so a
-                // sign-up takes as long whether or not the address had an account.
-                let made_durable: bool = self.write_cmd(redis::Cmd::persist(record)).await?;
-                let exists: bool = self.conn().exists(record).await?;
-                if !(made_durable || exists) {
-                    return Err(StoreError::Corrupt(
-                        "a new record expired before its index entry was claimed".into(),
-                    ));
-                }
                 return Ok(true);
             }
-            let alive = match holder.parse::<Id>() {
-                Ok(h) => self.conn().exists::<_, bool>(record_of(h)).await?,
+            let held = match holder.parse::<Id>() {
+                Ok(h) => live(h).await?,
                 Err(_) => false,
             };
-            if alive {
-                let _: i64 = self.write_cmd(redis::Cmd::del(record)).await?;
+            if held {
                 return Ok(false);
             }
             expected = holder;
         }
-        let _: i64 = self.conn().del(record).await?;
         Ok(false)
     }
 
