@@ -8,9 +8,7 @@ local kept = redis.call('HGET', identities, provider)
 if not kept then
   return 'missing'
 end
-local pw = redis.call('HGET', account, 'pw')
-local others = redis.call('HLEN', identities) - 1 + redis.call('HLEN', passkeys)
-if others == 0 and (not pw or pw == '') then
+if last_way_in(account, passkeys, identities) then
   return 'last'
 end
 redis.call('HDEL', identities, provider)

@@ -6,9 +6,7 @@ local id, entry = unpack(ARGV)
 if redis.call('HEXISTS', passkeys, id) == 0 then
   return 'missing'
 end
-local pw = redis.call('HGET', account, 'pw')
-local others = redis.call('HLEN', passkeys) - 1 + redis.call('HLEN', identities)
-if others == 0 and (not pw or pw == '') then
+if last_way_in(account, passkeys, identities) then
   return 'last'
 end
 local ok, kept = pcall(cjson.decode, redis.call('HGET', passkeys, id))

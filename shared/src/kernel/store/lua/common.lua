@@ -54,6 +54,16 @@ local function revoke_all(set, prefix)
   return #ids
 end
 
+-- Whether taking one way to sign in away (a passkey, an identity provider) would leave the
+-- account none: it has no password, and that one is its only passkey or provider.
+local function last_way_in(account, passkeys, identities)
+  local pw = redis.call('HGET', account, 'pw')
+  if pw and pw ~= '' then
+    return false
+  end
+  return redis.call('HLEN', passkeys) + redis.call('HLEN', identities) <= 1
+end
+
 -- Redis keeps a hash in its compact encoding (listpack) only while every value is at most
 -- `hash-max-listpack-value` (64) bytes, and never converts it back
 -- (https://redis.io/docs/latest/develop/data-types/hashes/ , "Hashes" memory optimisation).
