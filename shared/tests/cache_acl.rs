@@ -388,16 +388,7 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
         .authorize(Some(&common::op::bearer(&token)))
         .await
         .unwrap();
-    let set = passport::admin::Command::SetPassword {
-        email: who.into(),
-        password: strong.into(),
-        keep_sessions: true,
-    };
-    ok(
-        passport::admin::execute(&as_function(port, "accounts").await, set).await,
-        port,
-        "set a password",
-    );
+    common::op::give_password(&as_function(port, "accounts").await, who, strong).await;
     ok(federation.oauth_links(&fed).await, port, "links");
     ok(
         federation.oauth_unlink(&fed, "test").await,

@@ -241,12 +241,7 @@ async fn every_security_event_is_one_json_line_with_its_metric() {
             .authorize(Some(&common::op::bearer(&token)))
             .await
             .unwrap();
-        let set = passport::admin::Command::SetPassword {
-            email: who.clone(),
-            password: PASSWORD.into(),
-            keep_sessions: true,
-        };
-        passport::admin::execute(&fed, set).await.unwrap();
+        common::op::give_password(&fed, &who, PASSWORD).await;
         fed.oauth_unlink(&caller, "test").await.unwrap();
         let unlinked = events(&lines, SecurityEvent::IdentityUnlinked);
         assert_eq!(

@@ -88,6 +88,14 @@ async function throughProvider(page, who, done) {
   await page.waitForSelector(done);
 }
 
+/** From the sign-in view: `email`'s password, to the account view. */
+async function signInWithPassword(page, email) {
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#account:not([hidden])");
+}
+
 /** From the sign-in view: the provider's button, its sign-in as `who`, and back to `done`. */
 async function signInWithProvider(page, who, done = "#account:not([hidden])") {
   await page.click("#providers button[data-provider=test]");
@@ -126,10 +134,7 @@ test("an existing account connects the provider from a password session, then di
     assert.match(await page.textContent("#login-error"), /already exists/);
 
     // The owner signs in with the password and connects the provider.
-    await page.fill("#email", OWNER);
-    await page.fill("#password", PASSWORD);
-    await page.click("#login-form button[type=submit]");
-    await page.waitForSelector("#account:not([hidden])");
+    await signInWithPassword(page, OWNER);
     await page.click("#connect button[data-provider=test]");
     await throughProvider(page, OWNER, "#connected li[data-provider=test]");
     assert.match(await page.textContent("#providers-message"), /Connected/);
@@ -145,10 +150,7 @@ test("an existing account connects the provider from a password session, then di
     await page.click("#connected li[data-provider=test] button.disconnect");
     await page.waitForSelector("#login:not([hidden])");
     // The password still signs in, and nothing is connected any more.
-    await page.fill("#email", OWNER);
-    await page.fill("#password", PASSWORD);
-    await page.click("#login-form button[type=submit]");
-    await page.waitForSelector("#account:not([hidden])");
+    await signInWithPassword(page, OWNER);
     await page.waitForSelector("#connect button[data-provider=test]");
     assert.equal(await page.$$eval("#connected li", (l) => l.length), 0);
   } finally {

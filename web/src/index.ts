@@ -134,7 +134,7 @@ export interface Session {
   readonly mfa: SecondFactor;
   /**
    * Signs in with the one-time code an identity provider's sign-in brought back
-   * (`providerReturn(location.hash)`), once and within a minute.
+   * (`providerReturn(location.hash)`), once and within 30 seconds.
    */
   loginWithProviderCode(code: string, device?: string): Promise<void>;
   /** The identity providers connected to the account: list, connect, disconnect. */

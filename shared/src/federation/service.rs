@@ -40,7 +40,7 @@ use subtle::ConstantTimeEq;
 /// How long a started flow waits for its callback (a person signing in at the provider).
 pub const FLOW_SECONDS: i64 = 600;
 /// How long the one-time code of a finished flow lives: the page trades it at once.
-pub const CODE_SECONDS: i64 = 60;
+pub const CODE_SECONDS: i64 = 30;
 /// How long a link ticket lives: the page navigates to `start` with it at once.
 pub const TICKET_SECONDS: i64 = 120;
 /// The flow cookie's name before the deployment's suffix.

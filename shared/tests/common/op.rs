@@ -242,3 +242,27 @@ pub fn login_name(tag: &str) -> String {
     .replace('@', "-")
         + "@example.com"
 }
+
+/// `DELETE /oauth/links/test` with the bearer `auth`.
+pub async fn unlink(service: &Service, auth: &str) -> Response<String> {
+    send(
+        service,
+        Method::DELETE,
+        "/oauth/links/test",
+        &[("authorization", auth)],
+        "",
+        "198.51.100.7",
+    )
+    .await
+    .unwrap()
+}
+
+/// Gives `email`'s account a password, as an operator does (`set_password`), its sessions kept.
+pub async fn give_password(service: &Service, email: &str, password: &str) {
+    let set = passport::admin::Command::SetPassword {
+        email: email.into(),
+        password: password.into(),
+        keep_sessions: true,
+    };
+    passport::admin::execute(service, set).await.unwrap();
+}
