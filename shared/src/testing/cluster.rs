@@ -69,6 +69,61 @@ pub fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Starts cluster node `i` in `dir` on free ports, and waits until it answers `PING`. A port
+/// found free can be taken before the server binds it (by any connection's ephemeral port, in a
+/// busy test run): the server then exits, and the node is started again on other ports.
+///
+/// # Panics
+/// If `redis-server` cannot be run, or the node does not come up in five tries.
+fn spawn_node(dir: &std::path::Path, i: usize, node_timeout_ms: u64) -> Node {
+    let config = format!("nodes-{i}.conf");
+    let log = dir.join(format!("node-{i}.log"));
+    for _ in 0..5 {
+        let _ = std::fs::remove_file(dir.join(&config));
+        let (port, bus) = (free_port(), free_port());
+        #[allow(clippy::expect_used)]
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-port",
+                &bus.to_string(),
+            ])
+            .args(["--cluster-node-timeout", &node_timeout_ms.to_string()])
+            .args(["--cluster-config-file", &config])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(
+                std::fs::File::create(&log)
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+            )
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed: run the tests with `make test`");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if cli(port, &["PING"]) == "PONG" {
+                return Node {
+                    port,
+                    child: Some(child),
+                };
+            }
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: Vec<&str> = said.lines().rev().take(5).collect();
+    panic!("local cluster: node {i} did not answer PING on five pairs of ports; it said: {tail:?}");
+}
+
 fn signal(pid: u32, sig: &str) {
     let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
 }
@@ -88,35 +143,10 @@ impl LocalCluster {
         ));
         #[allow(clippy::expect_used)]
         std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let mut nodes = Vec::new();
-        for i in 0..masters * (1 + replicas) {
-            let (port, bus) = (free_port(), free_port());
-            #[allow(clippy::expect_used)]
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args([
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-port",
-                    &bus.to_string(),
-                ])
-                .args(["--cluster-node-timeout", &node_timeout_ms.to_string()])
-                .args(["--cluster-config-file", &format!("nodes-{i}.conf")])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&dir)
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("redis-server must be installed: run the tests with `make test`");
-            nodes.push(Node {
-                port,
-                child: Some(child),
-            });
-        }
+        let nodes = (0..masters * (1 + replicas))
+            .map(|i| spawn_node(&dir, i, node_timeout_ms))
+            .collect();
         let cluster = Self { nodes, dir };
-        for n in &cluster.nodes {
-            cluster.wait_until("a node answers PING", || cli(n.port, &["PING"]) == "PONG");
-        }
         let mut create = Command::new("redis-cli");
         create.arg("--cluster").arg("create");
         for n in &cluster.nodes {
