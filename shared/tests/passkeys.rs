@@ -84,8 +84,14 @@ fn amr(access_token: &str) -> Value {
     claims["amr"].clone()
 }
 
+/// The recorded ceremonies are one account's, which each test that uses them on the shared Redis
+/// deletes and makes again: those tests take turns (run at once, one deleted the account under
+/// the other's sign-in).
+static RECORDED_ACCOUNT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn recorded_ceremonies_pass_once_and_only_where_they_were_made() {
+    let _turn = RECORDED_ACCOUNT.lock().await;
     let r = recorded();
     for (name, store) in stores().await {
         reset_account(&*store, &r).await;
@@ -332,6 +338,7 @@ async fn a_typed_email_tells_nothing_and_refusals_count() {
 
 #[tokio::test]
 async fn a_passkey_signs_in_an_account_with_a_second_factor_at_aal2_without_a_second_step() {
+    let _turn = RECORDED_ACCOUNT.lock().await;
     let r = recorded();
     for (name, store) in stores().await {
         reset_account(&*store, &r).await;
