@@ -7,6 +7,7 @@ pub mod cors;
 pub mod functions;
 pub mod gateway;
 pub mod routes;
+pub mod routing;
 pub mod startup;
 
 use crate::activity::ActivityStore;

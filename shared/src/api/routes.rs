@@ -1,6 +1,6 @@
 //! The route table: every route of the HTTP API, declared once.
 //!
-//! Routing ([`route`]), the guard in front of each route ([`Guard`], [`AUTHORIZERS`]), which Lambda
+//! Routing ([`route`], in `routing.rs`), the guard in front of each route ([`Guard`], [`AUTHORIZERS`]), which Lambda
 //! function serves a route ([`RouteSpec::function`]), `local-api`'s start-up banner and the
 //! deployment checks against `template.yaml` and `openapi.yaml` all read [`ROUTES`]. Adding a
 //! route to a feature is its handler in the feature's folder and a row here; the other places
@@ -18,6 +18,8 @@ use crate::passports;
 use crate::recent_auth;
 use crate::sessions;
 use http::Method;
+
+pub use super::routing::{NoRoute, Route, route};
 
 /// What runs for a route: a feature's route, which that feature's `http::serve` answers. The
 /// route's [`Guard`] (the row's) is checked against the authorizer's verdict before the
@@ -649,138 +651,9 @@ impl RouteSpec {
     }
 }
 
-/// A request matched to its route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// The route's row of [`ROUTES`].
-    pub spec: &'static RouteSpec,
-    /// The value of the path's `{name}` segment, for a path that has one.
-    pub param: Option<String>,
-}
-
-impl Route {
-    /// What runs.
-    pub fn handler(&self) -> Handler {
-        self.spec.handler
-    }
-
-    /// What API Gateway runs in front of this route.
-    pub fn guard(&self) -> Guard {
-        self.spec.guard
-    }
-}
-
-/// A request that matches no route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoRoute {
-    /// No such path.
-    NotFound,
-    /// The path exists with other methods: the value of the `Allow` header.
-    MethodNotAllowed(String),
-}
-
-/// Matches a method and path against [`ROUTES`]. One trailing slash is ignored; a `{name}`
-/// segment matches one non-empty segment.
-pub fn route(method: &Method, path: &str) -> Result<Route, NoRoute> {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
-    let mut allow: Vec<&str> = Vec::new();
-    for spec in ROUTES {
-        let Some(param) = match_path(spec.path, path) else {
-            continue;
-        };
-        if spec.method == *method {
-            return Ok(Route { spec, param });
-        }
-        allow.push(spec.method.as_str());
-    }
-    if allow.is_empty() {
-        Err(NoRoute::NotFound)
-    } else {
-        Err(NoRoute::MethodNotAllowed(allow.join(", ")))
-    }
-}
-
-/// `Some(param)` when `path` fits `pattern`; `param` is the `{name}` segment's value.
-fn match_path(pattern: &str, path: &str) -> Option<Option<String>> {
-    let mut want = pattern.split('/');
-    let mut got = path.split('/');
-    let mut param = None;
-    loop {
-        match (want.next(), got.next()) {
-            (None, None) => return Some(param),
-            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
-                if g.is_empty() {
-                    return None;
-                }
-                param = Some(g.to_string());
-            }
-            (Some(w), Some(g)) if w == g => {}
-            _ => return None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spec(h: Handler) -> &'static RouteSpec {
-        ROUTES.iter().find(|s| s.handler == h).unwrap()
-    }
-
-    #[test]
-    fn routes_match_methods_and_paths() {
-        assert_eq!(
-            route(&Method::POST, "/login").unwrap().handler(),
-            Handler::Sessions(sessions::Route::Login)
-        );
-        assert_eq!(
-            route(&Method::POST, "/refresh-token/").unwrap().handler(),
-            Handler::Sessions(sessions::Route::Refresh)
-        );
-        assert_eq!(
-            route(&Method::DELETE, "/sessions/abc"),
-            Ok(Route {
-                spec: spec(Handler::Sessions(sessions::Route::RevokeSession)),
-                param: Some("abc".into())
-            })
-        );
-        assert_eq!(
-            route(&Method::GET, "/login"),
-            Err(NoRoute::MethodNotAllowed("POST".into()))
-        );
-        assert_eq!(route(&Method::GET, "/nope"), Err(NoRoute::NotFound));
-        for path in [
-            "/sessions/a/b",
-            "/sessions//",
-            "/me/x",
-            "/Login",
-            "//login",
-            "/",
-        ] {
-            assert_eq!(
-                route(&Method::DELETE, path),
-                Err(NoRoute::NotFound),
-                "{path}"
-            );
-        }
-        assert_eq!(
-            route(&Method::GET, "/me").unwrap().guard(),
-            Guard::Authorizer
-        );
-        assert_eq!(
-            route(&Method::GET, "/apps/me").unwrap().guard(),
-            Guard::AppAuthorizer
-        );
-        assert_eq!(
-            route(&Method::POST, "/passport/logout").unwrap().handler(),
-            Handler::Passports(passports::Route::End)
-        );
-        assert_eq!(route(&Method::POST, "/login").unwrap().guard(), Guard::Open);
-    }
 
     #[test]
     fn every_row_is_served_by_exactly_its_method() {
