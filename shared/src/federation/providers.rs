@@ -63,18 +63,6 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// An issuer URL: `https://`, or `http://` on a loopback host (a local provider).
-fn issuer_ok(url: &str) -> bool {
-    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            url.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    (url.strip_prefix("https://").is_some_and(|h| !h.is_empty()) || loopback)
-        && !url.contains(['?', '#', ' '])
-}
-
 /// The providers `OIDC_PROVIDERS` names, with their secrets from `secrets` (the JSON of
 /// `OIDC_CLIENT_SECRETS_ARN`'s value or `OIDC_CLIENT_SECRETS`). Empty when none is configured.
 pub fn parse(config: &Config, secrets: Option<&str>) -> Result<Vec<Provider>, ConfigError> {
@@ -135,7 +123,7 @@ pub fn parse(config: &Config, secrets: Option<&str>) -> Result<Vec<Provider>, Co
                 ));
             }
         };
-        if !issuer_ok(&issuer) {
+        if !crate::kernel::config::https_or_loopback(&issuer) {
             return Err(invalid(
                 "OIDC_PROVIDERS",
                 format!(

@@ -392,19 +392,25 @@ impl Config {
     }
 }
 
-/// `PUBLIC_BASE_URL`: an absolute `https://` URL (`http://` only for a loopback host, as
-/// `local-api` serves), with no query or fragment; kept without its trailing `/`.
-fn public_base_url(value: Option<String>) -> Result<Option<String>, ConfigError> {
-    let Some(url) = value else { return Ok(None) };
-    let url = url.trim().trim_end_matches('/');
+/// Whether `url` is an absolute `https://` URL, or `http://` on a loopback host (a local run),
+/// with no query, fragment or space.
+pub fn https_or_loopback(url: &str) -> bool {
     let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
         .iter()
         .any(|p| {
             url.strip_prefix(p)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
         });
-    let host = url.strip_prefix("https://").filter(|h| !h.is_empty());
-    if (host.is_none() && !loopback) || url.contains(['?', '#', ' ']) {
+    let https = url.strip_prefix("https://").is_some_and(|h| !h.is_empty());
+    (https || loopback) && !url.contains(['?', '#', ' '])
+}
+
+/// `PUBLIC_BASE_URL`: an absolute `https://` URL (`http://` only for a loopback host, as
+/// `local-api` serves), with no query or fragment; kept without its trailing `/`.
+fn public_base_url(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = value else { return Ok(None) };
+    let url = url.trim().trim_end_matches('/');
+    if !https_or_loopback(url) {
         return Err(invalid(
             "PUBLIC_BASE_URL",
             "must be an https:// URL (http:// only for localhost) with no query or fragment",
