@@ -114,12 +114,7 @@ fn poisoned<T>(_: T) -> ApiError {
 }
 
 fn unreachable_provider(provider: &Provider, e: &dyn std::error::Error) -> ApiError {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
+    let text = chain(e);
     tracing::warn!(provider = %provider.name, error = %text, "identity provider unavailable");
     ApiError::ProviderUnavailable
 }

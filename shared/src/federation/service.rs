@@ -109,9 +109,7 @@ fn digest(value: &str) -> String {
 }
 
 fn random_value() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the system's random source");
-    URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(crate::kernel::ids::random_bytes::<32>())
 }
 
 /// `return_to` with the fragment `name=value`.
