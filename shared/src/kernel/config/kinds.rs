@@ -118,11 +118,9 @@ impl LogSettings {
     /// Reads the process environment.
     pub fn from_env() -> Self {
         Self {
-            filter: std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                .or_else(|_| std::env::var("RUST_LOG"))
-                .ok(),
-            json: std::env::var("AWS_LAMBDA_LOG_FORMAT")
-                .is_ok_and(|f| f.eq_ignore_ascii_case("json")),
+            filter: super::env("AWS_LAMBDA_LOG_LEVEL").or_else(|| super::env("RUST_LOG")),
+            json: super::env("AWS_LAMBDA_LOG_FORMAT")
+                .is_some_and(|f| f.eq_ignore_ascii_case("json")),
         }
     }
 }

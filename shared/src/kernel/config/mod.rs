@@ -210,8 +210,7 @@ impl Config {
     /// `COOKIE_NAME_SUFFIX`.
     pub fn from_env_or(fallback: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Self::from_lookup(|name| {
-            std::env::var(name)
-                .ok()
+            env(name)
                 .filter(|v| !v.trim().is_empty())
                 .or_else(|| fallback(name))
         })
@@ -390,6 +389,12 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The process environment's `name`: the one place the configuration reads it (the settings
+/// through [`Config::from_env_or`], the log settings through [`LogSettings::from_env`]).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Whether `url` is an absolute `https://` URL, or `http://` on a loopback host (a local run),
