@@ -81,7 +81,8 @@ fn match_path(pattern: &str, path: &str) -> Option<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{passports, sessions};
+    use crate::passports;
+    use crate::sessions;
 
     fn spec(h: Handler) -> &'static RouteSpec {
         ROUTES.iter().find(|s| s.handler == h).unwrap()
