@@ -167,7 +167,7 @@ impl LocalCluster {
     }
 
     /// Waits until every live node says `cluster_state:ok`, `masters` masters serve slots and
-    /// each has `replicas` replicas whose link is up.
+    /// each has `replicas` replicas whose link is up, as every live node lists them.
     pub fn wait_healthy(&self, masters: usize, replicas: usize) {
         self.wait_until("the cluster is ok with its replicas in step", || {
             let live: Vec<u16> = self
@@ -202,7 +202,14 @@ impl LocalCluster {
                         .unwrap_or_default();
                     out.lines().last().map(str::trim) == Some(&replicas.to_string())
                 });
-            ok && serving.len() == masters && linked == masters * replicas && acked
+            // Every node has learned every replica (by gossip, which lags the replication
+            // link): a node that has not yet lists its shard short.
+            let known = live.iter().all(|p| {
+                let shards =
+                    crate::kernel::store::confirm::cluster_shards(&cli(*p, &["CLUSTER", "NODES"]));
+                shards.len() == masters && shards.iter().all(|(_, n)| *n as usize == replicas)
+            });
+            ok && serving.len() == masters && linked == masters * replicas && acked && known
         });
     }
 

@@ -44,7 +44,7 @@ impl RedisStore {
         // shard runs short (to see its replica come back).
         let rebuilds = self.conn.rebuilds();
         if self.degraded.stale(rebuilds) {
-            let nodes = self.cluster_nodes().await?;
+            let nodes = self.cluster_nodes(slot).await?;
             self.degraded.remember(&nodes, d.replicas, rebuilds);
         }
         let mut listed = self.degraded.listed(slot);
@@ -74,7 +74,7 @@ impl RedisStore {
             return Ok(value);
         }
         if let RedisConnection::Cluster(_) = &self.conn {
-            let nodes = self.cluster_nodes().await?;
+            let nodes = self.cluster_nodes(slot).await?;
             listed = owner_replicas(&nodes, slot);
             self.degraded.remember(&nodes, d.replicas, rebuilds);
         }
@@ -93,9 +93,24 @@ impl RedisStore {
         })
     }
 
-    /// `CLUSTER NODES`, asked of any node — not the slot's owner as the client's map has it:
-    /// right after a failover that map may still name the dead master.
-    pub(crate) async fn cluster_nodes(&self) -> Result<String, StoreError> {
+    /// `CLUSTER NODES` as `slot`'s master sees it — the node that has just run the write, and
+    /// the one that knows its own replicas first: another node learns of a replica only by
+    /// gossip, and until then lists the shard without it (seconds after a cluster or a replica
+    /// is added; "Cluster bus" and "Heartbeat packet content" in
+    /// redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/). Right after a
+    /// failover the client's map may still name the dead master; then any node is asked.
+    pub(crate) async fn cluster_nodes(&self, slot: u16) -> Result<String, StoreError> {
+        let listing = redis::cmd("CLUSTER").arg("NODES").clone();
+        if let Ok(v) = self.conn.on_slot_master(listing, slot).await
+            && let Ok(nodes) = redis::from_redis_value::<String>(v)
+        {
+            return Ok(nodes);
+        }
+        self.any_cluster_nodes().await
+    }
+
+    /// `CLUSTER NODES`, asked of any node.
+    pub(crate) async fn any_cluster_nodes(&self) -> Result<String, StoreError> {
         Ok(retry_once(&self.conn, |mut c| async move {
             redis::cmd("CLUSTER").arg("NODES").query_async(&mut c).await
         })

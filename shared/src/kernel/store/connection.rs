@@ -110,6 +110,23 @@ impl Cluster {
 }
 
 impl RedisConnection {
+    /// `cmd` on the master serving `slot` as the client's slot map has it (one node: that
+    /// node). A failure that may mean a stale map starts a rebuild, as any command's does.
+    pub async fn on_slot_master(&self, cmd: redis::Cmd, slot: u16) -> RedisResult<redis::Value> {
+        use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+        match self {
+            Self::Node(m) => cmd.query_async(&mut m.clone()).await,
+            Self::Cluster(c) => {
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+                    Route::new(slot, SlotAddr::Master),
+                ));
+                let result = c.connection().route_command(cmd, route).await;
+                c.after(&result);
+                result
+            }
+        }
+    }
+
     /// How many times the cluster connection has been rebuilt (always 0 on one node): when it
     /// changes, the cluster may have changed shape.
     pub fn rebuilds(&self) -> u64 {

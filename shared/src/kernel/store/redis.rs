@@ -109,7 +109,7 @@ impl RedisStore {
                 Topology::Node { replicas }
             }
             RedisConnection::Cluster(_) => {
-                let shards = super::confirm::cluster_shards(&self.cluster_nodes().await?);
+                let shards = super::confirm::cluster_shards(&self.any_cluster_nodes().await?);
                 Topology::Cluster {
                     shards: shards.len() as u32,
                     min_replicas: shards.iter().map(|(_, n)| *n).min().unwrap_or(0),
