@@ -264,3 +264,63 @@ async fn records_written_whole_before_still_read_and_change() {
         .await
         .unwrap();
 }
+
+/// A session started before issue 38 keeps its refresh-token digests in hex (64 characters;
+/// now 43, `TokenDigest::to_stored`): it still refreshes, rotates into the new form, and its
+/// family still gives a stolen token away.
+#[tokio::test]
+async fn sessions_with_hex_digests_still_rotate_and_detect_theft() {
+    let (store, service) = on_redis().await;
+    let email = format!("{}@example.com", unique_tag());
+    create_account(&service, &email, PASSWORD).await;
+    let client = ClientInfo::default();
+    let pair = service
+        .login(LoginInput::new(email.clone(), PASSWORD), &client)
+        .await
+        .unwrap();
+    let t0 = RefreshToken::parse(&pair.refresh_token).unwrap();
+    let account = store.account_id(&email).await.unwrap().unwrap();
+    let key = format!("pp:{{{account}}}:s:{}", t0.session());
+    let mut redis = raw_redis().await;
+    let field = async |redis: &mut RedisConnection, name: &str| -> String {
+        redis::cmd("HGET")
+            .arg(&key)
+            .arg(name)
+            .query_async(redis)
+            .await
+            .unwrap()
+    };
+    assert_eq!(field(&mut redis, "cur").await, t0.digest().to_stored());
+    assert_eq!(
+        field(&mut redis, "fam").await,
+        t0.family_digest().to_stored()
+    );
+    // The earlier form.
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("cur")
+        .arg(t0.digest().to_hex())
+        .arg("fam")
+        .arg(t0.family_digest().to_hex())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let next = service.refresh(&pair.refresh_token).await.unwrap();
+    let t1 = RefreshToken::parse(&next.refresh_token).unwrap();
+    assert_eq!(field(&mut redis, "cur").await, t1.digest().to_stored());
+    assert_eq!(field(&mut redis, "prev").await, t0.digest().to_stored());
+    assert_eq!(field(&mut redis, "fam").await, t0.family_digest().to_hex());
+    // A token of the session's family that is neither its current nor its previous one.
+    let stolen = t1.successor(&[9; 32]);
+    let err = service.refresh(&stolen.encode()).await.unwrap_err();
+    assert!(
+        matches!(err, passport::ApiError::RefreshTokenReused),
+        "{err:?}"
+    );
+    let ended: bool = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(!ended, "the session ended as stolen");
+}

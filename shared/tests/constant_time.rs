@@ -50,8 +50,9 @@ async fn lua_ct_eq_compares_every_byte() {
     assert!(lua_ct_eq(&mut con, "", Some("")).await);
 }
 
-/// Runs before `COMMON` and the script: shadows `redis` and `ARGV` so that digests are tainted
-/// tables, and after `COMMON` rebinds `ct_eq` to unwrap them. `DIGEST_ARGS` is filled in with
+/// Runs before `COMMON` and the script: shadows `redis` and `ARGV` so that digests (64 hex
+/// characters, or 43 of URL-safe base64) are tainted tables, and after `COMMON` rebinds `ct_eq`
+/// to unwrap them. `DIGEST_ARGS` is filled in with
 /// the ARGV positions whose names end in `digest`.
 const TAINT: &str = r#"
 local taint = {}
@@ -60,7 +61,8 @@ taint.__lt = function() error('a digest was compared with < or >') end
 taint.__le = taint.__lt
 taint.__concat = function() error('a digest was concatenated') end
 local function wrap(v)
-  if type(v) == 'string' and #v == 64 and v:match('^[0-9a-f]+$') then
+  if type(v) == 'string' and ((#v == 64 and v:match('^[0-9a-f]+$'))
+      or (#v == 43 and v:match('^[A-Za-z0-9_-]+$'))) then
     return setmetatable({digest = v}, taint)
   end
   return v
@@ -289,8 +291,10 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
     let check = |d: &TokenDigest| {
         vec![
             ("sid", sid.to_string()),
-            ("presented_digest", d.to_hex()),
-            ("family_digest", TokenDigest([7; 32]).to_hex()),
+            ("presented_digest", d.to_stored()),
+            ("presented_legacy_digest", d.to_hex()),
+            ("family_digest", TokenDigest([7; 32]).to_stored()),
+            ("family_legacy_digest", TokenDigest([7; 32]).to_hex()),
             ("now", clock::now().to_string()),
             ("grace", "10".to_string()),
         ]
@@ -298,9 +302,11 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
     let rotate = |presented: &RefreshToken, successor: &RefreshToken, grace: i64| {
         vec![
             ("sid", sid.to_string()),
-            ("presented_digest", presented.digest().to_hex()),
-            ("successor_digest", successor.digest().to_hex()),
-            ("family_digest", presented.family_digest().to_hex()),
+            ("presented_digest", presented.digest().to_stored()),
+            ("presented_legacy_digest", presented.digest().to_hex()),
+            ("successor_digest", successor.digest().to_stored()),
+            ("family_digest", presented.family_digest().to_stored()),
+            ("family_legacy_digest", presented.family_digest().to_hex()),
             ("request_id", format!("{:032x}", grace)),
             ("now", clock::now().to_string()),
             ("idle_ttl", "1000".to_string()),
@@ -378,7 +384,7 @@ async fn the_harness_catches_a_digest_compared_with_equals() {
     );
     let keys = [("session", format!("pp:{{{}}}:s:{sid}", a.id))];
     let argv = [
-        ("digest", t0.digest().to_hex()),
+        ("digest", t0.digest().to_stored()),
         ("now", clock::now().to_string()),
     ];
     let err = run_tainted::<i64>(&mut con, &leaky, &keys, &argv)

@@ -224,7 +224,7 @@ async fn store_down_then_back_empty_fails_closed_and_logins_work_again() {
     service.authorize(Some(&bearer(&fresh))).await.unwrap();
 }
 
-/// What Redis holds as the session's current and previous digests (hex), read directly.
+/// What Redis holds as the session's current and previous digests (their stored form), read directly.
 async fn stored_digests(
     redis: &PrivateRedis,
     pair: &TokenPair,
@@ -242,8 +242,8 @@ async fn stored_digests(
         .unwrap()
 }
 
-fn hex(token: &str) -> String {
-    RefreshToken::parse(token).unwrap().digest().to_hex()
+fn stored(token: &str) -> String {
+    RefreshToken::parse(token).unwrap().digest().to_stored()
 }
 
 /// Pauses Redis, sends a refresh of `pair` (503), resumes; then waits until the rotation ran
@@ -254,7 +254,7 @@ async fn interrupt_rotation(redis: &PrivateRedis, service: &Service, pair: &Toke
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
     redis.resume();
     for _ in 0..10 {
-        if stored_digests(redis, pair).await.1 == Some(hex(&pair.refresh_token)) {
+        if stored_digests(redis, pair).await.1 == Some(stored(&pair.refresh_token)) {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -281,7 +281,7 @@ async fn rotation_that_reaches_redis_after_its_deadline_does_nothing_and_the_ret
     );
     assert_eq!(
         stored_digests(&redis, &pair).await,
-        (Some(hex(&pair.refresh_token)), None),
+        (Some(stored(&pair.refresh_token)), None),
         "nothing spent"
     );
     let retried = retry_until_answered(&service, &pair.refresh_token)
@@ -290,8 +290,8 @@ async fn rotation_that_reaches_redis_after_its_deadline_does_nothing_and_the_ret
     assert_eq!(
         stored_digests(&redis, &pair).await,
         (
-            Some(hex(&retried.refresh_token)),
-            Some(hex(&pair.refresh_token))
+            Some(stored(&retried.refresh_token)),
+            Some(stored(&pair.refresh_token))
         )
     );
     let again = service.refresh(&pair.refresh_token).await.unwrap();
@@ -320,7 +320,7 @@ async fn rotation_that_never_ran_is_simply_retried() {
     );
     assert_eq!(
         stored_digests(&redis, &pair).await,
-        (Some(hex(&pair.refresh_token)), None)
+        (Some(stored(&pair.refresh_token)), None)
     );
     let retried = retry_until_answered(&service, &pair.refresh_token)
         .await
@@ -328,8 +328,8 @@ async fn rotation_that_never_ran_is_simply_retried() {
     assert_eq!(
         stored_digests(&redis, &pair).await,
         (
-            Some(hex(&retried.refresh_token)),
-            Some(hex(&pair.refresh_token))
+            Some(stored(&retried.refresh_token)),
+            Some(stored(&pair.refresh_token))
         )
     );
 }

@@ -111,8 +111,8 @@ pub async fn history_costs(
                     ],
                     &[
                         ("sid", session.to_string()),
-                        ("digest", token.digest().to_hex()),
-                        ("family_digest", token.family_digest().to_hex()),
+                        ("digest", token.digest().to_stored()),
+                        ("family_digest", token.family_digest().to_stored()),
                         ("device", "bench".into()),
                         ("user_agent", "bench".into()),
                         ("ip", "198.51.100.7".into()),

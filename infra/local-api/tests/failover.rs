@@ -34,7 +34,7 @@ const PASSWORD: &str = "failover test password, long enough";
 const NEW_PASSWORD: &str = "failover test password, changed after";
 const ACCOUNTS: usize = 36;
 /// How long writes reach the master alone before it is killed: the tail a replica loses.
-const LOST_TAIL: Duration = Duration::from_millis(700);
+const LOST_TAIL: Duration = Duration::from_secs(1);
 /// The service must answer a client of the failed shard again within this of the kill.
 const BACK_WITHIN: Duration = Duration::from_secs(5);
 /// A retried request gives up after this (then the test fails).

@@ -10,10 +10,12 @@ use crate::kernel::ids::Id;
 use crate::kernel::store::connection::retry_once;
 use crate::kernel::store::keys;
 use crate::kernel::store::redis::{
-    hex, int, long_joined, long_names, opt, parse, stored_authentication,
+    int, long_joined, long_names, opt, parse, stored_authentication,
 };
 use crate::kernel::store::{RedisStore, SessionInfo};
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redis::Value;
 
 crate::lua_scripts! {
@@ -37,10 +39,12 @@ impl SessionStore for RedisStore {
                     &keys::session_keys(r.account, r.session),
                     &[
                         ("sid", r.session.to_string()),
-                        ("presented_digest", r.presented.to_hex()),
-                        ("successor_digest", r.successor.to_hex()),
-                        ("family_digest", r.family.to_hex()),
-                        ("request_id", hex(&r.request_id)),
+                        ("presented_digest", r.presented.to_stored()),
+                        ("presented_legacy_digest", r.presented.to_hex()),
+                        ("successor_digest", r.successor.to_stored()),
+                        ("family_digest", r.family.to_stored()),
+                        ("family_legacy_digest", r.family.to_hex()),
+                        ("request_id", URL_SAFE_NO_PAD.encode(r.request_id)),
                         ("now", r.now.to_string()),
                         ("idle_ttl", r.idle_ttl.to_string()),
                         ("grace", r.grace.to_string()),
@@ -115,8 +119,10 @@ impl SessionStore for RedisStore {
                 &keys::session_keys(c.account, c.session),
                 &[
                     ("sid", c.session.to_string()),
-                    ("presented_digest", c.presented.to_hex()),
-                    ("family_digest", c.family.to_hex()),
+                    ("presented_digest", c.presented.to_stored()),
+                    ("presented_legacy_digest", c.presented.to_hex()),
+                    ("family_digest", c.family.to_stored()),
+                    ("family_legacy_digest", c.family.to_hex()),
                     ("now", c.now.to_string()),
                     ("grace", c.grace.to_string()),
                 ],

@@ -347,11 +347,6 @@ pub(crate) fn parse<T: FromRedisValue>(value: Value) -> Result<T, StoreError> {
     redis::from_redis_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Bytes as lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A field every record of its kind has.
 pub(crate) fn field<'a>(h: &'a HashMap<String, String>, name: &str) -> Result<&'a str, StoreError> {
     h.get(name).map(String::as_str).ok_or_else(|| lacks(name))

@@ -374,8 +374,8 @@ impl SessionRecords for RedisStore {
             ],
             &[
                 ("sid", s.session.to_string()),
-                ("digest", s.digest.to_hex()),
-                ("family_digest", s.family.to_hex()),
+                ("digest", s.digest.to_stored()),
+                ("family_digest", s.family.to_stored()),
                 ("device", s.device.clone().unwrap_or_default()),
                 ("user_agent", s.user_agent.clone().unwrap_or_default()),
                 ("ip", s.ip.clone().unwrap_or_default()),

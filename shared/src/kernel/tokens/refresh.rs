@@ -51,7 +51,13 @@ impl PartialEq for TokenDigest {
 impl Eq for TokenDigest {}
 
 impl TokenDigest {
-    /// Lower-case hex, the form the Redis store keeps.
+    /// The form the Redis store keeps: URL-safe base64 without padding, 43 characters.
+    pub fn to_stored(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// Lower-case hex, 64 characters: the form sessions started before issue 38 keep until
+    /// they end, still compared beside [`Self::to_stored`].
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -199,6 +205,7 @@ mod tests {
         let t = RefreshToken::new(Id::random(), Id::random());
         let d = t.digest();
         assert_eq!(d.to_hex().len(), 64);
+        assert_eq!(d.to_stored().len(), 43);
         assert!(d.ct_eq(&t.digest()));
         assert!(!d.ct_eq(&t.successor(&[0; 32]).digest()));
         let dbg = format!("{t:?}");

@@ -5,9 +5,11 @@
 -- ended), {'invalid'} or {'unbound'} (a token of the family, but the session is bound to a
 -- device key and the request did not show its live bound cookie: nothing is spent or ended).
 -- `device` is '1' when binding is required; `by_cookie` '1' when the answer goes by cookie;
--- `bound_digest` the digest of the bound cookie the request carried, or ''.
+-- `bound_digest` the digest of the bound cookie the request carried, or ''. The refresh token's
+-- digests come in the stored form and the hex one of sessions started before issue 38 (read,
+-- never written: a rotation writes the stored form).
 local session, sessions = unpack(KEYS)
-local sid, presented_digest, successor_digest, family_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest, deadline_ms = unpack(ARGV)
+local sid, presented_digest, presented_legacy_digest, successor_digest, family_digest, family_legacy_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest, deadline_ms = unpack(ARGV)
 -- A rotation that reaches Redis after its caller stopped waiting (queued behind a stalled
 -- connection during a failover: the client was answered 503 and retries with the same token)
 -- does nothing: run late, it would find that token spent by the retry and end the session as
@@ -30,9 +32,10 @@ local function live_cookie(kept, expires_at)
 end
 local device_shown = device ~= '1' or not s[11] or s[11] == ''
   or (by_cookie == '1' and (live_cookie(s[12], s[13]) or live_cookie(s[14], s[15])))
-local current = ct_eq(s[1], presented_digest)
-local previous = not current and ct_eq(s[2], presented_digest)
-if not (current or previous or ct_eq(s[6], family_digest)) then
+local current = ct_eq(s[1], presented_digest) or ct_eq(s[1], presented_legacy_digest)
+local previous = not current
+  and (ct_eq(s[2], presented_digest) or ct_eq(s[2], presented_legacy_digest))
+if not (current or previous or ct_eq(s[6], family_digest) or ct_eq(s[6], family_legacy_digest)) then
   return {'invalid'}
 end
 -- A token of the session's family from a request that does not show the bound session's
