@@ -3,10 +3,10 @@
 //! and the six-digit sign-in code (kept as its digest too).
 
 use crate::kernel::ids::{Id, random_bytes};
+use crate::kernel::tokens::digest::sha256_hex;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// What a mailed token may do: one thing only.
@@ -110,7 +110,7 @@ impl MailToken {
 
     /// SHA-256 of the secret, hex: what the record keeps.
     pub fn digest(&self) -> String {
-        hex(&Sha256::digest(self.secret))
+        sha256_hex(&self.secret)
     }
 
     /// Whether `record` was made for this token and `purpose` (the digest compared in
@@ -149,16 +149,12 @@ pub fn valid_code(code: &str) -> bool {
 
 /// SHA-256 of a code with its address, hex: a code's digest differs per address.
 pub fn code_digest(email: &str, code: &str) -> String {
-    hex(&Sha256::digest(format!("{email}\n{code}").as_bytes()))
+    sha256_hex(format!("{email}\n{code}").as_bytes())
 }
 
 /// Whether two digests are equal, in constant time.
 pub fn same_digest(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -30,11 +30,11 @@ use crate::kernel::ids::Id;
 use crate::kernel::security_events::SecurityEvent;
 use crate::kernel::service::{ClientInfo, Core, SignIn, TokenPair};
 use crate::kernel::store::{Account, AccountStatus, KernelStore};
+use crate::kernel::tokens::digest::sha256_hex;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// How long a started flow waits for its callback (a person signing in at the provider).
@@ -102,10 +102,7 @@ pub struct Return {
 }
 
 fn digest(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(value.as_bytes())
 }
 
 fn random_value() -> String {

@@ -45,7 +45,7 @@ pub fn digest(account: Id, code: &str) -> String {
     h.update(b"passport/recovery/v1\0");
     h.update(account.as_bytes());
     h.update(normalize(code).unwrap_or_default().as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::kernel::tokens::digest::hex(&h.finalize())
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use crate::kernel::binding::{CHALLENGE_SECONDS, Challenge, registration_header};
 use crate::kernel::config::DbscBinding;
 use crate::kernel::error::ApiError;
 use crate::kernel::store::KernelStore;
-use crate::kernel::tokens::refresh::{RefreshToken, TokenDigest};
-use sha2::{Digest, Sha256};
+use crate::kernel::tokens::refresh::RefreshToken;
 
 /// The digest (hex) the store keeps of a bound cookie's value.
 pub fn bound_cookie_digest(value: &str) -> String {
-    TokenDigest(Sha256::digest(value.as_bytes()).into()).to_hex()
+    crate::kernel::tokens::digest::sha256_hex(value.as_bytes())
 }
 
 impl<S: ?Sized + KernelStore> Core<S> {

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod app_passport;
+pub mod digest;
 pub mod jwt;
 pub mod refresh;
 

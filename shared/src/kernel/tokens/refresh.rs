@@ -59,7 +59,7 @@ impl TokenDigest {
     /// Lower-case hex, 64 characters: the form sessions started before issue 38 keep until
     /// they end, still compared beside [`Self::to_stored`].
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        super::digest::hex(&self.0)
     }
 
     /// Compares in constant time.
