@@ -127,6 +127,8 @@ pub async fn history_costs(
                         ("agent", "Chrome 131 on Mac OS X".into()),
                         ("entry", entry.encode()),
                         ("seen", device_member(entry.device.as_deref())),
+                        // No identity provider: a password sign-in.
+                        ("via", String::new()),
                     ],
                 )
                 .expect("the script's arguments");
