@@ -130,6 +130,14 @@ def main():
                 baseline="jsonwebtoken::decode, ES256", base_fig=sig["jsonwebtoken_decode_es256"],
                 ratio=sig["ring_verify_prepared_key"]["median_us"] / sig["jsonwebtoken_decode_es256"]["median_us"],
                 target="report the ratio")
+        if sig.get("ring_verify_prepared_key"):
+            # Issue 38: Passport's whole ES256 verification beside ring's bare check, timed in
+            # turn in the same process (the harness asserts it runs on ring).
+            v, g = sig["verify_es256"], sig["ring_verify_prepared_key"]
+            r = v["median_us"] / g["median_us"]
+            row("verify an access token, ES256, whole (size, header, kid, signature, claims)", v,
+                baseline="ring's bare P-256 check, key parsed once, in turn", base_fig=g, ratio=r,
+                target="≤ 1.3 ×", met=r <= 1.3)
         d, f = sig["authorizer_decision_es256"], sig["authorizer_floor_es256"]
         r = d["median_us"] / f["median_us"]
         row("authorizer decision, ES256 (public keys read from the store)", d,
@@ -156,6 +164,16 @@ def main():
             ratio=hc["median_us"] / hb["median_us"], target="report the ratio")
     if rust.get("login"):
         row("login (argon2id m=19456 t=2 p=1, on Redis)", rust["login"])
+    lc = rust.get("login_cpu")
+    if lc:
+        # Issue 38: the process's CPU per login (ES256, a browser's user agent) beside one bare
+        # argon2id verification, in turn; CPU per operation is a mean (total CPU / operations).
+        r = lc["login_cpu"]["mean_us"] / lc["argon2_cpu"]["mean_us"]
+        rows.append({"figure": "CPU per login (the process's, every thread; mean)",
+                     "median": lc["login_cpu"]["mean_us"] / 1000, "p99": None, "unit": "ms",
+                     "baseline": "one bare argon2id verification, same process, in turn",
+                     "baseline_median": lc["argon2_cpu"]["mean_us"] / 1000, "ratio": r,
+                     "target": "≤ 1.05 ×", "met": r <= 1.05})
 
     dbsc = rust.get("dbsc")
     if dbsc:
@@ -205,11 +223,20 @@ def main():
             row(f"{label} on a 3+3 cluster, REDIS_REPLICA_ACKS=auto (WAIT 1)", w,
                 baseline="REDIS_REPLICA_ACKS=0, same cluster", base_fig=a,
                 ratio=w["median_us"] / a["median_us"], target="report the ratio")
+        # Issue 38: ≥ 0.85 × the throughput without the wait, as Lambda runs (a connection
+        # per execution environment); on one shared connection (local-api) for reference.
         t = dur["refresh_per_second_16_clients"]
-        rows.append({"figure": "refreshes per second, 16 clients, 3+3 cluster, REDIS_REPLICA_ACKS=auto",
+        rows.append({"figure": "refreshes per second, 16 clients each on its own connection (as Lambda), 3+3 cluster, REDIS_REPLICA_ACKS=auto",
                      "median": t["wait"], "p99": None, "unit": "/s",
                      "baseline": "REDIS_REPLICA_ACKS=0, same cluster", "baseline_median": t["alone"],
-                     "ratio": t["wait"] / t["alone"], "target": "report the ratio", "met": None})
+                     "ratio": t["wait"] / t["alone"], "target": "≥ 0.85 ×",
+                     "met": t["wait"] / t["alone"] >= 0.85})
+        t = dur.get("refresh_per_second_16_clients_one_connection")
+        if t:
+            rows.append({"figure": "refreshes per second, 16 clients on one shared connection (as local-api), 3+3 cluster, REDIS_REPLICA_ACKS=auto",
+                         "median": t["wait"], "p99": None, "unit": "/s",
+                         "baseline": "REDIS_REPLICA_ACKS=0, same connection shape", "baseline_median": t["alone"],
+                         "ratio": t["wait"] / t["alone"], "target": "report the ratio", "met": None})
 
     trips = rust.get("requests", {})
     targets = {"authorizer": (1, "= 1"), "refresh": (1, "= 1"), "login": (3, "≤ 3 besides argon2"),

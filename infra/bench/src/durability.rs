@@ -17,7 +17,7 @@ const PASSWORD: &str = "bench password, long enough";
 /// What waiting for a replica costs (issue 21): on one private cluster of 3 masters with a
 /// replica each, refresh and login with `REDIS_REPLICA_ACKS=auto` (each write confirmed by a
 /// replica with `WAIT`) beside `0` (the master alone), latency timed alternately, then
-/// refreshes per second with 16 clients at once for each.
+/// refreshes per second with 16 clients at once for each, on a connection each and on one.
 pub async fn durability_costs(scale: usize) -> Value {
     use passport::kernel::store::durability::ReplicaAcks;
     eprintln!("measuring: durability (a 3+3 cluster, REDIS_REPLICA_ACKS=auto vs 0)");
@@ -82,24 +82,33 @@ pub async fn durability_costs(scale: usize) -> Value {
     };
     let (login_wait, login_alone) =
         time_interleaved(3, 30 * scale, || login(&wait), || login(&alone)).await;
+    // Refreshes per second with 16 clients at once, each client logged in before the clock
+    // starts: first as `Lambda` runs them, each client on its own connection (an execution
+    // environment serves one request at a time, docs.aws.amazon.com/lambda/latest/dg/
+    // lambda-concurrency.html, so a `WAIT` there never holds up another request), then as
+    // `local-api` does, every client on one shared connection, where each `WAIT` blocks the
+    // connection until the replica answers (redis.io/docs/latest/commands/wait/: "blocks the
+    // current client"), so the requests queued behind it wait their turn.
     let mut throughput = Map::new();
-    for (name, service) in [("wait", &wait), ("alone", &alone)] {
-        let per_client = 300 * scale;
-        let started = std::time::Instant::now();
-        let mut tasks = Vec::new();
+    let mut shared_connection = Map::new();
+    for (name, acks) in [
+        ("wait", ReplicaAcks::Auto),
+        ("alone", ReplicaAcks::Count(0)),
+    ] {
+        let mut own = Vec::new();
         for _ in 0..16 {
-            let (service, token) = chain(service).await;
-            tasks.push(tokio::spawn(async move {
-                for _ in 0..per_client {
-                    step(Arc::clone(&service), Arc::clone(&token)).await;
-                }
-            }));
+            own.push(chain(&service(acks).await).await);
         }
-        for t in tasks {
-            t.await.expect("a refreshing client");
+        throughput.insert(name.into(), json!(refreshes_per_second(own, scale).await));
+        let one = service(acks).await;
+        let mut shared = Vec::new();
+        for _ in 0..16 {
+            shared.push(chain(&one).await);
         }
-        let rate = (16 * per_client) as f64 / started.elapsed().as_secs_f64();
-        throughput.insert(name.into(), json!(rate));
+        shared_connection.insert(
+            name.into(),
+            json!(refreshes_per_second(shared, scale).await),
+        );
     }
     drop(cluster);
     json!({
@@ -108,5 +117,32 @@ pub async fn durability_costs(scale: usize) -> Value {
         "login_wait": login_wait.json(),
         "login_alone": login_alone.json(),
         "refresh_per_second_16_clients": throughput,
+        "refresh_per_second_16_clients_one_connection": shared_connection,
     })
+}
+
+/// Refreshes per second of `clients` (a service and a session's refresh token each), all at
+/// once, each refreshing its own session `300 × scale` times.
+async fn refreshes_per_second(
+    clients: Vec<(Arc<Service>, Arc<tokio::sync::Mutex<String>>)>,
+    scale: usize,
+) -> f64 {
+    let per_client = 300 * scale;
+    let n = clients.len();
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|(service, token)| {
+            tokio::spawn(async move {
+                for _ in 0..per_client {
+                    let mut t = token.lock().await;
+                    *t = service.refresh(&t).await.expect("refresh").refresh_token;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("a refreshing client");
+    }
+    (n * per_client) as f64 / started.elapsed().as_secs_f64()
 }

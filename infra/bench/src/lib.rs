@@ -3,6 +3,7 @@
 //! floor (bare argon2id verifications per second).
 
 pub mod cold_start;
+pub mod cpu;
 pub mod durability;
 pub mod floor;
 pub mod history;
