@@ -101,10 +101,6 @@ pub struct Return {
     pub location: String,
 }
 
-fn digest(value: &str) -> String {
-    sha256_hex(value.as_bytes())
-}
-
 fn random_value() -> String {
     URL_SAFE_NO_PAD.encode(crate::kernel::ids::random_bytes::<32>())
 }
@@ -207,7 +203,7 @@ impl<S: ?Sized + KernelStore + FederationStore> Core<S> {
             pkce_verifier: auth.pkce_verifier,
             nonce: auth.nonce,
             return_to,
-            browser: digest(&cookie),
+            browser: sha256_hex(cookie.as_bytes()),
             link,
         };
         let text = serde_json::to_string(&flow).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -241,8 +237,13 @@ impl<S: ?Sized + KernelStore + FederationStore> Core<S> {
             .take_state::<Flow>(state)
             .await?
             .ok_or(ApiError::InvalidOAuthState)?;
-        let same_browser =
-            cookie.is_some_and(|c| bool::from(digest(c).as_bytes().ct_eq(flow.browser.as_bytes())));
+        let same_browser = cookie.is_some_and(|c| {
+            bool::from(
+                sha256_hex(c.as_bytes())
+                    .as_bytes()
+                    .ct_eq(flow.browser.as_bytes()),
+            )
+        });
         if !same_browser || flow.provider != p.name {
             self.security_event(
                 SecurityEvent::FederatedSignInRefused,

@@ -100,8 +100,7 @@ impl RedisStore {
     /// redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/). Right after a
     /// failover the client's map may still name the dead master; then any node is asked.
     pub(crate) async fn cluster_nodes(&self, slot: u16) -> Result<String, StoreError> {
-        let listing = redis::cmd("CLUSTER").arg("NODES").clone();
-        if let Ok(v) = self.conn.on_slot_master(listing, slot).await
+        if let Ok(v) = self.conn.on_slot_master(cluster_nodes(), slot).await
             && let Ok(nodes) = redis::from_redis_value::<String>(v)
         {
             return Ok(nodes);
@@ -112,10 +111,15 @@ impl RedisStore {
     /// `CLUSTER NODES`, asked of any node.
     pub(crate) async fn any_cluster_nodes(&self) -> Result<String, StoreError> {
         Ok(retry_once(&self.conn, |mut c| async move {
-            redis::cmd("CLUSTER").arg("NODES").query_async(&mut c).await
+            cluster_nodes().query_async(&mut c).await
         })
         .await?)
     }
+}
+
+/// The `CLUSTER NODES` command, asked of one node or another above.
+fn cluster_nodes() -> redis::Cmd {
+    redis::cmd("CLUSTER").arg("NODES").clone()
 }
 
 /// The replicas (not flagged `fail`) of the master serving `slot`, in a `CLUSTER NODES` answer.
