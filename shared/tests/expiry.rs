@@ -265,14 +265,7 @@ async fn redis_memory_per_session_is_bounded() {
 /// allocator's 512-byte class for the record, printed for docs/scale.md.
 #[tokio::test]
 async fn redis_memory_per_browser_session() {
-    let client = ClientInfo {
-        ip: Some("203.0.113.77".into()),
-        user_agent: Some(
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
-             Chrome/131.0.0.0 Safari/537.36"
-                .into(),
-        ),
-    };
+    let client = passport::testing::browser_client();
     let per_session = memory_per_session(&client, None).await;
     println!(
         "memory per session ({}), a browser's sign-in: {per_session} bytes",

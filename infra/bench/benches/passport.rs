@@ -600,14 +600,7 @@ async fn main() {
             ..test_config()
         },
     );
-    let browser = ClientInfo {
-        ip: Some("203.0.113.77".into()),
-        user_agent: Some(
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
-             Chrome/131.0.0.0 Safari/537.36"
-                .into(),
-        ),
-    };
+    let browser = passport::testing::browser_client();
     let login_cpu = passport_bench::cpu::login_against_argon2(12, 4 * scale, PASSWORD, || {
         let (service, client) = (&es256_service, &browser);
         async move {

@@ -31,6 +31,19 @@ pub fn test_algorithm() -> SigningAlgorithm {
     }
 }
 
+/// A browser's sign-in as the measurements take it: Chrome's user agent on Windows and an IPv4
+/// address (`shared/tests/expiry.rs`'s memory per session, `make bench`'s CPU per login).
+pub fn browser_client() -> ClientInfo {
+    ClientInfo {
+        ip: Some("203.0.113.77".into()),
+        user_agent: Some(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+             Chrome/131.0.0.0 Safari/537.36"
+                .into(),
+        ),
+    }
+}
+
 /// The page origin of the test services' passkeys (the sample events' too).
 pub const PASSKEY_ORIGIN: &str = "https://app.example.com";
 
