@@ -89,7 +89,21 @@ pub async fn durability_costs(scale: usize) -> Value {
     // `local-api` does, every client on one shared connection, where each `WAIT` blocks the
     // connection until the replica answers (redis.io/docs/latest/commands/wait/: "blocks the
     // current client"), so the requests queued behind it wait their turn.
+    // Beside it, the CPU each node of the account's shard spends per refresh (`INFO cpu`):
+    // deployed, the master and its replica run on their own machines, and a shard's capacity
+    // is its master's one thread's.
+    let account = wait
+        .store()
+        .account_id("durability@example.com")
+        .await
+        .expect("the store answers")
+        .expect("the account exists");
+    let (master, replicas) = cluster
+        .shard_of(cluster.slot_of(&format!("{{{account}}}")))
+        .expect("the account's shard");
+    let replica = *replicas.first().expect("the shard has a replica");
     let mut throughput = Map::new();
+    let mut shard_cpu = Map::new();
     let mut shared_connection = Map::new();
     for (name, acks) in [
         ("wait", ReplicaAcks::Auto),
@@ -99,7 +113,17 @@ pub async fn durability_costs(scale: usize) -> Value {
         for _ in 0..16 {
             own.push(chain(&service(acks).await).await);
         }
+        let refreshes = (own.len() * 300 * scale) as f64;
+        let before = (node_cpu(master), node_cpu(replica));
         throughput.insert(name.into(), json!(refreshes_per_second(own, scale).await));
+        let after = (node_cpu(master), node_cpu(replica));
+        shard_cpu.insert(
+            name.into(),
+            json!({
+                "master_us_per_refresh": (after.0 - before.0) * 1e6 / refreshes,
+                "replica_us_per_refresh": (after.1 - before.1) * 1e6 / refreshes,
+            }),
+        );
         let one = service(acks).await;
         let mut shared = Vec::new();
         for _ in 0..16 {
@@ -118,7 +142,26 @@ pub async fn durability_costs(scale: usize) -> Value {
         "login_alone": login_alone.json(),
         "refresh_per_second_16_clients": throughput,
         "refresh_per_second_16_clients_one_connection": shared_connection,
+        "shard_cpu_per_refresh_16_clients": shard_cpu,
     })
+}
+
+/// The CPU seconds a Redis node has used so far, by its own count (`INFO cpu`: `used_cpu_sys`
+/// plus `used_cpu_user`, redis.io/docs/latest/commands/info/).
+fn node_cpu(port: u16) -> f64 {
+    let info = passport::testing::cluster::cli(port, &["INFO", "cpu"]);
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(':')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("INFO cpu without {name}: {info}"))
+    };
+    field("used_cpu_sys") + field("used_cpu_user")
 }
 
 /// Refreshes per second of `clients` (a service and a session's refresh token each), all at
