@@ -201,10 +201,12 @@ async fn every_function_works_as_its_cache_user_and_nothing_more() {
     let again = Reauthentication::Password(PASSWORD.into(), None);
     let reauth = sessions.reauthenticate(&caller, again, &client).await;
     ok(reauth, port, "reauthenticate");
-    let options = sessions.passkey_registration_options(&caller).await;
+    let options = sessions
+        .passkey_registration_options(&caller, &client)
+        .await;
     ok(options, port, "passkey registration options");
     ok(
-        login.passkey_login_options().await,
+        login.passkey_login_options(&client).await,
         port,
         "passkey sign-in options",
     );

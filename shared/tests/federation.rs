@@ -188,6 +188,45 @@ async fn only_listed_pages_are_returned_to() {
     }
 }
 
+/// One address starts at most `CEREMONIES_MAX_PER_CLIENT` flows per 10 minutes (each keeps a
+/// state for 10 minutes), then 429 `rate_limited`; another address is not held up.
+#[tokio::test]
+async fn flows_are_bounded_per_client_address() {
+    let base = passport::Config {
+        ceremonies_max_per_client: 2,
+        ..passport::testing::test_config()
+    };
+    let config = op::config_with(base).await;
+    for (name, store) in stores().await {
+        let service = service_for(name, store, config.clone());
+        let ip = unique_ip();
+        let from = |ip: String| {
+            let service = &service;
+            async move {
+                send(service, Method::GET, "/oauth/test/start", &[], "", &ip)
+                    .await
+                    .unwrap()
+            }
+        };
+        for n in 1..=2 {
+            assert_eq!(
+                from(ip.clone()).await.status(),
+                StatusCode::FOUND,
+                "{name} {n}"
+            );
+        }
+        let r = from(ip.clone()).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+        assert_eq!(body(&r)["error"], "rate_limited", "{name}");
+        assert!(r.headers().contains_key("retry-after"), "{name}");
+        assert_eq!(
+            from(unique_ip()).await.status(),
+            StatusCode::FOUND,
+            "{name}"
+        );
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -281,7 +281,7 @@ async fn without_passkey_origins_the_routes_say_so() {
         },
     );
     assert!(matches!(
-        service.passkey_login_options().await,
+        service.passkey_login_options(&ClientInfo::default()).await,
         Err(ApiError::PasskeysDisabled)
     ));
 }
@@ -383,5 +383,46 @@ async fn a_passkey_signs_in_an_account_with_a_second_factor_at_aal2_without_a_se
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert_eq!(claims["acr"], "aal2", "{name}");
         store.delete_account(r.account).await.unwrap();
+    }
+}
+
+/// A client of an address of its own (`unique_ip`), so runs sharing one Redis within the
+/// 10-minute window never share a count.
+fn fresh_client() -> ClientInfo {
+    ClientInfo {
+        ip: Some(common::unique_ip()),
+        user_agent: None,
+    }
+}
+
+/// The states one address can make the store keep are bounded: a client address starts at
+/// most `CEREMONIES_MAX_PER_CLIENT` passkey ceremonies per 10 minutes, then 429 until the
+/// window ends; another address is not held up.
+#[tokio::test]
+async fn ceremonies_are_bounded_per_client_address() {
+    let config = passport::Config {
+        ceremonies_max_per_client: 3,
+        ..test_config()
+    };
+    for (name, store) in stores().await {
+        let service = service_for(name, store, config.clone());
+        let client = fresh_client();
+        for n in 1..=3 {
+            let options = service.passkey_login_options(&client).await;
+            assert!(options.is_ok(), "{name}: start {n}: {options:?}");
+        }
+        match service.passkey_login_options(&client).await {
+            Err(ApiError::RateLimited { retry_after }) => {
+                assert!((1..=600).contains(&retry_after), "{name}: {retry_after}");
+            }
+            other => panic!("{name}: the fourth start: {other:?}"),
+        }
+        let other = service.passkey_login_options(&fresh_client()).await;
+        assert!(other.is_ok(), "{name}: another address: {other:?}");
+        if name == "memory" {
+            pass(&service, Duration::from_secs(600)).await;
+            let later = service.passkey_login_options(&client).await;
+            assert!(later.is_ok(), "{name}: after the window: {later:?}");
+        }
     }
 }

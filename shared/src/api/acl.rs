@@ -26,19 +26,21 @@ const SESSIONS_RW: &str = "~pp:{*}:s:* ~pp:{*}:sessions ~pp:{*}:passports* \
 const ACCOUNTS_AND_COUNTERS: &str = "~pp:{*}:acct %R~pp:{e:*}:email ~pp:{e:*}:fail \
      ~pp:{ip:*}:fail ~pp:{ip:*}:e:* +get +ttl +decr";
 
-/// Passkeys (an account's, beside its sessions) and WebAuthn ceremonies' states: the functions
-/// that sign in with a passkey (`login`) and that register, list and remove them (`sessions`).
-const PASSKEYS_RW: &str = "~pp:{*}:passkeys ~pp:{cer:*}:c +hexists +hlen +hdel +getdel";
+/// Passkeys (an account's, beside its sessions) and WebAuthn ceremonies' states, with the count
+/// of ceremonies each client address started: the functions that sign in with a passkey
+/// (`login`) and that register, list and remove them (`sessions`).
+const PASSKEYS_RW: &str =
+    "~pp:{*}:passkeys ~pp:{cer:*}:c ~pp:{ip:*}:starts +hexists +hlen +hdel +getdel";
 
 /// The second factor (`mfa`): an account's authenticator salt, last step, recovery codes.
 const MFA_RW: &str = "~pp:{*}:mfa +hexists +hdel +hgetall";
 
 /// Connected identity providers (`federation`): an account's, beside its record, and the index
-/// from a provider's `(iss, sub)`; the flows' and link tickets' states; the account's passkeys,
-/// read when an identity is disconnected (never the last way in). `signup` alone talks to the
-/// providers.
-const IDENTITIES_RW: &str = "~pp:{*}:idp ~pp:{i:*}:idp ~pp:{cer:*}:c ~pp:{*}:passkeys +hlen +hdel \
-     +hgetall +getdel";
+/// from a provider's `(iss, sub)`; the flows' and link tickets' states, with the count of flows
+/// each client address started; the account's passkeys, read when an identity is disconnected
+/// (never the last way in). `signup` alone talks to the providers.
+const IDENTITIES_RW: &str = "~pp:{*}:idp ~pp:{i:*}:idp ~pp:{cer:*}:c ~pp:{ip:*}:starts \
+     ~pp:{*}:passkeys +hlen +hdel +hgetall +getdel";
 
 /// An account's connected identities, counted (never written) by a passkey's removal: the
 /// script declares the key, which counts as written for the ACL.

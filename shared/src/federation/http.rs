@@ -146,7 +146,12 @@ where
     let [return_to, link] = <[Option<String>; 2]>::try_from(query(call, &["return_to", "link"])?)
         .map_err(|_| ApiError::Internal("query".into()))?;
     let started = service
-        .oauth_start(call.param(), return_to.as_deref(), link.as_deref())
+        .oauth_start(
+            call.param(),
+            return_to.as_deref(),
+            link.as_deref(),
+            &call.client(service),
+        )
         .await?;
     let mut r = redirect(&started.location)?;
     if let Some(c) = flow_cookie(&cookie_name(service), &started.cookie, FLOW_SECONDS) {

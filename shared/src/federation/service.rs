@@ -164,12 +164,14 @@ impl<S: ?Sized + KernelStore + FederationStore> Core<S> {
         json!({ "providers": list })
     }
 
-    /// `GET /oauth/{provider}/start`: the flow's state kept, and where the browser goes.
+    /// `GET /oauth/{provider}/start`: the flow's state kept (counted toward `client`'s
+    /// ceremonies), and where the browser goes.
     pub async fn oauth_start(
         &self,
         provider: &str,
         return_to: Option<&str>,
         link: Option<&str>,
+        client: &ClientInfo,
     ) -> Result<Started, ApiError> {
         let (providers, p) = self.provider(provider)?;
         let return_to = match return_to {
@@ -188,6 +190,7 @@ impl<S: ?Sized + KernelStore + FederationStore> Core<S> {
             }
         };
         let redirect = self.callback_url(p)?;
+        self.limit_ceremonies(client).await?;
         let cookie = random_value();
         // The state's id is the OAuth `state`; the verifier and nonce are made first.
         let state = Id::random();

@@ -10,7 +10,7 @@ use crate::kernel::http::{
 use crate::kernel::ids::Id;
 use crate::kernel::service::Core;
 use crate::kernel::store::KernelStore;
-use http::{Request, Response, StatusCode};
+use http::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -42,11 +42,13 @@ where
     B: AsRef<[u8]> + Sync,
 {
     match route {
-        Route::LoginOptions => login_options(service, call.req).await,
+        Route::LoginOptions => login_options(service, &call).await,
         Route::Login => login(service, &call).await,
         Route::RegistrationOptions => Ok(json_response(
             StatusCode::OK,
-            &service.passkey_registration_options(call.caller()?).await?,
+            &service
+                .passkey_registration_options(call.caller()?, &call.client(service))
+                .await?,
         )),
         Route::Register => register(service, &call).await,
         Route::List => Ok(json_response(
@@ -81,18 +83,18 @@ pub fn credential_field<T: DeserializeOwned>(body: &Map<String, Value>) -> Resul
 
 async fn login_options<S, B>(
     service: &Core<S>,
-    req: &Request<B>,
+    call: &Call<'_, B>,
 ) -> Result<Response<String>, ApiError>
 where
     S: ?Sized + KernelStore + PasskeyStore,
     B: AsRef<[u8]>,
 {
     // `email` may be sent; the challenge never depends on it (no account is looked up).
-    let body = optional_json_body(req)?;
+    let body = optional_json_body(call.req)?;
     string_field(&body, "email")?;
     Ok(json_response(
         StatusCode::OK,
-        &service.passkey_login_options().await?,
+        &service.passkey_login_options(&call.client(service)).await?,
     ))
 }
 

@@ -28,12 +28,15 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             .ok_or(ApiError::PasskeysDisabled)
     }
 
-    /// Keeps a ceremony's state and answers the browser's options with its id.
+    /// Keeps a ceremony's state, counted toward `client`'s ceremonies, and answers the
+    /// browser's options with its id.
     pub(super) async fn open_ceremony(
         &self,
         ceremony: &Ceremony,
         mut options: Value,
+        client: &ClientInfo,
     ) -> Result<Value, ApiError> {
+        self.limit_ceremonies(client).await?;
         let id = self.keep_state(ceremony, CEREMONY_SECONDS).await?;
         if let Some(o) = options.as_object_mut() {
             o.insert("ceremony".into(), json!(id.to_string()));
@@ -43,7 +46,11 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
 
     /// `POST /passkeys/registration/options`: a registration challenge for the caller's account,
     /// excluding the passkeys it has, asking for a discoverable credential.
-    pub async fn passkey_registration_options(&self, caller: &Caller) -> Result<Value, ApiError> {
+    pub async fn passkey_registration_options(
+        &self,
+        caller: &Caller,
+        client: &ClientInfo,
+    ) -> Result<Value, ApiError> {
         let rp = self.relying_party()?;
         let account = self
             .store()
@@ -67,7 +74,7 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
             session: caller.session,
             state,
         };
-        self.open_ceremony(&ceremony, discoverable_options(&ccr))
+        self.open_ceremony(&ceremony, discoverable_options(&ccr), client)
             .await
     }
 

@@ -36,8 +36,8 @@ const NO_EMAIL: &str = "-";
 impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
     /// `POST /login/passkey/options`: a sign-in challenge for any passkey of this relying party
     /// (discoverable credentials: no email needed, and none is looked up, so the answer says
-    /// nothing about which accounts exist).
-    pub async fn passkey_login_options(&self) -> Result<Value, ApiError> {
+    /// nothing about which accounts exist). Counted toward `client`'s ceremonies.
+    pub async fn passkey_login_options(&self, client: &ClientInfo) -> Result<Value, ApiError> {
         let rp = self.relying_party()?;
         let (mut rcr, state) = rp
             .start_discoverable_authentication()
@@ -46,7 +46,7 @@ impl<S: ?Sized + KernelStore + PasskeyStore> Core<S> {
         // shows the prompt.
         rcr.mediation = None;
         let options = serde_json::to_value(&rcr).map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.open_ceremony(&Ceremony::Authenticate { state }, options)
+        self.open_ceremony(&Ceremony::Authenticate { state }, options, client)
             .await
     }
 

@@ -3,7 +3,7 @@
 //! a browser would, following its redirects with its cookies.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use super::{send, unique_email};
+use super::{send, unique_email, unique_ip};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -169,9 +169,13 @@ pub async fn get(service: &Service, path: &str, headers: &[(&str, &str)]) -> Res
         .unwrap()
 }
 
-/// `GET /oauth/test/start` with `query`.
+/// `GET /oauth/test/start` with `query`, from an address of its own: starts count toward
+/// their address's `CEREMONIES_MAX_PER_CLIENT`, and runs share one Redis.
 pub async fn start(service: &Service, query: &str) -> Response<String> {
-    get(service, &format!("/oauth/test/start{query}"), &[]).await
+    let path = format!("/oauth/test/start{query}");
+    send(service, Method::GET, &path, &[], "", &unique_ip())
+        .await
+        .unwrap()
 }
 
 /// The provider's redirect back (`back`, under [`BASE`]) delivered with `cookie`.

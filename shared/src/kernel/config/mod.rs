@@ -164,6 +164,9 @@ pub struct Config {
     pub mail_max_per_email: u64,
     /// `MAIL_MAX_PER_CLIENT_PER_HOUR`.
     pub mail_max_per_client: u64,
+    /// `CEREMONIES_MAX_PER_CLIENT`: passkey and "Sign in with …" ceremonies one client address
+    /// may start per 10 minutes.
+    pub ceremonies_max_per_client: u64,
     /// `MFA_SECRET_ARN`: the Secrets Manager secret the second factor's key comes from.
     pub mfa_secret_arn: Option<String>,
     /// `MFA_SECRET`: a literal second-factor key (local runs and tests).
@@ -311,6 +314,7 @@ impl Config {
             smtp_url: get("SMTP_URL").map(|u| SecretBytes::new(u.into_bytes())),
             mail_max_per_email: positive(&get, "MAIL_MAX_PER_EMAIL_PER_HOUR")?,
             mail_max_per_client: positive(&get, "MAIL_MAX_PER_CLIENT_PER_HOUR")?,
+            ceremonies_max_per_client: positive(&get, "CEREMONIES_MAX_PER_CLIENT")?,
             mfa_secret_arn: get("MFA_SECRET_ARN"),
             mfa_secret: secret(get("MFA_SECRET"), "MFA_SECRET")?,
             totp_issuer: match get("TOTP_ISSUER") {

@@ -434,6 +434,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "mail-sending requests per client address (an IPv6 client by its `IPV6_LIMIT_PREFIX`) per hour; beyond it 429 `rate_limited`",
     },
     Setting {
+        name: "CEREMONIES_MAX_PER_CLIENT",
+        default: Some("300"),
+        template: Template::Parameter {
+            name: "CeremoniesMaxPerClient",
+            group: "Accounts and mail",
+        },
+        doc: "ceremonies one client address (an IPv6 client by its `IPV6_LIMIT_PREFIX`) may start per 10 minutes — passkey sign-in and registration options, \"Sign in with …\" starts — each of which the store keeps for up to 10 minutes; beyond it 429 `rate_limited`",
+    },
+    Setting {
         name: "MFA_SECRET_ARN",
         default: None,
         template: Template::Set(

@@ -22,6 +22,7 @@
 //! | `pp:{e:<sha256(email)>}:code` | hash: d (the sign-in code's digest), a (its account, or empty), n (tries) | 10 minutes |
 //! | `pp:{e:<sha256(email)>}:mail` | counter of mail-sending requests for the address | an hour |
 //! | `pp:{ip:<address>}:mail` | counter of mail-sending requests from one client | an hour |
+//! | `pp:{ip:<address>}:starts` | counter of ceremonies (passkey options, "Sign in with …" flows) one client started | 10 minutes |
 //! | `pp:{mt:<selector>}:t` | string: a mailed token's record (JSON: purpose, account, digest, email, version), taken once (`GETDEL`) | the token's lifetime |
 //! | `pp:{ip:<address>}:fail` | counter | the lockout window |
 //! | `pp:{ip:<network>}:e:<sha256(email)>` | counter: attempts for one email from one network (an IPv4 address, an IPv6 /48) | the lockout window |
@@ -148,6 +149,11 @@ pub fn email_mail_count(email: &str) -> String {
 /// Mail-sending requests from one client (its limit key).
 pub fn client_mail_count(ip: &str) -> String {
     format!("pp:{{ip:{ip}}}:mail")
+}
+
+/// The ceremonies a client address started in the current window (`States::count_start`).
+pub fn client_start_count(ip: &str) -> String {
+    format!("pp:{{ip:{ip}}}:starts")
 }
 
 /// A mailed token's record, by the token's selector.

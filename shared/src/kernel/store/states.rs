@@ -1,6 +1,7 @@
 //! Two-step exchanges' state between their steps (a WebAuthn ceremony, a DBSC challenge): kept
 //! under a random id for a while, and taken once.
 
+use super::Counter;
 use super::keys;
 use super::memory::MemoryStore;
 use super::redis::RedisStore;
@@ -8,9 +9,16 @@ use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use async_trait::async_trait;
 
+/// The window in which a client's ceremony starts are counted ([`States::count_start`]): as
+/// long as the longest state a start keeps (a WebAuthn ceremony, an OpenID flow: 10 minutes).
+pub const START_WINDOW: i64 = 600;
+
 /// Single-use states with a lifetime.
 #[async_trait]
 pub trait States: Send + Sync {
+    /// Counts a ceremony started by the client whose limit key is `client`, in a window of
+    /// [`START_WINDOW`] seconds: what bounds the states one address can make the store keep.
+    async fn count_start(&self, client: &str, now: i64) -> Result<Counter, StoreError>;
     /// Keeps `state` under `id` for `ttl` seconds.
     async fn put_state(&self, id: Id, state: &str, ttl: i64, now: i64) -> Result<(), StoreError>;
     /// Takes the state under `id`: it answers once, then never again (single use).
@@ -19,6 +27,13 @@ pub trait States: Send + Sync {
 
 #[async_trait]
 impl States for MemoryStore {
+    async fn count_start(&self, client: &str, now: i64) -> Result<Counter, StoreError> {
+        let key = format!("starts:ip:{client}");
+        let mut g = self.lock();
+        g.bump(key.clone(), START_WINDOW, now);
+        Ok(g.counter(&key, now))
+    }
+
     async fn put_state(&self, id: Id, state: &str, ttl: i64, now: i64) -> Result<(), StoreError> {
         let mut g = self.lock();
         g.states.retain(|_, (_, until)| *until > now);
@@ -36,6 +51,16 @@ impl States for MemoryStore {
 
 #[async_trait]
 impl States for RedisStore {
+    async fn count_start(&self, client: &str, _now: i64) -> Result<Counter, StoreError> {
+        let (count, ttl) = self
+            .count(keys::client_start_count(client), START_WINDOW)
+            .await?;
+        Ok(Counter {
+            count,
+            retry_after: ttl.max(1),
+        })
+    }
+
     async fn put_state(&self, id: Id, state: &str, ttl: i64, _now: i64) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("SET");
         cmd.arg(keys::state(id))
