@@ -262,7 +262,9 @@ async fn redis_memory_per_session_is_bounded() {
 }
 
 /// A browser's ordinary sign-in (the case issue 38 measured at 1,004 bytes): within the
-/// allocator's 512-byte class for the record, printed for docs/scale.md.
+/// allocator's 448-byte class for the record (584 bytes in all on a single node, 600 on the
+/// cluster; an empty device name written as a field took it to the 512 class: 648 and 664),
+/// printed for docs/scale.md.
 #[tokio::test]
 async fn redis_memory_per_browser_session() {
     let client = passport::testing::browser_client();
@@ -271,5 +273,5 @@ async fn redis_memory_per_browser_session() {
         "memory per session ({}), a browser's sign-in: {per_session} bytes",
         store_name()
     );
-    assert!(per_session <= 700, "{per_session} bytes per session");
+    assert!(per_session <= 620, "{per_session} bytes per session");
 }

@@ -24,7 +24,11 @@ local again = redis.call('EXISTS', session) == 1
 redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ua', user_agent,
   'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
   'at', auth_time, 'amr', amr, 'agent', agent, 'ev', a[3] or '1')
-long_set(session, 'dev', device)
+-- No device name, no field: the listing reads a missing one as none, and the record stays a
+-- size class smaller (docs/scale.md).
+if device ~= '' then
+  long_set(session, 'dev', device)
+end
 if via ~= '' then
   redis.call('HSET', session, 'idp', via)
 end
