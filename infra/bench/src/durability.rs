@@ -14,6 +14,9 @@ use std::time::Duration;
 
 const PASSWORD: &str = "bench password, long enough";
 
+/// Refreshes each client makes in the throughput runs (times `BENCH_SCALE`).
+const REFRESHES_PER_CLIENT: usize = 300;
+
 /// What waiting for a replica costs (issue 21): on one private cluster of 3 masters with a
 /// replica each, refresh and login with `REDIS_REPLICA_ACKS=auto` (each write confirmed by a
 /// replica with `WAIT`) beside `0` (the master alone), latency timed alternately, then
@@ -113,7 +116,7 @@ pub async fn durability_costs(scale: usize) -> Value {
         for _ in 0..16 {
             own.push(chain(&service(acks).await).await);
         }
-        let refreshes = (own.len() * 300 * scale) as f64;
+        let refreshes = (own.len() * REFRESHES_PER_CLIENT * scale) as f64;
         let before = (node_cpu(master), node_cpu(replica));
         throughput.insert(name.into(), json!(refreshes_per_second(own, scale).await));
         let after = (node_cpu(master), node_cpu(replica));
@@ -165,12 +168,12 @@ fn node_cpu(port: u16) -> f64 {
 }
 
 /// Refreshes per second of `clients` (a service and a session's refresh token each), all at
-/// once, each refreshing its own session `300 × scale` times.
+/// once, each refreshing its own session `REFRESHES_PER_CLIENT × scale` times.
 async fn refreshes_per_second(
     clients: Vec<(Arc<Service>, Arc<tokio::sync::Mutex<String>>)>,
     scale: usize,
 ) -> f64 {
-    let per_client = 300 * scale;
+    let per_client = REFRESHES_PER_CLIENT * scale;
     let n = clients.len();
     let started = std::time::Instant::now();
     let tasks: Vec<_> = clients
