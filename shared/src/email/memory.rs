@@ -28,9 +28,7 @@ impl EmailStore for MemoryStore {
             MailCount::Client(c) => format!("mail:ip:{c}"),
             MailCount::Notices(a) => format!("mail:n:{a}"),
         };
-        let mut g = self.lock();
-        g.bump(key.clone(), MAIL_WINDOW, now);
-        Ok(g.counter(&key, now))
+        Ok(self.lock().count(key, MAIL_WINDOW, now))
     }
 
     async fn put_mail_token(

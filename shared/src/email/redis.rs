@@ -26,11 +26,7 @@ impl EmailStore for RedisStore {
             MailCount::Client(c) => keys::client_mail_count(c),
             MailCount::Notices(a) => keys::notice_count(a),
         };
-        let (count, ttl) = self.count(key, MAIL_WINDOW).await?;
-        Ok(Counter {
-            count,
-            retry_after: ttl.max(1),
-        })
+        self.count(key, MAIL_WINDOW).await
     }
 
     async fn put_mail_token(

@@ -205,13 +205,11 @@ impl PassportStore for MemoryStore {
         by: VisitorCount<'_>,
         now: i64,
     ) -> Result<Counter, StoreError> {
-        let mut g = self.lock();
         let key = match by {
             VisitorCount::Address(ip) => format!("visitor:{ip}"),
             VisitorCount::Network(ip) => format!("visitor-network:{}", network_key(ip)),
             VisitorCount::App(app) => format!("visitor-app:{app}"),
         };
-        g.bump(key.clone(), NEW_VISITOR_WINDOW, now);
-        Ok(g.counter(&key, now))
+        Ok(self.lock().count(key, NEW_VISITOR_WINDOW, now))
     }
 }

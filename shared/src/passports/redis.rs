@@ -217,11 +217,7 @@ impl PassportStore for RedisStore {
             VisitorCount::Network(ip) => keys::network_visitors(ip),
             VisitorCount::App(app) => keys::app_visitors(app),
         };
-        let (n, ttl) = self.count(key, NEW_VISITOR_WINDOW).await?;
-        Ok(Counter {
-            count: n,
-            retry_after: ttl.max(1),
-        })
+        self.count(key, NEW_VISITOR_WINDOW).await
     }
 }
 

@@ -166,6 +166,12 @@ impl Tables {
         entry.0 += 1;
     }
 
+    /// Counts one on `key` ([`Self::bump`]) and reads it back ([`Self::counter`]).
+    pub(crate) fn count(&mut self, key: String, window: i64, now: i64) -> super::Counter {
+        self.bump(key.clone(), window, now);
+        self.counter(&key, now)
+    }
+
     /// A feature's table, made empty on first use.
     pub(crate) fn feature<T: FeatureTable + Default>(&mut self) -> &mut T {
         let table = self

@@ -3,6 +3,7 @@
 //! commands — a read, a script, a confirmed write — and parses what comes back. The key layout
 //! is `keys`'; each part of the store implements its slice on [`RedisStore`] in its own folder.
 
+use super::Counter;
 use super::connection::{RedisConnection, retry_once};
 use super::durability::{Durability, ReplicaAcks, Topology};
 use super::lua::LuaScript;
@@ -247,17 +248,21 @@ impl RedisStore {
         .await
     }
 
-    /// Counts one attempt on `key`, a counter whose `window` starts at its first count:
-    /// `(count, seconds left)`. A retry after a first run that did count counts twice: stricter,
-    /// never looser, and only when the connection dropped mid-call.
-    pub(crate) async fn count(&self, key: String, window: i64) -> Result<(u64, i64), StoreError> {
+    /// Counts one attempt on `key`, a counter whose `window` starts at its first count: the
+    /// count and the seconds left (at least one). A retry after a first run that did count
+    /// counts twice: stricter, never looser, and only when the connection dropped mid-call.
+    pub(crate) async fn count(&self, key: String, window: i64) -> Result<Counter, StoreError> {
         let count = super::scripts::COUNT_ATTEMPT
             .eval(&[("counter", key)], &[("window", window.to_string())])?;
         let count = &count;
-        Ok(retry_once(&self.conn, move |mut c| async move {
+        let (count, ttl): (u64, i64) = retry_once(&self.conn, move |mut c| async move {
             count.query_async(&mut c).await
         })
-        .await?)
+        .await?;
+        Ok(Counter {
+            count,
+            retry_after: ttl.max(1),
+        })
     }
 
     /// Claims the directory's `index` entry (an email's, an app code's) for `id`, whose

@@ -29,9 +29,7 @@ pub trait States: Send + Sync {
 impl States for MemoryStore {
     async fn count_start(&self, client: &str, now: i64) -> Result<Counter, StoreError> {
         let key = format!("starts:ip:{client}");
-        let mut g = self.lock();
-        g.bump(key.clone(), START_WINDOW, now);
-        Ok(g.counter(&key, now))
+        Ok(self.lock().count(key, START_WINDOW, now))
     }
 
     async fn put_state(&self, id: Id, state: &str, ttl: i64, now: i64) -> Result<(), StoreError> {
@@ -52,13 +50,8 @@ impl States for MemoryStore {
 #[async_trait]
 impl States for RedisStore {
     async fn count_start(&self, client: &str, _now: i64) -> Result<Counter, StoreError> {
-        let (count, ttl) = self
-            .count(keys::client_start_count(client), START_WINDOW)
-            .await?;
-        Ok(Counter {
-            count,
-            retry_after: ttl.max(1),
-        })
+        self.count(keys::client_start_count(client), START_WINDOW)
+            .await
     }
 
     async fn put_state(&self, id: Id, state: &str, ttl: i64, _now: i64) -> Result<(), StoreError> {
