@@ -10,7 +10,7 @@ mod common;
 
 use common::op::{
     self, PAGE, at_provider, bearer, body, callback, federated, flow, fragment, get, location,
-    login_name, start, trade,
+    login_name, start, start_from, trade,
 };
 use common::sign_in::{PASSWORD, client, input};
 use common::{claims, send, service_for, stores, unique_email, unique_ip};
@@ -200,27 +200,19 @@ async fn flows_are_bounded_per_client_address() {
     for (name, store) in stores().await {
         let service = service_for(name, store, config.clone());
         let ip = unique_ip();
-        let from = |ip: String| {
-            let service = &service;
-            async move {
-                send(service, Method::GET, "/oauth/test/start", &[], "", &ip)
-                    .await
-                    .unwrap()
-            }
-        };
         for n in 1..=2 {
             assert_eq!(
-                from(ip.clone()).await.status(),
+                start_from(&service, "", &ip).await.status(),
                 StatusCode::FOUND,
                 "{name} {n}"
             );
         }
-        let r = from(ip.clone()).await;
+        let r = start_from(&service, "", &ip).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
         assert_eq!(body(&r)["error"], "rate_limited", "{name}");
         assert!(r.headers().contains_key("retry-after"), "{name}");
         assert_eq!(
-            from(unique_ip()).await.status(),
+            start_from(&service, "", &unique_ip()).await.status(),
             StatusCode::FOUND,
             "{name}"
         );

@@ -172,8 +172,13 @@ pub async fn get(service: &Service, path: &str, headers: &[(&str, &str)]) -> Res
 /// `GET /oauth/test/start` with `query`, from an address of its own: starts count toward
 /// their address's `CEREMONIES_MAX_PER_CLIENT`, and runs share one Redis.
 pub async fn start(service: &Service, query: &str) -> Response<String> {
+    start_from(service, query, &unique_ip()).await
+}
+
+/// `GET /oauth/test/start` with `query` from the client address `ip`.
+pub async fn start_from(service: &Service, query: &str, ip: &str) -> Response<String> {
     let path = format!("/oauth/test/start{query}");
-    send(service, Method::GET, &path, &[], "", &unique_ip())
+    send(service, Method::GET, &path, &[], "", ip)
         .await
         .unwrap()
 }
