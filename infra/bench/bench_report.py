@@ -175,6 +175,16 @@ def main():
                      "baseline_median": lc["argon2_cpu"]["mean_us"] / 1000, "ratio": r,
                      "target": "≤ 1.05 ×", "met": r <= 1.05})
 
+    # Issue 38: what a browser's session (its hash and its entry in the account's set, after a
+    # login and a rotation; MEMORY USAGE, mean of 50) costs Redis, on one node and the cluster.
+    clustered = rust.get("durability", {}).get("memory_per_browser_session")
+    for where, b in (("one node", rust.get("memory_per_browser_session")), ("3+3 cluster", clustered)):
+        if b is not None:
+            rows.append({"figure": f"memory per session, a browser's sign-in ({where}, MEMORY USAGE)",
+                         "median": b, "p99": None, "unit": "B",
+                         "baseline": "issue 38's measure: 1,004 B", "baseline_median": 1004,
+                         "ratio": b / 1004, "target": "≤ 500 B", "met": b <= 500})
+
     dbsc = rust.get("dbsc")
     if dbsc:
         # Issue 25; since issue 34 the rotation script checks the bound cookie itself (no read

@@ -498,6 +498,38 @@ async fn disable_ends_sessions_and_refuses_login_with_403() {
     }
 }
 
+/// A browser the server names is listed by that name alone (its raw header is not kept: a
+/// smaller record, docs/scale.md); a client it cannot name keeps the start of its header.
+#[tokio::test]
+async fn a_named_browser_is_kept_by_its_name_and_anything_else_by_its_header() {
+    for (name, service) in services(test_config()).await {
+        let (email, unnamed) = login(&service).await;
+        let browser = service
+            .login(
+                input(&email, PASSWORD),
+                &passport::testing::browser_client(),
+            )
+            .await
+            .unwrap();
+        let caller = service
+            .authorize(Some(&format!("Bearer {}", unnamed.access_token)))
+            .await
+            .unwrap();
+        let list = service.sessions(&caller).await.unwrap();
+        let listed = |id| list.iter().find(|s| s.id == id).unwrap();
+        let b = listed(browser.session_id);
+        assert_eq!(
+            b.agent.as_deref(),
+            Some("Chrome 131 on Windows 10"),
+            "{name}"
+        );
+        assert_eq!(b.user_agent, None, "{name}");
+        let u = listed(unnamed.session_id);
+        assert_eq!(u.agent, None, "{name}");
+        assert_eq!(u.user_agent.as_deref(), Some("flows-test"), "{name}");
+    }
+}
+
 #[tokio::test]
 async fn sessions_and_me_see_the_callers_account_only() {
     for (name, service) in services(test_config()).await {

@@ -660,6 +660,14 @@ async fn main() {
     figures.insert("refresh_http_body".into(), http_body.json());
     figures.insert("refresh_http_cookie".into(), http_cookie.json());
     figures.insert("dbsc".into(), dbsc_costs(Arc::clone(&store), scale).await);
+    eprintln!("measuring: memory per session (a browser's sign-in, one node)");
+    let memory = passport::testing::memory::memory_per_browser_session(
+        &service,
+        &mut open().await.unwrap(),
+        "memory@example.com",
+    )
+    .await;
+    figures.insert("memory_per_browser_session".into(), json!(memory));
     let mail = passport_bench::mail::mail_costs(Arc::clone(&store), scale).await;
     eprintln!("mail: {mail}");
     figures.insert("mail".into(), mail);

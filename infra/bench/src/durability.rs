@@ -49,6 +49,14 @@ pub async fn durability_costs(scale: usize) -> Value {
         service(ReplicaAcks::Count(0)).await,
     );
     assert_eq!(wait.store().durability().replicas, 1);
+    // What a browser's session costs the cluster (docs/scale.md measures the same in
+    // shared/tests/expiry.rs).
+    let memory = passport::testing::memory::memory_per_browser_session(
+        &alone,
+        &mut passport::testing::redis_at(&urls, true).await,
+        "memory@example.com",
+    )
+    .await;
     create_account(&wait, "durability@example.com", PASSWORD).await;
     let input = || LoginInput::new("durability@example.com", PASSWORD);
     let client = ClientInfo::default();
@@ -146,6 +154,7 @@ pub async fn durability_costs(scale: usize) -> Value {
         "refresh_per_second_16_clients": throughput,
         "refresh_per_second_16_clients_one_connection": shared_connection,
         "shard_cpu_per_refresh_16_clients": shard_cpu,
+        "memory_per_browser_session": memory,
     })
 }
 

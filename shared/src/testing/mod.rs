@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod device;
 pub mod mail;
+pub mod memory;
 pub mod store;
 use crate::admin::{self, Command};
 use crate::api::{Service, Store};

@@ -95,8 +95,12 @@ impl<S: ?Sized + KernelStore> Core<S> {
             digest: refresh.digest(),
             family: refresh.family_digest(),
             device: s.device,
+            // A browser the parser names is kept by that name alone: its header says nothing
+            // more a person reads, and left out it takes the record a size class down
+            // (docs/scale.md). Anything else keeps the start of its header.
             user_agent: user_agent
                 .as_deref()
+                .filter(|_| agent.is_none())
                 .map(|ua| cut_bytes(ua, KEPT_USER_AGENT_BYTES)),
             ip: s.client.kept_address(),
             now,

@@ -35,7 +35,8 @@ pub struct NewSession {
     pub family: TokenDigest,
     /// Device name the client gave.
     pub device: Option<String>,
-    /// `User-Agent` of the sign-in request.
+    /// The start of the sign-in request's `User-Agent`, when the server could not name the
+    /// browser from it (the agent given beside it is `None`).
     pub user_agent: Option<String>,
     /// Source IP of the sign-in request.
     pub ip: Option<String>,
@@ -97,7 +98,8 @@ pub struct SessionInfo {
     pub id: Id,
     /// Device name the client gave at sign-in.
     pub device: Option<String>,
-    /// `User-Agent` at sign-in.
+    /// The start of the `User-Agent` at sign-in, kept when `agent` is `None` (and by sessions
+    /// started before a named browser was kept by its name alone).
     pub user_agent: Option<String>,
     /// Source IP at sign-in.
     pub ip: Option<String>,

@@ -2,7 +2,7 @@
 -- beyond the cap, ends the sessions that expire first (the least recently used), never the new
 -- one. The session keeps the account's email, for the authorizer to hand to the routes behind it.
 -- The session also keeps how and when it authenticated (`at`, `amr`) and what the server made of
--- its user agent (`agent`).
+-- its user agent (`agent`), or the start of that header when it made nothing of it (`ua`).
 -- The sign-in is recorded in the account's history (`entry`); `seen` names its device there.
 -- A federated sign-in's session keeps its provider (`idp`), whose unlinking ends it.
 -- Returns 'started' ('started_new' from a device the history has not seen sign in), 'missing',
@@ -21,13 +21,21 @@ if (a[2] or '0') ~= password_version then
 end
 -- The store's retry after a dropped connection finds the session already started: recorded once.
 local again = redis.call('EXISTS', session) == 1
-redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ua', user_agent,
-  'ip', ip, 'created', now, 'last', now, 'exp', expires_at, 'abs', absolute_expires_at,
-  'at', auth_time, 'amr', amr, 'agent', agent, 'ev', a[3] or '1')
+redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ip', ip, 'created', now,
+  'last', now, 'exp', expires_at, 'abs', absolute_expires_at, 'at', auth_time, 'amr', amr,
+  'ev', a[3] or '1')
 -- No device name, no field: the listing reads a missing one as none, and the record stays a
 -- size class smaller (docs/scale.md).
 if device ~= '' then
   long_set(session, 'dev', device)
+end
+-- The same for the browser's name and the raw user agent: a session keeps the one or the
+-- other (the header only when the server could not name the browser from it).
+if agent ~= '' then
+  redis.call('HSET', session, 'agent', agent)
+end
+if user_agent ~= '' then
+  redis.call('HSET', session, 'ua', user_agent)
 end
 if via ~= '' then
   redis.call('HSET', session, 'idp', via)
