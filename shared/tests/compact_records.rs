@@ -15,9 +15,9 @@ use passport::kernel::accounts::hash_password;
 use passport::kernel::clock;
 use passport::kernel::service::ClientInfo;
 use passport::kernel::store::{RedisConnection, RedisStore};
-use passport::kernel::tokens::refresh::RefreshToken;
+use passport::kernel::tokens::refresh::{RefreshToken, TokenDigest};
 use passport::sessions::LoginInput;
-use passport::sessions::store::SessionsAfter;
+use passport::sessions::store::{CheckToken, SessionsAfter, TokenCheck};
 use passport::testing::store::prelude::*;
 use passport::testing::{create_account, service_on, test_config};
 use std::sync::Arc;
@@ -268,62 +268,127 @@ async fn records_written_whole_before_still_read_and_change() {
         .unwrap();
 }
 
-/// A session started before issue 38 keeps its refresh-token digests in hex (64 characters;
-/// now 43, `TokenDigest::to_stored`): it still refreshes, rotates into the new form, and its
-/// family still gives a stolen token away.
+/// A session started before keeps its refresh-token digests in an earlier form — hex (64
+/// characters, before issue 38) or the whole digest as base64 (43, before the stored form was
+/// cut to 192 bits: 32, `TokenDigest::to_stored`): it still refreshes, rotates into the stored
+/// form, and its family still gives a stolen token away.
 #[tokio::test]
-async fn sessions_with_hex_digests_still_rotate_and_detect_theft() {
+async fn sessions_with_earlier_digest_forms_still_rotate_and_detect_theft() {
+    let (store, service) = on_redis().await;
+    for (form, name) in [(1, "whole"), (2, "hex")] {
+        let earlier = |d: TokenDigest| d.stored_forms()[form].clone();
+        let email = format!("{}@example.com", unique_tag());
+        create_account(&service, &email, PASSWORD).await;
+        let client = ClientInfo::default();
+        let pair = service
+            .login(LoginInput::new(email.clone(), PASSWORD), &client)
+            .await
+            .unwrap();
+        let t0 = RefreshToken::parse(&pair.refresh_token).unwrap();
+        let account = store.account_id(&email).await.unwrap().unwrap();
+        let key = format!("pp:{{{account}}}:s:{}", t0.session());
+        let mut redis = raw_redis().await;
+        let field = async |redis: &mut RedisConnection, field: &str| -> String {
+            redis::cmd("HGET")
+                .arg(&key)
+                .arg(field)
+                .query_async(redis)
+                .await
+                .unwrap()
+        };
+        assert_eq!(field(&mut redis, "cur").await, t0.digest().to_stored());
+        assert_eq!(
+            field(&mut redis, "fam").await,
+            t0.family_digest().to_stored()
+        );
+        // The earlier form.
+        let _: () = redis::cmd("HSET")
+            .arg(&key)
+            .arg("cur")
+            .arg(earlier(t0.digest()))
+            .arg("fam")
+            .arg(earlier(t0.family_digest()))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        // Logout's check knows it as the current token.
+        let check = CheckToken {
+            account,
+            session: t0.session(),
+            presented: t0.digest(),
+            family: t0.family_digest(),
+            now: clock::now(),
+            grace: 10,
+        };
+        assert_eq!(
+            store.check_token(&check).await.unwrap(),
+            TokenCheck::Current,
+            "{name}"
+        );
+        let next = service.refresh(&pair.refresh_token).await.unwrap();
+        let t1 = RefreshToken::parse(&next.refresh_token).unwrap();
+        assert_eq!(
+            field(&mut redis, "cur").await,
+            t1.digest().to_stored(),
+            "{name}"
+        );
+        assert_eq!(
+            field(&mut redis, "prev").await,
+            t0.digest().to_stored(),
+            "{name}"
+        );
+        assert_eq!(
+            field(&mut redis, "fam").await,
+            earlier(t0.family_digest()),
+            "{name}"
+        );
+        // A token of the session's family that is neither its current nor its previous one.
+        let stolen = t1.successor(&[9; 32]);
+        let err = service.refresh(&stolen.encode()).await.unwrap_err();
+        assert!(
+            matches!(err, passport::ApiError::RefreshTokenReused),
+            "{name}: {err:?}"
+        );
+        let ended: bool = redis::cmd("EXISTS")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(!ended, "{name}: the session ended as stolen");
+    }
+}
+
+/// A rotation that ran while the stored form was the whole digest (43 characters), replayed
+/// within the grace window after the stored form was cut (a second tab across a deploy): the
+/// same successor, not a refusal.
+#[tokio::test]
+async fn a_replay_across_the_digest_form_change_gets_the_same_successor() {
     let (store, service) = on_redis().await;
     let email = format!("{}@example.com", unique_tag());
     create_account(&service, &email, PASSWORD).await;
-    let client = ClientInfo::default();
     let pair = service
-        .login(LoginInput::new(email.clone(), PASSWORD), &client)
+        .login(
+            LoginInput::new(email.clone(), PASSWORD),
+            &ClientInfo::default(),
+        )
         .await
         .unwrap();
     let t0 = RefreshToken::parse(&pair.refresh_token).unwrap();
+    let next = service.refresh(&pair.refresh_token).await.unwrap();
+    let t1 = RefreshToken::parse(&next.refresh_token).unwrap();
     let account = store.account_id(&email).await.unwrap().unwrap();
     let key = format!("pp:{{{account}}}:s:{}", t0.session());
-    let mut redis = raw_redis().await;
-    let field = async |redis: &mut RedisConnection, name: &str| -> String {
-        redis::cmd("HGET")
-            .arg(&key)
-            .arg(name)
-            .query_async(redis)
-            .await
-            .unwrap()
-    };
-    assert_eq!(field(&mut redis, "cur").await, t0.digest().to_stored());
-    assert_eq!(
-        field(&mut redis, "fam").await,
-        t0.family_digest().to_stored()
-    );
-    // The earlier form.
+    // What the rotation wrote before: its digests whole.
+    let whole = |d: TokenDigest| d.stored_forms()[1].clone();
     let _: () = redis::cmd("HSET")
         .arg(&key)
         .arg("cur")
-        .arg(t0.digest().to_hex())
-        .arg("fam")
-        .arg(t0.family_digest().to_hex())
-        .query_async(&mut redis)
+        .arg(whole(t1.digest()))
+        .arg("prev")
+        .arg(whole(t0.digest()))
+        .query_async(&mut raw_redis().await)
         .await
         .unwrap();
-    let next = service.refresh(&pair.refresh_token).await.unwrap();
-    let t1 = RefreshToken::parse(&next.refresh_token).unwrap();
-    assert_eq!(field(&mut redis, "cur").await, t1.digest().to_stored());
-    assert_eq!(field(&mut redis, "prev").await, t0.digest().to_stored());
-    assert_eq!(field(&mut redis, "fam").await, t0.family_digest().to_hex());
-    // A token of the session's family that is neither its current nor its previous one.
-    let stolen = t1.successor(&[9; 32]);
-    let err = service.refresh(&stolen.encode()).await.unwrap_err();
-    assert!(
-        matches!(err, passport::ApiError::RefreshTokenReused),
-        "{err:?}"
-    );
-    let ended: bool = redis::cmd("EXISTS")
-        .arg(&key)
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    assert!(!ended, "the session ended as stolen");
+    let again = service.refresh(&pair.refresh_token).await.unwrap();
+    assert_eq!(again.refresh_token, next.refresh_token);
 }

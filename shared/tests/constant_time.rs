@@ -38,7 +38,7 @@ async fn lua_ct_eq(con: &mut RedisConnection, a: &str, b: Option<&str>) -> bool 
 #[tokio::test]
 async fn lua_ct_eq_compares_every_byte() {
     let mut con = common::raw_redis().await;
-    let d = TokenDigest([0xab; 32]).to_hex();
+    let [_, _, d] = TokenDigest([0xab; 32]).stored_forms();
     let first = format!("0{}", &d[1..]);
     let last = format!("{}0", &d[..63]);
     assert!(lua_ct_eq(&mut con, &d, Some(&d)).await);
@@ -51,7 +51,7 @@ async fn lua_ct_eq_compares_every_byte() {
 }
 
 /// Runs before `COMMON` and the script: shadows `redis` and `ARGV` so that digests (64 hex
-/// characters, or 43 of URL-safe base64) are tainted tables, and after `COMMON` rebinds `ct_eq`
+/// characters, or 43 or 32 of URL-safe base64) are tainted tables, and after `COMMON` rebinds `ct_eq`
 /// to unwrap them. `DIGEST_ARGS` is filled in with
 /// the ARGV positions whose names end in `digest`.
 const TAINT: &str = r#"
@@ -62,7 +62,7 @@ taint.__le = taint.__lt
 taint.__concat = function() error('a digest was concatenated') end
 local function wrap(v)
   if type(v) == 'string' and ((#v == 64 and v:match('^[0-9a-f]+$'))
-      or (#v == 43 and v:match('^[A-Za-z0-9_-]+$'))) then
+      or ((#v == 43 or #v == 32) and v:match('^[A-Za-z0-9_-]+$'))) then
     return setmetatable({digest = v}, taint)
   end
   return v
@@ -289,24 +289,34 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
     // A token presented as a credential (logout's check), of a family the session does not have:
     // 'current' or 'previous' when it is one of the session's, never 'reused'.
     let check = |d: &TokenDigest| {
+        let [presented, presented_whole, presented_legacy] = d.stored_forms();
+        let [family, family_whole, family_legacy] = TokenDigest([7; 32]).stored_forms();
         vec![
             ("sid", sid.to_string()),
-            ("presented_digest", d.to_stored()),
-            ("presented_legacy_digest", d.to_hex()),
-            ("family_digest", TokenDigest([7; 32]).to_stored()),
-            ("family_legacy_digest", TokenDigest([7; 32]).to_hex()),
+            ("presented_digest", presented),
+            ("presented_whole_digest", presented_whole),
+            ("presented_legacy_digest", presented_legacy),
+            ("family_digest", family),
+            ("family_whole_digest", family_whole),
+            ("family_legacy_digest", family_legacy),
             ("now", clock::now().to_string()),
             ("grace", "10".to_string()),
         ]
     };
-    let rotate = |presented: &RefreshToken, successor: &RefreshToken, grace: i64| {
+    let rotate = |token: &RefreshToken, successor: &RefreshToken, grace: i64| {
+        let [presented, presented_whole, presented_legacy] = token.digest().stored_forms();
+        let [family, family_whole, family_legacy] = token.family_digest().stored_forms();
+        let [successor, successor_whole, _] = successor.digest().stored_forms();
         vec![
             ("sid", sid.to_string()),
-            ("presented_digest", presented.digest().to_stored()),
-            ("presented_legacy_digest", presented.digest().to_hex()),
-            ("successor_digest", successor.digest().to_stored()),
-            ("family_digest", presented.family_digest().to_stored()),
-            ("family_legacy_digest", presented.family_digest().to_hex()),
+            ("presented_digest", presented),
+            ("presented_whole_digest", presented_whole),
+            ("presented_legacy_digest", presented_legacy),
+            ("successor_digest", successor),
+            ("successor_whole_digest", successor_whole),
+            ("family_digest", family),
+            ("family_whole_digest", family_whole),
+            ("family_legacy_digest", family_legacy),
             ("request_id", format!("{:032x}", grace)),
             ("now", clock::now().to_string()),
             ("idle_ttl", "1000".to_string()),
@@ -318,7 +328,8 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
         ]
     };
     let mut wrong = t0.digest();
-    wrong.0[31] ^= 1;
+    // The last byte the store keeps (`TokenDigest::to_stored`).
+    wrong.0[passport::kernel::tokens::refresh::STORED_BYTES - 1] ^= 1;
     let mut con2 = con.clone();
     let mut check_token = async |d: &TokenDigest| -> String {
         run(&mut con, "check_token", &keys, &check(d))

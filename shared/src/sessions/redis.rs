@@ -33,17 +33,23 @@ impl SessionStore for RedisStore {
         // Idempotent within the grace window: run again after a first run that did rotate,
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
+        let [presented, presented_whole, presented_legacy] = r.presented.stored_forms();
+        let [family, family_whole, family_legacy] = r.family.stored_forms();
+        let [successor, successor_whole, _] = r.successor.stored_forms();
         let answer: Vec<Value> = self
             .write(
                 &ROTATE.invocation(
                     &keys::session_keys(r.account, r.session),
                     &[
                         ("sid", r.session.to_string()),
-                        ("presented_digest", r.presented.to_stored()),
-                        ("presented_legacy_digest", r.presented.to_hex()),
-                        ("successor_digest", r.successor.to_stored()),
-                        ("family_digest", r.family.to_stored()),
-                        ("family_legacy_digest", r.family.to_hex()),
+                        ("presented_digest", presented),
+                        ("presented_whole_digest", presented_whole),
+                        ("presented_legacy_digest", presented_legacy),
+                        ("successor_digest", successor),
+                        ("successor_whole_digest", successor_whole),
+                        ("family_digest", family),
+                        ("family_whole_digest", family_whole),
+                        ("family_legacy_digest", family_legacy),
                         ("request_id", URL_SAFE_NO_PAD.encode(r.request_id)),
                         ("now", r.now.to_string()),
                         ("idle_ttl", r.idle_ttl.to_string()),
@@ -114,15 +120,19 @@ impl SessionStore for RedisStore {
     }
 
     async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
+        let [presented, presented_whole, presented_legacy] = c.presented.stored_forms();
+        let [family, family_whole, family_legacy] = c.family.stored_forms();
         let outcome: String = self
             .write(&CHECK_TOKEN.invocation(
                 &keys::session_keys(c.account, c.session),
                 &[
                     ("sid", c.session.to_string()),
-                    ("presented_digest", c.presented.to_stored()),
-                    ("presented_legacy_digest", c.presented.to_hex()),
-                    ("family_digest", c.family.to_stored()),
-                    ("family_legacy_digest", c.family.to_hex()),
+                    ("presented_digest", presented),
+                    ("presented_whole_digest", presented_whole),
+                    ("presented_legacy_digest", presented_legacy),
+                    ("family_digest", family),
+                    ("family_whole_digest", family_whole),
+                    ("family_legacy_digest", family_legacy),
                     ("now", c.now.to_string()),
                     ("grace", c.grace.to_string()),
                 ],

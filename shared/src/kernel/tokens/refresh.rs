@@ -50,16 +50,31 @@ impl PartialEq for TokenDigest {
 
 impl Eq for TokenDigest {}
 
+/// How much of a digest the Redis store keeps: its first 192 bits. A truncated SHA-256 is an
+/// approved digest of the truncated length (NIST SP 800-107 Rev. 1, §5.1); finding a token for
+/// a kept digest, with the store's contents in hand, still takes about 2^192 hashes, and the
+/// 11 characters fewer per digest keep a session's record a size class smaller
+/// (docs/scale.md).
+pub const STORED_BYTES: usize = 24;
+
 impl TokenDigest {
-    /// The form the Redis store keeps: URL-safe base64 without padding, 43 characters.
+    /// The form the Redis store keeps: the first [`STORED_BYTES`] bytes as URL-safe base64
+    /// without padding, 32 characters.
     pub fn to_stored(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
+        URL_SAFE_NO_PAD.encode(&self.0[..STORED_BYTES])
     }
 
-    /// Lower-case hex, 64 characters: the form sessions started before issue 38 keep until
-    /// they end, still compared beside [`Self::to_stored`].
-    pub fn to_hex(&self) -> String {
-        super::digest::hex(&self.0)
+    /// Every form of this digest a live session may keep, newest first: [`Self::to_stored`];
+    /// the whole digest as URL-safe base64 (43 characters), which sessions started between
+    /// issue 38 and this form keep; and lower-case hex (64), kept by sessions started before
+    /// issue 38. A script compares a presented token with each (in constant time) and writes
+    /// only the first.
+    pub fn stored_forms(&self) -> [String; 3] {
+        [
+            self.to_stored(),
+            URL_SAFE_NO_PAD.encode(self.0),
+            super::digest::hex(&self.0),
+        ]
     }
 
     /// Compares in constant time.
@@ -204,8 +219,9 @@ mod tests {
     fn digest_and_debug_hide_the_secret() {
         let t = RefreshToken::new(Id::random(), Id::random());
         let d = t.digest();
-        assert_eq!(d.to_hex().len(), 64);
-        assert_eq!(d.to_stored().len(), 43);
+        let [stored, whole, hex] = d.stored_forms();
+        assert_eq!((stored.len(), whole.len(), hex.len()), (32, 43, 64));
+        assert!(whole.starts_with(&stored));
         assert!(d.ct_eq(&t.digest()));
         assert!(!d.ct_eq(&t.successor(&[0; 32]).digest()));
         let dbg = format!("{t:?}");

@@ -6,10 +6,19 @@
 -- device key and the request did not show its live bound cookie: nothing is spent or ended).
 -- `device` is '1' when binding is required; `by_cookie` '1' when the answer goes by cookie;
 -- `bound_digest` the digest of the bound cookie the request carried, or ''. The refresh token's
--- digests come in the stored form and the hex one of sessions started before issue 38 (read,
--- never written: a rotation writes the stored form).
+-- digests come in every form a live session may keep (`TokenDigest::stored_forms`: the stored
+-- one, the whole digest and the hex one of sessions started earlier; read, never written: a
+-- rotation writes the stored form).
 local session, sessions = unpack(KEYS)
-local sid, presented_digest, presented_legacy_digest, successor_digest, family_digest, family_legacy_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest, deadline_ms = unpack(ARGV)
+local sid, presented_digest, presented_whole_digest, presented_legacy_digest, successor_digest, successor_whole_digest, family_digest, family_whole_digest, family_legacy_digest, request_id, now, idle_ttl, grace, device, by_cookie, bound_digest, deadline_ms = unpack(ARGV)
+local function presented(kept)
+  return ct_eq(kept, presented_digest) or ct_eq(kept, presented_whole_digest)
+    or ct_eq(kept, presented_legacy_digest)
+end
+local function of_family(kept)
+  return ct_eq(kept, family_digest) or ct_eq(kept, family_whole_digest)
+    or ct_eq(kept, family_legacy_digest)
+end
 -- A rotation that reaches Redis after its caller stopped waiting (queued behind a stalled
 -- connection during a failover: the client was answered 503 and retries with the same token)
 -- does nothing: run late, it would find that token spent by the retry and end the session as
@@ -32,10 +41,9 @@ local function live_cookie(kept, expires_at)
 end
 local device_shown = device ~= '1' or not s[11] or s[11] == ''
   or (by_cookie == '1' and (live_cookie(s[12], s[13]) or live_cookie(s[14], s[15])))
-local current = ct_eq(s[1], presented_digest) or ct_eq(s[1], presented_legacy_digest)
-local previous = not current
-  and (ct_eq(s[2], presented_digest) or ct_eq(s[2], presented_legacy_digest))
-if not (current or previous or ct_eq(s[6], family_digest) or ct_eq(s[6], family_legacy_digest)) then
+local current = presented(s[1])
+local previous = not current and presented(s[2])
+if not (current or previous or of_family(s[6])) then
   return {'invalid'}
 end
 -- A token of the session's family from a request that does not show the bound session's
@@ -47,13 +55,14 @@ end
 if current then
   local exp = math.min(now + tonumber(idle_ttl), tonumber(s[5]))
   redis.call('HSET', session, 'cur', successor_digest, 'prev', presented_digest, 'rot', now,
-    'last', now, 'exp', exp, 'rid', request_id)
+    'exp', exp, 'rid', request_id)
   redis.call('EXPIREAT', session, exp)
   track(sessions, sid, now, exp)
   return {'rotated', exp, s[8], s[9], s[10], s[16]}
 end
 if previous then
-  local same_successor = ct_eq(s[1], successor_digest)
+  -- (The whole form: the rotation that ran may have run before the stored form was shortened.)
+  local same_successor = ct_eq(s[1], successor_digest) or ct_eq(s[1], successor_whole_digest)
   -- The store's own retry of the rotation that ran, or a replay within the grace.
   local retry = same_successor and s[7] == request_id
   grace = tonumber(grace)

@@ -22,8 +22,21 @@ end
 -- The store's retry after a dropped connection finds the session already started: recorded once.
 local again = redis.call('EXISTS', session) == 1
 redis.call('HSET', session, 'cur', digest, 'fam', family_digest, 'ip', ip, 'created', now,
-  'last', now, 'exp', expires_at, 'abs', absolute_expires_at, 'at', auth_time, 'amr', amr,
-  'ev', a[3] or '1')
+  'exp', expires_at, 'abs', absolute_expires_at)
+-- A field whose value its readers assume when it is missing is not written, and the record
+-- stays a size class smaller (docs/scale.md): `at` when the session authenticated as it started
+-- (`created`), `amr` for a password alone (`Authentication::from_stored`), `ev` for a verified
+-- address; and `last` is never written (the last use is the last rotation, `rot`, else
+-- `created`: list_sessions.lua).
+if auth_time ~= now then
+  redis.call('HSET', session, 'at', auth_time)
+end
+if amr ~= 'pwd' then
+  redis.call('HSET', session, 'amr', amr)
+end
+if a[3] == '0' then
+  redis.call('HSET', session, 'ev', '0')
+end
 -- No device name, no field: the listing reads a missing one as none, and the record stays a
 -- size class smaller (docs/scale.md).
 if device ~= '' then
