@@ -132,6 +132,8 @@ impl EmailStore for MemoryStore {
                 a.email = new.to_string();
                 a.email_verified = true;
             }
+            // The same move again (as the Redis store's retry runs it): moved, recorded once.
+            Some(a) if a.email == new => return Ok(EmailMove::Moved),
             _ => return Ok(EmailMove::Stale),
         }
         g.emails.remove(old);

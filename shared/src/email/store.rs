@@ -85,7 +85,8 @@ pub trait EmailStore: Send + Sync {
     async fn set_email_verified(&self, account: Id, email: &str) -> Result<bool, StoreError>;
     /// Moves the account from `old` to `new` (verified): the index entry of `new` claimed
     /// first, the record and its sessions' copies moved and `entry` recorded in its history (one
-    /// step), then `old`'s entry dropped.
+    /// step), then `old`'s entry dropped. Idempotent: the same move again (a retry after a lost
+    /// answer) answers `Moved` and records nothing more.
     async fn move_email(
         &self,
         account: Id,
