@@ -192,7 +192,8 @@ def main():
         b, u = dbsc["refresh_bound"], dbsc["refresh_unbound"]
         row("refresh by cookie of a device-bound session (DBSC required: bound cookie checked in the rotation)", b,
             baseline="an unbound session's refresh by cookie, same run", base_fig=u,
-            ratio=b["median_us"] / u["median_us"], target="report the ratio")
+            ratio=b["median_us"] / u["median_us"], target="≤ 1.2 ×",
+            met=b["median_us"] / u["median_us"] <= 1.2)
         row("DBSC renewal, step 1: the challenge (403 + Secure-Session-Challenge)", dbsc["renewal_challenge"])
         row("DBSC renewal, step 2: the proof checked (ES256) and a new bound cookie", dbsc["renewal_proof"])
 
@@ -228,11 +229,14 @@ def main():
     if dur:
         # Issue 21: each write confirmed by a replica (WAIT) beside the master alone, on the
         # same 3+3 cluster, timed alternately.
-        for what, label in (("refresh", "refresh"), ("login", "login")):
+        # Issue 38 wants the refresh's median with the wait within 1.3 × the one without.
+        for what, limit in (("refresh", 1.3), ("login", None)):
             w, a = dur[f"{what}_wait"], dur[f"{what}_alone"]
-            row(f"{label} on a 3+3 cluster, REDIS_REPLICA_ACKS=auto (WAIT 1)", w,
-                baseline="REDIS_REPLICA_ACKS=0, same cluster", base_fig=a,
-                ratio=w["median_us"] / a["median_us"], target="report the ratio")
+            r = w["median_us"] / a["median_us"]
+            row(f"{what} on a 3+3 cluster, REDIS_REPLICA_ACKS=auto (WAIT 1)", w,
+                baseline="REDIS_REPLICA_ACKS=0, same cluster", base_fig=a, ratio=r,
+                target=f"≤ {limit} ×" if limit else "report the ratio",
+                met=r <= limit if limit else None)
         # Issue 38: ≥ 0.85 × the throughput without the wait, as Lambda runs (a connection
         # per execution environment); on one shared connection (local-api) for reference.
         t = dur["refresh_per_second_16_clients"]
