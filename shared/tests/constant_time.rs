@@ -19,6 +19,7 @@ use passport::kernel::service::binding::bound_cookie_digest;
 use passport::kernel::store::lua::{COMMON, LuaScript};
 use passport::kernel::store::{Account, AccountStatus, RedisConnection, SessionStart};
 use passport::kernel::tokens::refresh::{RefreshToken, TokenDigest};
+use passport::sessions::redis::{presented_digest_args, successor_digest_args};
 
 async fn lua_ct_eq(con: &mut RedisConnection, a: &str, b: Option<&str>) -> bool {
     let body = format!(
@@ -289,34 +290,19 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
     // A token presented as a credential (logout's check), of a family the session does not have:
     // 'current' or 'previous' when it is one of the session's, never 'reused'.
     let check = |d: &TokenDigest| {
-        let [presented, presented_whole, presented_legacy] = d.stored_forms();
-        let [family, family_whole, family_legacy] = TokenDigest([7; 32]).stored_forms();
-        vec![
+        let mut args = presented_digest_args(d, &TokenDigest([7; 32])).to_vec();
+        args.extend([
             ("sid", sid.to_string()),
-            ("presented_digest", presented),
-            ("presented_whole_digest", presented_whole),
-            ("presented_legacy_digest", presented_legacy),
-            ("family_digest", family),
-            ("family_whole_digest", family_whole),
-            ("family_legacy_digest", family_legacy),
             ("now", clock::now().to_string()),
             ("grace", "10".to_string()),
-        ]
+        ]);
+        args
     };
     let rotate = |token: &RefreshToken, successor: &RefreshToken, grace: i64| {
-        let [presented, presented_whole, presented_legacy] = token.digest().stored_forms();
-        let [family, family_whole, family_legacy] = token.family_digest().stored_forms();
-        let [successor, successor_whole, _] = successor.digest().stored_forms();
-        vec![
+        let mut args = presented_digest_args(&token.digest(), &token.family_digest()).to_vec();
+        args.extend(successor_digest_args(&successor.digest()));
+        args.extend([
             ("sid", sid.to_string()),
-            ("presented_digest", presented),
-            ("presented_whole_digest", presented_whole),
-            ("presented_legacy_digest", presented_legacy),
-            ("successor_digest", successor),
-            ("successor_whole_digest", successor_whole),
-            ("family_digest", family),
-            ("family_whole_digest", family_whole),
-            ("family_legacy_digest", family_legacy),
             ("request_id", format!("{:032x}", grace)),
             ("now", clock::now().to_string()),
             ("idle_ttl", "1000".to_string()),
@@ -325,7 +311,8 @@ async fn digest_scripts_compare_digests_only_through_ct_eq() {
             ("by_cookie", "1".to_string()),
             ("bound_digest", bound.clone()),
             ("deadline_ms", "99999999999999".to_string()),
-        ]
+        ]);
+        args
     };
     let mut wrong = t0.digest();
     // The last byte the store keeps (`TokenDigest::to_stored`).

@@ -13,6 +13,7 @@ use crate::kernel::store::redis::{
     int, long_joined, long_names, opt, parse, stored_authentication,
 };
 use crate::kernel::store::{RedisStore, SessionInfo};
+use crate::kernel::tokens::refresh::TokenDigest;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,55 +28,75 @@ crate::lua_scripts! {
     SET_PASSWORD = "set_password",
 }
 
+/// A presented refresh token's digests by the names `rotate.lua` and `check_token.lua` take
+/// them: the token's and its family's, each in every form a live session may keep
+/// (`TokenDigest::stored_forms`).
+pub fn presented_digest_args(
+    presented: &TokenDigest,
+    family: &TokenDigest,
+) -> [(&'static str, String); 6] {
+    let [p, p_whole, p_legacy] = presented.stored_forms();
+    let [f, f_whole, f_legacy] = family.stored_forms();
+    [
+        ("presented_digest", p),
+        ("presented_whole_digest", p_whole),
+        ("presented_legacy_digest", p_legacy),
+        ("family_digest", f),
+        ("family_whole_digest", f_whole),
+        ("family_legacy_digest", f_legacy),
+    ]
+}
+
+/// A successor's digest by the names `rotate.lua` takes it: the stored form, and the whole
+/// digest a rotation written before that form wrote (its replay still matches).
+pub fn successor_digest_args(successor: &TokenDigest) -> [(&'static str, String); 2] {
+    let [s, s_whole, _] = successor.stored_forms();
+    [("successor_digest", s), ("successor_whole_digest", s_whole)]
+}
+
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn rotate(&self, r: &Rotate) -> Result<(Rotation, Option<Carried>), StoreError> {
         // Idempotent within the grace window: run again after a first run that did rotate,
         // the script finds the presented token as `prev` and the successor as `cur`, and
         // answers `replayed` with the same successor.
-        let [presented, presented_whole, presented_legacy] = r.presented.stored_forms();
-        let [family, family_whole, family_legacy] = r.family.stored_forms();
-        let [successor, successor_whole, _] = r.successor.stored_forms();
         let answer: Vec<Value> = self
             .write(
                 &ROTATE.invocation(
                     &keys::session_keys(r.account, r.session),
                     &[
-                        ("sid", r.session.to_string()),
-                        ("presented_digest", presented),
-                        ("presented_whole_digest", presented_whole),
-                        ("presented_legacy_digest", presented_legacy),
-                        ("successor_digest", successor),
-                        ("successor_whole_digest", successor_whole),
-                        ("family_digest", family),
-                        ("family_whole_digest", family_whole),
-                        ("family_legacy_digest", family_legacy),
-                        ("request_id", URL_SAFE_NO_PAD.encode(r.request_id)),
-                        ("now", r.now.to_string()),
-                        ("idle_ttl", r.idle_ttl.to_string()),
-                        ("grace", r.grace.to_string()),
-                        (
-                            "device",
-                            if r.device.is_some() { "1" } else { "0" }.to_string(),
-                        ),
-                        (
-                            "by_cookie",
-                            if r.device.as_ref().is_some_and(|d| d.by_cookie) {
-                                "1"
-                            } else {
-                                "0"
-                            }
-                            .to_string(),
-                        ),
-                        (
-                            "bound_digest",
-                            r.device
-                                .as_ref()
-                                .and_then(|d| d.bound_cookie.clone())
-                                .unwrap_or_default(),
-                        ),
-                        ("deadline_ms", deadline_ms(self.answer_within).to_string()),
-                    ],
+                        &presented_digest_args(&r.presented, &r.family)[..],
+                        &successor_digest_args(&r.successor)[..],
+                        &[
+                            ("sid", r.session.to_string()),
+                            ("request_id", URL_SAFE_NO_PAD.encode(r.request_id)),
+                            ("now", r.now.to_string()),
+                            ("idle_ttl", r.idle_ttl.to_string()),
+                            ("grace", r.grace.to_string()),
+                            (
+                                "device",
+                                if r.device.is_some() { "1" } else { "0" }.to_string(),
+                            ),
+                            (
+                                "by_cookie",
+                                if r.device.as_ref().is_some_and(|d| d.by_cookie) {
+                                    "1"
+                                } else {
+                                    "0"
+                                }
+                                .to_string(),
+                            ),
+                            (
+                                "bound_digest",
+                                r.device
+                                    .as_ref()
+                                    .and_then(|d| d.bound_cookie.clone())
+                                    .unwrap_or_default(),
+                            ),
+                            ("deadline_ms", deadline_ms(self.answer_within).to_string()),
+                        ][..],
+                    ]
+                    .concat(),
                 )?,
             )
             .await?;
@@ -120,23 +141,21 @@ impl SessionStore for RedisStore {
     }
 
     async fn check_token(&self, c: &CheckToken) -> Result<TokenCheck, StoreError> {
-        let [presented, presented_whole, presented_legacy] = c.presented.stored_forms();
-        let [family, family_whole, family_legacy] = c.family.stored_forms();
         let outcome: String = self
-            .write(&CHECK_TOKEN.invocation(
-                &keys::session_keys(c.account, c.session),
-                &[
-                    ("sid", c.session.to_string()),
-                    ("presented_digest", presented),
-                    ("presented_whole_digest", presented_whole),
-                    ("presented_legacy_digest", presented_legacy),
-                    ("family_digest", family),
-                    ("family_whole_digest", family_whole),
-                    ("family_legacy_digest", family_legacy),
-                    ("now", c.now.to_string()),
-                    ("grace", c.grace.to_string()),
-                ],
-            )?)
+            .write(
+                &CHECK_TOKEN.invocation(
+                    &keys::session_keys(c.account, c.session),
+                    &[
+                        &presented_digest_args(&c.presented, &c.family)[..],
+                        &[
+                            ("sid", c.session.to_string()),
+                            ("now", c.now.to_string()),
+                            ("grace", c.grace.to_string()),
+                        ][..],
+                    ]
+                    .concat(),
+                )?,
+            )
             .await?;
         match outcome.as_str() {
             "current" => Ok(TokenCheck::Current),
