@@ -31,14 +31,7 @@ async fn encoding_and_size(redis: &mut RedisConnection, key: &str) -> (String, i
         .query_async(redis)
         .await
         .unwrap();
-    let bytes: i64 = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(key)
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(redis)
-        .await
-        .unwrap();
+    let bytes = passport::testing::memory::memory_usage(redis, key).await;
     (encoding, bytes)
 }
 
