@@ -10,7 +10,7 @@ mod common;
 use common::{raw_redis, redis_cluster, redis_store};
 use passport::Service;
 use passport::api::Store;
-use passport::dbsc::store::BindOutcome;
+use passport::dbsc::store::{BindOutcome, RenewOutcome};
 use passport::kernel::accounts::hash_password;
 use passport::kernel::clock;
 use passport::kernel::service::ClientInfo;
@@ -101,11 +101,12 @@ async fn records_with_every_value_at_its_longest_stay_listpack_and_read_back_who
             .unwrap(),
         BindOutcome::Bound
     );
-    assert!(
+    assert_eq!(
         store
-            .renew_bound_cookie(account, session, &"n".repeat(64), now + 1200, now)
+            .renew_bound_cookie(account, session, &"n".repeat(64), now + 1200, &cookie, now)
             .await
-            .unwrap()
+            .unwrap(),
+        RenewOutcome::Renewed
     );
     // A password change that keeps the sessions: the old hash is kept beside the new one.
     let old_hash = store.account(account).await.unwrap().unwrap().password_hash;

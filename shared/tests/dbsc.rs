@@ -417,10 +417,120 @@ async fn offered_binding_is_not_enforced_and_off_is_not_offered() {
     }
 }
 
+/// Anyone who has seen an access token's `sub` and `sid` can ask for a bound session's refresh
+/// challenge: asking makes the store keep nothing (the challenge carries its own MAC), and
+/// every challenge asked for is still good, once — the holder of the identifier cannot crowd
+/// out the browser's.
+#[tokio::test]
+async fn asking_for_refresh_challenges_makes_the_store_keep_nothing() {
+    const ASKS: usize = 200;
+    let store = std::sync::Arc::new(passport::kernel::store::MemoryStore::new());
+    let memory = common::service_for("memory", store.clone(), required());
+    let redis = common::service_for(
+        "redis",
+        std::sync::Arc::new(common::redis_store().await),
+        required(),
+    );
+    let mut raw = common::raw_redis().await;
+    // Every master's challenge states (a cluster connection asks each master and joins the
+    // answers). Other tests of this file keep one per cookie login meanwhile: far fewer than
+    // ASKS / 2.
+    let mut kept_on_redis = async || -> usize {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("pp:{cer:*}:c")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        keys.len()
+    };
+    for (name, service) in [("memory", &memory), ("redis", &redis)] {
+        let laptop = device();
+        let (_, offered) = login(service).await;
+        let (instructions, _) = register(service, &laptop, &offered).await;
+        let id = instructions["session_identifier"].as_str().unwrap();
+        let before = (store.kept_states(), kept_on_redis().await);
+        let mut asked = Vec::new();
+        for _ in 0..ASKS {
+            asked.push(challenge(service, id).await);
+        }
+        let after = (store.kept_states(), kept_on_redis().await);
+        assert_eq!(after.0, before.0, "{name}: the memory store kept states");
+        assert!(
+            after.1 < before.1 + ASKS / 2,
+            "{name}: Redis kept {} more challenge states",
+            after.1 - before.1
+        );
+        // The browser's challenge, asked for first, still renews; then none of them does.
+        let r = renew(service, id, &proof(&laptop, &asked[0], None)).await;
+        assert_eq!(r.status(), 200, "{name}: {}", r.body());
+        let r = renew(service, id, &proof(&laptop, &asked[ASKS - 1], None)).await;
+        assert_eq!(
+            r.status(),
+            401,
+            "{name}: a challenge for the replaced cookie"
+        );
+    }
+}
+
+/// A renewal takes effect only while the bound cookie its challenge was made for is in force:
+/// of two renewals racing with one challenge, one wins; the store refuses the other whole.
+#[tokio::test]
+async fn a_renewal_for_a_replaced_cookie_changes_nothing() {
+    use passport::dbsc::store::{BindOutcome, RenewOutcome};
+    for (name, store) in common::stores().await {
+        let s = &*store;
+        let a = common::contract::account(s).await;
+        let st = common::contract::start(s, &a, 1000, 2000).await;
+        let now = passport::kernel::clock::now();
+        let bound = s
+            .bind_session(a.id, st.session, "{\"kty\":\"EC\"}", "c1", now + 600, now)
+            .await
+            .unwrap();
+        assert_eq!(bound, BindOutcome::Bound, "{name}");
+        let renew = |cookie: &'static str, expected: &'static str| {
+            s.renew_bound_cookie(a.id, st.session, cookie, now + 600, expected, now)
+        };
+        assert_eq!(
+            renew("c2", "c1").await.unwrap(),
+            RenewOutcome::Renewed,
+            "{name}"
+        );
+        assert_eq!(
+            renew("c3", "c1").await.unwrap(),
+            RenewOutcome::Stale,
+            "{name}"
+        );
+        let binding = s
+            .session_binding(a.id, st.session, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (binding.cookie.as_deref(), binding.previous.as_deref()),
+            (Some("c2"), Some("c1")),
+            "{name}: the stale renewal changed the binding"
+        );
+        assert_eq!(
+            renew("c3", "c2").await.unwrap(),
+            RenewOutcome::Renewed,
+            "{name}"
+        );
+        assert!(
+            s.revoke_session(a.id, st.session, now).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            renew("c4", "c3").await.unwrap(),
+            RenewOutcome::Gone,
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_stale_challenge_is_refused() {
     // On the in-memory store, whose clock the test moves past the challenge's lifetime (on
-    // Redis the challenge's TTL is Redis's own, and waiting it out would take five minutes).
+    // Redis the service reads the system clock, and waiting it out would take five minutes).
     let store = std::sync::Arc::new(passport::kernel::store::MemoryStore::new());
     let service = common::service_for("memory", store, required());
     let laptop = device();

@@ -60,7 +60,8 @@ const MAIL_RW: &str = "~pp:{e:*}:mail ~pp:{ip:*}:mail ~pp:{mt:*}:t ~pp:{e:*}:cod
 /// another address) and the operators' function.
 const EMAIL_INDEX_RW: &str = "~pp:{e:*}:email +persist";
 
-/// Challenges of the device binding (DBSC), which `refresh` issues and takes.
+/// Registration challenges of the device binding (DBSC), which `login` issues and `refresh`
+/// takes (a refresh challenge is kept nowhere: `dbsc::challenge`).
 const CHALLENGES_RW: &str = "~pp:{cer:*}:c +getdel";
 
 /// The signers' public key document (`service::public_keys`): signers write it (and only

@@ -1,6 +1,6 @@
 //! DBSC's store slice in memory: the binding in the kernel's session record.
 
-use super::store::{BindOutcome, DbscStore};
+use super::store::{BindOutcome, DbscStore, RenewOutcome};
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::{MemoryStore, SessionBinding};
@@ -39,18 +39,22 @@ impl DbscStore for MemoryStore {
         session: Id,
         cookie: &str,
         cookie_expires_at: i64,
+        expected: &str,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<RenewOutcome, StoreError> {
         let mut g = self.lock();
         Ok(match g.live_session(account, session, now) {
             Some(rec) if rec.binding.key.is_some() => {
                 let b = &mut rec.binding;
+                if b.cookie.as_deref().unwrap_or_default() != expected {
+                    return Ok(RenewOutcome::Stale);
+                }
                 b.previous = b.cookie.replace(cookie.to_string());
                 b.previous_expires_at =
                     std::mem::replace(&mut b.cookie_expires_at, cookie_expires_at);
-                true
+                RenewOutcome::Renewed
             }
-            _ => false,
+            _ => RenewOutcome::Gone,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! of that key, so that a copied cookie jar stops working. The offer at sign-in and the check
 //! at refresh are the kernel's (`kernel::service::binding`).
 
+pub mod challenge;
 pub mod http;
 mod memory;
 pub mod protocol;

@@ -59,7 +59,7 @@ pub enum ProofError {
 }
 
 /// `Secure-Session-Challenge` for `challenge` and the session `identifier`.
-pub fn challenge_header(challenge: Id, identifier: &str) -> String {
+pub fn challenge_header(challenge: &str, identifier: &str) -> String {
     format!("\"{challenge}\";id=\"{identifier}\"")
 }
 
@@ -82,7 +82,7 @@ struct ProofClaims {
 
 fn validation() -> Validation {
     let mut v = Validation::new(Algorithm::ES256);
-    // The challenge, taken once within CHALLENGE_SECONDS, is the freshness; the draft's proofs
+    // The challenge, good once within CHALLENGE_SECONDS, is the freshness; the draft's proofs
     // carry no `exp`, `aud` is optional.
     v.validate_exp = false;
     v.validate_aud = false;
@@ -169,7 +169,10 @@ mod tests {
         let id = session_identifier(a, s);
         assert_eq!(parse_session_identifier(&id), Some((a, s)));
         assert_eq!(parse_session_identifier(&format!("\"{id}\"")), Some((a, s)));
-        assert_eq!(challenge_header(c, &id), format!("\"{c}\";id=\"{id}\""));
+        assert_eq!(
+            challenge_header(&c.to_string(), &id),
+            format!("\"{c}\";id=\"{id}\"")
+        );
         assert_eq!(parse_session_identifier("nope"), None);
     }
 

@@ -1,6 +1,6 @@
 //! DBSC's store slice on Redis (its scripts in `lua/`): fields of the session's hash.
 
-use super::store::{BindOutcome, DbscStore};
+use super::store::{BindOutcome, DbscStore, RenewOutcome};
 use crate::kernel::error::StoreError;
 use crate::kernel::ids::Id;
 use crate::kernel::store::{RedisStore, keys};
@@ -45,17 +45,23 @@ impl DbscStore for RedisStore {
         session: Id,
         cookie: &str,
         cookie_expires_at: i64,
+        expected: &str,
         _now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<RenewOutcome, StoreError> {
         let n: i64 = self
             .write(&RENEW_BOUND_COOKIE.invocation(
                 &[("session", keys::session(account, session))],
                 &[
                     ("cookie", cookie.to_string()),
                     ("cookie_expires_at", cookie_expires_at.to_string()),
+                    ("expected", expected.to_string()),
                 ],
             )?)
             .await?;
-        Ok(n == 1)
+        Ok(match n {
+            1 => RenewOutcome::Renewed,
+            2 => RenewOutcome::Stale,
+            _ => RenewOutcome::Gone,
+        })
     }
 }

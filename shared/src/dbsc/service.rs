@@ -2,8 +2,9 @@
 //! cookie sign-in and the check of a bound session's refresh are the kernel's): registering a
 //! session's device key, and renewing its short-lived bound cookie with a proof of that key.
 
-use super::protocol::{self, CHALLENGE_SECONDS, Challenge};
-use super::store::{BindOutcome, DbscStore};
+use super::challenge::{self, For};
+use super::protocol::{self, Challenge};
+use super::store::{BindOutcome, DbscStore, RenewOutcome};
 use crate::kernel::config::DbscBinding;
 use crate::kernel::error::ApiError;
 use crate::kernel::ids::{Id, random_bytes};
@@ -48,11 +49,7 @@ impl<S: ?Sized + KernelStore + DbscStore> Core<S> {
         )
     }
 
-    async fn issue_challenge(&self, challenge: &Challenge) -> Result<Id, ApiError> {
-        self.keep_state(challenge, CHALLENGE_SECONDS).await
-    }
-
-    /// Takes the challenge a proof answered (`jti`): once, while it lives.
+    /// Takes the registration challenge a proof answered (`jti`): once, while it lives.
     async fn take_challenge(&self, jti: &str) -> Result<Option<Challenge>, ApiError> {
         match jti.parse::<Id>() {
             Ok(id) => self.take_state(id).await,
@@ -93,7 +90,8 @@ impl<S: ?Sized + KernelStore + DbscStore> Core<S> {
     }
 
     /// The refresh route: `Sec-Secure-Session-Id` names the session. Without a proof, a
-    /// challenge; with one signed by the session's key over a live challenge for it, a new bound
+    /// challenge (which the store does not keep: `challenge`); with one signed by the session's
+    /// key over a live challenge made for it and for its bound cookie in force, a new bound
     /// cookie. A session that has ended (logout, reuse, revocation, expiry) answers
     /// `continue: false` either way.
     pub async fn renew_binding(
@@ -121,40 +119,44 @@ impl<S: ?Sized + KernelStore + DbscStore> Core<S> {
         let identifier = protocol::session_identifier(account, session);
         let now = self.clock().now();
         let binding = self.store().session_binding(account, session, now).await?;
-        let Some(key) = binding.and_then(|b| b.key) else {
+        let Some((key, cookie)) =
+            binding.and_then(|b| Some((b.key?, b.cookie.unwrap_or_default())))
+        else {
             // Ended, or never bound: nothing for this browser to keep renewing.
             return Ok(Renewal::Ended(protocol::ended(&identifier)));
         };
+        let made_for = For {
+            account,
+            session,
+            cookie: &cookie,
+        };
+        let ring = self.keys().current();
         let Some(proof) = proof else {
-            let id = self
-                .issue_challenge(&Challenge::DbscRefresh { account, session })
-                .await?;
+            let made = challenge::make(&ring, made_for, now);
             return Ok(Renewal::Challenge(protocol::challenge_header(
-                id,
+                &made,
                 &identifier,
             )));
         };
         let jti =
             protocol::verify_refresh(proof, &key).map_err(|_| ApiError::SessionProofRejected)?;
-        match self.take_challenge(&jti).await? {
-            Some(Challenge::DbscRefresh {
-                account: a,
-                session: s,
-            }) if a == account && s == session => {}
-            _ => return Err(ApiError::SessionProofRejected),
+        if !challenge::verify(&ring, &jti, made_for, now) {
+            return Err(ApiError::SessionProofRejected);
         }
-        let (cookie, digest) = new_cookie();
+        let (new, digest) = new_cookie();
         let until = now + self.config().dbsc_cookie_seconds;
-        if !self
+        match self
             .store()
-            .renew_bound_cookie(account, session, &digest, until, now)
+            .renew_bound_cookie(account, session, &digest, until, &cookie, now)
             .await?
         {
-            return Ok(Renewal::Ended(protocol::ended(&identifier)));
+            RenewOutcome::Renewed => Ok(Renewal::Renewed {
+                instructions: self.instructions(account, session),
+                cookie: new,
+            }),
+            // Another renewal with this challenge came first.
+            RenewOutcome::Stale => Err(ApiError::SessionProofRejected),
+            RenewOutcome::Gone => Ok(Renewal::Ended(protocol::ended(&identifier))),
         }
-        Ok(Renewal::Renewed {
-            instructions: self.instructions(account, session),
-            cookie,
-        })
     }
 }

@@ -17,6 +17,18 @@ pub enum BindOutcome {
     Gone,
 }
 
+/// What renewing a bound cookie found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewOutcome {
+    /// The new cookie is in force; the one it replaced is kept as the previous.
+    Renewed,
+    /// Another cookie than the one expected is in force (the renewal's challenge was used):
+    /// nothing changed.
+    Stale,
+    /// The session has ended, or is not bound.
+    Gone,
+}
+
 /// DBSC's store. Every method is atomic.
 #[async_trait]
 pub trait DbscStore: Send + Sync {
@@ -32,13 +44,14 @@ pub trait DbscStore: Send + Sync {
         now: i64,
     ) -> Result<BindOutcome, StoreError>;
     /// Records a bound session's new bound cookie (digest, hex), the one it replaces kept as the
-    /// previous; `false` if the session has ended or is not bound.
+    /// previous, if the cookie in force is still `expected` (digest, hex).
     async fn renew_bound_cookie(
         &self,
         account: Id,
         session: Id,
         cookie: &str,
         cookie_expires_at: i64,
+        expected: &str,
         now: i64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<RenewOutcome, StoreError>;
 }

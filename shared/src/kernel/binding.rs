@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const REGISTER_PATH: &str = "/dbsc/register";
 /// The header that offers binding.
 pub const REGISTRATION_HEADER: &str = "secure-session-registration";
-/// How long a challenge may be answered (it is also taken once).
+/// How long a challenge may be answered (it is also good once).
 pub const CHALLENGE_SECONDS: i64 = 300;
 
 /// What a challenge is for, as the store keeps it between its issue and its answer.
@@ -19,13 +19,6 @@ pub const CHALLENGE_SECONDS: i64 = 300;
 pub enum Challenge {
     /// Registering a key for this session (issued at its login).
     DbscRegister {
-        /// The account.
-        account: Id,
-        /// The session.
-        session: Id,
-    },
-    /// Renewing this session's bound cookie.
-    DbscRefresh {
         /// The account.
         account: Id,
         /// The session.

@@ -7,8 +7,8 @@
 //! One secret makes every key of a version, whatever `SIGNING_ALGORITHM` says: with HS256 it is
 //! the HMAC key itself; with ES256 two P-256 private keys (access tokens, passports) are derived
 //! from it with HKDF-SHA256 (RFC 5869), so a new key version is the same one command as ever and
-//! CloudFormation's generated secret serves both algorithms. Refresh-token successors use a key
-//! derived with HMAC either way.
+//! CloudFormation's generated secret serves both algorithms. Refresh-token successors and DBSC
+//! refresh challenges use keys derived with HMAC either way.
 
 pub mod crypto;
 pub mod es256;
@@ -56,13 +56,14 @@ pub enum KeyError {
 }
 
 /// One key version with its id: the access-token key pair, the passport key pair and the
-/// refresh-successor key, all made from the version's secret.
+/// refresh-successor and DBSC-challenge keys, all made from the version's secret.
 pub struct Key {
     kid: String,
     algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     refresh_key: [u8; 32],
+    challenge_key: [u8; 32],
     passport_encoding: EncodingKey,
     passport_decoding: DecodingKey,
     /// ES256: the public halves as JWKs (access token, passport); none for HS256.
@@ -100,6 +101,7 @@ impl Key {
             mac.finalize().into_bytes().into()
         };
         let refresh_key = derive(b"passport/refresh-successor/v1");
+        let challenge_key = derive(b"passport/dbsc-refresh-challenge/v1");
         if algorithm == SigningAlgorithm::Es256 {
             let access = es256::KeyPair::derive(bytes, es256::ACCESS_TOKEN_LABEL, &kid)?;
             let passport = es256::KeyPair::derive(
@@ -113,6 +115,7 @@ impl Key {
                 encoding: access.encoding,
                 decoding: access.decoding,
                 refresh_key,
+                challenge_key,
                 passport_encoding: passport.encoding,
                 passport_decoding: passport.decoding,
                 public: Some((access.jwk, passport.jwk)),
@@ -125,6 +128,7 @@ impl Key {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             refresh_key,
+            challenge_key,
             passport_encoding: EncodingKey::from_secret(&passport),
             passport_decoding: DecodingKey::from_secret(&passport),
             public: None,
@@ -164,6 +168,12 @@ impl Key {
     /// A key derived from this one for refresh-token successors (never the signing key itself).
     pub fn refresh_key(&self) -> &[u8; 32] {
         &self.refresh_key
+    }
+
+    /// A key derived from this one for DBSC refresh challenges, which carry their own MAC
+    /// instead of a state in the store (never the signing key itself).
+    pub fn challenge_key(&self) -> &[u8; 32] {
+        &self.challenge_key
     }
 
     /// The key web-app passports are signed with: derived from this one, so that a passport

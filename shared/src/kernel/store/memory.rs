@@ -200,6 +200,12 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    /// How many two-step states the store keeps now (tests: what a request made it keep).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn kept_states(&self) -> usize {
+        self.lock().states.len()
+    }
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
