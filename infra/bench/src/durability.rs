@@ -16,6 +16,8 @@ const PASSWORD: &str = "bench password, long enough";
 
 /// Refreshes each client makes in the throughput runs (times `BENCH_SCALE`).
 const REFRESHES_PER_CLIENT: usize = 300;
+/// The rounds those are made in, alternating between the two settings.
+const ROUNDS: usize = 6;
 
 /// What waiting for a replica costs (issue 21): on one private cluster of 3 masters with a
 /// replica each, refresh and login with `REDIS_REPLICA_ACKS=auto` (each write confirmed by a
@@ -113,40 +115,75 @@ pub async fn durability_costs(scale: usize) -> Value {
         .shard_of(cluster.slot_of(&format!("{{{account}}}")))
         .expect("the account's shard");
     let replica = *replicas.first().expect("the shard has a replica");
-    let mut throughput = Map::new();
-    let mut shard_cpu = Map::new();
-    let mut shared_connection = Map::new();
-    for (name, acks) in [
+    // Both settings' clients made first, then run in alternating rounds (the order swapped
+    // each round), so that whatever else the machine does meanwhile weighs on both alike:
+    // run one after the other, the ratio moved between 0.48 and 1.23 with what shared the
+    // two cores.
+    let settings = [
         ("wait", ReplicaAcks::Auto),
         ("alone", ReplicaAcks::Count(0)),
-    ] {
+    ];
+    let mut clients = Vec::new();
+    for (_, acks) in settings {
         let mut own = Vec::new();
         for _ in 0..16 {
             own.push(chain(&service(acks).await).await);
         }
-        let refreshes = (own.len() * REFRESHES_PER_CLIENT * scale) as f64;
-        let before = (node_cpu(master), node_cpu(replica));
-        throughput.insert(name.into(), json!(refreshes_per_second(own, scale).await));
-        let after = (node_cpu(master), node_cpu(replica));
-        shard_cpu.insert(
-            name.into(),
-            json!({
-                "master_us_per_refresh": (after.0 - before.0) * 1e6 / refreshes,
-                "replica_us_per_refresh": (after.1 - before.1) * 1e6 / refreshes,
-            }),
-        );
         let one = service(acks).await;
         let mut shared = Vec::new();
         for _ in 0..16 {
             shared.push(chain(&one).await);
         }
-        shared_connection.insert(
-            name.into(),
-            json!(refreshes_per_second(shared, scale).await),
+        clients.push((own, shared));
+    }
+    let per_round = REFRESHES_PER_CLIENT * scale / ROUNDS;
+    let mut tally = [Tally::default(), Tally::default()];
+    for round in 0..ROUNDS {
+        for i in [round % 2, 1 - round % 2] {
+            let (own, shared) = &clients[i];
+            let t = &mut tally[i];
+            let before = (node_cpu(master), node_cpu(replica), node_calls(master));
+            let (n, seconds) = refresh_at_once(own, per_round).await;
+            let after = (node_cpu(master), node_cpu(replica), node_calls(master));
+            t.own.0 += n;
+            t.own.1 += seconds;
+            t.master += after.0 - before.0;
+            t.replica += after.1 - before.1;
+            for (command, calls) in after.2 {
+                *t.commands.entry(command.clone()).or_default() +=
+                    calls - before.2.get(&command).copied().unwrap_or(0);
+            }
+            let (n, seconds) = refresh_at_once(shared, per_round).await;
+            t.shared.0 += n;
+            t.shared.1 += seconds;
+        }
+    }
+    let mut throughput = Map::new();
+    let mut shard_cpu = Map::new();
+    let mut shared_connection = Map::new();
+    for ((name, _), t) in settings.iter().zip(&tally) {
+        let n = t.own.0;
+        throughput.insert((*name).into(), json!(n / t.own.1));
+        shared_connection.insert((*name).into(), json!(t.shared.0 / t.shared.1));
+        let commands: Map<String, Value> = t
+            .commands
+            .iter()
+            .filter(|(_, calls)| **calls > 0)
+            .map(|(c, calls)| (c.clone(), json!(*calls as f64 / n)))
+            .collect();
+        shard_cpu.insert(
+            (*name).into(),
+            json!({
+                "master_us_per_refresh": t.master * 1e6 / n,
+                "replica_us_per_refresh": t.replica * 1e6 / n,
+                "master_commands_per_refresh": commands,
+            }),
         );
     }
+    let floor = crate::wait_floor::wait_floor(master, &account.to_string(), node_cpu).await;
     drop(cluster);
     json!({
+        "wait_floor": floor,
         "refresh_wait": refresh_wait.json(),
         "refresh_alone": refresh_alone.json(),
         "login_wait": login_wait.json(),
@@ -176,18 +213,45 @@ fn node_cpu(port: u16) -> f64 {
     field("used_cpu_sys") + field("used_cpu_user")
 }
 
-/// Refreshes per second of `clients` (a service and a session's refresh token each), all at
-/// once, each refreshing its own session `REFRESHES_PER_CLIENT × scale` times.
-async fn refreshes_per_second(
-    clients: Vec<(Arc<Service>, Arc<tokio::sync::Mutex<String>>)>,
-    scale: usize,
-) -> f64 {
-    let per_client = REFRESHES_PER_CLIENT * scale;
-    let n = clients.len();
+/// The commands a Redis node has run so far, by name (`INFO commandstats`: `calls`).
+fn node_calls(port: u16) -> std::collections::BTreeMap<String, u64> {
+    let info = passport::testing::cluster::cli(port, &["INFO", "commandstats"]);
+    info.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect()
+}
+
+/// Refreshes of one throughput round, per setting: with its own connections and with a shared
+/// one; the shard's CPU and the master's commands for the first.
+#[derive(Default)]
+struct Tally {
+    own: (f64, f64),
+    shared: (f64, f64),
+    master: f64,
+    replica: f64,
+    commands: std::collections::BTreeMap<String, u64>,
+}
+
+/// `clients` (a service and a session's refresh token each) all at once, each refreshing its
+/// own session `per_client` times: the refreshes made, and the seconds they took.
+async fn refresh_at_once(
+    clients: &[(Arc<Service>, Arc<tokio::sync::Mutex<String>>)],
+    per_client: usize,
+) -> (f64, f64) {
     let started = std::time::Instant::now();
     let tasks: Vec<_> = clients
-        .into_iter()
+        .iter()
         .map(|(service, token)| {
+            let (service, token) = (Arc::clone(service), Arc::clone(token));
             tokio::spawn(async move {
                 for _ in 0..per_client {
                     let mut t = token.lock().await;
@@ -199,5 +263,8 @@ async fn refreshes_per_second(
     for t in tasks {
         t.await.expect("a refreshing client");
     }
-    (n * per_client) as f64 / started.elapsed().as_secs_f64()
+    (
+        (clients.len() * per_client) as f64,
+        started.elapsed().as_secs_f64(),
+    )
 }
