@@ -230,8 +230,8 @@ fn node_calls(port: u16) -> std::collections::BTreeMap<String, u64> {
         .collect()
 }
 
-/// Refreshes of one throughput round, per setting: with its own connections and with a shared
-/// one; the shard's CPU and the master's commands for the first.
+/// One setting's throughput rounds, added up: refreshes and seconds with a connection per
+/// client and with one shared; the shard's CPU and the master's commands for the first.
 #[derive(Default)]
 struct Tally {
     own: (f64, f64),
